@@ -1,0 +1,183 @@
+// A typed client for one ringkv node's REST API. It uses the platform `fetch`, so the
+// same code runs in Node (CLI, tests, benchmarks) and in the browser (dashboard).
+import type {
+  ClusterInfo,
+  ClusterNodes,
+  ConsistencyLevel,
+  DeleteResult,
+  Health,
+  KeyOwners,
+  KeyReplicas,
+  KeysPage,
+  NodeInfo,
+  NodeStatus,
+  Problem,
+  RingLayout,
+  StoredValue,
+} from './types.js';
+
+/** An error answer from a node, carrying its problem+json body. */
+export class RingkvError extends Error {
+  readonly status: number;
+  readonly problem: Problem;
+
+  constructor(problem: Problem) {
+    super(`${problem.status} ${problem.title}: ${problem.detail}`);
+    this.name = 'RingkvError';
+    this.status = problem.status;
+    this.problem = problem;
+  }
+}
+
+export interface ClientOptions {
+  /** Base URL of the node, e.g. `http://127.0.0.1:8000`; empty for same-origin (browser). */
+  baseUrl: string;
+  /** Per-request timeout; default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface ListKeysOptions {
+  limit?: number;
+  prefix?: string;
+  cursor?: string | null;
+}
+
+/** What a write answered besides its body. */
+export interface WriteReceipt<T> {
+  body: T;
+  acks: number;
+}
+
+export class RingkvClient {
+  readonly baseUrl: string;
+  private readonly timeoutMs: number;
+
+  constructor(options: ClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+  }
+
+  async put(key: string, value: unknown, w?: ConsistencyLevel): Promise<WriteReceipt<StoredValue>> {
+    const response = await this.send('PUT', storePath(key, 'w', w), { value });
+    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  }
+
+  /** The stored value, or null when the key is absent or deleted. */
+  async get(key: string, r?: ConsistencyLevel): Promise<StoredValue | null> {
+    const response = await this.send('GET', storePath(key, 'r', r), undefined, [404]);
+    if (response.status === 404) return null;
+    return (await response.json()) as StoredValue;
+  }
+
+  async delete(key: string, w?: ConsistencyLevel): Promise<WriteReceipt<DeleteResult>> {
+    const response = await this.send('DELETE', storePath(key, 'w', w));
+    return { body: (await response.json()) as DeleteResult, acks: acksOf(response) };
+  }
+
+  replicas(key: string): Promise<KeyReplicas> {
+    return this.json(`/store/${encodeURIComponent(key)}/replicas`);
+  }
+
+  status(): Promise<NodeStatus> {
+    return this.json('/status');
+  }
+
+  health(): Promise<Health> {
+    return this.json('/health');
+  }
+
+  keys(options: ListKeysOptions = {}): Promise<KeysPage> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.prefix) query.set('prefix', options.prefix);
+    if (options.cursor) query.set('cursor', options.cursor);
+    const suffix = query.size > 0 ? `?${query.toString()}` : '';
+    return this.json(`/keys${suffix}`);
+  }
+
+  /** Every live key this node stores, page by page (bounded by `pagesMax`). */
+  async allKeys(prefix = '', pagesMax = 10_000): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < pagesMax; page++) {
+      const result: KeysPage = await this.keys({ limit: 1000, prefix, cursor });
+      keys.push(...result.keys);
+      cursor = result.nextCursor;
+      if (cursor === null) return keys;
+    }
+    throw new Error(`more than ${pagesMax} pages of keys`);
+  }
+
+  nodeInfo(): Promise<NodeInfo> {
+    return this.json('/node-info');
+  }
+
+  cluster(): Promise<ClusterInfo> {
+    return this.json('/cluster');
+  }
+
+  clusterNodes(): Promise<ClusterNodes> {
+    return this.json('/cluster/nodes');
+  }
+
+  ring(): Promise<RingLayout> {
+    return this.json('/cluster/ring');
+  }
+
+  owners(key: string): Promise<KeyOwners> {
+    return this.json(`/cluster/owners/${encodeURIComponent(key)}`);
+  }
+
+  async metrics(): Promise<string> {
+    const response = await this.send('GET', '/metrics');
+    return response.text();
+  }
+
+  private async json<T>(path: string): Promise<T> {
+    const response = await this.send('GET', path);
+    return (await response.json()) as T;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    acceptedStatuses: number[] = [],
+  ): Promise<Response> {
+    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'content-type': 'application/json' };
+    }
+    const response = await fetch(`${this.baseUrl}${path}`, init);
+    if (response.ok || acceptedStatuses.includes(response.status)) return response;
+    throw new RingkvError(await problemOf(response));
+  }
+}
+
+function storePath(key: string, name: 'r' | 'w', level: ConsistencyLevel | undefined): string {
+  const path = `/store/${encodeURIComponent(key)}`;
+  return level === undefined ? path : `${path}?${name}=${encodeURIComponent(String(level))}`;
+}
+
+function acksOf(response: Response): number {
+  return Number(response.headers.get('x-ringkv-acks') ?? '0');
+}
+
+async function problemOf(response: Response): Promise<Problem> {
+  const text = await response.text();
+  try {
+    const parsed = JSON.parse(text) as Partial<Problem>;
+    if (typeof parsed.title === 'string') {
+      return { type: 'about:blank', detail: '', ...parsed, status: response.status } as Problem;
+    }
+  } catch {
+    // Not JSON: fall through and describe the raw answer.
+  }
+  return {
+    type: 'about:blank',
+    title: response.statusText || 'Request failed',
+    status: response.status,
+    detail: text.slice(0, 500),
+  };
+}

@@ -1,0 +1,168 @@
+// The JSON shapes of ringkv's REST API, shared by the server (which produces them), the
+// client and the dashboard (which read them). The server's TypeBox schemas are the
+// validating source; these types mirror them for code that must not import the server.
+
+/** A consistency level for reads (`r`) and writes (`w`): a name or a replica count. */
+export type ConsistencyLevel = 'one' | 'quorum' | 'all' | number;
+
+/** A member's state as this node sees it. */
+export type MemberState = 'up' | 'suspect' | 'down';
+
+export interface StoredValue {
+  key: string;
+  value: unknown;
+  /** Opaque version (hybrid logical clock + writer node id); also sent as the ETag. */
+  version: string;
+}
+
+export interface DeleteResult {
+  key: string;
+  deleted: true;
+  version: string;
+}
+
+export interface NodeStatus {
+  nodeId: string;
+  ready: boolean;
+  uptimeSeconds: number;
+  keyCount: number;
+}
+
+export interface KeysPage {
+  keys: string[];
+  nextCursor: string | null;
+}
+
+export interface MemberInfo {
+  nodeId: string;
+  address: string;
+  state: MemberState;
+  /** Share of the ring for which this member is the primary replica, 0..1. */
+  ringShare: number;
+}
+
+export interface TrafficPoint {
+  /** Start of the interval, Unix ms. */
+  timeMs: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface TrafficSummary {
+  requestsTotal: number;
+  /** Over the last 10 seconds. */
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** One point per 5 seconds, oldest first, up to 5 minutes. */
+  history: TrafficPoint[];
+}
+
+export interface ReplicationStatus {
+  failedReplicaWrites: number;
+  readRepairs: number;
+  /** Filled by hinted handoff once it exists; null until then. */
+  pendingHints: number | null;
+  /** Filled by anti-entropy once it exists; null until then. */
+  repairHorizonMs: number | null;
+}
+
+export interface KeyCounts {
+  total: number;
+  /** Live keys for which this node is the first replica in the preference list. */
+  primary: number;
+  /** Live keys this node holds as a second or later replica. */
+  replica: number;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  address: string;
+  version: string;
+  clusterName: string;
+  storage: 'lmdb' | 'memory';
+  replicas: number;
+  vnodes: number;
+  startedAtMs: number;
+  uptimeSeconds: number;
+  ringShare: number;
+  keys: KeyCounts;
+  memory: { rssBytes: number; heapUsedBytes: number };
+  traffic: TrafficSummary;
+  members: MemberInfo[];
+  replication: ReplicationStatus;
+}
+
+export interface ClusterInfo {
+  clusterName: string;
+  replicas: number;
+  vnodes: number;
+  members: MemberInfo[];
+  ring: { tokenCount: number; hash: string };
+}
+
+export interface RingRange {
+  /** Exclusive start token of the range (the previous token on the ring). */
+  start: number;
+  /** Inclusive end token: keys hashing into (start, end] belong here. */
+  end: number;
+  /** Replica node ids in preference order. */
+  replicas: string[];
+}
+
+export interface RingLayout {
+  /** Tokens are unsigned 32-bit hash positions. */
+  tokenSpace: number;
+  ranges: RingRange[];
+}
+
+export interface KeyOwners {
+  key: string;
+  owners: string[];
+}
+
+export interface ReplicaCopy {
+  nodeId: string;
+  /** ok: the replica answered; missing: it holds nothing; unreachable: it did not answer. */
+  status: 'ok' | 'missing' | 'unreachable';
+  version: string | null;
+  tombstone: boolean;
+  value?: unknown;
+}
+
+export interface KeyReplicas {
+  key: string;
+  owners: string[];
+  replicas: ReplicaCopy[];
+}
+
+export interface NodeView {
+  nodeId: string;
+  address: string;
+  state: MemberState;
+  /** The node's own /node-info, or null when it could not be reached. */
+  info: NodeInfo | null;
+  error: string | null;
+}
+
+export interface ClusterNodes {
+  /** The node that gathered this view. */
+  gatheredBy: string;
+  gatheredAtMs: number;
+  nodes: NodeView[];
+}
+
+export interface Health {
+  status: 'ok' | 'starting';
+  nodeId: string;
+}
+
+/** RFC 9457 problem details, the body of every error response. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  [extra: string]: unknown;
+}

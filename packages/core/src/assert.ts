@@ -1,0 +1,13 @@
+// Invariant checks (STYLE.md principle 4). A failed invariant is a bug: it throws at once
+// and is never caught to carry on.
+
+export class InvariantError extends Error {
+  constructor(message: string) {
+    super(`invariant violated: ${message}`);
+    this.name = 'InvariantError';
+  }
+}
+
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantError(message);
+}

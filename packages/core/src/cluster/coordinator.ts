@@ -1,0 +1,277 @@
+// The coordinator (DESIGN.md, "The request path"): any node runs it for any key. It sends
+// a write to the key's N replicas and answers after W acks; it reads from R replicas
+// (itself first), answers with the newest version, and repairs stale replicas in the
+// background. Only the key's own replicas count toward R and W.
+import { invariant } from '../assert.js';
+import type { HybridLogicalClock } from '../clock/hlc.js';
+import type { Ring } from '../ring/ring.js';
+import type { Rng } from '../rng.js';
+import type { ApplyOutcome } from '../storage/engine.js';
+import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
+import { PeerError, type Transport } from '../protocol/transport.js';
+import { describeFailures, OutcomeUnknownError, ReadFailedError, UnavailableError, type ReplicaFailure } from './outcomes.js';
+
+export interface CoordinatorOptions {
+  /** How long one replica may take to ack a write. */
+  writeTimeoutMs: number;
+  /** How long one replica may take to answer a read. */
+  readTimeoutMs: number;
+  /** Chance that a read also checks the replicas it did not need, to repair them. */
+  readRepairChance: number;
+}
+
+export const coordinatorDefaults: CoordinatorOptions = {
+  writeTimeoutMs: 2000,
+  readTimeoutMs: 2000,
+  readRepairChance: 0.1,
+};
+
+/** This node's own replica, reached without the network. */
+export interface LocalReplica {
+  apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;
+  get(key: string): Promise<StoredRecord | undefined>;
+}
+
+export interface CoordinatorEvents {
+  replicaWriteFailed?(nodeId: string, reason: string): void;
+  readRepaired?(nodeId: string): void;
+}
+
+export interface CoordinatorDeps {
+  selfId: string;
+  ring(): Ring;
+  addressOf(nodeId: string): string | undefined;
+  isAvailable(nodeId: string): boolean;
+  local: LocalReplica;
+  transport: Transport;
+  hlc: HybridLogicalClock;
+  rng: Rng;
+  events?: CoordinatorEvents;
+}
+
+export interface WriteResult {
+  record: StoredRecord;
+  acks: number;
+}
+
+export interface ReadResult {
+  /** The newest record among the replies; undefined when no replica holds the key. */
+  record: StoredRecord | undefined;
+  replies: number;
+}
+
+export interface ReplicaCopy {
+  nodeId: string;
+  status: 'ok' | 'missing' | 'unreachable';
+  record: StoredRecord | undefined;
+  error?: string;
+}
+
+export class Coordinator {
+  private readonly deps: CoordinatorDeps;
+  private readonly options: CoordinatorOptions;
+
+  constructor(deps: CoordinatorDeps, options: Partial<CoordinatorOptions> = {}) {
+    this.deps = deps;
+    this.options = { ...coordinatorDefaults, ...options };
+  }
+
+  replicasOf(key: string): readonly string[] {
+    return this.deps.ring().preferenceList(key);
+  }
+
+  put(key: string, value: unknown, required: number): Promise<WriteResult> {
+    return this.write(key, { value, tombstone: false }, required);
+  }
+
+  delete(key: string, required: number): Promise<WriteResult> {
+    return this.write(key, { value: undefined, tombstone: true }, required);
+  }
+
+  /** Sends the write to every replica; resolves on `required` acks. */
+  async write(key: string, change: { value: unknown; tombstone: boolean }, required: number): Promise<WriteResult> {
+    const replicas = this.replicasOf(key);
+    this.refuseIfTooFewAvailable(replicas, required, 'write');
+    const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
+    return new Promise((resolve, reject) => {
+      let acks = 0;
+      let settled = false;
+      let maybeApplied = false;
+      const failures: ReplicaFailure[] = [];
+      const decide = () => {
+        if (settled) return;
+        if (acks >= required) {
+          settled = true;
+          resolve({ record, acks });
+          return;
+        }
+        const outstanding = replicas.length - acks - failures.length;
+        if (acks + outstanding >= required) return;
+        settled = true;
+        reject(this.writeFailure(required, acks, failures, maybeApplied));
+      };
+      for (const nodeId of replicas) {
+        this.applyOn(nodeId, key, record).then(
+          () => {
+            acks += 1;
+            decide();
+          },
+          (error: unknown) => {
+            const reason = reasonOf(error);
+            failures.push({ nodeId, reason });
+            if (!(error instanceof PeerError) || error.maybeDelivered) maybeApplied = true;
+            this.deps.events?.replicaWriteFailed?.(nodeId, reason);
+            decide();
+          },
+        );
+      }
+    });
+  }
+
+  /** Reads from `required` replicas (more if some fail) and returns the newest copy. */
+  read(key: string, required: number): Promise<ReadResult> {
+    const replicas = this.replicasOf(key);
+    this.refuseIfTooFewAvailable(replicas, required, 'read');
+    const ordered = this.readOrder(replicas);
+    return new Promise((resolve, reject) => {
+      const replies = new Map<string, StoredRecord | undefined>();
+      const failures: ReplicaFailure[] = [];
+      let next = 0;
+      let inflight = 0;
+      let settled = false;
+      let timedOut = false;
+      let newest: StoredRecord | undefined;
+      const launch = () => {
+        while (!settled && inflight + replies.size < required && next < ordered.length) ask(ordered[next++] as string);
+      };
+      const ask = (nodeId: string) => {
+        inflight += 1;
+        this.getFrom(nodeId, key).then(
+          (record) => {
+            inflight -= 1;
+            replies.set(nodeId, record);
+            if (settled) this.repairIfStale(nodeId, key, record, newest);
+            else decide();
+          },
+          (error: unknown) => {
+            inflight -= 1;
+            failures.push({ nodeId, reason: reasonOf(error) });
+            if (error instanceof PeerError && error.code === 'timeout') timedOut = true;
+            launch();
+            decide();
+          },
+        );
+      };
+      const decide = () => {
+        if (settled) return;
+        if (replies.size >= required) {
+          settled = true;
+          newest = newestOf([...replies.values()]);
+          resolve({ record: newest, replies: replies.size });
+          for (const [nodeId, record] of replies) this.repairIfStale(nodeId, key, record, newest);
+          if (next < ordered.length && this.deps.rng.next() < this.options.readRepairChance) {
+            while (next < ordered.length) ask(ordered[next++] as string);
+          }
+          return;
+        }
+        if (inflight > 0 || next < ordered.length) return;
+        settled = true;
+        reject(
+          new ReadFailedError(
+            `only ${replies.size} of the ${required} replica answers needed arrived; failed: ${describeFailures(failures)}`,
+            required,
+            replies.size,
+            failures,
+            timedOut,
+          ),
+        );
+      };
+      launch();
+    });
+  }
+
+  /** Every replica's copy of a key, for operators; no repair, no quorum. */
+  async inspect(key: string): Promise<ReplicaCopy[]> {
+    const replicas = this.replicasOf(key);
+    return Promise.all(
+      replicas.map(async (nodeId): Promise<ReplicaCopy> => {
+        try {
+          const record = await this.getFrom(nodeId, key);
+          return { nodeId, status: record === undefined ? 'missing' : 'ok', record };
+        } catch (error) {
+          return { nodeId, status: 'unreachable', record: undefined, error: reasonOf(error) };
+        }
+      }),
+    );
+  }
+
+  private refuseIfTooFewAvailable(replicas: readonly string[], required: number, operation: 'read' | 'write'): void {
+    invariant(new Set(replicas).size === replicas.length, 'a preference list must not repeat a member');
+    const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
+    if (replicas.length - down.length >= required) return;
+    const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
+    throw new UnavailableError(
+      `the ${operation} needs ${required} of the key's replicas [${replicas.join(', ')}] but ${describeFailures(failures)} ` +
+        `${down.length === 1 ? 'is' : 'are'} down; nothing was ${operation === 'write' ? 'written' : 'read'}`,
+      required,
+      failures,
+    );
+  }
+
+  private writeFailure(required: number, acks: number, failures: ReplicaFailure[], maybeApplied: boolean): Error {
+    const failed = describeFailures(failures);
+    if (acks === 0 && !maybeApplied) {
+      return new UnavailableError(`no replica accepted the write (needed ${required}); failed: ${failed}; nothing was written`, required, failures);
+    }
+    return new OutcomeUnknownError(
+      `only ${acks} of the ${required} acks needed arrived; failed: ${failed}. The write may or may not have been applied: read the key to find out`,
+      required,
+      acks,
+      failures,
+    );
+  }
+
+  /** Itself first (cheapest), then available replicas in preference order, then the rest. */
+  private readOrder(replicas: readonly string[]): string[] {
+    const self = replicas.filter((nodeId) => nodeId === this.deps.selfId);
+    const others = replicas.filter((nodeId) => nodeId !== this.deps.selfId);
+    const available = others.filter((nodeId) => this.deps.isAvailable(nodeId));
+    const unavailable = others.filter((nodeId) => !this.deps.isAvailable(nodeId));
+    return [...self, ...available, ...unavailable];
+  }
+
+  private repairIfStale(nodeId: string, key: string, held: StoredRecord | undefined, newest: StoredRecord | undefined): void {
+    if (newest === undefined) return;
+    if (held !== undefined && compareVersions(held, newest) >= 0) return;
+    this.applyOn(nodeId, key, newest).then(
+      (applied) => {
+        if (applied) this.deps.events?.readRepaired?.(nodeId);
+      },
+      () => undefined, // a failed repair is retried by the next read or by anti-entropy
+    );
+  }
+
+  /** Resolves with whether the replica stored the record (false: it already had newer). */
+  private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<boolean> {
+    if (nodeId === this.deps.selfId) return (await this.deps.local.apply(key, record)).applied;
+    const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record }, this.options.writeTimeoutMs);
+    return reply.applied;
+  }
+
+  private async getFrom(nodeId: string, key: string): Promise<StoredRecord | undefined> {
+    if (nodeId === this.deps.selfId) return this.deps.local.get(key);
+    const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'get', key }, this.options.readTimeoutMs);
+    return reply.record ?? undefined;
+  }
+
+  private addressFor(nodeId: string): string {
+    const address = this.deps.addressOf(nodeId);
+    if (address === undefined) throw new PeerError('not-connected', `no address known for ${nodeId}`, false);
+    return address;
+  }
+}
+
+function reasonOf(error: unknown): string {
+  if (error instanceof PeerError) return error.code === 'remote-failure' ? error.message : error.code;
+  return error instanceof Error ? error.message : String(error);
+}

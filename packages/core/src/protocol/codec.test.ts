@@ -1,0 +1,111 @@
+// Property tests for peer frames: every message survives encode, arbitrary chunking and
+// decode unchanged; malformed and oversized input becomes a CodecError.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { CodecError, decodeFrame, encodeFrame } from './codec.js';
+import { FrameDecoder } from './frame-decoder.js';
+import type { Frame, PeerReply, PeerRequest } from './messages.js';
+
+const nodeId = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
+const member = fc.record({ nodeId, address: fc.string({ maxLength: 30 }) });
+const liveRecord = fc.record({
+  hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  nodeId,
+  tombstone: fc.constant(false),
+  value: fc.jsonValue(),
+});
+const tombstone = fc.record({
+  hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
+  nodeId,
+  tombstone: fc.constant(true),
+  value: fc.constant(undefined),
+});
+const record = fc.oneof(liveRecord, tombstone);
+
+const request: fc.Arbitrary<PeerRequest> = fc.oneof(
+  fc.record({
+    type: fc.constant('hello' as const),
+    clusterName: fc.string(),
+    protocolVersion: fc.nat(),
+    nodeId,
+    address: fc.string(),
+    proof: fc.string(),
+  }),
+  fc.record({ type: fc.constant('put' as const), key: fc.string({ minLength: 1 }), record }),
+  fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }),
+  fc.record({ type: fc.constant('ping' as const), from: member, members: fc.array(member, { maxLength: 5 }) }),
+);
+
+const reply: fc.Arbitrary<PeerReply> = fc.oneof(
+  fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proof: fc.string() }),
+  fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
+  fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
+  fc.record({ type: fc.constant('pong' as const), members: fc.array(member, { maxLength: 5 }) }),
+  fc.record({
+    type: fc.constant('failure' as const),
+    code: fc.constantFrom('refused', 'bad-request', 'storage-error', 'clock-skew', 'not-ready' as const),
+    message: fc.string(),
+  }),
+);
+
+const frame: fc.Arbitrary<Frame> = fc.oneof(
+  fc.record({ kind: fc.constant('request' as const), id: fc.nat(), body: request }),
+  fc.record({ kind: fc.constant('reply' as const), id: fc.nat(), body: reply }),
+);
+
+/** JSON values may hold -0, which MessagePack keeps as 0; compare as JSON would. */
+function normalise(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value, (_key, item: unknown) => (Object.is(item, -0) ? 0 : item)) ?? 'null');
+}
+
+describe('peer codec', () => {
+  it('round-trips every message', () => {
+    fc.assert(
+      fc.property(frame, (original) => {
+        const decoded = decodeFrame(encodeFrame(original).subarray(4));
+        assert.deepEqual(normalise(decoded), normalise(original));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('reassembles frames from arbitrary chunks', () => {
+    fc.assert(
+      fc.property(fc.array(frame, { minLength: 1, maxLength: 6 }), fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1 }), (frames, cuts) => {
+        const bytes = Buffer.concat(frames.map((item) => encodeFrame(item)));
+        const decoder = new FrameDecoder();
+        const payloads: Uint8Array[] = [];
+        let offset = 0;
+        for (let i = 0; offset < bytes.length; i++) {
+          const size = cuts[i % cuts.length] as number;
+          payloads.push(...decoder.push(bytes.subarray(offset, offset + size)));
+          offset += size;
+        }
+        assert.equal(payloads.length, frames.length);
+        assert.equal(decoder.pendingBytes, 0);
+        payloads.forEach((payload, index) => assert.deepEqual(normalise(decodeFrame(payload)), normalise(frames[index])));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('refuses an oversized length before buffering it', () => {
+    const decoder = new FrameDecoder(1024);
+    const header = new Uint8Array([0, 0, 0x10, 0]);
+    assert.throws(() => decoder.push(header), CodecError);
+  });
+
+  it('turns garbage into CodecError, never another exception', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        try {
+          decodeFrame(bytes);
+        } catch (error) {
+          assert.ok(error instanceof CodecError, `threw ${String(error)}`);
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});

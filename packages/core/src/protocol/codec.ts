@@ -1,0 +1,157 @@
+// Peer frames: a 4-byte big-endian length, then a MessagePack array (msgpackr). Messages
+// are packed as positional arrays `[kind, id, typeCode, ...fields]`, which is smaller and
+// faster than maps with field names. Decoding checks every field, so a malformed or
+// hostile frame becomes a CodecError, never a crash or a half-read message.
+import { Packr } from 'msgpackr';
+import { frameBytesMax } from '../limits.js';
+import type { StoredRecord } from '../storage/record.js';
+import type { Frame, MemberAddress, PeerReply, PeerRequest } from './messages.js';
+
+export class CodecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CodecError';
+  }
+}
+
+const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
+
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5 } as const;
+const kindRequest = 0;
+const kindReply = 1;
+
+/** Encodes a frame with its length prefix, ready for the socket. */
+export function encodeFrame(frame: Frame): Uint8Array {
+  const fields = frame.kind === 'request' ? requestFields(frame.body) : replyFields(frame.body);
+  const payload = packr.pack([frame.kind === 'request' ? kindRequest : kindReply, frame.id, ...fields]);
+  if (payload.length > frameBytesMax) throw new CodecError(`frame of ${payload.length} bytes exceeds ${frameBytesMax}`);
+  const out = new Uint8Array(4 + payload.length);
+  new DataView(out.buffer).setUint32(0, payload.length);
+  out.set(payload, 4);
+  return out;
+}
+
+/** Decodes one frame payload (without its length prefix). */
+export function decodeFrame(payload: Uint8Array): Frame {
+  let decoded: unknown;
+  try {
+    decoded = packr.unpack(payload);
+  } catch (error) {
+    throw new CodecError(`frame is not valid MessagePack: ${(error as Error).message}`);
+  }
+  if (!Array.isArray(decoded) || decoded.length < 3) throw new CodecError('frame is not a message array');
+  const [kind, id, code, ...fields] = decoded as unknown[];
+  if (!Number.isSafeInteger(id) || (id as number) < 0) throw new CodecError('frame has no valid request id');
+  if (kind === kindRequest) return { kind: 'request', id: id as number, body: decodeRequest(code, fields) };
+  if (kind === kindReply) return { kind: 'reply', id: id as number, body: decodeReply(code, fields) };
+  throw new CodecError(`unknown frame kind ${String(kind)}`);
+}
+
+function requestFields(body: PeerRequest): unknown[] {
+  switch (body.type) {
+    case 'hello':
+      return [requestCodes.hello, body.clusterName, body.protocolVersion, body.nodeId, body.address, body.proof];
+    case 'put':
+      return [requestCodes.put, body.key, ...recordFields(body.record)];
+    case 'get':
+      return [requestCodes.get, body.key];
+    case 'ping':
+      return [requestCodes.ping, memberFields(body.from), body.members.map(memberFields)];
+  }
+}
+
+function replyFields(body: PeerReply): unknown[] {
+  switch (body.type) {
+    case 'welcome':
+      return [replyCodes.welcome, body.nodeId, body.address, body.proof];
+    case 'putAck':
+      return [replyCodes.putAck, body.applied];
+    case 'getReply':
+      return body.record === null ? [replyCodes.getReply] : [replyCodes.getReply, ...recordFields(body.record)];
+    case 'pong':
+      return [replyCodes.pong, body.members.map(memberFields)];
+    case 'failure':
+      return [replyCodes.failure, body.code, body.message];
+  }
+}
+
+function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
+  switch (code) {
+    case requestCodes.hello:
+      return {
+        type: 'hello',
+        clusterName: str(f[0], 'clusterName'),
+        protocolVersion: int(f[1], 'protocolVersion'),
+        nodeId: str(f[2], 'nodeId'),
+        address: str(f[3], 'address'),
+        proof: str(f[4], 'proof'),
+      };
+    case requestCodes.put:
+      return { type: 'put', key: str(f[0], 'key'), record: decodeRecord(f.slice(1)) };
+    case requestCodes.get:
+      return { type: 'get', key: str(f[0], 'key') };
+    case requestCodes.ping:
+      return { type: 'ping', from: decodeMember(f[0]), members: decodeMembers(f[1]) };
+    default:
+      throw new CodecError(`unknown request type ${String(code)}`);
+  }
+}
+
+function decodeReply(code: unknown, f: unknown[]): PeerReply {
+  switch (code) {
+    case replyCodes.welcome:
+      return { type: 'welcome', nodeId: str(f[0], 'nodeId'), address: str(f[1], 'address'), proof: str(f[2], 'proof') };
+    case replyCodes.putAck:
+      return { type: 'putAck', applied: bool(f[0], 'applied') };
+    case replyCodes.getReply:
+      return { type: 'getReply', record: f.length === 0 ? null : decodeRecord(f) };
+    case replyCodes.pong:
+      return { type: 'pong', members: decodeMembers(f[0]) };
+    case replyCodes.failure:
+      return { type: 'failure', code: str(f[0], 'code') as never, message: str(f[1], 'message') };
+    default:
+      throw new CodecError(`unknown reply type ${String(code)}`);
+  }
+}
+
+function recordFields(record: StoredRecord): unknown[] {
+  return record.tombstone ? [record.hlc, record.nodeId, 1] : [record.hlc, record.nodeId, 0, record.value];
+}
+
+function decodeRecord(f: unknown[]): StoredRecord {
+  const hlc = int(f[0], 'record.hlc');
+  const nodeId = str(f[1], 'record.nodeId');
+  const tombstone = f[2] === 1;
+  if (!tombstone && f.length < 4) throw new CodecError('record without a value');
+  return { hlc, nodeId, tombstone, value: tombstone ? undefined : f[3] };
+}
+
+function memberFields(member: MemberAddress): unknown[] {
+  return [member.nodeId, member.address];
+}
+
+function decodeMember(value: unknown): MemberAddress {
+  if (!Array.isArray(value)) throw new CodecError('member is not an array');
+  return { nodeId: str(value[0], 'member.nodeId'), address: str(value[1], 'member.address') };
+}
+
+function decodeMembers(value: unknown): MemberAddress[] {
+  if (!Array.isArray(value)) throw new CodecError('member list is not an array');
+  return value.map(decodeMember);
+}
+
+function str(value: unknown, name: string): string {
+  if (typeof value !== 'string') throw new CodecError(`${name} must be a string`);
+  return value;
+}
+
+function int(value: unknown, name: string): number {
+  if (!Number.isSafeInteger(value)) throw new CodecError(`${name} must be an integer`);
+  return value as number;
+}
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== 'boolean') throw new CodecError(`${name} must be a boolean`);
+  return value;
+}

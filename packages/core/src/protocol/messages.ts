@@ -1,0 +1,91 @@
+// The one vocabulary of peer messages (DESIGN.md rule 2). The TCP transport and the
+// in-process transport carry exactly these values, encoded by protocol/codec.ts.
+import type { StoredRecord } from '../storage/record.js';
+
+/** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
+export const protocolVersion = 1;
+
+export interface MemberAddress {
+  nodeId: string;
+  /** `host:port` of the member's API port, which also carries the peer stream. */
+  address: string;
+}
+
+/** Opens every connection: who is calling, and proof that it knows the cluster secret. */
+export interface HelloRequest {
+  type: 'hello';
+  clusterName: string;
+  protocolVersion: number;
+  nodeId: string;
+  address: string;
+  /** HMAC of the server's nonce with the cluster secret (hex). */
+  proof: string;
+}
+
+/** Store a record if it is newer than the replica's copy. */
+export interface PutRequest {
+  type: 'put';
+  key: string;
+  record: StoredRecord;
+}
+
+/** Read a replica's copy of a key. */
+export interface GetRequest {
+  type: 'get';
+  key: string;
+}
+
+/** Liveness probe that also exchanges member lists. */
+export interface PingRequest {
+  type: 'ping';
+  from: MemberAddress;
+  members: MemberAddress[];
+}
+
+export type PeerRequest = HelloRequest | PutRequest | GetRequest | PingRequest;
+
+export interface WelcomeReply {
+  type: 'welcome';
+  nodeId: string;
+  address: string;
+  /** HMAC of the client's nonce with the cluster secret (hex). */
+  proof: string;
+}
+
+export interface PutReply {
+  type: 'putAck';
+  applied: boolean;
+}
+
+export interface GetReply {
+  type: 'getReply';
+  record: StoredRecord | null;
+}
+
+export interface PongReply {
+  type: 'pong';
+  members: MemberAddress[];
+}
+
+/** Stable codes of a replica's refusal. */
+export type FailureCode = 'refused' | 'bad-request' | 'storage-error' | 'clock-skew' | 'not-ready';
+
+export interface FailureReply {
+  type: 'failure';
+  code: FailureCode;
+  message: string;
+}
+
+export type PeerReply = WelcomeReply | PutReply | GetReply | PongReply | FailureReply;
+
+export type Frame =
+  | { kind: 'request'; id: number; body: PeerRequest }
+  | { kind: 'reply'; id: number; body: PeerReply };
+
+/** The reply type each request expects (a failure may stand in for any of them). */
+export interface ReplyFor {
+  hello: WelcomeReply;
+  put: PutReply;
+  get: GetReply;
+  ping: PongReply;
+}

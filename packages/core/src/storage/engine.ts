@@ -1,0 +1,44 @@
+// The storage seam (DESIGN.md, "Storage"; STYLE.md principle 7). One contract, documented
+// here once; the memory engine, the LMDB engine and any simulated engine pass the same
+// compliance suite (packages/server/src/storage/engine-compliance.ts).
+import type { StoredRecord } from './record.js';
+
+export interface ApplyOutcome {
+  /** True when the record was newer than what was stored and is now stored. */
+  applied: boolean;
+  /** What the engine holds for the key after the call. */
+  current: StoredRecord;
+}
+
+export interface ScanOptions {
+  /** Start strictly after this key (a page cursor). */
+  after?: string;
+  /** Only keys that start with this prefix. */
+  prefix?: string;
+  /** At most this many entries (live or tombstones) are returned. */
+  limit: number;
+}
+
+export interface ScanEntry {
+  key: string;
+  record: StoredRecord;
+}
+
+/**
+ * An ordered key-value store of records.
+ * - `apply` is a merge: it stores the record only if it is newer than the stored one
+ *   (records/compareVersions), atomically with respect to other `apply` calls on the key.
+ * - When `apply` resolves, a later `get` on this engine sees the result, and the write
+ *   survives a crash of the process (and, with durable mode, of the machine).
+ * - `scan` walks keys in ascending byte order of their UTF-8 encoding, tombstones included.
+ * - Errors reject the promise; the engine stays usable for other keys.
+ */
+export interface Engine {
+  readonly kind: 'memory' | 'lmdb';
+  get(key: string): Promise<StoredRecord | undefined>;
+  apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;
+  scan(options: ScanOptions): Promise<ScanEntry[]>;
+  /** Live (non-tombstone) keys stored. */
+  liveCount(): number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,25 @@
+// What the HTTP layer needs from a node, stated narrowly (STYLE.md principle 6): the
+// routes see these functions, never the node object itself.
+import type { ClusterInfo, ClusterNodes, NodeInfo, RingLayout } from '@ringkv/client';
+import type { Coordinator, Engine } from '@ringkv/core';
+import type { NodeMetrics } from '../metrics/metrics.js';
+import type { TrafficRecorder } from '../metrics/traffic.js';
+
+export interface ApiDeps {
+  nodeId: string;
+  replicas: number;
+  maxValueBytes: number;
+  startedAtMs: number;
+  /** False until the node knows every seed's member id (its ring is complete). */
+  isReady(): boolean;
+  coordinator: Pick<Coordinator, 'put' | 'delete' | 'read' | 'inspect' | 'replicasOf'>;
+  engine: Pick<Engine, 'scan' | 'liveCount'>;
+  nodeInfo(): Promise<NodeInfo>;
+  clusterInfo(): ClusterInfo;
+  ringLayout(): RingLayout;
+  clusterNodes(): Promise<ClusterNodes>;
+  metrics: NodeMetrics;
+  traffic: TrafficRecorder;
+  /** Folder of the built dashboard, when it exists. */
+  dashboardRoot: string | undefined;
+}

@@ -1,0 +1,98 @@
+// Builds a node's HTTP API without listening (STYLE.md principle 8), so tests can drive it
+// with inject(). One plugin per area; TypeBox schemas validate, type and document.
+import { existsSync } from 'node:fs';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { Logger } from 'pino';
+import type { ApiDeps } from './api-deps.js';
+import { clusterRoutes } from './cluster-routes.js';
+import { nodeRoutes } from './node-routes.js';
+import { notFoundProblem, problemForError, sendProblem } from './problems.js';
+import { storeRoutes } from './store-routes.js';
+import { ringkvVersion } from '../version.js';
+
+export interface BuildAppOptions {
+  deps: ApiDeps;
+  logger?: Logger;
+}
+
+/** Room for `{"value":` and the closing brace around a value of the maximum size. */
+const bodyEnvelopeBytes = 64;
+
+export async function buildApp({ deps, logger }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.maxValueBytes + bodyEnvelopeBytes,
+    forceCloseConnections: true,
+    routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  // Only JSON bodies: without this, text/plain would be parsed as a string and get a
+  // misleading 400 instead of 415.
+  app.removeContentTypeParser('text/plain');
+
+  app.setErrorHandler((error, request, reply) => {
+    const problem = problemForError(error, { maxValueBytes: deps.maxValueBytes });
+    if (problem.status >= 500 && problem.type.endsWith(':internal')) request.log.error({ err: error }, 'request failed');
+    return sendProblem(reply, problem);
+  });
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, notFoundProblem(request)));
+
+  recordTraffic(app, deps);
+  await registerDocs(app);
+  await app.register(storeRoutes, { deps });
+  await app.register(nodeRoutes, { deps });
+  await app.register(clusterRoutes, { deps });
+  await registerDashboard(app, deps.dashboardRoot);
+  return app;
+}
+
+function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    const method = request.method;
+    deps.metrics.httpRequests.inc({ method, route, status: String(reply.statusCode) });
+    deps.metrics.httpDuration.observe({ method, route }, seconds);
+    if (route.startsWith('/store')) deps.traffic.record(reply.elapsedTime);
+  });
+}
+
+async function registerDocs(app: FastifyInstance): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'ringkv',
+        version: ringkvVersion,
+        description:
+          'A Dynamo-style distributed key-value store. Any node serves any key; each key lives on N replicas; ' +
+          'reads and writes wait for a tunable quorum (?r= and ?w=: one, quorum, all or a count). ' +
+          'Errors are application/problem+json.',
+      },
+      tags: [
+        { name: 'store', description: 'Keys and values' },
+        { name: 'node', description: "This node's status, keys and metrics" },
+        { name: 'cluster', description: 'Members, ring and key placement' },
+      ],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+}
+
+async function registerDashboard(app: FastifyInstance, root: string | undefined): Promise<void> {
+  if (root === undefined || !existsSync(root)) {
+    app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .code(503)
+        .type('text/plain')
+        .send('The dashboard has not been built. Run `npm run build` in the ringkv checkout and restart the node.'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, { root, prefix: '/dashboard', redirect: true, wildcard: true });
+}

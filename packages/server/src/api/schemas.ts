@@ -1,0 +1,182 @@
+// TypeBox schemas: the single source of request validation, response serialization and
+// the OpenAPI document at /docs/json (STYLE.md principle 8).
+import { Type } from 'typebox';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'Stable identifier of the kind of problem' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: 'What was wrong and what to do' }),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+/** Error responses in OpenAPI, served as application/problem+json. */
+export function problemResponses(...statuses: number[]): Record<number, unknown> {
+  const descriptions: Record<number, string> = {
+    400: 'Bad input: malformed JSON, a body without value, a bad consistency level or cursor',
+    404: 'The key is absent or deleted, or the route does not exist',
+    413: 'The value is larger than --max-value-bytes',
+    414: 'The key is longer than 1024 UTF-8 bytes',
+    415: 'The body is not sent as application/json',
+    503: 'Not enough replicas available; nothing was written (safe to retry), or the node is still starting',
+    504: 'Replicas did not answer in time; for writes the outcome is unknown',
+  };
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: descriptions[status] ?? 'Error', content: { 'application/problem+json': { schema: ProblemSchema } } },
+    ]),
+  );
+}
+
+export const KeyParams = Type.Object({
+  key: Type.String({ description: 'The key: 1..1024 UTF-8 bytes, percent-encoded in the path' }),
+});
+
+const consistencyDescription = 'one, quorum (default), all, or a replica count from 1 to N';
+
+export const WriteQuery = Type.Object(
+  { w: Type.Optional(Type.String({ description: `Write consistency: ${consistencyDescription}` })) },
+  { additionalProperties: false },
+);
+
+export const ReadQuery = Type.Object(
+  { r: Type.Optional(Type.String({ description: `Read consistency: ${consistencyDescription}` })) },
+  { additionalProperties: false },
+);
+
+export const PutBody = Type.Object(
+  { value: Type.Unknown({ description: 'Any JSON value' }) },
+  { additionalProperties: false, required: ['value'] },
+);
+
+export const StoredValueSchema = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  version: Type.String({ description: 'Opaque version, also sent as the ETag header' }),
+});
+
+export const DeleteResultSchema = Type.Object({
+  key: Type.String(),
+  deleted: Type.Boolean(),
+  version: Type.String({ description: 'Version of the tombstone' }),
+});
+
+export const KeysQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1..1000' })),
+    prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'Only keys starting with this' })),
+    cursor: Type.Optional(Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' })),
+  },
+  { additionalProperties: false },
+);
+
+export const KeysPageSchema = Type.Object({
+  keys: Type.Array(Type.String()),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+});
+
+export const StatusSchema = Type.Object({
+  nodeId: Type.String(),
+  ready: Type.Boolean(),
+  uptimeSeconds: Type.Number(),
+  keyCount: Type.Integer({ description: 'Live keys stored on this node' }),
+});
+
+export const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('starting')]),
+  nodeId: Type.String(),
+});
+
+const MemberState = Type.Union([Type.Literal('up'), Type.Literal('suspect'), Type.Literal('down')]);
+
+export const MemberSchema = Type.Object({
+  nodeId: Type.String(),
+  address: Type.String(),
+  state: MemberState,
+  ringShare: Type.Number({ description: 'Share of the ring this member is primary for, 0..1' }),
+});
+
+const TrafficPointSchema = Type.Object({
+  timeMs: Type.Number(),
+  requestsPerSecond: Type.Number(),
+  p50Ms: Type.Number(),
+  p99Ms: Type.Number(),
+});
+
+export const NodeInfoSchema = Type.Object(
+  {
+    nodeId: Type.String(),
+    address: Type.String(),
+    version: Type.String(),
+    clusterName: Type.String(),
+    storage: Type.Union([Type.Literal('lmdb'), Type.Literal('memory')]),
+    replicas: Type.Integer(),
+    vnodes: Type.Integer(),
+    startedAtMs: Type.Number(),
+    uptimeSeconds: Type.Number(),
+    ringShare: Type.Number(),
+    keys: Type.Object({ total: Type.Integer(), primary: Type.Integer(), replica: Type.Integer() }),
+    memory: Type.Object({ rssBytes: Type.Number(), heapUsedBytes: Type.Number() }),
+    traffic: Type.Object({
+      requestsTotal: Type.Number(),
+      requestsPerSecond: Type.Number(),
+      p50Ms: Type.Number(),
+      p99Ms: Type.Number(),
+      history: Type.Array(TrafficPointSchema),
+    }),
+    members: Type.Array(MemberSchema),
+    replication: Type.Object({
+      failedReplicaWrites: Type.Number(),
+      readRepairs: Type.Number(),
+      pendingHints: Type.Union([Type.Number(), Type.Null()]),
+      repairHorizonMs: Type.Union([Type.Number(), Type.Null()]),
+    }),
+  },
+  { description: 'One node and how it is doing' },
+);
+
+export const ClusterSchema = Type.Object({
+  clusterName: Type.String(),
+  replicas: Type.Integer(),
+  vnodes: Type.Integer(),
+  members: Type.Array(MemberSchema),
+  ring: Type.Object({ tokenCount: Type.Integer(), hash: Type.String() }),
+});
+
+export const RingLayoutSchema = Type.Object({
+  tokenSpace: Type.Number(),
+  ranges: Type.Array(Type.Object({ start: Type.Number(), end: Type.Number(), replicas: Type.Array(Type.String()) })),
+});
+
+export const OwnersSchema = Type.Object({ key: Type.String(), owners: Type.Array(Type.String()) });
+
+export const ReplicasSchema = Type.Object({
+  key: Type.String(),
+  owners: Type.Array(Type.String()),
+  replicas: Type.Array(
+    Type.Object({
+      nodeId: Type.String(),
+      status: Type.Union([Type.Literal('ok'), Type.Literal('missing'), Type.Literal('unreachable')]),
+      version: Type.Union([Type.String(), Type.Null()]),
+      tombstone: Type.Boolean(),
+      value: Type.Optional(Type.Unknown()),
+    }),
+  ),
+});
+
+export const ClusterNodesSchema = Type.Object({
+  gatheredBy: Type.String(),
+  gatheredAtMs: Type.Number(),
+  nodes: Type.Array(
+    Type.Object({
+      nodeId: Type.String(),
+      address: Type.String(),
+      state: MemberState,
+      info: Type.Union([NodeInfoSchema, Type.Null()]),
+      error: Type.Union([Type.String(), Type.Null()]),
+    }),
+  ),
+});

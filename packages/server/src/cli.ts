@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+// ringkv's command line: `ringkv node` runs one node, `ringkv cluster` a local cluster.
+// Every flag has an environment variable twin (shown in --help).
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { nodeConfigDefaults, type NodeConfig } from './config.js';
+import { runLocalCluster } from './local-cluster.js';
+import { startNode } from './node.js';
+import { ringkvVersion } from './version.js';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('expected a whole number');
+  return parsed;
+}
+
+function fraction(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || parsed > 1) throw new InvalidArgumentError('expected a number from 0 to 1');
+  return parsed;
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0);
+}
+
+const defaults = nodeConfigDefaults;
+
+/** Flags shared by `node` and `cluster`. */
+function sharedOptions(): Option[] {
+  return [
+    new Option('--host <host>', 'address to bind and advertise to peers').env('RINGKV_HOST').default(defaults.host),
+    new Option('--replicas <n>', 'replicas per key (N)').env('RINGKV_REPLICAS').default(defaults.replicas).argParser(integer),
+    new Option('--vnodes <n>', 'virtual nodes per member on the ring').env('RINGKV_VNODES').default(defaults.vnodes).argParser(integer),
+    new Option('--storage <engine>', 'storage engine').env('RINGKV_STORAGE').choices(['lmdb', 'memory']).default(defaults.storage),
+    new Option('--cluster-name <name>', 'cluster name; peers with another name are refused').env('RINGKV_CLUSTER_NAME').default(defaults.clusterName),
+    new Option('--cluster-secret <secret>', 'shared secret peers must prove they know').env('RINGKV_CLUSTER_SECRET').default(defaults.clusterSecret),
+    new Option('--max-value-bytes <n>', 'largest request body (value) accepted').env('RINGKV_MAX_VALUE_BYTES').default(defaults.maxValueBytes).argParser(integer),
+    new Option('--write-timeout-ms <ms>', 'how long a replica may take to ack a write').env('RINGKV_WRITE_TIMEOUT_MS').default(defaults.writeTimeoutMs).argParser(integer),
+    new Option('--read-timeout-ms <ms>', 'how long a replica may take to answer a read').env('RINGKV_READ_TIMEOUT_MS').default(defaults.readTimeoutMs).argParser(integer),
+    new Option('--probe-interval-ms <ms>', 'how often members are probed').env('RINGKV_PROBE_INTERVAL_MS').default(defaults.probeIntervalMs).argParser(integer),
+    new Option('--read-repair-chance <p>', 'chance a read also checks and repairs the replicas it did not need').env('RINGKV_READ_REPAIR_CHANCE').default(defaults.readRepairChance).argParser(fraction),
+    new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
+  ];
+}
+
+const program = new Command('ringkv')
+  .description('ringkv: a Dynamo-style distributed key-value store')
+  .version(ringkvVersion)
+  .showHelpAfterError();
+
+const nodeCommand = program
+  .command('node')
+  .description('run one node')
+  .addOption(new Option('--id <id>', 'this node\'s unique id').env('RINGKV_ID').makeOptionMandatory())
+  .addOption(new Option('--port <port>', 'HTTP port; peers connect to it too').env('RINGKV_PORT').default(defaults.port).argParser(integer))
+  .addOption(new Option('--seeds <host:port,...>', 'other members to contact at start').env('RINGKV_SEEDS').default([]).argParser(list))
+  .addOption(new Option('--data-dir <dir>', 'where data and membership are kept (default ./data/<id>)').env('RINGKV_DATA_DIR'))
+  .addOption(new Option('--log-level <level>', 'log level').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'));
+for (const option of sharedOptions()) nodeCommand.addOption(option);
+nodeCommand.action(async (flags: Record<string, unknown>) => {
+  const config = { ...defaults, ...flags, dataDir: (flags.dataDir as string | undefined) ?? `./data/${String(flags.id)}` } as NodeConfig;
+  let running: Awaited<ReturnType<typeof startNode>>;
+  try {
+    running = await startNode(config);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is already in use; pick another with --port` : (error as Error).message;
+    process.stderr.write(`ringkv node ${config.id}: ${message}\n`);
+    process.exit(1);
+  }
+  const stop = () => {
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+});
+
+const clusterCommand = program
+  .command('cluster')
+  .description('run a local cluster of node processes (Ctrl-C stops them all)')
+  .addOption(new Option('--nodes <n>', 'how many nodes').env('RINGKV_NODES').default(3).argParser(integer))
+  .addOption(new Option('--base-port <port>', 'port of the first node; the others follow').env('RINGKV_BASE_PORT').default(8000).argParser(integer))
+  .addOption(new Option('--data-dir <dir>', 'parent folder; each node uses <dir>/<id>').env('RINGKV_DATA_DIR').default('./data'))
+  .addOption(new Option('--log-level <level>', 'log level of the nodes').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'));
+for (const option of sharedOptions()) clusterCommand.addOption(option);
+clusterCommand.action(async (flags: Record<string, unknown>) => {
+  const nodes = flags.nodes as number;
+  if (nodes < 1 || nodes > 64) {
+    process.stderr.write('--nodes must be 1..64\n');
+    process.exit(1);
+  }
+  const passThrough: string[] = [];
+  const flagNames: Array<[string, string]> = [
+    ['clusterName', '--cluster-name'],
+    ['clusterSecret', '--cluster-secret'],
+    ['maxValueBytes', '--max-value-bytes'],
+    ['writeTimeoutMs', '--write-timeout-ms'],
+    ['readTimeoutMs', '--read-timeout-ms'],
+    ['probeIntervalMs', '--probe-interval-ms'],
+    ['readRepairChance', '--read-repair-chance'],
+  ];
+  for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));
+  if (flags.durable === true) passThrough.push('--durable');
+  await runLocalCluster({
+    nodes,
+    basePort: flags.basePort as number,
+    host: flags.host as string,
+    replicas: flags.replicas as number,
+    vnodes: flags.vnodes as number,
+    storage: flags.storage as 'lmdb' | 'memory',
+    dataDir: flags.dataDir as string,
+    logLevel: flags.logLevel as string,
+    nodeArgs: passThrough,
+  });
+});
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,62 @@
+// A node's settings, with their defaults and checks. The CLI fills it from flags and
+// environment variables; tests fill it directly.
+import { nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
+
+export interface NodeConfig {
+  id: string;
+  /** Address to bind and to advertise to peers. */
+  host: string;
+  port: number;
+  seeds: string[];
+  replicas: number;
+  vnodes: number;
+  storage: 'lmdb' | 'memory';
+  dataDir: string;
+  clusterName: string;
+  clusterSecret: string;
+  maxValueBytes: number;
+  writeTimeoutMs: number;
+  readTimeoutMs: number;
+  probeIntervalMs: number;
+  readRepairChance: number;
+  /** Flush each write batch to disk before acknowledging (LMDB). */
+  durable: boolean;
+  logLevel: string;
+}
+
+export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
+  host: '127.0.0.1',
+  port: 8000,
+  seeds: [],
+  replicas: 3,
+  vnodes: vnodesDefault,
+  storage: 'lmdb',
+  clusterName: 'ringkv',
+  clusterSecret: '',
+  maxValueBytes: valueBytesMaxDefault,
+  writeTimeoutMs: 2000,
+  readTimeoutMs: 2000,
+  probeIntervalMs: 1000,
+  readRepairChance: 0.1,
+  durable: false,
+  logLevel: 'info',
+};
+
+/** Every problem with a config, as sentences naming the flag to fix. */
+export function configProblems(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  if (!nodeIdPattern.test(config.id)) problems.push(`--id "${config.id}" must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65535) problems.push(`--port ${config.port} must be 0..65535`);
+  if (!Number.isInteger(config.replicas) || config.replicas < 1 || config.replicas > replicasMax) problems.push(`--replicas must be 1..${replicasMax}`);
+  if (!Number.isInteger(config.vnodes) || config.vnodes < 1 || config.vnodes > vnodesMax) problems.push(`--vnodes must be 1..${vnodesMax}`);
+  if (config.storage !== 'lmdb' && config.storage !== 'memory') problems.push(`--storage must be lmdb or memory, not "${String(config.storage)}"`);
+  if (!Number.isInteger(config.maxValueBytes) || config.maxValueBytes < 1 || config.maxValueBytes > 64 * 1024 * 1024) {
+    problems.push('--max-value-bytes must be 1..67108864');
+  }
+  for (const [flag, value] of [['--write-timeout-ms', config.writeTimeoutMs], ['--read-timeout-ms', config.readTimeoutMs], ['--probe-interval-ms', config.probeIntervalMs]] as const) {
+    if (!Number.isFinite(value) || value < 10 || value > 600_000) problems.push(`${flag} must be 10..600000`);
+  }
+  if (!(config.readRepairChance >= 0 && config.readRepairChance <= 1)) problems.push('--read-repair-chance must be 0..1');
+  for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
+  return problems;
+}

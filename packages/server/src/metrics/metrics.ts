@@ -1,0 +1,98 @@
+// The node's Prometheus metrics (prom-client), in a registry of its own so several nodes
+// can live in one process in tests. Names follow Prometheus conventions: base units,
+// `_total` for counters.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface NodeMetrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route'>;
+  peerDuration: Histogram<'type' | 'outcome'>;
+  peerConnectionsRejected: Counter<'reason'>;
+  replicaWriteFailures: Counter<'replica'>;
+  readRepairs: Counter<'replica'>;
+  memberStateChanges: Counter<'member' | 'state'>;
+}
+
+export interface MetricsSources {
+  keysStored(): number;
+  membersByState(): Record<'up' | 'suspect' | 'down', number>;
+}
+
+const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export function createNodeMetrics(sources: MetricsSources, labels: { node: string }): NodeMetrics {
+  const registry = new Registry();
+  registry.setDefaultLabels(labels);
+  collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'ringkv_keys_stored',
+    help: 'Live keys stored on this node (as any replica).',
+    registers: [registry],
+    collect() {
+      this.set(sources.keysStored());
+    },
+  });
+  new Gauge({
+    name: 'ringkv_members',
+    help: 'Cluster members by state, as this node sees them.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      for (const [state, count] of Object.entries(sources.membersByState())) this.set({ state }, count);
+    },
+  });
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'ringkv_http_requests_total',
+      help: 'HTTP requests served, by route and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'ringkv_http_request_duration_seconds',
+      help: 'HTTP request latency, by route.',
+      labelNames: ['method', 'route'],
+      buckets: latencyBucketsSeconds,
+      registers: [registry],
+    }),
+    peerDuration: new Histogram({
+      name: 'ringkv_peer_request_duration_seconds',
+      help: 'Peer RPC latency, by message type and outcome (ok or the error code).',
+      labelNames: ['type', 'outcome'],
+      buckets: latencyBucketsSeconds,
+      registers: [registry],
+    }),
+    peerConnectionsRejected: new Counter({
+      name: 'ringkv_peer_connections_rejected_total',
+      help: 'Inbound peer connections closed for bad input or failed authentication.',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    replicaWriteFailures: new Counter({
+      name: 'ringkv_replica_write_failures_total',
+      help: 'Replica writes that failed or timed out, by replica.',
+      labelNames: ['replica'],
+      registers: [registry],
+    }),
+    readRepairs: new Counter({
+      name: 'ringkv_read_repairs_total',
+      help: 'Stale or missing replica copies repaired by reads, by replica.',
+      labelNames: ['replica'],
+      registers: [registry],
+    }),
+    memberStateChanges: new Counter({
+      name: 'ringkv_member_state_changes_total',
+      help: 'Member state transitions seen by this node.',
+      labelNames: ['member', 'state'],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The sum of a counter's values over all its label sets. */
+export async function counterTotal(counter: Counter<string>): Promise<number> {
+  const data = await counter.get();
+  return data.values.reduce((sum, item) => sum + item.value, 0);
+}

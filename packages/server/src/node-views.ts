@@ -1,0 +1,131 @@
+// Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
+// /cluster/nodes) from its parts.
+import type { ClusterInfo, ClusterNodes, KeyCounts, MemberInfo, NodeInfo, NodeView, RingLayout } from '@ringkv/client';
+import { tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
+import type { NodeConfig } from './config.js';
+import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
+import type { TrafficRecorder } from './metrics/traffic.js';
+import { ringkvVersion } from './version.js';
+
+export interface NodeViewDeps {
+  config: NodeConfig;
+  address: string;
+  startedAtMs: number;
+  node: ClusterNode;
+  engine: Engine;
+  metrics: NodeMetrics;
+  traffic: TrafficRecorder;
+}
+
+/** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
+const keyRoleSampleMax = 200_000;
+const keyRoleCacheMs = 5000;
+
+export class NodeViews {
+  private readonly deps: NodeViewDeps;
+  private keyRoles: { counts: KeyCounts; atMs: number; ring: unknown } | undefined;
+
+  constructor(deps: NodeViewDeps) {
+    this.deps = deps;
+  }
+
+  members(): MemberInfo[] {
+    const shares = this.deps.node.ring.primaryShares();
+    return this.deps.node.membership.list().map((member) => ({
+      nodeId: member.nodeId,
+      address: member.address,
+      state: member.state,
+      ringShare: shares.get(member.nodeId) ?? 0,
+    }));
+  }
+
+  cluster(): ClusterInfo {
+    const ring = this.deps.node.ring;
+    return {
+      clusterName: this.deps.config.clusterName,
+      replicas: this.deps.config.replicas,
+      vnodes: this.deps.config.vnodes,
+      members: this.members(),
+      ring: { tokenCount: ring.tokenCount, hash: 'xxh32' },
+    };
+  }
+
+  ringLayout(): RingLayout {
+    return {
+      tokenSpace,
+      ranges: this.deps.node.ring.ranges().map((range) => ({ start: range.start, end: range.end, replicas: [...range.replicas] })),
+    };
+  }
+
+  async nodeInfo(): Promise<NodeInfo> {
+    const { config, metrics, traffic } = this.deps;
+    const memory = process.memoryUsage();
+    return {
+      nodeId: config.id,
+      address: this.deps.address,
+      version: ringkvVersion,
+      clusterName: config.clusterName,
+      storage: config.storage,
+      replicas: config.replicas,
+      vnodes: config.vnodes,
+      startedAtMs: this.deps.startedAtMs,
+      uptimeSeconds: Math.round((Date.now() - this.deps.startedAtMs) / 100) / 10,
+      ringShare: this.deps.node.ring.primaryShares().get(config.id) ?? 0,
+      keys: await this.keyCounts(),
+      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed },
+      traffic: { requestsTotal: traffic.requestsTotal, ...traffic.summary(), history: traffic.history() },
+      members: this.members(),
+      replication: {
+        failedReplicaWrites: await counterTotal(metrics.replicaWriteFailures),
+        readRepairs: await counterTotal(metrics.readRepairs),
+        pendingHints: null,
+        repairHorizonMs: null,
+      },
+    };
+  }
+
+  /** Asks every member for its /node-info (in parallel, 1 s each). */
+  async clusterNodes(): Promise<ClusterNodes> {
+    const nodes = await Promise.all(
+      this.deps.node.membership.list().map(async (member): Promise<NodeView> => {
+        if (member.nodeId === this.deps.config.id) {
+          return { nodeId: member.nodeId, address: member.address, state: 'up', info: await this.nodeInfo(), error: null };
+        }
+        try {
+          const response = await fetch(`http://${member.address}/node-info`, { signal: AbortSignal.timeout(1000) });
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          return { nodeId: member.nodeId, address: member.address, state: member.state, info: (await response.json()) as NodeInfo, error: null };
+        } catch (error) {
+          const state = member.state === 'up' ? 'suspect' : member.state;
+          return { nodeId: member.nodeId, address: member.address, state, info: null, error: `unreachable: ${(error as Error).message}` };
+        }
+      }),
+    );
+    return { gatheredBy: this.deps.config.id, gatheredAtMs: Date.now(), nodes };
+  }
+
+  /** Live keys this node holds as primary or as a later replica, cached for 5 s. */
+  private async keyCounts(): Promise<KeyCounts> {
+    const ring = this.deps.node.ring;
+    const nowMs = Date.now();
+    if (this.keyRoles && this.keyRoles.ring === ring && nowMs - this.keyRoles.atMs < keyRoleCacheMs) return this.keyRoles.counts;
+    let primary = 0;
+    let walkedLive = 0;
+    let after: string | undefined;
+    while (walkedLive < keyRoleSampleMax) {
+      const batch = await this.deps.engine.scan({ after, limit: 5000 });
+      for (const entry of batch) {
+        if (entry.record.tombstone) continue;
+        walkedLive++;
+        if (ring.preferenceList(entry.key)[0] === this.deps.config.id) primary++;
+      }
+      if (batch.length < 5000) break;
+      after = batch[batch.length - 1]?.key;
+    }
+    const total = this.deps.engine.liveCount();
+    const primaryTotal = walkedLive === 0 ? 0 : Math.round((primary / walkedLive) * total);
+    const counts = { total, primary: primaryTotal, replica: total - primaryTotal };
+    this.keyRoles = { counts, atMs: nowMs, ring };
+    return counts;
+  }
+}

@@ -1,0 +1,153 @@
+// The composition root of one real node (DESIGN.md, "Layers": node/): it wires the pure
+// core to real storage, sockets, time and Fastify, and shuts them down in order.
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { ClusterNode, loadKeyHasher, MemoryEngine, type Engine, type RequestHandler } from '@ringkv/core';
+import { buildApp } from './api/app.js';
+import { systemClock } from './clock/system-clock.js';
+import { configProblems, type NodeConfig } from './config.js';
+import { loadMembers, saveMembers } from './members-file.js';
+import { createNodeMetrics } from './metrics/metrics.js';
+import { TrafficRecorder } from './metrics/traffic.js';
+import { NodeViews } from './node-views.js';
+import { LmdbEngine } from './storage/lmdb-engine.js';
+import { attachPeerServer } from './transport/peer-server.js';
+import { TcpTransport } from './transport/tcp-transport.js';
+
+export interface RunningNode {
+  nodeId: string;
+  url: string;
+  app: FastifyInstance;
+  node: ClusterNode;
+  close(): Promise<void>;
+}
+
+/** The built dashboard, next to this package in the workspace. */
+export const dashboardRootDefault = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'dist');
+
+export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
+  const problems = configProblems(config);
+  if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
+  mkdirSync(config.dataDir, { recursive: true });
+  const engine: Engine =
+    config.storage === 'lmdb' ? await LmdbEngine.open({ path: join(config.dataDir, 'lmdb'), durable: config.durable }) : new MemoryEngine();
+  const address = `${config.host}:${config.port}`;
+  const startedAtMs = Date.now();
+  let handler: RequestHandler | undefined;
+  let transport: TcpTransport | undefined;
+  const nodeRef: { current?: ClusterNode } = {};
+  const metrics = createNodeMetrics(
+    {
+      keysStored: () => engine.liveCount(),
+      membersByState: () => {
+        const counts = { up: 0, suspect: 0, down: 0 };
+        for (const member of nodeRef.current?.membership.list() ?? []) counts[member.state]++;
+        return counts;
+      },
+    },
+    { node: config.id },
+  );
+  const node = new ClusterNode(
+    {
+      self: { nodeId: config.id, address },
+      seeds: config.seeds,
+      known: loadMembers(config.dataDir),
+      engine,
+      clock: systemClock,
+      rng: { next: Math.random },
+      hash: await loadKeyHasher(),
+      events: {
+        replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
+        readRepaired: (replica) => metrics.readRepairs.inc({ replica }),
+        membersChanged: (members) => {
+          log.info({ members: members.map((member) => member.nodeId) }, 'members changed');
+          saveMembers(config.dataDir, members);
+        },
+        memberStateChanged: (member, previous) => {
+          log.info({ member: member.nodeId, from: previous, to: member.state }, 'member state changed');
+          metrics.memberStateChanges.inc({ member: member.nodeId, state: member.state });
+        },
+      },
+    },
+    {
+      replicas: config.replicas,
+      vnodes: config.vnodes,
+      probeIntervalMs: config.probeIntervalMs,
+      membership: { probeTimeoutMs: Math.min(1000, config.probeIntervalMs) },
+      coordinator: { writeTimeoutMs: config.writeTimeoutMs, readTimeoutMs: config.readTimeoutMs, readRepairChance: config.readRepairChance },
+    },
+    (requestHandler) => {
+      handler = requestHandler;
+      transport = new TcpTransport({
+        self: { nodeId: config.id, address },
+        clusterName: config.clusterName,
+        secret: config.clusterSecret,
+        connectTimeoutMs: 1000,
+        backoffMinMs: 100,
+        backoffMaxMs: 2000,
+        observe: (type, seconds, error) => metrics.peerDuration.observe({ type, outcome: error?.code ?? 'ok' }, seconds),
+      });
+      return transport;
+    },
+  );
+  nodeRef.current = node;
+  const traffic = new TrafficRecorder();
+  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic });
+  const app = await buildApp({
+    logger: log,
+    deps: {
+      nodeId: config.id,
+      replicas: config.replicas,
+      maxValueBytes: config.maxValueBytes,
+      startedAtMs,
+      isReady: () => node.membership.isReady(),
+      coordinator: node.coordinator,
+      engine,
+      nodeInfo: () => views.nodeInfo(),
+      clusterInfo: () => views.cluster(),
+      ringLayout: () => views.ringLayout(),
+      clusterNodes: () => views.clusterNodes(),
+      metrics,
+      traffic,
+      dashboardRoot: dashboardRootDefault,
+    },
+  });
+  const peerServer = attachPeerServer(app.server, {
+    self: { nodeId: config.id, address },
+    clusterName: config.clusterName,
+    secret: config.clusterSecret,
+    handler: handler as RequestHandler,
+    log,
+    onRejected: (reason) => metrics.peerConnectionsRejected.inc({ reason: reason.slice(0, 40) }),
+  });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await engine.close();
+    throw error;
+  }
+  node.start();
+  log.info({ address, storage: config.storage, seeds: config.seeds }, 'node started');
+  let closing: Promise<void> | undefined;
+  return {
+    nodeId: config.id,
+    url: `http://${address}`,
+    app,
+    node,
+    close: () => {
+      closing ??= (async () => {
+        node.stop();
+        transport?.close();
+        peerServer.close();
+        await app.close();
+        await engine.close();
+        log.info('node stopped');
+      })();
+      return closing;
+    },
+  };
+}

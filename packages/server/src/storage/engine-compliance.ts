@@ -1,0 +1,86 @@
+// The one compliance suite every Engine passes (STYLE.md principle 7). Each engine's test
+// file calls `engineComplianceSuite` with a factory; a `reopen` factory, when given, also
+// checks that data survives closing and reopening the engine.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { compareUtf8, type Engine, type StoredRecord } from '@ringkv/core';
+
+export interface EngineFactory {
+  create(): Promise<Engine>;
+  /** Reopens the same store after `close`, if the engine persists. */
+  reopen?(): Promise<Engine>;
+}
+
+const live = (hlc: number, value: unknown, nodeId = 'n1'): StoredRecord => ({ hlc, nodeId, value, tombstone: false });
+const tombstone = (hlc: number, nodeId = 'n1'): StoredRecord => ({ hlc, nodeId, value: undefined, tombstone: true });
+
+export function engineComplianceSuite(name: string, factory: EngineFactory): void {
+  describe(`Engine compliance: ${name}`, () => {
+    it('stores, reads back and merges by version', async () => {
+      const engine = await factory.create();
+      assert.equal(await engine.get('a'), undefined);
+      assert.equal((await engine.apply('a', live(10, { x: 1 }))).applied, true);
+      assert.deepEqual((await engine.get('a'))?.value, { x: 1 });
+      const older = await engine.apply('a', live(5, 'old'));
+      assert.equal(older.applied, false);
+      assert.equal(older.current.hlc, 10);
+      assert.equal((await engine.apply('a', live(10, 'same-version', 'n0'))).applied, false, 'n0 < n1 at the same hlc');
+      assert.equal((await engine.apply('a', live(10, 'tie-winner', 'n2'))).applied, true);
+      assert.equal((await engine.get('a'))?.value, 'tie-winner');
+      await engine.close();
+    });
+
+    it('keeps tombstones, counts live keys', async () => {
+      const engine = await factory.create();
+      await engine.apply('k1', live(1, 1));
+      await engine.apply('k2', live(1, 2));
+      assert.equal(engine.liveCount(), 2);
+      await engine.apply('k1', tombstone(2));
+      assert.equal(engine.liveCount(), 1);
+      assert.equal((await engine.get('k1'))?.tombstone, true);
+      assert.equal((await engine.apply('k1', live(1, 'stale'))).applied, false, 'an older write must not resurrect a delete');
+      await engine.apply('k1', live(3, 'back'));
+      assert.equal(engine.liveCount(), 2);
+      await engine.close();
+    });
+
+    it('merges concurrent applies of one key atomically', async () => {
+      const engine = await factory.create();
+      const versions = Array.from({ length: 50 }, (_, i) => (i * 37) % 50);
+      await Promise.all(versions.map((hlc) => engine.apply('hot', live(hlc + 1, hlc))));
+      assert.equal((await engine.get('hot'))?.hlc, 50);
+      assert.equal(engine.liveCount(), 1);
+      await engine.close();
+    });
+
+    it('scans in UTF-8 byte order with prefix, cursor and limit', async () => {
+      const engine = await factory.create();
+      const keys = ['b', 'a', 'ab', 'a/b', 'é', '\u{1F600}', '\uFFFD', 'user:2', 'user:10', 'user:1'];
+      for (const key of keys) await engine.apply(key, live(1, key));
+      const all = (await engine.scan({ limit: 100 })).map((entry) => entry.key);
+      assert.deepEqual(all, [...keys].sort(compareUtf8));
+      const users = (await engine.scan({ prefix: 'user:', limit: 100 })).map((entry) => entry.key);
+      assert.deepEqual(users, ['user:1', 'user:10', 'user:2']);
+      const page = (await engine.scan({ prefix: 'user:', after: 'user:1', limit: 1 })).map((entry) => entry.key);
+      assert.deepEqual(page, ['user:10']);
+      const afterEnd = await engine.scan({ prefix: 'user:', after: 'user:2', limit: 10 });
+      assert.equal(afterEnd.length, 0);
+      await engine.close();
+    });
+
+    if (factory.reopen) {
+      const reopen = factory.reopen;
+      it('has its data again after close and reopen', async () => {
+        const engine = await factory.create();
+        await engine.apply('kept', live(7, { deep: [1, 2, 3] }));
+        await engine.apply('gone', tombstone(8));
+        await engine.close();
+        const again = await reopen();
+        assert.deepEqual((await again.get('kept'))?.value, { deep: [1, 2, 3] });
+        assert.equal((await again.get('gone'))?.tombstone, true);
+        assert.equal(again.liveCount(), 1);
+        await again.close();
+      });
+    }
+  });
+}

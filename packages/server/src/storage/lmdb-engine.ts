@@ -1,0 +1,108 @@
+// The default Engine: LMDB through lmdb-js (DESIGN.md, "Storage"). Writes are queued and
+// committed in batches by lmdb-js (one transaction per event-loop turn), which is what
+// makes LMDB fast here. The merge in `apply` must see writes still being committed, so
+// records in flight are kept in `pending` until their commit resolves.
+//
+// Durability: a resolved `apply` is committed, which survives a crash of this process
+// (lmdb-js restores the last committed transaction while the machine has not rebooted).
+// With `durable`, `apply` also waits for the flush to disk, which survives power loss.
+import { open, type Database, type RootDatabase } from 'lmdb';
+import {
+  compareUtf8,
+  liveDelta,
+  supersedes,
+  type ApplyOutcome,
+  type Engine,
+  type ScanEntry,
+  type ScanOptions,
+  type StoredRecord,
+} from '@ringkv/core';
+
+/** Records are stored as compact arrays: [hlc, nodeId, 1] for tombstones, [hlc, nodeId, 0, value] otherwise. */
+type StoredRow = [number, string, 0, unknown] | [number, string, 1];
+
+export interface LmdbEngineOptions {
+  path: string;
+  /** Wait for each batch to be flushed to disk before acknowledging it. */
+  durable: boolean;
+}
+
+export class LmdbEngine implements Engine {
+  readonly kind = 'lmdb' as const;
+  private readonly root: RootDatabase;
+  private readonly records: Database<StoredRow, string>;
+  private readonly pending = new Map<string, StoredRecord>();
+  private readonly durable: boolean;
+  private live = 0;
+
+  private constructor(options: LmdbEngineOptions) {
+    this.durable = options.durable;
+    this.root = open({ path: options.path, compression: false });
+    this.records = this.root.openDB<StoredRow, string>({ name: 'records' });
+  }
+
+  /** Opens (or creates) the store and counts its live keys. */
+  static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
+    const engine = new LmdbEngine(options);
+    for (const { value } of engine.records.getRange({})) if (value[2] === 0) engine.live++;
+    return engine;
+  }
+
+  async get(key: string): Promise<StoredRecord | undefined> {
+    return this.read(key);
+  }
+
+  async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
+    // Read and claim synchronously: no other apply may run between the compare and the set.
+    const current = this.pending.get(key) ?? this.read(key);
+    if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };
+    this.pending.set(key, record);
+    this.live += liveDelta(current, record);
+    try {
+      await this.records.put(key, toRow(record));
+      if (this.durable) await this.root.flushed;
+    } catch (error) {
+      this.live -= liveDelta(current, record);
+      throw error;
+    } finally {
+      if (this.pending.get(key) === record) this.pending.delete(key);
+    }
+    return { applied: true, current: record };
+  }
+
+  async scan(options: ScanOptions): Promise<ScanEntry[]> {
+    const prefix = options.prefix ?? '';
+    const start = options.after !== undefined && compareUtf8(options.after, prefix) >= 0 ? options.after : prefix;
+    const entries: ScanEntry[] = [];
+    for (const { key, value } of this.records.getRange({ start: start === '' ? undefined : start })) {
+      if (options.after !== undefined && key === options.after) continue;
+      if (!key.startsWith(prefix)) break;
+      entries.push({ key, record: fromRow(value) });
+      if (entries.length >= options.limit) break;
+    }
+    return entries;
+  }
+
+  private read(key: string): StoredRecord | undefined {
+    const row = this.records.get(key);
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  liveCount(): number {
+    return this.live;
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}
+
+function toRow(record: StoredRecord): StoredRow {
+  return record.tombstone ? [record.hlc, record.nodeId, 1] : [record.hlc, record.nodeId, 0, record.value];
+}
+
+function fromRow(row: StoredRow): StoredRecord {
+  return row[2] === 1
+    ? { hlc: row[0], nodeId: row[1], tombstone: true, value: undefined }
+    : { hlc: row[0], nodeId: row[1], tombstone: false, value: row[3] };
+}
