@@ -2,7 +2,6 @@
 // a write to the key's N replicas and answers after W acks; it reads from R replicas
 // (itself first), answers with the newest version, and repairs stale replicas in the
 // background. Only the key's own replicas count toward R and W.
-import { invariant } from '../assert.js';
 import type { HybridLogicalClock } from '../clock/hlc.js';
 import type { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
@@ -206,9 +205,12 @@ export class Coordinator {
   }
 
   private refuseIfTooFewAvailable(replicas: readonly string[], required: number, operation: 'read' | 'write'): void {
-    invariant(new Set(replicas).size === replicas.length, 'a preference list must not repeat a member');
+    // Hot path: count first, build the failure list only when refusing. (Ring asserts at
+    // build time that preference lists hold distinct members.)
+    let available = 0;
+    for (const nodeId of replicas) if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) available++;
+    if (available >= required) return;
     const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
-    if (replicas.length - down.length >= required) return;
     const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
     throw new UnavailableError(
       `the ${operation} needs ${required} of the key's replicas [${replicas.join(', ')}] but ${describeFailures(failures)} ` +
@@ -233,11 +235,14 @@ export class Coordinator {
 
   /** Itself first (cheapest), then available replicas in preference order, then the rest. */
   private readOrder(replicas: readonly string[]): string[] {
-    const self = replicas.filter((nodeId) => nodeId === this.deps.selfId);
-    const others = replicas.filter((nodeId) => nodeId !== this.deps.selfId);
-    const available = others.filter((nodeId) => this.deps.isAvailable(nodeId));
-    const unavailable = others.filter((nodeId) => !this.deps.isAvailable(nodeId));
-    return [...self, ...available, ...unavailable];
+    const ordered: string[] = [];
+    const unavailable: string[] = [];
+    for (const nodeId of replicas) {
+      if (nodeId === this.deps.selfId) ordered.unshift(nodeId);
+      else if (this.deps.isAvailable(nodeId)) ordered.push(nodeId);
+      else unavailable.push(nodeId);
+    }
+    return unavailable.length === 0 ? ordered : ordered.concat(unavailable);
   }
 
   private repairIfStale(nodeId: string, key: string, held: StoredRecord | undefined, newest: StoredRecord | undefined): void {

@@ -52,13 +52,29 @@ export async function buildApp({ deps, logger }: BuildAppOptions): Promise<Fasti
 }
 
 function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
-  app.addHook('onResponse', async (request, reply) => {
+  // Label lookups cost more than the observation itself: keep one child per label set.
+  const counters = new Map<string, { inc(): void }>();
+  const histograms = new Map<string, { observe(value: number): void }>();
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
     const method = request.method;
-    deps.metrics.httpRequests.inc({ method, route, status: String(reply.statusCode) });
-    deps.metrics.httpDuration.observe({ method, route }, seconds);
+    const status = reply.statusCode;
+    const routeKey = `${method} ${route}`;
+    const counterKey = `${routeKey} ${status}`;
+    let counter = counters.get(counterKey);
+    if (counter === undefined) {
+      counter = deps.metrics.httpRequests.labels(method, route, String(status));
+      counters.set(counterKey, counter);
+    }
+    let histogram = histograms.get(routeKey);
+    if (histogram === undefined) {
+      histogram = deps.metrics.httpDuration.labels(method, route);
+      histograms.set(routeKey, histogram);
+    }
+    counter.inc();
+    histogram.observe(reply.elapsedTime / 1000);
     if (route.startsWith('/store')) deps.traffic.record(reply.elapsedTime);
+    done();
   });
 }
 
