@@ -9,7 +9,7 @@ const impureGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeou
 );
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/dist-*/**', '**/node_modules/**', 'data/**', 'packages/dashboard/**'] },
+  { ignores: ['**/dist/**', '**/dist-*/**', '**/node_modules/**', 'data/**', 'packages/dashboard/vite.config.ts'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -118,6 +118,26 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     assert.equal(stored?.version, version);
   });
 
+  test('the key list pages through keys by prefix', { timeout: 20_000 }, async () => {
+    await page.locator('#browse-limit').selectOption('10');
+    await page.getByTestId('browse-prefix').fill('user:');
+    await page.getByTestId('browse-list').click();
+    const firstPage = await listedKeys(page, 10);
+    assert.deepEqual(firstPage, Array.from({ length: 10 }, (_, index) => `user:${String(index).padStart(2, '0')}`));
+    await page.getByTestId('browse-next').click();
+    assert.equal(await page.getByTestId('browse-page').textContent(), 'Page 2');
+    await waitForFirstListedKey(page, 'user:10');
+    await page.getByTestId('browse-first').click();
+    await waitForFirstListedKey(page, 'user:00');
+    assert.deepEqual(await listedKeys(page, 10), firstPage);
+
+    await page.getByTestId('browse-prefix').fill('user:2');
+    await page.getByTestId('browse-list').click();
+    await waitForFirstListedKey(page, 'user:20');
+    assert.deepEqual(await listedKeys(page, 4), ['user:20', 'user:21', 'user:22', 'user:23']);
+    assert.equal(await page.getByTestId('browse-next').isDisabled(), true);
+  });
+
   test('a killed node is marked down and the explorer still reads keys', { timeout: 30_000 }, async (context) => {
     const victim = cluster.nodes[2];
     assert.ok(victim);
@@ -173,6 +193,20 @@ async function sendSteadyTraffic(cluster: TestCluster, durationMs: number): Prom
     await node?.client.get(`user:${String(request % seededKeyCount).padStart(2, '0')}`);
     await new Promise((resolve) => setTimeout(resolve, 30));
   }
+}
+
+/** The keys the browser lists once at least `countMin` are shown. */
+async function listedKeys(page: Page, countMin: number): Promise<string[]> {
+  const buttons = page.getByTestId('browse-keys').locator('button');
+  await buttons.nth(countMin - 1).waitFor();
+  return buttons.allTextContents();
+}
+
+async function waitForFirstListedKey(page: Page, key: string): Promise<void> {
+  await pollUntil(async () => ((await listedKeys(page, 1))[0] === key ? true : undefined), {
+    timeoutMs: 5_000,
+    what: `the key list to start at ${key}`,
+  });
 }
 
 async function stateOf(page: Page, nodeId: string): Promise<string | null> {

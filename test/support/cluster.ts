@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingkvClient } from '@ringkv/client';
 
-const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'cli.js');
+const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
 
 export interface TestNode {
   id: string;

@@ -25,9 +25,11 @@ export class TrafficRecorder {
   private readonly buckets: Bucket[] = [];
   private total = 0;
   private readonly nowMs: () => number;
+  private readonly startedSecond: number;
 
   constructor(nowMs: () => number = Date.now) {
     this.nowMs = nowMs;
+    this.startedSecond = Math.floor(nowMs() / 1000);
   }
 
   record(latencyMs: number): void {
@@ -47,12 +49,13 @@ export class TrafficRecorder {
     return summarise(this.bucketsBetween(nowSecond - windowSeconds, nowSecond), windowSeconds);
   }
 
-  /** One point per 5 seconds over the kept window, oldest first. */
+  /** One point per complete 5-second interval since the node started, up to 5 minutes, oldest first. */
   history(): TrafficPoint[] {
     const nowSecond = Math.floor(this.nowMs() / 1000);
     const endSecond = nowSecond - (nowSecond % historyStepSeconds);
+    const firstSecond = Math.max(endSecond - keptBuckets, this.startedSecond - (this.startedSecond % historyStepSeconds) + historyStepSeconds);
     const points: TrafficPoint[] = [];
-    for (let start = endSecond - keptBuckets + historyStepSeconds; start < endSecond; start += historyStepSeconds) {
+    for (let start = firstSecond; start < endSecond; start += historyStepSeconds) {
       points.push({ timeMs: start * 1000, ...summarise(this.bucketsBetween(start, start + historyStepSeconds), historyStepSeconds) });
     }
     return points;

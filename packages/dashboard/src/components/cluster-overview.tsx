@@ -1,0 +1,111 @@
+// Section 1: every member with its state and the figures from its own /node-info.
+import type { ClusterNodes, NodeView, TrafficSummary } from '@ringkv/client';
+import type { Polled } from '../hooks/use-polling';
+import { formatBytes, formatCount, formatDurationSeconds, formatLatencyMs, formatPercent, formatRate } from '../lib/format';
+import { NodeName } from './node-swatch';
+import { NodeStateBadge } from './node-state-badge';
+import { Section } from './section';
+import { EmptyMessage, ErrorMessage, LoadingMessage, StaleNotice } from './state-message';
+
+interface ClusterOverviewProps {
+  nodes: Polled<ClusterNodes>;
+  colors: ReadonlyMap<string, string>;
+}
+
+export function ClusterOverview({ nodes, colors }: ClusterOverviewProps) {
+  const view = nodes.data;
+  return (
+    <Section
+      id="overview"
+      title="Cluster overview"
+      description="Each member as the serving node sees it, with figures from the member's own report."
+      aside={view !== null && <StateSummary nodes={view.nodes} />}
+    >
+      {nodes.error !== null && view !== null && <StaleNotice error={nodes.error} updatedAtMs={nodes.updatedAtMs} />}
+      {view === null ? (
+        nodes.error !== null ? (
+          <ErrorMessage>Could not load the cluster view: {nodes.error}. Retrying.</ErrorMessage>
+        ) : (
+          <LoadingMessage>Loading the cluster view…</LoadingMessage>
+        )
+      ) : view.nodes.length === 0 ? (
+        <EmptyMessage>The serving node reports no members.</EmptyMessage>
+      ) : (
+        <NodeTable view={view} colors={colors} />
+      )}
+    </Section>
+  );
+}
+
+function StateSummary({ nodes }: { nodes: readonly NodeView[] }) {
+  const count = (state: NodeView['state']) => nodes.filter((node) => node.state === state).length;
+  return (
+    <p className="state-summary" data-testid="cluster-summary">
+      {nodes.length} nodes: <span className="state-count-up">{count('up')} up</span>
+      {count('suspect') > 0 && <span className="state-count-suspect">, {count('suspect')} suspect</span>}
+      {count('down') > 0 && <span className="state-count-down">, {count('down')} down</span>}
+    </p>
+  );
+}
+
+function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<string, string> }) {
+  return (
+    <div className="table-scroll">
+      <table className="data-table" data-testid="node-table">
+        <thead>
+          <tr>
+            <th scope="col">Node</th>
+            <th scope="col">State</th>
+            <th scope="col">Address</th>
+            <th scope="col" className="numeric">Uptime</th>
+            <th scope="col" className="numeric">Keys stored</th>
+            <th scope="col" className="numeric">Memory (RSS)</th>
+            <th scope="col" className="numeric">Requests/s</th>
+            <th scope="col" className="numeric">p99 latency</th>
+            <th scope="col" className="numeric">Ring share</th>
+          </tr>
+        </thead>
+        <tbody>
+          {view.nodes.map((node) => (
+            <NodeRow key={node.nodeId} node={node} colors={colors} serving={node.nodeId === view.gatheredBy} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function NodeRow({ node, colors, serving }: { node: NodeView; colors: ReadonlyMap<string, string>; serving: boolean }) {
+  const info = node.info;
+  return (
+    <tr className={`node-row node-row-${node.state}`} data-testid={`node-row-${node.nodeId}`}>
+      <th scope="row">
+        <NodeName nodeId={node.nodeId} colors={colors} />
+        {serving && <span className="tag">serving this page</span>}
+      </th>
+      <td>
+        <NodeStateBadge nodeId={node.nodeId} state={node.state} />
+      </td>
+      <td>
+        <code>{node.address}</code>
+        {node.error !== null && (
+          <span className="row-error" data-testid={`node-error-${node.nodeId}`}>
+            {node.error}
+          </span>
+        )}
+      </td>
+      <td className="numeric">{info ? formatDurationSeconds(info.uptimeSeconds) : '–'}</td>
+      <td className="numeric">{info ? formatCount(info.keys.total) : '–'}</td>
+      <td className="numeric">{info ? formatBytes(info.memory.rssBytes) : '–'}</td>
+      <td className="numeric">{info ? formatRate(info.traffic.requestsPerSecond) : '–'}</td>
+      <td className="numeric">{info ? <RecentP99 traffic={info.traffic} /> : '–'}</td>
+      <td className="numeric">{info ? formatPercent(info.ringShare) : '–'}</td>
+    </tr>
+  );
+}
+
+/** A node that served nothing recently has no latency to show (its p99 reads as 0). */
+function RecentP99({ traffic }: { traffic: TrafficSummary }) {
+  if (traffic.requestsPerSecond <= 0) return <span title="no requests in the last 10 s">–</span>;
+  return <>{formatLatencyMs(traffic.p99Ms)}</>;
+}

@@ -1,0 +1,36 @@
+// Section 6: look up, write and delete single keys, and browse keys by prefix.
+import { useState } from 'react';
+import { useKeyLookup } from '../hooks/use-key-lookup';
+import type { NamedLevel } from './consistency-select';
+import { KeyBrowser } from './key-browser';
+import { KeyForm } from './key-form';
+import { KeyResult } from './key-result';
+import { Section } from './section';
+
+interface KeyExplorerProps {
+  colors: ReadonlyMap<string, string>;
+  servingNode: string | null;
+}
+
+export function KeyExplorer({ colors, servingNode }: KeyExplorerProps) {
+  const [key, setKey] = useState('');
+  const [level, setLevel] = useState<NamedLevel>('quorum');
+  const { lookup, run } = useKeyLookup();
+
+  const openKey = (chosen: string) => {
+    setKey(chosen);
+    void run(chosen, level);
+  };
+
+  return (
+    <Section id="explorer" title="Key explorer" description="Requests go through the node serving this page, which coordinates them like any client's. The consistency level is the r of look-ups and the w of puts and deletes.">
+      <div className="explorer-layout">
+        <div className="explorer-main">
+          <KeyForm keyText={key} onKeyChange={setKey} level={level} onLevelChange={setLevel} onLookup={run} />
+          <KeyResult lookup={lookup} colors={colors} />
+        </div>
+        <KeyBrowser servingNode={servingNode} onOpenKey={openKey} />
+      </div>
+    </Section>
+  );
+}
