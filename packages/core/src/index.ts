@@ -21,3 +21,5 @@ export * from './cluster/outcomes.js';
 export * from './cluster/coordinator.js';
 export * from './cluster/replica-handler.js';
 export * from './cluster/cluster-node.js';
+export * from './testing/planted-bugs.js';
+export * from './testing/in-process-cluster.js';

@@ -29,14 +29,25 @@ export class HybridLogicalClock {
   private readonly wallMs: () => number;
 
   /** `startAfter` lets a restarted node continue above timestamps it has already issued. */
-  constructor(wallMs: () => number, startAfter = 0) {
+  private readonly followWallBlindly: boolean;
+
+  /**
+   * `startAfter` lets a restarted node continue above timestamps it has already issued.
+   * `followWallBlindly` is a planted bug for the simulator (testing/planted-bugs.ts).
+   */
+  constructor(wallMs: () => number, startAfter = 0, followWallBlindly = false) {
     this.wallMs = wallMs;
     this.lastTimestamp = startAfter;
+    this.followWallBlindly = followWallBlindly;
   }
 
   /** A fresh timestamp, larger than every one issued or observed before. */
   now(): number {
     const physical = Math.floor(this.wallMs()) * logicalSpan;
+    if (this.followWallBlindly) {
+      this.lastTimestamp = physical;
+      return physical;
+    }
     this.lastTimestamp = Math.max(this.lastTimestamp + 1, physical);
     return this.lastTimestamp;
   }

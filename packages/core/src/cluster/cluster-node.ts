@@ -11,6 +11,7 @@ import type { KeyHasher } from '../ring/hash.js';
 import { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
+import type { PlantedBugs } from '../testing/planted-bugs.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import { createReplicaHandler } from './replica-handler.js';
 
@@ -32,6 +33,8 @@ export interface ClusterNodeDeps {
   hash: KeyHasher;
   /** Where this node's HLC starts (above anything it issued before a restart). */
   hlcStartAfter?: number;
+  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
+  plantedBugs?: PlantedBugs;
   events?: CoordinatorEvents & {
     membersChanged?(members: readonly MemberAddress[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
@@ -53,7 +56,7 @@ export class ClusterNode {
   constructor(deps: ClusterNodeDeps, options: ClusterNodeOptions, connect: (handler: RequestHandler) => Transport) {
     this.deps = deps;
     this.options = options;
-    this.hlc = new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
+    this.hlc = new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0, deps.plantedBugs?.clockFollowsWallBlindly ?? false);
     // Membership needs the transport, and the transport needs the handler built from
     // membership: the membership gets a forwarder that is connected below.
     const connected: { transport?: Transport } = {};
@@ -76,7 +79,7 @@ export class ClusterNode {
       options.membership,
     );
     this.currentRing = this.buildRing();
-    this.handleRequest = createReplicaHandler({ engine: deps.engine, hlc: this.hlc, membership: this.membership });
+    this.handleRequest = createReplicaHandler({ engine: deps.engine, hlc: this.hlc, membership: this.membership, plantedBugs: deps.plantedBugs ?? {} });
     const transport = connect(this.handleRequest);
     connected.transport = transport;
     this.coordinator = new Coordinator(
@@ -90,6 +93,7 @@ export class ClusterNode {
         hlc: this.hlc,
         rng: deps.rng,
         events: deps.events ?? {},
+        plantedBugs: deps.plantedBugs ?? {},
       },
       options.coordinator,
     );

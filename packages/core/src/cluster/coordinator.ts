@@ -5,6 +5,7 @@
 import type { HybridLogicalClock } from '../clock/hlc.js';
 import type { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
+import type { PlantedBugs } from '../testing/planted-bugs.js';
 import type { ApplyOutcome } from '../storage/engine.js';
 import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
@@ -46,6 +47,8 @@ export interface CoordinatorDeps {
   hlc: HybridLogicalClock;
   rng: Rng;
   events?: CoordinatorEvents;
+  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
+  plantedBugs?: PlantedBugs;
 }
 
 export interface WriteResult {
@@ -99,7 +102,7 @@ export class Coordinator {
       const failures: ReplicaFailure[] = [];
       const decide = () => {
         if (settled) return;
-        if (acks >= required) {
+        if (acks >= required || (acks > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck)) {
           settled = true;
           resolve({ record, acks });
           return;

@@ -7,11 +7,15 @@ import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
+import type { StoredRecord } from '../storage/record.js';
+import type { PlantedBugs } from '../testing/planted-bugs.js';
 
 export interface ReplicaHandlerDeps {
   engine: Engine;
   hlc: HybridLogicalClock;
   membership: Membership;
+  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
+  plantedBugs?: PlantedBugs;
 }
 
 export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
@@ -31,6 +35,7 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           throw error;
         }
         try {
+          if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
           return { type: 'putAck', applied: (await deps.engine.apply(body.key, body.record)).applied };
         } catch (error) {
           return failure('storage-error', (error as Error).message);
@@ -43,3 +48,10 @@ function failure(code: 'bad-request' | 'clock-skew' | 'storage-error', message: 
   return { type: 'failure', code, message };
 }
 
+
+/** Planted bug: overwrite whatever is stored by re-applying with a version above it. */
+async function applyBlindly(engine: Engine, key: string, record: StoredRecord): Promise<boolean> {
+  const current = await engine.get(key);
+  const hlc = current === undefined ? record.hlc : Math.max(record.hlc, current.hlc + 1);
+  return (await engine.apply(key, { ...record, hlc })).applied;
+}
