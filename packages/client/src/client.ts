@@ -12,6 +12,7 @@ import type {
   NodeInfo,
   NodeStatus,
   Problem,
+  RepairStatus,
   RingLayout,
   StoredValue,
 } from './types.js';
@@ -126,6 +127,12 @@ export class RingkvClient {
 
   owners(key: string): Promise<KeyOwners> {
     return this.json(`/cluster/owners/${encodeURIComponent(key)}`);
+  }
+
+  /** Forces an anti-entropy round with every peer of this node. */
+  async repair(): Promise<RepairStatus> {
+    const response = await this.send('POST', '/repair');
+    return (await response.json()) as RepairStatus;
   }
 
   async metrics(): Promise<string> {

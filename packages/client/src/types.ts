@@ -64,8 +64,19 @@ export interface ReplicationStatus {
   readRepairs: number;
   /** Filled by hinted handoff once it exists; null until then. */
   pendingHints: number | null;
-  /** Filled by anti-entropy once it exists; null until then. */
+  /** Oldest time (Unix ms) at which one of this node's ranges was verified equal on all its replicas; null until every range has been. */
   repairHorizonMs: number | null;
+  /** Records moved by anti-entropy. */
+  keysRepaired: number;
+}
+
+export interface RepairStatus {
+  nodeId: string;
+  horizonMs: number | null;
+  rangesVerified: number;
+  rangesOwned: number;
+  keysRepaired: number;
+  rounds: number;
 }
 
 export interface KeyCounts {

@@ -32,3 +32,6 @@ export const clockSkewMaxMs = 60_000;
 
 /** Node ids are short printable names: they appear in versions, URLs and metrics. */
 export const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** Records one pushRecords or pullRecords message may carry. */
+export const recordsPerMessageMax = 5000;

@@ -39,6 +39,7 @@ function sharedOptions(): Option[] {
     new Option('--read-timeout-ms <ms>', 'how long a replica may take to answer a read').env('RINGKV_READ_TIMEOUT_MS').default(defaults.readTimeoutMs).argParser(integer),
     new Option('--probe-interval-ms <ms>', 'how often members are probed').env('RINGKV_PROBE_INTERVAL_MS').default(defaults.probeIntervalMs).argParser(integer),
     new Option('--read-repair-chance <p>', 'chance a read also checks and repairs the replicas it did not need').env('RINGKV_READ_REPAIR_CHANCE').default(defaults.readRepairChance).argParser(fraction),
+    new Option('--anti-entropy-interval-ms <ms>', 'pause between anti-entropy rounds (0 turns it off)').env('RINGKV_ANTI_ENTROPY_INTERVAL_MS').default(defaults.antiEntropyIntervalMs).argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
   ];
 }
@@ -101,6 +102,7 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     ['readTimeoutMs', '--read-timeout-ms'],
     ['probeIntervalMs', '--probe-interval-ms'],
     ['readRepairChance', '--read-repair-chance'],
+    ['antiEntropyIntervalMs', '--anti-entropy-interval-ms'],
   ];
   for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));
   if (flags.durable === true) passThrough.push('--durable');

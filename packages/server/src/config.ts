@@ -19,6 +19,8 @@ export interface NodeConfig {
   readTimeoutMs: number;
   probeIntervalMs: number;
   readRepairChance: number;
+  /** Pause between anti-entropy rounds; 0 turns it off. */
+  antiEntropyIntervalMs: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   logLevel: string;
@@ -38,6 +40,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   readTimeoutMs: 2000,
   probeIntervalMs: 1000,
   readRepairChance: 0.1,
+  antiEntropyIntervalMs: 1000,
   durable: false,
   logLevel: 'info',
 };
@@ -57,6 +60,9 @@ export function configProblems(config: NodeConfig): string[] {
     if (!Number.isFinite(value) || value < 10 || value > 600_000) problems.push(`${flag} must be 10..600000`);
   }
   if (!(config.readRepairChance >= 0 && config.readRepairChance <= 1)) problems.push('--read-repair-chance must be 0..1');
+  if (!Number.isInteger(config.antiEntropyIntervalMs) || config.antiEntropyIntervalMs < 0 || config.antiEntropyIntervalMs > 3_600_000) {
+    problems.push('--anti-entropy-interval-ms must be 0..3600000 (0 turns it off)');
+  }
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
   return problems;
 }

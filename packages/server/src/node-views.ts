@@ -17,6 +17,15 @@ export interface NodeViewDeps {
   traffic: TrafficRecorder;
 }
 
+export interface RepairStatusView {
+  nodeId: string;
+  horizonMs: number | null;
+  rangesVerified: number;
+  rangesOwned: number;
+  keysRepaired: number;
+  rounds: number;
+}
+
 /** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
 const keyRoleSampleMax = 200_000;
 const keyRoleCacheMs = 5000;
@@ -79,9 +88,15 @@ export class NodeViews {
         failedReplicaWrites: await counterTotal(metrics.replicaWriteFailures),
         readRepairs: await counterTotal(metrics.readRepairs),
         pendingHints: null,
-        repairHorizonMs: null,
+        repairHorizonMs: this.deps.node.antiEntropy.status().horizonMs,
+        keysRepaired: this.deps.node.antiEntropy.status().keysRepaired,
       },
     };
+  }
+
+  repairStatus(): RepairStatusView {
+    const status = this.deps.node.antiEntropy.status();
+    return { nodeId: this.deps.config.id, ...status };
   }
 
   /** Asks every member for its /node-info (in parallel, 1 s each). */

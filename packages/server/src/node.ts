@@ -63,6 +63,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       events: {
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
         readRepaired: (replica) => metrics.readRepairs.inc({ replica }),
+        keysRepaired: (count) => metrics.antiEntropyKeysRepaired.inc(count),
         membersChanged: (members) => {
           log.info({ members: members.map((member) => member.nodeId) }, 'members changed');
           saveMembers(config.dataDir, members);
@@ -79,6 +80,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       probeIntervalMs: config.probeIntervalMs,
       membership: { probeTimeoutMs: Math.min(1000, config.probeIntervalMs) },
       coordinator: { writeTimeoutMs: config.writeTimeoutMs, readTimeoutMs: config.readTimeoutMs, readRepairChance: config.readRepairChance },
+      antiEntropyIntervalMs: config.antiEntropyIntervalMs,
     },
     (requestHandler) => {
       handler = requestHandler;
@@ -111,6 +113,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       clusterInfo: () => views.cluster(),
       ringLayout: () => views.ringLayout(),
       clusterNodes: () => views.clusterNodes(),
+      repairNow: async () => {
+        const peers = node.membership.list().length - 1;
+        for (let round = 0; round < Math.max(1, peers); round++) await node.antiEntropyNow();
+        return views.repairStatus();
+      },
       metrics,
       traffic,
       dashboardRoot: dashboardRootDefault,

@@ -90,6 +90,38 @@ describe('in-process cluster', () => {
     cluster.stop();
   });
 
+  it('brings a replica that missed writes up to date by anti-entropy alone, with no reads', async () => {
+    const cluster = await startCluster(6);
+    cluster.crash('n3');
+    await cluster.run(1000);
+    const n1 = cluster.member('n1').node;
+    for (let i = 0; i < 50; i++) await cluster.settle(n1.coordinator.put(`missed-${i}`, i, 2));
+    await cluster.settle(n1.coordinator.delete('missed-0', 2));
+    assert.equal(await cluster.member('n3').engine.get('missed-1'), undefined);
+    cluster.restart('n3');
+    await cluster.run(6000);
+    const n3 = cluster.member('n3');
+    for (let i = 1; i < 50; i++) assert.equal((await n3.engine.get(`missed-${i}`))?.value, i, `missed-${i} not repaired`);
+    assert.equal((await n3.engine.get('missed-0'))?.tombstone, true, 'the tombstone was repaired too');
+    assert.ok(n3.node.antiEntropy.status().keysRepaired + cluster.member('n1').node.antiEntropy.status().keysRepaired > 0);
+    cluster.stop();
+  });
+
+  it('restores every key to a node that lost its data, and reports a repair horizon', async () => {
+    const cluster = await startCluster(7);
+    const n1 = cluster.member('n1').node;
+    for (let i = 0; i < 40; i++) await cluster.settle(n1.coordinator.put(`kept-${i}`, { i }, 3));
+    cluster.crash('n2', { loseData: true });
+    cluster.restart('n2');
+    await cluster.run(6000);
+    const n2 = cluster.member('n2');
+    for (let i = 0; i < 40; i++) assert.deepEqual((await n2.engine.get(`kept-${i}`))?.value, { i });
+    const status = n2.node.antiEntropy.status();
+    assert.equal(status.rangesVerified, status.rangesOwned);
+    assert.notEqual(status.horizonMs, null);
+    cluster.stop();
+  });
+
   it('replays exactly from its seed', async () => {
     const trace = async (seed: number) => {
       const cluster = new InProcessCluster({ nodes: 3, seed, hash, yieldToEventLoop, network: { delayMinMs: 1, delayMaxMs: 20 } });

@@ -1,5 +1,5 @@
 // One node's core, wired from its parts: membership, the ring built from the members,
-// the coordinator and the replica handler. The shell (packages/server) gives it real
+// the coordinator, the replica handler and anti-entropy over a range index. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
 import type { Clock, TimerHandle } from '../clock/clock.js';
@@ -12,6 +12,9 @@ import { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
+import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
+import { IndexedEngine } from '../repair/indexed-engine.js';
+import { RangeIndex } from '../repair/range-index.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import { createReplicaHandler } from './replica-handler.js';
 
@@ -21,7 +24,13 @@ export interface ClusterNodeOptions {
   probeIntervalMs: number;
   membership: Partial<MembershipOptions>;
   coordinator: Partial<CoordinatorOptions>;
+  /** Pause between anti-entropy rounds; 0 turns anti-entropy off. Default 1000. */
+  antiEntropyIntervalMs?: number;
+  antiEntropy?: Partial<AntiEntropyOptions>;
 }
+
+/** Entries read per page while the range index is rebuilt. */
+const indexScanPage = 2000;
 
 export interface ClusterNodeDeps {
   self: MemberAddress;
@@ -35,7 +44,7 @@ export interface ClusterNodeDeps {
   hlcStartAfter?: number;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
   plantedBugs?: PlantedBugs;
-  events?: CoordinatorEvents & {
+  events?: CoordinatorEvents & AntiEntropyEvents & {
     membersChanged?(members: readonly MemberAddress[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
   };
@@ -46,7 +55,13 @@ export class ClusterNode {
   readonly coordinator: Coordinator;
   readonly hlc: HybridLogicalClock;
   readonly handleRequest: RequestHandler;
+  readonly antiEntropy: AntiEntropy;
+  /** The node's engine, wrapped so every applied write updates the range index. */
+  readonly engine: Engine;
   private currentRing: Ring;
+  private liveIndex: RangeIndex | undefined;
+  private buildingIndex: RangeIndex | undefined;
+  private antiEntropyTimer: TimerHandle | undefined;
   private readonly deps: ClusterNodeDeps;
   private readonly options: ClusterNodeOptions;
   private probeTimer: TimerHandle | undefined;
@@ -71,7 +86,10 @@ export class ClusterNode {
         known: deps.known ?? [],
         onMembersChanged: (members) => {
           // Called from Membership's constructor too, before this.membership is set.
-          if ((this.membership as Membership | undefined) !== undefined) this.currentRing = this.buildRing();
+          if ((this.membership as Membership | undefined) !== undefined) {
+            this.currentRing = this.buildRing();
+            void this.rebuildIndex();
+          }
           deps.events?.membersChanged?.(members);
         },
         onStateChanged: (member, previous) => deps.events?.memberStateChanged?.(member, previous),
@@ -79,7 +97,28 @@ export class ClusterNode {
       options.membership,
     );
     this.currentRing = this.buildRing();
-    this.handleRequest = createReplicaHandler({ engine: deps.engine, hlc: this.hlc, membership: this.membership, plantedBugs: deps.plantedBugs ?? {} });
+    this.engine = new IndexedEngine(deps.engine, () => [this.liveIndex, this.buildingIndex].filter((index) => index !== undefined));
+    this.antiEntropy = new AntiEntropy(
+      {
+        selfId: deps.self.nodeId,
+        ring: () => this.currentRing,
+        index: () => this.liveIndex,
+        engine: this.engine,
+        transport: lazyTransport,
+        addressOf: (nodeId) => this.membership.addressOf(nodeId),
+        isAvailable: (nodeId) => this.membership.stateOf(nodeId) === 'up',
+        clock: deps.clock,
+        events: deps.events ?? {},
+      },
+      options.antiEntropy ?? {},
+    );
+    this.handleRequest = createReplicaHandler({
+      engine: this.engine,
+      hlc: this.hlc,
+      membership: this.membership,
+      antiEntropy: this.antiEntropy,
+      plantedBugs: deps.plantedBugs ?? {},
+    });
     const transport = connect(this.handleRequest);
     connected.transport = transport;
     this.coordinator = new Coordinator(
@@ -88,7 +127,7 @@ export class ClusterNode {
         ring: () => this.currentRing,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
-        local: { apply: (key, record) => deps.engine.apply(key, record), get: (key) => deps.engine.get(key) },
+        local: { apply: (key, record) => this.engine.apply(key, record), get: (key) => this.engine.get(key) },
         transport,
         hlc: this.hlc,
         rng: deps.rng,
@@ -107,16 +146,56 @@ export class ClusterNode {
     return this.deps.self.nodeId;
   }
 
-  /** Starts periodic probing; the first round runs at once. */
+  /** Starts periodic probing (the first round at once), the index build and anti-entropy. */
   start(): void {
     this.stopped = false;
     this.probeRound();
+    void this.rebuildIndex();
+    this.scheduleAntiEntropy();
   }
 
   stop(): void {
     this.stopped = true;
     if (this.probeTimer) this.deps.clock.clearTimer(this.probeTimer);
+    if (this.antiEntropyTimer) this.deps.clock.clearTimer(this.antiEntropyTimer);
     this.probeTimer = undefined;
+    this.antiEntropyTimer = undefined;
+  }
+
+  /** Runs one anti-entropy round now (tests; the timer runs them otherwise). */
+  antiEntropyNow(): Promise<void> {
+    return this.antiEntropy.round();
+  }
+
+  private scheduleAntiEntropy(): void {
+    const intervalMs = this.options.antiEntropyIntervalMs ?? 1000;
+    if (this.stopped || intervalMs <= 0) return;
+    this.antiEntropyTimer = this.deps.clock.setTimer(intervalMs, () => {
+      if (this.stopped) return;
+      this.antiEntropy.round().finally(() => this.scheduleAntiEntropy());
+    });
+  }
+
+  /**
+   * Builds a fresh range index for the current ring by scanning the engine. Writes applied
+   * during the scan go to the index being built as well, so it misses none of them.
+   */
+  private async rebuildIndex(): Promise<void> {
+    const ring = this.currentRing;
+    const building = new RangeIndex(ring, this.deps.hash);
+    this.buildingIndex = building;
+    this.liveIndex = undefined;
+    let after: string | undefined;
+    for (;;) {
+      const page = await this.deps.engine.scan({ after, limit: indexScanPage });
+      if (this.buildingIndex !== building) return; // a newer ring started another build
+      for (const entry of page) building.addScanned(entry.key, entry.record);
+      if (page.length < indexScanPage) break;
+      after = page[page.length - 1]?.key;
+    }
+    if (this.currentRing !== ring) return;
+    this.liveIndex = building;
+    this.buildingIndex = undefined;
   }
 
   /** One probe round now (also what the timer runs). */

@@ -3,6 +3,8 @@
 // this node issues later are larger than any it has stored.
 import { ClockSkewError, type HybridLogicalClock } from '../clock/hlc.js';
 import { isValidKey } from '../keys.js';
+import { recordsPerMessageMax } from '../limits.js';
+import type { AntiEntropy } from '../repair/anti-entropy.js';
 import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
@@ -14,6 +16,7 @@ export interface ReplicaHandlerDeps {
   engine: Engine;
   hlc: HybridLogicalClock;
   membership: Membership;
+  antiEntropy: AntiEntropy;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
   plantedBugs?: PlantedBugs;
 }
@@ -40,6 +43,29 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         } catch (error) {
           return failure('storage-error', (error as Error).message);
         }
+      case 'digests':
+        return deps.antiEntropy.digestsFor(body);
+      case 'rangeEntries':
+        return deps.antiEntropy.rangeEntriesFor(body);
+      case 'pullRecords': {
+        const entries: Array<[string, StoredRecord | null]> = [];
+        for (const key of body.keys.slice(0, recordsPerMessageMax)) entries.push([key, (await deps.engine.get(key)) ?? null]);
+        return { type: 'records', entries };
+      }
+      case 'pushRecords': {
+        let applied = 0;
+        try {
+          for (const [key, record] of body.entries.slice(0, recordsPerMessageMax)) {
+            if (!isValidKey(key)) continue;
+            deps.hlc.observe(record.hlc);
+            if ((await deps.engine.apply(key, record)).applied) applied++;
+          }
+        } catch (error) {
+          if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
+          return failure('storage-error', (error as Error).message);
+        }
+        return { type: 'pushAck', applied };
+      }
     }
   };
 }

@@ -16,8 +16,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -58,6 +58,14 @@ function requestFields(body: PeerRequest): unknown[] {
       return [requestCodes.get, body.key];
     case 'ping':
       return [requestCodes.ping, memberFields(body.from), body.members.map(memberFields)];
+    case 'digests':
+      return [requestCodes.digests, body.ring, body.ranges];
+    case 'rangeEntries':
+      return [requestCodes.rangeEntries, body.ring, body.range];
+    case 'pullRecords':
+      return [requestCodes.pullRecords, body.keys];
+    case 'pushRecords':
+      return [requestCodes.pushRecords, body.entries.map(([key, record]) => [key, recordFields(record)])];
   }
 }
 
@@ -73,6 +81,14 @@ function replyFields(body: PeerReply): unknown[] {
       return [replyCodes.pong, body.members.map(memberFields)];
     case 'failure':
       return [replyCodes.failure, body.code, body.message];
+    case 'digestsReply':
+      return [replyCodes.digestsReply, body.ring, body.summaries];
+    case 'rangeEntriesReply':
+      return [replyCodes.rangeEntriesReply, body.ring, body.entries];
+    case 'records':
+      return [replyCodes.records, body.entries.map(([key, record]) => (record === null ? [key] : [key, recordFields(record)]))];
+    case 'pushAck':
+      return [replyCodes.pushAck, body.applied];
   }
 }
 
@@ -93,6 +109,14 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
       return { type: 'get', key: str(f[0], 'key') };
     case requestCodes.ping:
       return { type: 'ping', from: decodeMember(f[0]), members: decodeMembers(f[1]) };
+    case requestCodes.digests:
+      return { type: 'digests', ring: int(f[0], 'ring'), ranges: array(f[1], 'ranges').map((item) => int(item, 'range')) };
+    case requestCodes.rangeEntries:
+      return { type: 'rangeEntries', ring: int(f[0], 'ring'), range: int(f[1], 'range') };
+    case requestCodes.pullRecords:
+      return { type: 'pullRecords', keys: array(f[0], 'keys').map((item) => str(item, 'key')) };
+    case requestCodes.pushRecords:
+      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry) };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -110,6 +134,34 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
       return { type: 'pong', members: decodeMembers(f[0]) };
     case replyCodes.failure:
       return { type: 'failure', code: str(f[0], 'code') as never, message: str(f[1], 'message') };
+    case replyCodes.digestsReply:
+      return {
+        type: 'digestsReply',
+        ring: int(f[0], 'ring'),
+        summaries: array(f[1], 'summaries').map((item) => {
+          const pair = array(item, 'summary');
+          return [int(pair[0], 'digest'), int(pair[1], 'keys')] as [number, number];
+        }),
+      };
+    case replyCodes.rangeEntriesReply:
+      return {
+        type: 'rangeEntriesReply',
+        ring: int(f[0], 'ring'),
+        entries: array(f[1], 'entries').map((item) => {
+          const pair = array(item, 'entry');
+          return [str(pair[0], 'key'), int(pair[1], 'hash')] as [string, number];
+        }),
+      };
+    case replyCodes.records:
+      return {
+        type: 'records',
+        entries: array(f[0], 'entries').map((item) => {
+          const pair = array(item, 'entry');
+          return [str(pair[0], 'key'), pair.length < 2 ? null : decodeRecord(array(pair[1], 'record'))] as [string, StoredRecord | null];
+        }),
+      };
+    case replyCodes.pushAck:
+      return { type: 'pushAck', applied: int(f[0], 'applied') };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }
@@ -125,6 +177,16 @@ function decodeRecord(f: unknown[]): StoredRecord {
   const tombstone = f[2] === 1;
   if (!tombstone && f.length < 4) throw new CodecError('record without a value');
   return { hlc, nodeId, tombstone, value: tombstone ? undefined : f[3] };
+}
+
+function decodeRecordEntry(item: unknown): [string, StoredRecord] {
+  const pair = array(item, 'entry');
+  return [str(pair[0], 'key'), decodeRecord(array(pair[1], 'record'))];
+}
+
+function array(value: unknown, name: string): unknown[] {
+  if (!Array.isArray(value)) throw new CodecError(`${name} must be an array`);
+  return value;
 }
 
 function memberFields(member: MemberAddress): unknown[] {

@@ -42,7 +42,42 @@ export interface PingRequest {
   members: MemberAddress[];
 }
 
-export type PeerRequest = HelloRequest | PutRequest | GetRequest | PingRequest;
+/** Anti-entropy: the digest of each named range on the receiver, if its ring matches. */
+export interface DigestsRequest {
+  type: 'digests';
+  /** Ring fingerprint of the sender; a receiver with another ring answers nothing. */
+  ring: number;
+  ranges: number[];
+}
+
+/** Anti-entropy: every key of one range with its version hash. */
+export interface RangeEntriesRequest {
+  type: 'rangeEntries';
+  ring: number;
+  range: number;
+}
+
+/** Anti-entropy and hinted handoff: the receiver's records for these keys. */
+export interface PullRecordsRequest {
+  type: 'pullRecords';
+  keys: string[];
+}
+
+/** Anti-entropy and hinted handoff: apply these records (each only if newer). */
+export interface PushRecordsRequest {
+  type: 'pushRecords';
+  entries: Array<[string, StoredRecord]>;
+}
+
+export type PeerRequest =
+  | HelloRequest
+  | PutRequest
+  | GetRequest
+  | PingRequest
+  | DigestsRequest
+  | RangeEntriesRequest
+  | PullRecordsRequest
+  | PushRecordsRequest;
 
 export interface WelcomeReply {
   type: 'welcome';
@@ -76,7 +111,39 @@ export interface FailureReply {
   message: string;
 }
 
-export type PeerReply = WelcomeReply | PutReply | GetReply | PongReply | FailureReply;
+export interface DigestsReply {
+  type: 'digestsReply';
+  ring: number;
+  /** [digest, key count] per requested range, in order; empty when the rings differ. */
+  summaries: Array<[number, number]>;
+}
+
+export interface RangeEntriesReply {
+  type: 'rangeEntriesReply';
+  ring: number;
+  entries: Array<[string, number]>;
+}
+
+export interface RecordsReply {
+  type: 'records';
+  entries: Array<[string, StoredRecord | null]>;
+}
+
+export interface PushReply {
+  type: 'pushAck';
+  applied: number;
+}
+
+export type PeerReply =
+  | WelcomeReply
+  | PutReply
+  | GetReply
+  | PongReply
+  | FailureReply
+  | DigestsReply
+  | RangeEntriesReply
+  | RecordsReply
+  | PushReply;
 
 export type Frame =
   | { kind: 'request'; id: number; body: PeerRequest }
@@ -88,4 +155,8 @@ export interface ReplyFor {
   put: PutReply;
   get: GetReply;
   ping: PongReply;
+  digests: DigestsReply;
+  rangeEntries: RangeEntriesReply;
+  pullRecords: RecordsReply;
+  pushRecords: PushReply;
 }

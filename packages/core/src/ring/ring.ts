@@ -61,6 +61,21 @@ export class Ring {
     return this.preferenceLists[this.tokenIndexFor(this.hash(key))] as readonly string[];
   }
 
+  /** Index of the range (and of its end token) that holds `key`. */
+  rangeIndexOf(key: string): number {
+    return this.tokenIndexFor(this.hash(key));
+  }
+
+  /** The replicas of range `index`, in preference order. */
+  replicasOfRange(index: number): readonly string[] {
+    return this.preferenceLists[index] ?? [];
+  }
+
+  /** A fingerprint of the ring: equal on nodes that know the same members and settings. */
+  get fingerprint(): number {
+    return this.hash(`${this.nodeIds.join(',')}|${this.vnodes}|${this.replicas}`);
+  }
+
   /** Share of the circle for which each member is the primary replica (sums to 1). */
   primaryShares(): Map<string, number> {
     const shares = new Map<string, number>(this.nodeIds.map((id) => [id, 0]));

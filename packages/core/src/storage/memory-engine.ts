@@ -22,7 +22,7 @@ export class MemoryEngine implements Engine {
     if (current === undefined) this.sortedKeys = null;
     this.live += liveDelta(current, record);
     this.records.set(key, record);
-    return { applied: true, current: record };
+    return { applied: true, current: record, previous: current };
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {

@@ -4,6 +4,7 @@ import type { ClusterInfo, ClusterNodes, NodeInfo, RingLayout } from '@ringkv/cl
 import type { Coordinator, Engine } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
+import type { RepairStatusView } from '../node-views.js';
 
 export interface ApiDeps {
   nodeId: string;
@@ -18,6 +19,8 @@ export interface ApiDeps {
   clusterInfo(): ClusterInfo;
   ringLayout(): RingLayout;
   clusterNodes(): Promise<ClusterNodes>;
+  /** Runs anti-entropy with every peer now and reports where repair stands. */
+  repairNow(): Promise<RepairStatusView>;
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
   /** Folder of the built dashboard, when it exists. */

@@ -4,7 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from './api-deps.js';
-import { ClusterNodesSchema, ClusterSchema, KeyParams, OwnersSchema, problemResponses, RingLayoutSchema } from './schemas.js';
+import { RepairStatusSchema, ClusterNodesSchema, ClusterSchema, KeyParams, OwnersSchema, problemResponses, RingLayoutSchema } from './schemas.js';
 import { checkedKey } from './store-routes.js';
 
 export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -37,6 +37,20 @@ export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
       const key = checkedKey(request.params.key);
       return { key, owners: [...deps.coordinator.replicasOf(key)] };
     },
+  );
+
+  api.post(
+    '/repair',
+    {
+      schema: {
+        tags,
+        summary: 'Run anti-entropy now',
+        description:
+          'Anti-entropy runs continuously (--anti-entropy-interval-ms); this forces one round with every peer and answers with the repair status.',
+        response: { 200: RepairStatusSchema },
+      },
+    },
+    async () => deps.repairNow(),
   );
 
   api.get(

@@ -132,7 +132,10 @@ export const NodeInfoSchema = Type.Object(
       failedReplicaWrites: Type.Number(),
       readRepairs: Type.Number(),
       pendingHints: Type.Union([Type.Number(), Type.Null()]),
-      repairHorizonMs: Type.Union([Type.Number(), Type.Null()]),
+      repairHorizonMs: Type.Union([Type.Number(), Type.Null()], {
+        description: 'Oldest time (Unix ms) at which one of this node\'s ranges was verified equal on all its replicas; null until every range has been',
+      }),
+      keysRepaired: Type.Number({ description: 'Records moved by anti-entropy' }),
     }),
   },
   { description: 'One node and how it is doing' },
@@ -179,4 +182,13 @@ export const ClusterNodesSchema = Type.Object({
       error: Type.Union([Type.String(), Type.Null()]),
     }),
   ),
+});
+
+export const RepairStatusSchema = Type.Object({
+  nodeId: Type.String(),
+  horizonMs: Type.Union([Type.Number(), Type.Null()]),
+  rangesVerified: Type.Integer(),
+  rangesOwned: Type.Integer(),
+  keysRepaired: Type.Number(),
+  rounds: Type.Integer(),
 });

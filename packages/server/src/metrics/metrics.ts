@@ -12,6 +12,7 @@ export interface NodeMetrics {
   replicaWriteFailures: Counter<'replica'>;
   readRepairs: Counter<'replica'>;
   memberStateChanges: Counter<'member' | 'state'>;
+  antiEntropyKeysRepaired: Counter<string>;
 }
 
 export interface MetricsSources {
@@ -80,6 +81,11 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       name: 'ringkv_read_repairs_total',
       help: 'Stale or missing replica copies repaired by reads, by replica.',
       labelNames: ['replica'],
+      registers: [registry],
+    }),
+    antiEntropyKeysRepaired: new Counter({
+      name: 'ringkv_anti_entropy_keys_repaired_total',
+      help: 'Records anti-entropy sent to or took from a peer because the replicas differed.',
       registers: [registry],
     }),
     memberStateChanges: new Counter({

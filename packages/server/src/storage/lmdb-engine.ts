@@ -77,7 +77,7 @@ export class LmdbEngine implements Engine {
     } finally {
       if (this.pending.get(key) === record) this.pending.delete(key);
     }
-    return { applied: true, current: record };
+    return { applied: true, current: record, previous: current };
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {

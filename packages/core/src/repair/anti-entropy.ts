@@ -1,0 +1,225 @@
+// Continuous anti-entropy (DESIGN.md, "Storage"; Dynamo §4.7). Each round this node picks
+// the next peer it shares ring ranges with, compares the digest of every shared range, and
+// for each range that differs exchanges the keys' version hashes and then only the records
+// that differ, in both directions (each side keeps the newer version, so the exchange is
+// safe whichever side is behind). A round is bounded: ranges compared, ranges repaired and
+// keys moved per batch are limits. Each range remembers when it was last verified equal on
+// all of its replicas; the oldest such time over this node's ranges is its repair horizon.
+import type { Engine } from '../storage/engine.js';
+import type { StoredRecord } from '../storage/record.js';
+import type { Clock } from '../clock/clock.js';
+import type { DigestsReply, DigestsRequest, PullRecordsRequest, PushRecordsRequest, RangeEntriesReply, RangeEntriesRequest, RecordsReply, PushReply } from '../protocol/messages.js';
+import type { Transport } from '../protocol/transport.js';
+import type { Ring } from '../ring/ring.js';
+import type { RangeIndex } from './range-index.js';
+
+export interface AntiEntropyOptions {
+  /** Ranges whose digests are compared in one message. */
+  digestsPerMessage: number;
+  /** Differing ranges repaired per round. */
+  rangesRepairedPerRound: number;
+  /** Keys pushed or pulled per message. */
+  keysPerBatch: number;
+  requestTimeoutMs: number;
+}
+
+export const antiEntropyDefaults: AntiEntropyOptions = {
+  digestsPerMessage: 1024,
+  rangesRepairedPerRound: 16,
+  keysPerBatch: 500,
+  requestTimeoutMs: 5000,
+};
+
+export interface AntiEntropyEvents {
+  /** Records this node sent to or took from a peer to repair it or itself. */
+  keysRepaired?(count: number): void;
+}
+
+export interface AntiEntropyDeps {
+  selfId: string;
+  ring(): Ring;
+  /** The live index, or undefined while it is being rebuilt. */
+  index(): RangeIndex | undefined;
+  engine: Engine;
+  transport: Transport;
+  addressOf(nodeId: string): string | undefined;
+  isAvailable(nodeId: string): boolean;
+  clock: Clock;
+  events?: AntiEntropyEvents;
+}
+
+export interface RepairStatus {
+  /** Oldest time (ms) at which one of this node's ranges was verified on all its replicas; null until all were. */
+  horizonMs: number | null;
+  rangesVerified: number;
+  rangesOwned: number;
+  keysRepaired: number;
+  rounds: number;
+}
+
+export class AntiEntropy {
+  private readonly deps: AntiEntropyDeps;
+  private readonly options: AntiEntropyOptions;
+  /** Per range: when each peer was last seen to hold the same digest. */
+  private verifiedWith = new Map<number, Map<string, number>>();
+  private verifiedRing: Ring | undefined;
+  private peerTurn = 0;
+  private keysRepaired = 0;
+  private rounds = 0;
+
+  constructor(deps: AntiEntropyDeps, options: Partial<AntiEntropyOptions> = {}) {
+    this.deps = deps;
+    this.options = { ...antiEntropyDefaults, ...options };
+  }
+
+  /** One bounded round with the next peer. Resolves when it is done (errors are swallowed: the next round retries). */
+  async round(): Promise<void> {
+    const index = this.deps.index();
+    if (index === undefined) return;
+    this.resetIfRingChanged(index.ring);
+    const peer = this.nextPeer(index.ring);
+    if (peer === undefined) return;
+    const address = this.deps.addressOf(peer);
+    if (address === undefined) return;
+    this.rounds++;
+    try {
+      const shared = sharedRanges(index.ring, this.deps.selfId, peer);
+      const differing: number[] = [];
+      for (let start = 0; start < shared.length; start += this.options.digestsPerMessage) {
+        const ranges = shared.slice(start, start + this.options.digestsPerMessage);
+        const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: index.ring.fingerprint, ranges });
+        if (reply.ring !== index.ring.fingerprint || reply.summaries.length !== ranges.length) return;
+        ranges.forEach((range, i) => {
+          const [digest, keys] = reply.summaries[i] as [number, number];
+          const ours = index.summary(range);
+          if (ours.digest === digest && ours.keys === keys) this.markVerified(range, peer);
+          else differing.push(range);
+        });
+      }
+      for (const range of differing.slice(0, this.options.rangesRepairedPerRound)) await this.repairRange(index, address, range);
+    } catch {
+      // The peer went away or timed out; a later round tries again.
+    }
+  }
+
+  /** Answers a peer's digest request from this node's index. */
+  digestsFor(request: DigestsRequest): DigestsReply {
+    const index = this.deps.index();
+    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'digestsReply', ring: index?.ring.fingerprint ?? 0, summaries: [] };
+    return {
+      type: 'digestsReply',
+      ring: request.ring,
+      summaries: request.ranges.map((range) => {
+        const summary = index.summary(range);
+        return [summary.digest, summary.keys];
+      }),
+    };
+  }
+
+  rangeEntriesFor(request: RangeEntriesRequest): RangeEntriesReply {
+    const index = this.deps.index();
+    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'rangeEntriesReply', ring: index?.ring.fingerprint ?? 0, entries: [] };
+    return { type: 'rangeEntriesReply', ring: request.ring, entries: index.entries(request.range) };
+  }
+
+  status(): RepairStatus {
+    const index = this.deps.index();
+    const ring = index?.ring ?? this.deps.ring();
+    const owned = ring.ranges().flatMap((range, i) => (range.replicas.includes(this.deps.selfId) ? [i] : []));
+    let oldest: number | null = null;
+    let verified = 0;
+    for (const range of owned) {
+      const at = this.verifiedOnAll(ring, range);
+      if (at === undefined) continue;
+      verified++;
+      if (oldest === null || at < oldest) oldest = at;
+    }
+    return {
+      horizonMs: verified === owned.length && owned.length > 0 ? oldest : null,
+      rangesVerified: verified,
+      rangesOwned: owned.length,
+      keysRepaired: this.keysRepaired,
+      rounds: this.rounds,
+    };
+  }
+
+  private async repairRange(index: RangeIndex, address: string, range: number): Promise<void> {
+    const reply = await this.ask<RangeEntriesReply>(address, { type: 'rangeEntries', ring: index.ring.fingerprint, range });
+    if (reply.ring !== index.ring.fingerprint) return;
+    const theirs = new Map(reply.entries);
+    const ours = new Map(index.entries(range));
+    const toPush = [...ours.keys()].filter((key) => theirs.get(key) !== ours.get(key));
+    const toPull = [...theirs.keys()].filter((key) => ours.get(key) !== theirs.get(key));
+    for (let start = 0; start < toPush.length; start += this.options.keysPerBatch) {
+      const entries: Array<[string, StoredRecord]> = [];
+      for (const key of toPush.slice(start, start + this.options.keysPerBatch)) {
+        const record = await this.deps.engine.get(key);
+        if (record !== undefined) entries.push([key, record]);
+      }
+      const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries });
+      this.count(pushed.applied);
+    }
+    for (let start = 0; start < toPull.length; start += this.options.keysPerBatch) {
+      const pulled = await this.ask<RecordsReply>(address, { type: 'pullRecords', keys: toPull.slice(start, start + this.options.keysPerBatch) });
+      let applied = 0;
+      for (const [key, record] of pulled.entries) {
+        if (record !== null && (await this.deps.engine.apply(key, record)).applied) applied++;
+      }
+      this.count(applied);
+    }
+  }
+
+  private count(keys: number): void {
+    if (keys === 0) return;
+    this.keysRepaired += keys;
+    this.deps.events?.keysRepaired?.(keys);
+  }
+
+  private ask<T>(address: string, body: DigestsRequest | RangeEntriesRequest | PullRecordsRequest | PushRecordsRequest): Promise<T> {
+    return this.deps.transport.request(address, body, this.options.requestTimeoutMs) as Promise<T>;
+  }
+
+  private markVerified(range: number, peer: string): void {
+    let peers = this.verifiedWith.get(range);
+    if (peers === undefined) {
+      peers = new Map();
+      this.verifiedWith.set(range, peers);
+    }
+    peers.set(peer, this.deps.clock.nowMs());
+  }
+
+  /** When the range was last verified with every other replica (the oldest of those times). */
+  private verifiedOnAll(ring: Ring, range: number): number | undefined {
+    const peers = this.verifiedWith.get(range);
+    let oldest: number | undefined;
+    for (const replica of ring.replicasOfRange(range)) {
+      if (replica === this.deps.selfId) continue;
+      const at = peers?.get(replica);
+      if (at === undefined) return undefined;
+      if (oldest === undefined || at < oldest) oldest = at;
+    }
+    return oldest ?? this.deps.clock.nowMs();
+  }
+
+  private nextPeer(ring: Ring): string | undefined {
+    const peers = ring.nodeIds.filter((nodeId) => nodeId !== this.deps.selfId && this.deps.isAvailable(nodeId));
+    if (peers.length === 0) return undefined;
+    this.peerTurn = (this.peerTurn + 1) % peers.length;
+    return peers[this.peerTurn];
+  }
+
+  private resetIfRingChanged(ring: Ring): void {
+    if (this.verifiedRing === ring) return;
+    this.verifiedRing = ring;
+    this.verifiedWith = new Map();
+  }
+}
+
+/** Ranges for which both nodes are replicas. */
+export function sharedRanges(ring: Ring, a: string, b: string): number[] {
+  const shared: number[] = [];
+  ring.ranges().forEach((range, index) => {
+    if (range.replicas.includes(a) && range.replicas.includes(b)) shared.push(index);
+  });
+  return shared;
+}

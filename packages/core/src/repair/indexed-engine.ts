@@ -1,0 +1,43 @@
+// An Engine decorator that keeps the RangeIndex in step with every applied write, whoever
+// applies it: the coordinator's local replica, the replica handler, read repair,
+// anti-entropy or hint delivery. One place, so no write path can forget the index.
+import type { ApplyOutcome, Engine, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { StoredRecord } from '../storage/record.js';
+import type { RangeIndex } from './range-index.js';
+
+export class IndexedEngine implements Engine {
+  private readonly inner: Engine;
+  private readonly indexes: () => readonly RangeIndex[];
+
+  /** `indexes` returns the live index and, during a rebuild, the one being built. */
+  constructor(inner: Engine, indexes: () => readonly RangeIndex[]) {
+    this.inner = inner;
+    this.indexes = indexes;
+  }
+
+  get kind(): Engine['kind'] {
+    return this.inner.kind;
+  }
+
+  get(key: string): Promise<StoredRecord | undefined> {
+    return this.inner.get(key);
+  }
+
+  async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
+    const outcome = await this.inner.apply(key, record);
+    if (outcome.applied) for (const index of this.indexes()) index.update(key, outcome.previous, outcome.current);
+    return outcome;
+  }
+
+  scan(options: ScanOptions): Promise<ScanEntry[]> {
+    return this.inner.scan(options);
+  }
+
+  liveCount(): number {
+    return this.inner.liveCount();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

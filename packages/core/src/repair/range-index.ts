@@ -1,0 +1,75 @@
+// Per-range digests for anti-entropy (DESIGN.md, "Storage": per-range digests). For every
+// range between two ring tokens it keeps the version hash of each key held and an XOR of
+// them: two replicas of a range hold the same records exactly when their digests (and key
+// counts) match, up to a 2^-32 collision. XOR makes an update O(1): remove the old
+// version's hash, add the new one. The index lives in memory (about 100 bytes a key) and
+// is rebuilt by a scan whenever the ring changes.
+import type { KeyHasher } from '../ring/hash.js';
+import type { Ring } from '../ring/ring.js';
+import type { StoredRecord } from '../storage/record.js';
+
+export interface RangeSummary {
+  digest: number;
+  keys: number;
+}
+
+export class RangeIndex {
+  readonly ring: Ring;
+  private readonly hash: KeyHasher;
+  private readonly byRange: Array<Map<string, number>>;
+  private readonly digests: Uint32Array;
+
+  constructor(ring: Ring, hash: KeyHasher) {
+    this.ring = ring;
+    this.hash = hash;
+    this.byRange = Array.from({ length: ring.tokenCount }, () => new Map());
+    this.digests = new Uint32Array(ring.tokenCount);
+  }
+
+  /** The hash of one key at one version. */
+  versionHash(key: string, record: Pick<StoredRecord, 'hlc' | 'nodeId' | 'tombstone'>): number {
+    return this.hash(`${key}\u0000${record.hlc}.${record.nodeId}.${record.tombstone ? 1 : 0}`);
+  }
+
+  /** Records that `key` now holds `next` (it held `previous` before). */
+  update(key: string, previous: StoredRecord | undefined, next: StoredRecord): void {
+    if (this.byRange.length === 0) return;
+    const range = this.ring.rangeIndexOf(key);
+    const keys = this.byRange[range] as Map<string, number>;
+    const before = keys.get(key);
+    const after = this.versionHash(key, next);
+    let digest = this.digests[range] as number;
+    if (before !== undefined) digest ^= before;
+    else if (previous !== undefined) digest ^= this.versionHash(key, previous);
+    this.digests[range] = (digest ^ after) >>> 0;
+    keys.set(key, after);
+  }
+
+  /** Adds a key found by the rebuild scan, unless a newer apply already put it here. */
+  addScanned(key: string, record: StoredRecord): void {
+    const range = this.ring.rangeIndexOf(key);
+    const keys = this.byRange[range] as Map<string, number>;
+    if (keys.has(key)) return;
+    const hash = this.versionHash(key, record);
+    keys.set(key, hash);
+    this.digests[range] = ((this.digests[range] as number) ^ hash) >>> 0;
+  }
+
+  summary(range: number): RangeSummary {
+    return { digest: this.digests[range] ?? 0, keys: this.byRange[range]?.size ?? 0 };
+  }
+
+  /** Every key of a range with its version hash. */
+  entries(range: number): Array<[string, number]> {
+    return [...(this.byRange[range] ?? new Map<string, number>())];
+  }
+
+  /** Ranges for which `nodeId` is one of the replicas. */
+  rangesOf(nodeId: string): number[] {
+    const ranges: number[] = [];
+    this.ring.ranges().forEach((range, index) => {
+      if (range.replicas.includes(nodeId)) ranges.push(index);
+    });
+    return ranges;
+  }
+}

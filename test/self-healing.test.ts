@@ -1,0 +1,60 @@
+// Real node processes heal without client reads: a node that was down while 1,000 keys
+// were written gets every one of them back by anti-entropy, and a node that lost its
+// whole data directory is refilled. Checked through each node's own /keys listing.
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startCluster, waitFor, waitForAllUp, type TestNode } from './support/cluster.js';
+
+const healingArgs = ['--anti-entropy-interval-ms', '200', '--read-repair-chance', '0'];
+
+async function heldKeys(node: TestNode): Promise<Set<string>> {
+  return new Set(await node.client.allKeys());
+}
+
+describe('self-healing', () => {
+  it('gives a restarted node every key written while it was down, with no client reads', async () => {
+    const cluster = await startCluster({ nodes: 3, storage: 'lmdb', extraArgs: healingArgs });
+    try {
+      const [n1, n2, n3] = cluster.nodes as [TestNode, TestNode, TestNode];
+      await n3.kill('SIGKILL');
+      await waitFor(async () => (await n1.client.cluster()).members.find((member) => member.nodeId === 'n3')?.state === 'down', 10_000);
+      const keys = Array.from({ length: 1000 }, (_, i) => `healed-${i}`);
+      for (let i = 0; i < keys.length; i += 50) {
+        await Promise.all(keys.slice(i, i + 50).map((key, j) => (j % 2 === 0 ? n1 : n2).client.put(key, i + j)));
+      }
+      await n3.start();
+      await waitForAllUp(cluster.nodes, 15_000);
+      const started = Date.now();
+      await waitFor(async () => (await heldKeys(n3)).size === keys.length, 30_000);
+      const seconds = (Date.now() - started) / 1000;
+      const held = await heldKeys(n3);
+      for (const key of keys) assert.ok(held.has(key), `${key} missing on n3`);
+      const status = await n3.client.nodeInfo();
+      assert.ok(status.replication.keysRepaired > 0 || (await n1.client.nodeInfo()).replication.keysRepaired > 0);
+      process.stdout.write(`# n3 had all ${keys.length} keys ${seconds.toFixed(1)} s after it came back\n`);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
+  it('refills a node that lost its data directory, and reports its repair horizon', async () => {
+    const cluster = await startCluster({ nodes: 3, storage: 'lmdb', extraArgs: healingArgs });
+    try {
+      const [n1, n2] = cluster.nodes as [TestNode, TestNode, TestNode];
+      const keys = Array.from({ length: 300 }, (_, i) => `kept-${i}`);
+      await Promise.all(keys.map((key, i) => n1.client.put(key, { i }, 'all')));
+      await n2.kill('SIGKILL');
+      rmSync(join(cluster.dataDir, 'n2'), { recursive: true, force: true });
+      await n2.start();
+      await waitForAllUp(cluster.nodes, 15_000);
+      await waitFor(async () => (await heldKeys(n2)).size === keys.length, 30_000);
+      const repair = await n2.client.repair();
+      assert.equal(repair.rangesOwned > 0, true);
+      await waitFor(async () => (await n2.client.nodeInfo()).replication.repairHorizonMs !== null, 15_000);
+    } finally {
+      await cluster.stop();
+    }
+  });
+});
