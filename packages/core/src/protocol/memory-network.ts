@@ -137,5 +137,13 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'getReply';
     case 'ping':
       return 'pong';
+    case 'digests':
+      return 'digestsReply';
+    case 'rangeEntries':
+      return 'rangeEntriesReply';
+    case 'pullRecords':
+      return 'records';
+    case 'pushRecords':
+      return 'pushAck';
   }
 }
