@@ -62,8 +62,11 @@ export interface TrafficSummary {
 export interface ReplicationStatus {
   failedReplicaWrites: number;
   readRepairs: number;
-  /** Filled by hinted handoff once it exists; null until then. */
+  /** Hints this node holds for replicas that missed writes. */
   pendingHints: number | null;
+  /** Age of the oldest pending hint, or null when none. */
+  oldestHintAgeMs: number | null;
+  hintsDelivered: number;
   /** Oldest time (Unix ms) at which one of this node's ranges was verified equal on all its replicas; null until every range has been. */
   repairHorizonMs: number | null;
   /** Records moved by anti-entropy. */

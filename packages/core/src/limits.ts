@@ -35,3 +35,7 @@ export const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Records one pushRecords or pullRecords message may carry. */
 export const recordsPerMessageMax = 5000;
+
+/** Hints a node holds for one target replica, and in total, unless configured otherwise. */
+export const hintsPerTargetMaxDefault = 100_000;
+export const hintsTotalMaxDefault = 1_000_000;

@@ -40,6 +40,8 @@ function sharedOptions(): Option[] {
     new Option('--probe-interval-ms <ms>', 'how often members are probed').env('RINGKV_PROBE_INTERVAL_MS').default(defaults.probeIntervalMs).argParser(integer),
     new Option('--read-repair-chance <p>', 'chance a read also checks and repairs the replicas it did not need').env('RINGKV_READ_REPAIR_CHANCE').default(defaults.readRepairChance).argParser(fraction),
     new Option('--anti-entropy-interval-ms <ms>', 'pause between anti-entropy rounds (0 turns it off)').env('RINGKV_ANTI_ENTROPY_INTERVAL_MS').default(defaults.antiEntropyIntervalMs).argParser(integer),
+    new Option('--hints-per-target-max <n>', 'hints kept for one down replica (beyond: anti-entropy repairs)').env('RINGKV_HINTS_PER_TARGET_MAX').default(defaults.hintsPerTargetMax).argParser(integer),
+    new Option('--hints-total-max <n>', 'hints kept in total').env('RINGKV_HINTS_TOTAL_MAX').default(defaults.hintsTotalMax).argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
   ];
 }
@@ -103,6 +105,8 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     ['probeIntervalMs', '--probe-interval-ms'],
     ['readRepairChance', '--read-repair-chance'],
     ['antiEntropyIntervalMs', '--anti-entropy-interval-ms'],
+    ['hintsPerTargetMax', '--hints-per-target-max'],
+    ['hintsTotalMax', '--hints-total-max'],
   ];
   for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));
   if (flags.durable === true) passThrough.push('--durable');

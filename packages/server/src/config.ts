@@ -1,6 +1,6 @@
 // A node's settings, with their defaults and checks. The CLI fills it from flags and
 // environment variables; tests fill it directly.
-import { nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
+import { hintsPerTargetMaxDefault, hintsTotalMaxDefault, nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
 
 export interface NodeConfig {
   id: string;
@@ -19,6 +19,9 @@ export interface NodeConfig {
   readTimeoutMs: number;
   probeIntervalMs: number;
   readRepairChance: number;
+  /** Bounds on hints kept for one down replica, and in total. */
+  hintsPerTargetMax: number;
+  hintsTotalMax: number;
   /** Pause between anti-entropy rounds; 0 turns it off. */
   antiEntropyIntervalMs: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
@@ -41,6 +44,8 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   probeIntervalMs: 1000,
   readRepairChance: 0.1,
   antiEntropyIntervalMs: 1000,
+  hintsPerTargetMax: hintsPerTargetMaxDefault,
+  hintsTotalMax: hintsTotalMaxDefault,
   durable: false,
   logLevel: 'info',
 };
@@ -59,6 +64,8 @@ export function configProblems(config: NodeConfig): string[] {
   for (const [flag, value] of [['--write-timeout-ms', config.writeTimeoutMs], ['--read-timeout-ms', config.readTimeoutMs], ['--probe-interval-ms', config.probeIntervalMs]] as const) {
     if (!Number.isFinite(value) || value < 10 || value > 600_000) problems.push(`${flag} must be 10..600000`);
   }
+  if (!Number.isInteger(config.hintsPerTargetMax) || config.hintsPerTargetMax < 0) problems.push('--hints-per-target-max must be a whole number >= 0');
+  if (!Number.isInteger(config.hintsTotalMax) || config.hintsTotalMax < 0) problems.push('--hints-total-max must be a whole number >= 0');
   if (!(config.readRepairChance >= 0 && config.readRepairChance <= 1)) problems.push('--read-repair-chance must be 0..1');
   if (!Number.isInteger(config.antiEntropyIntervalMs) || config.antiEntropyIntervalMs < 0 || config.antiEntropyIntervalMs > 3_600_000) {
     problems.push('--anti-entropy-interval-ms must be 0..3600000 (0 turns it off)');

@@ -87,7 +87,9 @@ export class NodeViews {
       replication: {
         failedReplicaWrites: await counterTotal(metrics.replicaWriteFailures),
         readRepairs: await counterTotal(metrics.readRepairs),
-        pendingHints: null,
+        pendingHints: this.deps.node.hints.count(),
+        oldestHintAgeMs: ((oldest) => (oldest === null ? null : Date.now() - oldest))(this.deps.node.hints.oldestStoredAtMs()),
+        hintsDelivered: this.deps.node.handoff.deliveredTotal,
         repairHorizonMs: this.deps.node.antiEntropy.status().horizonMs,
         keysRepaired: this.deps.node.antiEntropy.status().keysRepaired,
       },

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryEngine, type Engine, type RequestHandler } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryEngine, MemoryHintStore, type Engine, type RequestHandler } from '@ringkv/core';
 import { buildApp } from './api/app.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
@@ -33,8 +33,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
   mkdirSync(config.dataDir, { recursive: true });
-  const engine: Engine =
-    config.storage === 'lmdb' ? await LmdbEngine.open({ path: join(config.dataDir, 'lmdb'), durable: config.durable }) : new MemoryEngine();
+  const lmdb = config.storage === 'lmdb' ? await LmdbEngine.open({ path: join(config.dataDir, 'lmdb'), durable: config.durable }) : undefined;
+  const engine: Engine = lmdb ?? new MemoryEngine();
+  const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };
+  const hintStore = lmdb ? lmdb.openHintStore(hintLimits) : new MemoryHintStore(hintLimits);
   const address = `${config.host}:${config.port}`;
   const startedAtMs = Date.now();
   let handler: RequestHandler | undefined;
@@ -43,6 +45,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const metrics = createNodeMetrics(
     {
       keysStored: () => engine.liveCount(),
+      hintsPending: () => hintStore.count(),
       membersByState: () => {
         const counts = { up: 0, suspect: 0, down: 0 };
         for (const member of nodeRef.current?.membership.list() ?? []) counts[member.state]++;
@@ -57,6 +60,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       seeds: config.seeds,
       known: loadMembers(config.dataDir),
       engine,
+      hintStore,
       clock: systemClock,
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
@@ -64,6 +68,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
         readRepaired: (replica) => metrics.readRepairs.inc({ replica }),
         keysRepaired: (count) => metrics.antiEntropyKeysRepaired.inc(count),
+        hintsDelivered: (target, count) => metrics.hintsDelivered.inc({ target }, count),
+        hintDropped: (target) => metrics.hintsDropped.inc({ target }),
         membersChanged: (members) => {
           log.info({ members: members.map((member) => member.nodeId) }, 'members changed');
           saveMembers(config.dataDir, members);

@@ -91,7 +91,8 @@ describe('in-process cluster', () => {
   });
 
   it('brings a replica that missed writes up to date by anti-entropy alone, with no reads', async () => {
-    const cluster = await startCluster(6);
+    const cluster = new InProcessCluster({ nodes: 3, seed: 6, hash, yieldToEventLoop, node: { hintDeliveryIntervalMs: 0 } });
+    await cluster.start();
     cluster.crash('n3');
     await cluster.run(1000);
     const n1 = cluster.member('n1').node;
@@ -119,6 +120,30 @@ describe('in-process cluster', () => {
     const status = n2.node.antiEntropy.status();
     assert.equal(status.rangesVerified, status.rangesOwned);
     assert.notEqual(status.horizonMs, null);
+    cluster.stop();
+  });
+
+  it('keeps hints for a down replica and delivers them when it returns; hints never count toward W', async () => {
+    const cluster = new InProcessCluster({ nodes: 3, seed: 8, hash, yieldToEventLoop, node: { antiEntropyIntervalMs: 0 } });
+    await cluster.start();
+    cluster.crash('n3');
+    await cluster.run(1000);
+    const n1 = cluster.member('n1').node;
+    for (let i = 0; i < 20; i++) await cluster.settle(n1.coordinator.put(`hinted-${i}`, i, 2));
+    assert.equal(n1.hints.count(), 20, 'one hint per write that missed n3');
+    // With n2 down too, W=2 cannot be met even though n1 could hold hints: refused, nothing applied.
+    cluster.crash('n2');
+    await cluster.run(1000);
+    await assert.rejects(cluster.settle(n1.coordinator.put('not-enough', 1, 2)), UnavailableError);
+    assert.equal(await cluster.member('n1').engine.get('not-enough'), undefined);
+    assert.equal(n1.hints.count(), 20, 'a refused write leaves no hint');
+    cluster.restart('n2');
+    cluster.restart('n3');
+    await cluster.run(3000);
+    const n3 = cluster.member('n3');
+    for (let i = 0; i < 20; i++) assert.equal((await n3.engine.get(`hinted-${i}`))?.value, i, `hinted-${i} not delivered`);
+    assert.equal(n1.hints.count(), 0);
+    assert.equal(n1.handoff.deliveredTotal, 20);
     cluster.stop();
   });
 

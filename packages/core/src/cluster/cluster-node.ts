@@ -12,6 +12,8 @@ import { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
+import { MemoryHintStore, type HintStore } from '../handoff/hint-store.js';
+import { HintedHandoff, type HintedHandoffEvents } from '../handoff/hinted-handoff.js';
 import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
 import { IndexedEngine } from '../repair/indexed-engine.js';
 import { RangeIndex } from '../repair/range-index.js';
@@ -27,6 +29,8 @@ export interface ClusterNodeOptions {
   /** Pause between anti-entropy rounds; 0 turns anti-entropy off. Default 1000. */
   antiEntropyIntervalMs?: number;
   antiEntropy?: Partial<AntiEntropyOptions>;
+  /** Pause between hint delivery rounds; 0 turns delivery off. Default 1000. */
+  hintDeliveryIntervalMs?: number;
 }
 
 /** Entries read per page while the range index is rebuilt. */
@@ -44,7 +48,9 @@ export interface ClusterNodeDeps {
   hlcStartAfter?: number;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
   plantedBugs?: PlantedBugs;
-  events?: CoordinatorEvents & AntiEntropyEvents & {
+  /** Where hints are kept (durable on real nodes); a memory store by default. */
+  hintStore?: HintStore;
+  events?: CoordinatorEvents & AntiEntropyEvents & HintedHandoffEvents & {
     membersChanged?(members: readonly MemberAddress[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
   };
@@ -56,6 +62,9 @@ export class ClusterNode {
   readonly hlc: HybridLogicalClock;
   readonly handleRequest: RequestHandler;
   readonly antiEntropy: AntiEntropy;
+  readonly hints: HintStore;
+  readonly handoff: HintedHandoff;
+  private handoffTimer: TimerHandle | undefined;
   /** The node's engine, wrapped so every applied write updates the range index. */
   readonly engine: Engine;
   private currentRing: Ring;
@@ -112,6 +121,14 @@ export class ClusterNode {
       },
       options.antiEntropy ?? {},
     );
+    this.hints = deps.hintStore ?? new MemoryHintStore();
+    this.handoff = new HintedHandoff({
+      store: this.hints,
+      transport: lazyTransport,
+      addressOf: (nodeId) => this.membership.addressOf(nodeId),
+      isUp: (nodeId) => this.membership.stateOf(nodeId) === 'up',
+      events: deps.events ?? {},
+    });
     this.handleRequest = createReplicaHandler({
       engine: this.engine,
       hlc: this.hlc,
@@ -132,6 +149,7 @@ export class ClusterNode {
         hlc: this.hlc,
         rng: deps.rng,
         events: deps.events ?? {},
+        hints: { hold: (target, key, record) => this.hints.add({ target, key, record, storedAtMs: deps.clock.nowMs() }) },
         plantedBugs: deps.plantedBugs ?? {},
       },
       options.coordinator,
@@ -152,14 +170,26 @@ export class ClusterNode {
     this.probeRound();
     void this.rebuildIndex();
     this.scheduleAntiEntropy();
+    this.scheduleHandoff();
   }
 
   stop(): void {
     this.stopped = true;
     if (this.probeTimer) this.deps.clock.clearTimer(this.probeTimer);
     if (this.antiEntropyTimer) this.deps.clock.clearTimer(this.antiEntropyTimer);
+    if (this.handoffTimer) this.deps.clock.clearTimer(this.handoffTimer);
     this.probeTimer = undefined;
     this.antiEntropyTimer = undefined;
+    this.handoffTimer = undefined;
+  }
+
+  private scheduleHandoff(): void {
+    const intervalMs = this.options.hintDeliveryIntervalMs ?? 1000;
+    if (this.stopped || intervalMs <= 0) return;
+    this.handoffTimer = this.deps.clock.setTimer(intervalMs, () => {
+      if (this.stopped) return;
+      this.handoff.round().finally(() => this.scheduleHandoff());
+    });
   }
 
   /** Runs one anti-entropy round now (tests; the timer runs them otherwise). */

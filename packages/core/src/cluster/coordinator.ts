@@ -35,6 +35,13 @@ export interface LocalReplica {
 export interface CoordinatorEvents {
   replicaWriteFailed?(nodeId: string, reason: string): void;
   readRepaired?(nodeId: string): void;
+  hintDropped?(nodeId: string): void;
+}
+
+/** Where the coordinator leaves a hint for a replica that missed a write. */
+export interface HintSink {
+  /** Resolves false when the hint was dropped (bounds reached). */
+  hold(target: string, key: string, record: StoredRecord): Promise<boolean>;
 }
 
 export interface CoordinatorDeps {
@@ -47,6 +54,8 @@ export interface CoordinatorDeps {
   hlc: HybridLogicalClock;
   rng: Rng;
   events?: CoordinatorEvents;
+  /** Hints for replicas that miss writes; never counted toward W or R. */
+  hints?: HintSink;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
   plantedBugs?: PlantedBugs;
 }
@@ -99,20 +108,41 @@ export class Coordinator {
       let acks = 0;
       let settled = false;
       let maybeApplied = false;
+      // Hints are left only for writes that may be visible (success or unknown outcome):
+      // a write refused with nothing applied must stay unapplied everywhere.
+      let hinting = false;
       const failures: ReplicaFailure[] = [];
+      const hint = (nodeId: string) => {
+        this.deps.hints?.hold(nodeId, key, record).then(
+          (kept) => kept || this.deps.events?.hintDropped?.(nodeId),
+          () => this.deps.events?.hintDropped?.(nodeId),
+        );
+      };
       const decide = () => {
         if (settled) return;
         if (acks >= required || (acks > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck)) {
           settled = true;
+          hinting = true;
+          for (const failure of failures) hint(failure.nodeId);
           resolve({ record, acks });
           return;
         }
         const outstanding = replicas.length - acks - failures.length;
         if (acks + outstanding >= required) return;
         settled = true;
-        reject(this.writeFailure(required, acks, failures, maybeApplied));
+        const failure = this.writeFailure(required, acks, failures, maybeApplied);
+        if (failure instanceof OutcomeUnknownError) {
+          hinting = true;
+          for (const failed of failures) hint(failed.nodeId);
+        }
+        reject(failure);
       };
       for (const nodeId of replicas) {
+        if (nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId)) {
+          // Known down: nothing is sent (it would only time out); it gets a hint instead.
+          failures.push({ nodeId, reason: 'down' });
+          continue;
+        }
         this.applyOn(nodeId, key, record).then(
           () => {
             acks += 1;
@@ -123,6 +153,7 @@ export class Coordinator {
             failures.push({ nodeId, reason });
             if (!(error instanceof PeerError) || error.maybeDelivered) maybeApplied = true;
             this.deps.events?.replicaWriteFailed?.(nodeId, reason);
+            if (settled && hinting) hint(nodeId);
             decide();
           },
         );

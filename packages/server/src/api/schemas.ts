@@ -131,7 +131,9 @@ export const NodeInfoSchema = Type.Object(
     replication: Type.Object({
       failedReplicaWrites: Type.Number(),
       readRepairs: Type.Number(),
-      pendingHints: Type.Union([Type.Number(), Type.Null()]),
+      pendingHints: Type.Union([Type.Number(), Type.Null()], { description: 'Hints held for replicas that missed writes' }),
+      oldestHintAgeMs: Type.Union([Type.Number(), Type.Null()], { description: 'Age of the oldest pending hint' }),
+      hintsDelivered: Type.Number({ description: 'Hints delivered since start' }),
       repairHorizonMs: Type.Union([Type.Number(), Type.Null()], {
         description: 'Oldest time (Unix ms) at which one of this node\'s ranges was verified equal on all its replicas; null until every range has been',
       }),

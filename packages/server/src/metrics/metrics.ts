@@ -13,11 +13,14 @@ export interface NodeMetrics {
   readRepairs: Counter<'replica'>;
   memberStateChanges: Counter<'member' | 'state'>;
   antiEntropyKeysRepaired: Counter<string>;
+  hintsDelivered: Counter<'target'>;
+  hintsDropped: Counter<'target'>;
 }
 
 export interface MetricsSources {
   keysStored(): number;
   membersByState(): Record<'up' | 'suspect' | 'down', number>;
+  hintsPending(): number;
 }
 
 const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -43,8 +46,28 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       for (const [state, count] of Object.entries(sources.membersByState())) this.set({ state }, count);
     },
   });
+  new Gauge({
+    name: 'ringkv_hints_pending',
+    help: 'Hints this node holds for replicas that missed writes.',
+    registers: [registry],
+    collect() {
+      this.set(sources.hintsPending());
+    },
+  });
   return {
     registry,
+    hintsDelivered: new Counter({
+      name: 'ringkv_hints_delivered_total',
+      help: 'Hints delivered to their replica, by target.',
+      labelNames: ['target'],
+      registers: [registry],
+    }),
+    hintsDropped: new Counter({
+      name: 'ringkv_hints_dropped_total',
+      help: 'Hints not kept because the hint bounds were reached (anti-entropy repairs those keys).',
+      labelNames: ['target'],
+      registers: [registry],
+    }),
     httpRequests: new Counter({
       name: 'ringkv_http_requests_total',
       help: 'HTTP requests served, by route and status.',

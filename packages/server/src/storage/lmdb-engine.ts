@@ -14,11 +14,13 @@ import {
   liveDelta,
   supersedes,
   type ApplyOutcome,
+  type HintLimits,
   type Engine,
   type ScanEntry,
   type ScanOptions,
   type StoredRecord,
 } from '@ringkv/core';
+import { LmdbHintStore } from './lmdb-hint-store.js';
 
 /** Records are stored as compact arrays: [hlc, nodeId, 1] for tombstones, [hlc, nodeId, 0, value] otherwise. */
 type StoredRow = [number, string, 0, unknown] | [number, string, 1];
@@ -121,6 +123,11 @@ export class LmdbEngine implements Engine {
   private read(key: string): StoredRecord | undefined {
     const row = this.records.get(key);
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** The durable hint store kept in this environment. */
+  openHintStore(limits?: HintLimits): LmdbHintStore {
+    return new LmdbHintStore(this.root, limits);
   }
 
   liveCount(): number {

@@ -1,0 +1,62 @@
+// Delivers hints to their target replicas once those are up again, a bounded batch per
+// target per round, through the same pushRecords message anti-entropy uses (the target
+// keeps each record only if it is newer than its own). Delivered hints are removed.
+import type { PushReply } from '../protocol/messages.js';
+import type { Transport } from '../protocol/transport.js';
+import type { HintStore } from './hint-store.js';
+
+export interface HintedHandoffEvents {
+  hintsDelivered?(target: string, count: number): void;
+}
+
+export interface HintedHandoffDeps {
+  store: HintStore;
+  transport: Transport;
+  addressOf(nodeId: string): string | undefined;
+  isUp(nodeId: string): boolean;
+  events?: HintedHandoffEvents;
+}
+
+export interface HintedHandoffOptions {
+  batchSize: number;
+  requestTimeoutMs: number;
+}
+
+export const hintedHandoffDefaults: HintedHandoffOptions = { batchSize: 500, requestTimeoutMs: 5000 };
+
+export class HintedHandoff {
+  private readonly deps: HintedHandoffDeps;
+  private readonly options: HintedHandoffOptions;
+  private delivered = 0;
+
+  constructor(deps: HintedHandoffDeps, options: Partial<HintedHandoffOptions> = {}) {
+    this.deps = deps;
+    this.options = { ...hintedHandoffDefaults, ...options };
+  }
+
+  get deliveredTotal(): number {
+    return this.delivered;
+  }
+
+  /** One batch to every target that is up. Failures wait for the next round. */
+  async round(): Promise<void> {
+    for (const target of this.deps.store.targets()) {
+      const address = this.deps.addressOf(target);
+      if (address === undefined || !this.deps.isUp(target)) continue;
+      const hints = await this.deps.store.batch(target, this.options.batchSize);
+      if (hints.length === 0) continue;
+      try {
+        (await this.deps.transport.request(
+          address,
+          { type: 'pushRecords', entries: hints.map((hint) => [hint.key, hint.record]) },
+          this.options.requestTimeoutMs,
+        )) as PushReply;
+      } catch {
+        continue;
+      }
+      await this.deps.store.remove(hints);
+      this.delivered += hints.length;
+      this.deps.events?.hintsDelivered?.(target, hints.length);
+    }
+  }
+}
