@@ -41,6 +41,23 @@ describe('self-healing', () => {
     }
   });
 
+  it('marks a paused (SIGSTOP) node down and alive again after SIGCONT', async () => {
+    const cluster = await startCluster({ nodes: 3, extraArgs: ['--suspicion-timeout-ms', '1500'] });
+    try {
+      const [n1, n2, n3] = cluster.nodes as [TestNode, TestNode, TestNode];
+      const stateOf = async (observer: TestNode, nodeId: string) => (await observer.client.cluster()).members.find((member) => member.nodeId === nodeId)?.state;
+      n3.signal('SIGSTOP');
+      await waitFor(async () => (await stateOf(n1, 'n3')) === 'down' && (await stateOf(n2, 'n3')) === 'down', 15_000);
+      // Writes at quorum go on while it is paused.
+      await n1.client.put('during-pause', 1);
+      n3.signal('SIGCONT');
+      await waitFor(async () => (await stateOf(n1, 'n3')) === 'up' && (await stateOf(n2, 'n3')) === 'up', 15_000);
+      await waitFor(async () => (await heldKeys(n3)).has('during-pause'), 15_000);
+    } finally {
+      await cluster.stop();
+    }
+  });
+
   it('refills a node that lost its data directory, and reports its repair horizon', async () => {
     const cluster = await startCluster({ nodes: 3, storage: 'lmdb', extraArgs: healingArgs });
     try {

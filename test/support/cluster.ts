@@ -17,7 +17,10 @@ export interface TestNode {
   client: RingkvClient;
   /** Output of the current process, for failure messages. */
   output(): string;
+  /** Sends a signal and waits for the process to exit. */
   kill(signal?: NodeJS.Signals): Promise<void>;
+  /** Sends a signal without waiting (SIGSTOP, SIGCONT). */
+  signal(signal: NodeJS.Signals): void;
   start(): Promise<void>;
 }
 
@@ -112,10 +115,14 @@ function createTestNode(spec: { id: string; port: number; args: string[] }): Tes
         if (process_.exitCode !== null) throw new Error(`node ${spec.id} exited: ${output}`);
       });
     },
+    signal(signal) {
+      child?.kill(signal);
+    },
     async kill(signal = 'SIGTERM') {
       const current = child;
       if (!current || current.exitCode !== null || current.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => current.once('exit', () => resolve()));
+      current.kill('SIGCONT'); // a paused process must run to handle its signal
       current.kill(signal);
       const timer = setTimeout(() => current.kill('SIGKILL'), 10_000);
       await exited;

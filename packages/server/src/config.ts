@@ -18,6 +18,8 @@ export interface NodeConfig {
   writeTimeoutMs: number;
   readTimeoutMs: number;
   probeIntervalMs: number;
+  /** How long a member stays suspect before it is declared down. */
+  suspicionTimeoutMs: number;
   readRepairChance: number;
   /** Bounds on hints kept for one down replica, and in total. */
   hintsPerTargetMax: number;
@@ -42,6 +44,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   writeTimeoutMs: 2000,
   readTimeoutMs: 2000,
   probeIntervalMs: 1000,
+  suspicionTimeoutMs: 3000,
   readRepairChance: 0.1,
   antiEntropyIntervalMs: 1000,
   hintsPerTargetMax: hintsPerTargetMaxDefault,
@@ -61,7 +64,7 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.maxValueBytes) || config.maxValueBytes < 1 || config.maxValueBytes > 64 * 1024 * 1024) {
     problems.push('--max-value-bytes must be 1..67108864');
   }
-  for (const [flag, value] of [['--write-timeout-ms', config.writeTimeoutMs], ['--read-timeout-ms', config.readTimeoutMs], ['--probe-interval-ms', config.probeIntervalMs]] as const) {
+  for (const [flag, value] of [['--write-timeout-ms', config.writeTimeoutMs], ['--read-timeout-ms', config.readTimeoutMs], ['--probe-interval-ms', config.probeIntervalMs], ['--suspicion-timeout-ms', config.suspicionTimeoutMs]] as const) {
     if (!Number.isFinite(value) || value < 10 || value > 600_000) problems.push(`${flag} must be 10..600000`);
   }
   if (!Number.isInteger(config.hintsPerTargetMax) || config.hintsPerTargetMax < 0) problems.push('--hints-per-target-max must be a whole number >= 0');

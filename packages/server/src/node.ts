@@ -84,7 +84,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       replicas: config.replicas,
       vnodes: config.vnodes,
       probeIntervalMs: config.probeIntervalMs,
-      membership: { probeTimeoutMs: Math.min(1000, config.probeIntervalMs) },
+      // A direct probe and then the indirect ones must fit in one protocol period.
+      membership: { probeTimeoutMs: Math.min(1000, Math.max(100, Math.floor(config.probeIntervalMs / 2))), suspicionTimeoutMs: config.suspicionTimeoutMs },
       coordinator: { writeTimeoutMs: config.writeTimeoutMs, readTimeoutMs: config.readTimeoutMs, readRepairChance: config.readRepairChance },
       antiEntropyIntervalMs: config.antiEntropyIntervalMs,
     },

@@ -55,7 +55,7 @@ describe('in-process cluster', () => {
   it('keeps quorum reads and writes working with one replica crashed', async () => {
     const cluster = await startCluster(3);
     cluster.crash('n3');
-    await cluster.run(1000);
+    await cluster.run(2500);
     const n1 = cluster.member('n1').node;
     assert.equal(n1.membership.stateOf('n3'), 'down');
     for (let i = 0; i < 20; i++) await cluster.settle(n1.coordinator.put(`k${i}`, i, 2));
@@ -68,7 +68,7 @@ describe('in-process cluster', () => {
   it('repairs a stale replica on read after it returns', async () => {
     const cluster = await startCluster(4);
     cluster.crash('n2');
-    await cluster.run(1000);
+    await cluster.run(2500);
     const n1 = cluster.member('n1').node;
     await cluster.settle(n1.coordinator.put('fresh', 'v2', 2));
     cluster.restart('n2');
@@ -94,7 +94,7 @@ describe('in-process cluster', () => {
     const cluster = new InProcessCluster({ nodes: 3, seed: 6, hash, yieldToEventLoop, node: { hintDeliveryIntervalMs: 0 } });
     await cluster.start();
     cluster.crash('n3');
-    await cluster.run(1000);
+    await cluster.run(2500);
     const n1 = cluster.member('n1').node;
     for (let i = 0; i < 50; i++) await cluster.settle(n1.coordinator.put(`missed-${i}`, i, 2));
     await cluster.settle(n1.coordinator.delete('missed-0', 2));
@@ -127,13 +127,13 @@ describe('in-process cluster', () => {
     const cluster = new InProcessCluster({ nodes: 3, seed: 8, hash, yieldToEventLoop, node: { antiEntropyIntervalMs: 0 } });
     await cluster.start();
     cluster.crash('n3');
-    await cluster.run(1000);
+    await cluster.run(2500);
     const n1 = cluster.member('n1').node;
     for (let i = 0; i < 20; i++) await cluster.settle(n1.coordinator.put(`hinted-${i}`, i, 2));
     assert.equal(n1.hints.count(), 20, 'one hint per write that missed n3');
     // With n2 down too, W=2 cannot be met even though n1 could hold hints: refused, nothing applied.
     cluster.crash('n2');
-    await cluster.run(1000);
+    await cluster.run(2500);
     await assert.rejects(cluster.settle(n1.coordinator.put('not-enough', 1, 2)), UnavailableError);
     assert.equal(await cluster.member('n1').engine.get('not-enough'), undefined);
     assert.equal(n1.hints.count(), 20, 'a refused write leaves no hint');

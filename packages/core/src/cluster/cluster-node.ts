@@ -92,6 +92,8 @@ export class ClusterNode {
         self: deps.self,
         seeds: deps.seeds,
         transport: lazyTransport,
+        rng: deps.rng,
+        nowMs: () => deps.clock.nowMs(),
         known: deps.known ?? [],
         onMembersChanged: (members) => {
           // Called from Membership's constructor too, before this.membership is set.
@@ -230,12 +232,12 @@ export class ClusterNode {
 
   /** One probe round now (also what the timer runs). */
   async probeNow(): Promise<void> {
-    await this.membership.probeAll();
+    await this.membership.protocolPeriod();
   }
 
   private probeRound(): void {
     if (this.stopped) return;
-    this.membership.probeAll().finally(() => {
+    this.membership.protocolPeriod().finally(() => {
       if (this.stopped) return;
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
     });

@@ -26,6 +26,8 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
     switch (body.type) {
       case 'ping':
         return deps.membership.handlePing(body);
+      case 'pingReq':
+        return deps.membership.handlePingReq(body);
       case 'get':
         if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');
         return { type: 'getReply', record: (await deps.engine.get(body.key)) ?? null };

@@ -1,25 +1,41 @@
-// Who is in the cluster and who answers (DESIGN.md, "Membership and ring"). This is the
-// foundation's fixed membership: a node learns members by pinging its seeds and
-// exchanging member lists, keeps every member it has learned (a down member keeps its
-// ring ranges), and marks members suspect and then down after missed probes. The
-// self-healing work replaces the probing with SWIM (indirect probes, incarnations).
+// Membership and failure detection, SWIM-style (Das, Gupta, Motivala: "SWIM", 2002), as
+// DESIGN.md "Membership and ring" asks:
+// - each protocol period this node probes one member (round robin): a direct ping, and if
+//   that gets no answer, indirect pings through k other members (§3.1);
+// - a member nobody reaches becomes suspect, and down only after a suspicion timeout
+//   (§4.2), which damps flapping; a live member that hears it is suspected refutes by
+//   raising its incarnation number;
+// - updates ride on every ping and reply (§4.1): the most recent ones first, each sent a
+//   bounded number of times, then as much of the full member list as fits, so a new
+//   node learns everyone from the first seed that answers.
+// Members are never forgotten: a down member keeps its ring ranges and is still probed,
+// so when it returns (or a partition heals) it is seen alive again. Seeds not yet known
+// are pinged every period until they answer.
 import { membersMax, nodeIdPattern } from '../limits.js';
-import type { MemberAddress, PingRequest, PongReply } from '../protocol/messages.js';
+import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
+import type { Rng } from '../rng.js';
 
 export type MemberState = 'up' | 'suspect' | 'down';
 
 export interface MemberView extends MemberAddress {
   state: MemberState;
-  /** Consecutive probes that got no answer. */
+  incarnation: number;
+  /** Consecutive probes (direct and indirect) that got no answer. */
   missedProbes: number;
 }
 
 export interface MembershipOptions {
+  /** How long a direct or indirect probe may take. */
   probeTimeoutMs: number;
-  /** Missed probes after which a member is suspect, and then down. */
-  suspectAfterMissed: number;
-  downAfterMissed: number;
+  /** Members asked to probe a target that missed a direct ping (SWIM's k). */
+  indirectProbes: number;
+  /** How long a member stays suspect before it is declared down. */
+  suspicionTimeoutMs: number;
+  /** How many times one update is piggybacked (scaled by log2 of the member count). */
+  retransmitMultiplier: number;
+  /** Updates carried by one message. */
+  updatesPerMessageMax: number;
 }
 
 export interface MembershipDeps {
@@ -27,6 +43,8 @@ export interface MembershipDeps {
   /** `host:port` of seed members; the node's own address may appear and is skipped. */
   seeds: readonly string[];
   transport: Transport;
+  rng: Rng;
+  nowMs(): number;
   /** Members remembered from an earlier run (the shell persists them). */
   known?: readonly MemberAddress[];
   /** Called when the set of member ids or their addresses changes. */
@@ -37,21 +55,30 @@ export interface MembershipDeps {
 
 export const membershipDefaults: MembershipOptions = {
   probeTimeoutMs: 500,
-  suspectAfterMissed: 1,
-  downAfterMissed: 3,
+  indirectProbes: 3,
+  suspicionTimeoutMs: 3000,
+  retransmitMultiplier: 3,
+  updatesPerMessageMax: 64,
 };
+
+interface Member extends MemberView {
+  suspectedAtMs: number | undefined;
+}
 
 export class Membership {
   private readonly deps: MembershipDeps;
   private readonly options: MembershipOptions;
-  private readonly members = new Map<string, MemberView>();
+  private readonly members = new Map<string, Member>();
   private readonly seeds: readonly string[];
+  /** Recent updates still being piggybacked, with how often each was sent. */
+  private readonly gossip = new Map<string, { update: MemberUpdate; sent: number }>();
+  private probeOrder: string[] = [];
 
   constructor(deps: MembershipDeps, options: Partial<MembershipOptions> = {}) {
     this.deps = deps;
     this.options = { ...membershipDefaults, ...options };
     this.seeds = [...new Set(deps.seeds)].filter((seed) => seed !== deps.self.address);
-    this.members.set(deps.self.nodeId, { ...deps.self, state: 'up', missedProbes: 0 });
+    this.members.set(deps.self.nodeId, { ...deps.self, state: 'up', incarnation: 0, missedProbes: 0, suspectedAtMs: undefined });
     this.learn(deps.known ?? []);
   }
 
@@ -65,7 +92,9 @@ export class Membership {
   }
 
   list(): MemberView[] {
-    return [...this.members.values()].sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+    return [...this.members.values()]
+      .map(({ suspectedAtMs: _suspectedAtMs, ...view }) => view)
+      .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
 
   nodeIds(): string[] {
@@ -86,31 +115,54 @@ export class Membership {
     return state === 'up' || state === 'suspect';
   }
 
-  /** One probe round: ping every other member and every seed not yet known. */
-  async probeAll(): Promise<void> {
-    const targets = this.list()
-      .filter((member) => member.nodeId !== this.selfId)
-      .map((member) => member.address);
-    for (const seed of this.seeds) if (!targets.includes(seed)) targets.push(seed);
-    await Promise.all(targets.map((address) => this.probe(address)));
+  /** One SWIM protocol period: expire suspicions, probe the next member, ping unknown seeds. */
+  async protocolPeriod(): Promise<void> {
+    this.expireSuspicions();
+    const work: Array<Promise<void>> = [];
+    const target = this.nextTarget();
+    if (target !== undefined) work.push(this.probe(target));
+    for (const seed of this.seeds) if (this.memberAt(seed) === undefined) work.push(this.pingSeed(seed));
+    await Promise.all(work);
   }
 
-  /** Answers a peer's ping: it is alive, and we learn the members it knows. */
+  /** Answers a direct ping: the sender is alive, and we merge what it tells us. */
   handlePing(request: PingRequest): PongReply {
-    this.learn([request.from, ...request.members]);
-    this.recordAnswer(request.from.address);
-    return { type: 'pong', members: this.addresses() };
+    this.learn([request.from]);
+    this.merge(request.updates);
+    return { type: 'pong', updates: this.outgoingUpdates() };
   }
 
-  /** Adds members heard of from others; a known id with a new address moves there. */
-  learn(addresses: readonly MemberAddress[]): void {
+  /** Answers an indirect ping: probe the target for the asker. */
+  async handlePingReq(request: PingReqRequest): Promise<PingReqReply> {
+    this.merge(request.updates);
+    const reached = await this.ping(request.target.address).then(
+      () => true,
+      () => false,
+    );
+    return { type: 'pingReqReply', reached, updates: this.outgoingUpdates() };
+  }
+
+  /**
+   * Adds members heard of from others. A new member starts as the update says, or up at
+   * incarnation 0 (then probes decide), so a newcomer causes no false suspicion.
+   */
+  learn(addresses: ReadonlyArray<MemberAddress | MemberUpdate>): void {
     let changed = false;
     for (const candidate of addresses) {
       if (!nodeIdPattern.test(candidate.nodeId) || candidate.nodeId === this.selfId) continue;
       const existing = this.members.get(candidate.nodeId);
       if (existing === undefined) {
         if (this.members.size >= membersMax) continue;
-        this.members.set(candidate.nodeId, { ...candidate, state: 'suspect', missedProbes: 0 });
+        const state = 'state' in candidate ? candidate.state : 'up';
+        const incarnation = 'incarnation' in candidate ? candidate.incarnation : 0;
+        this.members.set(candidate.nodeId, {
+          nodeId: candidate.nodeId,
+          address: candidate.address,
+          state,
+          incarnation,
+          missedProbes: 0,
+          suspectedAtMs: state === 'suspect' ? this.deps.nowMs() : undefined,
+        });
         changed = true;
       } else if (existing.address !== candidate.address) {
         existing.address = candidate.address;
@@ -120,40 +172,152 @@ export class Membership {
     if (changed) this.deps.onMembersChanged?.(this.addresses());
   }
 
-  private async probe(address: string): Promise<void> {
-    const ping: PingRequest = { type: 'ping', from: this.deps.self, members: this.addresses() };
-    try {
-      const pong = await this.deps.transport.request(address, ping, this.options.probeTimeoutMs);
-      this.learn(pong.members);
-      this.recordAnswer(address);
-    } catch {
-      this.recordMiss(address);
+  /** Applies updates by SWIM's precedence rules; refutes any suspicion of this node. */
+  merge(updates: readonly MemberUpdate[]): void {
+    this.learn(updates.filter((update) => update.nodeId !== this.selfId));
+    for (const update of updates) {
+      if (update.nodeId === this.selfId) {
+        this.refuteIfAccused(update);
+        continue;
+      }
+      const member = this.members.get(update.nodeId);
+      if (member === undefined || !overrides(update, member)) continue;
+      member.incarnation = update.incarnation;
+      this.setState(member, update.state);
     }
   }
 
-  private recordAnswer(address: string): void {
-    const member = this.memberAt(address);
-    if (member === undefined) return;
+  private refuteIfAccused(update: MemberUpdate): void {
+    const self = this.members.get(this.selfId) as Member;
+    if (update.state === 'up' || update.incarnation < self.incarnation) return;
+    self.incarnation = update.incarnation + 1;
+    this.spread(self);
+  }
+
+  private async probe(target: Member): Promise<void> {
+    try {
+      await this.ping(target.address);
+      this.reached(target);
+      return;
+    } catch {
+      // No direct answer: ask others (SWIM §3.1).
+    }
+    const helpers = this.pickHelpers(target.nodeId);
+    const answers = await Promise.all(
+      helpers.map((helper) =>
+        this.deps.transport
+          .request(helper.address, { type: 'pingReq', target: { nodeId: target.nodeId, address: target.address }, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs * 2)
+          .then(
+            (reply) => {
+              this.merge(reply.updates);
+              return reply.reached;
+            },
+            () => false,
+          ),
+      ),
+    );
+    if (answers.some(Boolean)) this.reached(target);
+    else this.missed(target);
+  }
+
+  private async ping(address: string): Promise<void> {
+    const reply = await this.deps.transport.request(address, { type: 'ping', from: this.deps.self, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs);
+    this.merge(reply.updates);
+  }
+
+  private async pingSeed(address: string): Promise<void> {
+    try {
+      await this.ping(address);
+    } catch {
+      // The seed is not up yet; the next period tries again.
+    }
+  }
+
+  private reached(member: Member): void {
+    // An answer does not by itself clear a suspicion: the member sees our view of it on
+    // the ping and refutes with a higher incarnation, which the reply carries (§4.2).
     member.missedProbes = 0;
-    this.setState(member, 'up');
   }
 
-  private recordMiss(address: string): void {
-    const member = this.memberAt(address);
-    if (member === undefined) return;
+  private missed(member: Member): void {
     member.missedProbes += 1;
-    if (member.missedProbes >= this.options.downAfterMissed) this.setState(member, 'down');
-    else if (member.missedProbes >= this.options.suspectAfterMissed && member.state === 'up') this.setState(member, 'suspect');
+    if (member.state === 'up') this.setState(member, 'suspect');
   }
 
-  private setState(member: MemberView, state: MemberState): void {
-    if (member.state === state) return;
+  private expireSuspicions(): void {
+    const nowMs = this.deps.nowMs();
+    for (const member of this.members.values()) {
+      if (member.state === 'suspect' && member.suspectedAtMs !== undefined && nowMs - member.suspectedAtMs >= this.options.suspicionTimeoutMs) {
+        this.setState(member, 'down');
+      }
+    }
+  }
+
+  private setState(member: Member, state: MemberState): void {
+    if (member.nodeId === this.selfId) return;
+    if (member.state === state) {
+      this.spread(member);
+      return;
+    }
     const previous = member.state;
     member.state = state;
-    this.deps.onStateChanged?.(member, previous);
+    member.suspectedAtMs = state === 'suspect' ? this.deps.nowMs() : undefined;
+    this.spread(member);
+    this.deps.onStateChanged?.({ nodeId: member.nodeId, address: member.address, state, incarnation: member.incarnation, missedProbes: member.missedProbes }, previous);
   }
 
-  private memberAt(address: string): MemberView | undefined {
+  /** Queues a member's current state for piggybacking. */
+  private spread(member: Member): void {
+    this.gossip.set(member.nodeId, { update: updateOf(member), sent: 0 });
+  }
+
+  /** Recent updates first (least sent first), then the rest of the list, up to the bound. */
+  private outgoingUpdates(): MemberUpdate[] {
+    const limit = this.options.updatesPerMessageMax;
+    const retransmits = this.options.retransmitMultiplier * Math.ceil(Math.log2(this.members.size + 1));
+    const recent = [...this.gossip.values()].sort((a, b) => a.sent - b.sent).slice(0, limit);
+    const out: MemberUpdate[] = [];
+    const included = new Set<string>();
+    for (const entry of recent) {
+      entry.sent++;
+      if (entry.sent >= retransmits) this.gossip.delete(entry.update.nodeId);
+      out.push(entry.update);
+      included.add(entry.update.nodeId);
+    }
+    const self = this.members.get(this.selfId) as Member;
+    if (!included.has(self.nodeId) && out.length < limit) {
+      out.push(updateOf(self));
+      included.add(self.nodeId);
+    }
+    for (const member of this.members.values()) {
+      if (out.length >= limit) break;
+      if (!included.has(member.nodeId)) out.push(updateOf(member));
+    }
+    return out;
+  }
+
+  private nextTarget(): Member | undefined {
+    if (this.probeOrder.length === 0) {
+      this.probeOrder = shuffle(
+        [...this.members.keys()].filter((nodeId) => nodeId !== this.selfId),
+        this.deps.rng,
+      );
+    }
+    while (this.probeOrder.length > 0) {
+      const member = this.members.get(this.probeOrder.shift() as string);
+      if (member !== undefined) return member;
+    }
+    return undefined;
+  }
+
+  private pickHelpers(excluded: string): Member[] {
+    const candidates = [...this.members.values()].filter(
+      (member) => member.nodeId !== this.selfId && member.nodeId !== excluded && member.state === 'up',
+    );
+    return shuffle(candidates, this.deps.rng).slice(0, this.options.indirectProbes);
+  }
+
+  private memberAt(address: string): Member | undefined {
     for (const member of this.members.values()) if (member.address === address) return member;
     return undefined;
   }
@@ -161,4 +325,29 @@ export class Membership {
   private addresses(): MemberAddress[] {
     return this.list().map(({ nodeId, address }) => ({ nodeId, address }));
   }
+}
+
+function updateOf(member: MemberView): MemberUpdate {
+  return { nodeId: member.nodeId, address: member.address, state: member.state, incarnation: member.incarnation };
+}
+
+/** SWIM §4.2: which news wins over what we hold. */
+export function overrides(update: Pick<MemberUpdate, 'state' | 'incarnation'>, held: Pick<MemberUpdate, 'state' | 'incarnation'>): boolean {
+  if (update.state === 'up') return update.incarnation > held.incarnation;
+  if (update.state === 'suspect') {
+    if (held.state === 'up') return update.incarnation >= held.incarnation;
+    return update.incarnation > held.incarnation;
+  }
+  // down
+  if (held.state === 'down') return update.incarnation > held.incarnation;
+  return update.incarnation >= held.incarnation;
+}
+
+function shuffle<T>(items: T[], rng: Rng): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
 }

@@ -9,6 +9,12 @@ import type { Frame, PeerReply, PeerRequest } from './messages.js';
 
 const nodeId = fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/);
 const member = fc.record({ nodeId, address: fc.string({ maxLength: 30 }) });
+const update = fc.record({
+  nodeId,
+  address: fc.string({ maxLength: 30 }),
+  state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const),
+  incarnation: fc.nat(),
+});
 const liveRecord = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   nodeId,
@@ -34,14 +40,24 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
   }),
   fc.record({ type: fc.constant('put' as const), key: fc.string({ minLength: 1 }), record }),
   fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }),
-  fc.record({ type: fc.constant('ping' as const), from: member, members: fc.array(member, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('ping' as const), from: member, updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('pingReq' as const), target: member, updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('digests' as const), ring: fc.nat(), ranges: fc.array(fc.nat(), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('rangeEntries' as const), ring: fc.nat(), range: fc.nat() }),
+  fc.record({ type: fc.constant('pullRecords' as const), keys: fc.array(fc.string({ minLength: 1 }), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('pushRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }) }),
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
   fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proof: fc.string() }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
   fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
-  fc.record({ type: fc.constant('pong' as const), members: fc.array(member, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('pong' as const), updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('pingReqReply' as const), reached: fc.boolean(), updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('digestsReply' as const), ring: fc.nat(), summaries: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('rangeEntriesReply' as const), ring: fc.nat(), entries: fc.array(fc.tuple(fc.string(), fc.nat()), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('records' as const), entries: fc.array(fc.tuple(fc.string(), fc.option(record, { nil: null })), { maxLength: 4 }) }),
+  fc.record({ type: fc.constant('pushAck' as const), applied: fc.nat() }),
   fc.record({
     type: fc.constant('failure' as const),
     code: fc.constantFrom('refused', 'bad-request', 'storage-error', 'clock-skew', 'not-ready' as const),

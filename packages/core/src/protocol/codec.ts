@@ -5,7 +5,7 @@
 import { Packr } from 'msgpackr';
 import { frameBytesMax } from '../limits.js';
 import type { StoredRecord } from '../storage/record.js';
-import type { Frame, MemberAddress, PeerReply, PeerRequest } from './messages.js';
+import type { Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
 
 export class CodecError extends Error {
   constructor(message: string) {
@@ -16,8 +16,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -57,7 +57,9 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'get':
       return [requestCodes.get, body.key];
     case 'ping':
-      return [requestCodes.ping, memberFields(body.from), body.members.map(memberFields)];
+      return [requestCodes.ping, memberFields(body.from), body.updates.map(updateFields)];
+    case 'pingReq':
+      return [requestCodes.pingReq, memberFields(body.target), body.updates.map(updateFields)];
     case 'digests':
       return [requestCodes.digests, body.ring, body.ranges];
     case 'rangeEntries':
@@ -78,7 +80,9 @@ function replyFields(body: PeerReply): unknown[] {
     case 'getReply':
       return body.record === null ? [replyCodes.getReply] : [replyCodes.getReply, ...recordFields(body.record)];
     case 'pong':
-      return [replyCodes.pong, body.members.map(memberFields)];
+      return [replyCodes.pong, body.updates.map(updateFields)];
+    case 'pingReqReply':
+      return [replyCodes.pingReqReply, body.reached, body.updates.map(updateFields)];
     case 'failure':
       return [replyCodes.failure, body.code, body.message];
     case 'digestsReply':
@@ -108,7 +112,9 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
     case requestCodes.get:
       return { type: 'get', key: str(f[0], 'key') };
     case requestCodes.ping:
-      return { type: 'ping', from: decodeMember(f[0]), members: decodeMembers(f[1]) };
+      return { type: 'ping', from: decodeMember(f[0]), updates: decodeUpdates(f[1]) };
+    case requestCodes.pingReq:
+      return { type: 'pingReq', target: decodeMember(f[0]), updates: decodeUpdates(f[1]) };
     case requestCodes.digests:
       return { type: 'digests', ring: int(f[0], 'ring'), ranges: array(f[1], 'ranges').map((item) => int(item, 'range')) };
     case requestCodes.rangeEntries:
@@ -131,7 +137,9 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
     case replyCodes.getReply:
       return { type: 'getReply', record: f.length === 0 ? null : decodeRecord(f) };
     case replyCodes.pong:
-      return { type: 'pong', members: decodeMembers(f[0]) };
+      return { type: 'pong', updates: decodeUpdates(f[0]) };
+    case replyCodes.pingReqReply:
+      return { type: 'pingReqReply', reached: bool(f[0], 'reached'), updates: decodeUpdates(f[1]) };
     case replyCodes.failure:
       return { type: 'failure', code: str(f[0], 'code') as never, message: str(f[1], 'message') };
     case replyCodes.digestsReply:
@@ -198,9 +206,19 @@ function decodeMember(value: unknown): MemberAddress {
   return { nodeId: str(value[0], 'member.nodeId'), address: str(value[1], 'member.address') };
 }
 
-function decodeMembers(value: unknown): MemberAddress[] {
-  if (!Array.isArray(value)) throw new CodecError('member list is not an array');
-  return value.map(decodeMember);
+const stateCodes = ['up', 'suspect', 'down'] as const;
+
+function updateFields(update: MemberUpdate): unknown[] {
+  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation];
+}
+
+function decodeUpdates(value: unknown): MemberUpdate[] {
+  return array(value, 'updates').map((item) => {
+    const fields = array(item, 'update');
+    const state = stateCodes[int(fields[2], 'update.state')];
+    if (state === undefined) throw new CodecError('unknown member state');
+    return { nodeId: str(fields[0], 'update.nodeId'), address: str(fields[1], 'update.address'), state, incarnation: int(fields[3], 'update.incarnation') };
+  });
 }
 
 function str(value: unknown, name: string): string {

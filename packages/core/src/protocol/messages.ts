@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 1;
+export const protocolVersion = 2;
 
 export interface MemberAddress {
   nodeId: string;
@@ -35,11 +35,24 @@ export interface GetRequest {
   key: string;
 }
 
-/** Liveness probe that also exchanges member lists. */
+/** What one node believes about a member (SWIM: state plus the member's incarnation). */
+export interface MemberUpdate extends MemberAddress {
+  state: 'up' | 'suspect' | 'down';
+  incarnation: number;
+}
+
+/** SWIM direct probe; membership updates ride along (piggybacked dissemination). */
 export interface PingRequest {
   type: 'ping';
   from: MemberAddress;
-  members: MemberAddress[];
+  updates: MemberUpdate[];
+}
+
+/** SWIM indirect probe: ask the receiver to probe `target` on the sender's behalf. */
+export interface PingReqRequest {
+  type: 'pingReq';
+  target: MemberAddress;
+  updates: MemberUpdate[];
 }
 
 /** Anti-entropy: the digest of each named range on the receiver, if its ring matches. */
@@ -74,6 +87,7 @@ export type PeerRequest =
   | PutRequest
   | GetRequest
   | PingRequest
+  | PingReqRequest
   | DigestsRequest
   | RangeEntriesRequest
   | PullRecordsRequest
@@ -99,7 +113,14 @@ export interface GetReply {
 
 export interface PongReply {
   type: 'pong';
-  members: MemberAddress[];
+  updates: MemberUpdate[];
+}
+
+export interface PingReqReply {
+  type: 'pingReqReply';
+  /** True when the target answered the receiver's probe. */
+  reached: boolean;
+  updates: MemberUpdate[];
 }
 
 /** Stable codes of a replica's refusal. */
@@ -139,6 +160,7 @@ export type PeerReply =
   | PutReply
   | GetReply
   | PongReply
+  | PingReqReply
   | FailureReply
   | DigestsReply
   | RangeEntriesReply
@@ -155,6 +177,7 @@ export interface ReplyFor {
   put: PutReply;
   get: GetReply;
   ping: PongReply;
+  pingReq: PingReqReply;
   digests: DigestsReply;
   rangeEntries: RangeEntriesReply;
   pullRecords: RecordsReply;

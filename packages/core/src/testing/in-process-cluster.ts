@@ -1,12 +1,18 @@
 // A whole ringkv cluster in one process: real ClusterNodes over a MemoryNetwork, with
 // MemoryEngines and one VirtualClock, all driven from a seed. Used by the core's tests
-// and by the simulator (sim/). Time moves only when `run` or `settle` advance it.
+// and by the simulator (sim/). Time moves only when `run`, `tick` or `settle` advance it.
+// Each node gets its own skewable wall clock and a disk that can be slowed down, so the
+// simulator can inject clock and disk faults without touching the core.
 import { VirtualClock } from '../clock/virtual-clock.js';
-import { ClusterNode, type ClusterNodeOptions } from '../cluster/cluster-node.js';
+import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
+import { MemoryHintStore } from '../handoff/hint-store.js';
 import type { KeyHasher } from '../ring/hash.js';
-import { MemoryNetwork, type MemoryNetworkOptions } from '../protocol/memory-network.js';
+import { MemoryNetwork, type MemoryNetworkObserver, type MemoryNetworkOptions } from '../protocol/memory-network.js';
 import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
+import type { PlantedBugs } from './planted-bugs.js';
+import { SkewedClock } from './skewed-clock.js';
+import { SlowEngine, type DiskLatency } from './slow-engine.js';
 
 export interface InProcessClusterOptions {
   nodes: number;
@@ -16,13 +22,28 @@ export interface InProcessClusterOptions {
   yieldToEventLoop: () => Promise<void>;
   network?: Partial<MemoryNetworkOptions>;
   node?: Partial<ClusterNodeOptions>;
+  /** Test-only bugs planted in every node (testing/planted-bugs.ts). */
+  plantedBugs?: PlantedBugs;
+  /** Watches every message and every failed request handler (the simulator's trace). */
+  networkObserver?: MemoryNetworkObserver;
+  /** Core events of each node, by node id (read repairs, hints, anti-entropy). */
+  events?: (nodeId: string) => ClusterNodeDeps['events'];
 }
 
 export interface InProcessMember {
   nodeId: string;
   address: string;
   node: ClusterNode;
+  /** The node's durable storage: it survives a crash unless the crash loses data. */
   engine: MemoryEngine;
+  /** The node's hints for other replicas, durable like its engine. */
+  hints: MemoryHintStore;
+  /** The node's wall clock; its timers run on the cluster's shared clock. */
+  clock: SkewedClock;
+  /** Latency of the node's disk, read on every engine call (0/0: fast). */
+  disk: DiskLatency;
+  /** 1 for the first process, +1 for each restart. */
+  incarnation: number;
   up: boolean;
 }
 
@@ -30,7 +51,7 @@ export const inProcessNodeDefaults: ClusterNodeOptions = {
   replicas: 3,
   vnodes: 64,
   probeIntervalMs: 200,
-  membership: { probeTimeoutMs: 100, suspectAfterMissed: 1, downAfterMissed: 3 },
+  membership: { probeTimeoutMs: 100, suspicionTimeoutMs: 600 },
   coordinator: { writeTimeoutMs: 200, readTimeoutMs: 200, readRepairChance: 0 },
 };
 
@@ -41,24 +62,35 @@ export class InProcessCluster {
   readonly members: InProcessMember[] = [];
   private readonly options: InProcessClusterOptions;
   private readonly nodeOptions: ClusterNodeOptions;
+  /** The engine seam of each member's current process, halted when it crashes. */
+  private readonly disks = new Map<string, SlowEngine>();
 
   constructor(options: InProcessClusterOptions) {
     this.options = options;
     this.rng = new SeededRng(options.seed);
-    this.network = new MemoryNetwork(this.clock, this.rng, options.network ?? {});
+    this.network = new MemoryNetwork(this.clock, this.rng, options.network ?? {}, options.networkObserver ?? {});
     this.nodeOptions = { ...inProcessNodeDefaults, ...options.node };
     const addresses = Array.from({ length: options.nodes }, (_, i) => `10.0.0.${i + 1}:8000`);
     addresses.forEach((address, index) => {
-      const member: InProcessMember = { nodeId: `n${index + 1}`, address, engine: new MemoryEngine(), up: true } as InProcessMember;
+      const member = {
+        nodeId: `n${index + 1}`,
+        address,
+        engine: new MemoryEngine(),
+        hints: new MemoryHintStore(),
+        clock: new SkewedClock(this.clock),
+        disk: { delayMinMs: 0, delayMaxMs: 0 },
+        incarnation: 1,
+        up: true,
+      } as InProcessMember;
       member.node = this.buildNode(member, addresses);
       this.members.push(member);
     });
   }
 
-  /** Starts probing on every node and runs until all know each other. */
-  async start(): Promise<void> {
+  /** Starts probing on every node and runs `ms` of virtual time so all know each other. */
+  async start(ms = 1000): Promise<void> {
     for (const member of this.members) member.node.start();
-    await this.run(1000);
+    await this.run(ms);
   }
 
   member(nodeId: string): InProcessMember {
@@ -67,18 +99,23 @@ export class InProcessCluster {
     return found;
   }
 
-  /** A crash: the node stops answering and probing; its engine is kept (or dropped). */
+  /** A crash: the process dies (nothing in flight completes); its engine and hints are kept or lost. */
   crash(nodeId: string, options: { loseData?: boolean } = {}): void {
     const member = this.member(nodeId);
     member.node.stop();
     member.up = false;
+    this.disks.get(nodeId)?.halt();
     this.network.setUp(member.address, false);
-    if (options.loseData) member.engine = new MemoryEngine();
+    if (options.loseData) {
+      member.engine = new MemoryEngine();
+      member.hints = new MemoryHintStore();
+    }
   }
 
-  /** Restart a crashed node with a fresh core over its (kept or lost) engine. */
+  /** Restart a crashed node: a new process with a fresh core over its (kept or lost) storage. */
   restart(nodeId: string): void {
     const member = this.member(nodeId);
+    member.incarnation += 1;
     member.node = this.buildNode(member, this.members.map((item) => item.address));
     this.network.replaceHandler(member.address, member.node.handleRequest);
     this.network.setUp(member.address, true);
@@ -90,12 +127,23 @@ export class InProcessCluster {
     for (const member of this.members) member.node.stop();
   }
 
+  /** True when every running node sees every other running node as up. */
+  allSeeAllUp(): boolean {
+    const running = this.members.filter((member) => member.up);
+    return running.every((viewer) =>
+      running.every((other) => other === viewer || viewer.node.membership.stateOf(other.nodeId) === 'up'),
+    );
+  }
+
+  /** Advances virtual time by 1 ms, firing due timers, then lets callbacks run. */
+  async tick(): Promise<void> {
+    this.clock.advance(1);
+    await this.options.yieldToEventLoop();
+  }
+
   /** Advances virtual time by `ms` in 1 ms steps, letting callbacks run between steps. */
   async run(ms: number): Promise<void> {
-    for (let elapsed = 0; elapsed < ms; elapsed++) {
-      this.clock.advance(1);
-      await this.options.yieldToEventLoop();
-    }
+    for (let elapsed = 0; elapsed < ms; elapsed++) await this.tick();
   }
 
   /** Runs virtual time until `operation` settles (at most `limitMs`), then returns its result. */
@@ -116,13 +164,19 @@ export class InProcessCluster {
 
   private buildNode(member: InProcessMember, addresses: readonly string[]): ClusterNode {
     const self = { nodeId: member.nodeId, address: member.address };
-    return new ClusterNode(
-      { self, seeds: addresses, engine: member.engine, clock: this.clock, rng: this.rng, hash: this.options.hash },
-      this.nodeOptions,
-      (handler) => {
-        const transport = this.network.attach(self, handler);
-        return transport;
-      },
-    );
+    const disk = new SlowEngine(member.engine, this.clock, this.rng, member.disk);
+    this.disks.set(member.nodeId, disk);
+    const deps: ClusterNodeDeps = {
+      self,
+      seeds: addresses,
+      engine: disk,
+      hintStore: member.hints,
+      clock: member.clock,
+      rng: this.rng,
+      hash: this.options.hash,
+      plantedBugs: this.options.plantedBugs ?? {},
+      events: this.options.events?.(member.nodeId) ?? {},
+    };
+    return new ClusterNode(deps, this.nodeOptions, (handler) => this.network.attach(self, handler));
   }
 }

@@ -17,7 +17,7 @@ after(() => servers.forEach((server) => server.close()));
 const echoHandler: RequestHandler = async (body) => {
   if (body.type === 'get') return { type: 'getReply', record: { hlc: body.key.length, nodeId: 'server', tombstone: false, value: body.key } };
   if (body.type === 'put') return { type: 'putAck', applied: true };
-  return { type: 'pong', members: [] };
+  return { type: 'pong', updates: [] };
 };
 
 async function startPeerServer(options: { secret?: string; clusterName?: string; port?: number; handler?: RequestHandler } = {}) {
