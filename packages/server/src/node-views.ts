@@ -1,6 +1,6 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import type { ClusterInfo, ClusterNodes, KeyCounts, MemberInfo, NodeInfo, NodeView, RingLayout } from '@ringkv/client';
+import type { ClusterInfo, ClusterNodes, KeyCounts, MemberInfo, NodeInfo, NodeView, RepairStatus, RingLayout } from '@ringkv/client';
 import { tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
@@ -15,15 +15,6 @@ export interface NodeViewDeps {
   engine: Engine;
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
-}
-
-export interface RepairStatusView {
-  nodeId: string;
-  horizonMs: number | null;
-  rangesVerified: number;
-  rangesOwned: number;
-  keysRepaired: number;
-  rounds: number;
 }
 
 /** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
@@ -96,7 +87,7 @@ export class NodeViews {
     };
   }
 
-  repairStatus(): RepairStatusView {
+  repairStatus(): RepairStatus {
     const status = this.deps.node.antiEntropy.status();
     return { nodeId: this.deps.config.id, ...status };
   }

@@ -186,12 +186,17 @@ export class ClusterNode {
   }
 
   private scheduleHandoff(): void {
-    const intervalMs = this.options.hintDeliveryIntervalMs ?? 1000;
+    this.repeat(this.options.hintDeliveryIntervalMs ?? 1000, () => this.handoff.round(), (timer) => (this.handoffTimer = timer));
+  }
+
+  /** Runs `round` every `intervalMs` after the previous one finished, until stopped; 0 never. */
+  private repeat(intervalMs: number, round: () => Promise<void>, keep: (timer: TimerHandle) => void): void {
     if (this.stopped || intervalMs <= 0) return;
-    this.handoffTimer = this.deps.clock.setTimer(intervalMs, () => {
-      if (this.stopped) return;
-      this.handoff.round().finally(() => this.scheduleHandoff());
-    });
+    keep(
+      this.deps.clock.setTimer(intervalMs, () => {
+        if (!this.stopped) round().finally(() => this.repeat(intervalMs, round, keep));
+      }),
+    );
   }
 
   /** Runs one anti-entropy round now (tests; the timer runs them otherwise). */
@@ -200,12 +205,7 @@ export class ClusterNode {
   }
 
   private scheduleAntiEntropy(): void {
-    const intervalMs = this.options.antiEntropyIntervalMs ?? 1000;
-    if (this.stopped || intervalMs <= 0) return;
-    this.antiEntropyTimer = this.deps.clock.setTimer(intervalMs, () => {
-      if (this.stopped) return;
-      this.antiEntropy.round().finally(() => this.scheduleAntiEntropy());
-    });
+    this.repeat(this.options.antiEntropyIntervalMs ?? 1000, () => this.antiEntropy.round(), (timer) => (this.antiEntropyTimer = timer));
   }
 
   /**

@@ -1,10 +1,9 @@
 // What the HTTP layer needs from a node, stated narrowly (STYLE.md principle 6): the
 // routes see these functions, never the node object itself.
-import type { ClusterInfo, ClusterNodes, NodeInfo, RingLayout } from '@ringkv/client';
+import type { ClusterInfo, ClusterNodes, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
 import type { Coordinator, Engine } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
-import type { RepairStatusView } from '../node-views.js';
 
 export interface ApiDeps {
   nodeId: string;
@@ -20,7 +19,7 @@ export interface ApiDeps {
   ringLayout(): RingLayout;
   clusterNodes(): Promise<ClusterNodes>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */
-  repairNow(): Promise<RepairStatusView>;
+  repairNow(): Promise<RepairStatus>;
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
   /** Folder of the built dashboard, when it exists. */
