@@ -99,7 +99,7 @@ export class ClusterNode {
           // Called from Membership's constructor too, before this.membership is set.
           if ((this.membership as Membership | undefined) !== undefined) {
             this.currentRing = this.buildRing();
-            void this.rebuildIndex();
+            this.startIndexBuild();
           }
           deps.events?.membersChanged?.(members);
         },
@@ -170,7 +170,7 @@ export class ClusterNode {
   start(): void {
     this.stopped = false;
     this.probeRound();
-    void this.rebuildIndex();
+    this.startIndexBuild();
     this.scheduleAntiEntropy();
     this.scheduleHandoff();
   }
@@ -194,7 +194,9 @@ export class ClusterNode {
     if (this.stopped || intervalMs <= 0) return;
     keep(
       this.deps.clock.setTimer(intervalMs, () => {
-        if (!this.stopped) round().finally(() => this.repeat(intervalMs, round, keep));
+        // A failed round (a peer gone, the engine closing) must not stop the rounds or
+        // surface as an unhandled rejection: the next round tries again.
+        if (!this.stopped) round().catch(() => undefined).finally(() => this.repeat(intervalMs, round, keep));
       }),
     );
   }
@@ -205,7 +207,19 @@ export class ClusterNode {
   }
 
   private scheduleAntiEntropy(): void {
-    this.repeat(this.options.antiEntropyIntervalMs ?? 1000, () => this.antiEntropy.round(), (timer) => (this.antiEntropyTimer = timer));
+    const round = () => {
+      // An index build that failed (say, a storage error) is retried before the round.
+      if (this.liveIndex === undefined && this.buildingIndex === undefined) this.startIndexBuild();
+      return this.antiEntropy.round();
+    };
+    this.repeat(this.options.antiEntropyIntervalMs ?? 1000, round, (timer) => (this.antiEntropyTimer = timer));
+  }
+
+  private startIndexBuild(): void {
+    const build = this.rebuildIndex();
+    build.catch(() => {
+      this.buildingIndex = undefined;
+    });
   }
 
   /**
@@ -237,7 +251,7 @@ export class ClusterNode {
 
   private probeRound(): void {
     if (this.stopped) return;
-    this.membership.protocolPeriod().finally(() => {
+    this.membership.protocolPeriod().catch(() => undefined).finally(() => {
       if (this.stopped) return;
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
     });

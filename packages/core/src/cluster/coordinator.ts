@@ -129,6 +129,10 @@ export class Coordinator {
         }
         const outstanding = replicas.length - acks - failures.length;
         if (acks + outstanding >= required) return;
+        // W can no longer be reached. Wait for requests still in flight (each bounded by
+        // the write timeout): one of them may yet apply the write, and then the honest
+        // answer is "outcome unknown", not "nothing was written".
+        if (outstanding > 0) return;
         settled = true;
         const failure = this.writeFailure(required, acks, failures, maybeApplied);
         if (failure instanceof OutcomeUnknownError) {
@@ -151,7 +155,8 @@ export class Coordinator {
           (error: unknown) => {
             const reason = reasonOf(error);
             failures.push({ nodeId, reason });
-            if (!(error instanceof PeerError) || error.maybeDelivered) maybeApplied = true;
+            // A local engine error means the local write did not happen; a peer error says itself.
+            if (error instanceof PeerError ? error.maybeDelivered : nodeId !== this.deps.selfId) maybeApplied = true;
             this.deps.events?.replicaWriteFailed?.(nodeId, reason);
             if (settled && hinting) hint(nodeId);
             decide();

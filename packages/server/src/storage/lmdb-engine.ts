@@ -40,6 +40,7 @@ export class LmdbEngine implements Engine {
   private live = 0;
   private batch: Array<{ key: string; record: StoredRecord; done(error?: unknown): void }> = [];
   private batchScheduled = false;
+  private closed = false;
 
   private constructor(options: LmdbEngineOptions) {
     this.durable = options.durable;
@@ -83,6 +84,7 @@ export class LmdbEngine implements Engine {
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
+    this.assertOpen();
     const prefix = options.prefix ?? '';
     const start = options.after !== undefined && compareUtf8(options.after, prefix) >= 0 ? options.after : prefix;
     const entries: ScanEntry[] = [];
@@ -109,6 +111,10 @@ export class LmdbEngine implements Engine {
     const batch = this.batch;
     this.batch = [];
     this.batchScheduled = false;
+    if (this.closed) {
+      for (const item of batch) item.done(new Error('the LMDB engine is closed'));
+      return;
+    }
     try {
       this.root.transactionSync(() => {
         for (const item of batch) this.records.putSync(item.key, toRow(item.record));
@@ -121,6 +127,7 @@ export class LmdbEngine implements Engine {
   }
 
   private read(key: string): StoredRecord | undefined {
+    this.assertOpen();
     const row = this.records.get(key);
     return row === undefined ? undefined : fromRow(row);
   }
@@ -135,7 +142,14 @@ export class LmdbEngine implements Engine {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.root.close();
+  }
+
+  /** Background work (anti-entropy, hints) may still run while a node stops: fail it cleanly. */
+  private assertOpen(): void {
+    if (this.closed) throw new Error('the LMDB engine is closed');
   }
 }
 

@@ -1,0 +1,68 @@
+// Drives the coordinator with a scripted transport and local replica to pin down its
+// honest outcomes: a write refused as "nothing was written" (503) must really be applied
+// nowhere, even when the other replicas fail fast while its own replica is still writing.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { HybridLogicalClock } from '../clock/hlc.js';
+import { PeerError, type Transport } from '../protocol/transport.js';
+import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
+import { Ring } from '../ring/ring.js';
+import { SeededRng } from '../rng.js';
+import { MemoryEngine } from '../storage/memory-engine.js';
+import { Coordinator } from './coordinator.js';
+import { OutcomeUnknownError, UnavailableError } from './outcomes.js';
+
+let hash: KeyHasher;
+before(async () => {
+  hash = await loadKeyHasher();
+});
+
+function coordinatorWith(transport: Transport, engine: MemoryEngine, localDelayMs: number) {
+  const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
+  const delay = () => new Promise((resolve) => setTimeout(resolve, localDelayMs));
+  return new Coordinator({
+    selfId: 'n1',
+    ring: () => ring,
+    addressOf: (nodeId) => `${nodeId}:1`,
+    isAvailable: () => true,
+    local: {
+      apply: async (key, record) => {
+        await delay();
+        return engine.apply(key, record);
+      },
+      get: (key) => engine.get(key),
+    },
+    transport,
+    hlc: new HybridLogicalClock(() => 1_000_000),
+    rng: new SeededRng(1),
+  });
+}
+
+const failFast: Transport = {
+  request: () => Promise.reject(new PeerError('not-connected', 'no connection', false)),
+};
+
+describe('Coordinator outcomes', () => {
+  it('does not answer "nothing was written" while its own replica may still apply the write', async () => {
+    const engine = new MemoryEngine();
+    const coordinator = coordinatorWith(failFast, engine, 5);
+    await assert.rejects(coordinator.put('k', 'v', 2), (error: unknown) => {
+      assert.ok(error instanceof OutcomeUnknownError, `got ${String(error)}`);
+      return true;
+    });
+    // The local replica did apply it: "unknown" was the honest answer.
+    assert.equal((await engine.get('k'))?.value, 'v');
+  });
+
+  it('answers 503 only when no replica can have applied the write', async () => {
+    const engine = new MemoryEngine();
+    const failingLocal = coordinatorWith(failFast, engine, 0);
+    // Make the local replica fail too: nothing is applied anywhere.
+    const broken = new Coordinator({
+      ...(failingLocal as unknown as { deps: ConstructorParameters<typeof Coordinator>[0] }).deps,
+      local: { apply: () => Promise.reject(new Error('disk full')), get: (key) => engine.get(key) },
+    });
+    await assert.rejects(broken.put('k', 'v', 2), UnavailableError);
+    assert.equal(await engine.get('k'), undefined);
+  });
+});
