@@ -50,6 +50,18 @@ export default tseslint.config(
     },
   },
   {
+    // The simulator replays from its seed only if nothing in it reads real time or randomness.
+    files: ['sim/**/*.ts'],
+    ignores: ['sim/cli.ts'],
+    rules: {
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Use the virtual clock: a run must replay from its seed.' },
+        { object: 'Math', property: 'random', message: 'Use the seeded Rng: a run must replay from its seed.' },
+      ],
+    },
+  },
+  {
     files: ['packages/client/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['@ringkv/server', '@ringkv/core', 'node:*'], message: 'The client runs in browsers too: it depends only on fetch.' }] }],

@@ -39,3 +39,6 @@ export const recordsPerMessageMax = 5000;
 /** Hints a node holds for one target replica, and in total, unless configured otherwise. */
 export const hintsPerTargetMaxDefault = 100_000;
 export const hintsTotalMaxDefault = 1_000_000;
+
+/** Attempts of one write whose version replicas refused as older (re-stamped each time). */
+export const writeAttemptsMax = 3;

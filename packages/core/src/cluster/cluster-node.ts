@@ -119,6 +119,7 @@ export class ClusterNode {
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.stateOf(nodeId) === 'up',
         clock: deps.clock,
+        observe: (hlc) => this.hlc.observe(hlc),
         events: deps.events ?? {},
       },
       options.antiEntropy ?? {},

@@ -6,6 +6,7 @@ import type { HybridLogicalClock } from '../clock/hlc.js';
 import type { Ring } from '../ring/ring.js';
 import type { Rng } from '../rng.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
+import { writeAttemptsMax } from '../limits.js';
 import type { ApplyOutcome } from '../storage/engine.js';
 import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
@@ -71,6 +72,13 @@ export interface ReadResult {
   replies: number;
 }
 
+type WriteAttempt = { kind: 'written'; acks: number } | { kind: 'superseded'; newerHlc: number };
+
+interface ApplyResult {
+  applied: boolean;
+  newerHlc: number | undefined;
+}
+
 export interface ReplicaCopy {
   nodeId: string;
   status: 'ok' | 'missing' | 'unreachable';
@@ -99,15 +107,39 @@ export class Coordinator {
     return this.write(key, { value: undefined, tombstone: true }, required);
   }
 
-  /** Sends the write to every replica; resolves on `required` acks. */
+  /**
+   * Sends the write to every replica; resolves on `required` acks. A replica that already
+   * holds a newer version of the key does not ack: its version is folded into this node's
+   * clock and the write is re-stamped above it and sent again (bounded). Without this, a
+   * coordinator whose clock runs behind would acknowledge a write that every replica had
+   * refused as older — an acknowledged write lost to clock skew.
+   */
   async write(key: string, change: { value: unknown; tombstone: boolean }, required: number): Promise<WriteResult> {
     const replicas = this.replicasOf(key);
     this.refuseIfTooFewAvailable(replicas, required, 'write');
-    const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
+    for (let attempt = 1; ; attempt++) {
+      const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
+      const outcome = await this.writeAttempt(key, record, replicas, required);
+      if (outcome.kind === 'written') return { record, acks: outcome.acks };
+      this.observeVersion(outcome.newerHlc);
+      if (attempt >= writeAttemptsMax) {
+        throw new OutcomeUnknownError(
+          `newer versions of the key kept arriving during ${attempt} attempts; the write may or may not have been applied: read the key to find out`,
+          required,
+          0,
+          [],
+        );
+      }
+    }
+  }
+
+  private writeAttempt(key: string, record: StoredRecord, replicas: readonly string[], required: number): Promise<WriteAttempt> {
     return new Promise((resolve, reject) => {
       let acks = 0;
       let settled = false;
       let maybeApplied = false;
+      let newerHlc: number | undefined;
+      let superseded = 0;
       // Hints are left only for writes that may be visible (success or unknown outcome):
       // a write refused with nothing applied must stay unapplied everywhere.
       let hinting = false;
@@ -124,16 +156,20 @@ export class Coordinator {
           settled = true;
           hinting = true;
           for (const failure of failures) hint(failure.nodeId);
-          resolve({ record, acks });
+          resolve({ kind: 'written', acks });
           return;
         }
-        const outstanding = replicas.length - acks - failures.length;
+        const outstanding = replicas.length - acks - failures.length - superseded;
         if (acks + outstanding >= required) return;
         // W can no longer be reached. Wait for requests still in flight (each bounded by
         // the write timeout): one of them may yet apply the write, and then the honest
         // answer is "outcome unknown", not "nothing was written".
         if (outstanding > 0) return;
         settled = true;
+        if (newerHlc !== undefined) {
+          resolve({ kind: 'superseded', newerHlc });
+          return;
+        }
         const failure = this.writeFailure(required, acks, failures, maybeApplied);
         if (failure instanceof OutcomeUnknownError) {
           hinting = true;
@@ -148,8 +184,12 @@ export class Coordinator {
           continue;
         }
         this.applyOn(nodeId, key, record).then(
-          () => {
-            acks += 1;
+          (result) => {
+            if (result.newerHlc === undefined) acks += 1;
+            else {
+              superseded += 1;
+              newerHlc = Math.max(newerHlc ?? 0, result.newerHlc);
+            }
             decide();
           },
           (error: unknown) => {
@@ -164,6 +204,15 @@ export class Coordinator {
         );
       }
     });
+  }
+
+  /** Folds a version seen elsewhere into this node's clock (a far-future one is ignored). */
+  private observeVersion(hlc: number): void {
+    try {
+      this.deps.hlc.observe(hlc);
+    } catch {
+      // ClockSkewError: a peer's clock is too far ahead to follow; the next attempt fails again.
+    }
   }
 
   /** Reads from `required` replicas (more if some fail) and returns the newest copy. */
@@ -205,6 +254,8 @@ export class Coordinator {
         if (replies.size >= required) {
           settled = true;
           newest = newestOf([...replies.values()]);
+          // Versions read move this node's clock forward, so its next write to the key is newer.
+          if (newest !== undefined) this.observeVersion(newest.hlc);
           resolve({ record: newest, replies: replies.size });
           for (const [nodeId, record] of replies) this.repairIfStale(nodeId, key, record, newest);
           if (next < ordered.length && this.deps.rng.next() < this.options.readRepairChance) {
@@ -288,18 +339,22 @@ export class Coordinator {
     if (newest === undefined) return;
     if (held !== undefined && compareVersions(held, newest) >= 0) return;
     this.applyOn(nodeId, key, newest).then(
-      (applied) => {
-        if (applied) this.deps.events?.readRepaired?.(nodeId);
+      (result) => {
+        if (result.applied) this.deps.events?.readRepaired?.(nodeId);
       },
       () => undefined, // a failed repair is retried by the next read or by anti-entropy
     );
   }
 
-  /** Resolves with whether the replica stored the record (false: it already had newer). */
-  private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<boolean> {
-    if (nodeId === this.deps.selfId) return (await this.deps.local.apply(key, record)).applied;
+  /** Whether the replica stored the record, and the HLC of a newer version it holds instead. */
+  private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<ApplyResult> {
+    if (nodeId === this.deps.selfId) {
+      const outcome = await this.deps.local.apply(key, record);
+      const newer = !outcome.applied && compareVersions(outcome.current, record) > 0;
+      return { applied: outcome.applied, newerHlc: newer ? outcome.current.hlc : undefined };
+    }
     const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record }, this.options.writeTimeoutMs);
-    return reply.applied;
+    return { applied: reply.applied, newerHlc: reply.newerHlc };
   }
 
   private async getFrom(nodeId: string, key: string): Promise<StoredRecord | undefined> {

@@ -9,7 +9,7 @@ import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
-import type { StoredRecord } from '../storage/record.js';
+import { compareVersions, type StoredRecord } from '../storage/record.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
 
 export interface ReplicaHandlerDeps {
@@ -41,7 +41,9 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         }
         try {
           if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
-          return { type: 'putAck', applied: (await deps.engine.apply(body.key, body.record)).applied };
+          const outcome = await deps.engine.apply(body.key, body.record);
+          if (outcome.applied || compareVersions(outcome.current, body.record) === 0) return { type: 'putAck', applied: outcome.applied };
+          return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
         } catch (error) {
           return failure('storage-error', (error as Error).message);
         }

@@ -51,6 +51,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
   fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proof: fc.string() }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
+  fc.record({ type: fc.constant('putAck' as const), applied: fc.constant(false), newerHlc: fc.nat() }),
   fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
   fc.record({ type: fc.constant('pong' as const), updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('pingReqReply' as const), reached: fc.boolean(), updates: fc.array(update, { maxLength: 5 }) }),

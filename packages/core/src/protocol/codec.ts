@@ -76,7 +76,7 @@ function replyFields(body: PeerReply): unknown[] {
     case 'welcome':
       return [replyCodes.welcome, body.nodeId, body.address, body.proof];
     case 'putAck':
-      return [replyCodes.putAck, body.applied];
+      return body.newerHlc === undefined ? [replyCodes.putAck, body.applied] : [replyCodes.putAck, body.applied, body.newerHlc];
     case 'getReply':
       return body.record === null ? [replyCodes.getReply] : [replyCodes.getReply, ...recordFields(body.record)];
     case 'pong':
@@ -133,7 +133,9 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
     case replyCodes.welcome:
       return { type: 'welcome', nodeId: str(f[0], 'nodeId'), address: str(f[1], 'address'), proof: str(f[2], 'proof') };
     case replyCodes.putAck:
-      return { type: 'putAck', applied: bool(f[0], 'applied') };
+      return f.length > 1
+        ? { type: 'putAck', applied: bool(f[0], 'applied'), newerHlc: int(f[1], 'newerHlc') }
+        : { type: 'putAck', applied: bool(f[0], 'applied') };
     case replyCodes.getReply:
       return { type: 'getReply', record: f.length === 0 ? null : decodeRecord(f) };
     case replyCodes.pong:

@@ -3,7 +3,8 @@
 // dropped, duplicated, held back so that later messages overtake it, or cut off by
 // partitions, all decided by the injected seeded Rng. A crashed node is gone for good: the
 // transport it held sends nothing more and hears no more replies, and messages in flight
-// to it are lost even if it restarts before they arrive (a new process, new connections).
+// to it are lost even if it restarts before they arrive (a new process, new connections);
+// new requests to it time out, or with `refuseWhenDown` fail at once with nothing sent.
 import type { Clock } from '../clock/clock.js';
 import type { Rng } from '../rng.js';
 import { decodeFrame, encodeFrame } from './codec.js';
@@ -21,6 +22,11 @@ export interface MemoryNetworkOptions {
   /** Probability that one message is held back by up to `reorderDelayMaxMs` more, so later ones overtake it. */
   reorderProbability: number;
   reorderDelayMaxMs: number;
+  /**
+   * A request to a crashed node fails at once with `not-connected` (nothing sent), as the
+   * TCP transport's does once the peer's socket is closed; otherwise it times out.
+   */
+  refuseWhenDown: boolean;
 }
 
 export const memoryNetworkDefaults: MemoryNetworkOptions = {
@@ -30,10 +36,11 @@ export const memoryNetworkDefaults: MemoryNetworkOptions = {
   duplicateProbability: 0,
   reorderProbability: 0,
   reorderDelayMaxMs: 0,
+  refuseWhenDown: false,
 };
 
 /** What became of one message: each copy that will arrive is listed with its delay. */
-export type MessageFate = { kind: 'cut' } | { kind: 'dropped' } | { kind: 'sent'; delaysMs: number[] };
+export type MessageFate = { kind: 'cut' } | { kind: 'dropped' } | { kind: 'refused' } | { kind: 'sent'; delaysMs: number[] };
 
 export interface MessageEvent {
   from: string;
@@ -151,6 +158,11 @@ export class MemoryNetwork {
         return;
       }
       if (request.kind !== 'request') return;
+      if (this.options.refuseWhenDown && !this.isCurrent(target)) {
+        this.observer.messageSent?.({ from, to, request: body, fate: { kind: 'refused' } });
+        settle(() => reject(new PeerError('not-connected', `${to} refused the connection: nothing was sent`, false)));
+        return;
+      }
       const delivered = request.body as DataRequest;
       this.deliver(from, to, { from, to, request: body }, () => {
         if (!this.isCurrent(target)) return;

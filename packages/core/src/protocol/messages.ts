@@ -104,6 +104,8 @@ export interface WelcomeReply {
 export interface PutReply {
   type: 'putAck';
   applied: boolean;
+  /** Set when the replica refused the record because it holds a newer version: that version's HLC. */
+  newerHlc?: number;
 }
 
 export interface GetReply {

@@ -45,6 +45,8 @@ export interface AntiEntropyDeps {
   addressOf(nodeId: string): string | undefined;
   isAvailable(nodeId: string): boolean;
   clock: Clock;
+  /** Folds a pulled record's timestamp into this node's clock; throws for one too far ahead. */
+  observe?(hlc: number): void;
   events?: AntiEntropyEvents;
 }
 
@@ -163,7 +165,13 @@ export class AntiEntropy {
       const pulled = await this.ask<RecordsReply>(address, { type: 'pullRecords', keys: toPull.slice(start, start + this.options.keysPerBatch) });
       let applied = 0;
       for (const [key, record] of pulled.entries) {
-        if (record !== null && (await this.deps.engine.apply(key, record)).applied) applied++;
+        if (record === null) continue;
+        try {
+          this.deps.observe?.(record.hlc);
+        } catch {
+          continue; // a record stamped far in the future is not taken (clock skew guard)
+        }
+        if ((await this.deps.engine.apply(key, record)).applied) applied++;
       }
       this.count(applied);
     }

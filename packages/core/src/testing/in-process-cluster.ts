@@ -6,6 +6,7 @@
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
 import { MemoryHintStore } from '../handoff/hint-store.js';
+import type { MemberAddress } from '../protocol/messages.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { MemoryNetwork, type MemoryNetworkObserver, type MemoryNetworkOptions } from '../protocol/memory-network.js';
 import { SeededRng } from '../rng.js';
@@ -38,6 +39,8 @@ export interface InProcessMember {
   engine: MemoryEngine;
   /** The node's hints for other replicas, durable like its engine. */
   hints: MemoryHintStore;
+  /** The members the node has learned, saved with its data as a real node does (members.json). */
+  knownMembers: MemberAddress[];
   /** The node's wall clock; its timers run on the cluster's shared clock. */
   clock: SkewedClock;
   /** Latency of the node's disk, read on every engine call (0/0: fast). */
@@ -77,6 +80,7 @@ export class InProcessCluster {
         address,
         engine: new MemoryEngine(),
         hints: new MemoryHintStore(),
+        knownMembers: [] as MemberAddress[],
         clock: new SkewedClock(this.clock),
         disk: { delayMinMs: 0, delayMaxMs: 0 },
         incarnation: 1,
@@ -109,6 +113,7 @@ export class InProcessCluster {
     if (options.loseData) {
       member.engine = new MemoryEngine();
       member.hints = new MemoryHintStore();
+      member.knownMembers = [];
     }
   }
 
@@ -166,16 +171,24 @@ export class InProcessCluster {
     const self = { nodeId: member.nodeId, address: member.address };
     const disk = new SlowEngine(member.engine, this.clock, this.rng, member.disk);
     this.disks.set(member.nodeId, disk);
+    const events = this.options.events?.(member.nodeId) ?? {};
     const deps: ClusterNodeDeps = {
       self,
       seeds: addresses,
+      known: member.knownMembers,
       engine: disk,
       hintStore: member.hints,
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,
       plantedBugs: this.options.plantedBugs ?? {},
-      events: this.options.events?.(member.nodeId) ?? {},
+      events: {
+        ...events,
+        membersChanged: (members) => {
+          member.knownMembers = [...members];
+          events.membersChanged?.(members);
+        },
+      },
     };
     return new ClusterNode(deps, this.nodeOptions, (handler) => this.network.attach(self, handler));
   }

@@ -1,0 +1,201 @@
+// The checkers that judge a run. The history checks need only what clients saw:
+//
+// - Reads (linearizability-lite, per key). A read names the write it saw (put values are
+//   unique; a tombstone names the key's deletes; "absent" names the initial state). If
+//   that write had completed before another write W was invoked, and W was acknowledged
+//   before the read was invoked, the read is stale, provided the read was entitled to
+//   see W: R + W > N, counting W's acks minus the replicas of the key whose disk was lost
+//   between W's start and the read's end. This one rule is "no stale read at R + W > N" during the workload and,
+//   applied to the final reads after healing and repair (where every replica agrees, so
+//   R counts as N), "no acknowledged write lost" and "no deleted key comes back". It
+//   holds for keys with concurrent writers too: only pairs ordered in real time count.
+// - Versions: one coordinator process stamps each acknowledged write above the last.
+// - Replicas: after healing and repair, every replica of a key holds the same version,
+//   and no other node holds the key.
+import { compareVersions, type InProcessCluster, type StoredRecord } from '@ringkv/core';
+import type { DataLoss, History, Operation } from './history.js';
+import type { Trace } from './trace.js';
+import type { Violation } from './violations.js';
+
+export interface HistoryCheckContext {
+  /** N: replicas per key. */
+  replicas: number;
+  replicasOf(key: string): readonly string[];
+  dataLosses: readonly DataLoss[];
+  trace: Trace;
+}
+
+/** The state before any write: what an "absent" read is explained by. */
+const initial = 'initial' as const;
+type Explanation = Operation | typeof initial;
+
+export function checkHistory(history: History, context: HistoryCheckContext): Violation[] {
+  const violations: Violation[] = [];
+  for (const [, operations] of history.byKey()) {
+    const writes = operations.filter((operation) => operation.kind !== 'read');
+    const acknowledged = writes.filter((operation) => operation.outcome === 'ok').sort((a, b) => (a.completeMs as number) - (b.completeMs as number) || a.id - b.id);
+    for (const read of operations) {
+      if (read.kind !== 'read' || read.outcome !== 'ok') continue;
+      const violation = judgeRead(read, writes, acknowledged, context);
+      if (violation !== undefined) violations.push(violation);
+    }
+  }
+  violations.push(...checkVersionOrder(history, context.trace));
+  return violations;
+}
+
+function judgeRead(read: Operation, writes: readonly Operation[], acknowledged: readonly Operation[], context: HistoryCheckContext): Violation | undefined {
+  const seen = context.trace.describeRead(read.read ?? { found: false });
+  const candidates = explanationsOf(read, writes);
+  const base = { atMs: read.completeMs as number, key: read.key };
+  if (candidates.length === 0) {
+    return { ...base, kind: 'phantom-value', message: `op ${read.id} read ${seen}, which no write of ${read.key} produced`, operationIds: [read.id] };
+  }
+  const visible = candidates.filter((candidate) => candidate === initial || candidate.outcome !== 'failed');
+  if (visible.length === 0) {
+    const refused = candidates.filter((candidate): candidate is Operation => candidate !== initial).map((candidate) => candidate.id);
+    return { ...base, kind: 'refused-write-visible', message: `op ${read.id} read ${seen}, written only by refused op ${refused.join(', ')} ("nothing was written")`, operationIds: [read.id, ...refused] };
+  }
+  const possible = visible.filter((candidate) => candidate === initial || candidate.invokeMs <= (read.completeMs as number));
+  if (possible.length === 0) {
+    return { ...base, kind: 'phantom-value', message: `op ${read.id} read ${seen}, whose write began only after the read ended`, operationIds: [read.id] };
+  }
+  let stale: { candidate: Explanation; newer: Operation } | undefined;
+  for (const candidate of possible) {
+    const newer = supersedingWrite(candidate, read, acknowledged, context);
+    if (newer === undefined) return undefined;
+    stale = { candidate, newer };
+  }
+  return describeStale(read, stale as { candidate: Explanation; newer: Operation }, context);
+}
+
+/**
+ * The writes that could have produced what the read returned: the put of that value, or
+ * for a tombstone the acknowledged delete of that version (deletes whose outcome the
+ * client did not learn have no known version, so any of them may be it).
+ */
+function explanationsOf(read: Operation, writes: readonly Operation[]): Explanation[] {
+  const seen = read.read;
+  if (seen === undefined || !seen.found) return [initial];
+  if (!seen.tombstone) return writes.filter((write) => write.kind === 'put' && write.value === seen.value);
+  const deletes = writes.filter((write) => write.kind === 'delete');
+  const exact = deletes.filter((write) => write.outcome === 'ok' && write.version !== undefined && compareVersions(write.version, seen.version) === 0);
+  if (exact.length > 0) return exact;
+  // A delete refused as older by a replica is re-stamped and sent again (coordinator.ts):
+  // an earlier stamp of the same coordinator may be read too. It belongs to an acknowledged
+  // delete of that coordinator, begun before the read ended, whose final version is above it.
+  const restamped = deletes.filter(
+    (write) =>
+      write.outcome === 'ok' &&
+      write.version !== undefined &&
+      write.version.nodeId === seen.version.nodeId &&
+      compareVersions(write.version, seen.version) > 0 &&
+      write.invokeMs <= (read.completeMs as number),
+  );
+  return [...restamped, ...deletes.filter((write) => write.outcome !== 'ok')];
+}
+
+/** An acknowledged write the read had to see, invoked after `candidate` completed; undefined if none. */
+function supersedingWrite(candidate: Explanation, read: Operation, acknowledged: readonly Operation[], context: HistoryCheckContext): Operation | undefined {
+  const candidateEndMs = candidate === initial ? -Infinity : (candidate.completeMs as number);
+  for (const write of acknowledged) {
+    if (write === candidate) continue;
+    if ((write.completeMs as number) >= read.invokeMs) break;
+    if (write.invokeMs <= candidateEndMs) continue;
+    if (entitled(read, write, context)) return write;
+  }
+  return undefined;
+}
+
+/**
+ * Whether the read must see the write: R + (W - replicas that lost their disk) > N. A disk
+ * lost while the read was still asking replicas counts too (the read may ask that replica last).
+ */
+function entitled(read: Operation, write: Operation, context: HistoryCheckContext): boolean {
+  const replicas = context.replicasOf(read.key);
+  const endMs = read.completeMs as number;
+  const lost = context.dataLosses.filter((loss) => loss.atMs >= write.invokeMs && loss.atMs <= endMs && replicas.includes(loss.nodeId)).length;
+  const readLevel = read.phase === 'final' ? context.replicas : read.level;
+  return readLevel + write.level - lost > context.replicas;
+}
+
+function describeStale(read: Operation, stale: { candidate: Explanation; newer: Operation }, context: HistoryCheckContext): Violation {
+  const { candidate, newer } = stale;
+  const trace = context.trace;
+  const seen = trace.describeRead(read.read ?? { found: false });
+  const source = candidate === initial ? 'nothing was written yet' : `written by op ${candidate.id}, which ended at t=${candidate.completeMs}`;
+  const what = newer.kind === 'put' ? `put ${JSON.stringify(newer.value)}` : 'delete';
+  const level = read.phase === 'final' ? 'after healing and repair' : `r=${read.level}, w=${newer.level}`;
+  const message =
+    `op ${read.id} (${read.phase} read via ${read.node}, began t=${read.invokeMs}) returned ${seen} (${source}); ` +
+    `but op ${newer.id} ${what} began at t=${newer.invokeMs}, after that, and was acknowledged at t=${newer.completeMs} ` +
+    `with version ${newer.version ? trace.describeVersion(newer.version) : '?'} (${level})`;
+  const liveValue = read.read?.found === true && !read.read.tombstone;
+  const kind = read.phase !== 'final' ? 'stale-read' : newer.kind === 'delete' && liveValue ? 'resurrected-delete' : 'lost-write';
+  const involved = candidate === initial ? [read.id, newer.id] : [read.id, candidate.id, newer.id];
+  return { kind, atMs: read.completeMs as number, key: read.key, message, operationIds: involved };
+}
+
+/**
+ * Each coordinator process stamps its writes with increasing versions: a write invoked
+ * after another write of the same process completed carries a larger version. (Writes that
+ * overlap in time are not compared: a write refused as older is re-stamped while others run.)
+ */
+function checkVersionOrder(history: History, trace: Trace): Violation[] {
+  const violations: Violation[] = [];
+  const done = new Map<string, Operation[]>();
+  const writes = history.operations
+    .filter((operation) => operation.kind !== 'read' && operation.outcome === 'ok' && operation.version !== undefined)
+    .sort((a, b) => a.invokeMs - b.invokeMs || a.id - b.id);
+  for (const operation of writes) {
+    const process = `${operation.node}#${operation.incarnation}`;
+    const earlier = (done.get(process) ?? []).filter((previous) => (previous.completeMs as number) < operation.invokeMs);
+    let previous: Operation | undefined;
+    for (const candidate of earlier) {
+      if (previous === undefined || compareVersions(candidate.version as NonNullable<Operation['version']>, previous.version as NonNullable<Operation['version']>) > 0) {
+        previous = candidate;
+      }
+    }
+    if (previous?.version !== undefined && compareVersions(operation.version as NonNullable<Operation['version']>, previous.version) <= 0) {
+      violations.push({
+        kind: 'version-regression',
+        atMs: operation.invokeMs,
+        key: operation.key,
+        message:
+          `${operation.node} stamped op ${operation.id} (${operation.key}, invoked t=${operation.invokeMs}) with ${trace.describeVersion(operation.version as NonNullable<Operation['version']>)}, ` +
+          `not above ${trace.describeVersion(previous.version)} of its op ${previous.id} (${previous.key}), which completed at t=${previous.completeMs} before it began`,
+        operationIds: [previous.id, operation.id],
+      });
+    }
+    done.set(process, [...(done.get(process) ?? []), operation]);
+  }
+  return violations;
+}
+
+/** After repair: every replica of each key holds the same version, and no other node holds it. */
+export async function checkReplicas(cluster: InProcessCluster, keys: readonly string[], trace: Trace, nowMs: number): Promise<Violation[]> {
+  const violations: Violation[] = [];
+  const ring = (cluster.members.find((member) => member.up) ?? cluster.members[0])?.node.ring;
+  if (ring === undefined) return violations;
+  for (const key of keys) {
+    const replicas = ring.preferenceList(key);
+    const held: Array<[string, StoredRecord | undefined]> = [];
+    for (const member of cluster.members) held.push([member.nodeId, await member.engine.get(key)]);
+    const onReplicas = held.filter(([nodeId]) => replicas.includes(nodeId));
+    const first = onReplicas[0]?.[1];
+    if (onReplicas.some(([, record]) => !sameRecord(record, first))) {
+      const copies = onReplicas.map(([nodeId, record]) => `${nodeId}: ${trace.describeRecord(record)}`).join(', ');
+      violations.push({ kind: 'divergent-replicas', atMs: nowMs, key, message: `replicas of ${key} disagree after repair: ${copies}`, operationIds: [] });
+    }
+    for (const [nodeId, record] of held) {
+      if (record === undefined || replicas.includes(nodeId)) continue;
+      violations.push({ kind: 'stray-copy', atMs: nowMs, key, message: `${nodeId} holds ${key} (${trace.describeRecord(record)}) but its replicas are ${replicas.join(', ')}`, operationIds: [] });
+    }
+  }
+  return violations;
+}
+
+function sameRecord(a: StoredRecord | undefined, b: StoredRecord | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return compareVersions(a, b) === 0 && a.tombstone === b.tombstone && JSON.stringify(a.value) === JSON.stringify(b.value);
+}

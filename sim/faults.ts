@@ -1,0 +1,259 @@
+// The faults of a run, planned up front from the seed and struck at their virtual times:
+// network conditions (delay, loss, duplication, reordering), symmetric and one-way
+// partitions, crashes that keep or lose the disk and the restarts after them, clock jumps
+// and drift on one node, and slow disks. Phase two heals all of them (`healAll`).
+//
+// Membership changes are the seam left open: when the cluster learns to join, leave and
+// remove nodes, they become three more kinds here (`join`, `leave`, `remove`), planned
+// like crashes and struck through matching InProcessCluster methods. The checkers already
+// take each key's replicas from the ring at check time, so they need no change.
+import type { InProcessCluster, MemoryNetworkOptions, SeededRng } from '@ringkv/core';
+import type { History } from './history.js';
+import type { Scenario } from './scenario.js';
+
+export type Fault =
+  | { kind: 'network'; settings: Partial<MemoryNetworkOptions> }
+  | { kind: 'cut'; links: Array<[string, string]>; label: string }
+  | { kind: 'heal'; links: Array<[string, string]>; label: string }
+  | { kind: 'crash'; nodeId: string; loseData: boolean }
+  | { kind: 'restart'; nodeId: string }
+  | { kind: 'clock-jump'; nodeId: string; deltaMs: number }
+  | { kind: 'clock-drift'; nodeId: string; rate: number }
+  | { kind: 'disk'; nodeId: string; delayMinMs: number; delayMaxMs: number };
+
+export interface TimedFault {
+  /** Virtual ms after the workload starts. */
+  atMs: number;
+  fault: Fault;
+}
+
+/** Bounds on the faults of one run. */
+export const faultLimits = {
+  partitionsMax: 2,
+  crashesMax: 2,
+  clockFaultsMax: 3,
+  slowDisksMax: 2,
+  /** Skew between node clocks in the skewed-clocks profile. */
+  skewMsMax: 50,
+  dropProbabilityMax: 0.08,
+  duplicateProbabilityMax: 0.1,
+  reorderProbabilityMax: 0.15,
+  reorderDelayMsMax: 40,
+  diskDelayMsMax: 20,
+} as const;
+
+/** Every fault of a run, sorted by time (ties keep planning order). */
+export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly string[]): TimedFault[] {
+  const windowMs = scenario.limits.workloadMs;
+  const conditions = networkConditions(rng);
+  const planned: TimedFault[] = [{ atMs: 0, fault: { kind: 'network', settings: conditions } }];
+  planned.push(...planNetworkStorm(rng, windowMs, conditions.dropProbability ?? 0));
+  planned.push(...planPartitions(rng, windowMs, nodeIds));
+  const crashes = planCrashes(rng, windowMs, nodeIds);
+  planned.push(...crashes);
+  const crashed = new Set(crashes.flatMap((timed) => (timed.fault.kind === 'crash' ? [timed.fault.nodeId] : [])));
+  planned.push(...planClockFaults(scenario, rng, windowMs, nodeIds, crashed));
+  planned.push(...planSlowDisks(rng, windowMs, nodeIds));
+  return planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
+}
+
+function networkConditions(rng: SeededRng): Partial<MemoryNetworkOptions> {
+  const sometimes = (max: number) => (rng.next() < 0.5 ? 0 : round3(rng.next() * max));
+  return {
+    delayMinMs: 1,
+    delayMaxMs: 2 + rng.nextInt(11),
+    dropProbability: sometimes(faultLimits.dropProbabilityMax),
+    duplicateProbability: sometimes(faultLimits.duplicateProbabilityMax),
+    reorderProbability: sometimes(faultLimits.reorderProbabilityMax),
+    reorderDelayMaxMs: faultLimits.reorderDelayMsMax,
+    // Mostly as over TCP, where a dead peer's closed socket fails requests at once; sometimes silent.
+    refuseWhenDown: rng.next() < 0.7,
+  };
+}
+
+/** Now and then a short stretch where a third of all messages are lost. */
+function planNetworkStorm(rng: SeededRng, windowMs: number, dropProbability: number): TimedFault[] {
+  if (rng.next() < 0.7) return [];
+  const atMs = rng.nextInt(windowMs);
+  return [
+    { atMs, fault: { kind: 'network', settings: { dropProbability: 0.33 } } },
+    { atMs: atMs + 20 + rng.nextInt(80), fault: { kind: 'network', settings: { dropProbability } } },
+  ];
+}
+
+function planPartitions(rng: SeededRng, windowMs: number, nodeIds: readonly string[]): TimedFault[] {
+  const planned: TimedFault[] = [];
+  let fromMs = 0;
+  for (let i = rng.nextInt(faultLimits.partitionsMax + 1); i > 0 && fromMs < windowMs; i--) {
+    const atMs = fromMs + rng.nextInt(Math.max(1, windowMs - fromMs));
+    const durationMs = 20 + rng.nextInt(180);
+    const { links, label } = rng.next() < 0.6 ? symmetricSplit(rng, nodeIds) : oneWayCut(rng, nodeIds);
+    planned.push({ atMs, fault: { kind: 'cut', links, label } }, { atMs: atMs + durationMs, fault: { kind: 'heal', links, label } });
+    fromMs = atMs + durationMs + 1;
+  }
+  return planned;
+}
+
+/** One or two nodes cut off from the rest, both ways. */
+function symmetricSplit(rng: SeededRng, nodeIds: readonly string[]): { links: Array<[string, string]>; label: string } {
+  const shuffled = shuffle(rng, nodeIds);
+  const minority = shuffled.slice(0, 1 + rng.nextInt(Math.max(1, Math.floor(nodeIds.length / 2))));
+  const majority = shuffled.filter((nodeId) => !minority.includes(nodeId));
+  const links: Array<[string, string]> = [];
+  for (const a of minority) for (const b of majority) links.push([a, b], [b, a]);
+  return { links, label: `partition {${minority.join(',')}} | {${majority.join(',')}}` };
+}
+
+function oneWayCut(rng: SeededRng, nodeIds: readonly string[]): { links: Array<[string, string]>; label: string } {
+  const [from, to] = shuffle(rng, nodeIds) as [string, string];
+  return { links: [[from, to]], label: `one-way cut ${from} -> ${to}` };
+}
+
+/** Crashes one at a time; some nodes stay down until phase two. */
+function planCrashes(rng: SeededRng, windowMs: number, nodeIds: readonly string[]): TimedFault[] {
+  const planned: TimedFault[] = [];
+  let fromMs = 0;
+  for (let i = rng.nextInt(faultLimits.crashesMax + 1); i > 0 && fromMs < windowMs; i--) {
+    const atMs = fromMs + rng.nextInt(Math.max(1, windowMs - fromMs));
+    const nodeId = nodeIds[rng.nextInt(nodeIds.length)] as string;
+    planned.push({ atMs, fault: { kind: 'crash', nodeId, loseData: rng.next() < 0.3 } });
+    if (rng.next() < 0.2) break; // down until phase two
+    const restartMs = atMs + 20 + rng.nextInt(230);
+    planned.push({ atMs: restartMs, fault: { kind: 'restart', nodeId } });
+    fromMs = restartMs + 1;
+  }
+  return planned;
+}
+
+/**
+ * Standard profile: clocks only fall behind (backward jumps, slow drift), only with
+ * key-home routing and only on nodes that never crash. Those are the conditions under
+ * which the hybrid logical clock keeps successive writes of a key in order today: one
+ * coordinator's clock never goes backwards, but a restart forgets it, and two coordinators
+ * are only ordered by the timestamps they have seen. The skewed-clocks profile drops all
+ * three conditions.
+ */
+function planClockFaults(scenario: Scenario, rng: SeededRng, windowMs: number, nodeIds: readonly string[], crashed: ReadonlySet<string>): TimedFault[] {
+  if (scenario.profile === 'skewed-clocks') {
+    const planned: TimedFault[] = nodeIds.map((nodeId) => ({ atMs: 0, fault: { kind: 'clock-jump', nodeId, deltaMs: signedSkew(rng) } }));
+    for (let i = rng.nextInt(faultLimits.clockFaultsMax + 1); i > 0; i--) {
+      const nodeId = nodeIds[rng.nextInt(nodeIds.length)] as string;
+      planned.push({ atMs: rng.nextInt(windowMs), fault: { kind: 'clock-jump', nodeId, deltaMs: signedSkew(rng) } });
+    }
+    return planned;
+  }
+  const steady = nodeIds.filter((nodeId) => !crashed.has(nodeId));
+  if (scenario.routing !== 'key-home' || steady.length === 0) return [];
+  const planned: TimedFault[] = [];
+  for (let i = rng.nextInt(faultLimits.clockFaultsMax + 1); i > 0; i--) {
+    const nodeId = steady[rng.nextInt(steady.length)] as string;
+    const atMs = rng.nextInt(windowMs);
+    const fault: Fault =
+      rng.next() < 0.7 ? { kind: 'clock-jump', nodeId, deltaMs: -(5 + rng.nextInt(96)) } : { kind: 'clock-drift', nodeId, rate: -round3(0.02 + rng.next() * 0.3) };
+    planned.push({ atMs, fault });
+  }
+  return planned;
+}
+
+function signedSkew(rng: SeededRng): number {
+  return rng.nextInt(2 * faultLimits.skewMsMax + 1) - faultLimits.skewMsMax;
+}
+
+function planSlowDisks(rng: SeededRng, windowMs: number, nodeIds: readonly string[]): TimedFault[] {
+  const planned: TimedFault[] = [];
+  for (let i = rng.nextInt(faultLimits.slowDisksMax + 1); i > 0; i--) {
+    const nodeId = nodeIds[rng.nextInt(nodeIds.length)] as string;
+    const atMs = rng.nextInt(windowMs);
+    const delayMaxMs = 1 + rng.nextInt(faultLimits.diskDelayMsMax);
+    planned.push(
+      { atMs, fault: { kind: 'disk', nodeId, delayMinMs: rng.nextInt(delayMaxMs + 1), delayMaxMs } },
+      { atMs: atMs + 30 + rng.nextInt(170), fault: { kind: 'disk', nodeId, delayMinMs: 0, delayMaxMs: 0 } },
+    );
+  }
+  return planned;
+}
+
+/** Strikes one fault. Returns the node that crashed, if any, so its clients can be told. */
+export function strike(cluster: InProcessCluster, fault: Fault, history: History, atMs: number): string | undefined {
+  const addressOf = (nodeId: string) => cluster.member(nodeId).address;
+  switch (fault.kind) {
+    case 'network':
+      cluster.network.configure(fault.settings);
+      return undefined;
+    case 'cut':
+      for (const [from, to] of fault.links) cluster.network.cut(addressOf(from), addressOf(to), false);
+      return undefined;
+    case 'heal':
+      for (const [from, to] of fault.links) cluster.network.heal(addressOf(from), addressOf(to), false);
+      return undefined;
+    case 'crash':
+      if (!cluster.member(fault.nodeId).up) return undefined;
+      cluster.crash(fault.nodeId, { loseData: fault.loseData });
+      if (fault.loseData) history.recordDataLoss(fault.nodeId, atMs);
+      return fault.nodeId;
+    case 'restart':
+      if (!cluster.member(fault.nodeId).up) cluster.restart(fault.nodeId);
+      return undefined;
+    case 'clock-jump':
+      cluster.member(fault.nodeId).clock.jump(fault.deltaMs);
+      return undefined;
+    case 'clock-drift':
+      cluster.member(fault.nodeId).clock.setDrift(fault.rate);
+      return undefined;
+    case 'disk':
+      Object.assign(cluster.member(fault.nodeId).disk, { delayMinMs: fault.delayMinMs, delayMaxMs: fault.delayMaxMs });
+      return undefined;
+  }
+}
+
+/** Phase two: a clean network, fast disks, clocks that stop drifting (their offsets stay), every node running. */
+export function healAll(cluster: InProcessCluster): string[] {
+  cluster.network.healAll();
+  cluster.network.configure({ delayMinMs: 1, delayMaxMs: 3, dropProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
+  const restarted: string[] = [];
+  for (const member of cluster.members) {
+    Object.assign(member.disk, { delayMinMs: 0, delayMaxMs: 0 });
+    member.clock.setDrift(0);
+    if (!member.up) {
+      cluster.restart(member.nodeId);
+      restarted.push(member.nodeId);
+    }
+  }
+  return restarted;
+}
+
+export function describeFault(fault: Fault): string {
+  switch (fault.kind) {
+    case 'network': {
+      const parts = Object.entries(fault.settings).map(([name, value]) => `${name}=${value}`);
+      return `network ${parts.join(' ')}`;
+    }
+    case 'cut':
+      return `cut: ${fault.label}`;
+    case 'heal':
+      return `heal: ${fault.label}`;
+    case 'crash':
+      return `crash ${fault.nodeId}${fault.loseData ? ' (disk lost)' : ' (disk kept)'}`;
+    case 'restart':
+      return `restart ${fault.nodeId}`;
+    case 'clock-jump':
+      return `clock ${fault.nodeId} jumps ${fault.deltaMs > 0 ? '+' : ''}${fault.deltaMs} ms`;
+    case 'clock-drift':
+      return `clock ${fault.nodeId} drifts ${fault.rate} ms per ms`;
+    case 'disk':
+      return fault.delayMaxMs === 0 ? `disk ${fault.nodeId} fast again` : `disk ${fault.nodeId} slow ${fault.delayMinMs}..${fault.delayMaxMs} ms`;
+  }
+}
+
+function shuffle<T>(rng: SeededRng, items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [copy[i], copy[j]] = [copy[j] as T, copy[i] as T];
+  }
+  return copy;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

@@ -1,0 +1,231 @@
+// One simulated run, from a seed: N real ClusterNodes in one process on a virtual clock.
+// Phase one runs the workload while faults strike; phase two heals every fault, restarts
+// crashed nodes, waits for membership to see everyone up, brings replicas back in step
+// (by reading every written key at R=all, or by letting anti-entropy run), compares the
+// replicas' engines, reads every key once more at quorum, and hands the history to the
+// checkers. Everything is drawn from the seed; nothing reads the wall clock.
+import { InvariantError, loadKeyHasher, type InProcessCluster, type Ring, type SeededRng } from '@ringkv/core';
+import { checkHistory, checkReplicas } from './checkers.js';
+import { ClientDriver } from './clients.js';
+import { buildCluster } from './cluster-setup.js';
+import { describeFault, healAll, planFaults, strike, type TimedFault } from './faults.js';
+import { History, type Operation, type OperationPhase } from './history.js';
+import { quorumOf, scenarioFor, streamFor, type Scenario, type ScenarioChoices } from './scenario.js';
+import { Trace } from './trace.js';
+import type { Violation } from './violations.js';
+import { Workload } from './workload.js';
+
+export interface RunResult {
+  seed: number;
+  /** The cluster as the run left it (stopped), for inspection. */
+  cluster: InProcessCluster;
+  scenario: Scenario;
+  faults: TimedFault[];
+  history: History;
+  trace: Trace;
+  violations: Violation[];
+  /** Virtual ms the run took, start to last check. */
+  virtualMs: number;
+}
+
+/** Reads of phase two run this many at a time. */
+const sweepConcurrencyMax = 8;
+/** A phase-two read that fails is retried this many times before it counts against recovery. */
+const sweepAttemptsMax = 3;
+
+/** Everything one run shares: built once per seed, passed to each phase. */
+interface RunContext {
+  scenario: Scenario;
+  cluster: InProcessCluster;
+  /** Key placement once every node knew every other (key-home routing sends writes to the first replica). */
+  placement?: Ring;
+  history: History;
+  trace: Trace;
+  clients: ClientDriver;
+  violations: Violation[];
+  /** Picks the node each phase-two read goes to. */
+  sweepRng: SeededRng;
+  nowMs(): number;
+}
+
+export async function runSimulation(seed: number, choices: ScenarioChoices = {}): Promise<RunResult> {
+  const scenario = scenarioFor(seed, choices);
+  const hash = await loadKeyHasher();
+  const violations: Violation[] = [];
+  const report = (violation: Violation) => {
+    violations.push(violation);
+    trace.add({ atMs: violation.atMs, kind: 'problem', ...(violation.key ? { keys: [violation.key] } : {}), text: `${violation.kind}: ${violation.message}` });
+  };
+  const { cluster, trace } = buildCluster(scenario, hash, report);
+  const nowMs = () => cluster.clock.nowMs() - trace.originMs;
+  const history = new History();
+  const clients = new ClientDriver({ cluster, history, trace, nowMs, report });
+  const context: RunContext = { scenario, cluster, history, trace, clients, violations, sweepRng: streamFor(seed, 'phase-two'), nowMs };
+  const faults = planFaults(scenario, streamFor(seed, 'faults'), cluster.members.map((member) => member.nodeId));
+  const stopWatching = watchUnhandledRejections(report, nowMs);
+  try {
+    await startCluster(context);
+    await runWorkload(context, faults);
+    await healAndConverge(context);
+    violations.push(
+      ...checkHistory(history, {
+        replicas: scenario.replicas,
+        replicasOf: (key) => cluster.members[0]?.node.ring.preferenceList(key) ?? [],
+        dataLosses: history.dataLosses,
+        trace,
+      }),
+    );
+  } catch (error) {
+    report(thrownInCore(error, nowMs()));
+  } finally {
+    stopWatching();
+    cluster.stop();
+  }
+  return { seed, cluster, scenario, faults, history, trace, violations, virtualMs: nowMs() };
+}
+
+async function startCluster(context: RunContext): Promise<void> {
+  const { cluster, trace } = context;
+  trace.add({ atMs: context.nowMs(), kind: 'phase', text: `start ${describeScenario(context.scenario)}` });
+  await cluster.start(0);
+  if (!(await runUntil(context, () => cluster.allSeeAllUp(), context.scenario.limits.recoveryMsMax))) {
+    context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), message: 'the nodes never all saw each other up at start', operationIds: [] });
+  }
+  context.placement = cluster.members[0]?.node.ring;
+}
+
+/** Phase one: clients issue operations while the planned faults strike. */
+async function runWorkload(context: RunContext, faults: readonly TimedFault[]): Promise<void> {
+  const { scenario, cluster, history, trace, clients } = context;
+  const workload = new Workload(scenario, streamFor(scenario.seed, 'workload'));
+  const startMs = context.nowMs();
+  trace.add({ atMs: startMs, kind: 'phase', text: 'phase one: workload and faults' });
+  let nextFault = 0;
+  let issued = 0;
+  for (;;) {
+    const elapsedMs = context.nowMs() - startMs;
+    while (nextFault < faults.length && (faults[nextFault] as TimedFault).atMs <= elapsedMs) {
+      const { fault } = faults[nextFault++] as TimedFault;
+      trace.add({ atMs: context.nowMs(), kind: 'fault', text: describeFault(fault) });
+      const crashed = strike(cluster, fault, history, context.nowMs());
+      if (crashed !== undefined) clients.coordinatorCrashed(crashed);
+    }
+    if (elapsedMs < scenario.limits.workloadMs) issued += issueDue(context, workload, startMs, scenario.limits.opsMax - issued);
+    else if (clients.inflightCount === 0) return;
+    if (elapsedMs >= scenario.limits.workloadMs + scenario.limits.drainMsMax) {
+      clients.abandonInflight(`still in flight ${scenario.limits.drainMsMax} ms after the workload ended`);
+      return;
+    }
+    await cluster.tick();
+  }
+}
+
+/** Starts the next operation of every idle client whose pause is over; returns how many started. */
+function issueDue(context: RunContext, workload: Workload, startMs: number, budget: number): number {
+  const { cluster, clients } = context;
+  const elapsedMs = context.nowMs() - startMs;
+  const running = cluster.members.filter((member) => member.up).map((member) => member.nodeId);
+  const homeOf = (key: string) => context.placement?.preferenceList(key)[0] ?? '';
+  let started = 0;
+  for (const client of workload.clients) {
+    if (started >= budget || client.busy || client.nextAtMs > elapsedMs) continue;
+    const planned = workload.next(client);
+    const node = workload.coordinatorFor(planned, running, homeOf);
+    const thinkMs = workload.thinkMs();
+    if (node === undefined) {
+      client.nextAtMs = elapsedMs + 1 + thinkMs;
+      continue;
+    }
+    client.busy = true;
+    started++;
+    clients.submit({ client: client.name, phase: 'workload', node, ...planned }, () => {
+      client.busy = false;
+      client.nextAtMs = context.nowMs() - startMs + thinkMs;
+    });
+  }
+  return started;
+}
+
+/** Phase two: heal, restart, wait for membership, converge, compare replicas, read every key. */
+async function healAndConverge(context: RunContext): Promise<void> {
+  const { scenario, cluster, history, trace } = context;
+  const restarted = healAll(cluster);
+  trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
+  if (!(await runUntil(context, () => cluster.allSeeAllUp(), scenario.limits.recoveryMsMax))) {
+    context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), message: `membership did not see every node up within ${scenario.limits.recoveryMsMax} ms of healing`, operationIds: [] });
+    return;
+  }
+  const keys = history.keysWritten();
+  if (scenario.convergence === 'read-repair') {
+    trace.add({ atMs: context.nowMs(), kind: 'phase', text: `repair: read each of ${keys.length} keys at r=all` });
+    await sweep(context, keys, 'repair', scenario.replicas);
+    await cluster.run(50);
+  } else {
+    const waitMs = scenario.limits.antiEntropyRounds * scenario.limits.antiEntropyIntervalMs;
+    trace.add({ atMs: context.nowMs(), kind: 'phase', text: `repair: let anti-entropy run for ${waitMs} ms` });
+    await cluster.run(waitMs);
+  }
+  trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: compare replicas, then read each key at quorum' });
+  for (const violation of await checkReplicas(cluster, keys, trace, context.nowMs())) context.violations.push(violation);
+  await sweep(context, keys, 'final', quorumOf(scenario.replicas));
+}
+
+/** Reads every key from a random running node, a few at a time, retrying failures. */
+async function sweep(context: RunContext, keys: readonly string[], phase: OperationPhase, level: number): Promise<void> {
+  const { cluster, clients } = context;
+  const rng = context.sweepRng;
+  const running = cluster.members.filter((member) => member.up).map((member) => member.nodeId);
+  const queue = keys.map((key) => ({ key, attempts: 0 }));
+  let inflight = 0;
+  const launch = () => {
+    while (inflight < sweepConcurrencyMax && queue.length > 0) {
+      const item = queue.shift() as { key: string; attempts: number };
+      const node = running[rng.nextInt(running.length)] as string;
+      inflight++;
+      item.attempts++;
+      clients.submit({ client: 'checker', kind: 'read', key: item.key, level, node, phase }, (operation: Operation) => {
+        inflight--;
+        if (operation.outcome === 'ok') return;
+        if (item.attempts < sweepAttemptsMax) queue.push(item);
+        else context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), key: item.key, message: `a ${phase} read of ${item.key} at r=${level} failed ${sweepAttemptsMax} times on the healed cluster: ${operation.reason ?? ''}`, operationIds: [operation.id] });
+      });
+    }
+  };
+  launch();
+  const limitMs = context.scenario.limits.drainMsMax * 4;
+  const done = await runUntil(context, () => {
+    launch();
+    return inflight === 0 && queue.length === 0;
+  }, limitMs);
+  if (!done) clients.abandonInflight(`phase-two ${phase} reads still in flight after ${limitMs} ms`);
+}
+
+/** Ticks until `condition` holds (checked before each tick), at most `limitMs`; returns whether it held. */
+async function runUntil(context: RunContext, condition: () => boolean, limitMs: number): Promise<boolean> {
+  for (let elapsed = 0; elapsed < limitMs; elapsed++) {
+    if (condition()) return true;
+    await context.cluster.tick();
+  }
+  return condition();
+}
+
+/** Rejections nobody handled inside the core are bugs; they are reported, not lost. */
+function watchUnhandledRejections(report: (violation: Violation) => void, nowMs: () => number): () => void {
+  const listener = (reason: unknown) => report(thrownInCore(reason, nowMs()));
+  process.on('unhandledRejection', listener);
+  return () => process.off('unhandledRejection', listener);
+}
+
+function thrownInCore(error: unknown, atMs: number): Violation {
+  const invariant = error instanceof InvariantError;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { kind: invariant ? 'invariant' : 'unexpected-error', atMs, message: `thrown inside the core: ${message}`, operationIds: [] };
+}
+
+export function describeScenario(scenario: Scenario): string {
+  const bugs = Object.entries(scenario.plantedBugs).filter(([, on]) => on).map(([name]) => name);
+  return (
+    `seed ${scenario.seed}: ${scenario.profile} profile, ${scenario.nodes} nodes, N=${scenario.replicas}, ${scenario.clients} clients, ` +
+    `${scenario.routing} routing, convergence by ${scenario.convergence}${bugs.length ? `, planted bugs: ${bugs.join(', ')}` : ''}`
+  );
+}

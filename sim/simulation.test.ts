@@ -1,0 +1,46 @@
+// Runs the simulator over hundreds of seeds of the standard profile and asserts that none
+// breaks a guarantee, replays one seed twice and asserts the traces match event for event,
+// and the skewed-clock profile (writes at quorum, clients using any node).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { describeFailure } from './report.js';
+import { runSimulation, type RunResult } from './run.js';
+
+const ciSeedCount = 500;
+const failuresShownMax = 3;
+const skewedSeedCount = 100;
+
+describe('simulation', () => {
+  it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: 120_000 }, async () => {
+    const failures: RunResult[] = [];
+    let operations = 0;
+    for (let seed = 1; seed <= ciSeedCount; seed++) {
+      const result = await runSimulation(seed);
+      operations += result.history.operations.length;
+      if (result.violations.length > 0) failures.push(result);
+    }
+    const report = failures.slice(0, failuresShownMax).map((result) => describeFailure(result)).join('\n\n');
+    assert.equal(failures.length, 0, `${failures.length} of ${ciSeedCount} seeds failed (${failures.map((result) => result.seed).join(', ')}):\n${report}`);
+    assert.ok(operations > ciSeedCount * 50, `the workload should be busy: only ${operations} operations in ${ciSeedCount} runs`);
+  });
+
+  it('replays a seed exactly: the same trace, event for event, in both profiles', async () => {
+    for (const profile of ['standard', 'skewed-clocks'] as const) {
+      const first = await runSimulation(42, { profile });
+      const second = await runSimulation(42, { profile });
+      assert.ok(first.trace.events.length > 100, 'the trace should hold the whole run');
+      assert.deepEqual(second.trace.events, first.trace.events);
+      assert.deepEqual(second.history.operations, first.history.operations);
+    }
+  });
+
+  it(
+    `keeps acknowledged writes when node clocks disagree by tens of ms and clients use any node (seeds 1..${skewedSeedCount})`,
+    async () => {
+      for (let seed = 1; seed <= skewedSeedCount; seed++) {
+        const result = await runSimulation(seed, { profile: 'skewed-clocks' });
+        assert.deepEqual(result.violations, [], describeFailure(result));
+      }
+    },
+  );
+});

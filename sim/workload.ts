@@ -1,0 +1,117 @@
+// What the simulated clients ask for, drawn from the workload stream. Each client is
+// sequential (one request in flight), so several clients make several requests in flight
+// at once. Keys come in three kinds:
+// - own keys (`c2-k0`): written only by their client, one write at a time; the history
+//   checks are sharpest here because the writes form one chain in real time;
+// - hot keys (`hot-0`): every client writes them, concurrently;
+// - fresh keys (`c2-m5`): written once, then sometimes read or deleted (many keys).
+// Every put writes a value unique in the run (`c2:7`), so a read names the write it saw.
+import type { SeededRng } from '@ringkv/core';
+import type { OperationKind } from './history.js';
+import { quorumOf, type Scenario } from './scenario.js';
+
+export const workloadShape = {
+  ownKeysPerClient: 3,
+  hotKeys: 2,
+  /** Chances of the key kinds: own, hot, fresh (the rest). */
+  ownShare: 0.55,
+  hotShare: 0.25,
+  /** Chances of a read and of a delete on an existing key (the rest are puts). */
+  readShare: 0.4,
+  deleteShare: 0.15,
+  /** Pause of a client between its requests. */
+  thinkMsMax: 20,
+} as const;
+
+export interface ClientState {
+  name: string;
+  busy: boolean;
+  nextAtMs: number;
+  puts: number;
+  freshKeys: string[];
+}
+
+export interface PlannedOperation {
+  kind: OperationKind;
+  key: string;
+  value?: string;
+  /** R or W as a replica count. */
+  level: number;
+}
+
+export class Workload {
+  readonly clients: ClientState[];
+  private readonly rng: SeededRng;
+  private readonly scenario: Scenario;
+
+  constructor(scenario: Scenario, rng: SeededRng) {
+    this.scenario = scenario;
+    this.rng = rng;
+    this.clients = Array.from({ length: scenario.clients }, (_, i) => ({
+      name: `c${i + 1}`,
+      busy: false,
+      nextAtMs: rng.nextInt(workloadShape.thinkMsMax),
+      puts: 0,
+      freshKeys: [],
+    }));
+  }
+
+  next(client: ClientState): PlannedOperation {
+    const draw = this.rng.next();
+    if (draw < workloadShape.ownShare) return this.onKey(client, `${client.name}-k${this.rng.nextInt(workloadShape.ownKeysPerClient)}`);
+    if (draw < workloadShape.ownShare + workloadShape.hotShare) return this.onKey(client, `hot-${this.rng.nextInt(workloadShape.hotKeys)}`);
+    return this.onFreshKey(client);
+  }
+
+  thinkMs(): number {
+    return this.rng.nextInt(workloadShape.thinkMsMax + 1);
+  }
+
+  /**
+   * Where the client sends the request, or undefined when it should wait: with key-home
+   * routing a write goes only to the key's home node.
+   */
+  coordinatorFor(operation: PlannedOperation, running: readonly string[], homeOf: (key: string) => string): string | undefined {
+    if (operation.kind !== 'read' && this.scenario.routing === 'key-home') {
+      const home = homeOf(operation.key);
+      return running.includes(home) ? home : undefined;
+    }
+    return running.length === 0 ? undefined : running[this.rng.nextInt(running.length)];
+  }
+
+  private onKey(client: ClientState, key: string): PlannedOperation {
+    const draw = this.rng.next();
+    if (draw < workloadShape.readShare) return { kind: 'read', key, level: this.level() };
+    if (draw < workloadShape.readShare + workloadShape.deleteShare) return { kind: 'delete', key, level: this.level(true) };
+    return this.put(client, key);
+  }
+
+  private onFreshKey(client: ClientState): PlannedOperation {
+    const known = client.freshKeys;
+    if (known.length === 0 || this.rng.next() < 0.6) {
+      const key = `${client.name}-m${known.length}`;
+      known.push(key);
+      return this.put(client, key);
+    }
+    const key = known[this.rng.nextInt(known.length)] as string;
+    return this.rng.next() < 0.7 ? { kind: 'read', key, level: this.level() } : { kind: 'delete', key, level: this.level(true) };
+  }
+
+  private put(client: ClientState, key: string): PlannedOperation {
+    client.puts += 1;
+    return { kind: 'put', key, value: `${client.name}:${client.puts}`, level: this.level(true) };
+  }
+
+  /**
+   * one, quorum or all, as counts, in proportions 1:2:1. In the skewed-clocks profile
+   * writes use quorum instead of one: ordering successive writes through coordinators whose
+   * clocks disagree needs write quorums that overlap (a replica reports the newer version
+   * and the coordinator re-stamps above it); at w=one last-writer-wins can order them wrong.
+   */
+  private level(write = false): number {
+    const draw = this.rng.nextInt(4);
+    if (draw === 0) return write && this.scenario.profile === 'skewed-clocks' ? quorumOf(this.scenario.replicas) : 1;
+    if (draw === 3) return this.scenario.replicas;
+    return quorumOf(this.scenario.replicas);
+  }
+}
