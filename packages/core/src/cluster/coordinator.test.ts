@@ -42,7 +42,39 @@ const failFast: Transport = {
   request: () => Promise.reject(new PeerError('not-connected', 'no connection', false)),
 };
 
+/** Two remote replicas that hold a version stamped by a clock `aheadMs` ahead of the coordinator's. */
+function replicasAhead(aheadMs: number): { transport: Transport; held: Map<string, number> } {
+  const held = new Map([
+    ['n2:1', (1_000_000 + aheadMs) * 1024],
+    ['n3:1', (1_000_000 + aheadMs) * 1024],
+  ]);
+  const transport: Transport = {
+    request: async (address, body) => {
+      if (body.type !== 'put') throw new PeerError('remote-failure', 'unexpected', false);
+      const current = held.get(address) as number;
+      if (body.record.hlc > current) {
+        held.set(address, body.record.hlc);
+        return { type: 'putAck', applied: true } as never;
+      }
+      return { type: 'putAck', applied: false, newerHlc: current } as never;
+    },
+  };
+  return { transport, held };
+}
+
 describe('Coordinator outcomes', () => {
+  it('re-stamps a write that replicas refuse as older, instead of acknowledging it', async () => {
+    const { transport, held } = replicasAhead(50);
+    const engine = new MemoryEngine();
+    const coordinator = coordinatorWith(transport, engine, 0);
+    const written = await coordinator.put('k', 'newest', 2);
+    assert.ok(written.record.hlc > (1_000_000 + 50) * 1024, 'the acknowledged version is above what the replicas held');
+    assert.equal(held.get('n2:1'), written.record.hlc);
+    assert.equal(held.get('n3:1'), written.record.hlc);
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the local replica answers last here
+    assert.equal((await engine.get('k'))?.hlc, written.record.hlc);
+  });
+
   it('does not answer "nothing was written" while its own replica may still apply the write', async () => {
     const engine = new MemoryEngine();
     const coordinator = coordinatorWith(failFast, engine, 5);
