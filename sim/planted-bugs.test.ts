@@ -18,6 +18,8 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   clockFollowsWallBlindly: ['lost-write', 'stale-read', 'resurrected-delete'],
   // A late, duplicated or reordered put overwrites a newer copy (under a version nobody issued).
   replicaIgnoresVersions: ['stale-read', 'lost-write', 'resurrected-delete', 'divergent-replicas', 'phantom-value'],
+  // A hint is not a replica: a write "acknowledged" by hints is on fewer than W replicas.
+  countHintTowardW: ['stale-read', 'lost-write', 'resurrected-delete'],
 };
 
 /** The first seed in 1..seedsMax whose run shows one of `kinds`. */

@@ -193,6 +193,13 @@ export class Coordinator {
             decide();
           },
           (error: unknown) => {
+            if (this.deps.plantedBugs?.countHintTowardW && !settled) {
+              // Planted bug: the hint left for the failed replica is counted as its ack.
+              hint(nodeId);
+              acks += 1;
+              decide();
+              return;
+            }
             const reason = reasonOf(error);
             failures.push({ nodeId, reason });
             // A local engine error means the local write did not happen; a peer error says itself.
@@ -300,6 +307,8 @@ export class Coordinator {
     let available = 0;
     for (const nodeId of replicas) if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) available++;
     if (available >= required) return;
+    // Planted bug (a sloppy quorum counted as a strict one): hints stand in for down replicas.
+    if (operation === 'write' && this.deps.plantedBugs?.countHintTowardW) return;
     const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
     const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
     throw new UnavailableError(

@@ -8,6 +8,8 @@ export interface PlantedBugs {
   clockFollowsWallBlindly?: boolean;
   /** A replica stores every record it receives, even one older than its copy. */
   replicaIgnoresVersions?: boolean;
+  /** The coordinator counts a hint left for a down replica as one of the W acks. */
+  countHintTowardW?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
