@@ -17,6 +17,10 @@ import { LmdbEngine } from './storage/lmdb-engine.js';
 import { attachPeerServer } from './transport/peer-server.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 
+const hlcHighWaterKey = 'hlc-high-water';
+/** Wall-clock ms added above the saved high-water mark at restart. */
+const hlcRestartMarginMs = 2000;
+
 export interface RunningNode {
   nodeId: string;
   url: string;
@@ -38,6 +42,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };
   const hintStore = lmdb ? lmdb.openHintStore(hintLimits) : new MemoryHintStore(hintLimits);
   const address = `${config.host}:${config.port}`;
+  // A restarted node continues its clock above what it issued before, even if the wall
+  // clock went backwards across the restart: the high-water mark is saved twice a second,
+  // and the margin covers what was issued since the last save.
+  const hlcSaved = lmdb?.readNumber(hlcHighWaterKey);
+  const hlcStartAfter = hlcSaved === undefined ? 0 : hlcSaved + hlcRestartMarginMs * 1024;
   const startedAtMs = Date.now();
   let handler: RequestHandler | undefined;
   let transport: TcpTransport | undefined;
@@ -59,6 +68,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       self: { nodeId: config.id, address },
       seeds: config.seeds,
       known: loadMembers(config.dataDir),
+      hlcStartAfter,
       engine,
       hintStore,
       clock: systemClock,
@@ -145,6 +155,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     throw error;
   }
   node.start();
+  const saveClock = lmdb === undefined ? undefined : setInterval(() => void lmdb.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined), 500);
+  saveClock?.unref();
   log.info({ address, storage: config.storage, seeds: config.seeds }, 'node started');
   let closing: Promise<void> | undefined;
   return {
@@ -155,6 +167,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     close: () => {
       closing ??= (async () => {
         node.stop();
+        if (saveClock !== undefined) clearInterval(saveClock);
+        await lmdb?.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined);
         transport?.close();
         peerServer.close();
         await app.close();

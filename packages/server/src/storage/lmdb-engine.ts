@@ -35,6 +35,7 @@ export class LmdbEngine implements Engine {
   readonly kind = 'lmdb' as const;
   private readonly root: RootDatabase;
   private readonly records: Database<StoredRow, string>;
+  private readonly meta: Database<number, string>;
   private readonly pending = new Map<string, StoredRecord>();
   private readonly durable: boolean;
   private live = 0;
@@ -48,6 +49,7 @@ export class LmdbEngine implements Engine {
     // cache and survives a crash of this process (not of the machine).
     this.root = open({ path: options.path, compression: false, noSync: !options.durable, useWritemap: !options.durable });
     this.records = this.root.openDB<StoredRow, string>({ name: 'records' });
+    this.meta = this.root.openDB<number, string>({ name: 'meta' });
   }
 
   /** Opens (or creates) the store and counts its live keys. */
@@ -130,6 +132,17 @@ export class LmdbEngine implements Engine {
     this.assertOpen();
     const row = this.records.get(key);
     return row === undefined ? undefined : fromRow(row);
+  }
+
+  /** A number the node keeps beside its data (such as its clock's high-water mark). */
+  readNumber(name: string): number | undefined {
+    this.assertOpen();
+    return this.meta.get(name);
+  }
+
+  writeNumber(name: string, value: number): Promise<boolean> {
+    this.assertOpen();
+    return this.meta.put(name, value);
   }
 
   /** The durable hint store kept in this environment. */
