@@ -60,6 +60,8 @@ export class NodeViews {
   async nodeInfo(): Promise<NodeInfo> {
     const { config, metrics, traffic } = this.deps;
     const memory = process.memoryUsage();
+    const repair = this.deps.node.antiEntropy.status();
+    const oldestHint = this.deps.node.hints.oldestStoredAtMs();
     return {
       nodeId: config.id,
       address: this.deps.address,
@@ -79,10 +81,10 @@ export class NodeViews {
         failedReplicaWrites: await counterTotal(metrics.replicaWriteFailures),
         readRepairs: await counterTotal(metrics.readRepairs),
         pendingHints: this.deps.node.hints.count(),
-        oldestHintAgeMs: ((oldest) => (oldest === null ? null : Date.now() - oldest))(this.deps.node.hints.oldestStoredAtMs()),
+        oldestHintAgeMs: oldestHint === null ? null : Date.now() - oldestHint,
         hintsDelivered: this.deps.node.handoff.deliveredTotal,
-        repairHorizonMs: this.deps.node.antiEntropy.status().horizonMs,
-        keysRepaired: this.deps.node.antiEntropy.status().keysRepaired,
+        repairHorizonMs: repair.horizonMs,
+        keysRepaired: repair.keysRepaired,
       },
     };
   }

@@ -245,11 +245,6 @@ export class ClusterNode {
     this.buildingIndex = undefined;
   }
 
-  /** One probe round now (also what the timer runs). */
-  async probeNow(): Promise<void> {
-    await this.membership.protocolPeriod();
-  }
-
   private probeRound(): void {
     if (this.stopped) return;
     this.membership.protocolPeriod().catch(() => undefined).finally(() => {

@@ -63,13 +63,4 @@ export class RangeIndex {
   entries(range: number): Array<[string, number]> {
     return [...(this.byRange[range] ?? new Map<string, number>())];
   }
-
-  /** Ranges for which `nodeId` is one of the replicas. */
-  rangesOf(nodeId: string): number[] {
-    const ranges: number[] = [];
-    this.ring.ranges().forEach((range, index) => {
-      if (range.replicas.includes(nodeId)) ranges.push(index);
-    });
-    return ranges;
-  }
 }

@@ -50,11 +50,6 @@ export class Ring {
     return this.tokens.length;
   }
 
-  /** The key's ring position. */
-  positionOf(key: string): number {
-    return this.hash(key);
-  }
-
   /** The N distinct members that store `key`, in preference order (primary first). */
   preferenceList(key: string): readonly string[] {
     if (this.tokens.length === 0) return [];

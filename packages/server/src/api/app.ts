@@ -78,7 +78,7 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
     };
     route.onResponse = route.onResponse === undefined ? [observe] : [...[route.onResponse].flat(), observe];
   });
-  // Requests that matched no route are counted by the not-found handler's route.
+  // Requests that match no route (404 from the not-found handler) are not counted here.
 }
 
 async function registerDocs(app: FastifyInstance): Promise<void> {

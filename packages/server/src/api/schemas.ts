@@ -1,6 +1,7 @@
 // TypeBox schemas: the single source of request validation, response serialization and
 // the OpenAPI document at /docs/json (STYLE.md principle 8).
 import { Type } from 'typebox';
+import { keyBytesMax, keysPageLimitDefault, keysPageLimitMax } from '@ringkv/core';
 
 export const ProblemSchema = Type.Object(
   {
@@ -66,8 +67,10 @@ export const DeleteResultSchema = Type.Object({
 
 export const KeysQuery = Type.Object(
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100, description: 'Page size, 1..1000' })),
-    prefix: Type.Optional(Type.String({ maxLength: 1024, description: 'Only keys starting with this' })),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: keysPageLimitMax, default: keysPageLimitDefault, description: `Page size, 1..${keysPageLimitMax}` }),
+    ),
+    prefix: Type.Optional(Type.String({ maxLength: keyBytesMax, description: 'Only keys starting with this' })),
     cursor: Type.Optional(Type.String({ maxLength: 4096, description: 'nextCursor of the previous page' })),
   },
   { additionalProperties: false },

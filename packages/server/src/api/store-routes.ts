@@ -5,7 +5,7 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { formatVersion, isValidKey, keyBytesMax, requiredReplies, utf8Length, type StoredRecord } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
-import { ProblemError } from './problems.js';
+import { ProblemError, problemOf, sendProblem } from './problems.js';
 import {
   DeleteResultSchema,
   KeyParams,
@@ -62,7 +62,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const r = requiredReplies(request.query.r, deps.replicas, 'r');
       const result = await deps.coordinator.read(key, r);
       if (result.record === undefined || result.record.tombstone) {
-        throw new ProblemError(404, 'key-not-found', 'Key not found', `key ${JSON.stringify(key)} does not exist${result.record ? ' (it was deleted)' : ''}`);
+        // An absent key is an ordinary answer, not an error: reply without building an exception.
+        const detail = `key ${JSON.stringify(key)} does not exist${result.record ? ' (it was deleted)' : ''}`;
+        return sendProblem(reply, problemOf(404, 'key-not-found', 'Key not found', detail));
       }
       setVersionHeaders(reply, result.record, result.replies);
       return { key, value: result.record.value, version: formatVersion(result.record) };
