@@ -1,7 +1,8 @@
 // The checkers that judge a run. The history checks need only what clients saw:
 //
 // - Reads (linearizability-lite, per key). A read names the write it saw (put values are
-//   unique; a tombstone names the key's deletes; "absent" names the initial state). If
+//   unique; a tombstone names the key's deletes; "absent" names the initial state, or a
+//   delete whose tombstone was purged). If
 //   that write had completed before another write W was invoked, and W was acknowledged
 //   before the read was invoked, the read is stale, provided the read was entitled to
 //   see W: R + W > N, counting W's acks minus the replicas of the key whose disk was lost
@@ -76,9 +77,11 @@ function judgeRead(read: Operation, writes: readonly Operation[], acknowledged: 
  */
 function explanationsOf(read: Operation, writes: readonly Operation[]): Explanation[] {
   const seen = read.read;
-  if (seen === undefined || !seen.found) return [initial];
-  if (!seen.tombstone) return writes.filter((write) => write.kind === 'put' && write.value === seen.value);
   const deletes = writes.filter((write) => write.kind === 'delete');
+  // Once every replica has verified a tombstone it is purged (repair/tombstone-purge.ts),
+  // and the key reads as absent: an absent read may stand for any delete.
+  if (seen === undefined || !seen.found) return [initial, ...deletes];
+  if (!seen.tombstone) return writes.filter((write) => write.kind === 'put' && write.value === seen.value);
   const exact = deletes.filter((write) => write.outcome === 'ok' && write.version !== undefined && compareVersions(write.version, seen.version) === 0);
   if (exact.length > 0) return exact;
   // A delete refused as older by a replica is re-stamped and sent again (coordinator.ts):
@@ -196,6 +199,7 @@ export async function checkReplicas(cluster: InProcessCluster, keys: readonly st
 }
 
 function sameRecord(a: StoredRecord | undefined, b: StoredRecord | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
+  // A purged tombstone and a tombstone not yet purged mean the same: the key is deleted.
+  if (a === undefined || b === undefined) return (a ?? b) === undefined || (a ?? b)?.tombstone === true;
   return compareVersions(a, b) === 0 && a.tombstone === b.tombstone && JSON.stringify(a.value) === JSON.stringify(b.value);
 }

@@ -31,6 +31,10 @@ function nodeOptionsFor(scenario: Scenario): Partial<ClusterNodeOptions> {
     // for longer than a whole simulated run.
     antiEntropy: { requestTimeoutMs: 400 },
     hintDeliveryIntervalMs: backgroundMs,
+    // Production keeps a minute between the repair horizon and the purge cutoff; a run
+    // lasts seconds, so a shorter margin lets tombstones be purged within it (it still
+    // covers the simulated message delays and clock skews).
+    tombstones: { marginMs: 500 },
   };
 }
 

@@ -20,6 +20,8 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   replicaIgnoresVersions: ['stale-read', 'lost-write', 'resurrected-delete', 'divergent-replicas', 'phantom-value'],
   // A hint is not a replica: a write "acknowledged" by hints is on fewer than W replicas.
   countHintTowardW: ['stale-read', 'lost-write', 'resurrected-delete'],
+  // A tombstone purged while a replica still holds the older value: anti-entropy brings it back.
+  purgeTombstonesEarly: ['resurrected-delete'],
 };
 
 /** The first seed in 1..seedsMax whose run shows one of `kinds`. */

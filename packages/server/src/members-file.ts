@@ -1,13 +1,16 @@
-// Remembers the members a node has learned in <data-dir>/members.json, so a restarted
-// node knows its whole ring even when some seeds are down. Written atomically (temp file
-// and rename) so a crash never leaves half a file.
+// Remembers the members a node has learned in <data-dir>/members.json, with each one's
+// ring status, so a restarted node knows its whole ring (and whether it had joined or
+// left) even when some seeds are down. Written atomically (temp file and rename) so a
+// crash never leaves half a file.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeIdPattern, type MemberAddress } from '@ringkv/core';
+import { nodeIdPattern, type KnownMember } from '@ringkv/core';
 
 const fileName = 'members.json';
 
-export function loadMembers(dataDir: string): MemberAddress[] {
+const ringStatuses = new Set(['joining', 'normal', 'leaving', 'left']);
+
+export function loadMembers(dataDir: string): KnownMember[] {
   let text: string;
   try {
     text = readFileSync(join(dataDir, fileName), 'utf8');
@@ -17,16 +20,18 @@ export function loadMembers(dataDir: string): MemberAddress[] {
   try {
     const parsed = JSON.parse(text) as { members?: unknown };
     if (!Array.isArray(parsed.members)) return [];
-    return parsed.members.filter(
-      (item): item is MemberAddress =>
-        typeof item === 'object' && item !== null && typeof item.nodeId === 'string' && nodeIdPattern.test(item.nodeId) && typeof item.address === 'string',
-    );
+    return parsed.members
+      .filter(
+        (item): item is KnownMember =>
+          typeof item === 'object' && item !== null && typeof item.nodeId === 'string' && nodeIdPattern.test(item.nodeId) && typeof item.address === 'string',
+      )
+      .map((item) => (typeof item.ring === 'string' && ringStatuses.has(item.ring) ? { nodeId: item.nodeId, address: item.address, ring: item.ring } : { nodeId: item.nodeId, address: item.address }));
   } catch {
     return [];
   }
 }
 
-export function saveMembers(dataDir: string, members: readonly MemberAddress[]): void {
+export function saveMembers(dataDir: string, members: readonly KnownMember[]): void {
   const path = join(dataDir, fileName);
   const temporary = `${path}.tmp`;
   writeFileSync(temporary, `${JSON.stringify({ members }, null, 2)}\n`);

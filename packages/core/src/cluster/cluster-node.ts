@@ -1,14 +1,22 @@
-// One node's core, wired from its parts: membership, the ring built from the members,
-// the coordinator, the replica handler and anti-entropy over a range index. The shell (packages/server) gives it real
+// One node's core, wired from its parts: membership, the placement (read and target rings)
+// built from the members, the coordinator, the replica handler, anti-entropy over a range
+// index, tombstone purging, hinted handoff and the rebalancer that moves data when the
+// ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
-import { Membership, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
-import type { MemberAddress } from '../protocol/messages.js';
+import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
+import type { MemberAddress, RingStatus } from '../protocol/messages.js';
 import type { RequestHandler, Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
-import { Ring } from '../ring/ring.js';
+import { buildRing, readMembers, targetMembers, transitionId, type Placement } from '../ring/placement.js';
+import type { Ring } from '../ring/ring.js';
+import { MemoryJobStore, type JobStore } from '../rebalance/job.js';
+import { Rebalancer } from '../rebalance/rebalancer.js';
+import { Transfer, type TransferOptions } from '../rebalance/transfer.js';
+import { transferBatchFor } from '../rebalance/transfer-source.js';
+import { TombstonePurge, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
@@ -31,6 +39,12 @@ export interface ClusterNodeOptions {
   antiEntropy?: Partial<AntiEntropyOptions>;
   /** Pause between hint delivery rounds; 0 turns delivery off. Default 1000. */
   hintDeliveryIntervalMs?: number;
+  /** How long a ring change takes to reach every node; writes keep reaching the old ring that long. Default 2000. */
+  ringSettleMs?: number;
+  /** Pause between rebalancing rounds (transfers, completion, cleanup). Default 500. */
+  rebalanceIntervalMs?: number;
+  transfer?: Partial<TransferOptions>;
+  tombstones?: Partial<TombstonePurgeOptions>;
 }
 
 /** Entries read per page while the range index is rebuilt. */
@@ -39,8 +53,10 @@ const indexScanPage = 2000;
 export interface ClusterNodeDeps {
   self: MemberAddress;
   seeds: readonly string[];
-  known?: readonly MemberAddress[];
+  known?: readonly KnownMember[];
   engine: Engine;
+  /** Where job checkpoints and the tombstone watermark are kept (durable on real nodes). */
+  jobStore?: JobStore;
   clock: Clock;
   rng: Rng;
   hash: KeyHasher;
@@ -51,8 +67,13 @@ export interface ClusterNodeDeps {
   /** Where hints are kept (durable on real nodes); a memory store by default. */
   hintStore?: HintStore;
   events?: CoordinatorEvents & AntiEntropyEvents & HintedHandoffEvents & {
-    membersChanged?(members: readonly MemberAddress[]): void;
+    membersChanged?(members: readonly KnownMember[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
+    /** This node has left the ring; stop it after the settle period. */
+    left?(): void;
+    keysCleanedUp?(count: number): void;
+    tombstonesPurged?(count: number): void;
+    recordsReceived?(count: number): void;
   };
 }
 
@@ -64,10 +85,15 @@ export class ClusterNode {
   readonly antiEntropy: AntiEntropy;
   readonly hints: HintStore;
   readonly handoff: HintedHandoff;
+  readonly rebalancer: Rebalancer;
+  readonly tombstones: TombstonePurge;
   private handoffTimer: TimerHandle | undefined;
+  private rebalanceTimer: TimerHandle | undefined;
   /** The node's engine, wrapped so every applied write updates the range index. */
   readonly engine: Engine;
-  private currentRing: Ring;
+  private currentPlacement: Placement;
+  /** Read rings replaced less than the settle period ago: writes still reach them. */
+  private settling: Array<{ ring: Ring; untilMs: number }> = [];
   private liveIndex: RangeIndex | undefined;
   private buildingIndex: RangeIndex | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
@@ -87,6 +113,13 @@ export class ClusterNode {
     const lazyTransport: Transport = {
       request: (address, body, timeoutMs) => (connected.transport as Transport).request(address, body, timeoutMs),
     };
+    // A node's ring status survives restarts (the shell remembers the members). A new
+    // node whose own address is among its seeds is a founding member and starts normal,
+    // as Cassandra's seeds do not bootstrap; any other new node joins, receiving its
+    // ranges before it serves them.
+    const remembered = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring;
+    const founding = deps.seeds.length === 0 || deps.seeds.includes(deps.self.address);
+    const selfRing: RingStatus = remembered ?? (founding ? 'normal' : 'joining');
     this.membership = new Membership(
       {
         self: deps.self,
@@ -94,25 +127,24 @@ export class ClusterNode {
         transport: lazyTransport,
         rng: deps.rng,
         nowMs: () => deps.clock.nowMs(),
+        selfRing,
         known: deps.known ?? [],
-        onMembersChanged: (members) => {
+        onMembersChanged: (members, moved) => {
           // Called from Membership's constructor too, before this.membership is set.
-          if ((this.membership as Membership | undefined) !== undefined) {
-            this.currentRing = this.buildRing();
-            this.startIndexBuild();
-          }
+          if ((this.membership as Membership | undefined) !== undefined) this.refreshPlacement(moved);
           deps.events?.membersChanged?.(members);
         },
         onStateChanged: (member, previous) => deps.events?.memberStateChanged?.(member, previous),
       },
       options.membership,
     );
-    this.currentRing = this.buildRing();
+    this.currentPlacement = this.buildPlacement(undefined);
+    const jobStore = deps.jobStore ?? new MemoryJobStore();
     this.engine = new IndexedEngine(deps.engine, () => [this.liveIndex, this.buildingIndex].filter((index) => index !== undefined));
     this.antiEntropy = new AntiEntropy(
       {
         selfId: deps.self.nodeId,
-        ring: () => this.currentRing,
+        ring: () => this.currentPlacement.read,
         index: () => this.liveIndex,
         engine: this.engine,
         transport: lazyTransport,
@@ -120,9 +152,24 @@ export class ClusterNode {
         isAvailable: (nodeId) => this.membership.stateOf(nodeId) === 'up',
         clock: deps.clock,
         observe: (hlc) => this.hlc.observe(hlc),
+        watermark: () => this.tombstones.watermark,
+        adoptWatermark: (watermark) => this.adoptWatermark(watermark),
+        now: () => this.hlc.now(),
         events: deps.events ?? {},
       },
       options.antiEntropy ?? {},
+    );
+    this.tombstones = new TombstonePurge(
+      {
+        engine: this.engine,
+        index: () => this.liveIndex,
+        store: jobStore,
+        nowMs: () => deps.clock.nowMs(),
+        horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
+        plantedBugs: deps.plantedBugs ?? {},
+        events: deps.events ?? {},
+      },
+      options.tombstones ?? {},
     );
     this.hints = deps.hintStore ?? new MemoryHintStore();
     this.handoff = new HintedHandoff({
@@ -130,6 +177,9 @@ export class ClusterNode {
       transport: lazyTransport,
       addressOf: (nodeId) => this.membership.addressOf(nodeId),
       isUp: (nodeId) => this.membership.stateOf(nodeId) === 'up',
+      isGone: (nodeId) => this.membership.ringOf(nodeId) === 'left',
+      watermark: () => this.tombstones.watermark,
+      now: () => this.hlc.now(),
       events: deps.events ?? {},
     });
     this.handleRequest = createReplicaHandler({
@@ -137,6 +187,14 @@ export class ClusterNode {
       hlc: this.hlc,
       membership: this.membership,
       antiEntropy: this.antiEntropy,
+      watermark: () => this.tombstones.watermark,
+      transferBatch: (request) =>
+        transferBatchFor(request, {
+          selfId: deps.self.nodeId,
+          placement: () => this.currentPlacement,
+          engine: this.engine,
+          totalKeys: () => this.liveIndex?.size ?? this.engine.liveCount(),
+        }),
       plantedBugs: deps.plantedBugs ?? {},
     });
     const transport = connect(this.handleRequest);
@@ -144,10 +202,19 @@ export class ClusterNode {
     this.coordinator = new Coordinator(
       {
         selfId: deps.self.nodeId,
-        ring: () => this.currentRing,
+        placement: () => this.currentPlacement,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
-        local: { apply: (key, record) => this.engine.apply(key, record), get: (key) => this.engine.get(key) },
+        local: {
+          apply: (key, record) => {
+            // Below the tombstone watermark a write could revive a purged delete: it is
+            // refused as if a version at the watermark were stored, and re-stamped above it.
+            const watermark = this.tombstones.watermark;
+            if (record.hlc < watermark) return Promise.resolve({ applied: false, current: { value: undefined, tombstone: true, hlc: watermark, nodeId: '' } });
+            return this.engine.apply(key, record);
+          },
+          get: (key) => this.engine.get(key),
+        },
         transport,
         hlc: this.hlc,
         rng: deps.rng,
@@ -157,10 +224,91 @@ export class ClusterNode {
       },
       options.coordinator,
     );
+    const transfer = new Transfer(
+      {
+        selfId: deps.self.nodeId,
+        transport,
+        addressOf: (nodeId) => this.membership.addressOf(nodeId),
+        isAvailable: (nodeId) => this.membership.stateOf(nodeId) === 'up',
+        engine: this.engine,
+        clock: deps.clock,
+        store: jobStore,
+        observe: (hlc) => this.hlc.observe(hlc),
+        accepts: (record) => !(record.tombstone && record.hlc < this.tombstones.watermark),
+        current: (transition) => this.currentPlacement.transition === transition,
+        events: deps.events ?? {},
+      },
+      options.transfer ?? {},
+    );
+    this.rebalancer = new Rebalancer({
+      selfId: deps.self.nodeId,
+      membership: this.membership,
+      placement: () => this.currentPlacement,
+      transfer,
+      engine: this.engine,
+      clock: deps.clock,
+      settleMs: this.settleMs,
+      events: deps.events ?? {},
+    });
   }
 
+  /** The read ring: where keys are now (reads, anti-entropy, ownership). */
   get ring(): Ring {
-    return this.currentRing;
+    return this.currentPlacement.read;
+  }
+
+  get placement(): Placement {
+    return this.currentPlacement;
+  }
+
+  private get settleMs(): number {
+    return this.options.ringSettleMs ?? 2000;
+  }
+
+  /** Rebuilds the placement from the members (and lets settled rings go). */
+  refreshPlacement(moved = false): void {
+    const previous = this.currentPlacement;
+    const next = this.buildPlacement(previous, moved);
+    const changed =
+      next.read.fingerprint !== previous.read.fingerprint ||
+      next.target.fingerprint !== previous.target.fingerprint ||
+      next.writes.length !== previous.writes.length;
+    if (!changed) return;
+    this.currentPlacement = next;
+    if (next.read.fingerprint !== previous.read.fingerprint) this.startIndexBuild();
+  }
+
+  /**
+   * `moved`: a member's ring status moved on, so nodes that have not heard yet still read
+   * the old ring, and writes must keep reaching it for the settle period. (Members merely
+   * discovered change no one's ring that way.)
+   */
+  private buildPlacement(previous: Placement | undefined, moved = false): Placement {
+    const settings = { vnodes: this.options.vnodes, replicas: this.options.replicas, hash: this.deps.hash };
+    const members = this.membership.list();
+    const readIds = readMembers(members);
+    const targetIds = targetMembers(members);
+    const nowMs = this.deps.clock.nowMs();
+    let read = previous?.read;
+    if (read === undefined || read.nodeIds.join() !== [...readIds].sort().join()) {
+      if (read !== undefined && moved) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
+      read = buildRing(readIds, settings);
+    }
+    let target = previous?.target;
+    if (target === undefined || target.nodeIds.join() !== [...targetIds].sort().join()) target = buildRing(targetIds, settings);
+    if (target.fingerprint === read.fingerprint) target = read;
+    this.settling = this.settling.filter((entry) => entry.untilMs > nowMs && entry.ring.fingerprint !== read.fingerprint);
+    const writes: Ring[] = [read];
+    for (const ring of [target, ...this.settling.map((entry) => entry.ring)]) {
+      if (!writes.some((held) => held.fingerprint === ring.fingerprint)) writes.push(ring);
+    }
+    return { read, target, writes, transition: transitionId(read, target, this.deps.hash) };
+  }
+
+  private adoptWatermark(watermark: number): void {
+    if (watermark <= this.tombstones.watermark) return;
+    this.tombstones.adopt(watermark);
+    void this.tombstones.round().catch(() => undefined);
   }
 
   get nodeId(): string {
@@ -174,6 +322,7 @@ export class ClusterNode {
     this.startIndexBuild();
     this.scheduleAntiEntropy();
     this.scheduleHandoff();
+    this.scheduleRebalance();
   }
 
   stop(): void {
@@ -181,9 +330,19 @@ export class ClusterNode {
     if (this.probeTimer) this.deps.clock.clearTimer(this.probeTimer);
     if (this.antiEntropyTimer) this.deps.clock.clearTimer(this.antiEntropyTimer);
     if (this.handoffTimer) this.deps.clock.clearTimer(this.handoffTimer);
+    if (this.rebalanceTimer) this.deps.clock.clearTimer(this.rebalanceTimer);
+    this.rebalanceTimer = undefined;
     this.probeTimer = undefined;
     this.antiEntropyTimer = undefined;
     this.handoffTimer = undefined;
+  }
+
+  private scheduleRebalance(): void {
+    const round = async () => {
+      this.refreshPlacement();
+      await this.rebalancer.round();
+    };
+    this.repeat(this.options.rebalanceIntervalMs ?? 500, round, (timer) => (this.rebalanceTimer = timer));
   }
 
   private scheduleHandoff(): void {
@@ -208,10 +367,13 @@ export class ClusterNode {
   }
 
   private scheduleAntiEntropy(): void {
-    const round = () => {
+    const round = async () => {
       // An index build that failed (say, a storage error) is retried before the round.
       if (this.liveIndex === undefined && this.buildingIndex === undefined) this.startIndexBuild();
-      return this.antiEntropy.round();
+      await this.antiEntropy.round();
+      const horizon = this.antiEntropy.status().horizonMs;
+      if (horizon !== null) this.membership.publishHorizon(horizon);
+      await this.tombstones.round();
     };
     this.repeat(this.options.antiEntropyIntervalMs ?? 1000, round, (timer) => (this.antiEntropyTimer = timer));
   }
@@ -228,7 +390,7 @@ export class ClusterNode {
    * during the scan go to the index being built as well, so it misses none of them.
    */
   private async rebuildIndex(): Promise<void> {
-    const ring = this.currentRing;
+    const ring = this.currentPlacement.read;
     const building = new RangeIndex(ring, this.deps.hash);
     this.buildingIndex = building;
     this.liveIndex = undefined;
@@ -240,7 +402,7 @@ export class ClusterNode {
       if (page.length < indexScanPage) break;
       after = page[page.length - 1]?.key;
     }
-    if (this.currentRing !== ring) return;
+    if (this.currentPlacement.read !== ring) return;
     this.liveIndex = building;
     this.buildingIndex = undefined;
   }
@@ -250,15 +412,6 @@ export class ClusterNode {
     this.membership.protocolPeriod().catch(() => undefined).finally(() => {
       if (this.stopped) return;
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
-    });
-  }
-
-  private buildRing(): Ring {
-    return new Ring({
-      nodeIds: this.membership.nodeIds(),
-      vnodes: this.options.vnodes,
-      replicas: this.options.replicas,
-      hash: this.deps.hash,
     });
   }
 }

@@ -22,7 +22,7 @@ function coordinatorWith(transport: Transport, engine: MemoryEngine, localDelayM
   const delay = () => new Promise((resolve) => setTimeout(resolve, localDelayMs));
   return new Coordinator({
     selfId: 'n1',
-    ring: () => ring,
+    placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0 }),
     addressOf: (nodeId) => `${nodeId}:1`,
     isAvailable: () => true,
     local: {

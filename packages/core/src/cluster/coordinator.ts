@@ -1,9 +1,11 @@
 // The coordinator (DESIGN.md, "The request path"): any node runs it for any key. It sends
 // a write to the key's N replicas and answers after W acks; it reads from R replicas
 // (itself first), answers with the newest version, and repairs stale replicas in the
-// background. Only the key's own replicas count toward R and W.
+// background. Only the key's own replicas count toward R and W. While the ring changes
+// (ring/placement.ts), a write needs W acks among the key's replicas in every ring a
+// reader may be using; reads use the read ring.
 import type { HybridLogicalClock } from '../clock/hlc.js';
-import type { Ring } from '../ring/ring.js';
+import type { Placement } from '../ring/placement.js';
 import type { Rng } from '../rng.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
 import { writeAttemptsMax } from '../limits.js';
@@ -47,7 +49,7 @@ export interface HintSink {
 
 export interface CoordinatorDeps {
   selfId: string;
-  ring(): Ring;
+  placement(): Placement;
   addressOf(nodeId: string): string | undefined;
   isAvailable(nodeId: string): boolean;
   local: LocalReplica;
@@ -95,8 +97,21 @@ export class Coordinator {
     this.options = { ...coordinatorDefaults, ...options };
   }
 
+  /** The key's replicas in the read ring: those that hold it now. */
   replicasOf(key: string): readonly string[] {
-    return this.deps.ring().preferenceList(key);
+    return this.deps.placement().read.preferenceList(key);
+  }
+
+  /** The key's replica set in each ring a write must reach. */
+  private writeGroups(key: string): ReadonlyArray<readonly string[]> {
+    const rings = this.deps.placement().writes;
+    if (rings.length === 1) return [(rings[0] as Placement['read']).preferenceList(key)];
+    const groups: Array<readonly string[]> = [];
+    for (const ring of rings) {
+      const group = ring.preferenceList(key);
+      if (!groups.some((held) => held.length === group.length && held.every((nodeId, i) => group[i] === nodeId))) groups.push(group);
+    }
+    return groups;
   }
 
   put(key: string, value: unknown, required: number): Promise<WriteResult> {
@@ -115,11 +130,11 @@ export class Coordinator {
    * refused as older — an acknowledged write lost to clock skew.
    */
   async write(key: string, change: { value: unknown; tombstone: boolean }, required: number): Promise<WriteResult> {
-    const replicas = this.replicasOf(key);
-    this.refuseIfTooFewAvailable(replicas, required, 'write');
+    const groups = this.writeGroups(key);
+    for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
     for (let attempt = 1; ; attempt++) {
       const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
-      const outcome = await this.writeAttempt(key, record, replicas, required);
+      const outcome = await this.writeAttempt(key, record, groups, required);
       if (outcome.kind === 'written') return { record, acks: outcome.acks };
       this.observeVersion(outcome.newerHlc);
       if (attempt >= writeAttemptsMax) {
@@ -133,13 +148,15 @@ export class Coordinator {
     }
   }
 
-  private writeAttempt(key: string, record: StoredRecord, replicas: readonly string[], required: number): Promise<WriteAttempt> {
+  private writeAttempt(key: string, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, required: number): Promise<WriteAttempt> {
+    const replicas = groups.length === 1 ? (groups[0] as readonly string[]) : [...new Set(groups.flat())];
     return new Promise((resolve, reject) => {
-      let acks = 0;
+      const acked = new Set<string>();
+      /** Replicas that answered without acking: failed, or holding a newer version. */
+      const answered = new Set<string>();
       let settled = false;
       let maybeApplied = false;
       let newerHlc: number | undefined;
-      let superseded = 0;
       // Hints are left only for writes that may be visible (success or unknown outcome):
       // a write refused with nothing applied must stay unapplied everywhere.
       let hinting = false;
@@ -150,27 +167,37 @@ export class Coordinator {
           () => this.deps.events?.hintDropped?.(nodeId),
         );
       };
+      const acksIn = (group: readonly string[]) => {
+        let count = 0;
+        for (const nodeId of group) if (acked.has(nodeId)) count++;
+        return count;
+      };
       const decide = () => {
         if (settled) return;
-        if (acks >= required || (acks > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck)) {
+        const enough = groups.every((group) => acksIn(group) >= required) || (acked.size > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck);
+        if (enough) {
           settled = true;
           hinting = true;
           for (const failure of failures) hint(failure.nodeId);
-          resolve({ kind: 'written', acks });
+          resolve({ kind: 'written', acks: acked.size });
           return;
         }
-        const outstanding = replicas.length - acks - failures.length - superseded;
-        if (acks + outstanding >= required) return;
+        const reachable = groups.every((group) => {
+          let open = 0;
+          for (const nodeId of group) if (acked.has(nodeId) || !answered.has(nodeId)) open++;
+          return open >= required;
+        });
+        if (reachable) return;
         // W can no longer be reached. Wait for requests still in flight (each bounded by
         // the write timeout): one of them may yet apply the write, and then the honest
         // answer is "outcome unknown", not "nothing was written".
-        if (outstanding > 0) return;
+        if (acked.size + answered.size < replicas.length) return;
         settled = true;
         if (newerHlc !== undefined) {
           resolve({ kind: 'superseded', newerHlc });
           return;
         }
-        const failure = this.writeFailure(required, acks, failures, maybeApplied);
+        const failure = this.writeFailure(required, acked.size, failures, maybeApplied);
         if (failure instanceof OutcomeUnknownError) {
           hinting = true;
           for (const failed of failures) hint(failed.nodeId);
@@ -181,13 +208,14 @@ export class Coordinator {
         if (nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId)) {
           // Known down: nothing is sent (it would only time out); it gets a hint instead.
           failures.push({ nodeId, reason: 'down' });
+          answered.add(nodeId);
           continue;
         }
         this.applyOn(nodeId, key, record).then(
           (result) => {
-            if (result.newerHlc === undefined) acks += 1;
+            if (result.newerHlc === undefined) acked.add(nodeId);
             else {
-              superseded += 1;
+              answered.add(nodeId);
               newerHlc = Math.max(newerHlc ?? 0, result.newerHlc);
             }
             decide();
@@ -196,12 +224,13 @@ export class Coordinator {
             if (this.deps.plantedBugs?.countHintTowardW && !settled) {
               // Planted bug: the hint left for the failed replica is counted as its ack.
               hint(nodeId);
-              acks += 1;
+              acked.add(nodeId);
               decide();
               return;
             }
             const reason = reasonOf(error);
             failures.push({ nodeId, reason });
+            answered.add(nodeId);
             // A local engine error means the local write did not happen; a peer error says itself.
             if (error instanceof PeerError ? error.maybeDelivered : nodeId !== this.deps.selfId) maybeApplied = true;
             this.deps.events?.replicaWriteFailed?.(nodeId, reason);
@@ -210,6 +239,8 @@ export class Coordinator {
           },
         );
       }
+      // Every replica may be known down: decide now rather than wait for nothing.
+      decide();
     });
   }
 

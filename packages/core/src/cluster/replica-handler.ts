@@ -6,7 +6,7 @@ import { isValidKey } from '../keys.js';
 import { recordsPerMessageMax } from '../limits.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import type { Membership } from '../membership/membership.js';
-import type { MemberAddress, PeerReply } from '../protocol/messages.js';
+import type { MemberAddress, PeerReply, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
@@ -17,6 +17,10 @@ export interface ReplicaHandlerDeps {
   hlc: HybridLogicalClock;
   membership: Membership;
   antiEntropy: AntiEntropy;
+  /** The tombstone watermark (repair/tombstone-purge.ts). */
+  watermark?(): number;
+  /** Answers a transfer scan (rebalance/transfer-source.ts). */
+  transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
   plantedBugs?: PlantedBugs;
 }
@@ -39,6 +43,12 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
           throw error;
         }
+        {
+          // A write stamped below the tombstone watermark could revive a purged delete:
+          // refused as superseded, so the coordinator re-stamps it above the watermark.
+          const watermark = deps.watermark?.() ?? 0;
+          if (body.record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
+        }
         try {
           if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
           const outcome = await deps.engine.apply(body.key, body.record);
@@ -58,9 +68,12 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
       }
       case 'pushRecords': {
         let applied = 0;
+        const watermark = deps.watermark?.() ?? 0;
+        // Composed before the watermark was set (held up somewhere): it may carry what a purge removed.
+        if (body.sentHlc < watermark) return { type: 'pushAck', applied: 0 };
         try {
           for (const [key, record] of body.entries.slice(0, recordsPerMessageMax)) {
-            if (!isValidKey(key)) continue;
+            if (!isValidKey(key) || (record.tombstone && record.hlc < watermark)) continue;
             deps.hlc.observe(record.hlc);
             if ((await deps.engine.apply(key, record)).applied) applied++;
           }
@@ -70,6 +83,13 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         }
         return { type: 'pushAck', applied };
       }
+      case 'transferScan':
+        if (deps.transferBatch === undefined) return { type: 'failure', code: 'refused', message: 'this node does not serve transfers' };
+        try {
+          return await deps.transferBatch(body);
+        } catch (error) {
+          return failure('storage-error', (error as Error).message);
+        }
     }
   };
 }

@@ -7,6 +7,7 @@ import type { HintStore } from './hint-store.js';
 
 export interface HintedHandoffEvents {
   hintsDelivered?(target: string, count: number): void;
+  hintsExpired?(target: string, count: number): void;
 }
 
 export interface HintedHandoffDeps {
@@ -14,6 +15,12 @@ export interface HintedHandoffDeps {
   transport: Transport;
   addressOf(nodeId: string): string | undefined;
   isUp(nodeId: string): boolean;
+  /** True for a member that left the ring: its hints are dropped (its ranges moved on). */
+  isGone?(nodeId: string): boolean;
+  /** The tombstone watermark: a hint older than it is dropped, never delivered. */
+  watermark?(): number;
+  /** This node's HLC now (stamped on deliveries). */
+  now?(): number;
   events?: HintedHandoffEvents;
 }
 
@@ -41,22 +48,28 @@ export class HintedHandoff {
   /** One batch to every target that is up. Failures wait for the next round. */
   async round(): Promise<void> {
     for (const target of this.deps.store.targets()) {
+      const gone = this.deps.isGone?.(target) ?? false;
       const address = this.deps.addressOf(target);
-      if (address === undefined || !this.deps.isUp(target)) continue;
+      if (!gone && (address === undefined || !this.deps.isUp(target))) continue;
       const hints = await this.deps.store.batch(target, this.options.batchSize);
       if (hints.length === 0) continue;
-      try {
-        (await this.deps.transport.request(
-          address,
-          { type: 'pushRecords', entries: hints.map((hint) => [hint.key, hint.record]) },
-          this.options.requestTimeoutMs,
-        )) as PushReply;
-      } catch {
-        continue;
+      const watermark = this.deps.watermark?.() ?? 0;
+      const live = gone ? [] : hints.filter((hint) => hint.record.hlc >= watermark);
+      if (live.length > 0) {
+        try {
+          (await this.deps.transport.request(
+            address as string,
+            { type: 'pushRecords', entries: live.map((hint) => [hint.key, hint.record]), sentHlc: this.deps.now?.() ?? 0 },
+            this.options.requestTimeoutMs,
+          )) as PushReply;
+        } catch {
+          continue;
+        }
       }
       await this.deps.store.remove(hints);
-      this.delivered += hints.length;
-      this.deps.events?.hintsDelivered?.(target, hints.length);
+      this.delivered += live.length;
+      if (live.length > 0) this.deps.events?.hintsDelivered?.(target, live.length);
+      if (hints.length > live.length) this.deps.events?.hintsExpired?.(target, hints.length - live.length);
     }
   }
 }

@@ -11,16 +11,39 @@
 // Members are never forgotten: a down member keeps its ring ranges and is still probed,
 // so when it returns (or a partition heals) it is seen alive again. Seeds not yet known
 // are pinged every period until they answer.
+//
+// Beside its liveness, each member carries its ring status (joining, normal, leaving,
+// left), which only moves forward: a merge keeps the later of two statuses, whoever
+// reported it, so an operator's `remove` of a dead member spreads like any other news.
+// The member's `synced` mark (which ring transition it has finished receiving data for)
+// is its own to change, and travels under a raised incarnation like a refutation.
 import { membersMax, nodeIdPattern } from '../limits.js';
-import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply } from '../protocol/messages.js';
+import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Rng } from '../rng.js';
 
 export type MemberState = 'up' | 'suspect' | 'down';
 
+/** A member as remembered across restarts. */
+export interface KnownMember extends MemberAddress {
+  ring?: RingStatus;
+}
+
+const ringOrder: readonly RingStatus[] = ['joining', 'normal', 'leaving', 'left'];
+
+/** The later of two ring statuses (statuses only move forward). */
+export function laterRingStatus(a: RingStatus, b: RingStatus): RingStatus {
+  return ringOrder.indexOf(a) >= ringOrder.indexOf(b) ? a : b;
+}
+
 export interface MemberView extends MemberAddress {
   state: MemberState;
   incarnation: number;
+  ring: RingStatus;
+  /** The ring transition whose incoming data the member has received (0: none). */
+  synced: number;
+  /** The member's published repair horizon (ms), 0 until it has one. */
+  horizon: number;
   /** Consecutive probes (direct and indirect) that got no answer. */
   missedProbes: number;
 }
@@ -45,10 +68,16 @@ export interface MembershipDeps {
   transport: Transport;
   rng: Rng;
   nowMs(): number;
+  /** This node's ring status when it starts (the status it had before a restart, or joining/normal for a new node). */
+  selfRing?: RingStatus;
   /** Members remembered from an earlier run (the shell persists them). */
-  known?: readonly MemberAddress[];
-  /** Called when the set of member ids or their addresses changes. */
-  onMembersChanged?: (members: readonly MemberAddress[]) => void;
+  known?: readonly KnownMember[];
+  /**
+   * Called when the set of members, their addresses or their ring statuses change;
+   * `moved` is true when a known member's status moved on (a ring transition completed or
+   * began), false when members were only discovered.
+   */
+  onMembersChanged?: (members: readonly KnownMember[], moved: boolean) => void;
   /** Called when a member's state changes. */
   onStateChanged?: (member: MemberView, previous: MemberState) => void;
 }
@@ -63,6 +92,8 @@ export const membershipDefaults: MembershipOptions = {
 
 interface Member extends MemberView {
   suspectedAtMs: number | undefined;
+  /** False while the ring status is a default for a member heard of without one. */
+  ringHeard: boolean;
 }
 
 export class Membership {
@@ -78,7 +109,17 @@ export class Membership {
     this.deps = deps;
     this.options = { ...membershipDefaults, ...options };
     this.seeds = [...new Set(deps.seeds)].filter((seed) => seed !== deps.self.address);
-    this.members.set(deps.self.nodeId, { ...deps.self, state: 'up', incarnation: 0, missedProbes: 0, suspectedAtMs: undefined });
+    this.members.set(deps.self.nodeId, {
+      ...deps.self,
+      state: 'up',
+      incarnation: 0,
+      missedProbes: 0,
+      suspectedAtMs: undefined,
+      ring: deps.selfRing ?? 'normal',
+      synced: 0,
+      horizon: 0,
+      ringHeard: true,
+    });
     this.learn(deps.known ?? []);
   }
 
@@ -93,7 +134,7 @@ export class Membership {
 
   list(): MemberView[] {
     return [...this.members.values()]
-      .map(({ suspectedAtMs: _suspectedAtMs, ...view }) => view)
+      .map(({ suspectedAtMs: _suspectedAtMs, ringHeard: _ringHeard, ...view }) => view)
       .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
   }
 
@@ -107,6 +148,46 @@ export class Membership {
 
   stateOf(nodeId: string): MemberState | undefined {
     return this.members.get(nodeId)?.state;
+  }
+
+  ringOf(nodeId: string): RingStatus | undefined {
+    return this.members.get(nodeId)?.ring;
+  }
+
+  syncedOf(nodeId: string): number {
+    return this.members.get(nodeId)?.synced ?? 0;
+  }
+
+  /**
+   * Moves a member's ring status forward (this node's own, or a dead member's for
+   * `remove`); a status that is not later than the held one changes nothing.
+   */
+  advanceRing(nodeId: string, status: RingStatus): boolean {
+    const member = this.members.get(nodeId);
+    if (member === undefined || laterRingStatus(member.ring, status) === member.ring) return false;
+    member.ring = status;
+    member.ringHeard = true;
+    if (nodeId === this.selfId) member.incarnation++;
+    this.spread(member);
+    this.deps.onMembersChanged?.(this.known(), true);
+    return true;
+  }
+
+  /** Announces that this node has received all data of ring transition `transition`. */
+  markSynced(transition: number): void {
+    const self = this.members.get(this.selfId) as Member;
+    if (self.synced === transition) return;
+    self.synced = transition;
+    self.incarnation++;
+    this.spread(self);
+  }
+
+  /** Publishes this node's repair horizon (it only grows). */
+  publishHorizon(horizonMs: number): void {
+    const self = this.members.get(this.selfId) as Member;
+    if (Math.floor(horizonMs) <= self.horizon) return;
+    self.horizon = Math.floor(horizonMs);
+    this.spread(self);
   }
 
   /** Worth sending a request to: not known to be down. */
@@ -146,7 +227,7 @@ export class Membership {
    * Adds members heard of from others. A new member starts as the update says, or up at
    * incarnation 0 (then probes decide), so a newcomer causes no false suspicion.
    */
-  learn(addresses: ReadonlyArray<MemberAddress | MemberUpdate>): void {
+  learn(addresses: ReadonlyArray<KnownMember | MemberUpdate>): void {
     let changed = false;
     for (const candidate of addresses) {
       if (!nodeIdPattern.test(candidate.nodeId) || candidate.nodeId === this.selfId) continue;
@@ -162,6 +243,11 @@ export class Membership {
           incarnation,
           missedProbes: 0,
           suspectedAtMs: state === 'suspect' ? this.deps.nowMs() : undefined,
+          // Unknown status counts as the earliest; the member's own updates move it on.
+          ring: candidate.ring ?? 'joining',
+          synced: 'synced' in candidate ? candidate.synced : 0,
+          horizon: 'horizon' in candidate ? candidate.horizon : 0,
+          ringHeard: candidate.ring !== undefined,
         });
         changed = true;
       } else if (existing.address !== candidate.address) {
@@ -169,22 +255,46 @@ export class Membership {
         changed = true;
       }
     }
-    if (changed) this.deps.onMembersChanged?.(this.addresses());
+    if (changed) this.deps.onMembersChanged?.(this.known(), false);
   }
 
   /** Applies updates by SWIM's precedence rules; refutes any suspicion of this node. */
   merge(updates: readonly MemberUpdate[]): void {
     this.learn(updates.filter((update) => update.nodeId !== this.selfId));
+    let ringChanged = false;
+    let moved = false;
     for (const update of updates) {
       if (update.nodeId === this.selfId) {
         this.refuteIfAccused(update);
+        // Others may move this node's ring status on (a `remove` reached it, or it left
+        // before a restart and forgot): it accepts the later status.
+        const self = this.members.get(this.selfId) as Member;
+        if (laterRingStatus(self.ring, update.ring) !== self.ring) {
+          self.ring = update.ring;
+          self.incarnation = Math.max(self.incarnation, update.incarnation) + 1;
+          this.spread(self);
+          ringChanged = true;
+          moved = true;
+        }
         continue;
       }
       const member = this.members.get(update.nodeId);
-      if (member === undefined || !overrides(update, member)) continue;
+      if (member === undefined) continue;
+      const ring = laterRingStatus(member.ring, update.ring);
+      if (ring !== member.ring) {
+        member.ring = ring;
+        this.spread(member);
+        ringChanged = true;
+        if (member.ringHeard) moved = true;
+      }
+      member.ringHeard = true;
+      if (update.horizon > member.horizon) member.horizon = update.horizon;
+      if (!overrides(update, member)) continue;
+      if (update.incarnation > member.incarnation) member.synced = update.synced;
       member.incarnation = update.incarnation;
       this.setState(member, update.state);
     }
+    if (ringChanged) this.deps.onMembersChanged?.(this.known(), moved);
   }
 
   private refuteIfAccused(update: MemberUpdate): void {
@@ -263,7 +373,8 @@ export class Membership {
     member.state = state;
     member.suspectedAtMs = state === 'suspect' ? this.deps.nowMs() : undefined;
     this.spread(member);
-    this.deps.onStateChanged?.({ nodeId: member.nodeId, address: member.address, state, incarnation: member.incarnation, missedProbes: member.missedProbes }, previous);
+    const { suspectedAtMs: _suspectedAtMs, ringHeard: _ringHeard, ...view } = member;
+    this.deps.onStateChanged?.(view, previous);
   }
 
   /** Queues a member's current state for piggybacking. */
@@ -322,13 +433,22 @@ export class Membership {
     return undefined;
   }
 
-  private addresses(): MemberAddress[] {
-    return this.list().map(({ nodeId, address }) => ({ nodeId, address }));
+  /** Every member with its address and ring status, this node included (what the shell persists). */
+  known(): KnownMember[] {
+    return this.list().map(({ nodeId, address, ring }) => ({ nodeId, address, ring }));
   }
 }
 
 function updateOf(member: MemberView): MemberUpdate {
-  return { nodeId: member.nodeId, address: member.address, state: member.state, incarnation: member.incarnation };
+  return {
+    nodeId: member.nodeId,
+    address: member.address,
+    state: member.state,
+    incarnation: member.incarnation,
+    ring: member.ring,
+    synced: member.synced,
+    horizon: member.horizon,
+  };
 }
 
 /** SWIM §4.2: which news wins over what we hold. */

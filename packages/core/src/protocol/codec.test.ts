@@ -14,6 +14,9 @@ const update = fc.record({
   address: fc.string({ maxLength: 30 }),
   state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const),
   incarnation: fc.nat(),
+  ring: fc.constantFrom('joining' as const, 'normal' as const, 'leaving' as const, 'left' as const),
+  synced: fc.nat(),
+  horizon: fc.nat(),
 });
 const liveRecord = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
@@ -42,10 +45,19 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
   fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }),
   fc.record({ type: fc.constant('ping' as const), from: member, updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('pingReq' as const), target: member, updates: fc.array(update, { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('digests' as const), ring: fc.nat(), ranges: fc.array(fc.nat(), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('digests' as const), ring: fc.nat(), ranges: fc.array(fc.nat(), { maxLength: 5 }), watermark: fc.nat() }),
   fc.record({ type: fc.constant('rangeEntries' as const), ring: fc.nat(), range: fc.nat() }),
   fc.record({ type: fc.constant('pullRecords' as const), keys: fc.array(fc.string({ minLength: 1 }), { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('pushRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }) }),
+  fc.record({ type: fc.constant('pushRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }), sentHlc: fc.nat() }),
+  fc.record({
+    type: fc.constant('transferScan' as const),
+    readRing: fc.nat(),
+    targetRing: fc.nat(),
+    forNode: nodeId,
+    unavailable: fc.array(nodeId, { maxLength: 3 }),
+    after: fc.option(fc.string({ minLength: 1 }), { nil: null }),
+    limit: fc.nat(),
+  }),
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
@@ -55,9 +67,17 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
   fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
   fc.record({ type: fc.constant('pong' as const), updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('pingReqReply' as const), reached: fc.boolean(), updates: fc.array(update, { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('digestsReply' as const), ring: fc.nat(), summaries: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('digestsReply' as const), ring: fc.nat(), summaries: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 5 }), watermark: fc.nat() }),
   fc.record({ type: fc.constant('rangeEntriesReply' as const), ring: fc.nat(), entries: fc.array(fc.tuple(fc.string(), fc.nat()), { maxLength: 5 }) }),
   fc.record({ type: fc.constant('records' as const), entries: fc.array(fc.tuple(fc.string(), fc.option(record, { nil: null })), { maxLength: 4 }) }),
+  fc.record({
+    type: fc.constant('transferBatch' as const),
+    ringsMatch: fc.boolean(),
+    entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }),
+    next: fc.option(fc.string({ minLength: 1 }), { nil: null }),
+    scanned: fc.nat(),
+    total: fc.nat(),
+  }),
   fc.record({ type: fc.constant('pushAck' as const), applied: fc.nat() }),
   fc.record({
     type: fc.constant('failure' as const),

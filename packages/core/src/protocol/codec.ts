@@ -16,8 +16,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -61,13 +61,15 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'pingReq':
       return [requestCodes.pingReq, memberFields(body.target), body.updates.map(updateFields)];
     case 'digests':
-      return [requestCodes.digests, body.ring, body.ranges];
+      return [requestCodes.digests, body.ring, body.ranges, body.watermark];
     case 'rangeEntries':
       return [requestCodes.rangeEntries, body.ring, body.range];
     case 'pullRecords':
       return [requestCodes.pullRecords, body.keys];
     case 'pushRecords':
-      return [requestCodes.pushRecords, body.entries.map(([key, record]) => [key, recordFields(record)])];
+      return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc];
+    case 'transferScan':
+      return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
   }
 }
 
@@ -86,13 +88,15 @@ function replyFields(body: PeerReply): unknown[] {
     case 'failure':
       return [replyCodes.failure, body.code, body.message];
     case 'digestsReply':
-      return [replyCodes.digestsReply, body.ring, body.summaries];
+      return [replyCodes.digestsReply, body.ring, body.summaries, body.watermark];
     case 'rangeEntriesReply':
       return [replyCodes.rangeEntriesReply, body.ring, body.entries];
     case 'records':
       return [replyCodes.records, body.entries.map(([key, record]) => (record === null ? [key] : [key, recordFields(record)]))];
     case 'pushAck':
       return [replyCodes.pushAck, body.applied];
+    case 'transferBatch':
+      return [replyCodes.transferBatch, body.ringsMatch, body.entries.map(recordEntryFields), body.next, body.scanned, body.total];
   }
 }
 
@@ -116,13 +120,23 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
     case requestCodes.pingReq:
       return { type: 'pingReq', target: decodeMember(f[0]), updates: decodeUpdates(f[1]) };
     case requestCodes.digests:
-      return { type: 'digests', ring: int(f[0], 'ring'), ranges: array(f[1], 'ranges').map((item) => int(item, 'range')) };
+      return { type: 'digests', ring: int(f[0], 'ring'), ranges: array(f[1], 'ranges').map((item) => int(item, 'range')), watermark: int(f[2], 'watermark') };
     case requestCodes.rangeEntries:
       return { type: 'rangeEntries', ring: int(f[0], 'ring'), range: int(f[1], 'range') };
     case requestCodes.pullRecords:
       return { type: 'pullRecords', keys: array(f[0], 'keys').map((item) => str(item, 'key')) };
     case requestCodes.pushRecords:
-      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry) };
+      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), sentHlc: int(f[1], 'sentHlc') };
+    case requestCodes.transferScan:
+      return {
+        type: 'transferScan',
+        readRing: int(f[0], 'readRing'),
+        targetRing: int(f[1], 'targetRing'),
+        forNode: str(f[2], 'forNode'),
+        unavailable: array(f[3], 'unavailable').map((item) => str(item, 'unavailable')),
+        after: f[4] === null ? null : str(f[4], 'after'),
+        limit: int(f[5], 'limit'),
+      };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -152,6 +166,7 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
           const pair = array(item, 'summary');
           return [int(pair[0], 'digest'), int(pair[1], 'keys')] as [number, number];
         }),
+        watermark: int(f[2], 'watermark'),
       };
     case replyCodes.rangeEntriesReply:
       return {
@@ -172,6 +187,15 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
       };
     case replyCodes.pushAck:
       return { type: 'pushAck', applied: int(f[0], 'applied') };
+    case replyCodes.transferBatch:
+      return {
+        type: 'transferBatch',
+        ringsMatch: bool(f[0], 'ringsMatch'),
+        entries: array(f[1], 'entries').map(decodeRecordEntry),
+        next: f[2] === null ? null : str(f[2], 'next'),
+        scanned: int(f[3], 'scanned'),
+        total: int(f[4], 'total'),
+      };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }
@@ -187,6 +211,10 @@ function decodeRecord(f: unknown[]): StoredRecord {
   const tombstone = f[2] === 1;
   if (!tombstone && f.length < 4) throw new CodecError('record without a value');
   return { hlc, nodeId, tombstone, value: tombstone ? undefined : f[3] };
+}
+
+function recordEntryFields([key, record]: [string, StoredRecord]): unknown[] {
+  return [key, recordFields(record)];
 }
 
 function decodeRecordEntry(item: unknown): [string, StoredRecord] {
@@ -209,9 +237,10 @@ function decodeMember(value: unknown): MemberAddress {
 }
 
 const stateCodes = ['up', 'suspect', 'down'] as const;
+const ringCodes = ['joining', 'normal', 'leaving', 'left'] as const;
 
 function updateFields(update: MemberUpdate): unknown[] {
-  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation];
+  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon];
 }
 
 function decodeUpdates(value: unknown): MemberUpdate[] {
@@ -219,7 +248,17 @@ function decodeUpdates(value: unknown): MemberUpdate[] {
     const fields = array(item, 'update');
     const state = stateCodes[int(fields[2], 'update.state')];
     if (state === undefined) throw new CodecError('unknown member state');
-    return { nodeId: str(fields[0], 'update.nodeId'), address: str(fields[1], 'update.address'), state, incarnation: int(fields[3], 'update.incarnation') };
+    const ring = ringCodes[int(fields[4], 'update.ring')];
+    if (ring === undefined) throw new CodecError('unknown ring status');
+    return {
+      nodeId: str(fields[0], 'update.nodeId'),
+      address: str(fields[1], 'update.address'),
+      state,
+      incarnation: int(fields[3], 'update.incarnation'),
+      ring,
+      synced: int(fields[5], 'update.synced'),
+      horizon: int(fields[6], 'update.horizon'),
+    };
   });
 }
 

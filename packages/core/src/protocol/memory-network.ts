@@ -257,6 +257,8 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'records';
     case 'pushRecords':
       return 'pushAck';
+    case 'transferScan':
+      return 'transferBatch';
   }
 }
 

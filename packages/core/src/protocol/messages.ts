@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 2;
+export const protocolVersion = 3;
 
 export interface MemberAddress {
   nodeId: string;
@@ -35,10 +35,22 @@ export interface GetRequest {
   key: string;
 }
 
+/**
+ * A member's place in the ring, which only moves forward: a new node is `joining` while
+ * the ranges it takes over stream to it, `normal` once they have, `leaving` while its
+ * ranges stream away (decommission, or removal of a dead node), and `left` for good.
+ */
+export type RingStatus = 'joining' | 'normal' | 'leaving' | 'left';
+
 /** What one node believes about a member (SWIM: state plus the member's incarnation). */
 export interface MemberUpdate extends MemberAddress {
   state: 'up' | 'suspect' | 'down';
   incarnation: number;
+  ring: RingStatus;
+  /** The ring transition whose incoming data this member has finished receiving (0: none). */
+  synced: number;
+  /** The member's repair horizon (ms; only grows): every range it holds was verified on all replicas since. */
+  horizon: number;
 }
 
 /** SWIM direct probe; membership updates ride along (piggybacked dissemination). */
@@ -61,6 +73,8 @@ export interface DigestsRequest {
   /** Ring fingerprint of the sender; a receiver with another ring answers nothing. */
   ring: number;
   ranges: number[];
+  /** The sender's tombstone watermark (HLC); the receiver adopts a higher one. */
+  watermark: number;
 }
 
 /** Anti-entropy: every key of one range with its version hash. */
@@ -80,6 +94,25 @@ export interface PullRecordsRequest {
 export interface PushRecordsRequest {
   type: 'pushRecords';
   entries: Array<[string, StoredRecord]>;
+  /** The sender's HLC when it composed the message; one older than the receiver's tombstone watermark is dropped whole. */
+  sentHlc: number;
+}
+
+/**
+ * Rebalancing: the next batch of records the receiver holds that `forNode` takes over in
+ * the ring transition from `readRing` to `targetRing`, scanning keys after `after`.
+ */
+export interface TransferScanRequest {
+  type: 'transferScan';
+  readRing: number;
+  targetRing: number;
+  forNode: string;
+  /** Members the receiving node treats as unavailable: their keys come from the other replicas. */
+  unavailable: string[];
+  /** Scan keys strictly after this one; null starts at the beginning. */
+  after: string | null;
+  /** Records returned at most (the scan itself is bounded too). */
+  limit: number;
 }
 
 export type PeerRequest =
@@ -91,7 +124,8 @@ export type PeerRequest =
   | DigestsRequest
   | RangeEntriesRequest
   | PullRecordsRequest
-  | PushRecordsRequest;
+  | PushRecordsRequest
+  | TransferScanRequest;
 
 export interface WelcomeReply {
   type: 'welcome';
@@ -137,6 +171,8 @@ export interface FailureReply {
 export interface DigestsReply {
   type: 'digestsReply';
   ring: number;
+  /** The replier's tombstone watermark after adopting the sender's. */
+  watermark: number;
   /** [digest, key count] per requested range, in order; empty when the rings differ. */
   summaries: Array<[number, number]>;
 }
@@ -150,6 +186,18 @@ export interface RangeEntriesReply {
 export interface RecordsReply {
   type: 'records';
   entries: Array<[string, StoredRecord | null]>;
+}
+
+export interface TransferBatchReply {
+  type: 'transferBatch';
+  /** False when the replier's rings differ from the request's: ask again later. */
+  ringsMatch: boolean;
+  entries: Array<[string, StoredRecord]>;
+  /** Where the next scan starts; null when the replier's keys are exhausted. */
+  next: string | null;
+  /** Keys (live and tombstones) this scan walked, and all the replier holds. */
+  scanned: number;
+  total: number;
 }
 
 export interface PushReply {
@@ -167,7 +215,8 @@ export type PeerReply =
   | DigestsReply
   | RangeEntriesReply
   | RecordsReply
-  | PushReply;
+  | PushReply
+  | TransferBatchReply;
 
 export type Frame =
   | { kind: 'request'; id: number; body: PeerRequest }
@@ -184,4 +233,5 @@ export interface ReplyFor {
   rangeEntries: RangeEntriesReply;
   pullRecords: RecordsReply;
   pushRecords: PushReply;
+  transferScan: TransferBatchReply;
 }

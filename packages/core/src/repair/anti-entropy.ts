@@ -47,6 +47,11 @@ export interface AntiEntropyDeps {
   clock: Clock;
   /** Folds a pulled record's timestamp into this node's clock; throws for one too far ahead. */
   observe?(hlc: number): void;
+  /** The tombstone watermark (repair/tombstone-purge.ts), and how a higher one from a peer is taken. */
+  watermark?(): number;
+  adoptWatermark?(watermark: number): void;
+  /** This node's HLC now, stamped on pushes so a receiver can drop one delayed past its watermark. */
+  now?(): number;
   events?: AntiEntropyEvents;
 }
 
@@ -89,7 +94,14 @@ export class AntiEntropy {
       const differing: number[] = [];
       for (let start = 0; start < shared.length; start += this.options.digestsPerMessage) {
         const ranges = shared.slice(start, start + this.options.digestsPerMessage);
-        const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: index.ring.fingerprint, ranges });
+        const watermark = this.watermark();
+        const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: index.ring.fingerprint, ranges, watermark });
+        // Replicas compare digests only under the same watermark: with different ones, one
+        // side still counts tombstones the other has purged. The lower side catches up first.
+        if (reply.watermark !== watermark) {
+          this.deps.adoptWatermark?.(reply.watermark);
+          return;
+        }
         if (reply.ring !== index.ring.fingerprint || reply.summaries.length !== ranges.length) return;
         ranges.forEach((range, i) => {
           const [digest, keys] = reply.summaries[i] as [number, number];
@@ -106,11 +118,14 @@ export class AntiEntropy {
 
   /** Answers a peer's digest request from this node's index. */
   digestsFor(request: DigestsRequest): DigestsReply {
+    this.deps.adoptWatermark?.(request.watermark);
+    const watermark = this.watermark();
     const index = this.deps.index();
-    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'digestsReply', ring: index?.ring.fingerprint ?? 0, summaries: [] };
+    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'digestsReply', ring: index?.ring.fingerprint ?? 0, summaries: [], watermark };
     return {
       type: 'digestsReply',
       ring: request.ring,
+      watermark,
       summaries: request.ranges.map((range) => {
         const summary = index.summary(range);
         return [summary.digest, summary.keys];
@@ -158,14 +173,14 @@ export class AntiEntropy {
         const record = await this.deps.engine.get(key);
         if (record !== undefined) entries.push([key, record]);
       }
-      const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries });
+      const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries, sentHlc: this.deps.now?.() ?? 0 });
       this.count(pushed.applied);
     }
     for (let start = 0; start < toPull.length; start += this.options.keysPerBatch) {
       const pulled = await this.ask<RecordsReply>(address, { type: 'pullRecords', keys: toPull.slice(start, start + this.options.keysPerBatch) });
       let applied = 0;
       for (const [key, record] of pulled.entries) {
-        if (record === null) continue;
+        if (record === null || (record.tombstone && record.hlc < this.watermark())) continue;
         try {
           this.deps.observe?.(record.hlc);
         } catch {
@@ -175,6 +190,10 @@ export class AntiEntropy {
       }
       this.count(applied);
     }
+  }
+
+  private watermark(): number {
+    return this.deps.watermark?.() ?? 0;
   }
 
   private count(keys: number): void {

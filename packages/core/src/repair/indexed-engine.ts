@@ -1,7 +1,7 @@
 // An Engine decorator that keeps the RangeIndex in step with every applied write, whoever
 // applies it: the coordinator's local replica, the replica handler, read repair,
 // anti-entropy or hint delivery. One place, so no write path can forget the index.
-import type { ApplyOutcome, Engine, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { RangeIndex } from './range-index.js';
 
@@ -31,6 +31,12 @@ export class IndexedEngine implements Engine {
 
   scan(options: ScanOptions): Promise<ScanEntry[]> {
     return this.inner.scan(options);
+  }
+
+  async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
+    const removed = await this.inner.discard(entries);
+    for (const index of this.indexes()) for (const { key } of removed) index.remove(key);
+    return removed;
   }
 
   liveCount(): number {

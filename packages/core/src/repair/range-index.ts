@@ -3,9 +3,11 @@
 // them: two replicas of a range hold the same records exactly when their digests (and key
 // counts) match, up to a 2^-32 collision. XOR makes an update O(1): remove the old
 // version's hash, add the new one. The index lives in memory (about 100 bytes a key) and
-// is rebuilt by a scan whenever the ring changes.
+// is rebuilt by a scan whenever the ring changes. It also knows every tombstone's HLC, so
+// tombstones below the purge watermark are found without a scan (repair/tombstone-purge.ts).
 import type { KeyHasher } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
+import type { KeyVersion } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
 
 export interface RangeSummary {
@@ -18,6 +20,10 @@ export class RangeIndex {
   private readonly hash: KeyHasher;
   private readonly byRange: Array<Map<string, number>>;
   private readonly digests: Uint32Array;
+  private readonly tombstoneVersions = new Map<string, KeyVersion>();
+  /** Keys removed before the rebuild scan reached them: the scan must not add them back. */
+  private readonly removedUnseen = new Set<string>();
+  private keyCount = 0;
 
   constructor(ring: Ring, hash: KeyHasher) {
     this.ring = ring;
@@ -42,16 +48,62 @@ export class RangeIndex {
     if (before !== undefined) digest ^= before;
     else if (previous !== undefined) digest ^= this.versionHash(key, previous);
     this.digests[range] = (digest ^ after) >>> 0;
+    if (before === undefined) this.keyCount++;
     keys.set(key, after);
+    this.noteTombstone(key, next);
+    this.removedUnseen.delete(key);
+  }
+
+  /** Records that `key` was removed from the engine. */
+  remove(key: string): void {
+    if (this.byRange.length === 0) return;
+    const range = this.ring.rangeIndexOf(key);
+    const keys = this.byRange[range] as Map<string, number>;
+    const hash = keys.get(key);
+    this.tombstoneVersions.delete(key);
+    if (hash === undefined) {
+      this.removedUnseen.add(key);
+      return;
+    }
+    keys.delete(key);
+    this.keyCount--;
+    this.digests[range] = ((this.digests[range] as number) ^ hash) >>> 0;
+  }
+
+  /** Keys indexed (live and tombstones). */
+  get size(): number {
+    return this.keyCount;
+  }
+
+  /** Tombstones with an HLC below `watermark`, at most `limit` of them. */
+  tombstonesBelow(watermark: number, limit: number): KeyVersion[] {
+    const out: KeyVersion[] = [];
+    for (const version of this.tombstoneVersions.values()) {
+      if (version.hlc >= watermark) continue;
+      out.push(version);
+      if (out.length >= limit) break;
+    }
+    return out;
+  }
+
+  get tombstones(): number {
+    return this.tombstoneVersions.size;
+  }
+
+  private noteTombstone(key: string, record: StoredRecord): void {
+    if (record.tombstone) this.tombstoneVersions.set(key, { key, hlc: record.hlc, nodeId: record.nodeId });
+    else this.tombstoneVersions.delete(key);
   }
 
   /** Adds a key found by the rebuild scan, unless a newer apply already put it here. */
   addScanned(key: string, record: StoredRecord): void {
     const range = this.ring.rangeIndexOf(key);
     const keys = this.byRange[range] as Map<string, number>;
-    if (keys.has(key)) return;
+    if (keys.has(key) || this.removedUnseen.has(key)) return;
     const hash = this.versionHash(key, record);
     keys.set(key, hash);
+    this.keyCount++;
+    this.noteTombstone(key, record);
     this.digests[range] = ((this.digests[range] as number) ^ hash) >>> 0;
   }
 

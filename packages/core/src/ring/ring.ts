@@ -56,6 +56,22 @@ export class Ring {
     return this.preferenceLists[this.tokenIndexFor(this.hash(key))] as readonly string[];
   }
 
+  /** The preference list of the range holding ring position `position` (a key's hash). */
+  preferenceListAt(position: number): readonly string[] {
+    if (this.tokens.length === 0) return [];
+    return this.preferenceLists[this.tokenIndexFor(position)] as readonly string[];
+  }
+
+  /** Where `key` sits on the circle. */
+  hashOf(key: string): number {
+    return this.hash(key);
+  }
+
+  /** Every token position on the circle, ascending. */
+  tokenPositions(): Uint32Array {
+    return this.tokens;
+  }
+
   /** Index of the range (and of its end token) that holds `key`. */
   rangeIndexOf(key: string): number {
     return this.tokenIndexFor(this.hash(key));

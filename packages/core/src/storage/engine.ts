@@ -21,6 +21,13 @@ export interface ScanOptions {
   limit: number;
 }
 
+/** A key at one version, for `discard`. */
+export interface KeyVersion {
+  key: string;
+  hlc: number;
+  nodeId: string;
+}
+
 export interface ScanEntry {
   key: string;
   record: StoredRecord;
@@ -40,6 +47,12 @@ export interface Engine {
   get(key: string): Promise<StoredRecord | undefined>;
   apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;
   scan(options: ScanOptions): Promise<ScanEntry[]>;
+  /**
+   * Removes each key that still holds exactly the given version (a key the node no longer
+   * owns, or a tombstone every replica has verified); a key written since is kept.
+   * Resolves with the records removed.
+   */
+  discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]>;
   /** Live (non-tombstone) keys stored. */
   liveCount(): number;
   close(): Promise<void>;

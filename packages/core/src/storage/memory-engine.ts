@@ -1,6 +1,6 @@
 // An in-memory Engine for tests, the simulator and `--storage memory`. Keys are kept in a
 // Map; the sorted key list for scans is rebuilt only after new keys arrive.
-import type { ApplyOutcome, Engine, ScanEntry, ScanOptions } from './engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from './engine.js';
 import { supersedes, type StoredRecord } from './record.js';
 
 export class MemoryEngine implements Engine {
@@ -39,6 +39,20 @@ export class MemoryEngine implements Engine {
       entries.push({ key, record: this.records.get(key) as StoredRecord });
     }
     return entries;
+  }
+
+  async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
+    this.assertOpen();
+    const removed: ScanEntry[] = [];
+    for (const { key, hlc, nodeId } of entries) {
+      const record = this.records.get(key);
+      if (record === undefined || record.hlc !== hlc || record.nodeId !== nodeId) continue;
+      this.records.delete(key);
+      if (!record.tombstone) this.live--;
+      this.sortedKeys = null;
+      removed.push({ key, record });
+    }
+    return removed;
   }
 
   liveCount(): number {

@@ -10,6 +10,8 @@ export interface PlantedBugs {
   replicaIgnoresVersions?: boolean;
   /** The coordinator counts a hint left for a down replica as one of the W acks. */
   countHintTowardW?: boolean;
+  /** Tombstones are purged on a timer alone, without waiting for every replica to verify them. */
+  purgeTombstonesEarly?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});

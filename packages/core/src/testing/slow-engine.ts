@@ -4,7 +4,7 @@
 // write still waiting for the disk is never stored.
 import type { Clock } from '../clock/clock.js';
 import type { Rng } from '../rng.js';
-import type { ApplyOutcome, Engine, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
 
 /** Delay of one disk operation, uniform in [delayMinMs, delayMaxMs]; 0/0 is a fast disk. */
@@ -45,6 +45,11 @@ export class SlowEngine implements Engine {
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
     await this.wait();
     return this.inner.scan(options);
+  }
+
+  async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
+    await this.wait();
+    return this.inner.discard(entries);
   }
 
   liveCount(): number {

@@ -16,6 +16,7 @@ import {
   type ApplyOutcome,
   type HintLimits,
   type Engine,
+  type KeyVersion,
   type ScanEntry,
   type ScanOptions,
   type StoredRecord,
@@ -35,7 +36,7 @@ export class LmdbEngine implements Engine {
   readonly kind = 'lmdb' as const;
   private readonly root: RootDatabase;
   private readonly records: Database<StoredRow, string>;
-  private readonly meta: Database<number, string>;
+  private readonly meta: Database<unknown, string>;
   private readonly pending = new Map<string, StoredRecord>();
   private readonly durable: boolean;
   private live = 0;
@@ -49,7 +50,7 @@ export class LmdbEngine implements Engine {
     // cache and survives a crash of this process (not of the machine).
     this.root = open({ path: options.path, compression: false, noSync: !options.durable, useWritemap: !options.durable });
     this.records = this.root.openDB<StoredRow, string>({ name: 'records' });
-    this.meta = this.root.openDB<number, string>({ name: 'meta' });
+    this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
   }
 
   /** Opens (or creates) the store and counts its live keys. */
@@ -99,6 +100,23 @@ export class LmdbEngine implements Engine {
     return entries;
   }
 
+  async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
+    this.assertOpen();
+    const removed: ScanEntry[] = [];
+    this.root.transactionSync(() => {
+      for (const { key, hlc, nodeId } of entries) {
+        if (this.pending.has(key)) continue; // a newer write is being committed
+        const row = this.records.get(key);
+        if (row === undefined || row[0] !== hlc || row[1] !== nodeId) continue;
+        this.records.removeSync(key);
+        removed.push({ key, record: fromRow(row) });
+      }
+    });
+    for (const { record } of removed) if (!record.tombstone) this.live--;
+    if (this.durable) await this.root.flushed;
+    return removed;
+  }
+
   /** Queues a write for this turn's transaction. */
   private commitInBatch(key: string, record: StoredRecord): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -136,13 +154,23 @@ export class LmdbEngine implements Engine {
 
   /** A number the node keeps beside its data (such as its clock's high-water mark). */
   readNumber(name: string): number | undefined {
+    const value = this.readMeta(name);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  writeNumber(name: string, value: number): Promise<boolean> {
+    return this.writeMeta(name, value);
+  }
+
+  /** Any small value the node keeps beside its data (job checkpoints, the tombstone watermark). */
+  readMeta(name: string): unknown {
     this.assertOpen();
     return this.meta.get(name);
   }
 
-  writeNumber(name: string, value: number): Promise<boolean> {
+  writeMeta(name: string, value: unknown): Promise<boolean> {
     this.assertOpen();
-    return this.meta.put(name, value);
+    return value === undefined ? this.meta.remove(name) : this.meta.put(name, value);
   }
 
   /** The durable hint store kept in this environment. */

@@ -1,0 +1,215 @@
+// Drives ring transitions on one node (DESIGN.md, "Membership and ring": join, leave,
+// remove). Every round it looks at the placement (ring/placement.ts) and:
+// 1. if this node gains keys in the transition under way, pulls them (rebalance/transfer.ts),
+//    starting only after a settle period, so that every coordinator already writes to it;
+// 2. once every gaining member has announced it holds its data, completes the transition:
+//    a joining node becomes normal, a leaving node becomes left (and its shell exits after
+//    the settle period), and a dead leaving node (`remove`) is marked left by whoever sees
+//    it first;
+// 3. once the ring has been stable for the settle period, drops the keys this node no
+//    longer owns, so every key ends on exactly N nodes (a cleanup job).
+import type { Clock } from '../clock/clock.js';
+import type { Membership } from '../membership/membership.js';
+import { gainers, type Placement } from '../ring/placement.js';
+import type { Ring } from '../ring/ring.js';
+import type { Engine, KeyVersion } from '../storage/engine.js';
+import { jobPace, type JobKind, type JobView } from './job.js';
+import type { Transfer } from './transfer.js';
+
+export interface RebalancerDeps {
+  selfId: string;
+  membership: Membership;
+  placement(): Placement;
+  transfer: Transfer;
+  engine: Engine;
+  clock: Clock;
+  /** How long a ring change takes to reach every node (gossip), with room to spare. */
+  settleMs: number;
+  events?: {
+    /** This node's leave is complete: the shell may stop it after the settle period. */
+    left?(): void;
+    keysCleanedUp?(count: number): void;
+  };
+}
+
+const cleanupPage = 1000;
+
+interface CleanupJob {
+  ring: number;
+  startedAtMs: number;
+  finishedAtMs: number | null;
+  scanned: number;
+  total: number;
+  dropped: number;
+}
+
+export class Rebalancer {
+  private readonly deps: RebalancerDeps;
+  private seenTransition = 0;
+  private seenAtMs = 0;
+  private gainersOf: { transition: number; nodes: Set<string> } = { transition: 0, nodes: new Set() };
+  private cleanup: CleanupJob | undefined;
+  private leftAnnounced = false;
+
+  constructor(deps: RebalancerDeps) {
+    this.deps = deps;
+  }
+
+  async round(): Promise<void> {
+    const placement = this.deps.placement();
+    const { membership, selfId } = this.deps;
+    if (placement.transition === 0) {
+      this.announceLeftIfSo();
+      if (placement.writes.length === 1 && membership.isReady() && membership.ringOf(selfId) === 'normal') await this.cleanUp(placement.read);
+      return;
+    }
+    const nowMs = this.deps.clock.nowMs();
+    if (this.seenTransition !== placement.transition) {
+      this.seenTransition = placement.transition;
+      this.seenAtMs = nowMs;
+    }
+    const gaining = this.gainers(placement);
+    if (gaining.has(selfId) && membership.syncedOf(selfId) !== placement.transition && nowMs - this.seenAtMs >= this.deps.settleMs) {
+      const complete = await this.deps.transfer.run(this.plan(placement));
+      if (complete && this.deps.placement().transition === placement.transition) membership.markSynced(placement.transition);
+    }
+    if ([...gaining].every((nodeId) => membership.syncedOf(nodeId) === placement.transition)) this.complete();
+  }
+
+  /** Jobs on this node: the transfer under way or last finished, and the last cleanup. */
+  jobs(): JobView[] {
+    const jobs: JobView[] = [];
+    const placement = this.deps.placement();
+    const waiting = placement.transition !== 0 && this.deps.clock.nowMs() - this.seenAtMs < this.deps.settleMs;
+    const transfer = this.deps.transfer.view(waiting);
+    if (transfer !== undefined) jobs.push(transfer);
+    else if (placement.transition !== 0 && this.gainers(placement).has(this.deps.selfId)) {
+      jobs.push(this.pendingView(placement));
+    }
+    if (this.cleanup !== undefined) jobs.push(this.cleanupView(this.cleanup));
+    return jobs;
+  }
+
+  pause(): boolean {
+    return this.deps.transfer.pause();
+  }
+
+  resume(): boolean {
+    return this.deps.transfer.resume();
+  }
+
+  /** What the transition is, in words, and the kind of job it makes. */
+  describe(): { kind: JobKind; description: string } {
+    const parts: string[] = [];
+    let kind: JobKind = 'join';
+    for (const member of this.deps.membership.list()) {
+      if (member.ring === 'joining') parts.push(`${member.nodeId} joins`);
+      if (member.ring === 'leaving') {
+        const removed = member.state === 'down';
+        parts.push(`${member.nodeId} ${removed ? 'is removed' : 'leaves'}`);
+        kind = removed ? 'remove' : 'leave';
+      }
+    }
+    return { kind, description: parts.length === 0 ? 'ring change' : parts.join(', ') };
+  }
+
+  private plan(placement: Placement) {
+    return {
+      transition: placement.transition,
+      readRing: placement.read.fingerprint,
+      targetRing: placement.target.fingerprint,
+      sources: placement.read.nodeIds.filter((nodeId) => nodeId !== this.deps.selfId),
+      ...this.describe(),
+    };
+  }
+
+  private gainers(placement: Placement): Set<string> {
+    if (this.gainersOf.transition !== placement.transition) this.gainersOf = { transition: placement.transition, nodes: gainers(placement.read, placement.target) };
+    return this.gainersOf.nodes;
+  }
+
+  private complete(): void {
+    const { membership, selfId } = this.deps;
+    const ring = membership.ringOf(selfId);
+    if (ring === 'joining') membership.advanceRing(selfId, 'normal');
+    else if (ring === 'leaving') membership.advanceRing(selfId, 'left');
+    for (const member of membership.list()) {
+      if (member.ring === 'leaving' && member.state === 'down') membership.advanceRing(member.nodeId, 'left');
+    }
+    this.announceLeftIfSo();
+  }
+
+  private announceLeftIfSo(): void {
+    if (this.leftAnnounced || this.deps.membership.ringOf(this.deps.selfId) !== 'left') return;
+    this.leftAnnounced = true;
+    this.deps.events?.left?.();
+  }
+
+  /** Drops keys this node is no longer a replica of (once per stable ring). */
+  private async cleanUp(ring: Ring): Promise<void> {
+    if (this.cleanup?.ring === ring.fingerprint && this.cleanup.finishedAtMs !== null) return;
+    if (this.cleanup?.ring !== ring.fingerprint || this.cleanup.finishedAtMs === null) {
+      // A new ring (or a restart, or an interrupted pass): scan from the start.
+      this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped: 0 };
+    }
+    const job = this.cleanup;
+    let after: string | undefined;
+    for (;;) {
+      if (this.deps.placement().read !== ring || this.cleanup !== job) return;
+      const page = await this.deps.engine.scan({ after, limit: cleanupPage });
+      const foreign: KeyVersion[] = [];
+      for (const { key, record } of page) {
+        if (!ring.preferenceList(key).includes(this.deps.selfId)) foreign.push({ key, hlc: record.hlc, nodeId: record.nodeId });
+      }
+      // The ring may have changed while the page was read: check again before dropping.
+      if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return;
+      if (foreign.length > 0) {
+        const removed = await this.deps.engine.discard(foreign);
+        job.dropped += removed.length;
+        this.deps.events?.keysCleanedUp?.(removed.length);
+      }
+      job.scanned += page.length;
+      job.total = Math.max(job.total, job.scanned);
+      if (page.length < cleanupPage) break;
+      after = page[page.length - 1]?.key;
+    }
+    job.finishedAtMs = this.deps.clock.nowMs();
+  }
+
+  private cleanupView(job: CleanupJob): JobView {
+    const pace = jobPace(job.scanned, job.total, job.startedAtMs, job.finishedAtMs ?? this.deps.clock.nowMs());
+    return {
+      id: `cleanup-${job.ring.toString(16)}`,
+      kind: 'cleanup',
+      node: this.deps.selfId,
+      state: job.finishedAtMs === null ? 'running' : 'done',
+      description: 'drop keys this node no longer owns',
+      keysDone: job.scanned,
+      keysTotal: job.total,
+      recordsMoved: job.dropped,
+      ...pace,
+      startedAtMs: job.startedAtMs,
+      finishedAtMs: job.finishedAtMs,
+      sources: [],
+    };
+  }
+
+  private pendingView(placement: Placement): JobView {
+    const plan = this.plan(placement);
+    return {
+      id: `transfer-${placement.transition.toString(16)}`,
+      kind: plan.kind,
+      node: this.deps.selfId,
+      state: 'waiting',
+      description: plan.description,
+      keysDone: 0,
+      keysTotal: 0,
+      recordsMoved: 0,
+      keysPerSecond: 0,
+      etaSeconds: null,
+      startedAtMs: this.seenAtMs,
+      finishedAtMs: null,
+      sources: [],
+    };
+  }
+}

@@ -1,0 +1,259 @@
+// The receiving side of a ring transition (ring/placement.ts): a member that gains keys
+// pulls them, batch by batch, from the members of the read ring. Each source sends only
+// the keys whose replica set it leaves (so each key comes from the copy it replaces),
+// or, when those replicas are unavailable, from every other replica. The cursor per
+// source is checkpointed after each batch, so a restarted node resumes where it was.
+// When every source is exhausted the member announces it (Membership.markSynced) and the
+// status change that completes the transition follows (rebalance/rebalancer.ts).
+import type { Clock } from '../clock/clock.js';
+import type { Transport } from '../protocol/transport.js';
+import type { Engine } from '../storage/engine.js';
+import type { StoredRecord } from '../storage/record.js';
+import { jobPace, type JobKind, type JobStore, type JobView } from './job.js';
+
+export interface TransferOptions {
+  /** Records one batch may carry. */
+  recordsPerBatch: number;
+  requestTimeoutMs: number;
+  /** Batches one call of `run` performs before it returns (the next round continues). */
+  batchesPerRun: number;
+}
+
+export const transferDefaults: TransferOptions = {
+  recordsPerBatch: 1000,
+  requestTimeoutMs: 10_000,
+  batchesPerRun: 10_000,
+};
+
+interface SourceCheckpoint {
+  after: string | null;
+  done: boolean;
+  scanned: number;
+  total: number;
+}
+
+export interface TransferCheckpoint {
+  transition: number;
+  readRing: number;
+  targetRing: number;
+  kind: JobKind;
+  description: string;
+  startedAtMs: number;
+  finishedAtMs: number | null;
+  paused: boolean;
+  received: number;
+  unavailable: string[];
+  sources: Record<string, SourceCheckpoint>;
+}
+
+export interface TransferPlan {
+  transition: number;
+  readRing: number;
+  targetRing: number;
+  kind: JobKind;
+  description: string;
+  /** Members of the read ring other than this node. */
+  sources: readonly string[];
+}
+
+export interface TransferDeps {
+  selfId: string;
+  transport: Transport;
+  addressOf(nodeId: string): string | undefined;
+  isAvailable(nodeId: string): boolean;
+  /** The node's engine (indexed, so received records enter anti-entropy's index). */
+  engine: Engine;
+  clock: Clock;
+  store: JobStore;
+  /** Folds a received record's timestamp into this node's clock; throws for one too far ahead. */
+  observe?(hlc: number): void;
+  /** False for a record that must not be stored (a tombstone below the purge watermark). */
+  accepts?(record: StoredRecord): boolean;
+  /** True while `plan` is still the transition under way. */
+  current(transition: number): boolean;
+  events?: { recordsReceived?(count: number): void };
+}
+
+const checkpointName = 'transfer';
+
+export class Transfer {
+  private readonly deps: TransferDeps;
+  private readonly options: TransferOptions;
+  private checkpoint: TransferCheckpoint | undefined;
+
+  constructor(deps: TransferDeps, options: Partial<TransferOptions> = {}) {
+    this.deps = deps;
+    this.options = { ...transferDefaults, ...options };
+    this.checkpoint = readCheckpoint(deps.store.load(checkpointName));
+  }
+
+  /** The checkpointed transition, if any (finished or not). */
+  get transition(): number | undefined {
+    return this.checkpoint?.transition;
+  }
+
+  isFinished(transition: number): boolean {
+    return this.checkpoint?.transition === transition && this.checkpoint.finishedAtMs !== null;
+  }
+
+  /**
+   * Pulls batches for `plan` until every source is exhausted, the job is paused, the
+   * transition changes or the batch budget is spent. Resolves true when the transfer is
+   * complete. Errors from a source leave its cursor where it was; the next run retries.
+   */
+  async run(plan: TransferPlan): Promise<boolean> {
+    const job = await this.begin(plan);
+    if (job.finishedAtMs !== null) return true;
+    for (let batch = 0; batch < this.options.batchesPerRun; batch++) {
+      if (job.paused || !this.deps.current(plan.transition)) return false;
+      await this.noticeUnavailable(job, plan);
+      const next = plan.sources.find((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId));
+      if (next === undefined) {
+        const waiting = plan.sources.some((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done);
+        if (waiting) return false;
+        // Unless some source answered, nothing was received: a transfer from nobody is no transfer.
+        if (plan.sources.length > 0 && plan.sources.every((nodeId) => job.unavailable.includes(nodeId))) return false;
+        job.finishedAtMs = this.deps.clock.nowMs();
+        await this.save();
+        return true;
+      }
+      const progressed = await this.pullBatch(job, plan, next);
+      if (!progressed) return false;
+    }
+    return false;
+  }
+
+  pause(): boolean {
+    if (this.checkpoint === undefined || this.checkpoint.finishedAtMs !== null || this.checkpoint.paused) return false;
+    this.checkpoint.paused = true;
+    void this.save();
+    return true;
+  }
+
+  resume(): boolean {
+    if (this.checkpoint === undefined || !this.checkpoint.paused) return false;
+    this.checkpoint.paused = false;
+    void this.save();
+    return true;
+  }
+
+  view(waiting: boolean): JobView | undefined {
+    const job = this.checkpoint;
+    if (job === undefined) return undefined;
+    const sources = Object.entries(job.sources).map(([nodeId, source]) => ({ nodeId, scanned: source.scanned, total: Math.max(source.total, source.scanned), done: source.done }));
+    const keysDone = sources.reduce((sum, source) => sum + source.scanned, 0);
+    const keysTotal = sources.reduce((sum, source) => sum + source.total, 0);
+    const nowMs = job.finishedAtMs ?? this.deps.clock.nowMs();
+    const pace = jobPace(keysDone, keysTotal, job.startedAtMs, nowMs);
+    return {
+      id: `transfer-${job.transition.toString(16)}`,
+      kind: job.kind,
+      node: this.deps.selfId,
+      state: job.finishedAtMs !== null ? 'done' : job.paused ? 'paused' : waiting ? 'waiting' : 'running',
+      description: job.description,
+      keysDone,
+      keysTotal,
+      recordsMoved: job.received,
+      ...pace,
+      startedAtMs: job.startedAtMs,
+      finishedAtMs: job.finishedAtMs,
+      sources,
+    };
+  }
+
+  private async begin(plan: TransferPlan): Promise<TransferCheckpoint> {
+    if (this.checkpoint?.transition === plan.transition) return this.checkpoint;
+    const sources: Record<string, SourceCheckpoint> = {};
+    for (const nodeId of plan.sources) sources[nodeId] = { after: null, done: false, scanned: 0, total: 0 };
+    this.checkpoint = {
+      transition: plan.transition,
+      readRing: plan.readRing,
+      targetRing: plan.targetRing,
+      kind: plan.kind,
+      description: plan.description,
+      startedAtMs: this.deps.clock.nowMs(),
+      finishedAtMs: null,
+      paused: false,
+      received: 0,
+      unavailable: [],
+      sources,
+    };
+    await this.save();
+    return this.checkpoint;
+  }
+
+  /**
+   * A source that became unavailable sends nothing more, so the keys it alone would have
+   * sent must come from the other replicas: they scan again with the new set.
+   */
+  private async noticeUnavailable(job: TransferCheckpoint, plan: TransferPlan): Promise<void> {
+    const lost = plan.sources.filter((nodeId) => !this.deps.isAvailable(nodeId) && !job.unavailable.includes(nodeId) && !(job.sources[nodeId] as SourceCheckpoint).done);
+    if (lost.length === 0) return;
+    job.unavailable = [...job.unavailable, ...lost].sort();
+    for (const nodeId of plan.sources) {
+      if (job.unavailable.includes(nodeId)) continue;
+      const source = job.sources[nodeId] as SourceCheckpoint;
+      source.after = null;
+      source.done = false;
+      source.scanned = 0;
+    }
+    for (const nodeId of lost) (job.sources[nodeId] as SourceCheckpoint).done = true;
+    await this.save();
+  }
+
+  private async pullBatch(job: TransferCheckpoint, plan: TransferPlan, nodeId: string): Promise<boolean> {
+    const address = this.deps.addressOf(nodeId);
+    const source = job.sources[nodeId] as SourceCheckpoint;
+    if (address === undefined) return false;
+    let reply;
+    try {
+      reply = await this.deps.transport.request(
+        address,
+        {
+          type: 'transferScan',
+          readRing: plan.readRing,
+          targetRing: plan.targetRing,
+          forNode: this.deps.selfId,
+          unavailable: job.unavailable,
+          after: source.after,
+          limit: this.options.recordsPerBatch,
+        },
+        this.options.requestTimeoutMs,
+      );
+    } catch {
+      return false;
+    }
+    if (!reply.ringsMatch) return false; // the source has not seen the same rings yet
+    let stored = 0;
+    for (const [key, record] of reply.entries) {
+      if (this.deps.accepts?.(record) === false) continue;
+      try {
+        this.deps.observe?.(record.hlc);
+      } catch {
+        continue; // stamped too far in the future (the clock-skew guard); anti-entropy decides later
+      }
+      if ((await this.deps.engine.apply(key, record)).applied) stored++;
+    }
+    if (!this.deps.current(plan.transition) || this.checkpoint !== job) return false;
+    job.received += stored;
+    source.scanned += reply.scanned;
+    source.total = reply.total;
+    source.after = reply.next;
+    source.done = reply.next === null;
+    if (source.done) source.scanned = Math.max(source.scanned, source.total);
+    this.deps.events?.recordsReceived?.(stored);
+    await this.save();
+    return true;
+  }
+
+  private save(): Promise<void> {
+    return this.deps.store.save(checkpointName, this.checkpoint);
+  }
+}
+
+function readCheckpoint(value: unknown): TransferCheckpoint | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const job = value as Partial<TransferCheckpoint>;
+  if (typeof job.transition !== 'number' || typeof job.sources !== 'object' || job.sources === null) return undefined;
+  return value as TransferCheckpoint;
+}

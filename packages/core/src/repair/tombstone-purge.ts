@@ -1,0 +1,96 @@
+// Tombstone purging that cannot bring deleted data back (DESIGN.md, "Storage": never on a
+// timer alone). Every member publishes its repair horizon: the oldest time at which one of
+// its ranges was last verified equal on all of that range's replicas. A tombstone older
+// than every member's horizon (less a margin for messages still in flight and for clock
+// skew) is on every replica of its range, so all of them may drop it.
+//
+// The cutoff is a watermark on the HLC, which only rises and is kept on disk:
+// - tombstones below it are removed from storage and from anti-entropy's digests;
+// - a tombstone below it that arrives later is not stored (it would be purged anyway);
+// - a write (or hint) stamped below it is refused as too old, so a message delayed past
+//   the margin cannot revive a value whose tombstone is gone: the coordinator re-stamps.
+// Anti-entropy carries each side's watermark and both sides adopt the higher one before
+// their digests are compared, so replicas agree on which tombstones exist.
+import { hlcLogicalBits } from '../clock/hlc.js';
+import type { JobStore } from '../rebalance/job.js';
+import type { Engine } from '../storage/engine.js';
+import type { PlantedBugs } from '../testing/planted-bugs.js';
+import type { RangeIndex } from './range-index.js';
+
+export interface TombstonePurgeDeps {
+  engine: Engine;
+  index(): RangeIndex | undefined;
+  store: JobStore;
+  nowMs(): number;
+  /** Published repair horizons (ms, 0 for none yet) of every member that holds data. */
+  horizons(): readonly number[];
+  plantedBugs?: PlantedBugs;
+  events?: { tombstonesPurged?(count: number): void };
+}
+
+export interface TombstonePurgeOptions {
+  /** Subtracted from the lowest horizon: covers messages in flight and clock skew between nodes. */
+  marginMs: number;
+  /** Tombstones removed per storage call. */
+  batch: number;
+}
+
+export const tombstonePurgeDefaults: TombstonePurgeOptions = { marginMs: 60_000, batch: 1000 };
+
+const watermarkName = 'tombstone-watermark';
+
+export class TombstonePurge {
+  private readonly deps: TombstonePurgeDeps;
+  private readonly options: TombstonePurgeOptions;
+  private mark: number;
+  private purgedTotal = 0;
+
+  constructor(deps: TombstonePurgeDeps, options: Partial<TombstonePurgeOptions> = {}) {
+    this.deps = deps;
+    this.options = { ...tombstonePurgeDefaults, ...options };
+    const saved = deps.store.load(watermarkName);
+    this.mark = typeof saved === 'number' ? saved : 0;
+  }
+
+  /** The HLC below which tombstones are gone and older writes are refused. */
+  get watermark(): number {
+    return this.mark;
+  }
+
+  get purged(): number {
+    return this.purgedTotal;
+  }
+
+  /** Raises the watermark to `watermark` if that is higher (from a peer, or computed here). */
+  adopt(watermark: number): void {
+    if (watermark <= this.mark) return;
+    this.mark = watermark;
+    void this.deps.store.save(watermarkName, watermark).catch(() => undefined);
+  }
+
+  /** Computes the watermark from the members' horizons and purges what falls below it. */
+  async round(): Promise<void> {
+    this.adopt(this.candidate());
+    const index = this.deps.index();
+    if (index === undefined || this.mark === 0) return;
+    for (let batch = 0; batch < 100; batch++) {
+      const below = index.tombstonesBelow(this.mark, this.options.batch);
+      if (below.length === 0) return;
+      const removed = await this.deps.engine.discard(below);
+      if (removed.length > 0) {
+        this.purgedTotal += removed.length;
+        this.deps.events?.tombstonesPurged?.(removed.length);
+      }
+      // Tombstones not removed were overwritten meanwhile and left the list; a changed index is rebuilt.
+      if (removed.length < below.length || this.deps.index() !== index) return;
+    }
+  }
+
+  private candidate(): number {
+    const toHlc = (ms: number) => Math.max(0, ms - this.options.marginMs) * 2 ** hlcLogicalBits;
+    if (this.deps.plantedBugs?.purgeTombstonesEarly) return toHlc(this.deps.nowMs());
+    const horizons = this.deps.horizons();
+    if (horizons.length === 0 || horizons.some((horizon) => horizon === 0)) return 0;
+    return toHlc(Math.min(...horizons));
+  }
+}
