@@ -8,7 +8,7 @@
 // Exits 1 when a run failed. Wall-clock time is read here only, for the rate shown.
 import { performance } from 'node:perf_hooks';
 import type { PlantedBugs } from '@ringkv/core';
-import { ProgressBar } from './progress-bar.js';
+import { ProgressBar } from '@ringkv/client';
 import { describeFailure, replayCommand } from './report.js';
 import { describeScenario, runSimulation, type RunResult } from './run.js';
 import { profiles, type ScenarioChoices } from './scenario.js';

@@ -3,6 +3,9 @@
 import type {
   ClusterInfo,
   ClusterNodes,
+  Job,
+  JobList,
+  RingChange,
   ConsistencyLevel,
   DeleteResult,
   Health,
@@ -133,6 +136,34 @@ export class RingkvClient {
   async repair(): Promise<RepairStatus> {
     const response = await this.send('POST', '/repair');
     return (await response.json()) as RepairStatus;
+  }
+
+  /** Decommissions this node: its ranges stream to their new owners, then it stops. */
+  async leave(): Promise<RingChange> {
+    return (await (await this.send('POST', '/cluster/leave')).json()) as RingChange;
+  }
+
+  /** Removes a dead member for good; the survivors re-replicate its ranges. */
+  async remove(nodeId: string): Promise<RingChange> {
+    return (await (await this.send('POST', `/cluster/remove/${encodeURIComponent(nodeId)}`)).json()) as RingChange;
+  }
+
+  /** This node's data-movement jobs. */
+  jobs(): Promise<JobList> {
+    return this.json('/jobs');
+  }
+
+  /** Every member's data-movement jobs. */
+  clusterJobs(): Promise<JobList> {
+    return this.json('/cluster/jobs');
+  }
+
+  async pauseJob(id: string): Promise<{ job: Job; changed: boolean }> {
+    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/pause`)).json()) as { job: Job; changed: boolean };
+  }
+
+  async resumeJob(id: string): Promise<{ job: Job; changed: boolean }> {
+    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/resume`)).json()) as { job: Job; changed: boolean };
   }
 
   async metrics(): Promise<string> {

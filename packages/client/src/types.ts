@@ -33,10 +33,14 @@ export interface KeysPage {
   nextCursor: string | null;
 }
 
+/** A member's place in the ring: joining (receiving its ranges), normal, leaving (handing them on), left. */
+export type RingStatus = 'joining' | 'normal' | 'leaving' | 'left';
+
 export interface MemberInfo {
   nodeId: string;
   address: string;
   state: MemberState;
+  ringStatus: RingStatus;
   /** Share of the ring for which this member is the primary replica, 0..1. */
   ringShare: number;
 }
@@ -71,6 +75,42 @@ export interface ReplicationStatus {
   repairHorizonMs: number | null;
   /** Records moved by anti-entropy. */
   keysRepaired: number;
+  /** Tombstones held, tombstones purged since start, and the purge watermark (Unix ms; 0 before the first). */
+  tombstones: number;
+  tombstonesPurged: number;
+  purgedBeforeMs: number;
+}
+
+export type JobKind = 'join' | 'leave' | 'remove' | 'cleanup';
+export type JobState = 'waiting' | 'running' | 'paused' | 'done';
+
+/** One data movement (a transfer of ranges to this node, or a cleanup of ranges it gave up). */
+export interface Job {
+  id: string;
+  kind: JobKind;
+  node: string;
+  state: JobState;
+  description: string;
+  keysDone: number;
+  keysTotal: number;
+  recordsMoved: number;
+  keysPerSecond: number;
+  etaSeconds: number | null;
+  startedAtMs: number;
+  finishedAtMs: number | null;
+  sources: Array<{ nodeId: string; scanned: number; total: number; done: boolean }>;
+}
+
+export interface JobList {
+  jobs: Job[];
+  /** Members whose jobs could not be read (for GET /cluster/jobs). */
+  unreachable: string[];
+}
+
+export interface RingChange {
+  nodeId: string;
+  ringStatus: RingStatus;
+  message: string;
 }
 
 export interface RepairStatus {
@@ -106,6 +146,8 @@ export interface NodeInfo {
   traffic: TrafficSummary;
   members: MemberInfo[];
   replication: ReplicationStatus;
+  ringStatus: RingStatus;
+  jobs: Job[];
 }
 
 export interface ClusterInfo {
@@ -114,6 +156,8 @@ export interface ClusterInfo {
   vnodes: number;
   members: MemberInfo[];
   ring: { tokenCount: number; hash: string };
+  /** True while members join or leave (data is moving); the rings below differ then. */
+  rebalancing: boolean;
 }
 
 export interface RingRange {

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// ringkv's command line: `ringkv node` runs one node, `ringkv cluster` a local cluster.
-// Every flag has an environment variable twin (shown in --help).
+// ringkv's command line: `ringkv node` runs one node, `ringkv cluster` a local cluster;
+// `ringkv leave`, `ringkv remove <node>` and `ringkv jobs` change the ring of a running
+// cluster and watch the data move. Every flag has an environment variable twin (shown in --help).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
 import { runLocalCluster } from './local-cluster.js';
 import { startNode } from './node.js';
+import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
 
 function integer(value: string): number {
@@ -43,6 +45,11 @@ function sharedOptions(): Option[] {
     new Option('--anti-entropy-interval-ms <ms>', 'pause between anti-entropy rounds (0 turns it off)').env('RINGKV_ANTI_ENTROPY_INTERVAL_MS').default(defaults.antiEntropyIntervalMs).argParser(integer),
     new Option('--hints-per-target-max <n>', 'hints kept for one down replica (beyond: anti-entropy repairs)').env('RINGKV_HINTS_PER_TARGET_MAX').default(defaults.hintsPerTargetMax).argParser(integer),
     new Option('--hints-total-max <n>', 'hints kept in total').env('RINGKV_HINTS_TOTAL_MAX').default(defaults.hintsTotalMax).argParser(integer),
+    new Option('--ring-settle-ms <ms>', 'how long a ring change (join, leave, remove) takes to reach every node').env('RINGKV_RING_SETTLE_MS').default(defaults.ringSettleMs).argParser(integer),
+    new Option('--tombstone-purge-margin-ms <ms>', 'time between the cluster repair horizon and the tombstone purge cutoff (in-flight messages, clock skew)')
+      .env('RINGKV_TOMBSTONE_PURGE_MARGIN_MS')
+      .default(defaults.tombstonePurgeMarginMs)
+      .argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
   ];
 }
@@ -78,6 +85,8 @@ nodeCommand.action(async (flags: Record<string, unknown>) => {
       () => process.exit(1),
     );
   };
+  // A node that has left the ring (decommissioned) stops by itself.
+  running.left.then(stop, () => undefined);
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
 });
@@ -109,6 +118,8 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     ['antiEntropyIntervalMs', '--anti-entropy-interval-ms'],
     ['hintsPerTargetMax', '--hints-per-target-max'],
     ['hintsTotalMax', '--hints-total-max'],
+    ['ringSettleMs', '--ring-settle-ms'],
+    ['tombstonePurgeMarginMs', '--tombstone-purge-margin-ms'],
   ];
   for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));
   if (flags.durable === true) passThrough.push('--durable');
@@ -124,5 +135,52 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     nodeArgs: passThrough,
   });
 });
+
+/** Which node to ask, and how long to watch. */
+function ringOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--node <host:port>', 'the node to ask').env('RINGKV_NODE').default('127.0.0.1:8000'))
+    .addOption(new Option('--timeout-s <s>', 'stop watching after this long (the change goes on)').default(3600).argParser(integer));
+}
+
+async function runRingCommand(node: string, work: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await work();
+  } catch (error) {
+    process.stderr.write(`ringkv: ${failureMessage(error, node)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+ringOptions(
+  program
+    .command('leave')
+    .description('decommission a node: its ranges stream to their new owners, then it stops (watches progress)')
+    .option('--no-wait', 'return once the leave has started'),
+).action(async (flags: { node: string; wait: boolean; timeoutS: number }) => {
+  await runRingCommand(flags.node, () => leaveCommand(flags.node, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+});
+
+ringOptions(
+  program
+    .command('remove')
+    .description('take out a dead node for good: the survivors re-replicate its ranges (watches progress)')
+    .argument('<node-id>', 'id of the dead member')
+    .option('--no-wait', 'return once the removal has started'),
+).action(async (nodeId: string, flags: { node: string; wait: boolean; timeoutS: number }) => {
+  await runRingCommand(flags.node, () => removeCommand(flags.node, nodeId, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+});
+
+const jobs = ringOptions(program.command('jobs').description("list every member's data-movement jobs").option('--watch', 'draw a progress bar until the ring is stable'));
+jobs.action(async (flags: { node: string; watch?: boolean; timeoutS: number }) => {
+  await runRingCommand(flags.node, () => jobsCommand(flags.node, flags.watch === true, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+});
+for (const action of ['pause', 'resume'] as const) {
+  ringOptions(jobs.command(action).description(`${action} a transfer job (on the node that runs it)`).argument('<job-id>', 'as listed by `ringkv jobs`')).action(
+    async (id: string, flags: { node: string }) => {
+      await runRingCommand(flags.node, () => jobControlCommand(flags.node, id, action, process.stdout));
+    },
+  );
+}
 
 await program.parseAsync(process.argv);

@@ -26,6 +26,10 @@ export interface NodeConfig {
   hintsTotalMax: number;
   /** Pause between anti-entropy rounds; 0 turns it off. */
   antiEntropyIntervalMs: number;
+  /** How long a ring change takes to reach every node; writes keep reaching the old ring that long. */
+  ringSettleMs: number;
+  /** Time kept between the cluster's repair horizon and the tombstone purge cutoff. */
+  tombstonePurgeMarginMs: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   logLevel: string;
@@ -49,6 +53,8 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   antiEntropyIntervalMs: 1000,
   hintsPerTargetMax: hintsPerTargetMaxDefault,
   hintsTotalMax: hintsTotalMaxDefault,
+  ringSettleMs: 2000,
+  tombstonePurgeMarginMs: 60_000,
   durable: false,
   logLevel: 'info',
 };
@@ -73,6 +79,8 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.antiEntropyIntervalMs) || config.antiEntropyIntervalMs < 0 || config.antiEntropyIntervalMs > 3_600_000) {
     problems.push('--anti-entropy-interval-ms must be 0..3600000 (0 turns it off)');
   }
+  if (!Number.isInteger(config.ringSettleMs) || config.ringSettleMs < 0 || config.ringSettleMs > 600_000) problems.push('--ring-settle-ms must be 0..600000');
+  if (!Number.isInteger(config.tombstonePurgeMarginMs) || config.tombstonePurgeMarginMs < 0) problems.push('--tombstone-purge-margin-ms must be a whole number >= 0');
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
   return problems;
 }

@@ -1,7 +1,7 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import type { ClusterInfo, ClusterNodes, KeyCounts, MemberInfo, NodeInfo, NodeView, RepairStatus, RingLayout } from '@ringkv/client';
-import { tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
+import type { ClusterInfo, ClusterNodes, Job, JobList, KeyCounts, MemberInfo, NodeInfo, NodeView, RepairStatus, RingLayout } from '@ringkv/client';
+import { hlcWallMs, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
 import type { TrafficRecorder } from './metrics/traffic.js';
@@ -35,8 +35,43 @@ export class NodeViews {
       nodeId: member.nodeId,
       address: member.address,
       state: member.state,
+      ringStatus: member.ring,
       ringShare: shares.get(member.nodeId) ?? 0,
     }));
+  }
+
+  /** This node's jobs (transfers it receives, cleanups it runs). */
+  jobs(): JobList {
+    return { jobs: this.deps.node.rebalancer.jobs(), unreachable: [] };
+  }
+
+  /** Every member's jobs, gathered by this node (1 s per member). */
+  async clusterJobs(): Promise<JobList> {
+    const jobs: Job[] = [...this.deps.node.rebalancer.jobs()];
+    const unreachable: string[] = [];
+    await Promise.all(
+      this.deps.node.membership.list().map(async (member) => {
+        if (member.nodeId === this.deps.config.id || member.ring === 'left') return;
+        try {
+          const response = await fetch(`http://${member.address}/jobs`, { signal: AbortSignal.timeout(1000) });
+          if (!response.ok) throw new Error(`HTTP ${response.status}`);
+          jobs.push(...((await response.json()) as JobList).jobs);
+        } catch {
+          unreachable.push(member.nodeId);
+        }
+      }),
+    );
+    jobs.sort((a, b) => b.startedAtMs - a.startedAtMs || (a.node < b.node ? -1 : 1));
+    return { jobs, unreachable: unreachable.sort() };
+  }
+
+  /** Pauses or resumes this node's transfer job `id`; undefined when there is no such job. */
+  controlJob(id: string, action: 'pause' | 'resume'): { job: Job; changed: boolean } | undefined {
+    const rebalancer = this.deps.node.rebalancer;
+    const job = rebalancer.jobs().find((item) => item.id === id);
+    if (job === undefined || job.kind === 'cleanup') return undefined;
+    const changed = action === 'pause' ? rebalancer.pause() : rebalancer.resume();
+    return { job: rebalancer.jobs().find((item) => item.id === id) ?? job, changed };
   }
 
   cluster(): ClusterInfo {
@@ -47,6 +82,7 @@ export class NodeViews {
       vnodes: this.deps.config.vnodes,
       members: this.members(),
       ring: { tokenCount: ring.tokenCount, hash: 'xxh32' },
+      rebalancing: this.deps.node.placement.transition !== 0,
     };
   }
 
@@ -85,7 +121,12 @@ export class NodeViews {
         hintsDelivered: this.deps.node.handoff.deliveredTotal,
         repairHorizonMs: repair.horizonMs,
         keysRepaired: repair.keysRepaired,
+        tombstones: this.deps.node.tombstoneCount(),
+        tombstonesPurged: this.deps.node.tombstones.purged,
+        purgedBeforeMs: hlcWallMs(this.deps.node.tombstones.watermark),
       },
+      ringStatus: this.deps.node.membership.ringOf(config.id) ?? 'normal',
+      jobs: this.deps.node.rebalancer.jobs(),
     };
   }
 

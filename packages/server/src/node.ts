@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryEngine, MemoryHintStore, type Engine, type RequestHandler } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryEngine, MemoryHintStore, MemoryJobStore, type Engine, type JobStore, type RequestHandler } from '@ringkv/core';
 import { buildApp } from './api/app.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
@@ -26,6 +26,8 @@ export interface RunningNode {
   url: string;
   app: FastifyInstance;
   node: ClusterNode;
+  /** Resolves when the node has left the ring (after `leave`) and the settle period has passed. */
+  left: Promise<void>;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const engine: Engine = lmdb ?? new MemoryEngine();
   const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };
   const hintStore = lmdb ? lmdb.openHintStore(hintLimits) : new MemoryHintStore(hintLimits);
+  const jobStore: JobStore = lmdb ? { load: (name) => lmdb.readMeta(`job:${name}`), save: async (name, value) => void (await lmdb.writeMeta(`job:${name}`, value)) } : new MemoryJobStore();
+  let announceLeft: () => void = () => undefined;
+  const left = new Promise<void>((resolve) => (announceLeft = resolve));
   const address = `${config.host}:${config.port}`;
   // A restarted node continues its clock above what it issued before, even if the wall
   // clock went backwards across the restart: the high-water mark is saved twice a second,
@@ -55,6 +60,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     {
       keysStored: () => engine.liveCount(),
       hintsPending: () => hintStore.count(),
+      rebalanceProgress: () => {
+        const job = nodeRef.current?.rebalancer.jobs().find((item) => item.kind !== 'cleanup' && item.state !== 'done');
+        return { done: job?.keysDone ?? 0, total: job?.keysTotal ?? 0 };
+      },
       membersByState: () => {
         const counts = { up: 0, suspect: 0, down: 0 };
         for (const member of nodeRef.current?.membership.list() ?? []) counts[member.state]++;
@@ -71,6 +80,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       hlcStartAfter,
       engine,
       hintStore,
+      jobStore,
       clock: systemClock,
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
@@ -80,8 +90,15 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         keysRepaired: (count) => metrics.antiEntropyKeysRepaired.inc(count),
         hintsDelivered: (target, count) => metrics.hintsDelivered.inc({ target }, count),
         hintDropped: (target) => metrics.hintsDropped.inc({ target }),
+        recordsReceived: (count) => metrics.rebalanceRecordsReceived.inc(count),
+        keysCleanedUp: (count) => metrics.rebalanceKeysDropped.inc(count),
+        tombstonesPurged: (count) => metrics.tombstonesPurged.inc(count),
+        left: () => {
+          log.info({ settleMs: config.ringSettleMs }, 'left the ring; stopping after the settle period');
+          setTimeout(announceLeft, config.ringSettleMs).unref();
+        },
         membersChanged: (members) => {
-          log.info({ members: members.map((member) => member.nodeId) }, 'members changed');
+          log.info({ members: members.map((member) => `${member.nodeId}:${member.ring ?? '?'}`) }, 'members changed');
           saveMembers(config.dataDir, members);
         },
         memberStateChanged: (member, previous) => {
@@ -98,6 +115,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       membership: { probeTimeoutMs: Math.min(1000, Math.max(100, Math.floor(config.probeIntervalMs / 2))), suspicionTimeoutMs: config.suspicionTimeoutMs },
       coordinator: { writeTimeoutMs: config.writeTimeoutMs, readTimeoutMs: config.readTimeoutMs, readRepairChance: config.readRepairChance },
       antiEntropyIntervalMs: config.antiEntropyIntervalMs,
+      ringSettleMs: config.ringSettleMs,
+      tombstones: { marginMs: config.tombstonePurgeMarginMs },
     },
     (requestHandler) => {
       handler = requestHandler;
@@ -130,6 +149,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       clusterInfo: () => views.cluster(),
       ringLayout: () => views.ringLayout(),
       clusterNodes: () => views.clusterNodes(),
+      ring: {
+        leave: () => node.leave(),
+        remove: (nodeId) => node.remove(nodeId),
+        jobs: () => views.jobs(),
+        clusterJobs: () => views.clusterJobs(),
+        pause: (id) => views.controlJob(id, 'pause'),
+        resume: (id) => views.controlJob(id, 'resume'),
+      },
       repairNow: async () => {
         const peers = node.membership.list().length - 1;
         for (let round = 0; round < Math.max(1, peers); round++) await node.antiEntropyNow();
@@ -164,6 +191,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     url: `http://${address}`,
     app,
     node,
+    left,
     close: () => {
       closing ??= (async () => {
         node.stop();

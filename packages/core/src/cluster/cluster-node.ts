@@ -50,6 +50,8 @@ export interface ClusterNodeOptions {
 /** Entries read per page while the range index is rebuilt. */
 const indexScanPage = 2000;
 
+export type RingChangeResult = { ok: true; message: string } | { ok: false; reason: 'conflict' | 'not-found'; message: string };
+
 export interface ClusterNodeDeps {
   self: MemberAddress;
   seeds: readonly string[];
@@ -257,6 +259,11 @@ export class ClusterNode {
     return this.currentPlacement.read;
   }
 
+  /** Tombstones this node holds (from the range index; 0 while it is rebuilt). */
+  tombstoneCount(): number {
+    return this.liveIndex?.tombstones ?? 0;
+  }
+
   get placement(): Placement {
     return this.currentPlacement;
   }
@@ -303,6 +310,48 @@ export class ClusterNode {
       if (!writes.some((held) => held.fingerprint === ring.fingerprint)) writes.push(ring);
     }
     return { read, target, writes, transition: transitionId(read, target, this.deps.hash) };
+  }
+
+  /**
+   * Starts this node's decommission: its ranges stream to their new owners, then it is
+   * `left` (events.left). Refused unless it is normal and enough members remain for N.
+   */
+  leave(): RingChangeResult {
+    const ring = this.membership.ringOf(this.nodeId);
+    if (ring !== 'normal') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not normal: only a normal member can leave` };
+    const refusal = this.tooFewAfterRemoving(this.nodeId);
+    if (refusal !== undefined) return refusal;
+    this.membership.advanceRing(this.nodeId, 'leaving');
+    return { ok: true, message: `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops` };
+  }
+
+  /**
+   * Takes a dead member out for good: the survivors re-replicate its ranges from the
+   * other replicas. Refused for a member that is not known to be down (use leave on it).
+   */
+  remove(nodeId: string): RingChangeResult {
+    const state = this.membership.stateOf(nodeId);
+    if (state === undefined) return { ok: false, reason: 'not-found', message: `no member ${nodeId} is known to this node` };
+    if (nodeId === this.nodeId) return { ok: false, reason: 'conflict', message: 'a node cannot remove itself: ask it to leave, or remove it from another node once it is down' };
+    const ring = this.membership.ringOf(nodeId);
+    if (ring === 'left' || ring === 'leaving') return { ok: false, reason: 'conflict', message: `${nodeId} is already ${ring}` };
+    if (state !== 'down') {
+      return { ok: false, reason: 'conflict', message: `${nodeId} is ${state}, not down: remove is for a node that will never return; ask a live node to leave instead` };
+    }
+    const refusal = this.tooFewAfterRemoving(nodeId);
+    if (refusal !== undefined) return refusal;
+    this.membership.advanceRing(nodeId, ring === 'joining' ? 'left' : 'leaving');
+    return { ok: true, message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
+  }
+
+  private tooFewAfterRemoving(nodeId: string): RingChangeResult | undefined {
+    const remaining = this.membership.list().filter((member) => member.nodeId !== nodeId && (member.ring === 'normal' || member.ring === 'joining')).length;
+    if (remaining >= this.options.replicas) return undefined;
+    return {
+      ok: false,
+      reason: 'conflict',
+      message: `only ${remaining} members would remain for ${this.options.replicas} replicas per key; add a node first`,
+    };
   }
 
   private adoptWatermark(watermark: number): void {

@@ -1,7 +1,7 @@
 // What the HTTP layer needs from a node, stated narrowly (STYLE.md principle 6): the
 // routes see these functions, never the node object itself.
-import type { ClusterInfo, ClusterNodes, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
-import type { Coordinator, Engine } from '@ringkv/core';
+import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
+import type { Coordinator, Engine, RingChangeResult } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
 
@@ -20,6 +20,15 @@ export interface ApiDeps {
   clusterNodes(): Promise<ClusterNodes>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */
   repairNow(): Promise<RepairStatus>;
+  /** Ring changes (leave, remove) and the data-movement jobs they start. */
+  ring: {
+    leave(): RingChangeResult;
+    remove(nodeId: string): RingChangeResult;
+    jobs(): JobList;
+    clusterJobs(): Promise<JobList>;
+    pause(id: string): { job: Job; changed: boolean } | undefined;
+    resume(id: string): { job: Job; changed: boolean } | undefined;
+  };
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
   /** Folder of the built dashboard, when it exists. */

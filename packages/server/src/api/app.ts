@@ -8,6 +8,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import type { ApiDeps } from './api-deps.js';
 import { clusterRoutes } from './cluster-routes.js';
+import { ringRoutes } from './ring-routes.js';
 import { nodeRoutes } from './node-routes.js';
 import { notFoundProblem, problemForError, sendProblem } from './problems.js';
 import { storeRoutes } from './store-routes.js';
@@ -50,6 +51,7 @@ export async function buildApp({ deps, logger }: BuildAppOptions): Promise<Fasti
   await app.register(storeRoutes, { deps });
   await app.register(nodeRoutes, { deps });
   await app.register(clusterRoutes, { deps });
+  await app.register(ringRoutes, { deps });
   await registerDashboard(app, deps.dashboardRoot);
   return app;
 }

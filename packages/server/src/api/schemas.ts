@@ -94,11 +94,15 @@ export const HealthSchema = Type.Object({
 });
 
 const MemberState = Type.Union([Type.Literal('up'), Type.Literal('suspect'), Type.Literal('down')]);
+const RingStatus = Type.Union([Type.Literal('joining'), Type.Literal('normal'), Type.Literal('leaving'), Type.Literal('left')], {
+  description: 'joining: receiving its ranges; normal; leaving: handing its ranges on; left: gone for good',
+});
 
 export const MemberSchema = Type.Object({
   nodeId: Type.String(),
   address: Type.String(),
   state: MemberState,
+  ringStatus: RingStatus,
   ringShare: Type.Number({ description: 'Share of the ring this member is primary for, 0..1' }),
 });
 
@@ -107,6 +111,39 @@ const TrafficPointSchema = Type.Object({
   requestsPerSecond: Type.Number(),
   p50Ms: Type.Number(),
   p99Ms: Type.Number(),
+});
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: Type.Union([Type.Literal('join'), Type.Literal('leave'), Type.Literal('remove'), Type.Literal('cleanup')]),
+    node: Type.String({ description: 'The node running the job' }),
+    state: Type.Union([Type.Literal('waiting'), Type.Literal('running'), Type.Literal('paused'), Type.Literal('done')]),
+    description: Type.String(),
+    keysDone: Type.Number({ description: 'Keys examined so far' }),
+    keysTotal: Type.Number({ description: 'Keys to examine in all' }),
+    recordsMoved: Type.Number({ description: 'Records received (transfer) or dropped (cleanup)' }),
+    keysPerSecond: Type.Number(),
+    etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+    startedAtMs: Type.Number(),
+    finishedAtMs: Type.Union([Type.Number(), Type.Null()]),
+    sources: Type.Array(Type.Object({ nodeId: Type.String(), scanned: Type.Number(), total: Type.Number(), done: Type.Boolean() })),
+  },
+  { description: 'A data movement with its progress' },
+);
+
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobSchema),
+  unreachable: Type.Array(Type.String(), { description: 'Members whose jobs could not be read' }),
+});
+
+export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const NodeParams = Type.Object({ nodeId: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export const RingChangeSchema = Type.Object({
+  nodeId: Type.String(),
+  ringStatus: RingStatus,
+  message: Type.String(),
 });
 
 export const NodeInfoSchema = Type.Object(
@@ -141,7 +178,12 @@ export const NodeInfoSchema = Type.Object(
         description: 'Oldest time (Unix ms) at which one of this node\'s ranges was verified equal on all its replicas; null until every range has been',
       }),
       keysRepaired: Type.Number({ description: 'Records moved by anti-entropy' }),
+      tombstones: Type.Integer({ description: 'Tombstones this node holds' }),
+      tombstonesPurged: Type.Integer({ description: 'Tombstones purged since start, each after every replica verified it' }),
+      purgedBeforeMs: Type.Number({ description: 'Tombstones written before this time (Unix ms) are purged everywhere; 0 before the first purge' }),
     }),
+    ringStatus: RingStatus,
+    jobs: Type.Array(JobSchema),
   },
   { description: 'One node and how it is doing' },
 );
@@ -152,6 +194,7 @@ export const ClusterSchema = Type.Object({
   vnodes: Type.Integer(),
   members: Type.Array(MemberSchema),
   ring: Type.Object({ tokenCount: Type.Integer(), hash: Type.String() }),
+  rebalancing: Type.Boolean({ description: 'True while members join or leave and data is moving' }),
 });
 
 export const RingLayoutSchema = Type.Object({

@@ -15,12 +15,17 @@ export interface NodeMetrics {
   antiEntropyKeysRepaired: Counter<string>;
   hintsDelivered: Counter<'target'>;
   hintsDropped: Counter<'target'>;
+  rebalanceRecordsReceived: Counter<string>;
+  rebalanceKeysDropped: Counter<string>;
+  tombstonesPurged: Counter<string>;
 }
 
 export interface MetricsSources {
   keysStored(): number;
   membersByState(): Record<'up' | 'suspect' | 'down', number>;
   hintsPending(): number;
+  /** Keys examined and to examine by this node's running transfer (0/0 when none). */
+  rebalanceProgress(): { done: number; total: number };
 }
 
 const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -54,8 +59,34 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       this.set(sources.hintsPending());
     },
   });
+  new Gauge({
+    name: 'ringkv_rebalance_keys',
+    help: "Keys examined (phase=done) and to examine (phase=total) by this node's current data transfer.",
+    labelNames: ['phase'],
+    registers: [registry],
+    collect() {
+      const progress = sources.rebalanceProgress();
+      this.set({ phase: 'done' }, progress.done);
+      this.set({ phase: 'total' }, progress.total);
+    },
+  });
   return {
     registry,
+    rebalanceRecordsReceived: new Counter({
+      name: 'ringkv_rebalance_records_received_total',
+      help: 'Records this node received because it took over ranges (join, leave, remove).',
+      registers: [registry],
+    }),
+    rebalanceKeysDropped: new Counter({
+      name: 'ringkv_rebalance_keys_dropped_total',
+      help: 'Keys this node dropped after handing their ranges to new owners.',
+      registers: [registry],
+    }),
+    tombstonesPurged: new Counter({
+      name: 'ringkv_tombstones_purged_total',
+      help: 'Tombstones purged after every replica of their range verified them.',
+      registers: [registry],
+    }),
     hintsDelivered: new Counter({
       name: 'ringkv_hints_delivered_total',
       help: 'Hints delivered to their replica, by target.',

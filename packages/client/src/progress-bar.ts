@@ -1,5 +1,6 @@
-// A one-line progress bar for long simulator runs: redrawn in place with `\r` on a
-// terminal, and as a plain line every tenth of the way otherwise (CI logs).
+// A one-line progress bar for long work (simulator runs, data movement watched from the
+// CLI): redrawn in place with `\r` on a terminal, and as a plain line every tenth of the
+// way otherwise (CI logs).
 
 export interface ProgressWriter {
   isTTY?: boolean;
@@ -7,7 +8,7 @@ export interface ProgressWriter {
 }
 
 export class ProgressBar {
-  private readonly total: number;
+  private total: number;
   private readonly out: ProgressWriter;
   private readonly widthChars: number;
   private lastTenth = -1;
@@ -18,8 +19,9 @@ export class ProgressBar {
     this.widthChars = widthChars;
   }
 
-  /** Draws the bar for `done` of the total; `note` follows it (failures, rate). */
-  update(done: number, note: string): void {
+  /** Draws the bar for `done` of the total; `note` follows it (failures, rate). A `total` given replaces the old one. */
+  update(done: number, note: string, total?: number): void {
+    if (total !== undefined) this.total = Math.max(1, total);
     const fraction = Math.min(1, done / this.total);
     const line = `${render(fraction, this.widthChars)} ${String(Math.floor(fraction * 100)).padStart(3)}% ${done}/${this.total} ${note}`;
     if (this.out.isTTY) {

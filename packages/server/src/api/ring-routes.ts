@@ -1,0 +1,90 @@
+// Changing the ring and watching the data move: POST /cluster/leave decommissions the
+// node that receives it, POST /cluster/remove/{nodeId} takes out a dead member, and
+// every data movement is a job (GET /jobs on a node, GET /cluster/jobs for all of them)
+// that can be paused and resumed.
+import type { FastifyPluginAsync } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { RingChangeResult } from '@ringkv/core';
+import type { ApiDeps } from './api-deps.js';
+import { ProblemError } from './problems.js';
+import { Type } from 'typebox';
+import { JobListSchema, JobParams, JobSchema, NodeParams, problemResponses, RingChangeSchema } from './schemas.js';
+
+
+const JobControlSchema = Type.Object({ job: JobSchema, changed: Type.Boolean({ description: 'False when the job already was in that state' }) });
+
+function accepted(result: RingChangeResult, nodeId: string, ringStatus: 'leaving' | 'left') {
+  if (result.ok) return { nodeId, ringStatus, message: result.message };
+  if (result.reason === 'not-found') throw new ProblemError(404, 'no-such-member', 'No such member', result.message);
+  throw new ProblemError(409, 'ring-change-refused', 'Ring change refused', result.message);
+}
+
+export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
+  const tags = ['ring changes'];
+
+  api.post(
+    '/cluster/leave',
+    {
+      schema: {
+        tags,
+        summary: 'Decommission this node',
+        description:
+          'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops. ' +
+          'Refused (409) unless it is a normal member and at least N members remain.',
+        response: { 202: RingChangeSchema, ...problemResponses(409) },
+      },
+    },
+    async (_request, reply) => reply.code(202).send(accepted(deps.ring.leave(), deps.nodeId, 'leaving')),
+  );
+
+  api.post(
+    '/cluster/remove/:nodeId',
+    {
+      schema: {
+        tags,
+        summary: 'Remove a dead member for good',
+        description:
+          'For a node that will never return: the surviving replicas re-replicate its ranges to their new owners. ' +
+          'Refused (409) while the member is up or suspect (ask it to leave instead), or if fewer than N members would remain.',
+        params: NodeParams,
+        response: { 202: RingChangeSchema, ...problemResponses(404, 409) },
+      },
+    },
+    async (request, reply) => reply.code(202).send(accepted(deps.ring.remove(request.params.nodeId), request.params.nodeId, 'leaving')),
+  );
+
+  api.get(
+    '/jobs',
+    { schema: { tags, summary: "This node's data-movement jobs", response: { 200: JobListSchema } } },
+    async () => deps.ring.jobs(),
+  );
+
+  api.get(
+    '/cluster/jobs',
+    { schema: { tags, summary: "Every member's data-movement jobs, gathered by this node", response: { 200: JobListSchema } } },
+    async () => deps.ring.clusterJobs(),
+  );
+
+  for (const action of ['pause', 'resume'] as const) {
+    api.post(
+      `/jobs/:id/${action}`,
+      {
+        schema: {
+          tags,
+          summary: action === 'pause' ? 'Pause a transfer job on this node' : 'Resume a paused transfer job on this node',
+          description: 'The job state is kept on disk: a paused job stays paused across a restart.',
+          params: JobParams,
+          response: { 200: JobControlSchema, ...problemResponses(404) },
+        },
+      },
+      async (request) => {
+        const result = deps.ring[action](request.params.id);
+        if (result === undefined) {
+          throw new ProblemError(404, 'no-such-job', 'No such job', `this node runs no transfer job ${request.params.id}; GET /cluster/jobs lists every job with the node running it`);
+        }
+        return result;
+      },
+    );
+  }
+};

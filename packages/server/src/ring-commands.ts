@@ -1,0 +1,129 @@
+// The CLI side of ring changes: `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
+// Each asks one node over its REST API, then (unless told not to) watches the data move
+// with a progress bar over every member's jobs, until the ring is stable again.
+import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList } from '@ringkv/client';
+
+export interface WatchOptions {
+  /** Give up after this long (the change itself goes on). */
+  timeoutMs: number;
+  out: { isTTY?: boolean; write(text: string): unknown };
+}
+
+const pollMs = 500;
+
+/** A node address as typed on the command line: host:port or a URL. */
+export function nodeUrl(node: string): string {
+  return /^https?:\/\//.test(node) ? node.replace(/\/+$/, '') : `http://${node}`;
+}
+
+/** Sums the jobs still moving data (cleanups are bookkeeping, shown but not counted). */
+export function movingTotals(jobs: readonly Job[]): { done: number; total: number; keysPerSecond: number; running: number } {
+  const moving = jobs.filter((job) => job.kind !== 'cleanup' && job.state !== 'done');
+  return {
+    done: moving.reduce((sum, job) => sum + job.keysDone, 0),
+    total: moving.reduce((sum, job) => sum + job.keysTotal, 0),
+    keysPerSecond: moving.reduce((sum, job) => sum + job.keysPerSecond, 0),
+    running: moving.length,
+  };
+}
+
+export function describeJob(job: Job): string {
+  const percent = job.keysTotal > 0 ? `${Math.floor((100 * job.keysDone) / job.keysTotal)}%` : '—';
+  const eta = job.etaSeconds === null ? '—' : `${Math.ceil(job.etaSeconds)}s`;
+  return `${job.id.padEnd(18)} ${job.node.padEnd(10)} ${job.kind.padEnd(8)} ${job.state.padEnd(8)} ${percent.padStart(5)} ${job.keysDone}/${job.keysTotal} keys, ${job.recordsMoved} records, ${Math.round(job.keysPerSecond)} keys/s, ETA ${eta}  ${job.description}`;
+}
+
+/**
+ * Polls `watcher` until `finished` says the change is complete, drawing progress. Resolves
+ * true when it finished, false on timeout.
+ */
+export async function watchRingChange(watcher: RingkvClient, finished: (members: Awaited<ReturnType<RingkvClient['cluster']>>) => boolean, options: WatchOptions): Promise<boolean> {
+  const bar = new ProgressBar(1, options.out);
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    let jobs: JobList = { jobs: [], unreachable: [] };
+    try {
+      const cluster = await watcher.cluster();
+      if (finished(cluster)) {
+        bar.update(1, 'done: the ring is stable', 1);
+        bar.finish();
+        return true;
+      }
+      jobs = await watcher.clusterJobs();
+    } catch {
+      // The node watched may be busy or restarting; try again.
+    }
+    const totals = movingTotals(jobs.jobs);
+    const note = totals.running === 0 ? 'waiting for the ring change to reach every node' : `keys, ${Math.round(totals.keysPerSecond)} keys/s, ${totals.running} transfer(s)`;
+    bar.update(totals.done, note, Math.max(1, totals.total));
+    if (Date.now() > deadline) {
+      bar.finish();
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/** Another member to watch from, since a leaving node stops when it is done. */
+async function otherMember(client: RingkvClient, nodeId: string): Promise<RingkvClient> {
+  const cluster = await client.cluster();
+  const other = cluster.members.find((member) => member.nodeId !== nodeId && member.state === 'up' && member.ringStatus === 'normal');
+  return other === undefined ? client : new RingkvClient({ baseUrl: `http://${other.address}` });
+}
+
+export async function leaveCommand(node: string, wait: boolean, options: WatchOptions): Promise<number> {
+  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+  const info = await client.nodeInfo();
+  const watcher = await otherMember(client, info.nodeId);
+  const change = await client.leave();
+  options.out.write(`${change.message}\n`);
+  if (!wait) return 0;
+  const done = await watchRingChange(watcher, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === info.nodeId && member.ringStatus === 'left'), options);
+  options.out.write(done ? `${info.nodeId} has left the cluster\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
+  return done ? 0 : 2;
+}
+
+export async function removeCommand(node: string, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
+  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+  const change = await client.remove(nodeId);
+  options.out.write(`${change.message}\n`);
+  if (!wait) return 0;
+  const done = await watchRingChange(client, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === nodeId && member.ringStatus === 'left'), options);
+  options.out.write(done ? `${nodeId} is removed; every key is back to its full replica count\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
+  return done ? 0 : 2;
+}
+
+export async function jobsCommand(node: string, watch: boolean, options: WatchOptions): Promise<number> {
+  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+  if (watch) {
+    const done = await watchRingChange(client, (cluster) => !cluster.rebalancing, options);
+    return done ? 0 : 2;
+  }
+  const list = await client.clusterJobs();
+  if (list.jobs.length === 0) options.out.write('no data movement: the ring is stable\n');
+  for (const job of list.jobs) options.out.write(`${describeJob(job)}\n`);
+  if (list.unreachable.length > 0) options.out.write(`unreachable: ${list.unreachable.join(', ')}\n`);
+  return 0;
+}
+
+export async function jobControlCommand(node: string, id: string, action: 'pause' | 'resume', out: WatchOptions['out']): Promise<number> {
+  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+  const list = await client.clusterJobs();
+  const job = list.jobs.find((item) => item.id === id);
+  if (job === undefined) {
+    out.write(`no job ${id}; \`ringkv jobs\` lists them\n`);
+    return 1;
+  }
+  const members = await client.cluster();
+  const address = members.members.find((member) => member.nodeId === job.node)?.address;
+  const owner = address === undefined ? client : new RingkvClient({ baseUrl: `http://${address}` });
+  const result = action === 'pause' ? await owner.pauseJob(id) : await owner.resumeJob(id);
+  out.write(`${describeJob(result.job)}${result.changed ? '' : ` (already ${result.job.state})`}\n`);
+  return 0;
+}
+
+/** The message of a failed command: the node's problem detail, or why it could not be reached. */
+export function failureMessage(error: unknown, node: string): string {
+  if (error instanceof RingkvError) return error.problem.detail;
+  return `could not reach ${node} (${(error as Error).message}); is a node running there? Pass --node host:port`;
+}
