@@ -61,7 +61,7 @@ export class ClientDriver {
     let call: Promise<WriteResult | ReadResult>;
     try {
       // The API refuses requests until the node knows every seed (503 "starting"); so does the simulated client.
-      if (!member.node.membership.isReady()) throw new NodeStartingError(request.node);
+      if (!member.node.isReady()) throw new NodeStartingError(request.node);
       call = callCoordinator(member.node.coordinator, operation);
     } catch (error) {
       call = Promise.reject(error);

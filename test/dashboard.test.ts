@@ -1,6 +1,6 @@
 // Drives the dashboard served by a real 3-node cluster in headless Chromium: the
-// overview and ring, a write through the key explorer, and a node killed mid-session,
-// while recording page errors, failed requests and any request leaving the node.
+// overview and ring, data movement, a write through the key explorer, and a node killed
+// mid-session, while recording page errors, failed requests and any request leaving the node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
@@ -85,6 +85,32 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     const overviewPath = `${artifactsDir}dashboard-overview.png`;
     await page.screenshot({ path: overviewPath, fullPage: true });
     if (updatingReadme) await copyFile(overviewPath, readmeScreenshot);
+  });
+
+  test('the ring column shows every node normal, and data movement and tombstones are shown', { timeout: 15_000 }, async () => {
+    for (const nodeId of nodeIds) {
+      await pollUntil(
+        async () => ((await page.getByTestId(`ring-status-${nodeId}`).textContent({ timeout: 1_000 })) === 'normal' ? true : undefined),
+        { timeoutMs: 5_000, what: `${nodeId} shown normal in the ring` },
+      );
+      assert.match((await page.getByTestId(`tombstones-${nodeId}`).textContent()) ?? '', /^\d[\d,]*$/);
+    }
+
+    // Right after the cluster starts a node may still list a (finished) cleanup job; the
+    // section shows either job rows or the empty message, never an error.
+    const section = page.getByTestId('section-data-movement');
+    assert.equal(await section.getByRole('heading', { name: 'Data movement', level: 2 }).count(), 1);
+    const empty = section.getByTestId('jobs-empty');
+    const table = section.getByTestId('jobs-table');
+    await empty.or(table).first().waitFor({ timeout: 5_000 });
+    if ((await table.count()) > 0) {
+      const rows = table.locator('tbody tr');
+      assert.ok((await rows.count()) > 0);
+      for (const progress of await rows.locator('.job-progress-text').allTextContents()) assert.match(progress, /^(\d+%|—)$/);
+    } else {
+      assert.match((await empty.textContent()) ?? '', /^(No data movement: the ring is stable\.|The ring is changing; its transfers have not started yet\.)$/);
+    }
+    assert.match((await section.getByTestId('rebalancing-status').textContent()) ?? '', /^(Ring stable|Rebalancing)$/);
   });
 
   test('a key put through the explorer is held by 3 replicas and readable on another node', { timeout: 30_000 }, async () => {

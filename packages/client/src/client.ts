@@ -158,12 +158,18 @@ export class RingkvClient {
     return this.json('/cluster/jobs');
   }
 
-  async pauseJob(id: string): Promise<{ job: Job; changed: boolean }> {
-    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/pause`)).json()) as { job: Job; changed: boolean };
+  /** Pauses transfer job `id` on `node` (this node by default; another member's is forwarded). */
+  pauseJob(id: string, node?: string): Promise<{ job: Job; changed: boolean }> {
+    return this.controlJob(id, 'pause', node);
   }
 
-  async resumeJob(id: string): Promise<{ job: Job; changed: boolean }> {
-    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/resume`)).json()) as { job: Job; changed: boolean };
+  resumeJob(id: string, node?: string): Promise<{ job: Job; changed: boolean }> {
+    return this.controlJob(id, 'resume', node);
+  }
+
+  private async controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<{ job: Job; changed: boolean }> {
+    const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
+    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/${action}${query}`)).json()) as { job: Job; changed: boolean };
   }
 
   async metrics(): Promise<string> {

@@ -1,7 +1,8 @@
 // ringkv's operator console: one page polling the serving node for the cluster's view.
 import { useMemo } from 'react';
-import { loadClusterNodes, loadRing, nodesPollMs, ringPollMs } from './cluster-client';
+import { jobsPollMs, loadClusterJobs, loadClusterNodes, loadRing, nodesPollMs, ringPollMs } from './cluster-client';
 import { ClusterOverview } from './components/cluster-overview';
+import { DataMovement } from './components/data-movement';
 import { KeyDistributionChart } from './components/key-distribution-chart';
 import { KeyExplorer } from './components/key-explorer';
 import { PageHeader } from './components/page-header';
@@ -14,6 +15,7 @@ import { assignNodeColors, sortNodeIds } from './lib/node-colors';
 export function App() {
   const nodes = usePolling(loadClusterNodes, nodesPollMs);
   const ring = usePolling(loadRing, ringPollMs);
+  const jobs = usePolling(loadClusterJobs, jobsPollMs);
 
   // Colours come from every node id either view mentions; the joined id list keeps the
   // map's identity stable between polls so charts do not redraw for nothing.
@@ -36,6 +38,7 @@ export function App() {
           <KeyDistributionChart nodes={nodes} colors={colors} />
         </div>
         <ReplicationTable nodes={nodes} colors={colors} />
+        <DataMovement jobs={jobs} nodes={nodes} colors={colors} />
         <TrafficCharts nodes={nodes} colors={colors} />
         <KeyExplorer colors={colors} servingNode={nodes.data?.gatheredBy ?? null} />
       </main>

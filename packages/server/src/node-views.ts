@@ -65,8 +65,20 @@ export class NodeViews {
     return { jobs, unreachable: unreachable.sort() };
   }
 
-  /** Pauses or resumes this node's transfer job `id`; undefined when there is no such job. */
-  controlJob(id: string, action: 'pause' | 'resume'): { job: Job; changed: boolean } | undefined {
+  /**
+   * Pauses or resumes transfer job `id` on `node` (this node by default; another member's
+   * job is forwarded to it, so a browser needs only its own origin). Undefined when there
+   * is no such job.
+   */
+  async controlJob(id: string, action: 'pause' | 'resume', node?: string): Promise<{ job: Job; changed: boolean } | undefined> {
+    if (node !== undefined && node !== this.deps.config.id) {
+      const address = this.deps.node.membership.addressOf(node);
+      if (address === undefined) return undefined;
+      const response = await fetch(`http://${address}/jobs/${encodeURIComponent(id)}/${action}`, { method: 'POST', signal: AbortSignal.timeout(2000) });
+      if (response.status === 404) return undefined;
+      if (!response.ok) throw new Error(`${node} answered HTTP ${response.status}`);
+      return (await response.json()) as { job: Job; changed: boolean };
+    }
     const rebalancer = this.deps.node.rebalancer;
     const job = rebalancer.jobs().find((item) => item.id === id);
     if (job === undefined || job.kind === 'cleanup') return undefined;

@@ -142,7 +142,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       replicas: config.replicas,
       maxValueBytes: config.maxValueBytes,
       startedAtMs,
-      isReady: () => node.membership.isReady(),
+      isReady: () => node.isReady(),
       coordinator: node.coordinator,
       engine,
       nodeInfo: () => views.nodeInfo(),
@@ -154,8 +154,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         remove: (nodeId) => node.remove(nodeId),
         jobs: () => views.jobs(),
         clusterJobs: () => views.clusterJobs(),
-        pause: (id) => views.controlJob(id, 'pause'),
-        resume: (id) => views.controlJob(id, 'resume'),
+        pause: (id, node) => views.controlJob(id, 'pause', node),
+        resume: (id, node) => views.controlJob(id, 'resume', node),
       },
       repairNow: async () => {
         const peers = node.membership.list().length - 1;

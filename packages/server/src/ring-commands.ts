@@ -114,10 +114,7 @@ export async function jobControlCommand(node: string, id: string, action: 'pause
     out.write(`no job ${id}; \`ringkv jobs\` lists them\n`);
     return 1;
   }
-  const members = await client.cluster();
-  const address = members.members.find((member) => member.nodeId === job.node)?.address;
-  const owner = address === undefined ? client : new RingkvClient({ baseUrl: `http://${address}` });
-  const result = action === 'pause' ? await owner.pauseJob(id) : await owner.resumeJob(id);
+  const result = action === 'pause' ? await client.pauseJob(id, job.node) : await client.resumeJob(id, job.node);
   out.write(`${describeJob(result.job)}${result.changed ? '' : ` (already ${result.job.state})`}\n`);
   return 0;
 }

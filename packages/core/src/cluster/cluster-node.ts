@@ -115,13 +115,11 @@ export class ClusterNode {
     const lazyTransport: Transport = {
       request: (address, body, timeoutMs) => (connected.transport as Transport).request(address, body, timeoutMs),
     };
-    // A node's ring status survives restarts (the shell remembers the members). A new
-    // node whose own address is among its seeds is a founding member and starts normal,
-    // as Cassandra's seeds do not bootstrap; any other new node joins, receiving its
-    // ranges before it serves them.
-    const remembered = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring;
-    const founding = deps.seeds.length === 0 || deps.seeds.includes(deps.self.address);
-    const selfRing: RingStatus = remembered ?? (founding ? 'normal' : 'joining');
+    // A node's ring status survives restarts (the shell remembers the members). A new node
+    // (or one that lost its data) starts joining: if the cluster it finds already has
+    // normal members, its ranges stream to it before it serves them; if not, the cluster
+    // is just forming and it becomes normal at once (rebalance/rebalancer.ts).
+    const selfRing: RingStatus = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring ?? 'joining';
     this.membership = new Membership(
       {
         self: deps.self,
@@ -250,8 +248,19 @@ export class ClusterNode {
       engine: this.engine,
       clock: deps.clock,
       settleMs: this.settleMs,
+      keysOutside: () => this.liveIndex?.keysOutside(deps.self.nodeId),
       events: deps.events ?? {},
     });
+  }
+
+  /**
+   * Ready to serve: every seed is known, this node has joined, and the ring is formed (a
+   * new cluster's members have all become normal, so a key has its N replicas).
+   */
+  isReady(): boolean {
+    if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
+    const members = this.membership.list().filter((member) => member.ring !== 'left').length;
+    return this.currentPlacement.read.nodeIds.length >= Math.min(this.options.replicas, members);
   }
 
   /** The read ring: where keys are now (reads, anti-entropy, ownership). */
@@ -298,7 +307,9 @@ export class ClusterNode {
     const nowMs = this.deps.clock.nowMs();
     let read = previous?.read;
     if (read === undefined || read.nodeIds.join() !== [...readIds].sort().join()) {
-      if (read !== undefined && moved) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
+      // Only a formed ring can have readers (isReady): one still forming needs no settling.
+      const formed = read !== undefined && read.nodeIds.length >= Math.min(this.options.replicas, members.filter((member) => member.ring !== 'left').length);
+      if (read !== undefined && moved && formed) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
       read = buildRing(readIds, settings);
     }
     let target = previous?.target;
@@ -420,8 +431,10 @@ export class ClusterNode {
       // An index build that failed (say, a storage error) is retried before the round.
       if (this.liveIndex === undefined && this.buildingIndex === undefined) this.startIndexBuild();
       await this.antiEntropy.round();
+      // Published only once the ring is formed: a horizon also tells new nodes that the
+      // cluster holds data, so that they join by receiving it (rebalance/rebalancer.ts).
       const horizon = this.antiEntropy.status().horizonMs;
-      if (horizon !== null) this.membership.publishHorizon(horizon);
+      if (horizon !== null && this.isReady()) this.membership.publishHorizon(horizon);
       await this.tombstones.round();
     };
     this.repeat(this.options.antiEntropyIntervalMs ?? 1000, round, (timer) => (this.antiEntropyTimer = timer));

@@ -1,5 +1,6 @@
 // Drives ring transitions on one node (DESIGN.md, "Membership and ring": join, leave,
 // remove). Every round it looks at the placement (ring/placement.ts) and:
+// 0. if the cluster is still forming, a joining node becomes normal at once;
 // 1. if this node gains keys in the transition under way, pulls them (rebalance/transfer.ts),
 //    starting only after a settle period, so that every coordinator already writes to it;
 // 2. once every gaining member has announced it holds its data, completes the transition:
@@ -25,6 +26,8 @@ export interface RebalancerDeps {
   clock: Clock;
   /** How long a ring change takes to reach every node (gossip), with room to spare. */
   settleMs: number;
+  /** Keys held outside this node's ranges, from the range index (undefined while it is rebuilt). */
+  keysOutside(): number | undefined;
   events?: {
     /** This node's leave is complete: the shell may stop it after the settle period. */
     left?(): void;
@@ -58,6 +61,14 @@ export class Rebalancer {
   async round(): Promise<void> {
     const placement = this.deps.placement();
     const { membership, selfId } = this.deps;
+    // A forming cluster (no member has yet served with its ring complete, which is when
+    // members publish a repair horizon) holds no data yet: a joining node has nothing to
+    // receive and becomes normal at once, so members started together all found it.
+    const formed = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.horizon > 0);
+    if (!formed && membership.isReady() && membership.ringOf(selfId) === 'joining') {
+      membership.advanceRing(selfId, 'normal');
+      return;
+    }
     if (placement.transition === 0) {
       this.announceLeftIfSo();
       if (placement.writes.length === 1 && membership.isReady() && membership.ringOf(selfId) === 'normal') await this.cleanUp(placement.read);
@@ -74,6 +85,14 @@ export class Rebalancer {
       if (complete && this.deps.placement().transition === placement.transition) membership.markSynced(placement.transition);
     }
     if ([...gaining].every((nodeId) => membership.syncedOf(nodeId) === placement.transition)) this.complete();
+  }
+
+  /** True when no ring change is under way or settling here, and keys no longer owned are dropped. */
+  settled(): boolean {
+    const placement = this.deps.placement();
+    if (placement.transition !== 0 || placement.writes.length !== 1) return false;
+    if (this.deps.membership.ringOf(this.deps.selfId) !== 'normal') return true;
+    return this.cleanup?.ring === placement.read.fingerprint && this.cleanup.finishedAtMs !== null && (this.deps.keysOutside() ?? 0) === 0;
   }
 
   /** Jobs on this node: the transfer under way or last finished, and the last cleanup. */
@@ -147,7 +166,14 @@ export class Rebalancer {
 
   /** Drops keys this node is no longer a replica of (once per stable ring). */
   private async cleanUp(ring: Ring): Promise<void> {
-    if (this.cleanup?.ring === ring.fingerprint && this.cleanup.finishedAtMs !== null) return;
+    if (this.cleanup?.ring === ring.fingerprint && this.cleanup.finishedAtMs !== null) {
+      // Done for this ring, unless keys arrived outside its ranges since (a coordinator
+      // that had not yet heard of a ring change wrote to the old owners): go again, once
+      // the settle period since the last pass has passed.
+      const outside = this.deps.keysOutside() ?? 0;
+      if (outside === 0 || this.deps.clock.nowMs() - this.cleanup.finishedAtMs < this.deps.settleMs) return;
+      this.cleanup.finishedAtMs = null;
+    }
     if (this.cleanup?.ring !== ring.fingerprint || this.cleanup.finishedAtMs === null) {
       // A new ring (or a restart, or an interrupted pass): scan from the start.
       this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped: 0 };

@@ -70,6 +70,15 @@ export class RangeIndex {
     this.digests[range] = ((this.digests[range] as number) ^ hash) >>> 0;
   }
 
+  /** Keys held in ranges of which `nodeId` is not a replica (left behind by a ring change). */
+  keysOutside(nodeId: string): number {
+    let count = 0;
+    this.byRange.forEach((keys, range) => {
+      if (keys.size > 0 && !this.ring.replicasOfRange(range).includes(nodeId)) count += keys.size;
+    });
+    return count;
+  }
+
   /** Keys indexed (live and tombstones). */
   get size(): number {
     return this.keyCount;

@@ -95,6 +95,8 @@ export class InProcessCluster {
   async start(ms = 1000): Promise<void> {
     for (const member of this.members) member.node.start();
     await this.run(ms);
+    // Members started together form the ring within a few probe periods (at most a settle period more).
+    for (let waitedMs = 0; ms > 0 && !this.ringFormed() && waitedMs < 10_000; waitedMs += 50) await this.run(50);
   }
 
   member(nodeId: string): InProcessMember {
@@ -138,6 +140,22 @@ export class InProcessCluster {
     return running.every((viewer) =>
       running.every((other) => other === viewer || viewer.node.membership.stateOf(other.nodeId) === 'up'),
     );
+  }
+
+  /** True when every running node is ready and all share one settled ring of every member. */
+  ringFormed(): boolean {
+    const running = this.members.filter((member) => member.up);
+    const first = running[0]?.node.placement;
+    if (first === undefined) return false;
+    return running.every((member) => {
+      const placement = member.node.placement;
+      return member.node.isReady() && placement.transition === 0 && placement.writes.length === 1 && placement.read.fingerprint === first.read.fingerprint;
+    });
+  }
+
+  /** The ring is formed and no data is moving: transfers done, settled, cleanups finished. */
+  ringSettled(): boolean {
+    return this.ringFormed() && this.members.every((member) => !member.up || member.node.rebalancer.settled());
   }
 
   /** Advances virtual time by 1 ms, firing due timers, then lets callbacks run. */

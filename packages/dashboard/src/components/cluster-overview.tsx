@@ -1,9 +1,12 @@
-// Section 1: every member with its state and the figures from its own /node-info.
-import type { ClusterNodes, NodeView, TrafficSummary } from '@ringkv/client';
+// Section 1: every member with its state, its place in the ring and the figures from its
+// own /node-info.
+import type { ClusterNodes, NodeView, RingStatus, TrafficSummary } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
 import { formatBytes, formatCount, formatDurationSeconds, formatLatencyMs, formatPercent, formatRate } from '../lib/format';
+import { ringStatusOf } from '../lib/ring-status';
 import { NodeName } from './node-swatch';
 import { NodeStateBadge } from './node-state-badge';
+import { RingStatusBadge } from './ring-status-badge';
 import { Section } from './section';
 import { EmptyMessage, ErrorMessage, LoadingMessage, StaleNotice } from './state-message';
 
@@ -56,6 +59,7 @@ function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<s
           <tr>
             <th scope="col">Node</th>
             <th scope="col">State</th>
+            <th scope="col">Ring</th>
             <th scope="col">Address</th>
             <th scope="col" className="numeric">Uptime</th>
             <th scope="col" className="numeric">Keys stored</th>
@@ -67,7 +71,13 @@ function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<s
         </thead>
         <tbody>
           {view.nodes.map((node) => (
-            <NodeRow key={node.nodeId} node={node} colors={colors} serving={node.nodeId === view.gatheredBy} />
+            <NodeRow
+              key={node.nodeId}
+              node={node}
+              colors={colors}
+              serving={node.nodeId === view.gatheredBy}
+              ringStatus={ringStatusOf(view, node.nodeId)}
+            />
           ))}
         </tbody>
       </table>
@@ -75,7 +85,14 @@ function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<s
   );
 }
 
-function NodeRow({ node, colors, serving }: { node: NodeView; colors: ReadonlyMap<string, string>; serving: boolean }) {
+interface NodeRowProps {
+  node: NodeView;
+  colors: ReadonlyMap<string, string>;
+  serving: boolean;
+  ringStatus: RingStatus | null;
+}
+
+function NodeRow({ node, colors, serving, ringStatus }: NodeRowProps) {
   const info = node.info;
   return (
     <tr className={`node-row node-row-${node.state}`} data-testid={`node-row-${node.nodeId}`}>
@@ -85,6 +102,9 @@ function NodeRow({ node, colors, serving }: { node: NodeView; colors: ReadonlyMa
       </th>
       <td>
         <NodeStateBadge nodeId={node.nodeId} state={node.state} />
+      </td>
+      <td>
+        <RingStatusBadge nodeId={node.nodeId} status={ringStatus} />
       </td>
       <td>
         <code>{node.address}</code>

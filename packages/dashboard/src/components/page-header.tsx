@@ -8,6 +8,7 @@ const sectionLinks = [
   ['ring', 'Ring'],
   ['keys', 'Key distribution'],
   ['replication', 'Replication'],
+  ['data-movement', 'Data movement'],
   ['traffic', 'Traffic'],
   ['explorer', 'Key explorer'],
 ] as const;

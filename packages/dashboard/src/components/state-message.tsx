@@ -11,8 +11,12 @@ export function LoadingMessage({ children }: { children: ReactNode }) {
   );
 }
 
-export function EmptyMessage({ children }: { children: ReactNode }) {
-  return <p className="message message-empty">{children}</p>;
+export function EmptyMessage({ children, testId }: { children: ReactNode; testId?: string }) {
+  return (
+    <p className="message message-empty" data-testid={testId}>
+      {children}
+    </p>
+  );
 }
 
 export function ErrorMessage({ children, testId }: { children: ReactNode; testId?: string }) {

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  formatAge,
   formatBytes,
   formatClockTime,
   formatCount,
@@ -57,4 +58,12 @@ test('formatRate and formatCount', () => {
 test('formatClockTime pads hours, minutes and seconds', () => {
   assert.equal(formatClockTime(new Date(2024, 0, 1, 4, 3, 5).getTime()), '04:03:05');
   assert.equal(formatClockTime(new Date(2024, 0, 1, 23, 59, 0).getTime()), '23:59:00');
+});
+
+test('formatAge counts back from the reference time, never below zero', () => {
+  const nowMs = 1_700_000_000_000;
+  assert.equal(formatAge(nowMs - 12_400, nowMs), '12 s ago');
+  assert.equal(formatAge(nowMs - (3600 + 120) * 1000, nowMs), '1 h 2 min ago');
+  assert.equal(formatAge(nowMs + 500, nowMs), '0 s ago');
+  assert.equal(formatAge(Number.NaN, nowMs), '–');
 });

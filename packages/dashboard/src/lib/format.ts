@@ -1,4 +1,4 @@
-// Number formatting for the dashboard: sizes, durations, latencies, rates and shares.
+// Number formatting for the dashboard: sizes, durations, ages, latencies, rates and shares.
 // Kept free of React and the DOM so the unit tests run under plain node:test.
 
 const byteUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
@@ -61,6 +61,15 @@ export function formatRate(perSecond: number): string {
 export function formatCount(count: number): string {
   if (!Number.isFinite(count)) return '–';
   return Math.round(count).toLocaleString('en-US');
+}
+
+/**
+ * How long ago `timeMs` was, both times from the same clock (a node's): `12 s ago`. A
+ * time slightly ahead of `nowMs` (another member's clock) reads as `0 s ago`.
+ */
+export function formatAge(timeMs: number, nowMs: number): string {
+  if (!Number.isFinite(timeMs) || !Number.isFinite(nowMs)) return '–';
+  return `${formatDurationSeconds(Math.max(0, nowMs - timeMs) / 1000)} ago`;
 }
 
 /** Wall-clock time of day in the viewer's time zone, `14:03:05`, for chart axes. */

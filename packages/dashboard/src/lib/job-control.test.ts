@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClusterNodes, Job } from '@ringkv/client';
-import { applicableAction, isControllable, jobKey, jobNodeBaseUrl, orderJobs, withControlAnswers } from './job-control.js';
+import { applicableAction, describeControlError, isControllable, jobKey, jobNodeBaseUrl, orderJobs, withControlAnswers } from './job-control.js';
 
 function job(overrides: Partial<Job>): Job {
   return {
@@ -40,7 +40,7 @@ test('applicableAction resumes a paused job and pauses a running or waiting one'
   assert.equal(applicableAction(job({ kind: 'cleanup' })), null);
 });
 
-test('jobNodeBaseUrl uses the origin for the serving node and the member address otherwise', () => {
+test('jobNodeBaseUrl uses the origin (which forwards) for any listed member', () => {
   const view: Pick<ClusterNodes, 'gatheredBy' | 'nodes'> = {
     gatheredBy: 'node-1',
     nodes: [
@@ -49,7 +49,7 @@ test('jobNodeBaseUrl uses the origin for the serving node and the member address
     ],
   };
   assert.equal(jobNodeBaseUrl(view, 'node-1'), '');
-  assert.equal(jobNodeBaseUrl(view, 'node-2'), 'http://127.0.0.1:8001');
+  assert.equal(jobNodeBaseUrl(view, 'node-2'), '');
   assert.equal(jobNodeBaseUrl(view, 'node-9'), null);
 });
 
@@ -75,4 +75,8 @@ test('orderJobs puts unfinished jobs first and keeps the order within each group
     job({ id: 'd', state: 'paused' }),
   ];
   assert.deepEqual(orderJobs(jobs).map((item) => item.id), ['b', 'd', 'a', 'c']);
+});
+
+test('describeControlError names the action and the reason', () => {
+  assert.equal(describeControlError(new TypeError('Failed to fetch'), 'resume'), 'Resume failed: Could not reach the node: Failed to fetch');
 });

@@ -1,8 +1,9 @@
 // Which data-movement jobs an operator can pause or resume, and where to send the
 // request. Only transfers can be paused (a cleanup deletes what the node gave up and is
-// not worth holding back), and only by the node that runs them: POST /jobs/{id}/pause
-// answers 404 on any other node.
+// not worth holding back). The request goes to the serving node with ?node=<id>, which
+// forwards it to the node that runs the job, so the page stays on its own origin.
 import type { ClusterNodes, Job } from '@ringkv/client';
+import { describeError } from './error-text.js';
 
 export type JobAction = 'pause' | 'resume';
 
@@ -18,14 +19,18 @@ export function applicableAction(job: Pick<Job, 'kind' | 'state'>): JobAction | 
 }
 
 /**
- * Base URL of the API of the node that runs a job: '' (this page's origin) when it is
- * the serving node, `http://<address>` for another member, null for a node the serving
- * node does not list (it left since the jobs were read).
+ * Base URL the control request goes to: '' (this page's origin, which forwards it) when
+ * the job's node is a member the serving node lists, null when it is not (it left since
+ * the jobs were read).
  */
 export function jobNodeBaseUrl(view: Pick<ClusterNodes, 'gatheredBy' | 'nodes'>, nodeId: string): string | null {
   if (nodeId === view.gatheredBy) return '';
-  const member = view.nodes.find((node) => node.nodeId === nodeId);
-  return member === undefined ? null : `http://${member.address}`;
+  return view.nodes.some((node) => node.nodeId === nodeId) ? '' : null;
+}
+
+/** Why a pause or resume failed, in one sentence. */
+export function describeControlError(error: unknown, action: JobAction): string {
+  return `${action === 'pause' ? 'Pause' : 'Resume'} failed: ${describeError(error)}`;
 }
 
 /** Jobs are named by id only within their node; two nodes can run the same transfer. */

@@ -1,7 +1,7 @@
 // Checks job progress and ETA formatting, including jobs whose total is not known yet.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatEta, formatJobProgress, jobProgress } from './job-progress.js';
+import { formatEta, formatJobEta, formatJobProgress, jobProgress } from './job-progress.js';
 
 test('jobProgress is the share of keys done, null while the total is unknown', () => {
   assert.equal(jobProgress({ keysDone: 25, keysTotal: 100 }), 0.25);
@@ -29,4 +29,13 @@ test('formatEta shows seconds, minutes with padded seconds, hours with padded mi
   assert.equal(formatEta(3_600 * 2 + 180), '2h 03m');
   assert.equal(formatEta(-1), '—');
   assert.equal(formatEta(Number.POSITIVE_INFINITY), '—');
+});
+
+test('formatJobEta shows an ETA only for a job that can still progress and knows its total', () => {
+  assert.equal(formatJobEta({ state: 'running', etaSeconds: 65, keysTotal: 100 }), '1m 05s');
+  assert.equal(formatJobEta({ state: 'waiting', etaSeconds: null, keysTotal: 100 }), '—');
+  assert.equal(formatJobEta({ state: 'paused', etaSeconds: 65, keysTotal: 100 }), '—');
+  assert.equal(formatJobEta({ state: 'done', etaSeconds: 0, keysTotal: 100 }), '—');
+  // Nothing counted yet: the node's ETA of 0 would claim the job is about to finish.
+  assert.equal(formatJobEta({ state: 'running', etaSeconds: 0, keysTotal: 0 }), '—');
 });

@@ -30,3 +30,13 @@ export function formatEta(seconds: number | null): string {
   if (whole < 3_600) return `${Math.floor(whole / 60)}m ${pad(whole % 60)}s`;
   return `${Math.floor(whole / 3_600)}h ${pad(Math.floor((whole % 3_600) / 60))}m`;
 }
+
+/**
+ * The ETA column of a job: only a job that can progress and knows its total has one (a
+ * paused job's ETA would grow for as long as it stays paused, a finished job's is 0, and
+ * the node reports 0 too while the total is still 0).
+ */
+export function formatJobEta(job: Pick<Job, 'state' | 'etaSeconds' | 'keysTotal'>): string {
+  const progressing = job.state === 'running' || job.state === 'waiting';
+  return progressing && job.keysTotal > 0 ? formatEta(job.etaSeconds) : unknownFigure;
+}

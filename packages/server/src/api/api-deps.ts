@@ -26,8 +26,8 @@ export interface ApiDeps {
     remove(nodeId: string): RingChangeResult;
     jobs(): JobList;
     clusterJobs(): Promise<JobList>;
-    pause(id: string): { job: Job; changed: boolean } | undefined;
-    resume(id: string): { job: Job; changed: boolean } | undefined;
+    pause(id: string, node?: string): Promise<{ job: Job; changed: boolean } | undefined>;
+    resume(id: string, node?: string): Promise<{ job: Job; changed: boolean } | undefined>;
   };
   metrics: NodeMetrics;
   traffic: TrafficRecorder;

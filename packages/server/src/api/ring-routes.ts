@@ -73,15 +73,23 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         schema: {
           tags,
           summary: action === 'pause' ? 'Pause a transfer job on this node' : 'Resume a paused transfer job on this node',
-          description: 'The job state is kept on disk: a paused job stays paused across a restart.',
+          description:
+            'The job state is kept on disk: a paused job stays paused across a restart. With ?node=<id> the request is forwarded to that member (job ids are per node).',
           params: JobParams,
-          response: { 200: JobControlSchema, ...problemResponses(404) },
+          querystring: Type.Object({ node: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
+          response: { 200: JobControlSchema, ...problemResponses(404, 502) },
         },
       },
       async (request) => {
-        const result = deps.ring[action](request.params.id);
+        let result;
+        try {
+          result = await deps.ring[action](request.params.id, request.query.node);
+        } catch (error) {
+          throw new ProblemError(502, 'member-unreachable', 'Member unreachable', `${(error as Error).message}; retry, or check that ${request.query.node ?? 'the member'} is up`);
+        }
         if (result === undefined) {
-          throw new ProblemError(404, 'no-such-job', 'No such job', `this node runs no transfer job ${request.params.id}; GET /cluster/jobs lists every job with the node running it`);
+          const where = request.query.node ?? deps.nodeId;
+          throw new ProblemError(404, 'no-such-job', 'No such job', `${where} runs no transfer job ${request.params.id}; GET /cluster/jobs lists every job with the node running it`);
         }
         return result;
       },

@@ -1,0 +1,54 @@
+// One data-movement job: where it runs, what it moves, how far it has got, and its controls.
+import type { Job, JobState } from '@ringkv/client';
+import { formatCount, formatRate } from '../lib/format';
+import type { ControlAnswer } from '../lib/job-control';
+import { formatJobEta } from '../lib/job-progress';
+import { JobControls } from './job-controls';
+import { JobProgressBar } from './job-progress-bar';
+import { NodeName } from './node-swatch';
+
+const jobStateTitles: Record<JobState, string> = {
+  waiting: 'waits for the new ring to settle or for a source to come back',
+  running: 'moving data now',
+  paused: 'paused by an operator; resumes where it stopped',
+  done: 'finished',
+};
+
+interface JobRowProps {
+  job: Job;
+  colors: ReadonlyMap<string, string>;
+  /** Where the job's node answers, see jobNodeBaseUrl. */
+  baseUrl: string | null;
+  onAnswer: (answer: ControlAnswer) => void;
+}
+
+export function JobRow({ job, colors, baseUrl, onAnswer }: JobRowProps) {
+  const testId = `job-${job.node}-${job.id}`;
+  return (
+    <tr className={`job-row job-row-${job.state}`} data-testid={testId}>
+      <th scope="row">
+        <NodeName nodeId={job.node} colors={colors} />
+      </th>
+      <td>{job.kind}</td>
+      <td className="job-description">{job.description}</td>
+      <td>
+        <span className={`state job-state-${job.state}`} title={jobStateTitles[job.state]} data-testid={`${testId}-state`}>
+          {job.state}
+        </span>
+      </td>
+      <td>
+        <JobProgressBar job={job} testId={`${testId}-progress`} />
+      </td>
+      <td className="numeric">{formatCount(job.recordsMoved)}</td>
+      <td className="numeric" title="average since the job started">
+        {formatRate(job.keysPerSecond)}
+      </td>
+      <td className="numeric" data-testid={`${testId}-eta`}>
+        {formatJobEta(job)}
+      </td>
+      <td>
+        <JobControls job={job} baseUrl={baseUrl} testId={testId} onAnswer={onAnswer} />
+      </td>
+    </tr>
+  );
+}
