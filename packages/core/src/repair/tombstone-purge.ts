@@ -87,7 +87,7 @@ export class TombstonePurge {
   }
 
   private candidate(): number {
-    const toHlc = (ms: number) => Math.max(0, ms - this.options.marginMs) * 2 ** hlcLogicalBits;
+    const toHlc = (ms: number) => Math.floor(Math.max(0, ms - this.options.marginMs)) * 2 ** hlcLogicalBits;
     if (this.deps.plantedBugs?.purgeTombstonesEarly) return toHlc(this.deps.nowMs());
     const horizons = this.deps.horizons();
     if (horizons.length === 0 || horizons.some((horizon) => horizon === 0)) return 0;
