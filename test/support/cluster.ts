@@ -27,6 +27,8 @@ export interface TestNode {
 export interface TestCluster {
   nodes: TestNode[];
   dataDir: string;
+  /** Starts one more node that joins through the running members (its seeds). */
+  addNode(id: string): Promise<TestNode>;
   stop(): Promise<void>;
 }
 
@@ -59,25 +61,29 @@ export async function startCluster(options: StartClusterOptions): Promise<TestCl
   const ports = await freePorts(options.nodes);
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-test-'));
   const addresses = ports.map((port) => `127.0.0.1:${port}`);
+  const nodeArgs = (id: string, seeds: readonly string[]) => [
+    '--host', '127.0.0.1',
+    '--seeds', seeds.join(','),
+    '--replicas', String(options.replicas ?? 3),
+    '--storage', options.storage ?? 'memory',
+    '--data-dir', join(dataDir, id),
+    '--probe-interval-ms', '300',
+    '--log-level', 'warn',
+    ...(options.extraArgs ?? []),
+  ];
   const nodes = ports.map((port, index) =>
-    createTestNode({
-      id: `n${index + 1}`,
-      port,
-      args: [
-        '--host', '127.0.0.1',
-        '--seeds', addresses.filter((address) => address !== `127.0.0.1:${port}`).join(','),
-        '--replicas', String(options.replicas ?? 3),
-        '--storage', options.storage ?? 'memory',
-        '--data-dir', join(dataDir, `n${index + 1}`),
-        '--probe-interval-ms', '300',
-        '--log-level', 'warn',
-        ...(options.extraArgs ?? []),
-      ],
-    }),
+    createTestNode({ id: `n${index + 1}`, port, args: nodeArgs(`n${index + 1}`, addresses.filter((address) => address !== `127.0.0.1:${port}`)) }),
   );
   const cluster: TestCluster = {
     nodes,
     dataDir,
+    addNode: async (id) => {
+      const [port] = (await freePorts(1)) as [number];
+      const node = createTestNode({ id, port, args: nodeArgs(id, addresses) });
+      nodes.push(node);
+      await node.start();
+      return node;
+    },
     stop: async () => {
       await Promise.all(nodes.map((node) => node.kill('SIGTERM')));
       rmSync(dataDir, { recursive: true, force: true });

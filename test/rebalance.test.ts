@@ -1,0 +1,165 @@
+// Real node processes change the ring under a steady write load: a fifth node joins, a
+// node leaves, and a killed node is removed. After each change no acknowledged write is
+// lost, every key is on exactly N nodes (each node's own /keys), ownership has moved,
+// and the move was reported as a job with its progress.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Job } from '@ringkv/client';
+import { startCluster, waitFor, waitForAllUp, type TestCluster, type TestNode } from './support/cluster.js';
+
+const replicas = 3;
+const ringArgs = ['--ring-settle-ms', '1000', '--anti-entropy-interval-ms', '300', '--read-repair-chance', '0'];
+
+/** Writes keys at quorum through the live nodes until stopped; remembers what was acknowledged. */
+class WriteLoad {
+  readonly acknowledged = new Map<string, number>();
+  failures = 0;
+  private running = true;
+  private done: Promise<void>;
+
+  constructor(nodes: () => TestNode[], prefix: string) {
+    this.done = (async () => {
+      for (let i = 0; this.running && i < 100_000; i++) {
+        const live = nodes();
+        const node = live[i % live.length] as TestNode;
+        const key = `${prefix}-${i % 400}`;
+        try {
+          await node.client.put(key, i);
+          this.acknowledged.set(key, i);
+        } catch {
+          this.failures++;
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.done;
+  }
+}
+
+async function clusterView(node: TestNode) {
+  return node.client.cluster();
+}
+
+/** Every live node sees the ring settled: no member joining or leaving, nothing moving, cleanups done. */
+async function waitSettled(nodes: TestNode[], timeoutMs: number): Promise<void> {
+  await waitFor(async () => {
+    for (const node of nodes) {
+      const view = await clusterView(node);
+      if (view.rebalancing || view.members.some((member) => member.ringStatus === 'joining' || member.ringStatus === 'leaving')) return false;
+      const jobs = (await node.client.jobs()).jobs;
+      if (jobs.some((job) => job.state !== 'done')) return false;
+    }
+    // Stable for the settle period, and each node has dropped what it no longer owns.
+    const totals = await Promise.all(nodes.map(async (node) => (await node.client.nodeInfo()).keys.total));
+    const owned = await Promise.all(nodes.map(async (node) => (await node.client.allKeys()).length));
+    return totals.every((total, i) => total === owned[i]);
+  }, timeoutMs);
+}
+
+/** No acknowledged write lost (quorum reads), and each key on exactly N of the live nodes. */
+async function assertPlacement(nodes: TestNode[], load: WriteLoad): Promise<void> {
+  const reader = nodes[0] as TestNode;
+  for (const [key, value] of load.acknowledged) {
+    const stored = await reader.client.get(key);
+    assert.ok(stored !== null && typeof stored.value === 'number' && stored.value >= value, `${key}: acknowledged ${value}, read ${JSON.stringify(stored?.value)}`);
+  }
+  const held = new Map<string, string[]>();
+  for (const node of nodes) for (const key of await node.client.allKeys()) held.set(key, [...(held.get(key) ?? []), node.id]);
+  for (const key of load.acknowledged.keys()) {
+    const holders = held.get(key) ?? [];
+    const owners = (await reader.client.owners(key)).owners;
+    assert.deepEqual([...holders].sort(), [...owners].sort(), `${key} is on ${holders.join(', ')} but its replicas are ${owners.join(', ')}`);
+    assert.equal(holders.length, replicas);
+  }
+}
+
+function finishedTransfer(jobs: readonly Job[], kind: Job['kind']): Job | undefined {
+  return jobs.find((job) => job.kind === kind && job.state === 'done' && job.keysTotal > 0);
+}
+
+describe('rebalancing', { timeout: 240_000 }, () => {
+  let cluster: TestCluster;
+  let live: TestNode[];
+
+  before(async () => {
+    cluster = await startCluster({ nodes: 4, storage: 'lmdb', extraArgs: ringArgs });
+    live = [...cluster.nodes];
+  });
+
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it('a fifth node joins under a steady write load: nothing lost, every key on exactly N nodes, progress reported', async () => {
+    // 1,000 keys already there, for the new node to receive; the load goes on meanwhile.
+    const prefilled = new Map<string, number>();
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => live[(i + j) % 4]!.client.put(`before-${i + j}`, i + j).then(() => prefilled.set(`before-${i + j}`, i + j))));
+    }
+    const load = new WriteLoad(() => live.slice(0, 4), 'join');
+    for (const [key, value] of prefilled) load.acknowledged.set(key, value);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const n5 = await cluster.addNode('n5');
+    live.push(n5);
+    await waitFor(async () => (await clusterView(live[0] as TestNode)).members.some((member) => member.nodeId === 'n5' && member.ringStatus === 'normal'), 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await load.stop();
+    await waitSettled(live, 60_000);
+    const join = finishedTransfer((await n5.client.jobs()).jobs, 'join');
+    assert.ok(join !== undefined, 'n5 reports its join as a finished job');
+    assert.ok(join.recordsMoved > 0 && join.keysDone === join.keysTotal, `join job: ${JSON.stringify(join)}`);
+    const share = (await clusterView(n5)).members.find((member) => member.nodeId === 'n5')?.ringShare ?? 0;
+    assert.ok(share > 0.1, `n5 owns ${share} of the ring`);
+    assert.ok((await n5.client.nodeInfo()).keys.total > 0);
+    await assertPlacement(live, load);
+    process.stdout.write(`# join: ${load.acknowledged.size} keys acknowledged (1000 before it; ${load.failures} writes failed), ${join.recordsMoved} records moved to n5\n`);
+  });
+
+  it('a node leaves under a steady write load and stops, with its ranges handed on', async () => {
+    const leaving = live[1] as TestNode;
+    const stay = live.filter((node) => node !== leaving);
+    const load = new WriteLoad(() => stay, 'leave');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const change = await leaving.client.leave();
+    assert.equal(change.ringStatus, 'leaving');
+    await waitFor(async () => (await clusterView(stay[0] as TestNode)).members.some((member) => member.nodeId === leaving.id && member.ringStatus === 'left'), 60_000);
+    // The leaver stops by itself once the change has settled.
+    await waitFor(async () => !(await fetch(`${leaving.url}/health`, { signal: AbortSignal.timeout(500) }).then(() => true, () => false)), 20_000);
+    await load.stop();
+    live = stay;
+    await waitSettled(live, 60_000);
+    const received = (await Promise.all(live.map(async (node) => finishedTransfer((await node.client.jobs()).jobs, 'leave')))).filter((job) => job !== undefined);
+    assert.ok(received.length > 0, 'the new owners report the transfer as finished jobs');
+    await assertPlacement(live, load);
+  });
+
+  it('a killed node is removed, and every key returns to N copies', async () => {
+    const dead = live[1] as TestNode;
+    await dead.kill('SIGKILL');
+    const survivors = live.filter((node) => node !== dead);
+    await waitFor(async () => (await clusterView(survivors[0] as TestNode)).members.find((member) => member.nodeId === dead.id)?.state === 'down', 15_000);
+    const refused = await survivors[0]!.client.remove('no-such-node').then(
+      () => undefined,
+      (error: { status?: number }) => error.status,
+    );
+    assert.equal(refused, 404);
+    const load = new WriteLoad(() => survivors, 'remove');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await survivors[0]!.client.remove(dead.id);
+    await waitFor(async () => (await clusterView(survivors[0] as TestNode)).members.some((member) => member.nodeId === dead.id && member.ringStatus === 'left'), 60_000);
+    await load.stop();
+    live = survivors;
+    await waitForAllUp(live, 15_000, live.length);
+    await waitSettled(live, 60_000);
+    await assertPlacement(live, load);
+    // Only N members remain: another removal or leave would leave keys short of replicas.
+    const tooFew = await live[0]!.client.leave().then(
+      () => undefined,
+      (error: { status?: number }) => error.status,
+    );
+    assert.equal(tooFew, 409);
+  });
+});
