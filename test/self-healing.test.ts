@@ -76,4 +76,45 @@ describe('self-healing', () => {
       await cluster.stop();
     }
   });
+
+  it('keeps a deleted key deleted when the replica that missed the delete returns, and purges the tombstone only afterwards', async () => {
+    // No hints, so only anti-entropy can bring the tombstone to the returning replica; a
+    // short purge margin, so the purge falls within the test.
+    const purgeArgs = [...healingArgs, '--hints-per-target-max', '0', '--tombstone-purge-margin-ms', '500'];
+    const cluster = await startCluster({ nodes: 3, storage: 'lmdb', extraArgs: purgeArgs });
+    try {
+      const [n1, n2, n3] = cluster.nodes as [TestNode, TestNode, TestNode];
+      await n1.client.put('doomed', 'old value', 'all');
+      await n3.kill('SIGKILL');
+      await waitFor(async () => (await n1.client.cluster()).members.find((member) => member.nodeId === 'n3')?.state === 'down', 10_000);
+      await n1.client.delete('doomed');
+      assert.equal(await n2.client.get('doomed'), null);
+      // While n3 (which still holds the old value) is away, no tombstone may be purged,
+      // however long the wait: its range cannot be verified on every replica.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      for (const node of [n1, n2]) {
+        const replication = (await node.client.nodeInfo()).replication;
+        assert.equal(replication.tombstonesPurged, 0, `${node.id} purged a tombstone while a replica was down`);
+        assert.ok(replication.tombstones >= 1, `${node.id} still holds the tombstone`);
+      }
+      await n3.start();
+      await waitForAllUp(cluster.nodes, 15_000);
+      // Anti-entropy brings the tombstone to n3; once every replica has verified it, all purge it.
+      await waitFor(async () => {
+        const infos = await Promise.all(cluster.nodes.map((node) => node.client.nodeInfo()));
+        return infos.every((info) => info.replication.tombstones === 0) && infos.some((info) => info.replication.tombstonesPurged > 0);
+      }, 30_000);
+      for (const node of cluster.nodes) {
+        assert.equal(await node.client.get('doomed', 'all'), null, `the deleted key came back on ${node.id}`);
+        assert.equal((await heldKeys(node)).has('doomed'), false);
+        const replicas = await node.client.replicas('doomed');
+        assert.ok(replicas.replicas.every((copy) => copy.status === 'missing'), `a copy of doomed is left: ${JSON.stringify(replicas)}`);
+      }
+      // And it stays deleted through further repair rounds.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      assert.equal(await n3.client.get('doomed', 'all'), null);
+    } finally {
+      await cluster.stop();
+    }
+  });
 });
