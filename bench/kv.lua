@@ -1,19 +1,21 @@
--- wrk script for `npm run bench`: random keys over KEYS, PUT with a VALUE_SIZE-byte value or
--- GET, each wrk thread on its own node from HOSTS ("h:p,h:p,..."). done() prints one
--- machine-readable line starting with RESULT.
+-- wrk script for `npm run bench`: random keys over KEYS, PUT with a VALUE_SIZE-byte value,
+-- GET, or MIX (a PUT with chance WRITE_SHARE, else a GET), each wrk thread on its own node
+-- from HOSTS ("h:p,h:p,..."). done() prints machine-readable lines: RESULT (totals) and
+-- SERIES (responses per wall-clock second, to see dips that an average hides).
 local mode = os.getenv("MODE") or "GET"
 local nkeys = tonumber(os.getenv("KEYS") or "10000")
 local vsize = tonumber(os.getenv("VALUE_SIZE") or "100")
 local read = os.getenv("READ") or "quorum"
+local write_share = tonumber(os.getenv("WRITE_SHARE") or "0")
 local hosts = os.getenv("HOSTS")
 
-local thread_count = 0
+local threads = {}
 function setup(thread)
-  thread_count = thread_count + 1
+  table.insert(threads, thread)
   if hosts then
     local list = {}
     for h in string.gmatch(hosts, "[^,]+") do table.insert(list, h) end
-    local host, port = list[((thread_count - 1) % #list) + 1]:match("^([^:]+):(%d+)$")
+    local host, port = list[((#threads - 1) % #list) + 1]:match("^([^:]+):(%d+)$")
     thread.addr = wrk.lookup(host, port)[1]
   end
 end
@@ -23,19 +25,36 @@ local put_headers = { ["Content-Type"] = "application/json" }
 
 function request()
   local key = "key" .. math.random(0, nkeys - 1)
-  if mode == "PUT" then
+  if mode == "PUT" or (mode == "MIX" and math.random() < write_share) then
     return wrk.format("PUT", "/store/" .. key, put_headers, body)
   end
   return wrk.format("GET", "/store/" .. key .. "?r=" .. read)
 end
 
-local non2xx = 0
+-- Globals, not locals: done() reads them from each thread with thread:get().
+non2xx = 0
+series = {}
 function response(status)
   if status < 200 or status > 299 then non2xx = non2xx + 1 end
+  local second = os.time()
+  series[second] = (series[second] or 0) + 1
 end
 
 function done(summary, latency, requests)
-  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
+  local failed, merged, seconds = 0, {}, {}
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("non2xx")
+    for second, count in pairs(thread:get("series")) do
+      if merged[second] == nil then table.insert(seconds, second) end
+      merged[second] = (merged[second] or 0) + count
+    end
+  end
+  table.sort(seconds)
+  io.write(string.format("RESULT rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d non2xx=%d requests=%d seconds=%.3f\n",
     summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout + summary.errors.status))
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, failed,
+    summary.requests, summary.duration / 1e6))
+  local points = {}
+  for _, second in ipairs(seconds) do table.insert(points, second .. ":" .. merged[second]) end
+  io.write("SERIES " .. table.concat(points, ",") .. "\n")
 end

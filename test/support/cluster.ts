@@ -138,11 +138,12 @@ function createTestNode(spec: { id: string; port: number; args: string[] }): Tes
   return node;
 }
 
-/** Every node is ready (its ring formed, /health ok) and sees all members up. */
+/** Every node is ready (/health ok), sees all members up, and the ring is settled (no member joining, nothing moving). */
 export async function waitForAllUp(nodes: TestNode[], timeoutMs: number, expectedUp = nodes.length): Promise<void> {
   await waitFor(async () => {
     const views = await Promise.all(nodes.map((node) => node.client.cluster().catch(() => undefined)));
-    if (!views.every((view) => view !== undefined && view.members.filter((member) => member.state === 'up').length >= expectedUp)) return false;
+    const settled = (view: (typeof views)[number]) => view !== undefined && !view.rebalancing && view.members.every((member) => member.ringStatus !== 'joining');
+    if (!views.every((view) => settled(view) && view!.members.filter((member) => member.state === 'up').length >= expectedUp)) return false;
     const health = await Promise.all(nodes.map((node) => fetch(`${node.url}/health`, { signal: AbortSignal.timeout(1000) }).then((response) => response.ok, () => false)));
     return health.every(Boolean);
   }, timeoutMs);

@@ -156,7 +156,7 @@ export interface ClusterInfo {
   vnodes: number;
   members: MemberInfo[];
   ring: { tokenCount: number; hash: string };
-  /** True while members join or leave (data is moving); the rings below differ then. */
+  /** True while members join or leave (data is moving), and for the settle period after. */
   rebalancing: boolean;
 }
 

@@ -94,7 +94,7 @@ export class NodeViews {
       vnodes: this.deps.config.vnodes,
       members: this.members(),
       ring: { tokenCount: ring.tokenCount, hash: 'xxh32' },
-      rebalancing: this.deps.node.placement.transition !== 0,
+      rebalancing: this.deps.node.placement.transition !== 0 || this.deps.node.placement.writes.length > 1,
     };
   }
 

@@ -119,7 +119,9 @@ export class ClusterNode {
     // (or one that lost its data) starts joining: if the cluster it finds already has
     // normal members, its ranges stream to it before it serves them; if not, the cluster
     // is just forming and it becomes normal at once (rebalance/rebalancer.ts).
-    const selfRing: RingStatus = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring ?? 'joining';
+    // A node with no seeds and nothing remembered is a cluster of one: normal at once.
+    const alone = deps.seeds.length === 0 && (deps.known ?? []).length === 0;
+    const selfRing: RingStatus = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring ?? (alone ? 'normal' : 'joining');
     this.membership = new Membership(
       {
         self: deps.self,

@@ -194,7 +194,7 @@ export const ClusterSchema = Type.Object({
   vnodes: Type.Integer(),
   members: Type.Array(MemberSchema),
   ring: Type.Object({ tokenCount: Type.Integer(), hash: Type.String() }),
-  rebalancing: Type.Boolean({ description: 'True while members join or leave and data is moving' }),
+  rebalancing: Type.Boolean({ description: 'True while members join or leave (data is moving), and for the settle period after' }),
 });
 
 export const RingLayoutSchema = Type.Object({

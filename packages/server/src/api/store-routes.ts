@@ -145,7 +145,7 @@ export function requireReady(deps: Pick<ApiDeps, 'isReady' | 'nodeId'>): void {
     503,
     'starting',
     'Node is starting',
-    `node ${deps.nodeId} has not yet heard from all its seeds, so it cannot place keys; retry in a moment or use another node`,
+    `node ${deps.nodeId} is not ready: it has not yet heard from all its seeds, or it is still joining the ring; retry in a moment or use another node`,
     { applied: false },
   );
 }

@@ -1,0 +1,143 @@
+// The benchmark's own local cluster: real node processes started through the CLI, on
+// fresh temporary data directories, and every one of them stopped when the benchmark
+// ends, however it ends (normal return, error, Ctrl-C).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RingkvClient } from '@ringkv/client';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const cliPath = join(here, '..', '..', 'packages', 'server', 'dist', 'cli.js');
+const startTimeoutMs = 30_000;
+const stopTimeoutMs = 10_000;
+
+export type Storage = 'memory' | 'lmdb';
+
+export interface BenchNode {
+  id: string;
+  address: string;
+  url: string;
+  child: ChildProcess;
+}
+
+export interface BenchCluster {
+  /** The founding members' base URLs. */
+  urls: string[];
+  nodes: BenchNode[];
+  /** Starts a node that is not among the seeds, so it joins the running cluster. */
+  addNode(id: string, port: number): BenchNode;
+  stop(): Promise<void>;
+}
+
+/** Every process (node, load generator) and data directory this benchmark started, so an exit handler can still clean up what is left. */
+const running = new Set<ChildProcess>();
+const dataDirs = new Set<string>();
+let exitHooked = false;
+
+/** Kills `child` when the benchmark exits, if it is still running then. */
+export function killOnExit(child: ChildProcess): void {
+  hookExit();
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+}
+
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  // 'exit' handlers run synchronously: SIGKILL is all there is time for.
+  process.once('exit', () => {
+    for (const child of running) child.kill('SIGKILL');
+    for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping the benchmark's nodes\n`);
+      process.exit(130);
+    });
+  }
+}
+
+/**
+ * Starts the three founding members. Each lists all three addresses, its own included, in
+ * --seeds: that is what makes a new node a founding member (normal at once) rather than a
+ * joining one. Resolves once every node sees all three as up and normal with no ring change
+ * under way, since until then writes can be refused.
+ */
+export async function startCluster(storage: Storage, basePort: number): Promise<BenchCluster> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
+  dataDirs.add(dataDir);
+  const seeds = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+  const nodes: BenchNode[] = [];
+  const startNode = (id: string, port: number): BenchNode => {
+    const address = `127.0.0.1:${port}`;
+    const child = spawn(
+      process.execPath,
+      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds.join(','), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      { stdio: ['ignore', 'inherit', 'inherit'] },
+    );
+    killOnExit(child);
+    const node = { id, address, url: `http://${address}`, child };
+    nodes.push(node);
+    return node;
+  };
+  seeds.forEach((_, i) => startNode(`n${i + 1}`, basePort + i));
+  const cluster: BenchCluster = {
+    urls: nodes.map((node) => node.url),
+    nodes,
+    addNode: startNode,
+    stop: async () => {
+      await Promise.all(nodes.map((node) => stopChild(node.child)));
+      rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
+    },
+  };
+  try {
+    await waitForStableRing(cluster, startTimeoutMs);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  process.stdout.write(`cluster up (${storage}), ${cluster.urls.join(' ')}\n`);
+  return cluster;
+}
+
+/** Until every node answers and agrees that all members are up and normal, and nothing moves. */
+export async function waitForStableRing(cluster: BenchCluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const views = await Promise.all(
+      cluster.nodes.map((node) => new RingkvClient({ baseUrl: node.url, timeoutMs: 2000 }).cluster().catch(() => undefined)),
+    );
+    const stable = views.every(
+      (view) =>
+        view !== undefined &&
+        !view.rebalancing &&
+        view.members.length === cluster.nodes.length &&
+        view.members.every((member) => member.state === 'up' && member.ringStatus === 'normal'),
+    );
+    if (stable) return;
+    const exited = cluster.nodes.find((node) => node.child.exitCode !== null || node.child.signalCode !== null);
+    if (exited) throw new Error(`node ${exited.id} exited (${exited.child.signalCode ?? `code ${exited.child.exitCode}`})`);
+    if (Date.now() > deadline) throw new Error(`the benchmark cluster did not settle within ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    // A node that does not stop in time (e.g. stuck in a long write) is killed outright.
+    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

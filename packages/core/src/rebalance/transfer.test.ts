@@ -1,0 +1,107 @@
+// A transfer pulls exactly the keys its node gains, from the replicas those keys leave;
+// it can be paused and resumed, and a new process resumes it from its checkpoint.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { VirtualClock } from '../clock/virtual-clock.js';
+import type { DataRequest, Transport } from '../protocol/transport.js';
+import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
+import { buildRing, transitionId, type Placement } from '../ring/placement.js';
+import { MemoryEngine } from '../storage/memory-engine.js';
+import { MemoryJobStore } from './job.js';
+import { Transfer, type TransferPlan } from './transfer.js';
+import { transferBatchFor } from './transfer-source.js';
+
+let hash: KeyHasher;
+before(async () => {
+  hash = await loadKeyHasher();
+});
+
+const keyCount = 3000;
+
+async function setUp() {
+  const settings = { vnodes: 32, replicas: 3, hash };
+  const read = buildRing(['a', 'b', 'c'], settings);
+  const target = buildRing(['a', 'b', 'c', 'g'], settings);
+  const placement: Placement = { read, target, writes: [read, target], transition: transitionId(read, target, hash) };
+  const sources = new Map<string, MemoryEngine>();
+  for (const nodeId of read.nodeIds) sources.set(nodeId, new MemoryEngine());
+  for (let i = 0; i < keyCount; i++) {
+    const key = `key-${i}`;
+    for (const nodeId of read.preferenceList(key)) await sources.get(nodeId)!.apply(key, { value: i, tombstone: false, hlc: 1000 + i, nodeId: 'a' });
+  }
+  const transport: Transport = {
+    request: async (address: string, body: DataRequest) => {
+      if (body.type !== 'transferScan') throw new Error(`unexpected ${body.type}`);
+      const engine = sources.get(address)!;
+      return transferBatchFor(body, { selfId: address, placement: () => placement, engine, totalKeys: () => engine.liveCount() }) as never;
+    },
+  };
+  const gained = new Set(Array.from({ length: keyCount }, (_, i) => `key-${i}`).filter((key) => target.preferenceList(key).includes('g')));
+  const plan: TransferPlan = {
+    transition: placement.transition,
+    readRing: read.fingerprint,
+    targetRing: target.fingerprint,
+    kind: 'join',
+    description: 'g joins',
+    sources: ['a', 'b', 'c'],
+  };
+  return { transport, gained, plan, placement };
+}
+
+function transferFor(context: Awaited<ReturnType<typeof setUp>>, engine: MemoryEngine, store: MemoryJobStore, batchesPerRun: number) {
+  return new Transfer(
+    {
+      selfId: 'g',
+      transport: context.transport,
+      addressOf: (nodeId) => nodeId,
+      isAvailable: () => true,
+      engine,
+      clock: new VirtualClock(),
+      store,
+      current: (transition) => transition === context.placement.transition,
+    },
+    { recordsPerBatch: 100, batchesPerRun },
+  );
+}
+
+async function heldKeys(engine: MemoryEngine): Promise<Set<string>> {
+  return new Set((await engine.scan({ limit: keyCount * 2 })).map((entry) => entry.key));
+}
+
+describe('transfer', () => {
+  it('receives exactly the keys its node gains, each from the replica it replaces', async () => {
+    const context = await setUp();
+    const engine = new MemoryEngine();
+    const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000);
+    assert.equal(await transfer.run(context.plan), true);
+    assert.deepEqual(await heldKeys(engine), context.gained);
+    const view = transfer.view(false)!;
+    assert.equal(view.state, 'done');
+    assert.equal(view.recordsMoved, context.gained.size);
+    assert.equal(view.keysDone, view.keysTotal);
+    assert.equal(view.keysTotal, 3 * (keyCount * 3) / 3);
+  });
+
+  it('resumes from its checkpoint in a new process, and honours pause and resume', async () => {
+    const context = await setUp();
+    const engine = new MemoryEngine();
+    const store = new MemoryJobStore();
+    const first = transferFor(context, engine, store, 3);
+    assert.equal(await first.run(context.plan), false, 'three batches do not finish the transfer');
+    const partway = first.view(false)!;
+    assert.ok(partway.keysDone > 0 && partway.keysDone < partway.keysTotal);
+    // The process dies; a new one over the same checkpoint and storage carries on.
+    const second = transferFor(context, engine, store, 10_000);
+    assert.equal(second.view(false)?.keysDone, partway.keysDone, 'the checkpoint keeps the progress');
+    assert.equal(second.pause(), true);
+    assert.equal(await second.run(context.plan), false, 'a paused transfer does not move');
+    assert.equal(second.view(false)?.state, 'paused');
+    assert.equal(second.view(false)?.keysDone, partway.keysDone);
+    // Paused survives a restart too.
+    const third = transferFor(context, engine, store, 10_000);
+    assert.equal(third.view(false)?.state, 'paused');
+    assert.equal(third.resume(), true);
+    assert.equal(await third.run(context.plan), true);
+    assert.deepEqual(await heldKeys(engine), context.gained);
+  });
+});
