@@ -51,13 +51,18 @@ export interface JoinResult {
   /** Records the sources scanned to find them (job.keysDone), and per second. */
   keysScanned: number;
   keysScannedPerSecond: number;
-  /** Requests per second during the transfer proper, from the per-second counts. */
-  transferRequestsPerSecond: number | null;
-  /** From the end of the join until every node's cleanup job is done. */
+  /** From the end of n4's transfer to the end of the join (n4 normal, no ring change under way). */
+  completionSeconds: number;
+  /** From the end of the join until every node's cleanup job is done (0 when they were done before). */
   cleanupSeconds: number;
-  /** Records each node dropped in its cleanup. */
-  cleanupDropped: Record<string, number>;
+  /** Each node's cleanup of the keys it gave up: records dropped, and when it ran, in seconds after n4 started. */
+  cleanups: Array<{ node: string; dropped: number; fromSeconds: number; toSeconds: number }>;
+  /** Measured: steady state, the join, and what remained of the cleanups after it. */
   phases: JoinPhase[];
+  /** Parts of the join, from the per-second counts: during n4's transfer, and from its end to the end of the join. */
+  joinParts: Array<{ part: 'transfer' | 'after the transfer'; seconds: number; requestsPerSecond: number | null; worstSecond: number | null }>;
+  /** Whole seconds, from n4's start to the end of the cleanups, in which fewer than a tenth of the steady state's requests were answered. */
+  stallSeconds: number;
   /** Live keys per node (GET /status keyCount) at the end, their sum, and the expected sum (N x keyCount). */
   keysStored: Record<string, number>;
   keysStoredSum: number;
@@ -138,10 +143,11 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
   let cleanupMeasured: LoadResult;
   let cleanups: Job[];
   let cleanupEndMs: number;
+  let transferEndMs: number;
   try {
     // The poll that saw n4 normal may have read the jobs a moment before the transfer's end.
     joinJob = (await finalJoinJob(n4.url)) ?? joinJob;
-    const transferEndMs = joinJob?.finishedAtMs ?? joinEndMs;
+    transferEndMs = joinJob?.finishedAtMs ?? joinEndMs;
     const ids = cluster.nodes.map((node) => node.id);
     for (;;) {
       const pollStartMs = Date.now();
@@ -155,11 +161,13 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
       }
       await sleep(Math.max(0, pollMs - (Date.now() - pollStartMs)));
     }
-    cleanupEndMs = Date.now();
+    // Cleanups that were over before the join was (the usual case) leave no time to measure.
+    cleanupEndMs = Math.max(joinEndMs, ...cleanups.map((job) => job.finishedAtMs ?? Date.now()));
   } finally {
     cleanupMeasured = await cleanupLoad.stop();
   }
-  say(`cleanup done after ${round((cleanupEndMs - joinEndMs) / 1000)} s; ${cleanupMeasured.requestsPerSecond} req/s, p99 ${cleanupMeasured.p99Ms} ms meanwhile`);
+  const sinceStart = (ms: number) => round((ms - joinStartMs) / 1000);
+  say(`cleanups ran ${cleanups.map((job) => `${job.node} +${sinceStart(job.startedAtMs)}..+${sinceStart(job.finishedAtMs ?? cleanupEndMs)} s`).join(', ')}`);
 
   const stored = await waitForKeyCount(cluster.nodes.map((node) => node.url), replicas * keyCount, 30_000);
   const job = joinJob;
@@ -169,8 +177,16 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
     phase: name,
     ...measured,
     ratio: round(measured.requestsPerSecond / Math.max(1, steady.requestsPerSecond)),
-    worstSecond: worstSecond(measured),
+    worstSecond: worstSecond(measured.perSecond.slice(1, -1)),
   });
+  const part = (name: JoinResult['joinParts'][number]['part'], fromMs: number, toMs: number) => {
+    const inside = joinMeasured.perSecond.filter((point) => point.second * 1000 >= fromMs && (point.second + 1) * 1000 <= toMs);
+    const mean = inside.length === 0 ? null : Math.round(inside.reduce((sum, point) => sum + point.requests, 0) / inside.length);
+    return { part: name, seconds: round((toMs - fromMs) / 1000), requestsPerSecond: mean, worstSecond: worstSecond(inside) };
+  };
+  const afterStart = [...joinMeasured.perSecond.slice(1, -1), ...(cleanupEndMs > joinEndMs ? cleanupMeasured.perSecond : [])].filter(
+    (point) => (point.second + 1) * 1000 <= cleanupEndMs,
+  );
   return {
     keyCount,
     valueBytes: 100,
@@ -184,10 +200,17 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
     recordsPerSecond: Math.round(job.recordsMoved / Math.max(0.001, transferSeconds)),
     keysScanned: job.keysDone,
     keysScannedPerSecond: Math.round(job.keysDone / Math.max(0.001, transferSeconds)),
-    transferRequestsPerSecond: averageBetween(joinMeasured, job.startedAtMs, job.finishedAtMs),
+    completionSeconds: round((joinEndMs - job.finishedAtMs) / 1000),
     cleanupSeconds: round((cleanupEndMs - joinEndMs) / 1000),
-    cleanupDropped: Object.fromEntries(cleanups.map((cleanup) => [cleanup.node, cleanup.recordsMoved])),
-    phases: [phase('steady', steady), phase('join', joinMeasured), phase('cleanup', cleanupMeasured)],
+    cleanups: cleanups.map((cleanup) => ({
+      node: cleanup.node,
+      dropped: cleanup.recordsMoved,
+      fromSeconds: sinceStart(cleanup.startedAtMs),
+      toSeconds: sinceStart(cleanup.finishedAtMs ?? cleanupEndMs),
+    })),
+    phases: [phase('steady', steady), phase('join', joinMeasured), ...(cleanupEndMs > joinEndMs ? [phase('cleanup', cleanupMeasured)] : [])],
+    joinParts: [part('transfer', job.startedAtMs, job.finishedAtMs), part('after the transfer', job.finishedAtMs, joinEndMs)],
+    stallSeconds: afterStart.filter((point) => point.requests < steady.requestsPerSecond / 10).length,
     keysStored: stored.perNode,
     keysStoredSum: stored.sum,
     keysExpected: replicas * keyCount,
@@ -229,15 +252,8 @@ async function waitForKeyCount(urls: string[], expected: number, timeoutMs: numb
   }
 }
 
-function worstSecond(measured: LoadResult): number | null {
-  const whole = measured.perSecond.slice(1, -1);
-  return whole.length === 0 ? null : Math.min(...whole.map((point) => point.requests));
-}
-
-/** Mean responses per second over the whole seconds between two instants. */
-function averageBetween(measured: LoadResult, fromMs: number, toMs: number): number | null {
-  const inside = measured.perSecond.filter((point) => point.second * 1000 >= fromMs && (point.second + 1) * 1000 <= toMs);
-  return inside.length === 0 ? null : Math.round(inside.reduce((sum, point) => sum + point.requests, 0) / inside.length);
+function worstSecond(points: LoadResult['perSecond']): number | null {
+  return points.length === 0 ? null : Math.min(...points.map((point) => point.requests));
 }
 
 function describeJob(job: Job | undefined): string {

@@ -47,7 +47,7 @@ export interface LoadResult {
   /** Connection errors and timeouts. */
   errors: number;
   non2xx: number;
-  /** Responses per wall-clock second (Unix seconds), first to last. */
+  /** Responses per wall-clock second (Unix seconds), first to last, every second listed. */
   perSecond: Array<{ second: number; requests: number }>;
 }
 
@@ -109,14 +109,13 @@ function startWrk(spec: LoadSpec): RunningLoad {
         p99Ms: round(field('p99_ms')),
         errors: field('errors'),
         non2xx: field('non2xx'),
-        perSecond: series
-          .slice('SERIES '.length)
-          .split(',')
-          .filter((point) => point.includes(':'))
-          .map((point) => {
-            const [second, requests] = point.split(':').map(Number);
-            return { second: second as number, requests: requests as number };
-          }),
+        perSecond: everySecond(
+          series
+            .slice('SERIES '.length)
+            .split(',')
+            .filter((point) => point.includes(':'))
+            .map((point) => point.split(':').map(Number) as [number, number]),
+        ),
       };
     },
   };
@@ -172,10 +171,19 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
         p99Ms: round(Math.max(...results.map((run) => run.latency.p99))),
         errors: results.reduce((sum, run) => sum + run.errors + run.timeouts, 0),
         non2xx: results.reduce((sum, run) => sum + run.non2xx, 0),
-        perSecond: [...counts.entries()].sort(([a], [b]) => a - b).map(([second, count]) => ({ second, requests: count })),
+        perSecond: everySecond([...counts.entries()]),
       };
     },
   };
+}
+
+/** Points sorted by second, with the seconds in which nothing was answered (absent from the counts) as zeros. */
+function everySecond(points: Array<[number, number]>): LoadResult['perSecond'] {
+  const counts = new Map(points);
+  const seconds = points.map(([second]) => second);
+  if (seconds.length === 0) return [];
+  const [first, last] = [Math.min(...seconds), Math.max(...seconds)];
+  return Array.from({ length: last - first + 1 }, (_, i) => ({ second: first + i, requests: counts.get(first + i) ?? 0 }));
 }
 
 export interface BulkLoadResult {
