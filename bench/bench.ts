@@ -31,6 +31,8 @@ const runJoin = only === 'join' || (only === undefined && process.env.BENCH_JOIN
 const joinKeys = Number(process.env.BENCH_JOIN_KEYS ?? 1_000_000);
 const joinWriteShare = Number(process.env.BENCH_JOIN_WRITE_SHARE ?? 0.2);
 const joinTimeoutMs = Number(process.env.BENCH_JOIN_TIMEOUT_S ?? 600) * 1000;
+if (only !== undefined && only !== 'ops' && only !== 'join') throw new Error(`BENCH_ONLY must be ops or join, not ${only}`);
+if (runJoin && !(Number.isInteger(joinKeys) && joinKeys >= 100)) throw new Error(`BENCH_JOIN_KEYS must be a whole number of at least 100, not ${process.env.BENCH_JOIN_KEYS}`);
 
 interface Measurement {
   storage: string;

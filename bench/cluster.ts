@@ -26,7 +26,7 @@ export interface BenchCluster {
   /** The founding members' base URLs. */
   urls: string[];
   nodes: BenchNode[];
-  /** Starts a node that is not among the seeds, so it joins the running cluster. */
+  /** Starts a new node with the founders as seeds: it joins the running cluster. */
   addNode(id: string, port: number): BenchNode;
   stop(): Promise<void>;
 }
@@ -60,21 +60,21 @@ function hookExit(): void {
 }
 
 /**
- * Starts the three founding members. Each lists all three addresses, its own included, in
- * --seeds: that is what makes a new node a founding member (normal at once) rather than a
- * joining one. Resolves once every node sees all three as up and normal with no ring change
- * under way, since until then writes can be refused.
+ * Starts the three founding members, each with the other two as seeds (as the README runs
+ * them); a node added later gets all three. Resolves once every node sees all three as up
+ * and normal with no ring change under way: until the ring is formed, writes are refused.
  */
 export async function startCluster(storage: Storage, basePort: number): Promise<BenchCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   dataDirs.add(dataDir);
-  const seeds = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+  const founders = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
   const nodes: BenchNode[] = [];
   const startNode = (id: string, port: number): BenchNode => {
     const address = `127.0.0.1:${port}`;
+    const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
       process.execPath,
-      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds.join(','), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);
@@ -82,7 +82,7 @@ export async function startCluster(storage: Storage, basePort: number): Promise<
     nodes.push(node);
     return node;
   };
-  seeds.forEach((_, i) => startNode(`n${i + 1}`, basePort + i));
+  founders.forEach((_, i) => startNode(`n${i + 1}`, basePort + i));
   const cluster: BenchCluster = {
     urls: nodes.map((node) => node.url),
     nodes,

@@ -2,13 +2,17 @@
 // `keyCount` keys (100-byte values), how fast the data moves into it, and what the join
 // costs the requests served meanwhile, against the same load on the steady cluster.
 //
-// Steps: bulk-load the keys; run the load for `seconds` (steady state); start n4 (not among
-// the seeds, so it joins) and run the same load until n4 is normal and no node reports a
-// ring change under way (the join); keep it running until every node's cleanup job (which
-// drops the keys a node gave up to n4) is done (the cleanup). The load is quorum reads and
-// writes on keys that exist, spread over the three founding nodes only: clients of a real
-// cluster do not move to a node the moment it appears.
-// Lastly, every key must be on exactly N=3 of the 4 nodes: the key counts must add up to 3 x keyCount.
+// Steps: bulk-load the keys; warm up, then run the load for `seconds` (steady state); start
+// n4 (a new node finding a cluster that holds data, so it joins) and run the same load until
+// n4 is normal and no node reports a ring change under way (the join: start-up and ring
+// settle, n4's transfer, then the completion, during which the other nodes usually also run
+// their cleanup jobs, dropping the keys they gave up to n4); if a cleanup is still running
+// then, keep the load on until every one is done. The load is quorum reads and writes of
+// keys that exist, spread over the three founding nodes only: clients of a real cluster do
+// not move to a node the moment it appears. Per-second response counts show what an
+// average hides (nodes that stop answering for seconds).
+// Lastly, every key must be on exactly N=3 of the 4 nodes: the key counts must add up to
+// 3 x keyCount.
 import { RingkvClient, type ClusterInfo, type Job, type JobList } from '@ringkv/client';
 import { sleep, startCluster, type BenchCluster } from './cluster.js';
 import { bulkLoad, round, runLoad, startLoad, type BulkLoadResult, type LoadResult, type LoadSpec } from './load.js';
@@ -55,8 +59,13 @@ export interface JoinResult {
   completionSeconds: number;
   /** From the end of the join until every node's cleanup job is done (0 when they were done before). */
   cleanupSeconds: number;
-  /** Each node's cleanup of the keys it gave up: records dropped, and when it ran, in seconds after n4 started. */
-  cleanups: Array<{ node: string; dropped: number; fromSeconds: number; toSeconds: number }>;
+  /**
+   * Each node's cleanup of the keys it gave up: records dropped (its live keys before the
+   * join less those after), and when its cleanup passes ran, in seconds after n4 started.
+   * A node runs another pass if keys arrived outside its ranges meanwhile; a pass that ran
+   * entirely while the polls went unanswered is not seen.
+   */
+  cleanups: Array<{ node: string; dropped: number; passes: Array<{ fromSeconds: number; toSeconds: number; dropped: number }> }>;
   /** Measured: steady state, the join, and what remained of the cleanups after it. */
   phases: JoinPhase[];
   /** Parts of the join, from the per-second counts: during n4's transfer, and from its end to the end of the join. */
@@ -69,12 +78,13 @@ export interface JoinResult {
   keysExpected: number;
   /** Polls (of GET /cluster and /cluster/jobs on n1) that failed or timed out. */
   pollFailures: number;
-  /** What the polls saw, about once a second. */
-  timeline: Array<{ atMs: number; n4: string; rebalancing: boolean | null; keysDone: number; keysTotal: number; recordsMoved: number }>;
+  /** What the polls saw, about once a second: n4's ring status, members n1 did not see up (suspect or down), n4's join job. */
+  timeline: Array<{ atMs: number; n4: string; rebalancing: boolean | null; notUp: string[]; keysDone: number; keysTotal: number; recordsMoved: number }>;
 }
 
 const replicas = 3;
 const pollMs = 250;
+const warmUpSeconds = 5;
 
 export async function runJoinBench(options: JoinBenchOptions): Promise<JoinResult> {
   const cluster = await startCluster('lmdb', options.basePort);
@@ -104,17 +114,24 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
     writeShare: options.writeShare,
     seconds,
   });
+  // Throughput right after the bulk load climbs for several seconds: a warm-up keeps that
+  // transient out of the steady state the join is compared with.
+  await runLoad(spec(warmUpSeconds));
   const steady = await runLoad(spec(options.seconds));
   say(`steady state: ${steady.requestsPerSecond} req/s, p99 ${steady.p99Ms} ms`);
 
   const seed = new RingkvClient({ baseUrl: cluster.urls[0] as string, timeoutMs: 5000 });
+  // Every cleanup pass seen, per node and start time (a job's view only shows the last pass).
+  const passes = new Map<string, Job>();
+  const collect = (jobs: JobList | undefined) => {
+    for (const job of jobs?.jobs ?? []) if (job.kind === 'cleanup') passes.set(`${job.node} ${job.startedAtMs}`, job);
+  };
   const timeline: JoinResult['timeline'] = [];
   let pollFailures = 0;
   const n4Port = options.basePort + 3;
   const joinStartMs = Date.now();
   const n4 = cluster.addNode('n4', n4Port);
   const joinLoad = startLoad(spec(Math.ceil(options.timeoutMs / 1000) + 60));
-  let joinMeasured: LoadResult;
   let joinJob: Job | undefined;
   let joinEndMs: number;
   try {
@@ -124,6 +141,7 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
       if (n4.child.exitCode !== null || n4.child.signalCode !== null) throw new Error(`n4 exited during the join (${n4.child.signalCode ?? `code ${n4.child.exitCode}`})`);
       const [view, jobs] = await Promise.all([seed.cluster().catch(() => undefined), seed.clusterJobs().catch(() => undefined)]);
       if (view === undefined || jobs === undefined) pollFailures++;
+      collect(jobs);
       joinJob = jobs?.jobs.find((job) => job.node === 'n4' && job.kind === 'join') ?? joinJob;
       const ring = view?.members.find((member) => member.nodeId === 'n4')?.ringStatus ?? 'unknown';
       note(timeline, ring, view, joinJob);
@@ -134,25 +152,27 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
       await sleep(Math.max(0, pollMs - (Date.now() - pollStartMs)));
     }
     joinEndMs = Date.now();
-  } finally {
-    joinMeasured = await joinLoad.stop();
+  } catch (error) {
+    // The load must end too; its own failure would only hide this one.
+    await joinLoad.stop().catch(() => undefined);
+    throw error;
   }
+  const joinMeasured = await joinLoad.stop();
   say(`n4 normal after ${round((joinEndMs - joinStartMs) / 1000)} s; ${joinMeasured.requestsPerSecond} req/s, p99 ${joinMeasured.p99Ms} ms during the join`);
 
   const cleanupLoad = startLoad(spec(Math.ceil(options.timeoutMs / 1000) + 60));
-  let cleanupMeasured: LoadResult;
   let cleanups: Job[];
   let cleanupEndMs: number;
-  let transferEndMs: number;
   try {
     // The poll that saw n4 normal may have read the jobs a moment before the transfer's end.
     joinJob = (await finalJoinJob(n4.url)) ?? joinJob;
-    transferEndMs = joinJob?.finishedAtMs ?? joinEndMs;
+    const transferEndMs = joinJob?.finishedAtMs ?? joinEndMs;
     const ids = cluster.nodes.map((node) => node.id);
     for (;;) {
       const pollStartMs = Date.now();
       const jobs: JobList | undefined = await seed.clusterJobs().catch(() => undefined);
       if (jobs === undefined) pollFailures++;
+      collect(jobs);
       // A cleanup for the new ring starts on each node once it sees the ring stable; older ones are from before the join.
       cleanups = ids.map((id) => jobs?.jobs.find((job) => job.node === id && job.kind === 'cleanup' && job.startedAtMs >= transferEndMs)).filter((job) => job !== undefined);
       if (cleanups.length === ids.length && cleanups.every((job) => job.state === 'done')) break;
@@ -161,13 +181,19 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
       }
       await sleep(Math.max(0, pollMs - (Date.now() - pollStartMs)));
     }
-    // Cleanups that were over before the join was (the usual case) leave no time to measure.
     cleanupEndMs = Math.max(joinEndMs, ...cleanups.map((job) => job.finishedAtMs ?? Date.now()));
-  } finally {
-    cleanupMeasured = await cleanupLoad.stop();
+  } catch (error) {
+    await cleanupLoad.stop().catch(() => undefined);
+    throw error;
   }
+  const cleanupMeasured = await cleanupLoad.stop();
   const sinceStart = (ms: number) => round((ms - joinStartMs) / 1000);
-  say(`cleanups ran ${cleanups.map((job) => `${job.node} +${sinceStart(job.startedAtMs)}..+${sinceStart(job.finishedAtMs ?? cleanupEndMs)} s`).join(', ')}`);
+  const cleanupPasses = (node: string) =>
+    [...passes.values()]
+      .filter((pass) => pass.node === node && pass.startedAtMs >= (joinJob?.finishedAtMs ?? joinEndMs))
+      .sort((a, b) => a.startedAtMs - b.startedAtMs)
+      .map((pass) => ({ fromSeconds: sinceStart(pass.startedAtMs), toSeconds: sinceStart(pass.finishedAtMs ?? cleanupEndMs), dropped: pass.recordsMoved }));
+  say(`cleanups done ${round((cleanupEndMs - joinStartMs) / 1000)} s after n4 started`);
 
   const stored = await waitForKeyCount(cluster.nodes.map((node) => node.url), replicas * keyCount, 30_000);
   const job = joinJob;
@@ -184,7 +210,9 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
     const mean = inside.length === 0 ? null : Math.round(inside.reduce((sum, point) => sum + point.requests, 0) / inside.length);
     return { part: name, seconds: round((toMs - fromMs) / 1000), requestsPerSecond: mean, worstSecond: worstSecond(inside) };
   };
-  const afterStart = [...joinMeasured.perSecond.slice(1, -1), ...(cleanupEndMs > joinEndMs ? cleanupMeasured.perSecond : [])].filter(
+  // Cleanups over before the join, or within a second of its end (the usual case), leave nothing to measure.
+  const cleanupMeasurable = cleanupEndMs - joinEndMs >= 1000;
+  const afterStart = [...joinMeasured.perSecond.slice(1, -1), ...(cleanupMeasurable ? cleanupMeasured.perSecond : [])].filter(
     (point) => (point.second + 1) * 1000 <= cleanupEndMs,
   );
   return {
@@ -202,13 +230,14 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
     keysScannedPerSecond: Math.round(job.keysDone / Math.max(0.001, transferSeconds)),
     completionSeconds: round((joinEndMs - job.finishedAtMs) / 1000),
     cleanupSeconds: round((cleanupEndMs - joinEndMs) / 1000),
-    cleanups: cleanups.map((cleanup) => ({
-      node: cleanup.node,
-      dropped: cleanup.recordsMoved,
-      fromSeconds: sinceStart(cleanup.startedAtMs),
-      toSeconds: sinceStart(cleanup.finishedAtMs ?? cleanupEndMs),
-    })),
-    phases: [phase('steady', steady), phase('join', joinMeasured), ...(cleanupEndMs > joinEndMs ? [phase('cleanup', cleanupMeasured)] : [])],
+    cleanups: cluster.nodes.map(({ id }) => {
+      const seen = cleanupPasses(id);
+      // A founding node held every key before the join (N=3 of 3), and the load only rewrites existing keys.
+      const before = afterLoad.perNode[id];
+      const dropped = before === undefined ? seen.reduce((sum, pass) => sum + pass.dropped, 0) : before - (stored.perNode[id] ?? before);
+      return { node: id, dropped, passes: seen };
+    }),
+    phases: [phase('steady', steady), phase('join', joinMeasured), ...(cleanupMeasurable ? [phase('cleanup', cleanupMeasured)] : [])],
     joinParts: [part('transfer', job.startedAtMs, job.finishedAtMs), part('after the transfer', job.finishedAtMs, joinEndMs)],
     stallSeconds: afterStart.filter((point) => point.requests < steady.requestsPerSecond / 10).length,
     keysStored: stored.perNode,
@@ -219,12 +248,13 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
   };
 }
 
-/** Keeps about one point a second, and every change of n4's ring status. */
+/** Keeps about one point a second, and every change of n4's ring status or of who is up. */
 function note(timeline: JoinResult['timeline'], n4: string, view: ClusterInfo | undefined, job: Job | undefined): void {
   const last = timeline[timeline.length - 1];
   const atMs = Date.now();
-  if (last !== undefined && last.n4 === n4 && atMs - last.atMs < 1000) return;
-  timeline.push({ atMs, n4, rebalancing: view?.rebalancing ?? null, keysDone: job?.keysDone ?? 0, keysTotal: job?.keysTotal ?? 0, recordsMoved: job?.recordsMoved ?? 0 });
+  const notUp = (view?.members ?? []).filter((member) => member.state !== 'up').map((member) => `${member.nodeId} ${member.state}`);
+  if (last !== undefined && last.n4 === n4 && last.notUp.join() === notUp.join() && atMs - last.atMs < 1000) return;
+  timeline.push({ atMs, n4, rebalancing: view?.rebalancing ?? null, notUp, keysDone: job?.keysDone ?? 0, keysTotal: job?.keysTotal ?? 0, recordsMoved: job?.recordsMoved ?? 0 });
 }
 
 async function finalJoinJob(url: string): Promise<Job | undefined> {
@@ -262,25 +292,34 @@ function describeJob(job: Job | undefined): string {
 }
 
 export function reportJoin(result: JoinResult): string[] {
-  const phaseName = { steady: 'steady state', join: 'during the join', cleanup: 'during the cleanup' };
+  const steady = result.phases[0]?.requestsPerSecond ?? 0;
+  const ratio = (rps: number | null) => (rps === null || steady === 0 ? '-' : (rps / steady).toFixed(2));
+  const phaseName = { steady: 'steady state', join: 'join (n4 started to n4 normal)', cleanup: 'after the join, until the cleanups are done' };
+  const stored = Object.entries(result.keysStored).map(([node, count]) => `${node} ${count}`).join(', ');
   return [
     '',
     `ringkv join benchmark: a 4th node joins 3 LMDB nodes (N=3) holding ${result.keyCount} keys (${result.valueBytes}-byte values),`,
     `under quorum load (${Math.round(result.writeShare * 100)}% PUT, ${Math.round((1 - result.writeShare) * 100)}% GET) from ${result.connections} connections spread over the 3 founding nodes.`,
     '',
     `bulk load: ${result.bulkLoad.keys} keys in ${result.bulkLoad.seconds} s (${result.bulkLoad.keysPerSecond} keys/s at w=one, ${result.bulkLoad.errors} failed)`,
-    `join: ${result.joinSeconds} s from starting n4 to n4 normal (${result.settleSeconds} s start-up and ring settle, ${result.transferSeconds} s transfer)`,
-    `transfer: ${result.recordsMoved} records into n4, ${result.recordsPerSecond} records/s (${result.keysScanned} records scanned on the sources, ${result.keysScannedPerSecond}/s)`,
-    `cleanup: ${result.cleanupSeconds} s more until every node dropped what it gave up (${Object.entries(result.cleanupDropped).map(([node, count]) => `${node} ${count}`).join(', ')})`,
-    `keys stored: ${Object.entries(result.keysStored).map(([node, count]) => `${node} ${count}`).join(', ')}; sum ${result.keysStoredSum}, expected ${result.keysExpected} (${result.keysStoredSum === result.keysExpected ? 'ok' : 'MISMATCH'})`,
-    ...(result.pollFailures > 0 ? [`${result.pollFailures} status polls failed or timed out`] : []),
+    `join: ${result.joinSeconds} s from starting n4 to n4 normal: ${result.settleSeconds} s start-up and ring settle, ${result.transferSeconds} s transfer, ${result.completionSeconds} s to complete`,
+    `transfer: ${result.recordsMoved} records into n4, ${result.recordsPerSecond} records/s (the sources scanned ${result.keysScanned} records, ${result.keysScannedPerSecond}/s)`,
+    `cleanups: ${result.cleanups.map((job) => `${job.node} dropped ${job.dropped} (${job.passes.map((pass) => `+${pass.fromSeconds}..+${pass.toSeconds} s`).join(', ')})`).join(', ')}` +
+      (result.cleanupSeconds > 0 ? `; the last done ${result.cleanupSeconds} s after the join` : '; all done before the join completed'),
+    `keys stored: ${stored}; sum ${result.keysStoredSum}, expected ${result.keysExpected} (${result.keysStoredSum === result.keysExpected ? 'ok' : 'MISMATCH'})`,
+    `seconds with under a tenth of the steady throughput: ${result.stallSeconds}` + (result.pollFailures > 0 ? `; ${result.pollFailures} status polls failed or timed out` : ''),
+    ...result.phases
+      .filter((p) => p.errors + p.non2xx > 0)
+      .map((p) => `errors ${phaseName[p.phase]}: ${p.errors} connection errors or timeouts, non-2xx ${JSON.stringify(p.statuses)}`),
     '',
     '| phase | seconds | requests/s | vs steady | worst second | p50 ms | p99 ms | errors |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...result.phases.map(
-      (p) => `| ${phaseName[p.phase]} | ${p.seconds} | ${p.requestsPerSecond} | ${p.ratio.toFixed(2)} | ${p.worstSecond ?? '-'} | ${p.p50Ms} | ${p.p99Ms} | ${p.errors + p.non2xx} |`,
-    ),
-    ...(result.transferRequestsPerSecond === null ? [] : [`(during the transfer proper: ${result.transferRequestsPerSecond} req/s)`]),
+    ...result.phases.flatMap((p) => [
+      `| ${phaseName[p.phase]} | ${p.seconds} | ${p.requestsPerSecond} | ${p.ratio.toFixed(2)} | ${p.worstSecond ?? '-'} | ${p.p50Ms} | ${p.p99Ms} | ${p.errors + p.non2xx} |`,
+      ...(p.phase === 'join'
+        ? result.joinParts.map((part) => `| - ${part.part} | ${part.seconds} | ${part.requestsPerSecond ?? '-'} | ${ratio(part.requestsPerSecond)} | ${part.worstSecond ?? '-'} | | | |`)
+        : []),
+    ]),
     '',
   ];
 }

@@ -1,7 +1,8 @@
 -- wrk script for `npm run bench`: random keys over KEYS, PUT with a VALUE_SIZE-byte value,
 -- GET, or MIX (a PUT with chance WRITE_SHARE, else a GET), each wrk thread on its own node
--- from HOSTS ("h:p,h:p,..."). done() prints machine-readable lines: RESULT (totals) and
--- SERIES (responses per wall-clock second, to see dips that an average hides).
+-- from HOSTS ("h:p,h:p,..."). done() prints machine-readable lines: RESULT (totals), SERIES
+-- (responses per wall-clock second, to see dips that an average hides) and STATUSES (how
+-- many answers of each non-2xx status).
 local mode = os.getenv("MODE") or "GET"
 local nkeys = tonumber(os.getenv("KEYS") or "10000")
 local vsize = tonumber(os.getenv("VALUE_SIZE") or "100")
@@ -33,17 +34,22 @@ end
 
 -- Globals, not locals: done() reads them from each thread with thread:get().
 non2xx = 0
+statuses = {}
 series = {}
 function response(status)
-  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+  if status < 200 or status > 299 then
+    non2xx = non2xx + 1
+    statuses[status] = (statuses[status] or 0) + 1
+  end
   local second = os.time()
   series[second] = (series[second] or 0) + 1
 end
 
 function done(summary, latency, requests)
-  local failed, merged, seconds = 0, {}, {}
+  local failed, merged, seconds, by_status = 0, {}, {}, {}
   for _, thread in ipairs(threads) do
     failed = failed + thread:get("non2xx")
+    for status, count in pairs(thread:get("statuses")) do by_status[status] = (by_status[status] or 0) + count end
     for second, count in pairs(thread:get("series")) do
       if merged[second] == nil then table.insert(seconds, second) end
       merged[second] = (merged[second] or 0) + count
@@ -57,4 +63,7 @@ function done(summary, latency, requests)
   local points = {}
   for _, second in ipairs(seconds) do table.insert(points, second .. ":" .. merged[second]) end
   io.write("SERIES " .. table.concat(points, ",") .. "\n")
+  local failures = {}
+  for status, count in pairs(by_status) do table.insert(failures, status .. ":" .. count) end
+  io.write("STATUSES " .. table.concat(failures, ",") .. "\n")
 end

@@ -47,6 +47,8 @@ export interface LoadResult {
   /** Connection errors and timeouts. */
   errors: number;
   non2xx: number;
+  /** The non-2xx answers by status code. */
+  statuses: Record<string, number>;
   /** Responses per wall-clock second (Unix seconds), first to last, every second listed. */
   perSecond: Array<{ second: number; requests: number }>;
 }
@@ -101,6 +103,7 @@ function startWrk(spec: LoadSpec): RunningLoad {
       if (line === undefined) throw new Error(`wrk printed no result (exit ${child.exitCode ?? child.signalCode}): ${errors.trim() || output.trim()}`);
       const field = (name: string) => Number(new RegExp(`${name}=([0-9.]+)`).exec(line)?.[1] ?? NaN);
       const series = output.split('\n').find((item) => item.startsWith('SERIES ')) ?? 'SERIES ';
+      const statuses = output.split('\n').find((item) => item.startsWith('STATUSES ')) ?? 'STATUSES ';
       return {
         requests: field('requests'),
         seconds: round(field('seconds')),
@@ -109,6 +112,13 @@ function startWrk(spec: LoadSpec): RunningLoad {
         p99Ms: round(field('p99_ms')),
         errors: field('errors'),
         non2xx: field('non2xx'),
+        statuses: Object.fromEntries(
+          statuses
+            .slice('STATUSES '.length)
+            .split(',')
+            .filter((point) => point.includes(':'))
+            .map((point) => point.split(':').map(Number) as [number, number]),
+        ),
         perSecond: everySecond(
           series
             .slice('SERIES '.length)
@@ -126,6 +136,7 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
   const { urls, operation, connections, keyCount } = spec;
   const share = (i: number) => Math.max(1, Math.floor(connections / urls.length) + (i < connections % urls.length ? 1 : 0));
   const counts = new Map<number, number>();
+  const statuses: Record<string, number> = {};
   const startedAtMs = Date.now();
   const runs = urls.map((url, i) => {
     let instance: autocannon.Instance | undefined;
@@ -148,7 +159,8 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
         },
         (error, value) => (error ? reject(error) : resolve(value)),
       );
-      instance.on('response', () => {
+      instance.on('response', (_client, statusCode) => {
+        if (statusCode < 200 || statusCode > 299) statuses[statusCode] = (statuses[statusCode] ?? 0) + 1;
         const second = Math.floor(Date.now() / 1000);
         counts.set(second, (counts.get(second) ?? 0) + 1);
       });
@@ -171,6 +183,7 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
         p99Ms: round(Math.max(...results.map((run) => run.latency.p99))),
         errors: results.reduce((sum, run) => sum + run.errors + run.timeouts, 0),
         non2xx: results.reduce((sum, run) => sum + run.non2xx, 0),
+        statuses,
         perSecond: everySecond([...counts.entries()]),
       };
     },
@@ -200,10 +213,10 @@ export interface BulkLoadResult {
  */
 export async function bulkLoad(urls: string[], keyCount: number, timeoutMs: number): Promise<BulkLoadResult> {
   const startedAtMs = Date.now();
-  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, keyCount, timeoutMs) : await bulkLoadWithFetch(urls, 0, keyCount, 64);
+  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, keyCount, timeoutMs) : await bulkLoadWithFetch(urls, 0, keyCount, 64, timeoutMs);
   // wrk throws away the first request it builds (see bulk-load.lua): write the first key of
   // every thread again. Cheap, and right whichever wrk version ran.
-  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, 0, Math.min(urls.length, keyCount), urls.length);
+  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, 0, Math.min(urls.length, keyCount), urls.length, 30_000);
   const seconds = (Date.now() - startedAtMs) / 1000;
   return { keys: keyCount, seconds: round(seconds), keysPerSecond: Math.round(keyCount / seconds), errors };
 }
@@ -238,11 +251,13 @@ async function bulkLoadWithWrk(urls: string[], keyCount: number, timeoutMs: numb
 }
 
 /** `concurrency` keep-alive writers, keys from..to-1 round-robin over the nodes. */
-async function bulkLoadWithFetch(urls: string[], from: number, to: number, concurrency: number): Promise<number> {
+async function bulkLoadWithFetch(urls: string[], from: number, to: number, concurrency: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
   let next = from;
   let failed = 0;
   const worker = async () => {
     while (next < to) {
+      if (Date.now() > deadline) throw new Error(`bulk load: ${next - from} of ${to - from} writes sent within ${timeoutMs / 1000} s`);
       const i = next++;
       const response = await fetch(`${urls[i % urls.length]}/store/key${i}?w=one`, {
         method: 'PUT',

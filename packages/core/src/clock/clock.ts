@@ -10,3 +10,12 @@ export interface Clock {
   setTimer(delayMs: number, callback: () => void): TimerHandle;
   clearTimer(handle: TimerHandle): void;
 }
+
+/**
+ * Lets sockets and timers run before the caller goes on. Long scans call it between
+ * pages: an LMDB read is synchronous, so awaiting it alone never yields to the network,
+ * and a node rescanning a million keys would stop answering (even its health check).
+ */
+export function yieldTurn(clock: Clock): Promise<void> {
+  return new Promise((resolve) => clock.setTimer(0, resolve));
+}

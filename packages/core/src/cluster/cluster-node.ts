@@ -4,7 +4,7 @@
 // ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
-import type { Clock, TimerHandle } from '../clock/clock.js';
+import { yieldTurn, type Clock, type TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
 import type { MemberAddress, RingStatus } from '../protocol/messages.js';
@@ -465,6 +465,7 @@ export class ClusterNode {
       for (const entry of page) building.addScanned(entry.key, entry.record);
       if (page.length < indexScanPage) break;
       after = page[page.length - 1]?.key;
+      await yieldTurn(this.deps.clock);
     }
     if (this.currentPlacement.read !== ring) return;
     this.liveIndex = building;

@@ -342,6 +342,14 @@ export class Coordinator {
     if (operation === 'write' && this.deps.plantedBugs?.countHintTowardW) return;
     const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
     const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
+    if (down.length === 0) {
+      throw new UnavailableError(
+        `the ${operation} needs ${required} replicas but the ring holds only [${replicas.join(', ')}] for this key: too few members are in the ring yet; ` +
+          `nothing was ${operation === 'write' ? 'written' : 'read'}`,
+        required,
+        failures,
+      );
+    }
     throw new UnavailableError(
       `the ${operation} needs ${required} of the key's replicas [${replicas.join(', ')}] but ${describeFailures(failures)} ` +
         `${down.length === 1 ? 'is' : 'are'} down; nothing was ${operation === 'write' ? 'written' : 'read'}`,

@@ -9,7 +9,7 @@
 //    it first;
 // 3. once the ring has been stable for the settle period, drops the keys this node no
 //    longer owns, so every key ends on exactly N nodes (a cleanup job).
-import type { Clock } from '../clock/clock.js';
+import { yieldTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
@@ -175,8 +175,10 @@ export class Rebalancer {
       this.cleanup.finishedAtMs = null;
     }
     if (this.cleanup?.ring !== ring.fingerprint || this.cleanup.finishedAtMs === null) {
-      // A new ring (or a restart, or an interrupted pass): scan from the start.
-      this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped: 0 };
+      // A new ring (or a restart, or an interrupted or repeated pass): scan from the start,
+      // counting what earlier passes over the same ring dropped.
+      const dropped = this.cleanup?.ring === ring.fingerprint ? this.cleanup.dropped : 0;
+      this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped };
     }
     const job = this.cleanup;
     let after: string | undefined;
@@ -198,6 +200,7 @@ export class Rebalancer {
       job.total = Math.max(job.total, job.scanned);
       if (page.length < cleanupPage) break;
       after = page[page.length - 1]?.key;
+      await yieldTurn(this.deps.clock);
     }
     job.finishedAtMs = this.deps.clock.nowMs();
   }

@@ -7,7 +7,7 @@ import type { StoredRecord } from '../storage/record.js';
 import { recordsPerMessageMax } from '../limits.js';
 
 /** Keys one request may walk, whatever it returns (bounds the time a request holds the node). */
-export const transferScanMax = 20_000;
+export const transferScanMax = 5000;
 const scanPage = 1000;
 
 export interface TransferSourceDeps {

@@ -107,7 +107,11 @@ export class Transfer {
     for (let batch = 0; batch < this.options.batchesPerRun; batch++) {
       if (job.paused || !this.deps.current(plan.transition)) return false;
       await this.noticeUnavailable(job, plan);
-      const next = plan.sources.find((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId));
+      // The least advanced source next, so every source reports its total early and the
+      // job's total (hence progress and ETA) stops growing after the first few batches.
+      const next = plan.sources
+        .filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId))
+        .sort((a, b) => (job.sources[a] as SourceCheckpoint).scanned - (job.sources[b] as SourceCheckpoint).scanned)[0];
       if (next === undefined) {
         const waiting = plan.sources.some((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done);
         if (waiting) return false;
