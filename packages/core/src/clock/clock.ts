@@ -16,6 +16,14 @@ export interface Clock {
  * pages: an LMDB read is synchronous, so awaiting it alone never yields to the network,
  * and a node rescanning a million keys would stop answering (even its health check).
  */
-export function yieldTurn(clock: Clock): Promise<void> {
-  return new Promise((resolve) => clock.setTimer(0, resolve));
+export function yieldTurn(clock: Clock, pauseMs = 0): Promise<void> {
+  return new Promise((resolve) => clock.setTimer(pauseMs, resolve));
+}
+
+/**
+ * Background scans take at most half the time: after a page that took `sinceMs` of work,
+ * pause as long (capped), so requests keep most of a busy CPU.
+ */
+export function pacedTurn(clock: Clock, startedAtMs: number): Promise<void> {
+  return yieldTurn(clock, Math.min(50, Math.max(0, clock.nowMs() - startedAtMs)));
 }

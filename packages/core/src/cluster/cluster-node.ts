@@ -4,7 +4,7 @@
 // ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
-import { yieldTurn, type Clock, type TimerHandle } from '../clock/clock.js';
+import { pacedTurn, type Clock, type TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
 import type { MemberAddress, RingStatus } from '../protocol/messages.js';
@@ -460,12 +460,13 @@ export class ClusterNode {
     this.liveIndex = undefined;
     let after: string | undefined;
     for (;;) {
+      const pageStartedAtMs = this.deps.clock.nowMs();
       const page = await this.deps.engine.scan({ after, limit: indexScanPage });
       if (this.buildingIndex !== building) return; // a newer ring started another build
       for (const entry of page) building.addScanned(entry.key, entry.record);
       if (page.length < indexScanPage) break;
       after = page[page.length - 1]?.key;
-      await yieldTurn(this.deps.clock);
+      await pacedTurn(this.deps.clock, pageStartedAtMs);
     }
     if (this.currentPlacement.read !== ring) return;
     this.liveIndex = building;

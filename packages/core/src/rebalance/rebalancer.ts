@@ -9,7 +9,7 @@
 //    it first;
 // 3. once the ring has been stable for the settle period, drops the keys this node no
 //    longer owns, so every key ends on exactly N nodes (a cleanup job).
-import { yieldTurn, type Clock } from '../clock/clock.js';
+import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
@@ -184,6 +184,7 @@ export class Rebalancer {
     let after: string | undefined;
     for (;;) {
       if (this.deps.placement().read !== ring || this.cleanup !== job) return;
+      const pageStartedAtMs = this.deps.clock.nowMs();
       const page = await this.deps.engine.scan({ after, limit: cleanupPage });
       const foreign: KeyVersion[] = [];
       for (const { key, record } of page) {
@@ -200,7 +201,7 @@ export class Rebalancer {
       job.total = Math.max(job.total, job.scanned);
       if (page.length < cleanupPage) break;
       after = page[page.length - 1]?.key;
-      await yieldTurn(this.deps.clock);
+      await pacedTurn(this.deps.clock, pageStartedAtMs);
     }
     job.finishedAtMs = this.deps.clock.nowMs();
   }
