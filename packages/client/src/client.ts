@@ -133,19 +133,18 @@ export class RingkvClient {
   }
 
   /** Forces an anti-entropy round with every peer of this node. */
-  async repair(): Promise<RepairStatus> {
-    const response = await this.send('POST', '/repair');
-    return (await response.json()) as RepairStatus;
+  repair(): Promise<RepairStatus> {
+    return this.post('/repair');
   }
 
   /** Decommissions this node: its ranges stream to their new owners, then it stops. */
-  async leave(): Promise<RingChange> {
-    return (await (await this.send('POST', '/cluster/leave')).json()) as RingChange;
+  leave(): Promise<RingChange> {
+    return this.post('/cluster/leave');
   }
 
   /** Removes a dead member for good; the survivors re-replicate its ranges. */
-  async remove(nodeId: string): Promise<RingChange> {
-    return (await (await this.send('POST', `/cluster/remove/${encodeURIComponent(nodeId)}`)).json()) as RingChange;
+  remove(nodeId: string): Promise<RingChange> {
+    return this.post(`/cluster/remove/${encodeURIComponent(nodeId)}`);
   }
 
   /** This node's data-movement jobs. */
@@ -167,9 +166,9 @@ export class RingkvClient {
     return this.controlJob(id, 'resume', node);
   }
 
-  private async controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<{ job: Job; changed: boolean }> {
+  private controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<{ job: Job; changed: boolean }> {
     const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
-    return (await (await this.send('POST', `/jobs/${encodeURIComponent(id)}/${action}${query}`)).json()) as { job: Job; changed: boolean };
+    return this.post(`/jobs/${encodeURIComponent(id)}/${action}${query}`);
   }
 
   async metrics(): Promise<string> {
@@ -179,6 +178,12 @@ export class RingkvClient {
 
   private async json<T>(path: string): Promise<T> {
     const response = await this.send('GET', path);
+    return (await response.json()) as T;
+  }
+
+  /** A POST without a body whose answer is JSON. */
+  private async post<T>(path: string): Promise<T> {
+    const response = await this.send('POST', path);
     return (await response.json()) as T;
   }
 

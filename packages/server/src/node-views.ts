@@ -1,6 +1,6 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import type { ClusterInfo, ClusterNodes, Job, JobList, KeyCounts, MemberInfo, NodeInfo, NodeView, RepairStatus, RingLayout } from '@ringkv/client';
+import { RingkvClient, RingkvError, type ClusterInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
@@ -53,9 +53,7 @@ export class NodeViews {
       this.deps.node.membership.list().map(async (member) => {
         if (member.nodeId === this.deps.config.id || member.ring === 'left') return;
         try {
-          const response = await fetch(`http://${member.address}/jobs`, { signal: AbortSignal.timeout(1000) });
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          jobs.push(...((await response.json()) as JobList).jobs);
+          jobs.push(...(await memberClient(member.address).jobs()).jobs);
         } catch {
           unreachable.push(member.nodeId);
         }
@@ -74,10 +72,13 @@ export class NodeViews {
     if (node !== undefined && node !== this.deps.config.id) {
       const address = this.deps.node.membership.addressOf(node);
       if (address === undefined) return undefined;
-      const response = await fetch(`http://${address}/jobs/${encodeURIComponent(id)}/${action}`, { method: 'POST', signal: AbortSignal.timeout(2000) });
-      if (response.status === 404) return undefined;
-      if (!response.ok) throw new Error(`${node} answered HTTP ${response.status}`);
-      return (await response.json()) as { job: Job; changed: boolean };
+      const owner = memberClient(address, 2000);
+      try {
+        return await (action === 'pause' ? owner.pauseJob(id) : owner.resumeJob(id));
+      } catch (error) {
+        if (error instanceof RingkvError && error.status === 404) return undefined;
+        throw new Error(`${node} did not answer: ${(error as Error).message}`);
+      }
     }
     const rebalancer = this.deps.node.rebalancer;
     const job = rebalancer.jobs().find((item) => item.id === id);
@@ -155,9 +156,7 @@ export class NodeViews {
           return { nodeId: member.nodeId, address: member.address, state: 'up', info: await this.nodeInfo(), error: null };
         }
         try {
-          const response = await fetch(`http://${member.address}/node-info`, { signal: AbortSignal.timeout(1000) });
-          if (!response.ok) throw new Error(`HTTP ${response.status}`);
-          return { nodeId: member.nodeId, address: member.address, state: member.state, info: (await response.json()) as NodeInfo, error: null };
+          return { nodeId: member.nodeId, address: member.address, state: member.state, info: await memberClient(member.address).nodeInfo(), error: null };
         } catch (error) {
           const state = member.state === 'up' ? 'suspect' : member.state;
           return { nodeId: member.nodeId, address: member.address, state, info: null, error: `unreachable: ${(error as Error).message}` };
@@ -191,4 +190,9 @@ export class NodeViews {
     this.keyRoles = { counts, atMs: nowMs, ring };
     return counts;
   }
+}
+
+/** A client for another member's API, with the short timeout views use when gathering from every member. */
+function memberClient(address: string, timeoutMs = 1000): RingkvClient {
+  return new RingkvClient({ baseUrl: `http://${address}`, timeoutMs });
 }

@@ -16,7 +16,7 @@ import { MemoryJobStore, type JobStore } from '../rebalance/job.js';
 import { Rebalancer } from '../rebalance/rebalancer.js';
 import { Transfer, type TransferOptions } from '../rebalance/transfer.js';
 import { transferBatchFor } from '../rebalance/transfer-source.js';
-import { TombstonePurge, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
+import { purgedBy, TombstonePurge, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
@@ -169,10 +169,12 @@ export class ClusterNode {
         nowMs: () => deps.clock.nowMs(),
         horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
         plantedBugs: deps.plantedBugs ?? {},
+        raised: (watermark) => this.observeWatermark(watermark),
         events: deps.events ?? {},
       },
       options.tombstones ?? {},
     );
+    this.observeWatermark(this.tombstones.watermark);
     this.hints = deps.hintStore ?? new MemoryHintStore();
     this.handoff = new HintedHandoff({
       store: this.hints,
@@ -207,16 +209,7 @@ export class ClusterNode {
         placement: () => this.currentPlacement,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
-        local: {
-          apply: (key, record) => {
-            // Below the tombstone watermark a write could revive a purged delete: it is
-            // refused as if a version at the watermark were stored, and re-stamped above it.
-            const watermark = this.tombstones.watermark;
-            if (record.hlc < watermark) return Promise.resolve({ applied: false, current: { value: undefined, tombstone: true, hlc: watermark, nodeId: '' } });
-            return this.engine.apply(key, record);
-          },
-          get: (key) => this.engine.get(key),
-        },
+        local: { apply: (key, record) => this.engine.apply(key, record), get: (key) => this.engine.get(key) },
         transport,
         hlc: this.hlc,
         rng: deps.rng,
@@ -236,7 +229,7 @@ export class ClusterNode {
         clock: deps.clock,
         store: jobStore,
         observe: (hlc) => this.hlc.observe(hlc),
-        accepts: (record) => !(record.tombstone && record.hlc < this.tombstones.watermark),
+        accepts: (record) => !purgedBy(record, this.tombstones.watermark),
         current: (transition) => this.currentPlacement.transition === transition,
         events: deps.events ?? {},
       },
@@ -261,8 +254,12 @@ export class ClusterNode {
    */
   isReady(): boolean {
     if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
-    const members = this.membership.list().filter((member) => member.ring !== 'left').length;
-    return this.currentPlacement.read.nodeIds.length >= Math.min(this.options.replicas, members);
+    return this.isFormed(this.currentPlacement.read, this.membership.list());
+  }
+
+  /** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
+  private isFormed(ring: Ring, members: readonly MemberView[]): boolean {
+    return ring.nodeIds.length >= Math.min(this.options.replicas, members.filter((member) => member.ring !== 'left').length);
   }
 
   /** The read ring: where keys are now (reads, anti-entropy, ownership). */
@@ -308,14 +305,13 @@ export class ClusterNode {
     const targetIds = targetMembers(members);
     const nowMs = this.deps.clock.nowMs();
     let read = previous?.read;
-    if (read === undefined || read.nodeIds.join() !== [...readIds].sort().join()) {
+    if (read === undefined || !holdsExactly(read, readIds)) {
       // Only a formed ring can have readers (isReady): one still forming needs no settling.
-      const formed = read !== undefined && read.nodeIds.length >= Math.min(this.options.replicas, members.filter((member) => member.ring !== 'left').length);
-      if (read !== undefined && moved && formed) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
+      if (read !== undefined && moved && this.isFormed(read, members)) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
       read = buildRing(readIds, settings);
     }
     let target = previous?.target;
-    if (target === undefined || target.nodeIds.join() !== [...targetIds].sort().join()) target = buildRing(targetIds, settings);
+    if (target === undefined || !holdsExactly(target, targetIds)) target = buildRing(targetIds, settings);
     if (target.fingerprint === read.fingerprint) target = read;
     this.settling = this.settling.filter((entry) => entry.untilMs > nowMs && entry.ring.fingerprint !== read.fingerprint);
     const writes: Ring[] = [read];
@@ -368,9 +364,19 @@ export class ClusterNode {
   }
 
   private adoptWatermark(watermark: number): void {
-    if (watermark <= this.tombstones.watermark) return;
-    this.tombstones.adopt(watermark);
-    void this.tombstones.round().catch(() => undefined);
+    if (this.tombstones.adopt(watermark)) void this.tombstones.round().catch(() => undefined);
+  }
+
+  /**
+   * Keeps this node's clock above the tombstone watermark, so the versions it stamps are
+   * never below it (replicas refuse those, as they could revive a purged delete).
+   */
+  private observeWatermark(watermark: number): void {
+    try {
+      this.hlc.observe(watermark);
+    } catch {
+      // A watermark far ahead of this clock (skew): replicas' refusals re-stamp writes instead.
+    }
   }
 
   get nodeId(): string {
@@ -480,4 +486,9 @@ export class ClusterNode {
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
     });
   }
+}
+
+/** True when the ring's members are exactly `nodeIds` (in any order). */
+function holdsExactly(ring: Ring, nodeIds: readonly string[]): boolean {
+  return ring.nodeIds.join() === [...nodeIds].sort().join();
 }

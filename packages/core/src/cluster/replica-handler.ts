@@ -5,6 +5,7 @@ import { ClockSkewError, type HybridLogicalClock } from '../clock/hlc.js';
 import { isValidKey } from '../keys.js';
 import { recordsPerMessageMax } from '../limits.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
+import { purgedBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
@@ -73,7 +74,7 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         if (body.sentHlc < watermark) return { type: 'pushAck', applied: 0 };
         try {
           for (const [key, record] of body.entries.slice(0, recordsPerMessageMax)) {
-            if (!isValidKey(key) || (record.tombstone && record.hlc < watermark)) continue;
+            if (!isValidKey(key) || purgedBy(record, watermark)) continue;
             deps.hlc.observe(record.hlc);
             if ((await deps.engine.apply(key, record)).applied) applied++;
           }

@@ -64,8 +64,8 @@ export class Rebalancer {
     // A forming cluster (no member has yet served with its ring complete, which is when
     // members publish a repair horizon) holds no data yet: a joining node has nothing to
     // receive and becomes normal at once, so members started together all found it.
-    const formed = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.horizon > 0);
-    if (!formed && membership.isReady() && membership.ringOf(selfId) === 'joining') {
+    const serving = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.horizon > 0);
+    if (!serving && membership.isReady() && membership.ringOf(selfId) === 'joining') {
       membership.advanceRing(selfId, 'normal');
       return;
     }
@@ -99,12 +99,10 @@ export class Rebalancer {
   jobs(): JobView[] {
     const jobs: JobView[] = [];
     const placement = this.deps.placement();
-    const waiting = placement.transition !== 0 && this.deps.clock.nowMs() - this.seenAtMs < this.deps.settleMs;
-    const transfer = this.deps.transfer.view(waiting);
+    // A transfer this node is to run but has not begun (the settle period) is waiting.
+    const pending = placement.transition !== 0 && this.deps.transfer.transition !== placement.transition && this.gainers(placement).has(this.deps.selfId);
+    const transfer = pending ? this.pendingView(placement) : this.deps.transfer.view();
     if (transfer !== undefined) jobs.push(transfer);
-    else if (placement.transition !== 0 && this.gainers(placement).has(this.deps.selfId)) {
-      jobs.push(this.pendingView(placement));
-    }
     if (this.cleanup !== undefined) jobs.push(this.cleanupView(this.cleanup));
     return jobs;
   }
@@ -118,7 +116,7 @@ export class Rebalancer {
   }
 
   /** What the transition is, in words, and the kind of job it makes. */
-  describe(): { kind: JobKind; description: string } {
+  private describe(): { kind: JobKind; description: string } {
     const parts: string[] = [];
     let kind: JobKind = 'join';
     for (const member of this.deps.membership.list()) {
@@ -181,6 +179,15 @@ export class Rebalancer {
       this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped };
     }
     const job = this.cleanup;
+    // The range index counts the keys held outside this node's ranges: when there are
+    // none (after a restart, or on a node that gave nothing up) no scan is needed.
+    const outside = this.deps.keysOutside();
+    if (outside === undefined) return; // the index is being rebuilt: look again next round
+    if (outside === 0) {
+      job.total = 0;
+      job.finishedAtMs = this.deps.clock.nowMs();
+      return;
+    }
     let after: string | undefined;
     for (;;) {
       if (this.deps.placement().read !== ring || this.cleanup !== job) return;

@@ -75,7 +75,7 @@ describe('transfer', () => {
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000);
     assert.equal(await transfer.run(context.plan), true);
     assert.deepEqual(await heldKeys(engine), context.gained);
-    const view = transfer.view(false)!;
+    const view = transfer.view()!;
     assert.equal(view.state, 'done');
     assert.equal(view.recordsMoved, context.gained.size);
     assert.equal(view.keysDone, view.keysTotal);
@@ -88,18 +88,18 @@ describe('transfer', () => {
     const store = new MemoryJobStore();
     const first = transferFor(context, engine, store, 3);
     assert.equal(await first.run(context.plan), false, 'three batches do not finish the transfer');
-    const partway = first.view(false)!;
+    const partway = first.view()!;
     assert.ok(partway.keysDone > 0 && partway.keysDone < partway.keysTotal);
     // The process dies; a new one over the same checkpoint and storage carries on.
     const second = transferFor(context, engine, store, 10_000);
-    assert.equal(second.view(false)?.keysDone, partway.keysDone, 'the checkpoint keeps the progress');
+    assert.equal(second.view()?.keysDone, partway.keysDone, 'the checkpoint keeps the progress');
     assert.equal(second.pause(), true);
     assert.equal(await second.run(context.plan), false, 'a paused transfer does not move');
-    assert.equal(second.view(false)?.state, 'paused');
-    assert.equal(second.view(false)?.keysDone, partway.keysDone);
+    assert.equal(second.view()?.state, 'paused');
+    assert.equal(second.view()?.keysDone, partway.keysDone);
     // Paused survives a restart too.
     const third = transferFor(context, engine, store, 10_000);
-    assert.equal(third.view(false)?.state, 'paused');
+    assert.equal(third.view()?.state, 'paused');
     assert.equal(third.resume(), true);
     assert.equal(await third.run(context.plan), true);
     assert.deepEqual(await heldKeys(engine), context.gained);

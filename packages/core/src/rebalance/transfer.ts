@@ -92,10 +92,6 @@ export class Transfer {
     return this.checkpoint?.transition;
   }
 
-  isFinished(transition: number): boolean {
-    return this.checkpoint?.transition === transition && this.checkpoint.finishedAtMs !== null;
-  }
-
   /**
    * Pulls batches for `plan` until every source is exhausted, the job is paused, the
    * transition changes or the batch budget is spent. Resolves true when the transfer is
@@ -113,9 +109,7 @@ export class Transfer {
         .filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId))
         .sort((a, b) => (job.sources[a] as SourceCheckpoint).scanned - (job.sources[b] as SourceCheckpoint).scanned)[0];
       if (next === undefined) {
-        const waiting = plan.sources.some((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done);
-        if (waiting) return false;
-        // Unless some source answered, nothing was received: a transfer from nobody is no transfer.
+        // Every source is done (noticeUnavailable marks the unavailable ones). Unless some source answered, nothing was received: a transfer from nobody is no transfer.
         if (plan.sources.length > 0 && plan.sources.every((nodeId) => job.unavailable.includes(nodeId))) return false;
         job.finishedAtMs = this.deps.clock.nowMs();
         await this.save();
@@ -141,7 +135,8 @@ export class Transfer {
     return true;
   }
 
-  view(waiting: boolean): JobView | undefined {
+  /** The checkpointed job (it exists once the transfer began, after the settle period). */
+  view(): JobView | undefined {
     const job = this.checkpoint;
     if (job === undefined) return undefined;
     const sources = Object.entries(job.sources).map(([nodeId, source]) => ({ nodeId, scanned: source.scanned, total: Math.max(source.total, source.scanned), done: source.done }));
@@ -153,7 +148,7 @@ export class Transfer {
       id: `transfer-${job.transition.toString(16)}`,
       kind: job.kind,
       node: this.deps.selfId,
-      state: job.finishedAtMs !== null ? 'done' : job.paused ? 'paused' : waiting ? 'waiting' : 'running',
+      state: job.finishedAtMs !== null ? 'done' : job.paused ? 'paused' : 'running',
       description: job.description,
       keysDone,
       keysTotal,

@@ -12,6 +12,7 @@ import type { DigestsReply, DigestsRequest, PullRecordsRequest, PushRecordsReque
 import type { Transport } from '../protocol/transport.js';
 import type { Ring } from '../ring/ring.js';
 import type { RangeIndex } from './range-index.js';
+import { purgedBy } from './tombstone-purge.js';
 
 export interface AntiEntropyOptions {
   /** Ranges whose digests are compared in one message. */
@@ -180,7 +181,7 @@ export class AntiEntropy {
       const pulled = await this.ask<RecordsReply>(address, { type: 'pullRecords', keys: toPull.slice(start, start + this.options.keysPerBatch) });
       let applied = 0;
       for (const [key, record] of pulled.entries) {
-        if (record === null || (record.tombstone && record.hlc < this.watermark())) continue;
+        if (record === null || purgedBy(record, this.watermark())) continue;
         try {
           this.deps.observe?.(record.hlc);
         } catch {

@@ -14,6 +14,7 @@
 import { hlcLogicalBits } from '../clock/hlc.js';
 import type { JobStore } from '../rebalance/job.js';
 import type { Engine } from '../storage/engine.js';
+import type { StoredRecord } from '../storage/record.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
 import type { RangeIndex } from './range-index.js';
 
@@ -25,6 +26,8 @@ export interface TombstonePurgeDeps {
   /** Published repair horizons (ms, 0 for none yet) of every member that holds data. */
   horizons(): readonly number[];
   plantedBugs?: PlantedBugs;
+  /** Called when the watermark rises: the node's clock moves above it, so its own writes are never refused as too old. */
+  raised?(watermark: number): void;
   events?: { tombstonesPurged?(count: number): void };
 }
 
@@ -33,6 +36,11 @@ export interface TombstonePurgeOptions {
   marginMs: number;
   /** Tombstones removed per storage call. */
   batch: number;
+}
+
+/** A tombstone below the watermark: purged everywhere, so never stored again. */
+export function purgedBy(record: Pick<StoredRecord, 'tombstone' | 'hlc'>, watermark: number): boolean {
+  return record.tombstone && record.hlc < watermark;
 }
 
 export const tombstonePurgeDefaults: TombstonePurgeOptions = { marginMs: 60_000, batch: 1000 };
@@ -61,11 +69,13 @@ export class TombstonePurge {
     return this.purgedTotal;
   }
 
-  /** Raises the watermark to `watermark` if that is higher (from a peer, or computed here). */
-  adopt(watermark: number): void {
-    if (watermark <= this.mark) return;
+  /** Raises the watermark to `watermark` if that is higher (from a peer, or computed here); true if it rose. */
+  adopt(watermark: number): boolean {
+    if (watermark <= this.mark) return false;
     this.mark = watermark;
+    this.deps.raised?.(watermark);
     void this.deps.store.save(watermarkName, watermark).catch(() => undefined);
+    return true;
   }
 
   /** Computes the watermark from the members' horizons and purges what falls below it. */
