@@ -1,5 +1,5 @@
-// Real node processes change the ring under a steady write load: a fifth node joins, a
-// node leaves, and a killed node is removed. After each change no acknowledged write is
+// Real node processes change the ring under a steady write load: a fourth node joins a
+// three-node cluster, a node leaves, a node joins again, and a killed node is removed. After each change no acknowledged write is
 // lost, every key is on exactly N nodes (each node's own /keys), ownership has moved,
 // and the move was reported as a job with its progress.
 import assert from 'node:assert/strict';
@@ -85,7 +85,7 @@ describe('rebalancing', { timeout: 240_000 }, () => {
   let live: TestNode[];
 
   before(async () => {
-    cluster = await startCluster({ nodes: 4, storage: 'lmdb', extraArgs: ringArgs });
+    cluster = await startCluster({ nodes: 3, storage: 'lmdb', extraArgs: ringArgs });
     live = [...cluster.nodes];
   });
 
@@ -93,29 +93,35 @@ describe('rebalancing', { timeout: 240_000 }, () => {
     await cluster?.stop();
   });
 
-  it('a fifth node joins under a steady write load: nothing lost, every key on exactly N nodes, progress reported', async () => {
-    // 1,000 keys already there, for the new node to receive; the load goes on meanwhile.
-    const prefilled = new Map<string, number>();
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, j) => live[(i + j) % 4]!.client.put(`before-${i + j}`, i + j).then(() => prefilled.set(`before-${i + j}`, i + j))));
-    }
-    const load = new WriteLoad(() => live.slice(0, 4), 'join');
-    for (const [key, value] of prefilled) load.acknowledged.set(key, value);
+  /** Starts `nodeId` while a quorum write load runs; checks the join job, the new share and placement. */
+  async function joinUnderLoad(nodeId: string, prefix: string, written = new Map<string, number>()): Promise<void> {
+    const before = live.length;
+    const load = new WriteLoad(() => live.slice(0, before), prefix);
+    for (const [key, value] of written) load.acknowledged.set(key, value);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const n5 = await cluster.addNode('n5');
-    live.push(n5);
-    await waitFor(async () => (await clusterView(live[0] as TestNode)).members.some((member) => member.nodeId === 'n5' && member.ringStatus === 'normal'), 60_000);
+    const joining = await cluster.addNode(nodeId);
+    live.push(joining);
+    await waitFor(async () => (await clusterView(live[0] as TestNode)).members.some((member) => member.nodeId === nodeId && member.ringStatus === 'normal'), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await load.stop();
     await waitSettled(live, 60_000);
-    const join = finishedTransfer((await n5.client.jobs()).jobs, 'join');
-    assert.ok(join !== undefined, 'n5 reports its join as a finished job');
+    const join = finishedTransfer((await joining.client.jobs()).jobs, 'join');
+    assert.ok(join !== undefined, `${nodeId} reports its join as a finished job`);
     assert.ok(join.recordsMoved > 0 && join.keysDone === join.keysTotal, `join job: ${JSON.stringify(join)}`);
-    const share = (await clusterView(n5)).members.find((member) => member.nodeId === 'n5')?.ringShare ?? 0;
-    assert.ok(share > 0.1, `n5 owns ${share} of the ring`);
-    assert.ok((await n5.client.nodeInfo()).keys.total > 0);
+    const share = (await clusterView(joining)).members.find((member) => member.nodeId === nodeId)?.ringShare ?? 0;
+    assert.ok(share > 0.1, `${nodeId} owns ${share} of the ring`);
+    assert.ok((await joining.client.nodeInfo()).keys.total > 0);
     await assertPlacement(live, load);
-    process.stdout.write(`# join: ${load.acknowledged.size} keys acknowledged (1000 before it; ${load.failures} writes failed), ${join.recordsMoved} records moved to n5\n`);
+    process.stdout.write(`# ${nodeId} joined ${before} nodes: ${load.acknowledged.size} keys acknowledged (${load.failures} writes failed), ${join.recordsMoved} records moved to it\n`);
+  }
+
+  it('a fourth node joins a three-node cluster under a steady write load: nothing lost, every key on exactly N nodes, progress reported', async () => {
+    // 1,000 keys already there, for the new node to receive; the load goes on meanwhile.
+    const written = new Map<string, number>();
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => live[(i + j) % live.length]!.client.put(`before-${i + j}`, i + j).then(() => written.set(`before-${i + j}`, i + j))));
+    }
+    await joinUnderLoad('n4', 'join', written);
   });
 
   it('a node leaves under a steady write load and stops, with its ranges handed on', async () => {
@@ -134,6 +140,10 @@ describe('rebalancing', { timeout: 240_000 }, () => {
     const received = (await Promise.all(live.map(async (node) => finishedTransfer((await node.client.jobs()).jobs, 'leave')))).filter((job) => job !== undefined);
     assert.ok(received.length > 0, 'the new owners report the transfer as finished jobs');
     await assertPlacement(live, load);
+  });
+
+  it('a node joins again after the leave', async () => {
+    await joinUnderLoad('n5', 'rejoin');
   });
 
   it('a killed node is removed, and every key returns to N copies', async () => {
