@@ -1,7 +1,7 @@
 // The simulator's command line (`npm run sim -- …`):
 //   --seed S            run one seed and replay it exactly (prints its trace on failure)
 //   --runs N [--start S] run seeds S, S+1, … (S defaults to 1) with a progress bar and a summary
-//   --profile P         standard (default) or skewed-clocks
+//   --profile P         standard (default), skewed-clocks or ring-changes
 //   --bug NAME          plant a bug from PlantedBugs (repeatable)
 //   --nodes K           fix the cluster size instead of drawing 3..5
 //   --trace             with --seed: print the whole trace, not just the failure's part
@@ -21,7 +21,7 @@ interface CliOptions {
   choices: ScenarioChoices;
 }
 
-const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = ['acknowledgeAfterFirstAck', 'clockFollowsWallBlindly', 'replicaIgnoresVersions'];
+const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = ['acknowledgeAfterFirstAck', 'clockFollowsWallBlindly', 'replicaIgnoresVersions', 'countHintTowardW', 'purgeTombstonesEarly'];
 const failedSeedsShownMax = 50;
 
 function parseArguments(args: readonly string[]): CliOptions {

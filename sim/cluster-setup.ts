@@ -30,6 +30,9 @@ function nodeOptionsFor(scenario: Scenario): Partial<ClusterNodeOptions> {
     // Production waits 5 s for a peer; one lost message would then stall a node's rounds
     // for longer than a whole simulated run.
     antiEntropy: { requestTimeoutMs: 400 },
+    // Likewise for a transfer batch; small batches make a transfer take many of them, so
+    // faults land between batches and transfers resume from their checkpoints.
+    transfer: { requestTimeoutMs: 400, recordsPerBatch: 20 },
     hintDeliveryIntervalMs: backgroundMs,
     // Production keeps a minute between the repair horizon and the purge cutoff; a run
     // lasts seconds, so a shorter margin lets tombstones be purged within it (it still
@@ -38,14 +41,21 @@ function nodeOptionsFor(scenario: Scenario): Partial<ClusterNodeOptions> {
   };
 }
 
-export function buildCluster(scenario: Scenario, hash: KeyHasher, report: (violation: Violation) => void): { cluster: InProcessCluster; trace: Trace } {
-  const nodeOf = new Map<string, string>();
+/** `crashed`: a node's process stopped (its clients lose their connections). */
+export function buildCluster(
+  scenario: Scenario,
+  hash: KeyHasher,
+  report: (violation: Violation) => void,
+  crashed: (nodeId: string) => void,
+): { cluster: InProcessCluster; trace: Trace } {
   const holder: { trace?: Trace; cluster?: InProcessCluster } = {};
+  // Looked up each time: nodes that join later are named in the trace too.
+  const nameOf = (address: string) => holder.cluster?.members.find((member) => member.address === address)?.nodeId ?? address;
   const nowMs = () => (holder.cluster as InProcessCluster).clock.nowMs() - (holder.trace as Trace).originMs;
   const observer: MemoryNetworkObserver = {
     messageSent: (event) => {
       const trace = holder.trace as Trace;
-      const described = trace.describeMessage(event, (address) => nodeOf.get(address) ?? address);
+      const described = trace.describeMessage(event, nameOf);
       if (described !== undefined) trace.add({ atMs: nowMs(), kind: 'message', keys: described.keys, text: described.text });
     },
     handlerFailed: (address, request, error) => {
@@ -55,7 +65,7 @@ export function buildCluster(scenario: Scenario, hash: KeyHasher, report: (viola
         kind: error instanceof InvariantError ? 'invariant' : 'unexpected-error',
         atMs: nowMs(),
         ...(key !== undefined ? { key } : {}),
-        message: `${nodeOf.get(address) ?? address} failed to handle a ${request.type} request: ${message}`,
+        message: `${nameOf(address)} failed to handle a ${request.type} request: ${message}`,
         operationIds: [],
       });
     },
@@ -68,8 +78,8 @@ export function buildCluster(scenario: Scenario, hash: KeyHasher, report: (viola
     node: nodeOptionsFor(scenario),
     plantedBugs: scenario.plantedBugs,
     networkObserver: observer,
+    crashed,
   });
-  for (const member of cluster.members) nodeOf.set(member.address, member.nodeId);
   holder.cluster = cluster;
   holder.trace = new Trace(cluster.clock.nowMs());
   return { cluster, trace: holder.trace };

@@ -3,11 +3,12 @@
 // partitions, crashes that keep or lose the disk and the restarts after them, clock jumps
 // and drift on one node, and slow disks. Phase two heals all of them (`healAll`).
 //
-// Membership changes are the seam left open: when the cluster learns to join, leave and
-// remove nodes, they become three more kinds here (`join`, `leave`, `remove`), planned
-// like crashes and struck through matching InProcessCluster methods. The checkers already
-// take each key's replicas from the ring at check time, so they need no change.
-import type { InProcessCluster, MemoryNetworkOptions, SeededRng } from '@ringkv/core';
+// In the ring-changes profile, operators also change the ring while the faults strike: a
+// new node joins, a node leaves, or a node dies for good (`die`) and an operator removes
+// it from a live node. An operator's request can be refused (the node to remove is not
+// yet seen down, the one to leave is not normal yet); like an operator, the run asks
+// again a little later (`operatorRetryMs`).
+import type { InProcessCluster, MemoryNetworkOptions, RingChangeResult, SeededRng } from '@ringkv/core';
 import type { History } from './history.js';
 import type { Scenario } from './scenario.js';
 
@@ -19,7 +20,11 @@ export type Fault =
   | { kind: 'restart'; nodeId: string }
   | { kind: 'clock-jump'; nodeId: string; deltaMs: number }
   | { kind: 'clock-drift'; nodeId: string; rate: number }
-  | { kind: 'disk'; nodeId: string; delayMinMs: number; delayMaxMs: number };
+  | { kind: 'disk'; nodeId: string; delayMinMs: number; delayMaxMs: number }
+  | { kind: 'join'; nodeId: string }
+  | { kind: 'leave'; nodeId: string }
+  | { kind: 'die'; nodeId: string }
+  | { kind: 'remove'; nodeId: string };
 
 export interface TimedFault {
   /** Virtual ms after the workload starts. */
@@ -40,6 +45,11 @@ export const faultLimits = {
   reorderProbabilityMax: 0.15,
   reorderDelayMsMax: 40,
   diskDelayMsMax: 20,
+  /** Ring changes in one ring-changes run, at most. */
+  ringChangesMax: 2,
+  /** An operator who is refused asks again this much later, this many times at most. */
+  operatorRetryMs: 100,
+  operatorAttemptsMax: 150,
 } as const;
 
 /** Every fault of a run, sorted by time (ties keep planning order). */
@@ -54,6 +64,7 @@ export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly
   const crashed = new Set(crashes.flatMap((timed) => (timed.fault.kind === 'crash' ? [timed.fault.nodeId] : [])));
   planned.push(...planClockFaults(scenario, rng, windowMs, nodeIds, crashed));
   planned.push(...planSlowDisks(rng, windowMs, nodeIds));
+  if (scenario.profile === 'ring-changes') planned.push(...planRingChanges(rng, windowMs, nodeIds, scenario.replicas));
   return planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
 }
 
@@ -173,37 +184,93 @@ function planSlowDisks(rng: SeededRng, windowMs: number, nodeIds: readonly strin
   return planned;
 }
 
-/** Strikes one fault. Returns the node that crashed, if any, so its clients can be told. */
-export function strike(cluster: InProcessCluster, fault: Fault, history: History, atMs: number): string | undefined {
+/**
+ * One or two ring changes early in the window, so their transfers run under the workload:
+ * a join of a new node, a leave, or a death followed by the operator's remove. A leave or
+ * removal is planned only while at least N members would remain.
+ */
+function planRingChanges(rng: SeededRng, windowMs: number, nodeIds: readonly string[], replicas: number): TimedFault[] {
+  const planned: TimedFault[] = [];
+  const remaining = [...nodeIds];
+  let members = nodeIds.length;
+  for (let i = 1 + rng.nextInt(faultLimits.ringChangesMax); i > 0; i--) {
+    const atMs = rng.nextInt(Math.floor(windowMs / 2));
+    const kinds = members - 1 >= replicas ? (['join', 'leave', 'remove'] as const) : (['join'] as const);
+    const kind = kinds[rng.nextInt(kinds.length)] as (typeof kinds)[number];
+    if (kind === 'join') {
+      members++;
+      planned.push({ atMs, fault: { kind: 'join', nodeId: `n${nodeIds.length + 1 + planned.filter((timed) => timed.fault.kind === 'join').length}` } });
+      continue;
+    }
+    const nodeId = remaining.splice(rng.nextInt(remaining.length), 1)[0] as string;
+    members--;
+    if (kind === 'leave') planned.push({ atMs, fault: { kind: 'leave', nodeId } });
+    else planned.push({ atMs, fault: { kind: 'die', nodeId } }, { atMs: atMs + 800 + rng.nextInt(400), fault: { kind: 'remove', nodeId } });
+  }
+  return planned;
+}
+
+/** What striking a fault did: `refused` when an operator's request was turned down (ask again later). */
+export type StrikeOutcome = { refused: false } | { refused: true; message: string };
+
+const struck: StrikeOutcome = { refused: false };
+
+/** Strikes one fault. */
+export function strike(cluster: InProcessCluster, fault: Fault, history: History, atMs: number): StrikeOutcome {
   const addressOf = (nodeId: string) => cluster.member(nodeId).address;
   switch (fault.kind) {
     case 'network':
       cluster.network.configure(fault.settings);
-      return undefined;
+      return struck;
     case 'cut':
       for (const [from, to] of fault.links) cluster.network.cut(addressOf(from), addressOf(to), false);
-      return undefined;
+      return struck;
     case 'heal':
       for (const [from, to] of fault.links) cluster.network.heal(addressOf(from), addressOf(to), false);
-      return undefined;
+      return struck;
     case 'crash':
-      if (!cluster.member(fault.nodeId).up) return undefined;
+      if (!cluster.member(fault.nodeId).up) return struck;
       cluster.crash(fault.nodeId, { loseData: fault.loseData });
       if (fault.loseData) history.recordDataLoss(fault.nodeId, atMs);
-      return fault.nodeId;
-    case 'restart':
-      if (!cluster.member(fault.nodeId).up) cluster.restart(fault.nodeId);
-      return undefined;
+      return struck;
+    case 'restart': {
+      const member = cluster.member(fault.nodeId);
+      if (!member.up && !member.retired) cluster.restart(fault.nodeId);
+      return struck;
+    }
     case 'clock-jump':
       cluster.member(fault.nodeId).clock.jump(fault.deltaMs);
-      return undefined;
+      return struck;
     case 'clock-drift':
       cluster.member(fault.nodeId).clock.setDrift(fault.rate);
-      return undefined;
+      return struck;
     case 'disk':
       Object.assign(cluster.member(fault.nodeId).disk, { delayMinMs: fault.delayMinMs, delayMaxMs: fault.delayMaxMs });
-      return undefined;
+      return struck;
+    case 'join':
+      cluster.join(fault.nodeId);
+      return struck;
+    case 'die':
+      // Its disk is gone for the cluster: what only it held counts as lost, like a lost disk.
+      cluster.retire(fault.nodeId);
+      history.recordDataLoss(fault.nodeId, atMs);
+      return struck;
+    case 'leave': {
+      const member = cluster.member(fault.nodeId);
+      if (!member.up) return { refused: true, message: `${fault.nodeId} is not running` };
+      return outcomeOf(member.node.leave());
+    }
+    case 'remove': {
+      // The operator asks any running node that serves requests.
+      const via = cluster.members.find((member) => member.up && member.nodeId !== fault.nodeId && member.node.isReady());
+      if (via === undefined) return { refused: true, message: 'no running node is ready' };
+      return outcomeOf(via.node.remove(fault.nodeId));
+    }
   }
+}
+
+function outcomeOf(result: RingChangeResult): StrikeOutcome {
+  return result.ok ? struck : { refused: true, message: result.message };
 }
 
 /** Phase two: a clean network, fast disks, clocks that stop drifting (their offsets stay), every node running. */
@@ -214,7 +281,7 @@ export function healAll(cluster: InProcessCluster): string[] {
   for (const member of cluster.members) {
     Object.assign(member.disk, { delayMinMs: 0, delayMaxMs: 0 });
     member.clock.setDrift(0);
-    if (!member.up) {
+    if (!member.up && !member.retired) {
       cluster.restart(member.nodeId);
       restarted.push(member.nodeId);
     }
@@ -242,6 +309,14 @@ export function describeFault(fault: Fault): string {
       return `clock ${fault.nodeId} drifts ${fault.rate} ms per ms`;
     case 'disk':
       return fault.delayMaxMs === 0 ? `disk ${fault.nodeId} fast again` : `disk ${fault.nodeId} slow ${fault.delayMinMs}..${fault.delayMaxMs} ms`;
+    case 'join':
+      return `${fault.nodeId} joins (a new node, empty)`;
+    case 'leave':
+      return `operator: ${fault.nodeId} leaves`;
+    case 'die':
+      return `${fault.nodeId} dies for good`;
+    case 'remove':
+      return `operator: remove ${fault.nodeId}`;
   }
 }
 

@@ -8,7 +8,7 @@ import { InvariantError, loadKeyHasher, type InProcessCluster, type Ring, type S
 import { checkHistory, checkReplicas } from './checkers.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
-import { describeFault, healAll, planFaults, strike, type TimedFault } from './faults.js';
+import { describeFault, faultLimits, healAll, planFaults, strike, type TimedFault } from './faults.js';
 import { History, type Operation, type OperationPhase } from './history.js';
 import { quorumOf, scenarioFor, streamFor, type Scenario, type ScenarioChoices } from './scenario.js';
 import { Trace } from './trace.js';
@@ -45,6 +45,10 @@ interface RunContext {
   violations: Violation[];
   /** Picks the node each phase-two read goes to. */
   sweepRng: SeededRng;
+  /** Faults still to strike, by time since the workload started; refused operator requests come back here. */
+  pending: Array<TimedFault & { attempts: number }>;
+  /** When the workload started (run clock); faults are timed from it. Undefined before. */
+  workloadStartMs?: number;
   nowMs(): number;
 }
 
@@ -56,21 +60,35 @@ export async function runSimulation(seed: number, choices: ScenarioChoices = {})
     violations.push(violation);
     trace.add({ atMs: violation.atMs, kind: 'problem', ...(violation.key ? { keys: [violation.key] } : {}), text: `${violation.kind}: ${violation.message}` });
   };
-  const { cluster, trace } = buildCluster(scenario, hash, report);
+  const holder: { clients?: ClientDriver } = {};
+  const { cluster, trace } = buildCluster(scenario, hash, report, (nodeId) => holder.clients?.coordinatorCrashed(nodeId));
   const nowMs = () => cluster.clock.nowMs() - trace.originMs;
   const history = new History();
   const clients = new ClientDriver({ cluster, history, trace, nowMs, report });
-  const context: RunContext = { scenario, cluster, history, trace, clients, violations, sweepRng: streamFor(seed, 'phase-two'), nowMs };
+  holder.clients = clients;
   const faults = planFaults(scenario, streamFor(seed, 'faults'), cluster.members.map((member) => member.nodeId));
+  const context: RunContext = {
+    scenario,
+    cluster,
+    history,
+    trace,
+    clients,
+    violations,
+    sweepRng: streamFor(seed, 'phase-two'),
+    pending: faults.map((timed) => ({ ...timed, attempts: 0 })),
+    nowMs,
+  };
   const stopWatching = watchUnhandledRejections(report, nowMs);
   try {
     await startCluster(context);
-    await runWorkload(context, faults);
+    await runWorkload(context);
     await healAndConverge(context);
+    const finalRing = cluster.members.find((member) => member.up)?.node.ring;
     violations.push(
       ...checkHistory(history, {
         replicas: scenario.replicas,
-        replicasOf: (key) => cluster.members[0]?.node.ring.preferenceList(key) ?? [],
+        // With ring changes a key's replicas moved during the run: a disk lost on any of them counts.
+        replicasOf: (key) => [...new Set([...(context.placement?.preferenceList(key) ?? []), ...(finalRing?.preferenceList(key) ?? [])])],
         dataLosses: history.dataLosses,
         trace,
       }),
@@ -98,21 +116,16 @@ async function startCluster(context: RunContext): Promise<void> {
 }
 
 /** Phase one: clients issue operations while the planned faults strike. */
-async function runWorkload(context: RunContext, faults: readonly TimedFault[]): Promise<void> {
-  const { scenario, cluster, history, trace, clients } = context;
+async function runWorkload(context: RunContext): Promise<void> {
+  const { scenario, cluster, trace, clients } = context;
   const workload = new Workload(scenario, streamFor(scenario.seed, 'workload'));
   const startMs = context.nowMs();
+  context.workloadStartMs = startMs;
   trace.add({ atMs: startMs, kind: 'phase', text: 'phase one: workload and faults' });
-  let nextFault = 0;
   let issued = 0;
   for (;;) {
     const elapsedMs = context.nowMs() - startMs;
-    while (nextFault < faults.length && (faults[nextFault] as TimedFault).atMs <= elapsedMs) {
-      const { fault } = faults[nextFault++] as TimedFault;
-      trace.add({ atMs: context.nowMs(), kind: 'fault', text: describeFault(fault) });
-      const crashed = strike(cluster, fault, history, context.nowMs());
-      if (crashed !== undefined) clients.coordinatorCrashed(crashed);
-    }
+    strikeDue(context);
     if (elapsedMs < scenario.limits.workloadMs) issued += issueDue(context, workload, startMs, scenario.limits.opsMax - issued);
     else if (clients.inflightCount === 0) return;
     if (elapsedMs >= scenario.limits.workloadMs + scenario.limits.drainMsMax) {
@@ -120,6 +133,33 @@ async function runWorkload(context: RunContext, faults: readonly TimedFault[]): 
       return;
     }
     await cluster.tick();
+  }
+}
+
+/**
+ * Strikes the faults that are due. An operator request that is refused is asked again a
+ * little later (a bounded number of times); it may still be pending in phase two, whose
+ * waits keep striking it, but a fault of phase one proper is dropped once phase two heals.
+ */
+function strikeDue(context: RunContext): void {
+  if (context.workloadStartMs === undefined) return;
+  const elapsedMs = context.nowMs() - context.workloadStartMs;
+  while (context.pending.length > 0 && (context.pending[0] as TimedFault).atMs <= elapsedMs) {
+    const due = context.pending.shift() as TimedFault & { attempts: number };
+    const outcome = strike(context.cluster, due.fault, context.history, context.nowMs());
+    const text = describeFault(due.fault);
+    if (!outcome.refused) {
+      context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: due.attempts > 0 ? `${text} (accepted on attempt ${due.attempts + 1})` : text });
+      continue;
+    }
+    if (due.attempts === 0) context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: `${text}: refused (${outcome.message}); asking again every ${faultLimits.operatorRetryMs} ms` });
+    if (due.attempts + 1 >= faultLimits.operatorAttemptsMax) {
+      context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: `${text}: given up after ${faultLimits.operatorAttemptsMax} refusals (${outcome.message})` });
+      continue;
+    }
+    const retry = { ...due, atMs: elapsedMs + faultLimits.operatorRetryMs, attempts: due.attempts + 1 };
+    const at = context.pending.findIndex((timed) => timed.atMs > retry.atMs);
+    context.pending.splice(at === -1 ? context.pending.length : at, 0, retry);
   }
 }
 
@@ -152,6 +192,8 @@ function issueDue(context: RunContext, workload: Workload, startMs: number, budg
 /** Phase two: heal, restart, wait for membership, converge, compare replicas, read every key. */
 async function healAndConverge(context: RunContext): Promise<void> {
   const { scenario, cluster, history, trace } = context;
+  // Faults of phase one not yet struck are dropped: phase two heals. Operators' requests stay.
+  context.pending = context.pending.filter((timed) => timed.fault.kind === 'leave' || timed.fault.kind === 'remove');
   const restarted = healAll(cluster);
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
   // A node that lost its disk rejoins by receiving its ranges, and the ring settles after.
@@ -208,6 +250,7 @@ async function sweep(context: RunContext, keys: readonly string[], phase: Operat
 /** Ticks until `condition` holds (checked before each tick), at most `limitMs`; returns whether it held. */
 async function runUntil(context: RunContext, condition: () => boolean, limitMs: number): Promise<boolean> {
   for (let elapsed = 0; elapsed < limitMs; elapsed++) {
+    strikeDue(context);
     if (condition()) return true;
     await context.cluster.tick();
   }

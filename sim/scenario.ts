@@ -11,9 +11,12 @@ import { SeededRng, type PlantedBugs } from '@ringkv/core';
  * `skewed-clocks`: node clocks disagree by tens of ms and clients send any request to any
  * node; writes are at quorum or all (see Workload.level). It failed 156 of 1000 seeds until
  * coordinators re-stamped writes that replicas refused as older (sim/README.md).
+ * `ring-changes`: the standard faults while operators change the ring under client load:
+ * a new node joins, a node leaves, a node dies for good and is removed (sim/faults.ts).
+ * Clients use any node, and the workload runs long enough for the data to move under it.
  */
-export type Profile = 'standard' | 'skewed-clocks';
-export const profiles: readonly Profile[] = ['standard', 'skewed-clocks'];
+export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes';
+export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes'];
 
 /** `any-node`: a client sends each request to a random running node (a load balancer). `key-home`: writes of a key always go to the key's home node. */
 export type Routing = 'any-node' | 'key-home';
@@ -44,6 +47,12 @@ export const simulationLimitsDefault: SimulationLimits = {
   antiEntropyIntervalMs: 250,
   antiEntropyRounds: 6,
 };
+
+/**
+ * A ring change takes a settle period (2 s) before and after its transfer, so the workload
+ * runs for longer, with its operations spread over it, for the data to move under load.
+ */
+const ringChangeLimits: Partial<SimulationLimits> = { opsMax: 500, workloadMs: 3000, recoveryMsMax: 6000 };
 
 export interface Scenario {
   seed: number;
@@ -87,9 +96,9 @@ export function scenarioFor(seed: number, choices: ScenarioChoices = {}): Scenar
     nodes,
     replicas: 3,
     clients: 3 + rng.nextInt(6),
-    routing: profile === 'skewed-clocks' || rng.next() < 0.5 ? 'any-node' : 'key-home',
+    routing: profile !== 'standard' || rng.next() < 0.5 ? 'any-node' : 'key-home',
     convergence: rng.next() < 0.5 ? 'read-repair' : 'anti-entropy',
-    limits: { ...simulationLimitsDefault, ...choices.limits },
+    limits: { ...simulationLimitsDefault, ...(profile === 'ring-changes' ? ringChangeLimits : {}), ...choices.limits },
     plantedBugs: choices.plantedBugs ?? {},
   };
 }

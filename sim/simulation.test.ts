@@ -1,6 +1,7 @@
 // Runs the simulator over hundreds of seeds of the standard profile and asserts that none
 // breaks a guarantee, replays one seed twice and asserts the traces match event for event,
-// and the skewed-clock profile (writes at quorum, clients using any node).
+// then the skewed-clock profile (writes at quorum, clients using any node) and the
+// ring-changes profile (joins, leaves and removals under load and faults).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { describeFailure } from './report.js';
@@ -9,6 +10,7 @@ import { runSimulation, type RunResult } from './run.js';
 const ciSeedCount = 500;
 const failuresShownMax = 3;
 const skewedSeedCount = 100;
+const ringChangeSeedCount = 150;
 
 describe('simulation', () => {
   it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: 120_000 }, async () => {
@@ -24,8 +26,8 @@ describe('simulation', () => {
     assert.ok(operations > ciSeedCount * 50, `the workload should be busy: only ${operations} operations in ${ciSeedCount} runs`);
   });
 
-  it('replays a seed exactly: the same trace, event for event, in both profiles', async () => {
-    for (const profile of ['standard', 'skewed-clocks'] as const) {
+  it('replays a seed exactly: the same trace, event for event, in every profile', async () => {
+    for (const profile of ['standard', 'skewed-clocks', 'ring-changes'] as const) {
       const first = await runSimulation(42, { profile });
       const second = await runSimulation(42, { profile });
       assert.ok(first.trace.events.length > 100, 'the trace should hold the whole run');
@@ -41,6 +43,26 @@ describe('simulation', () => {
         const result = await runSimulation(seed, { profile: 'skewed-clocks' });
         assert.deepEqual(result.violations, [], describeFailure(result));
       }
+    },
+  );
+
+  it(
+    `keeps acknowledged writes and ends with every key on exactly its N replicas while nodes join, leave and are removed under faults (seeds 1..${ringChangeSeedCount})`,
+    { timeout: 120_000 },
+    async () => {
+      let joined = 0;
+      let gone = 0;
+      for (let seed = 1; seed <= ringChangeSeedCount; seed++) {
+        const result = await runSimulation(seed, { profile: 'ring-changes' });
+        assert.deepEqual(result.violations, [], describeFailure(result));
+        const { members } = result.cluster;
+        const viewer = members.find((member) => member.up);
+        joined += members.length - result.scenario.nodes;
+        gone += members.filter((member) => member.retired && viewer?.node.membership.ringOf(member.nodeId) === 'left').length;
+      }
+      // The changes completed, many times over the seeds: new nodes took their ranges, and
+      // nodes that left or were removed ended up out of the ring.
+      assert.ok(joined >= 40 && gone >= 40, `only ${joined} joins and ${gone} leaves or removals completed in ${ringChangeSeedCount} runs`);
     },
   );
 });

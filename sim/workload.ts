@@ -19,8 +19,9 @@ export const workloadShape = {
   /** Chances of a read and of a delete on an existing key (the rest are puts). */
   readShare: 0.4,
   deleteShare: 0.15,
-  /** Pause of a client between its requests. */
+  /** Pause of a client between its requests, in a workload of the default length (600 ms); longer workloads pause longer. */
   thinkMsMax: 20,
+  workloadMsBase: 600,
 } as const;
 
 export interface ClientState {
@@ -64,7 +65,8 @@ export class Workload {
   }
 
   thinkMs(): number {
-    return this.rng.nextInt(workloadShape.thinkMsMax + 1);
+    const stretch = Math.max(1, Math.round(this.scenario.limits.workloadMs / workloadShape.workloadMsBase));
+    return this.rng.nextInt(workloadShape.thinkMsMax * stretch + 1);
   }
 
   /**

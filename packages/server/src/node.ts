@@ -195,6 +195,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     close: () => {
       closing ??= (async () => {
         node.stop();
+        // Background rounds finish (bounded by their peer timeouts) before the engine closes;
+        // any still running after that fail cleanly on the closed engine.
+        await Promise.race([node.idle(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
         if (saveClock !== undefined) clearInterval(saveClock);
         await lmdb?.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined);
         transport?.close();

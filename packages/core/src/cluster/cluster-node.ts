@@ -103,6 +103,8 @@ export class ClusterNode {
   private readonly options: ClusterNodeOptions;
   private probeTimer: TimerHandle | undefined;
   private stopped = false;
+  /** Background rounds still running: the shell waits for them before closing the engine. */
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   /** `connect` builds the node's Transport from its request handler. */
   constructor(deps: ClusterNodeDeps, options: ClusterNodeOptions, connect: (handler: RequestHandler) => Transport) {
@@ -192,6 +194,7 @@ export class ClusterNode {
       membership: this.membership,
       antiEntropy: this.antiEntropy,
       watermark: () => this.tombstones.watermark,
+      replicates: (key) => this.currentPlacement.writes.some((ring) => ring.preferenceList(key).includes(deps.self.nodeId)),
       transferBatch: (request) =>
         transferBatchFor(request, {
           selfId: deps.self.nodeId,
@@ -230,7 +233,7 @@ export class ClusterNode {
         store: jobStore,
         observe: (hlc) => this.hlc.observe(hlc),
         accepts: (record) => !purgedBy(record, this.tombstones.watermark),
-        current: (transition) => this.currentPlacement.transition === transition,
+        current: (transition) => !this.stopped && this.currentPlacement.transition === transition,
         events: deps.events ?? {},
       },
       options.transfer ?? {},
@@ -254,7 +257,11 @@ export class ClusterNode {
    */
   isReady(): boolean {
     if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
-    return this.isFormed(this.currentPlacement.read, this.membership.list());
+    if (!this.isFormed(this.currentPlacement.read, this.membership.list())) return false;
+    // The first time the node is ready it tells the others it serves: from then on a node
+    // that joins receives its ranges before it serves them (rebalance/rebalancer.ts).
+    this.membership.markServing();
+    return true;
   }
 
   /** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
@@ -405,6 +412,23 @@ export class ClusterNode {
     this.handoffTimer = undefined;
   }
 
+  /**
+   * Resolves once the background rounds running when the node stopped have finished (each
+   * is bounded by its peer timeouts and batch budgets), so that the engine can close
+   * without a round still reading or writing it.
+   */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Runs one background task, remembered until it settles (see idle). */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inFlight.add(work);
+    const forget = () => void this.inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
   private scheduleRebalance(): void {
     const round = async () => {
       this.refreshPlacement();
@@ -424,7 +448,7 @@ export class ClusterNode {
       this.deps.clock.setTimer(intervalMs, () => {
         // A failed round (a peer gone, the engine closing) must not stop the rounds or
         // surface as an unhandled rejection: the next round tries again.
-        if (!this.stopped) round().catch(() => undefined).finally(() => this.repeat(intervalMs, round, keep));
+        if (!this.stopped) this.track(round()).catch(() => undefined).finally(() => this.repeat(intervalMs, round, keep));
       }),
     );
   }
@@ -449,7 +473,7 @@ export class ClusterNode {
   }
 
   private startIndexBuild(): void {
-    const build = this.rebuildIndex();
+    const build = this.track(this.rebuildIndex());
     build.catch(() => {
       this.buildingIndex = undefined;
     });
@@ -468,7 +492,7 @@ export class ClusterNode {
     for (;;) {
       const pageStartedAtMs = this.deps.clock.nowMs();
       const page = await this.deps.engine.scan({ after, limit: indexScanPage });
-      if (this.buildingIndex !== building) return; // a newer ring started another build
+      if (this.buildingIndex !== building || this.stopped) return; // a newer ring started another build, or the node stops
       for (const entry of page) building.addScanned(entry.key, entry.record);
       if (page.length < indexScanPage) break;
       after = page[page.length - 1]?.key;
@@ -481,7 +505,7 @@ export class ClusterNode {
 
   private probeRound(): void {
     if (this.stopped) return;
-    this.membership.protocolPeriod().catch(() => undefined).finally(() => {
+    this.track(this.membership.protocolPeriod()).catch(() => undefined).finally(() => {
       if (this.stopped) return;
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
     });

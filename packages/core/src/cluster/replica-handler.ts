@@ -5,7 +5,7 @@ import { ClockSkewError, type HybridLogicalClock } from '../clock/hlc.js';
 import { isValidKey } from '../keys.js';
 import { recordsPerMessageMax } from '../limits.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
-import { purgedBy } from '../repair/tombstone-purge.js';
+import { purgedBy, settledBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
@@ -20,6 +20,8 @@ export interface ReplicaHandlerDeps {
   antiEntropy: AntiEntropy;
   /** The tombstone watermark (repair/tombstone-purge.ts). */
   watermark?(): number;
+  /** Whether this node is a replica of the key in a ring that writes reach now. */
+  replicates?(key: string): boolean;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
   transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
   /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
@@ -74,7 +76,7 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         if (body.sentHlc < watermark) return { type: 'pushAck', applied: 0 };
         try {
           for (const [key, record] of body.entries.slice(0, recordsPerMessageMax)) {
-            if (!isValidKey(key) || purgedBy(record, watermark)) continue;
+            if (!isValidKey(key) || purgedBy(record, watermark) || (body.hinted && !acceptsHint(deps, key, record, watermark))) continue;
             deps.hlc.observe(record.hlc);
             if ((await deps.engine.apply(key, record)).applied) applied++;
           }
@@ -93,6 +95,15 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         }
     }
   };
+}
+
+/**
+ * A hint is as old as its write, however late it comes: one below the purge cutoff is
+ * dropped (it could revive a purged delete), and so is one for a key this node no longer
+ * replicates (the ring changed while it waited; it would be a stray copy).
+ */
+function acceptsHint(deps: ReplicaHandlerDeps, key: string, record: StoredRecord, watermark: number): boolean {
+  return !settledBy(record, watermark) && (deps.replicates?.(key) ?? true);
 }
 
 function failure(code: 'bad-request' | 'clock-skew' | 'storage-error', message: string): PeerReply {

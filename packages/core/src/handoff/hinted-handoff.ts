@@ -4,6 +4,7 @@
 import type { PushReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { HintStore } from './hint-store.js';
+import { settledBy } from '../repair/tombstone-purge.js';
 
 export interface HintedHandoffEvents {
   hintsDelivered?(target: string, count: number): void;
@@ -54,12 +55,12 @@ export class HintedHandoff {
       const hints = await this.deps.store.batch(target, this.options.batchSize);
       if (hints.length === 0) continue;
       const watermark = this.deps.watermark?.() ?? 0;
-      const live = gone ? [] : hints.filter((hint) => hint.record.hlc >= watermark);
+      const live = gone ? [] : hints.filter((hint) => !settledBy(hint.record, watermark));
       if (live.length > 0) {
         try {
           (await this.deps.transport.request(
             address as string,
-            { type: 'pushRecords', entries: live.map((hint) => [hint.key, hint.record]), sentHlc: this.deps.now?.() ?? 0 },
+            { type: 'pushRecords', entries: live.map((hint) => [hint.key, hint.record]), sentHlc: this.deps.now?.() ?? 0, hinted: true },
             this.options.requestTimeoutMs,
           )) as PushReply;
         } catch {

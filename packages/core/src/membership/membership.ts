@@ -44,6 +44,8 @@ export interface MemberView extends MemberAddress {
   synced: number;
   /** The member's published repair horizon (ms), 0 until it has one. */
   horizon: number;
+  /** The member has served clients (see MemberUpdate.serving). */
+  serving: boolean;
   /** Consecutive probes (direct and indirect) that got no answer. */
   missedProbes: number;
 }
@@ -118,6 +120,7 @@ export class Membership {
       ring: deps.selfRing ?? 'normal',
       synced: 0,
       horizon: 0,
+      serving: false,
       ringHeard: true,
     });
     this.learn(deps.known ?? []);
@@ -179,6 +182,14 @@ export class Membership {
     if (self.synced === transition) return;
     self.synced = transition;
     self.incarnation++;
+    this.spread(self);
+  }
+
+  /** Announces, once, that this node serves clients: a node that joins later must receive data first. */
+  markServing(): void {
+    const self = this.members.get(this.selfId) as Member;
+    if (self.serving) return;
+    self.serving = true;
     this.spread(self);
   }
 
@@ -247,6 +258,7 @@ export class Membership {
           ring: candidate.ring ?? 'joining',
           synced: 'synced' in candidate ? candidate.synced : 0,
           horizon: 'horizon' in candidate ? candidate.horizon : 0,
+          serving: 'serving' in candidate ? candidate.serving : false,
           ringHeard: candidate.ring !== undefined,
         });
         changed = true;
@@ -289,6 +301,7 @@ export class Membership {
       }
       member.ringHeard = true;
       if (update.horizon > member.horizon) member.horizon = update.horizon;
+      if (update.serving) member.serving = true;
       if (!overrides(update, member)) continue;
       if (update.incarnation > member.incarnation) member.synced = update.synced;
       member.incarnation = update.incarnation;
@@ -297,9 +310,18 @@ export class Membership {
     if (ringChanged) this.deps.onMembersChanged?.(this.known(), moved);
   }
 
+  /**
+   * Raises this node's incarnation above what others hold of it when they accuse it, or
+   * when their record is newer than its own or says otherwise at the same incarnation: a
+   * node that restarted forgot its incarnation, and until it is raised, what it says of
+   * itself (its `synced` mark) is ignored as old news, which would leave a ring change
+   * waiting for it forever.
+   */
   private refuteIfAccused(update: MemberUpdate): void {
     const self = this.members.get(this.selfId) as Member;
-    if (update.state === 'up' || update.incarnation < self.incarnation) return;
+    const accused = update.state !== 'up' && update.incarnation >= self.incarnation;
+    const outdated = update.incarnation > self.incarnation || (update.incarnation === self.incarnation && update.synced !== self.synced);
+    if (!accused && !outdated) return;
     self.incarnation = update.incarnation + 1;
     this.spread(self);
   }
@@ -448,6 +470,7 @@ function updateOf(member: MemberView): MemberUpdate {
     ring: member.ring,
     synced: member.synced,
     horizon: member.horizon,
+    serving: member.serving,
   };
 }
 

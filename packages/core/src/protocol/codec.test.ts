@@ -17,6 +17,7 @@ const update = fc.record({
   ring: fc.constantFrom('joining' as const, 'normal' as const, 'leaving' as const, 'left' as const),
   synced: fc.nat(),
   horizon: fc.nat(),
+  serving: fc.boolean(),
 });
 const liveRecord = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
@@ -48,7 +49,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
   fc.record({ type: fc.constant('digests' as const), ring: fc.nat(), ranges: fc.array(fc.nat(), { maxLength: 5 }), watermark: fc.nat() }),
   fc.record({ type: fc.constant('rangeEntries' as const), ring: fc.nat(), range: fc.nat() }),
   fc.record({ type: fc.constant('pullRecords' as const), keys: fc.array(fc.string({ minLength: 1 }), { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('pushRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }), sentHlc: fc.nat() }),
+  fc.record({ type: fc.constant('pushRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }), sentHlc: fc.nat(), hinted: fc.boolean() }),
   fc.record({
     type: fc.constant('transferScan' as const),
     readRing: fc.nat(),

@@ -67,7 +67,7 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'pullRecords':
       return [requestCodes.pullRecords, body.keys];
     case 'pushRecords':
-      return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc];
+      return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc, body.hinted ? 1 : 0];
     case 'transferScan':
       return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
   }
@@ -126,7 +126,7 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
     case requestCodes.pullRecords:
       return { type: 'pullRecords', keys: array(f[0], 'keys').map((item) => str(item, 'key')) };
     case requestCodes.pushRecords:
-      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), sentHlc: int(f[1], 'sentHlc') };
+      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), sentHlc: int(f[1], 'sentHlc'), hinted: int(f[2], 'hinted') === 1 };
     case requestCodes.transferScan:
       return {
         type: 'transferScan',
@@ -240,7 +240,7 @@ const stateCodes = ['up', 'suspect', 'down'] as const;
 const ringCodes = ['joining', 'normal', 'leaving', 'left'] as const;
 
 function updateFields(update: MemberUpdate): unknown[] {
-  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon];
+  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0];
 }
 
 function decodeUpdates(value: unknown): MemberUpdate[] {
@@ -258,6 +258,7 @@ function decodeUpdates(value: unknown): MemberUpdate[] {
       ring,
       synced: int(fields[5], 'update.synced'),
       horizon: int(fields[6], 'update.horizon'),
+      serving: int(fields[7], 'update.serving') === 1,
     };
   });
 }

@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 3;
+export const protocolVersion = 4;
 
 export interface MemberAddress {
   nodeId: string;
@@ -51,6 +51,8 @@ export interface MemberUpdate extends MemberAddress {
   synced: number;
   /** The member's repair horizon (ms; only grows): every range it holds was verified on all replicas since. */
   horizon: number;
+  /** The member has served clients (its ring was formed and it was ready): the cluster may hold data. Never unset. */
+  serving: boolean;
 }
 
 /** SWIM direct probe; membership updates ride along (piggybacked dissemination). */
@@ -96,6 +98,11 @@ export interface PushRecordsRequest {
   entries: Array<[string, StoredRecord]>;
   /** The sender's HLC when it composed the message; one older than the receiver's tombstone watermark is dropped whole. */
   sentHlc: number;
+  /**
+   * Hints: each record is only as recent as its write, however late it is delivered, so
+   * the receiver drops any below its purge cutoff (see repair/tombstone-purge.ts, settledBy).
+   */
+  hinted: boolean;
 }
 
 /**

@@ -61,10 +61,10 @@ export class Rebalancer {
   async round(): Promise<void> {
     const placement = this.deps.placement();
     const { membership, selfId } = this.deps;
-    // A forming cluster (no member has yet served with its ring complete, which is when
-    // members publish a repair horizon) holds no data yet: a joining node has nothing to
-    // receive and becomes normal at once, so members started together all found it.
-    const serving = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.horizon > 0);
+    // A forming cluster (no member has yet been ready, so none has taken a write) holds no
+    // data: a joining node has nothing to receive and becomes normal at once, so members
+    // started together all found it.
+    const serving = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.serving);
     if (!serving && membership.isReady() && membership.ringOf(selfId) === 'joining') {
       membership.advanceRing(selfId, 'normal');
       return;

@@ -174,7 +174,7 @@ export class AntiEntropy {
         const record = await this.deps.engine.get(key);
         if (record !== undefined) entries.push([key, record]);
       }
-      const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries, sentHlc: this.deps.now?.() ?? 0 });
+      const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries, sentHlc: this.deps.now?.() ?? 0, hinted: false });
       this.count(pushed.applied);
     }
     for (let start = 0; start < toPull.length; start += this.options.keysPerBatch) {

@@ -40,7 +40,18 @@ export interface TombstonePurgeOptions {
 
 /** A tombstone below the watermark: purged everywhere, so never stored again. */
 export function purgedBy(record: Pick<StoredRecord, 'tombstone' | 'hlc'>, watermark: number): boolean {
-  return record.tombstone && record.hlc < watermark;
+  return record.tombstone && settledBy(record, watermark);
+}
+
+/**
+ * A record below the watermark is settled: every replica verified it, or what replaced it,
+ * since it was written. A hint that old is never needed, and taking it could revive a key
+ * whose newer tombstone was purged (the hint was held back, or its holder's watermark
+ * lags the receiver's), so hints below the watermark are dropped. Repair still moves such
+ * records: a replica that lost its disk needs them.
+ */
+export function settledBy(record: Pick<StoredRecord, 'hlc'>, watermark: number): boolean {
+  return record.hlc < watermark;
 }
 
 export const tombstonePurgeDefaults: TombstonePurgeOptions = { marginMs: 60_000, batch: 1000 };

@@ -7,6 +7,7 @@ import { VirtualClock } from '../clock/virtual-clock.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
 import { MemoryHintStore } from '../handoff/hint-store.js';
 import type { MemberAddress } from '../protocol/messages.js';
+import { MemoryJobStore } from '../rebalance/job.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { MemoryNetwork, type MemoryNetworkObserver, type MemoryNetworkOptions } from '../protocol/memory-network.js';
 import { SeededRng } from '../rng.js';
@@ -29,6 +30,8 @@ export interface InProcessClusterOptions {
   networkObserver?: MemoryNetworkObserver;
   /** Core events of each node, by node id (read repairs, hints, anti-entropy). */
   events?: (nodeId: string) => ClusterNodeDeps['events'];
+  /** A node's process stopped (a crash, or a node that left stopping): its clients lose their connections. */
+  crashed?: (nodeId: string) => void;
 }
 
 export interface InProcessMember {
@@ -39,6 +42,8 @@ export interface InProcessMember {
   engine: MemoryEngine;
   /** The node's hints for other replicas, durable like its engine. */
   hints: MemoryHintStore;
+  /** What the node keeps beside its data (job checkpoints, the tombstone watermark), durable like its engine. */
+  meta: MemoryJobStore;
   /** The members the node has learned, saved with its data as a real node does (members.json). */
   knownMembers: MemberAddress[];
   /** The node's wall clock; its timers run on the cluster's shared clock. */
@@ -48,6 +53,8 @@ export interface InProcessMember {
   /** 1 for the first process, +1 for each restart. */
   incarnation: number;
   up: boolean;
+  /** Gone for good: it left the ring and stopped, or it was removed. It never restarts. */
+  retired: boolean;
 }
 
 export const inProcessNodeDefaults: ClusterNodeOptions = {
@@ -57,6 +64,10 @@ export const inProcessNodeDefaults: ClusterNodeOptions = {
   membership: { probeTimeoutMs: 100, suspicionTimeoutMs: 600 },
   coordinator: { writeTimeoutMs: 200, readTimeoutMs: 200, readRepairChance: 0 },
 };
+
+function addressOf(index: number): string {
+  return `10.0.0.${index}:8000`;
+}
 
 export class InProcessCluster {
   readonly clock = new VirtualClock();
@@ -73,22 +84,39 @@ export class InProcessCluster {
     this.rng = new SeededRng(options.seed);
     this.network = new MemoryNetwork(this.clock, this.rng, options.network ?? {}, options.networkObserver ?? {});
     this.nodeOptions = { ...inProcessNodeDefaults, ...options.node };
-    const addresses = Array.from({ length: options.nodes }, (_, i) => `10.0.0.${i + 1}:8000`);
-    addresses.forEach((address, index) => {
-      const member = {
-        nodeId: `n${index + 1}`,
-        address,
-        engine: new MemoryEngine(),
-        hints: new MemoryHintStore(),
-        knownMembers: [] as MemberAddress[],
-        clock: new SkewedClock(this.clock),
-        disk: { delayMinMs: 0, delayMaxMs: 0 },
-        incarnation: 1,
-        up: true,
-      } as InProcessMember;
-      member.node = this.buildNode(member, addresses);
-      this.members.push(member);
-    });
+    const addresses = Array.from({ length: options.nodes }, (_, i) => addressOf(i + 1));
+    for (let i = 1; i <= options.nodes; i++) this.members.push(this.newMember(i, addresses));
+  }
+
+  /**
+   * A new node with empty storage, started with every other member as its seeds: it
+   * joins the running cluster (its ranges stream to it before it serves them).
+   */
+  join(nodeId?: string): InProcessMember {
+    const index = this.members.length + 1;
+    if (nodeId !== undefined && this.members.some((member) => member.nodeId === nodeId)) throw new Error(`${nodeId} is already a member`);
+    const member = this.newMember(index, [...this.members.map((item) => item.address), addressOf(index)], nodeId);
+    this.members.push(member);
+    member.node.start();
+    return member;
+  }
+
+  private newMember(index: number, seeds: readonly string[], nodeId = `n${index}`): InProcessMember {
+    const member = {
+      nodeId,
+      address: addressOf(index),
+      engine: new MemoryEngine(),
+      hints: new MemoryHintStore(),
+      meta: new MemoryJobStore(),
+      knownMembers: [] as MemberAddress[],
+      clock: new SkewedClock(this.clock),
+      disk: { delayMinMs: 0, delayMaxMs: 0 },
+      incarnation: 1,
+      up: true,
+      retired: false,
+    } as InProcessMember;
+    member.node = this.buildNode(member, seeds);
+    return member;
   }
 
   /** Starts probing on every node and runs `ms` of virtual time so all know each other. */
@@ -112,16 +140,26 @@ export class InProcessCluster {
     member.up = false;
     this.disks.get(nodeId)?.halt();
     this.network.setUp(member.address, false);
+    this.options.crashed?.(nodeId);
     if (options.loseData) {
       member.engine = new MemoryEngine();
       member.hints = new MemoryHintStore();
+      member.meta = new MemoryJobStore();
       member.knownMembers = [];
     }
+  }
+
+  /** A node's process stops for good (it left the ring, or it is to be removed after a crash). */
+  retire(nodeId: string): void {
+    const member = this.member(nodeId);
+    if (member.up) this.crash(nodeId);
+    member.retired = true;
   }
 
   /** Restart a crashed node: a new process with a fresh core over its (kept or lost) storage. */
   restart(nodeId: string): void {
     const member = this.member(nodeId);
+    if (member.retired) throw new Error(`${nodeId} is retired: it left the ring or was removed, and never restarts`);
     member.incarnation += 1;
     member.node = this.buildNode(member, this.members.map((item) => item.address));
     this.network.replaceHandler(member.address, member.node.handleRequest);
@@ -196,6 +234,7 @@ export class InProcessCluster {
       known: member.knownMembers,
       engine: disk,
       hintStore: member.hints,
+      jobStore: member.meta,
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,
@@ -205,6 +244,14 @@ export class InProcessCluster {
         membersChanged: (members) => {
           member.knownMembers = [...members];
           events.membersChanged?.(members);
+        },
+        // As the server does: a node that has left stops once the settle period has passed.
+        left: () => {
+          events.left?.();
+          const incarnation = member.incarnation;
+          member.clock.setTimer(this.nodeOptions.ringSettleMs ?? 2000, () => {
+            if (member.up && member.incarnation === incarnation) this.retire(member.nodeId);
+          });
         },
       },
     };

@@ -175,7 +175,7 @@ export class LmdbEngine implements Engine {
 
   /** The durable hint store kept in this environment. */
   openHintStore(limits?: HintLimits): LmdbHintStore {
-    return new LmdbHintStore(this.root, limits);
+    return new LmdbHintStore(this.root, limits, () => !this.closed);
   }
 
   liveCount(): number {

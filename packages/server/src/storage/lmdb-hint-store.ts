@@ -15,10 +15,13 @@ export class LmdbHintStore implements HintStore {
   private readonly counts = new Map<string, number>();
   private readonly limits: HintLimits;
   private total = 0;
+  private readonly isOpen: () => boolean;
 
-  constructor(root: RootDatabase, limits: HintLimits = hintLimitsDefault) {
+  /** `isOpen` turns false once the environment closes: late callers then fail cleanly. */
+  constructor(root: RootDatabase, limits: HintLimits = hintLimitsDefault, isOpen: () => boolean = () => true) {
     this.db = root.openDB<HintRow, string>({ name: 'hints' });
     this.limits = limits;
+    this.isOpen = isOpen;
     for (const key of this.db.getKeys({})) {
       const target = key.slice(0, key.indexOf(separator));
       this.counts.set(target, (this.counts.get(target) ?? 0) + 1);
@@ -27,6 +30,7 @@ export class LmdbHintStore implements HintStore {
   }
 
   async add(hint: Hint): Promise<boolean> {
+    this.assertOpen();
     const id = `${hint.target}${separator}${hint.key}`;
     const held = this.db.get(id);
     if (held !== undefined) {
@@ -46,6 +50,7 @@ export class LmdbHintStore implements HintStore {
   }
 
   async batch(target: string, limit: number): Promise<Hint[]> {
+    this.assertOpen();
     const prefix = `${target}${separator}`;
     const hints: Hint[] = [];
     for (const { key, value } of this.db.getRange({ start: prefix, limit })) {
@@ -57,6 +62,7 @@ export class LmdbHintStore implements HintStore {
 
   async remove(delivered: readonly Hint[]): Promise<void> {
     for (const hint of delivered) {
+      this.assertOpen();
       const id = `${hint.target}${separator}${hint.key}`;
       const held = this.db.get(id);
       if (held === undefined || held[0] !== hint.record.hlc || held[1] !== hint.record.nodeId) continue;
@@ -66,12 +72,17 @@ export class LmdbHintStore implements HintStore {
     }
   }
 
+  private assertOpen(): void {
+    if (!this.isOpen()) throw new Error('the LMDB engine is closed');
+  }
+
   count(): number {
     return this.total;
   }
 
   oldestStoredAtMs(): number | null {
     let oldest: number | null = null;
+    if (!this.isOpen()) return null;
     for (const target of this.targets()) {
       for (const { value } of this.db.getRange({ start: `${target}${separator}`, limit: 1000 })) {
         if (oldest === null || value[3] < oldest) oldest = value[3];

@@ -1,0 +1,66 @@
+// What a replica takes from pushed records (anti-entropy and hints) around the tombstone
+// purge cutoff and ring changes.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HybridLogicalClock } from '../clock/hlc.js';
+import type { Membership } from '../membership/membership.js';
+import type { PeerReply, PushRecordsRequest } from '../protocol/messages.js';
+import type { AntiEntropy } from '../repair/anti-entropy.js';
+import { MemoryEngine } from '../storage/memory-engine.js';
+import type { StoredRecord } from '../storage/record.js';
+import { createReplicaHandler } from './replica-handler.js';
+
+const cutoff = 5000;
+const self = { nodeId: 'n2', address: '10.0.0.2:8000' };
+
+function replica(replicates: (key: string) => boolean = () => true) {
+  const engine = new MemoryEngine();
+  const handler = createReplicaHandler({
+    engine,
+    hlc: new HybridLogicalClock(() => 10),
+    // Not reached by pushRecords.
+    membership: {} as Membership,
+    antiEntropy: {} as AntiEntropy,
+    watermark: () => cutoff,
+    replicates,
+  });
+  const push = async (entries: Array<[string, StoredRecord]>, hinted: boolean, sentHlc = cutoff + 100): Promise<PeerReply> =>
+    handler({ type: 'pushRecords', entries, sentHlc, hinted } satisfies PushRecordsRequest, self);
+  return { engine, push };
+}
+
+const value = (hlc: number): StoredRecord => ({ hlc, nodeId: 'n1', tombstone: false, value: `v${hlc}` });
+const tombstone = (hlc: number): StoredRecord => ({ hlc, nodeId: 'n1', tombstone: true, value: undefined });
+
+describe('replica handler: pushed records', () => {
+  it('drops hinted records below the purge cutoff, which could revive a purged delete, and takes newer ones', async () => {
+    const { engine, push } = replica();
+    const reply = await push([['old', value(cutoff - 1)], ['new', value(cutoff + 1)]], true);
+    assert.deepEqual(reply, { type: 'pushAck', applied: 1 });
+    assert.equal(await engine.get('old'), undefined);
+    assert.equal((await engine.get('new'))?.hlc, cutoff + 1);
+  });
+
+  it('takes a value below the cutoff from repair (a replica that lost its disk needs it), but never a purged tombstone', async () => {
+    const { engine, push } = replica();
+    const reply = await push([['kept', value(cutoff - 1)], ['purged', tombstone(cutoff - 1)]], false);
+    assert.deepEqual(reply, { type: 'pushAck', applied: 1 });
+    assert.equal((await engine.get('kept'))?.hlc, cutoff - 1);
+    assert.equal(await engine.get('purged'), undefined);
+  });
+
+  it('drops a hint for a key this node no longer replicates, so a late hint leaves no stray copy', async () => {
+    const { engine, push } = replica((key) => key !== 'moved');
+    const reply = await push([['moved', value(cutoff + 1)], ['owned', value(cutoff + 2)]], true);
+    assert.deepEqual(reply, { type: 'pushAck', applied: 1 });
+    assert.equal(await engine.get('moved'), undefined);
+    assert.equal((await engine.get('owned'))?.hlc, cutoff + 2);
+  });
+
+  it('drops a whole push composed before the cutoff', async () => {
+    const { engine, push } = replica();
+    const reply = await push([['late', value(cutoff + 1)]], false, cutoff - 1);
+    assert.deepEqual(reply, { type: 'pushAck', applied: 0 });
+    assert.equal(await engine.get('late'), undefined);
+  });
+});
