@@ -21,7 +21,7 @@ interface CliOptions {
   choices: ScenarioChoices;
 }
 
-const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = ['acknowledgeAfterFirstAck', 'clockFollowsWallBlindly', 'replicaIgnoresVersions', 'countHintTowardW', 'purgeTombstonesEarly'];
+const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = ['acknowledgeAfterFirstAck', 'clockFollowsWallBlindly', 'replicaIgnoresVersions', 'countHintTowardW', 'purgeTombstonesEarly', 'writeOnlyToReadRing'];
 const failedSeedsShownMax = 50;
 
 function parseArguments(args: readonly string[]): CliOptions {

@@ -104,7 +104,8 @@ export class Coordinator {
 
   /** The key's replica set in each ring a write must reach. */
   private writeGroups(key: string): ReadonlyArray<readonly string[]> {
-    const rings = this.deps.placement().writes;
+    const placement = this.deps.placement();
+    const rings = this.deps.plantedBugs?.writeOnlyToReadRing ? [placement.read] : placement.writes;
     if (rings.length === 1) return [(rings[0] as Placement['read']).preferenceList(key)];
     const groups: Array<readonly string[]> = [];
     for (const ring of rings) {

@@ -12,6 +12,8 @@ export interface PlantedBugs {
   countHintTowardW?: boolean;
   /** Tombstones are purged on a timer alone, without waiting for every replica to verify them. */
   purgeTombstonesEarly?: boolean;
+  /** While the ring changes, writes reach only the current owners, not the ones taking over. */
+  writeOnlyToReadRing?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
