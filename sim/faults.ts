@@ -193,13 +193,15 @@ function planRingChanges(rng: SeededRng, windowMs: number, nodeIds: readonly str
   const planned: TimedFault[] = [];
   const remaining = [...nodeIds];
   let members = nodeIds.length;
+  let joins = 0;
   for (let i = 1 + rng.nextInt(faultLimits.ringChangesMax); i > 0; i--) {
     const atMs = rng.nextInt(Math.floor(windowMs / 2));
     const kinds = members - 1 >= replicas ? (['join', 'leave', 'remove'] as const) : (['join'] as const);
     const kind = kinds[rng.nextInt(kinds.length)] as (typeof kinds)[number];
     if (kind === 'join') {
       members++;
-      planned.push({ atMs, fault: { kind: 'join', nodeId: `n${nodeIds.length + 1 + planned.filter((timed) => timed.fault.kind === 'join').length}` } });
+      joins++;
+      planned.push({ atMs, fault: { kind: 'join', nodeId: `n${nodeIds.length + joins}` } });
       continue;
     }
     const nodeId = remaining.splice(rng.nextInt(remaining.length), 1)[0] as string;

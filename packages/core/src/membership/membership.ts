@@ -277,7 +277,7 @@ export class Membership {
     let moved = false;
     for (const update of updates) {
       if (update.nodeId === this.selfId) {
-        this.refuteIfAccused(update);
+        this.refuteIfOutdated(update);
         // Others may move this node's ring status on (a `remove` reached it, or it left
         // before a restart and forgot): it accepts the later status.
         const self = this.members.get(this.selfId) as Member;
@@ -317,7 +317,7 @@ export class Membership {
    * itself (its `synced` mark) is ignored as old news, which would leave a ring change
    * waiting for it forever.
    */
-  private refuteIfAccused(update: MemberUpdate): void {
+  private refuteIfOutdated(update: MemberUpdate): void {
     const self = this.members.get(this.selfId) as Member;
     const accused = update.state !== 'up' && update.incarnation >= self.incarnation;
     const outdated = update.incarnation > self.incarnation || (update.incarnation === self.incarnation && update.synced !== self.synced);

@@ -7,6 +7,12 @@ import type { Job, JobState } from '@ringkv/client';
 import { clientAt } from '../cluster-client';
 import { applicableAction, describeControlError, type ControlAnswer, type JobAction } from '../lib/job-control';
 
+/** The two buttons, in the order shown. */
+const actions: ReadonlyArray<{ wanted: JobAction; label: string; busy: string }> = [
+  { wanted: 'pause', label: 'Pause', busy: 'Pausing…' },
+  { wanted: 'resume', label: 'Resume', busy: 'Resuming…' },
+];
+
 interface JobControlsProps {
   job: Job;
   /** Where the job's node answers (see jobNodeBaseUrl); null when it is not a known member. */
@@ -40,28 +46,20 @@ export function JobControls({ job, baseUrl, testId, onAnswer }: JobControlsProps
   return (
     <div className="job-controls">
       <div className="button-row">
-        <button
-          type="button"
-          className="secondary"
-          disabled={baseUrl === null || sending !== null || action !== 'pause'}
-          title={unknownNode}
-          aria-label={`Pause ${job.id} on ${job.node}`}
-          data-testid={`${testId}-pause`}
-          onClick={() => void send('pause')}
-        >
-          {sending === 'pause' ? 'Pausing…' : 'Pause'}
-        </button>
-        <button
-          type="button"
-          className="secondary"
-          disabled={baseUrl === null || sending !== null || action !== 'resume'}
-          title={unknownNode}
-          aria-label={`Resume ${job.id} on ${job.node}`}
-          data-testid={`${testId}-resume`}
-          onClick={() => void send('resume')}
-        >
-          {sending === 'resume' ? 'Resuming…' : 'Resume'}
-        </button>
+        {actions.map(({ wanted, label, busy }) => (
+          <button
+            key={wanted}
+            type="button"
+            className="secondary"
+            disabled={baseUrl === null || sending !== null || action !== wanted}
+            title={unknownNode}
+            aria-label={`${label} ${job.id} on ${job.node}`}
+            data-testid={`${testId}-${wanted}`}
+            onClick={() => void send(wanted)}
+          >
+            {sending === wanted ? busy : label}
+          </button>
+        ))}
       </div>
       {failure !== null && failure.state === job.state && (
         <span className="row-error" role="alert" data-testid={`${testId}-error`}>
