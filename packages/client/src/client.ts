@@ -1,6 +1,7 @@
 // A typed client for one ringkv node's REST API. It uses the platform `fetch`, so the
 // same code runs in Node (CLI, tests, benchmarks) and in the browser (dashboard).
 import type {
+  AuthIdentity,
   ClusterInfo,
   ClusterNodes,
   Job,
@@ -38,6 +39,13 @@ export interface ClientOptions {
   baseUrl: string;
   /** Per-request timeout; default 10 s. */
   timeoutMs?: number;
+  /** API token sent as `Authorization: Bearer <token>` (docs/security.md). */
+  token?: string;
+  /**
+   * The fetch to use; Node callers pass one bound to a dispatcher that trusts the
+   * cluster's CA (see `fetchTrusting` in @ringkv/server). Default: the platform fetch.
+   */
+  fetch?: typeof fetch;
 }
 
 export interface ListKeysOptions {
@@ -55,10 +63,20 @@ export interface WriteReceipt<T> {
 export class RingkvClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: typeof fetch;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.token = options.token === '' ? undefined : options.token;
+    // Bound to globalThis: a browser's fetch throws when called as a method of another object.
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Who this client's token is (role, prefix), and whether the node requires one at all. */
+  me(): Promise<AuthIdentity> {
+    return this.json('/auth/me');
   }
 
   async put(key: string, value: unknown, w?: ConsistencyLevel): Promise<WriteReceipt<StoredValue>> {
@@ -193,12 +211,14 @@ export class RingkvClient {
     body?: unknown,
     acceptedStatuses: number[] = [],
   ): Promise<Response> {
-    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);
-      init.headers = { 'content-type': 'application/json' };
+      headers['content-type'] = 'application/json';
     }
-    const response = await fetch(`${this.baseUrl}${path}`, init);
+    const response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
     if (response.ok || acceptedStatuses.includes(response.status)) return response;
     throw new RingkvError(await problemOf(response));
   }

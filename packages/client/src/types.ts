@@ -148,6 +148,21 @@ export interface NodeInfo {
   replication: ReplicationStatus;
   ringStatus: RingStatus;
   jobs: Job[];
+  security: SecurityPosture;
+}
+
+/** How a node is protected (docs/security.md); the dashboard shows `warnings` as a banner. */
+export interface SecurityPosture {
+  /** Started with --insecure: protected mode was overridden. */
+  insecure: boolean;
+  /** The API and peer links use TLS. */
+  tls: boolean;
+  /** Peers prove themselves with mutual TLS as well as the cluster secret. */
+  peerMutualTls: boolean;
+  /** Clients must send a bearer token (an auth file is loaded). */
+  authRequired: boolean;
+  /** Sentences for the operator, empty when nothing is wrong. */
+  warnings: string[];
 }
 
 export interface ClusterInfo {
@@ -223,4 +238,17 @@ export interface Problem {
   status: number;
   detail: string;
   [extra: string]: unknown;
+}
+
+/** GET /auth/me: the caller's identity (docs/security.md, "Roles"). */
+export interface AuthIdentity {
+  /** False when the node runs without an auth file: every caller then acts as admin. */
+  authRequired: boolean;
+  role: 'read' | 'write' | 'admin';
+  /** The token's name; null without auth. */
+  name: string | null;
+  /** Keys the token may reach start with this; null for every key. */
+  prefix: string | null;
+  /** ISO time the token expires, or null. */
+  expiresAt: string | null;
 }

@@ -1,0 +1,62 @@
+// Who may call which route (docs/security.md, "Roles"). One table decides it for the
+// auth hook, the OpenAPI security of each operation and the role tests, so the three
+// cannot disagree. Roles are ordered: admin may do what write may, write what read may.
+
+export type Role = 'read' | 'write' | 'admin';
+/** `public` needs no token: probes and the static assets of /docs and /dashboard. */
+export type Access = 'public' | Role;
+
+export const roleRank: Record<Role, number> = { read: 1, write: 2, admin: 3 };
+
+export function roleAllows(role: Role, needed: Role): boolean {
+  return roleRank[role] >= roleRank[needed];
+}
+
+interface AccessRule {
+  method: string | '*';
+  /** A Fastify route url (`/store/:key`); a trailing `*` matches the rest. */
+  url: string;
+  access: Access;
+}
+
+/** First match wins. Routes not listed need admin: a new route is closed until someone opens it. */
+const accessRules: AccessRule[] = [
+  { method: '*', url: '/health', access: 'public' },
+  // CORS preflights carry no credentials; the request that follows them is checked.
+  { method: 'OPTIONS', url: '*', access: 'public' },
+  { method: '*', url: '/docs*', access: 'public' },
+  { method: '*', url: '/dashboard*', access: 'public' },
+  { method: 'GET', url: '/store/:key', access: 'read' },
+  { method: 'HEAD', url: '/store/:key', access: 'read' },
+  { method: 'PUT', url: '/store/:key', access: 'write' },
+  { method: 'DELETE', url: '/store/:key', access: 'write' },
+  { method: 'GET', url: '/store/:key/replicas', access: 'read' },
+  { method: '*', url: '/store/', access: 'read' },
+  { method: 'GET', url: '/status', access: 'read' },
+  { method: 'GET', url: '/keys', access: 'read' },
+  { method: 'GET', url: '/node-info', access: 'read' },
+  { method: 'GET', url: '/metrics', access: 'read' },
+  { method: 'GET', url: '/cluster', access: 'read' },
+  { method: 'GET', url: '/cluster/ring', access: 'read' },
+  { method: 'GET', url: '/cluster/owners/:key', access: 'read' },
+  { method: 'GET', url: '/cluster/nodes', access: 'read' },
+  { method: 'GET', url: '/jobs', access: 'read' },
+  { method: 'GET', url: '/cluster/jobs', access: 'read' },
+  { method: 'GET', url: '/auth/me', access: 'read' },
+];
+
+/** The access a route needs; `url` is the route's pattern, not the request path. */
+export function routeAccess(method: string, url: string): Access {
+  const upper = method.toUpperCase();
+  for (const rule of accessRules) {
+    if (rule.method !== '*' && rule.method !== upper) continue;
+    const matches = rule.url.endsWith('*') ? url.startsWith(rule.url.slice(0, -1)) : url === rule.url;
+    if (matches) return rule.access;
+  }
+  return 'admin';
+}
+
+/** Routes whose `:key` parameter (or `prefix` query) a prefix-limited token must stay inside. */
+export function routeTouchesKeys(url: string): boolean {
+  return url.startsWith('/store/') || url === '/cluster/owners/:key' || url === '/keys';
+}
