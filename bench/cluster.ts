@@ -2,6 +2,7 @@
 // fresh temporary data directories, and every one of them stopped when the benchmark
 // ends, however it ends (normal return, error, Ctrl-C).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureClusterSecretFile } from '@ringkv/server';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,13 +69,15 @@ export async function startCluster(storage: Storage, basePort: number): Promise<
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   dataDirs.add(dataDir);
   const founders = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
+  const secretFile = join(dataDir, 'cluster-secret');
+  ensureClusterSecretFile(secretFile);
   const nodes: BenchNode[] = [];
   const startNode = (id: string, port: number): BenchNode => {
     const address = `127.0.0.1:${port}`;
     const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
       process.execPath,
-      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);

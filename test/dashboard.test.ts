@@ -1,15 +1,22 @@
-// Drives the dashboard served by a real 3-node cluster in headless Chromium: the
-// overview and ring, data movement, a write through the key explorer, and a node killed
-// mid-session, while recording page errors, failed requests and any request leaving the node.
+// Drives the dashboard served by real nodes in headless Chromium: on an open 3-node
+// cluster the overview and ring, data movement, a write through the key explorer and a
+// node killed mid-session; on a node started with an auth file the sign-in form, what
+// each role is shown, prefix-limited and revoked tokens, and where the token is kept;
+// all while recording page errors, failed requests and any request leaving the node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { browserSkipReason, launchChromium, pollUntil, watchPage, type PageWatch } from './support/browser.js';
 import { startCluster, type TestCluster } from './support/cluster.js';
 
 const artifactsDir = fileURLToPath(new URL('../artifacts/', import.meta.url));
+const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url));
 const readmeScreenshot = fileURLToPath(new URL('../../docs/dashboard.png', import.meta.url));
 const viewport = { width: 1360, height: 900 };
 const seededKeyCount = 24;
@@ -56,6 +63,11 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
       });
     }
     assert.equal(await page.locator('[data-testid^="node-row-"]').count(), 3);
+    // Without an auth file nobody signs in, every caller is admin, and the header says so.
+    assert.equal(await page.getByTestId('sign-in-form').count(), 0);
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'admin');
+    assert.equal(await page.getByTestId('identity-open').count(), 1);
+    assert.equal(await page.getByTestId('security-warnings').count(), 0, 'a loopback cluster started normally warns of nothing');
 
     const shares = await Promise.all(
       nodeIds.map(async (nodeId) => {
@@ -209,6 +221,188 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     assert.deepEqual(watch.offOriginRequests, [], 'off-origin requests');
   });
 });
+
+describe('dashboard on a node that requires tokens', { skip: browserSkipReason() ?? false, timeout: 120_000 }, () => {
+  let authDir: string;
+  let authFile: string;
+  let cluster: TestCluster;
+  let browser: Browser;
+  let page: Page;
+  let watch: PageWatch;
+  let origin: string;
+  const tokens = { read: '', write: '', admin: '', teamA: '', doomed: '' };
+  /** Every URL the page requested, to prove no token ever travels in one. */
+  const requestedUrls: string[] = [];
+  /** Authorization headers the page sent to the API. */
+  const sentAuthorizations = new Set<string>();
+
+  before(async () => {
+    authDir = mkdtempSync(join(tmpdir(), 'ringkv-dashboard-auth-'));
+    authFile = join(authDir, 'tokens.json');
+    tokens.read = createTokenWithCli(authFile, ['--role', 'read', '--name', 'reader']);
+    tokens.write = createTokenWithCli(authFile, ['--role', 'write', '--name', 'writer']);
+    tokens.admin = createTokenWithCli(authFile, ['--role', 'admin', '--name', 'operator']);
+    tokens.teamA = createTokenWithCli(authFile, ['--role', 'read', '--name', 'team-a-reader', '--prefix', 'team-a:']);
+    tokens.doomed = createTokenWithCli(authFile, ['--role', 'write', '--name', 'doomed']);
+    browser = await launchChromium();
+    // --insecure on loopback changes nothing but the warning the banner must show.
+    cluster = await startCluster({ nodes: 1, replicas: 1, storage: 'memory', extraArgs: ['--auth-file', authFile, '--insecure'], token: tokens.admin });
+    const node = cluster.nodes[0];
+    assert.ok(node);
+    origin = new URL(node.url).origin;
+    for (const key of ['team-a:1', 'team-a:2', 'team-b:1', 'shared:greeting']) await node.client.put(key, { key });
+    page = await browser.newPage({ viewport });
+    page.setDefaultTimeout(10_000);
+    watch = watchPage(page, origin);
+    page.on('request', (request) => {
+      requestedUrls.push(request.url());
+      const authorization = request.headers().authorization;
+      if (authorization !== undefined) sentAuthorizations.add(authorization);
+    });
+    // Asking who we are before signing in, and the wrong tokens tried below, answer 401.
+    watch.expectErrorResponses((url, status) => status === 401 && new URL(url).pathname === '/auth/me');
+    await page.goto(`${origin}/dashboard/`);
+  }, { timeout: 60_000 });
+
+  after(async () => {
+    watch?.stop();
+    await browser?.close();
+    await cluster?.stop();
+    if (authDir !== undefined) rmSync(authDir, { recursive: true, force: true });
+  });
+
+  test('the page asks for a token and refuses a wrong one', { timeout: 20_000 }, async () => {
+    await page.getByTestId('sign-in-form').waitFor();
+    assert.equal(await page.getByTestId('sign-in-token').getAttribute('type'), 'password');
+    assert.match((await page.getByTestId('sign-in-form').textContent()) ?? '', /npx ringkv token create --auth-file/);
+    assert.equal(await page.locator('[data-testid^="node-row-"]').count(), 0, 'nothing of the cluster is shown before signing in');
+    await page.screenshot({ path: `${artifactsDir}dashboard-sign-in.png` });
+
+    await page.getByTestId('sign-in-token').fill('rkv_not-a-token');
+    await page.getByTestId('sign-in-submit').click();
+    assert.match((await page.getByTestId('sign-in-error').textContent()) ?? '', /refused this token/);
+    assert.equal(await sessionToken(page), null, 'a refused token is not kept');
+  });
+
+  test('a read token shows its role and hides every write and admin control', { timeout: 20_000 }, async () => {
+    await signIn(page, tokens.read);
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'read');
+    assert.equal(await page.getByTestId('identity-name').textContent(), 'reader');
+    await page.locator('[data-testid^="node-row-"]').first().waitFor();
+    assert.match((await page.getByTestId('security-warnings').textContent()) ?? '', /started with --insecure/);
+
+    // Reading works; writing, repair and job control are not offered.
+    await page.getByTestId('explorer-key').fill('shared:greeting');
+    await page.getByTestId('explorer-get').click();
+    assert.deepEqual(JSON.parse((await page.getByTestId('explorer-result-value').textContent()) ?? ''), { key: 'shared:greeting' });
+    await page.getByTestId('explorer-read-only').waitFor();
+    for (const control of ['explorer-put', 'explorer-delete', 'explorer-value', 'repair-run']) {
+      assert.equal(await page.getByTestId(control).count(), 0, `${control} is hidden from a read token`);
+    }
+    assert.match((await page.getByTestId('section-data-movement').textContent()) ?? '', /needs an admin token/);
+    await page.locator('.page-header').screenshot({ path: `${artifactsDir}dashboard-signed-in-read.png` });
+
+    // The token lives in this tab's sessionStorage, nowhere else, and never in a URL.
+    assert.equal(await sessionToken(page), tokens.read);
+    assert.equal(await page.evaluate(() => window.localStorage.length), 0);
+    assert.equal(page.url().includes(tokens.read), false);
+    assert.ok(sentAuthorizations.has(`Bearer ${tokens.read}`), 'API requests carry the token as a bearer header');
+  });
+
+  test('a reload keeps the session and signing out forgets the token', { timeout: 20_000 }, async () => {
+    await page.reload();
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'read');
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('sign-in-form').waitFor();
+    assert.equal(await page.getByTestId('sign-in-reason').count(), 0, 'signing out is not an error');
+    assert.equal(await sessionToken(page), null);
+  });
+
+  test('a write token may put and delete but not repair', { timeout: 20_000 }, async () => {
+    await signIn(page, tokens.write);
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'write');
+    await page.getByTestId('explorer-key').fill('written:by-writer');
+    await page.getByTestId('explorer-value').fill('{"ok":true}');
+    await page.getByTestId('explorer-put').click();
+    assert.match((await page.getByTestId('explorer-message').textContent()) ?? '', /^Stored version /);
+    assert.equal(await page.getByTestId('explorer-delete').count(), 1);
+    assert.equal(await page.getByTestId('repair-run').count(), 0);
+    await page.getByTestId('sign-out').click();
+  });
+
+  test('an admin token shows the admin controls, and repair runs', { timeout: 30_000 }, async () => {
+    await signIn(page, tokens.admin);
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'admin');
+    assert.equal(await page.getByTestId('identity-name').textContent(), 'operator');
+    assert.equal(await page.getByTestId('explorer-put').count(), 1);
+    assert.doesNotMatch((await page.getByTestId('section-data-movement').textContent()) ?? '', /needs an admin token/);
+    await page.getByTestId('repair-run').click();
+    assert.match((await page.getByTestId('repair-message').textContent({ timeout: 15_000 })) ?? '', /^n1 ran a repair round: /);
+    await page.locator('.page-header').screenshot({ path: `${artifactsDir}dashboard-signed-in-admin.png` });
+    await page.getByTestId('sign-out').click();
+  });
+
+  test('a prefix-limited token lists only its keys and is refused others with the reason', { timeout: 20_000 }, async () => {
+    watch.expectErrorResponses((url, status) => status === 403 && url.includes('team-b'));
+    await signIn(page, tokens.teamA);
+    assert.equal(await page.getByTestId('identity-prefix').textContent(), 'keys under “team-a:”');
+    await page.getByTestId('browse-token-prefix').waitFor();
+    assert.deepEqual(await listedKeys(page, 2), ['team-a:1', 'team-a:2'], 'the node lists only the keys the token reaches');
+
+    await page.getByTestId('explorer-key').fill('team-b:1');
+    await page.getByTestId('explorer-get').click();
+    const refusal = (await page.getByTestId('explorer-refusal').textContent()) ?? '';
+    assert.match(refusal, /^Your token may not do this: .*team-a:.*team-b:1/);
+    assert.equal(await page.getByTestId('explorer-result-value').count(), 0);
+    await page.getByTestId('sign-out').click();
+  });
+
+  test('a token revoked while signed in sends the page back to the form with the reason', { timeout: 30_000 }, async () => {
+    // Once revoked, every poll of the open page answers 401 until it signs out.
+    watch.expectErrorResponses((_url, status) => status === 401);
+    await signIn(page, tokens.doomed);
+    assert.equal(await page.getByTestId('identity-role').textContent(), 'write');
+    runCli(['token', 'revoke', '--auth-file', authFile, '--name', 'doomed']);
+    await page.getByTestId('sign-in-reason').waitFor({ timeout: 15_000 });
+    assert.match((await page.getByTestId('sign-in-reason').textContent()) ?? '', /revoked or have expired/);
+    assert.equal(await sessionToken(page), null, 'the refused token is forgotten');
+    await page.screenshot({ path: `${artifactsDir}dashboard-token-revoked.png` });
+  });
+
+  test('the page raised no errors, stayed on its origin and never put a token in a URL', () => {
+    watch.stop();
+    assert.deepEqual(watch.pageErrors, [], 'page errors');
+    assert.deepEqual(watch.failedRequests, [], 'failed requests');
+    assert.deepEqual(watch.errorResponses, [], 'error responses');
+    assert.deepEqual(watch.offOriginRequests, [], 'off-origin requests');
+    const leaked = requestedUrls.filter((url) => Object.values(tokens).some((token) => url.includes(token)));
+    assert.deepEqual(leaked, [], 'URLs holding a token');
+  });
+});
+
+/** Runs the ringkv CLI as an operator would and returns its standard output. */
+function runCli(args: string[]): string {
+  const result = spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 15_000 });
+  assert.equal(result.status, 0, `ringkv ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** `ringkv token create`, whose last output line is the token itself. */
+function createTokenWithCli(authFile: string, args: string[]): string {
+  const token = runCli(['token', 'create', '--auth-file', authFile, ...args]).trim().split('\n').at(-1) ?? '';
+  assert.match(token, /^\S{16,}$/, 'the last line printed is the token');
+  return token;
+}
+
+async function signIn(page: Page, token: string): Promise<void> {
+  await page.getByTestId('sign-in-token').fill(token);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('identity').waitFor();
+}
+
+async function sessionToken(page: Page): Promise<string | null> {
+  return page.evaluate(() => window.sessionStorage.getItem('ringkv.token'));
+}
 
 /** Reads spread over every node for `durationMs`, about 30 a second, so the charts have lines. */
 async function sendSteadyTraffic(cluster: TestCluster, durationMs: number): Promise<void> {

@@ -4,7 +4,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const apiTarget = process.env.RINGKV_API ?? 'http://127.0.0.1:8000';
-const apiPaths = ['/store', '/keys', '/status', '/node-info', '/cluster', '/metrics', '/health'];
+const apiPaths = ['/store', '/keys', '/status', '/node-info', '/cluster', '/jobs', '/repair', '/auth', '/metrics', '/health'];
 
 export default defineConfig({
   base: '/dashboard/',

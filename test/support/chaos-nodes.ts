@@ -6,6 +6,7 @@ import { appendFileSync, closeSync, openSync, readFileSync, readlinkSync, realpa
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingkvClient } from '@ringkv/client';
+import { fetchTrusting } from '@ringkv/server';
 import type { ChaosNetwork } from './chaos-network.js';
 
 export const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
@@ -23,6 +24,8 @@ export interface ChaosNodeSpec {
   args: string[];
   logPath: string;
   clientTimeoutMs: number;
+  /** The chaos run starts nodes the secure way (docs/security.md): HTTPS trusting this CA, with this token. */
+  credentials: { caPem: string; token: string };
 }
 
 export class ChaosNode {
@@ -31,6 +34,7 @@ export class ChaosNode {
   readonly url: string;
   readonly client: RingkvClient;
   readonly logPath: string;
+  private readonly fetch: typeof fetch;
   private readonly spec: ChaosNodeSpec;
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -45,8 +49,9 @@ export class ChaosNode {
     this.spec = spec;
     this.index = spec.index;
     this.id = `n${spec.index + 1}`;
-    this.url = `http://${spec.network.hostOf(spec.index)}:${spec.network.portOf(spec.index)}`;
-    this.client = new RingkvClient({ baseUrl: this.url, timeoutMs: spec.clientTimeoutMs });
+    this.url = `https://${spec.network.hostOf(spec.index)}:${spec.network.portOf(spec.index)}`;
+    this.fetch = fetchTrusting(spec.credentials.caPem);
+    this.client = new RingkvClient({ baseUrl: this.url, timeoutMs: spec.clientTimeoutMs, token: spec.credentials.token, fetch: this.fetch });
     this.logPath = spec.logPath;
   }
 
@@ -174,7 +179,7 @@ export class ChaosNode {
         throw new Error(`${this.id} exited during start (code ${child.exitCode}, signal ${child.signalCode}); log tail:\n${this.logTail()}`);
       }
       try {
-        const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(healthProbeTimeoutMs) });
+        const response = await this.fetch(`${this.url}/health`, { signal: AbortSignal.timeout(healthProbeTimeoutMs) });
         if (response.status === 200) return;
         last = `status ${response.status}`;
       } catch (error) {

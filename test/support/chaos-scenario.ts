@@ -3,7 +3,7 @@
 // freezes, restarts and cuts nodes, heal everything, then check the history and the
 // replicas' convergence. Whatever happens, nodes are stopped and the network deleted
 // (in `finally`, and on process exit or SIGINT/SIGTERM).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkHistory, type Violation } from './chaos-checker.js';
@@ -11,6 +11,7 @@ import { convergeAndCheck, type ConvergenceResult } from './chaos-convergence.js
 import { FaultInjector, networkFaultKinds, planFaults, processFaultKinds, type FaultEvent, type FaultKind } from './chaos-faults.js';
 import { createLoopbackNetwork, createNamespaceNetwork, namespacesUnavailableReason, type ChaosNetwork, type NetworkKind } from './chaos-network.js';
 import { ChaosNode } from './chaos-nodes.js';
+import { createCertificates, createToken, ensureClusterSecretFile } from '@ringkv/server';
 import { SeededRandom } from './chaos-random.js';
 import { RunClock, Workload, type OperationRecord } from './chaos-workload.js';
 
@@ -216,8 +217,21 @@ async function chooseNetwork(options: ChaosOptions): Promise<{ network: ChaosNet
   return { network: await createLoopbackNetwork(options.nodeCount), fallbackReason: reason };
 }
 
+/**
+ * The nodes run off loopback in their namespaces, so protected mode holds them to the
+ * secure way: a cluster secret file, mutual TLS and an auth file. Security runs under
+ * every fault the chaos run injects.
+ */
 function createNodes(network: ChaosNetwork, runDir: string, options: ChaosOptions): ChaosNode[] {
   const addresses = Array.from({ length: options.nodeCount }, (_, index) => `${network.hostOf(index)}:${network.portOf(index)}`);
+  const ids = addresses.map((_, index) => `n${index + 1}`);
+  const secretFile = join(runDir, 'cluster-secret');
+  ensureClusterSecretFile(secretFile);
+  const authFile = join(runDir, 'auth.json');
+  const { token } = createToken(authFile, { role: 'admin', name: 'chaos' }, Date.now());
+  const hosts = [...new Set([...addresses.map((_, index) => network.hostOf(index)), '127.0.0.1'])];
+  const certificates = createCertificates({ outDir: join(runDir, 'certs'), nodeIds: ids, hosts, days: 2 });
+  const credentials = { caPem: readFileSync(certificates.caCertFile, 'utf8'), token };
   return addresses.map(
     (address, index) =>
       new ChaosNode({
@@ -225,8 +239,14 @@ function createNodes(network: ChaosNetwork, runDir: string, options: ChaosOption
         network,
         logPath: join(runDir, `n${index + 1}.log`),
         clientTimeoutMs: options.clientTimeoutMs,
+        credentials,
         args: [
           '--seeds', addresses.filter((other) => other !== address).join(','),
+          '--cluster-secret-file', secretFile,
+          '--auth-file', authFile,
+          '--tls-cert', certificates.nodes[index]?.certFile ?? '',
+          '--tls-key', certificates.nodes[index]?.keyFile ?? '',
+          '--tls-ca', certificates.caCertFile,
           '--replicas', String(options.replicas),
           '--storage', 'lmdb',
           '--data-dir', join(runDir, `n${index + 1}`),

@@ -1,6 +1,7 @@
 // Starts real ringkv node processes on free loopback ports for integration tests, and
 // stops them (SIGTERM, then SIGKILL) when the test is done. Every wait is bounded.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { ensureClusterSecretFile } from '@ringkv/server';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -39,6 +40,8 @@ export interface StartClusterOptions {
   extraArgs?: string[];
   /** Wait until every node is ready and sees every member up (default true). */
   waitUntilUp?: boolean;
+  /** API token for the nodes' clients and readiness checks, when extraArgs pass --auth-file. */
+  token?: string;
 }
 
 /** Ports that were free a moment ago (the OS picks them). */
@@ -60,9 +63,13 @@ export async function freePorts(count: number): Promise<number[]> {
 export async function startCluster(options: StartClusterOptions): Promise<TestCluster> {
   const ports = await freePorts(options.nodes);
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-test-'));
+  // One secret for every node, as `ringkv cluster` hands out (a node alone would generate its own).
+  const secretFile = join(dataDir, 'cluster-secret');
+  ensureClusterSecretFile(secretFile);
   const addresses = ports.map((port) => `127.0.0.1:${port}`);
   const nodeArgs = (id: string, seeds: readonly string[]) => [
     '--host', '127.0.0.1',
+    '--cluster-secret-file', secretFile,
     '--seeds', seeds.join(','),
     '--replicas', String(options.replicas ?? 3),
     '--storage', options.storage ?? 'memory',
@@ -72,14 +79,14 @@ export async function startCluster(options: StartClusterOptions): Promise<TestCl
     ...(options.extraArgs ?? []),
   ];
   const nodes = ports.map((port, index) =>
-    createTestNode({ id: `n${index + 1}`, port, args: nodeArgs(`n${index + 1}`, addresses.filter((address) => address !== `127.0.0.1:${port}`)) }),
+    createTestNode({ id: `n${index + 1}`, port, token: options.token, args: nodeArgs(`n${index + 1}`, addresses.filter((address) => address !== `127.0.0.1:${port}`)) }),
   );
   const cluster: TestCluster = {
     nodes,
     dataDir,
     addNode: async (id) => {
       const [port] = (await freePorts(1)) as [number];
-      const node = createTestNode({ id, port, args: nodeArgs(id, addresses) });
+      const node = createTestNode({ id, port, token: options.token, args: nodeArgs(id, addresses) });
       nodes.push(node);
       await node.start();
       return node;
@@ -99,7 +106,8 @@ export async function startCluster(options: StartClusterOptions): Promise<TestCl
   return cluster;
 }
 
-function createTestNode(spec: { id: string; port: number; args: string[] }): TestNode {
+function createTestNode(spec: { id: string; port: number; token?: string | undefined; args: string[] }): TestNode {
+  const headers: Record<string, string> = spec.token === undefined ? {} : { authorization: `Bearer ${spec.token}` };
   let child: ChildProcess | undefined;
   let output = '';
   const url = `http://127.0.0.1:${spec.port}`;
@@ -107,7 +115,7 @@ function createTestNode(spec: { id: string; port: number; args: string[] }): Tes
     id: spec.id,
     port: spec.port,
     url,
-    client: new RingkvClient({ baseUrl: url, timeoutMs: 10_000 }),
+    client: new RingkvClient({ baseUrl: url, timeoutMs: 10_000, token: spec.token ?? '' }),
     output: () => output.slice(-4000),
     async start() {
       output = '';
@@ -117,7 +125,7 @@ function createTestNode(spec: { id: string; port: number; args: string[] }): Tes
       child = process_;
       process_.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
       process_.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      await waitFor(async () => (await fetch(`${url}/status`, { signal: AbortSignal.timeout(500) })).ok, 15_000, () => {
+      await waitFor(async () => (await fetch(`${url}/status`, { headers, signal: AbortSignal.timeout(500) })).ok, 15_000, () => {
         if (process_.exitCode !== null) throw new Error(`node ${spec.id} exited: ${output}`);
       });
     },

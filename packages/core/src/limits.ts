@@ -42,3 +42,42 @@ export const hintsTotalMaxDefault = 1_000_000;
 
 /** Attempts of one write whose version replicas refused as older (re-stamped each time). */
 export const writeAttemptsMax = 3;
+
+// HTTP edge (docs/security.md, "Limits"): each has a flag, and these are its default and bounds.
+/** Nesting depth of a request body's JSON (the `{"value": ...}` envelope is one level); deeper → 400 at the edge. */
+export const jsonDepthMaxDefault = 100;
+export const jsonDepthMaxLimit = 10_000;
+/** Time to receive a whole request, body included; a slower client gets 408 and is disconnected. */
+export const httpRequestTimeoutMsDefault = 30_000;
+/** Time to receive a request's headers. */
+export const httpHeadersTimeoutMsDefault = 10_000;
+/** How long a keep-alive connection may sit idle between requests. */
+export const httpKeepAliveTimeoutMsDefault = 10_000;
+/** Open connections the API port accepts (clients and inbound peers); beyond it new ones are closed at once. */
+export const httpConnectionsMaxDefault = 1000;
+/** Bytes of a request's head (request line and headers); beyond → 431. */
+export const httpHeaderBytesMaxDefault = 16 * 1024;
+export const httpHeaderBytesMaxLimit = 1024 * 1024;
+/** Requests per minute one token (or, without a token, one client address) may make; 0 turns the limit off. */
+export const rateLimitPerMinuteDefault = 0;
+/** Distinct callers whose request counts the rate limiter remembers (least recently seen forgotten first). */
+export const rateLimitCallersMax = 10_000;
+
+/**
+ * Largest SWIM incarnation number a member may hold. Far above what refutations reach in
+ * practice (one per accusation), and well inside the integers the codec carries exactly:
+ * gossip above it is refused, and no node raises its own incarnation past it.
+ */
+export const incarnationMax = 2 ** 31 - 1;
+
+/** Largest peer frame before the connection has authenticated: a hello fits many times over. */
+export const peerFrameBytesMaxUnauthenticated = 64 * 1024;
+
+/** How long an upgraded peer connection may take to authenticate before it is closed. */
+export const peerHandshakeTimeoutMsDefault = 5000;
+
+/** Upgraded peer connections not yet authenticated; an upgrade beyond it is refused. */
+export const peerPendingConnectionsMax = 64;
+
+/** Members pinged per protocol period to confirm news that only they may announce (membership.ts). */
+export const relayedClaimChecksPerPeriodMax = 3;

@@ -1,6 +1,7 @@
-// ringkv's operator console: one page polling the serving node for the cluster's view.
+// ringkv's operator console: asks for a token when the node wants one, then one page
+// polling the serving node for the cluster's view, showing only what the token may do.
 import { useMemo } from 'react';
-import { jobsPollMs, loadClusterJobs, loadClusterNodes, loadRing, nodesPollMs, ringPollMs } from './cluster-client';
+import { jobsPollMs, nodesPollMs, ringPollMs } from './cluster-client';
 import { ClusterOverview } from './components/cluster-overview';
 import { DataMovement } from './components/data-movement';
 import { KeyDistributionChart } from './components/key-distribution-chart';
@@ -8,14 +9,55 @@ import { KeyExplorer } from './components/key-explorer';
 import { PageHeader } from './components/page-header';
 import { ReplicationTable } from './components/replication-table';
 import { RingView } from './components/ring-view';
+import { SecurityBanner } from './components/security-banner';
+import { SignInForm } from './components/sign-in-form';
+import { ErrorMessage, LoadingMessage } from './components/state-message';
 import { TrafficCharts } from './components/traffic-charts';
 import { usePolling } from './hooks/use-polling';
+import { useSession } from './hooks/use-session';
+import { permissionsOf } from './lib/access';
 import { assignNodeColors, sortNodeIds } from './lib/node-colors';
+import { SessionContext, useDashboardSession, type DashboardSession } from './session-context';
 
 export function App() {
-  const nodes = usePolling(loadClusterNodes, nodesPollMs);
-  const ring = usePolling(loadRing, ringPollMs);
-  const jobs = usePolling(loadClusterJobs, jobsPollMs);
+  const { state, signIn, signOut, recheck } = useSession();
+  const session = useMemo<DashboardSession | null>(
+    () => (state.kind === 'signed-in' ? { api: state.api, identity: state.identity, permissions: permissionsOf(state.identity.role), signOut } : null),
+    [state, signOut],
+  );
+
+  if (session !== null) {
+    return (
+      <SessionContext.Provider value={session}>
+        <Dashboard />
+      </SessionContext.Provider>
+    );
+  }
+  if (state.kind === 'signed-out') return <SignInForm reason={state.reason} onSignIn={signIn} />;
+  return (
+    <main className="gate" data-testid="connecting">
+      <h1>
+        ringkv <span className="page-subtitle">operator console</span>
+      </h1>
+      {state.kind === 'unreachable' ? (
+        <>
+          <ErrorMessage testId="connect-error">Could not ask the node who you are: {state.message}</ErrorMessage>
+          <button type="button" onClick={recheck}>
+            Try again
+          </button>
+        </>
+      ) : (
+        <LoadingMessage>Connecting to the node…</LoadingMessage>
+      )}
+    </main>
+  );
+}
+
+function Dashboard() {
+  const { api } = useDashboardSession();
+  const nodes = usePolling(api.loadClusterNodes, nodesPollMs);
+  const ring = usePolling(api.loadRing, ringPollMs);
+  const jobs = usePolling(api.loadClusterJobs, jobsPollMs);
 
   // Colours come from every node id either view mentions; the joined id list keeps the
   // map's identity stable between polls so charts do not redraw for nothing.
@@ -32,6 +74,7 @@ export function App() {
       </a>
       <PageHeader nodes={nodes} />
       <main className="page">
+        {nodes.data !== null && <SecurityBanner view={nodes.data} />}
         <ClusterOverview nodes={nodes} colors={colors} />
         <div className="two-columns">
           <RingView ring={ring} colors={colors} />

@@ -2,11 +2,13 @@
 // ringkv's command line: `ringkv node` runs one node, `ringkv cluster` a local cluster;
 // `ringkv leave`, `ringkv remove <node>` and `ringkv jobs` change the ring of a running
 // cluster and watch the data move. Every flag has an environment variable twin (shown in --help).
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
 import { runLocalCluster } from './local-cluster.js';
 import { startNode } from './node.js';
-import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand } from './ring-commands.js';
+import { addSecurityCommands } from './security-commands.js';
+import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand, type ApiTarget } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
 
 function integer(value: string): number {
@@ -35,7 +37,11 @@ function sharedOptions(): Option[] {
     new Option('--vnodes <n>', 'virtual nodes per member on the ring').env('RINGKV_VNODES').default(defaults.vnodes).argParser(integer),
     new Option('--storage <engine>', 'storage engine').env('RINGKV_STORAGE').choices(['lmdb', 'memory']).default(defaults.storage),
     new Option('--cluster-name <name>', 'cluster name; peers with another name are refused').env('RINGKV_CLUSTER_NAME').default(defaults.clusterName),
-    new Option('--cluster-secret <secret>', 'shared secret peers must prove they know').env('RINGKV_CLUSTER_SECRET').default(defaults.clusterSecret),
+    new Option('--cors-origins <origin,...>', 'browser origins (scheme://host:port) allowed to call the API besides the node itself')
+      .env('RINGKV_CORS_ORIGINS')
+      .default([])
+      .argParser(list),
+    new Option('--insecure', 'serve off loopback without authentication (overrides protected mode; warned everywhere)').env('RINGKV_INSECURE').default(false),
     new Option('--max-value-bytes <n>', 'largest request body (value) accepted').env('RINGKV_MAX_VALUE_BYTES').default(defaults.maxValueBytes).argParser(integer),
     new Option('--write-timeout-ms <ms>', 'how long a replica may take to ack a write').env('RINGKV_WRITE_TIMEOUT_MS').default(defaults.writeTimeoutMs).argParser(integer),
     new Option('--read-timeout-ms <ms>', 'how long a replica may take to answer a read').env('RINGKV_READ_TIMEOUT_MS').default(defaults.readTimeoutMs).argParser(integer),
@@ -51,8 +57,34 @@ function sharedOptions(): Option[] {
       .default(defaults.tombstonePurgeMarginMs)
       .argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
+    ...httpLimitOptions(),
   ];
 }
+
+// --- HTTP edge limits (docs/security.md, "Limits"); defaults in packages/core/src/limits.ts ---
+const httpLimitFlagNames: Array<[string, string]> = [
+  ['jsonDepthMax', '--json-depth-max'],
+  ['httpRequestTimeoutMs', '--http-request-timeout-ms'],
+  ['httpHeadersTimeoutMs', '--http-headers-timeout-ms'],
+  ['httpKeepAliveTimeoutMs', '--http-keep-alive-timeout-ms'],
+  ['httpConnectionsMax', '--http-connections-max'],
+  ['httpHeaderBytesMax', '--http-header-bytes-max'],
+  ['rateLimitPerMinute', '--rate-limit-per-minute'],
+];
+
+function httpLimitOptions(): Option[] {
+  const option = (flag: string, env: string, help: string, value: number) => new Option(flag, help).env(env).default(value).argParser(integer);
+  return [
+    option('--json-depth-max <n>', 'RINGKV_JSON_DEPTH_MAX', 'deepest nesting of a request body\'s JSON (deeper: 400)', defaults.jsonDepthMax),
+    option('--http-request-timeout-ms <ms>', 'RINGKV_HTTP_REQUEST_TIMEOUT_MS', 'time to receive a whole request, body included (slower: 408)', defaults.httpRequestTimeoutMs),
+    option('--http-headers-timeout-ms <ms>', 'RINGKV_HTTP_HEADERS_TIMEOUT_MS', 'time to receive a request\'s headers (slower: 408)', defaults.httpHeadersTimeoutMs),
+    option('--http-keep-alive-timeout-ms <ms>', 'RINGKV_HTTP_KEEP_ALIVE_TIMEOUT_MS', 'idle time a keep-alive connection may wait for its next request', defaults.httpKeepAliveTimeoutMs),
+    option('--http-connections-max <n>', 'RINGKV_HTTP_CONNECTIONS_MAX', 'open connections on the API port, peers included (more are closed at once)', defaults.httpConnectionsMax),
+    option('--http-header-bytes-max <n>', 'RINGKV_HTTP_HEADER_BYTES_MAX', 'bytes of a request line and headers (more: 431)', defaults.httpHeaderBytesMax),
+    option('--rate-limit-per-minute <n>', 'RINGKV_RATE_LIMIT_PER_MINUTE', 'requests a minute per token, or per client address without one (429 beyond; 0 = off)', defaults.rateLimitPerMinute),
+  ];
+}
+// --- end of HTTP edge limits ---
 
 const program = new Command('ringkv')
   .description('ringkv: a Dynamo-style distributed key-value store')
@@ -66,10 +98,25 @@ const nodeCommand = program
   .addOption(new Option('--port <port>', 'HTTP port; peers connect to it too').env('RINGKV_PORT').default(defaults.port).argParser(integer))
   .addOption(new Option('--seeds <host:port,...>', 'other members to contact at start').env('RINGKV_SEEDS').default([]).argParser(list))
   .addOption(new Option('--data-dir <dir>', 'where data and membership are kept (default ./data/<id>)').env('RINGKV_DATA_DIR'))
-  .addOption(new Option('--log-level <level>', 'log level').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'));
+  .addOption(new Option('--log-level <level>', 'log level').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('info'))
+  .addOption(
+    new Option('--cluster-secret-file <file>', 'file holding the cluster secret peers prove they know (two lines while rotating: new, then old); default <data-dir>/cluster-secret, generated')
+      .env('RINGKV_CLUSTER_SECRET_FILE'),
+  )
+  .addOption(new Option('--tls-cert <file>', "this node's certificate (PEM): the API and peer links use TLS").env('RINGKV_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', 'the private key of --tls-cert (PEM)').env('RINGKV_TLS_KEY'))
+  .addOption(new Option('--tls-ca <file>', 'CA certificate (PEM): peers must present a certificate from it naming their node id (mutual TLS)').env('RINGKV_TLS_CA'))
+  .addOption(new Option('--auth-file <file>', 'API token file (`ringkv token create`): every route but /health and static assets needs a token').env('RINGKV_AUTH_FILE'));
 for (const option of sharedOptions()) nodeCommand.addOption(option);
 nodeCommand.action(async (flags: Record<string, unknown>) => {
-  const config = { ...defaults, ...flags, dataDir: (flags.dataDir as string | undefined) ?? `./data/${String(flags.id)}` } as NodeConfig;
+  const config = {
+    ...defaults,
+    ...flags,
+    tlsCertFile: flags.tlsCert,
+    tlsKeyFile: flags.tlsKey,
+    tlsCaFile: flags.tlsCa,
+    dataDir: (flags.dataDir as string | undefined) ?? `./data/${String(flags.id)}`,
+  } as NodeConfig;
   let running: Awaited<ReturnType<typeof startNode>>;
   try {
     running = await startNode(config);
@@ -97,7 +144,11 @@ const clusterCommand = program
   .addOption(new Option('--nodes <n>', 'how many nodes').env('RINGKV_NODES').default(3).argParser(integer))
   .addOption(new Option('--base-port <port>', 'port of the first node; the others follow').env('RINGKV_BASE_PORT').default(8000).argParser(integer))
   .addOption(new Option('--data-dir <dir>', 'parent folder; each node uses <dir>/<id>').env('RINGKV_DATA_DIR').default('./data'))
-  .addOption(new Option('--log-level <level>', 'log level of the nodes').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'));
+  .addOption(new Option('--log-level <level>', 'log level of the nodes').env('RINGKV_LOG_LEVEL').choices(['trace', 'debug', 'info', 'warn', 'error', 'silent']).default('warn'))
+  .addOption(new Option('--secure', 'TLS with a generated CA (<data-dir>/certs) and API tokens (<data-dir>/auth.json, admin token printed)').env('RINGKV_SECURE').default(false))
+  .addOption(
+    new Option('--cluster-secret-file <file>', 'cluster secret file the nodes share (default <data-dir>/cluster-secret, generated)').env('RINGKV_CLUSTER_SECRET_FILE'),
+  );
 for (const option of sharedOptions()) clusterCommand.addOption(option);
 clusterCommand.action(async (flags: Record<string, unknown>) => {
   const nodes = flags.nodes as number;
@@ -108,7 +159,6 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
   const passThrough: string[] = [];
   const flagNames: Array<[string, string]> = [
     ['clusterName', '--cluster-name'],
-    ['clusterSecret', '--cluster-secret'],
     ['maxValueBytes', '--max-value-bytes'],
     ['writeTimeoutMs', '--write-timeout-ms'],
     ['readTimeoutMs', '--read-timeout-ms'],
@@ -120,9 +170,12 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     ['hintsTotalMax', '--hints-total-max'],
     ['ringSettleMs', '--ring-settle-ms'],
     ['tombstonePurgeMarginMs', '--tombstone-purge-margin-ms'],
+    ...httpLimitFlagNames,
   ];
   for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));
   if (flags.durable === true) passThrough.push('--durable');
+  if (flags.insecure === true) passThrough.push('--insecure');
+  if ((flags.corsOrigins as string[]).length > 0) passThrough.push('--cors-origins', (flags.corsOrigins as string[]).join(','));
   await runLocalCluster({
     nodes,
     basePort: flags.basePort as number,
@@ -133,21 +186,32 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     dataDir: flags.dataDir as string,
     logLevel: flags.logLevel as string,
     nodeArgs: passThrough,
+    secure: flags.secure === true,
+    ...(typeof flags.clusterSecretFile === 'string' ? { clusterSecretFile: flags.clusterSecretFile } : {}),
   });
 });
 
 /** Which node to ask, and how long to watch. */
 function ringOptions(command: Command): Command {
   return command
-    .addOption(new Option('--node <host:port>', 'the node to ask').env('RINGKV_NODE').default('127.0.0.1:8000'))
+    .addOption(new Option('--node <host:port>', 'the node to ask (host:port or a URL)').env('RINGKV_NODE').default('127.0.0.1:8000'))
+    .addOption(new Option('--token <token>', 'API token (`ringkv token create`)').env('RINGKV_TOKEN'))
+    .addOption(new Option('--ca <file>', "CA certificate (PEM) the nodes' certificates are signed by; implies https").env('RINGKV_CA'))
     .addOption(new Option('--timeout-s <s>', 'stop watching after this long (the change goes on)').default(3600).argParser(integer));
 }
 
-async function runRingCommand(node: string, work: () => Promise<number>): Promise<void> {
+interface TargetFlags {
+  node: string;
+  token?: string;
+  ca?: string;
+}
+
+async function runRingCommand(flags: TargetFlags, work: (target: ApiTarget) => Promise<number>): Promise<void> {
   try {
-    process.exitCode = await work();
+    const caPem = flags.ca === undefined ? undefined : readFileSync(flags.ca, 'utf8');
+    process.exitCode = await work({ node: flags.node, ...(flags.token ? { token: flags.token } : {}), ...(caPem ? { caPem } : {}) });
   } catch (error) {
-    process.stderr.write(`ringkv: ${failureMessage(error, node)}\n`);
+    process.stderr.write(`ringkv: ${failureMessage(error, flags.node)}\n`);
     process.exitCode = 1;
   }
 }
@@ -157,8 +221,8 @@ ringOptions(
     .command('leave')
     .description('decommission a node: its ranges stream to their new owners, then it stops (watches progress)')
     .option('--no-wait', 'return once the leave has started'),
-).action(async (flags: { node: string; wait: boolean; timeoutS: number }) => {
-  await runRingCommand(flags.node, () => leaveCommand(flags.node, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number }) => {
+  await runRingCommand(flags, (target) => leaveCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
 });
 
 ringOptions(
@@ -167,20 +231,21 @@ ringOptions(
     .description('take out a dead node for good: the survivors re-replicate its ranges (watches progress)')
     .argument('<node-id>', 'id of the dead member')
     .option('--no-wait', 'return once the removal has started'),
-).action(async (nodeId: string, flags: { node: string; wait: boolean; timeoutS: number }) => {
-  await runRingCommand(flags.node, () => removeCommand(flags.node, nodeId, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+).action(async (nodeId: string, flags: TargetFlags & { wait: boolean; timeoutS: number }) => {
+  await runRingCommand(flags, (target) => removeCommand(target, nodeId, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
 });
 
 const jobs = ringOptions(program.command('jobs').description("list every member's data-movement jobs").option('--watch', 'draw a progress bar until the ring is stable'));
-jobs.action(async (flags: { node: string; watch?: boolean; timeoutS: number }) => {
-  await runRingCommand(flags.node, () => jobsCommand(flags.node, flags.watch === true, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+jobs.action(async (flags: TargetFlags & { watch?: boolean; timeoutS: number }) => {
+  await runRingCommand(flags, (target) => jobsCommand(target, flags.watch === true, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
 });
 for (const action of ['pause', 'resume'] as const) {
   ringOptions(jobs.command(action).description(`${action} a transfer job (on the node that runs it)`).argument('<job-id>', 'as listed by `ringkv jobs`')).action(
-    async (id: string, flags: { node: string }) => {
-      await runRingCommand(flags.node, () => jobControlCommand(flags.node, id, action, process.stdout));
+    async (id: string, flags: TargetFlags) => {
+      await runRingCommand(flags, (target) => jobControlCommand(target, id, action, process.stdout));
     },
   );
 }
 
+addSecurityCommands(program);
 await program.parseAsync(process.argv);

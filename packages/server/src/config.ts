@@ -1,6 +1,17 @@
 // A node's settings, with their defaults and checks. The CLI fills it from flags and
 // environment variables; tests fill it directly.
 import { hintsPerTargetMaxDefault, hintsTotalMaxDefault, nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
+import {
+  httpConnectionsMaxDefault,
+  httpHeaderBytesMaxDefault,
+  httpHeaderBytesMaxLimit,
+  httpHeadersTimeoutMsDefault,
+  httpKeepAliveTimeoutMsDefault,
+  httpRequestTimeoutMsDefault,
+  jsonDepthMaxDefault,
+  jsonDepthMaxLimit,
+  rateLimitPerMinuteDefault,
+} from '@ringkv/core';
 
 export interface NodeConfig {
   id: string;
@@ -13,7 +24,24 @@ export interface NodeConfig {
   storage: 'lmdb' | 'memory';
   dataDir: string;
   clusterName: string;
+  /** Inline cluster secret (tests); nodes started from the CLI read --cluster-secret-file instead. */
   clusterSecret: string;
+  /**
+   * File holding the cluster secret: one line, or two while rotating (new, then old).
+   * Re-read when it changes. Without a file or inline secret the node generates one in
+   * `<data-dir>/cluster-secret`, so it can form a cluster only with nodes given that file.
+   */
+  clusterSecretFile: string | undefined;
+  /** PEM files: serve the API and peer links over TLS; with a CA, peers use mutual TLS. */
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsCaFile: string | undefined;
+  /** Token file (`ringkv token create`); when set every route but /health and static assets needs a token. */
+  authFile: string | undefined;
+  /** Overrides protected mode: serve off loopback without authentication (a warning everywhere). */
+  insecure: boolean;
+  /** Origins (scheme://host:port) a browser application may call this node from. */
+  corsOrigins: string[];
   maxValueBytes: number;
   writeTimeoutMs: number;
   readTimeoutMs: number;
@@ -33,6 +61,22 @@ export interface NodeConfig {
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   logLevel: string;
+  // --- HTTP edge limits (docs/security.md, "Limits"; defaults in packages/core/src/limits.ts) ---
+  /** Deepest nesting of a request body's JSON; deeper bodies are refused (400) before any replica sees them. */
+  jsonDepthMax: number;
+  /** Time to receive a whole request, body included (408 beyond). */
+  httpRequestTimeoutMs: number;
+  /** Time to receive a request's headers (408 beyond). */
+  httpHeadersTimeoutMs: number;
+  /** Idle time allowed on a keep-alive connection between requests. */
+  httpKeepAliveTimeoutMs: number;
+  /** Open connections on the API port (clients and inbound peers); more are closed at once. */
+  httpConnectionsMax: number;
+  /** Bytes of a request line and headers (431 beyond). */
+  httpHeaderBytesMax: number;
+  /** Requests a minute per token, or per client address without one; 0 = no limit. */
+  rateLimitPerMinute: number;
+  // --- end of HTTP edge limits ---
 }
 
 export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
@@ -44,6 +88,13 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   storage: 'lmdb',
   clusterName: 'ringkv',
   clusterSecret: '',
+  clusterSecretFile: undefined,
+  tlsCertFile: undefined,
+  tlsKeyFile: undefined,
+  tlsCaFile: undefined,
+  authFile: undefined,
+  insecure: false,
+  corsOrigins: [],
   maxValueBytes: valueBytesMaxDefault,
   writeTimeoutMs: 2000,
   readTimeoutMs: 2000,
@@ -57,6 +108,14 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   tombstonePurgeMarginMs: 60_000,
   durable: false,
   logLevel: 'info',
+  // HTTP edge limits
+  jsonDepthMax: jsonDepthMaxDefault,
+  httpRequestTimeoutMs: httpRequestTimeoutMsDefault,
+  httpHeadersTimeoutMs: httpHeadersTimeoutMsDefault,
+  httpKeepAliveTimeoutMs: httpKeepAliveTimeoutMsDefault,
+  httpConnectionsMax: httpConnectionsMaxDefault,
+  httpHeaderBytesMax: httpHeaderBytesMaxDefault,
+  rateLimitPerMinute: rateLimitPerMinuteDefault,
 };
 
 /** Every problem with a config, as sentences naming the flag to fix. */
@@ -81,6 +140,27 @@ export function configProblems(config: NodeConfig): string[] {
   }
   if (!Number.isInteger(config.ringSettleMs) || config.ringSettleMs < 0 || config.ringSettleMs > 600_000) problems.push('--ring-settle-ms must be 0..600000');
   if (!Number.isInteger(config.tombstonePurgeMarginMs) || config.tombstonePurgeMarginMs < 0) problems.push('--tombstone-purge-margin-ms must be a whole number >= 0');
+  if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
+  if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');
+  for (const origin of config.corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`--cors-origins "${origin}" must be scheme://host[:port], with no path`);
+  }
+  problems.push(...httpLimitProblems(config));
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
+  return problems;
+}
+
+/** The HTTP edge limits' checks (docs/security.md, "Limits"). */
+function httpLimitProblems(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  const whole = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;
+  if (!whole(config.jsonDepthMax, 2, jsonDepthMaxLimit)) problems.push(`--json-depth-max must be 2..${jsonDepthMaxLimit}`);
+  for (const [flag, value] of [['--http-request-timeout-ms', config.httpRequestTimeoutMs], ['--http-headers-timeout-ms', config.httpHeadersTimeoutMs], ['--http-keep-alive-timeout-ms', config.httpKeepAliveTimeoutMs]] as const) {
+    if (!whole(value, 100, 3_600_000)) problems.push(`${flag} must be 100..3600000`);
+  }
+  if (config.httpHeadersTimeoutMs > config.httpRequestTimeoutMs) problems.push('--http-headers-timeout-ms must not exceed --http-request-timeout-ms (the headers are part of the request)');
+  if (!whole(config.httpConnectionsMax, 1, 1_000_000)) problems.push('--http-connections-max must be 1..1000000');
+  if (!whole(config.httpHeaderBytesMax, 1024, httpHeaderBytesMaxLimit)) problems.push(`--http-header-bytes-max must be 1024..${httpHeaderBytesMaxLimit}`);
+  if (!whole(config.rateLimitPerMinute, 0, 1_000_000_000)) problems.push('--rate-limit-per-minute must be a whole number >= 0 (0 turns it off)');
   return problems;
 }

@@ -3,3 +3,7 @@ export * from './node.js';
 export * from './api/app.js';
 export * from './storage/lmdb-engine.js';
 export * from './transport/tcp-transport.js';
+export * from './security/auth-tokens.js';
+export * from './security/cluster-secret.js';
+export * from './security/trusted-fetch.js';
+export * from './security/certs.js';

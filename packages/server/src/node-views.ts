@@ -3,6 +3,7 @@
 import { RingkvClient, RingkvError, type ClusterInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
+import type { NodeSecurity } from './node-security.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
 import type { TrafficRecorder } from './metrics/traffic.js';
 import { ringkvVersion } from './version.js';
@@ -15,6 +16,7 @@ export interface NodeViewDeps {
   engine: Engine;
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
+  security: Pick<NodeSecurity, 'memberFetch' | 'scheme' | 'posture'>;
 }
 
 /** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
@@ -46,14 +48,15 @@ export class NodeViews {
   }
 
   /** Every member's jobs, gathered by this node (1 s per member). */
-  async clusterJobs(): Promise<JobList> {
+  /** Gathered with the caller's own token: a member answers this node only what it would answer the caller. */
+  async clusterJobs(token?: string): Promise<JobList> {
     const jobs: Job[] = [...this.deps.node.rebalancer.jobs()];
     const unreachable: string[] = [];
     await Promise.all(
       this.deps.node.membership.list().map(async (member) => {
         if (member.nodeId === this.deps.config.id || member.ring === 'left') return;
         try {
-          jobs.push(...(await memberClient(member.address).jobs()).jobs);
+          jobs.push(...(await this.memberClient(member.address, token).jobs()).jobs);
         } catch {
           unreachable.push(member.nodeId);
         }
@@ -68,11 +71,11 @@ export class NodeViews {
    * job is forwarded to it, so a browser needs only its own origin). Undefined when there
    * is no such job.
    */
-  async controlJob(id: string, action: 'pause' | 'resume', node?: string): Promise<{ job: Job; changed: boolean } | undefined> {
+  async controlJob(id: string, action: 'pause' | 'resume', node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined> {
     if (node !== undefined && node !== this.deps.config.id) {
       const address = this.deps.node.membership.addressOf(node);
       if (address === undefined) return undefined;
-      const owner = memberClient(address, 2000);
+      const owner = this.memberClient(address, token, 2000);
       try {
         return await (action === 'pause' ? owner.pauseJob(id) : owner.resumeJob(id));
       } catch (error) {
@@ -140,6 +143,7 @@ export class NodeViews {
       },
       ringStatus: this.deps.node.membership.ringOf(config.id) ?? 'normal',
       jobs: this.deps.node.rebalancer.jobs(),
+      security: this.deps.security.posture(),
     };
   }
 
@@ -149,14 +153,14 @@ export class NodeViews {
   }
 
   /** Asks every member for its /node-info (in parallel, 1 s each). */
-  async clusterNodes(): Promise<ClusterNodes> {
+  async clusterNodes(token?: string): Promise<ClusterNodes> {
     const nodes = await Promise.all(
       this.deps.node.membership.list().map(async (member): Promise<NodeView> => {
         if (member.nodeId === this.deps.config.id) {
           return { nodeId: member.nodeId, address: member.address, state: 'up', info: await this.nodeInfo(), error: null };
         }
         try {
-          return { nodeId: member.nodeId, address: member.address, state: member.state, info: await memberClient(member.address).nodeInfo(), error: null };
+          return { nodeId: member.nodeId, address: member.address, state: member.state, info: await this.memberClient(member.address, token).nodeInfo(), error: null };
         } catch (error) {
           const state = member.state === 'up' ? 'suspect' : member.state;
           return { nodeId: member.nodeId, address: member.address, state, info: null, error: `unreachable: ${(error as Error).message}` };
@@ -164,6 +168,12 @@ export class NodeViews {
       }),
     );
     return { gatheredBy: this.deps.config.id, gatheredAtMs: Date.now(), nodes };
+  }
+
+  /** A client for another member's API, with the short timeout views use when gathering from every member. */
+  private memberClient(address: string, token: string | undefined, timeoutMs = 1000): RingkvClient {
+    const { security } = this.deps;
+    return new RingkvClient({ baseUrl: `${security.scheme}://${address}`, timeoutMs, fetch: security.memberFetch(), ...(token ? { token } : {}) });
   }
 
   /** Live keys this node holds as primary or as a later replica, cached for 5 s. */
@@ -192,7 +202,4 @@ export class NodeViews {
   }
 }
 
-/** A client for another member's API, with the short timeout views use when gathering from every member. */
-function memberClient(address: string, timeoutMs = 1000): RingkvClient {
-  return new RingkvClient({ baseUrl: `http://${address}`, timeoutMs });
-}
+

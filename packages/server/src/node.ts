@@ -7,12 +7,14 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { ClusterNode, loadKeyHasher, MemoryEngine, MemoryHintStore, MemoryJobStore, type Engine, type JobStore, type RequestHandler } from '@ringkv/core';
 import { buildApp } from './api/app.js';
+import { httpLimitsOf } from './api/http-limits.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
 import { loadMembers, saveMembers } from './members-file.js';
 import { createNodeMetrics } from './metrics/metrics.js';
 import { TrafficRecorder } from './metrics/traffic.js';
 import { NodeViews } from './node-views.js';
+import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
 import { LmdbEngine } from './storage/lmdb-engine.js';
 import { attachPeerServer } from './transport/peer-server.js';
 import { TcpTransport } from './transport/tcp-transport.js';
@@ -35,10 +37,12 @@ export interface RunningNode {
 export const dashboardRootDefault = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'dist');
 
 export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
-  const problems = configProblems(config);
+  const problems = [...configProblems(config), ...protectedModeProblems(config)];
   if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
   mkdirSync(config.dataDir, { recursive: true });
+  const security = loadNodeSecurity(config, log);
+  for (const warning of security.posture().warnings) log.warn({ security: true }, warning);
   const lmdb = config.storage === 'lmdb' ? await LmdbEngine.open({ path: join(config.dataDir, 'lmdb'), durable: config.durable }) : undefined;
   const engine: Engine = lmdb ?? new MemoryEngine();
   const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };
@@ -72,6 +76,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     },
     { node: config.id },
   );
+  const peerCredentials = security.peerCredentials;
   const node = new ClusterNode(
     {
       self: { nodeId: config.id, address },
@@ -123,7 +128,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       transport = new TcpTransport({
         self: { nodeId: config.id, address },
         clusterName: config.clusterName,
-        secret: config.clusterSecret,
+        credentials: peerCredentials,
+        expectedNodeIds: (peerAddress) => nodeRef.current?.membership.nodeIdsAt(peerAddress) ?? [],
         connectTimeoutMs: 1000,
         backoffMinMs: 100,
         backoffMaxMs: 2000,
@@ -134,10 +140,22 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
   nodeRef.current = node;
   const traffic = new TrafficRecorder();
-  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic });
+  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security });
+  let listeningPort = config.port;
   const app = await buildApp({
     logger: log,
+    https: security.https,
+    http: httpLimitsOf(config),
     deps: {
+      security: {
+        tokens: security.tokens,
+        corsOrigins: config.corsOrigins,
+        host: config.host,
+        port: () => listeningPort,
+        tls: security.https !== undefined,
+        reload: security.reload,
+        auditCounters: { authFailures: metrics.authFailures, adminActions: metrics.adminActions },
+      },
       nodeId: config.id,
       replicas: config.replicas,
       maxValueBytes: config.maxValueBytes,
@@ -148,14 +166,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       nodeInfo: () => views.nodeInfo(),
       clusterInfo: () => views.cluster(),
       ringLayout: () => views.ringLayout(),
-      clusterNodes: () => views.clusterNodes(),
+      clusterNodes: (token) => views.clusterNodes(token),
       ring: {
         leave: () => node.leave(),
         remove: (nodeId) => node.remove(nodeId),
         jobs: () => views.jobs(),
-        clusterJobs: () => views.clusterJobs(),
-        pause: (id, node) => views.controlJob(id, 'pause', node),
-        resume: (id, node) => views.controlJob(id, 'resume', node),
+        clusterJobs: (token) => views.clusterJobs(token),
+        pause: (id, node, token) => views.controlJob(id, 'pause', node, token),
+        resume: (id, node, token) => views.controlJob(id, 'resume', node, token),
       },
       repairNow: async () => {
         const peers = node.membership.list().length - 1;
@@ -170,7 +188,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const peerServer = attachPeerServer(app.server, {
     self: { nodeId: config.id, address },
     clusterName: config.clusterName,
-    secret: config.clusterSecret,
+    credentials: peerCredentials,
     handler: handler as RequestHandler,
     log,
     onRejected: (reason) => metrics.peerConnectionsRejected.inc({ reason: reason.slice(0, 40) }),
@@ -178,9 +196,12 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
+    security.close();
     await engine.close();
     throw error;
   }
+  listeningPort = (app.server.address() as { port: number }).port;
+  security.attach(app.server);
   node.start();
   const saveClock = lmdb === undefined ? undefined : setInterval(() => void lmdb.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined), 500);
   saveClock?.unref();
@@ -188,7 +209,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   let closing: Promise<void> | undefined;
   return {
     nodeId: config.id,
-    url: `http://${address}`,
+    url: `${security.scheme}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${listeningPort}`,
     app,
     node,
     left,
@@ -204,6 +225,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         peerServer.close();
         await app.close();
         await engine.close();
+        security.close();
         log.info('node stopped');
       })();
       return closing;

@@ -2,6 +2,25 @@
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
 import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList } from '@ringkv/client';
+import { fetchTrusting } from './security/trusted-fetch.js';
+
+/** The node a command talks to, and how it proves itself (`--node`, `--token`, `--ca`). */
+export interface ApiTarget {
+  node: string;
+  token?: string;
+  /** PEM of the CA that signed the nodes' certificates; implies https. */
+  caPem?: string;
+}
+
+/** A client for `target`, or for another member at `address` with the same credentials. */
+export function clientFor(target: ApiTarget, address?: string): RingkvClient {
+  const https = target.caPem !== undefined;
+  return new RingkvClient({
+    baseUrl: nodeUrl(address ?? target.node, https),
+    ...(target.token ? { token: target.token } : {}),
+    fetch: fetchTrusting(target.caPem),
+  });
+}
 
 export interface WatchOptions {
   /** Give up after this long (the change itself goes on). */
@@ -12,8 +31,8 @@ export interface WatchOptions {
 const pollMs = 500;
 
 /** A node address as typed on the command line: host:port or a URL. */
-export function nodeUrl(node: string): string {
-  return /^https?:\/\//.test(node) ? node.replace(/\/+$/, '') : `http://${node}`;
+export function nodeUrl(node: string, https = false): string {
+  return /^https?:\/\//.test(node) ? node.replace(/\/+$/, '') : `${https ? 'https' : 'http'}://${node}`;
 }
 
 /** Sums the jobs still moving data (cleanups are bookkeeping, shown but not counted). */
@@ -65,16 +84,16 @@ export async function watchRingChange(watcher: RingkvClient, finished: (members:
 }
 
 /** Another member to watch from, since a leaving node stops when it is done. */
-async function otherMember(client: RingkvClient, nodeId: string): Promise<RingkvClient> {
+async function otherMember(client: RingkvClient, nodeId: string, target: ApiTarget): Promise<RingkvClient> {
   const cluster = await client.cluster();
   const other = cluster.members.find((member) => member.nodeId !== nodeId && member.state === 'up' && member.ringStatus === 'normal');
-  return other === undefined ? client : new RingkvClient({ baseUrl: `http://${other.address}` });
+  return other === undefined ? client : clientFor(target, other.address);
 }
 
-export async function leaveCommand(node: string, wait: boolean, options: WatchOptions): Promise<number> {
-  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+export async function leaveCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
+  const client = clientFor(target);
   const info = await client.nodeInfo();
-  const watcher = await otherMember(client, info.nodeId);
+  const watcher = await otherMember(client, info.nodeId, target);
   const change = await client.leave();
   options.out.write(`${change.message}\n`);
   if (!wait) return 0;
@@ -83,8 +102,8 @@ export async function leaveCommand(node: string, wait: boolean, options: WatchOp
   return done ? 0 : 2;
 }
 
-export async function removeCommand(node: string, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
-  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+export async function removeCommand(target: ApiTarget, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
+  const client = clientFor(target);
   const change = await client.remove(nodeId);
   options.out.write(`${change.message}\n`);
   if (!wait) return 0;
@@ -93,8 +112,8 @@ export async function removeCommand(node: string, nodeId: string, wait: boolean,
   return done ? 0 : 2;
 }
 
-export async function jobsCommand(node: string, watch: boolean, options: WatchOptions): Promise<number> {
-  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+export async function jobsCommand(target: ApiTarget, watch: boolean, options: WatchOptions): Promise<number> {
+  const client = clientFor(target);
   if (watch) {
     const done = await watchRingChange(client, (cluster) => !cluster.rebalancing, options);
     return done ? 0 : 2;
@@ -106,8 +125,8 @@ export async function jobsCommand(node: string, watch: boolean, options: WatchOp
   return 0;
 }
 
-export async function jobControlCommand(node: string, id: string, action: 'pause' | 'resume', out: WatchOptions['out']): Promise<number> {
-  const client = new RingkvClient({ baseUrl: nodeUrl(node) });
+export async function jobControlCommand(target: ApiTarget, id: string, action: 'pause' | 'resume', out: WatchOptions['out']): Promise<number> {
+  const client = clientFor(target);
   const list = await client.clusterJobs();
   const job = list.jobs.find((item) => item.id === id);
   if (job === undefined) {

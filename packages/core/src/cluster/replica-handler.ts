@@ -29,12 +29,12 @@ export interface ReplicaHandlerDeps {
 }
 
 export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
-  return async (body: DataRequest, _from: MemberAddress): Promise<PeerReply> => {
+  return async (body: DataRequest, from: MemberAddress): Promise<PeerReply> => {
     switch (body.type) {
       case 'ping':
-        return deps.membership.handlePing(body);
+        return deps.membership.handlePing(body, from);
       case 'pingReq':
-        return deps.membership.handlePingReq(body);
+        return deps.membership.handlePingReq(body, from);
       case 'get':
         if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');
         return { type: 'getReply', record: (await deps.engine.get(body.key)) ?? null };

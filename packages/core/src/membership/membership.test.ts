@@ -1,9 +1,13 @@
 // Checks SWIM membership on an in-process cluster with a virtual clock: indirect probes
 // keep a member up when only the direct link is cut, a suspected but live member refutes
 // by raising its incarnation, a crashed member goes down only after the suspicion timeout
-// and comes back up when it returns; and the precedence rules of updates.
+// and comes back up when it returns; the precedence rules of updates; and who may say
+// what (issue 9): forged or out-of-range claims one member makes about another, fed to a
+// node through the same entry point the transport uses, change nothing they must not.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { incarnationMax } from '../limits.js';
+import type { MemberUpdate } from '../protocol/messages.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { InProcessCluster } from '../testing/in-process-cluster.js';
 import { overrides } from './membership.js';
@@ -73,5 +77,87 @@ describe('SWIM membership', () => {
     assert.equal(overrides({ state: 'down', incarnation: 1 }, { state: 'suspect', incarnation: 1 }), true);
     assert.equal(overrides({ state: 'up', incarnation: 2 }, { state: 'down', incarnation: 1 }), true);
     assert.equal(overrides({ state: 'suspect', incarnation: 3 }, { state: 'down', incarnation: 3 }), false);
+  });
+});
+
+/** What n1 holds of `target`. */
+const viewOf = (c: InProcessCluster, observer: string, target: string) => c.member(observer).node.membership.list().find((member) => member.nodeId === target);
+
+/** A ping to n1 that `sender` (an authenticated member) sends, carrying `updates`. */
+function pingFrom(c: InProcessCluster, sender: string, updates: MemberUpdate[]) {
+  const from = { nodeId: sender, address: c.member(sender).address };
+  return c.member('n1').node.membership.handlePing({ type: 'ping', from, updates }, from);
+}
+
+function claim(c: InProcessCluster, about: string, fields: Partial<MemberUpdate>): MemberUpdate {
+  return { nodeId: about, address: c.member(about).address, state: 'up', incarnation: 0, ring: 'normal', synced: 0, horizon: 0, serving: true, ...fields };
+}
+
+describe('who may say what in membership gossip', () => {
+  it('ignores an incarnation beyond incarnationMax, about another member or about itself', async () => {
+    const c = await cluster(3, 21);
+    const before = viewOf(c, 'n1', 'n3');
+    pingFrom(c, 'n2', [claim(c, 'n3', { state: 'down', incarnation: 2 ** 53 - 1 }), claim(c, 'n1', { state: 'down', incarnation: 2 ** 53 - 1 })]);
+    assert.equal(viewOf(c, 'n1', 'n3')?.state, before?.state);
+    assert.equal(viewOf(c, 'n1', 'n3')?.incarnation, before?.incarnation);
+    assert.ok((viewOf(c, 'n1', 'n1')?.incarnation ?? 0) < 100, 'n1 did not jump its incarnation');
+    c.stop();
+  });
+
+  it('refutes an accusation at incarnationMax without going past it', async () => {
+    const c = await cluster(3, 22);
+    pingFrom(c, 'n2', [claim(c, 'n1', { state: 'suspect', incarnation: incarnationMax })]);
+    assert.equal(viewOf(c, 'n1', 'n1')?.incarnation, incarnationMax);
+    await c.run(600);
+    assert.equal(stateSeenBy(c, 'n2', 'n1'), 'up', 'the cluster keeps working with n1 at the largest incarnation');
+    c.stop();
+  });
+
+  it("takes no claim only a member may make about itself from another member: address, incarnation, ring, horizon", async () => {
+    const c = await cluster(3, 23);
+    const before = viewOf(c, 'n1', 'n3');
+    assert.ok(before !== undefined);
+    pingFrom(c, 'n2', [claim(c, 'n3', { address: '10.6.6.6:1', incarnation: before.incarnation + 50, ring: 'left', horizon: 9e15, synced: 77 })]);
+    const after = viewOf(c, 'n1', 'n3');
+    assert.equal(after?.address, before.address);
+    assert.equal(after?.incarnation, before.incarnation);
+    assert.equal(after?.ring, 'normal', 'a live member is not made left by gossip');
+    assert.equal(after?.synced, before.synced);
+    assert.ok((after?.horizon ?? 0) < 9e15);
+    // n1 asks n3 itself, which answers with its real incarnation, far below the forged one.
+    await c.run(600);
+    assert.ok((viewOf(c, 'n1', 'n3')?.incarnation ?? 0) < before.incarnation + 50);
+    assert.equal(viewOf(c, 'n1', 'n3')?.ring, 'normal');
+    c.stop();
+  });
+
+  it('takes suspicion from others by the SWIM rules, at the incarnation it holds, and the member refutes it', async () => {
+    const c = await cluster(3, 24);
+    const held = viewOf(c, 'n1', 'n3')?.incarnation ?? 0;
+    pingFrom(c, 'n2', [claim(c, 'n3', { state: 'suspect', incarnation: held + 9 })]);
+    assert.equal(stateSeenBy(c, 'n1', 'n3'), 'suspect');
+    assert.equal(viewOf(c, 'n1', 'n3')?.incarnation, held);
+    await c.run(1500);
+    assert.equal(stateSeenBy(c, 'n1', 'n3'), 'up', 'n3 refuted');
+    c.stop();
+  });
+
+  it('ignores a ping whose `from` names another member than the sender', async () => {
+    const c = await cluster(3, 25);
+    const from = { nodeId: 'n2', address: c.member('n2').address };
+    c.member('n1').node.membership.handlePing({ type: 'ping', from: { nodeId: 'n3', address: '10.6.6.6:1' }, updates: [] }, from);
+    assert.equal(c.member('n1').node.membership.addressOf('n3'), c.member('n3').address);
+    c.stop();
+  });
+
+  it("spreads an operator's remove of a dead member to every node", async () => {
+    const c = await cluster(4, 26);
+    c.crash('n4');
+    await c.run(2500);
+    for (const observer of ['n1', 'n2', 'n3']) assert.equal(stateSeenBy(c, observer, 'n4'), 'down');
+    assert.equal(c.member('n2').node.remove('n4').ok, true);
+    await c.run(3000);
+    for (const observer of ['n1', 'n3']) assert.ok(['leaving', 'left'].includes(viewOf(c, observer, 'n4')?.ring ?? ''), `${observer} heard of the removal`);
+    c.stop();
   });
 });

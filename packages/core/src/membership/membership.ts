@@ -17,7 +17,27 @@
 // reported it, so an operator's `remove` of a dead member spreads like any other news.
 // The member's `synced` mark (which ring transition it has finished receiving data for)
 // is its own to change, and travels under a raised incarnation like a refutation.
-import { membersMax, nodeIdPattern } from '../limits.js';
+//
+// Who may say what (issue 9). Every update arrives from an authenticated sender, and some
+// news only a member may announce about itself: its address, a raised incarnation (a
+// refutation, a new `synced` mark), its repair horizon, and moving its own ring status on.
+// Such news is taken only from the member itself. Relayed by others it is a hint, not a
+// fact: the member is pinged directly within the next period or so (a bounded number per
+// period) and its answer, which carries its own update, settles it. Epidemic spread thus
+// still tells everyone quickly that there is news, while the news itself comes from its
+// source, and no member can push another's incarnation up to the point where it could no
+// longer refute (incarnations also stay within incarnationMax). What others may say:
+// - suspect / down, by SWIM's precedence rules (§4.2), taken at no more than the
+//   incarnation this node holds for the member (an accusation at a newer incarnation is
+//   also one at the older; the member's own answer brings the newer one);
+// - `leaving` / `left`, the outcome of an operator's `remove` (and of finishing one), only
+//   while this node also holds the member down, as remove requires: a live member cannot
+//   be removed by gossip, and the news keeps spreading in the full member list that every
+//   message carries until each node has seen the member down;
+// - members it has not heard of (that is how a new node learns the cluster), taken at
+//   incarnation 0 with the relayed state and ring status, until the member speaks;
+// - `serving`, which only ever turns on and only makes a joining node wait for data.
+import { incarnationMax, membersMax, nodeIdPattern, relayedClaimChecksPerPeriodMax } from '../limits.js';
 import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Rng } from '../rng.js';
@@ -105,6 +125,8 @@ export class Membership {
   private readonly seeds: readonly string[];
   /** Recent updates still being piggybacked, with how often each was sent. */
   private readonly gossip = new Map<string, { update: MemberUpdate; sent: number }>();
+  /** Members others say have news only they may announce: pinged directly to hear it from them. */
+  private readonly claimsToCheck = new Set<string>();
   private probeOrder: string[] = [];
 
   constructor(deps: MembershipDeps, options: Partial<MembershipOptions> = {}) {
@@ -123,7 +145,8 @@ export class Membership {
       serving: false,
       ringHeard: true,
     });
-    this.learn(deps.known ?? []);
+    // What this node wrote down itself is as good as hearing it from each member.
+    this.learn(deps.known ?? [], () => true);
   }
 
   get selfId(): string {
@@ -170,7 +193,7 @@ export class Membership {
     if (member === undefined || laterRingStatus(member.ring, status) === member.ring) return false;
     member.ring = status;
     member.ringHeard = true;
-    if (nodeId === this.selfId) member.incarnation++;
+    if (nodeId === this.selfId) raiseIncarnation(member, member.incarnation);
     this.spread(member);
     this.deps.onMembersChanged?.(this.known(), true);
     return true;
@@ -181,7 +204,7 @@ export class Membership {
     const self = this.members.get(this.selfId) as Member;
     if (self.synced === transition) return;
     self.synced = transition;
-    self.incarnation++;
+    raiseIncarnation(self, self.incarnation);
     this.spread(self);
   }
 
@@ -207,27 +230,42 @@ export class Membership {
     return state === 'up' || state === 'suspect';
   }
 
-  /** One SWIM protocol period: expire suspicions, probe the next member, ping unknown seeds. */
+  /** Node ids of the members known at an address (the transport checks who answers there). */
+  nodeIdsAt(address: string): string[] {
+    return [...this.members.values()].filter((member) => member.address === address).map((member) => member.nodeId);
+  }
+
+  /**
+   * One SWIM protocol period: expire suspicions, probe the next member, ping unknown
+   * seeds, and ask a few members directly about news of them heard from others.
+   */
   async protocolPeriod(): Promise<void> {
     this.expireSuspicions();
     const work: Array<Promise<void>> = [];
     const target = this.nextTarget();
     if (target !== undefined) work.push(this.probe(target));
     for (const seed of this.seeds) if (this.memberAt(seed) === undefined) work.push(this.pingSeed(seed));
+    for (const member of this.takeClaimsToCheck(target)) {
+      // Only the round-robin probe judges liveness: a check that gets no answer changes nothing.
+      work.push(this.ping(member.address, this.senderAt(member.address, member.nodeId)).catch(() => undefined));
+    }
     await Promise.all(work);
   }
 
-  /** Answers a direct ping: the sender is alive, and we merge what it tells us. */
-  handlePing(request: PingRequest): PongReply {
-    this.learn([request.from]);
-    this.merge(request.updates);
+  /**
+   * Answers a direct ping from `from`, the authenticated sender: it is alive, and we merge
+   * what it tells us. A ping that claims another sender teaches nothing about addresses.
+   */
+  handlePing(request: PingRequest, from: MemberAddress): PongReply {
+    if (request.from.nodeId === from.nodeId) this.learn([request.from], (nodeId) => nodeId === from.nodeId);
+    this.merge(request.updates, from.nodeId);
     return { type: 'pong', updates: this.outgoingUpdates() };
   }
 
-  /** Answers an indirect ping: probe the target for the asker. */
-  async handlePingReq(request: PingReqRequest): Promise<PingReqReply> {
-    this.merge(request.updates);
-    const reached = await this.ping(request.target.address).then(
+  /** Answers an indirect ping from `from`: probe the target for the asker. */
+  async handlePingReq(request: PingReqRequest, from: MemberAddress): Promise<PingReqReply> {
+    this.merge(request.updates, from.nodeId);
+    const reached = await this.ping(request.target.address, this.senderAt(request.target.address, request.target.nodeId)).then(
       () => true,
       () => false,
     );
@@ -235,34 +273,36 @@ export class Membership {
   }
 
   /**
-   * Adds members heard of from others. A new member starts as the update says, or up at
-   * incarnation 0 (then probes decide), so a newcomer causes no false suspicion.
+   * Adds members heard of. A new member starts as the update says, or up at incarnation 0
+   * (then probes decide), so a newcomer causes no false suspicion. What only a member may
+   * say of itself (its address, its incarnation, synced mark and horizon) is taken from
+   * a candidate only when `isOwnClaim` says the member itself sent it.
    */
-  learn(addresses: ReadonlyArray<KnownMember | MemberUpdate>): void {
+  private learn(addresses: ReadonlyArray<KnownMember | MemberUpdate>, isOwnClaim: (nodeId: string) => boolean): void {
     let changed = false;
     for (const candidate of addresses) {
       if (!nodeIdPattern.test(candidate.nodeId) || candidate.nodeId === this.selfId) continue;
+      const own = isOwnClaim(candidate.nodeId);
       const existing = this.members.get(candidate.nodeId);
       if (existing === undefined) {
         if (this.members.size >= membersMax) continue;
         const state = 'state' in candidate ? candidate.state : 'up';
-        const incarnation = 'incarnation' in candidate ? candidate.incarnation : 0;
         this.members.set(candidate.nodeId, {
           nodeId: candidate.nodeId,
           address: candidate.address,
           state,
-          incarnation,
+          incarnation: own && 'incarnation' in candidate ? candidate.incarnation : 0,
           missedProbes: 0,
           suspectedAtMs: state === 'suspect' ? this.deps.nowMs() : undefined,
           // Unknown status counts as the earliest; the member's own updates move it on.
           ring: candidate.ring ?? 'joining',
-          synced: 'synced' in candidate ? candidate.synced : 0,
-          horizon: 'horizon' in candidate ? candidate.horizon : 0,
+          synced: own && 'synced' in candidate ? candidate.synced : 0,
+          horizon: own && 'horizon' in candidate ? candidate.horizon : 0,
           serving: 'serving' in candidate ? candidate.serving : false,
           ringHeard: candidate.ring !== undefined,
         });
         changed = true;
-      } else if (existing.address !== candidate.address) {
+      } else if (own && existing.address !== candidate.address) {
         existing.address = candidate.address;
         changed = true;
       }
@@ -270,44 +310,98 @@ export class Membership {
     if (changed) this.deps.onMembersChanged?.(this.known(), false);
   }
 
-  /** Applies updates by SWIM's precedence rules; refutes any suspicion of this node. */
-  merge(updates: readonly MemberUpdate[]): void {
-    this.learn(updates.filter((update) => update.nodeId !== this.selfId));
+  /**
+   * Applies updates sent by `sender` (the authenticated peer; undefined when not known,
+   * as for a seed's first answer) by SWIM's precedence rules and the rules of who may say
+   * what (top of this file); refutes any suspicion of this node.
+   */
+  merge(updates: readonly MemberUpdate[], sender: string | undefined): void {
+    // An incarnation beyond what any member can reach is no news, whoever sends it.
+    const credible = updates.filter((update) => update.incarnation >= 0 && update.incarnation <= incarnationMax);
+    this.learn(
+      credible.filter((update) => update.nodeId !== this.selfId),
+      (nodeId) => nodeId === sender,
+    );
     let ringChanged = false;
     let moved = false;
-    for (const update of updates) {
-      if (update.nodeId === this.selfId) {
-        this.refuteIfOutdated(update);
-        // Others may move this node's ring status on (a `remove` reached it, or it left
-        // before a restart and forgot): it accepts the later status.
-        const self = this.members.get(this.selfId) as Member;
-        if (laterRingStatus(self.ring, update.ring) !== self.ring) {
-          self.ring = update.ring;
-          self.incarnation = Math.max(self.incarnation, update.incarnation) + 1;
-          this.spread(self);
-          ringChanged = true;
-          moved = true;
-        }
-        continue;
-      }
+    for (const update of credible) {
       const member = this.members.get(update.nodeId);
       if (member === undefined) continue;
-      const ring = laterRingStatus(member.ring, update.ring);
-      if (ring !== member.ring) {
-        member.ring = ring;
-        this.spread(member);
-        ringChanged = true;
-        if (member.ringHeard) moved = true;
-      }
-      member.ringHeard = true;
-      if (update.horizon > member.horizon) member.horizon = update.horizon;
-      if (update.serving) member.serving = true;
-      if (!overrides(update, member)) continue;
-      if (update.incarnation > member.incarnation) member.synced = update.synced;
-      member.incarnation = update.incarnation;
-      this.setState(member, update.state);
+      const change =
+        update.nodeId === this.selfId ? this.mergeAboutSelf(update) : update.nodeId === sender ? this.mergeOwnClaim(member, update) : this.mergeRelayed(member, update);
+      if (change !== 'none') ringChanged = true;
+      if (change === 'moved') moved = true;
     }
     if (ringChanged) this.deps.onMembersChanged?.(this.known(), moved);
+  }
+
+  /** What others say of this node: refute an accusation; take a later ring status. */
+  private mergeAboutSelf(update: MemberUpdate): RingChange {
+    this.refuteIfOutdated(update);
+    // Others may move this node's ring status on (a `remove` reached it, or it left
+    // before a restart and forgot): it accepts the later status. Only its own leave and an
+    // operator's remove produce one, and a node removed while cut off must learn it.
+    const self = this.members.get(this.selfId) as Member;
+    if (laterRingStatus(self.ring, update.ring) === self.ring) return 'none';
+    self.ring = update.ring;
+    raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
+    this.spread(self);
+    return 'moved';
+  }
+
+  /** A member's update about itself, from itself: everything it says is its own to say. */
+  private mergeOwnClaim(member: Member, update: MemberUpdate): RingChange {
+    this.claimsToCheck.delete(member.nodeId);
+    let change: RingChange = 'none';
+    const ring = laterRingStatus(member.ring, update.ring);
+    if (ring !== member.ring) {
+      member.ring = ring;
+      this.spread(member);
+      change = member.ringHeard ? 'moved' : 'discovered';
+    }
+    member.ringHeard = true;
+    if (update.horizon > member.horizon) member.horizon = update.horizon;
+    if (update.serving) member.serving = true;
+    if (!overrides(update, member)) return change;
+    if (update.incarnation > member.incarnation) member.synced = update.synced;
+    member.incarnation = update.incarnation;
+    this.setState(member, update.state);
+    return change;
+  }
+
+  /** A member's update relayed by another: only what others may say is taken (top of this file). */
+  private mergeRelayed(member: Member, update: MemberUpdate): RingChange {
+    let change: RingChange = 'none';
+    let worthChecking = update.incarnation > member.incarnation;
+    const ring = laterRingStatus(member.ring, update.ring);
+    const removal = (ring === 'leaving' || ring === 'left') && member.state === 'down';
+    if (ring !== member.ring && (!member.ringHeard || removal)) {
+      change = member.ringHeard ? 'moved' : 'discovered';
+      member.ring = ring;
+      this.spread(member);
+    } else if (ring !== member.ring) {
+      worthChecking = true;
+    }
+    member.ringHeard = true;
+    if (update.serving) member.serving = true;
+    if (update.state !== 'up') {
+      const accusation = { state: update.state, incarnation: Math.min(update.incarnation, member.incarnation) };
+      if (overrides(accusation, member)) this.setState(member, update.state);
+    }
+    if (worthChecking) this.claimsToCheck.add(member.nodeId);
+    return change;
+  }
+
+  /** Up to relayedClaimChecksPerPeriodMax members to ask directly this period (not the one probed anyway). */
+  private takeClaimsToCheck(probed: Member | undefined): Member[] {
+    const taken: Member[] = [];
+    for (const nodeId of this.claimsToCheck) {
+      if (taken.length >= relayedClaimChecksPerPeriodMax) break;
+      this.claimsToCheck.delete(nodeId);
+      const member = this.members.get(nodeId);
+      if (member !== undefined && member !== probed) taken.push(member);
+    }
+    return taken;
   }
 
   /**
@@ -322,13 +416,13 @@ export class Membership {
     const accused = update.state !== 'up' && update.incarnation >= self.incarnation;
     const outdated = update.incarnation > self.incarnation || (update.incarnation === self.incarnation && update.synced !== self.synced);
     if (!accused && !outdated) return;
-    self.incarnation = update.incarnation + 1;
+    raiseIncarnation(self, update.incarnation);
     this.spread(self);
   }
 
   private async probe(target: Member): Promise<void> {
     try {
-      await this.ping(target.address);
+      await this.ping(target.address, this.senderAt(target.address, target.nodeId));
       this.reached(target);
       return;
     } catch {
@@ -341,7 +435,7 @@ export class Membership {
           .request(helper.address, { type: 'pingReq', target: { nodeId: target.nodeId, address: target.address }, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs * 2)
           .then(
             (reply) => {
-              this.merge(reply.updates);
+              this.merge(reply.updates, this.senderAt(helper.address, helper.nodeId));
               return reply.reached;
             },
             () => false,
@@ -352,14 +446,25 @@ export class Membership {
     else this.missed(target);
   }
 
-  private async ping(address: string): Promise<void> {
+  /**
+   * Who answers a request to `nodeId` at `address`: that member when it is the only one
+   * known there (the transport refuses any other), else not known. Two members share an
+   * address when one took over the port of another that left.
+   */
+  private senderAt(address: string, nodeId: string): string | undefined {
+    const there = this.nodeIdsAt(address);
+    return there.length === 1 && there[0] === nodeId ? nodeId : undefined;
+  }
+
+  /** Pings `nodeId` at `address` (the transport checks that this member answers there); undefined for an unknown seed. */
+  private async ping(address: string, nodeId: string | undefined): Promise<void> {
     const reply = await this.deps.transport.request(address, { type: 'ping', from: this.deps.self, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs);
-    this.merge(reply.updates);
+    this.merge(reply.updates, nodeId);
   }
 
   private async pingSeed(address: string): Promise<void> {
     try {
-      await this.ping(address);
+      await this.ping(address, undefined);
     } catch {
       // The seed is not up yet; the next period tries again.
     }
@@ -404,23 +509,24 @@ export class Membership {
     this.gossip.set(member.nodeId, { update: updateOf(member), sent: 0 });
   }
 
-  /** Recent updates first (least sent first), then the rest of the list, up to the bound. */
+  /**
+   * This node's own update first (its claims about itself reach others only from itself,
+   * so every message carries it), then recent updates (least sent first), then the rest
+   * of the list, up to the bound.
+   */
   private outgoingUpdates(): MemberUpdate[] {
     const limit = this.options.updatesPerMessageMax;
     const retransmits = this.options.retransmitMultiplier * Math.ceil(Math.log2(this.members.size + 1));
-    const recent = [...this.gossip.values()].sort((a, b) => a.sent - b.sent).slice(0, limit);
-    const out: MemberUpdate[] = [];
-    const included = new Set<string>();
+    const self = this.members.get(this.selfId) as Member;
+    this.gossip.delete(self.nodeId);
+    const out: MemberUpdate[] = [updateOf(self)];
+    const included = new Set<string>([self.nodeId]);
+    const recent = [...this.gossip.values()].sort((a, b) => a.sent - b.sent).slice(0, limit - 1);
     for (const entry of recent) {
       entry.sent++;
       if (entry.sent >= retransmits) this.gossip.delete(entry.update.nodeId);
       out.push(entry.update);
       included.add(entry.update.nodeId);
-    }
-    const self = this.members.get(this.selfId) as Member;
-    if (!included.has(self.nodeId) && out.length < limit) {
-      out.push(updateOf(self));
-      included.add(self.nodeId);
     }
     for (const member of this.members.values()) {
       if (out.length >= limit) break;
@@ -459,6 +565,14 @@ export class Membership {
   known(): KnownMember[] {
     return this.list().map(({ nodeId, address, ring }) => ({ nodeId, address, ring }));
   }
+}
+
+/** How a merge changed a member's ring status: not at all, a default replaced by news, or a real move. */
+type RingChange = 'none' | 'discovered' | 'moved';
+
+/** Raises a member's (this node's) incarnation above `above`, never past incarnationMax. */
+function raiseIncarnation(member: Member, above: number): void {
+  member.incarnation = Math.max(member.incarnation, Math.min(incarnationMax, above + 1));
 }
 
 function updateOf(member: MemberView): MemberUpdate {

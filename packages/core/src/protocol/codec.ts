@@ -3,7 +3,7 @@
 // faster than maps with field names. Decoding checks every field, so a malformed or
 // hostile frame becomes a CodecError, never a crash or a half-read message.
 import { Packr } from 'msgpackr';
-import { frameBytesMax } from '../limits.js';
+import { frameBytesMax, incarnationMax } from '../limits.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
 
@@ -254,13 +254,23 @@ function decodeUpdates(value: unknown): MemberUpdate[] {
       nodeId: str(fields[0], 'update.nodeId'),
       address: str(fields[1], 'update.address'),
       state,
-      incarnation: int(fields[3], 'update.incarnation'),
+      incarnation: incarnation(fields[3]),
       ring,
       synced: int(fields[5], 'update.synced'),
       horizon: int(fields[6], 'update.horizon'),
       serving: int(fields[7], 'update.serving') === 1,
     };
   });
+}
+
+/**
+ * Incarnations are refused above incarnationMax: one a node could never refute (its
+ * answer would have to be larger still) must not enter anyone's member table.
+ */
+function incarnation(value: unknown): number {
+  const parsed = int(value, 'update.incarnation');
+  if (parsed < 0 || parsed > incarnationMax) throw new CodecError(`update.incarnation must be 0..${incarnationMax}`);
+  return parsed;
 }
 
 function str(value: unknown, name: string): string {

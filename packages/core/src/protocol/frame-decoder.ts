@@ -1,15 +1,24 @@
 // Splits a byte stream into length-prefixed frame payloads. Bytes arrive in arbitrary
 // chunks; a frame may span many chunks and a chunk may hold many frames. A length over
-// frameBytesMax is refused before any of its bytes are buffered.
+// the limit is refused before any of its bytes are buffered. The limit can change: a peer
+// connection starts with a small one and raises it once the peer has authenticated, so a
+// stranger cannot make the node hold a large partial frame.
+import { invariant } from '../assert.js';
 import { frameBytesMax } from '../limits.js';
 import { CodecError } from './codec.js';
 
 export class FrameDecoder {
   private chunks: Uint8Array[] = [];
   private buffered = 0;
-  private readonly bytesMax: number;
+  private bytesMax: number;
 
   constructor(bytesMax = frameBytesMax) {
+    this.bytesMax = bytesMax;
+  }
+
+  /** Changes the largest frame accepted from now on (at most frameBytesMax). */
+  setBytesMax(bytesMax: number): void {
+    invariant(Number.isInteger(bytesMax) && bytesMax >= 4 && bytesMax <= frameBytesMax, `frame limit ${bytesMax} is not within 4..${frameBytesMax}`);
     this.bytesMax = bytesMax;
   }
 

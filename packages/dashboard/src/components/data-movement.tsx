@@ -1,11 +1,13 @@
 // Data movement: every member's transfer and cleanup jobs from GET /cluster/jobs, with
-// their progress, and Pause / Resume for unfinished transfers. Jobs are polled as often
-// as the members, so a ring change shows here within one refresh.
+// their progress, and Pause / Resume for unfinished transfers (admin tokens only: the node
+// refuses them to other roles). Jobs are polled as often as the members, so a ring change
+// shows here within one refresh.
 import { useCallback, useState } from 'react';
 import type { ClusterNodes, JobList } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
 import { jobKey, jobNodeBaseUrl, orderJobs, withControlAnswers, type ControlAnswer } from '../lib/job-control';
 import { isRebalancing, ringStatusOf } from '../lib/ring-status';
+import { useDashboardSession } from '../session-context';
 import { JobRow } from './job-row';
 import { Section } from './section';
 import { EmptyMessage, ErrorMessage, LoadingMessage, StaleNotice } from './state-message';
@@ -17,6 +19,7 @@ interface DataMovementProps {
 }
 
 export function DataMovement({ jobs, nodes, colors }: DataMovementProps) {
+  const controllable = useDashboardSession().permissions.admin;
   const [answers, setAnswers] = useState<ReadonlyMap<string, ControlAnswer>>(new Map());
   const onAnswer = useCallback(
     (answer: ControlAnswer) => setAnswers((previous) => new Map(previous).set(jobKey(answer.job), answer)),
@@ -33,7 +36,7 @@ export function DataMovement({ jobs, nodes, colors }: DataMovementProps) {
     <Section
       id="data-movement"
       title="Data movement"
-      description="Ranges streamed to new owners when members join or leave, and the cleanup of ranges a node gave up."
+      description={`Ranges streamed to new owners when members join or leave, and the cleanup of ranges a node gave up.${controllable ? '' : ' Pausing and resuming transfers needs an admin token.'}`}
       aside={list !== null && <RebalancingSummary rebalancing={rebalancing} />}
     >
       {jobs.error !== null && list !== null && <StaleNotice error={jobs.error} updatedAtMs={jobs.updatedAtMs} />}
@@ -67,9 +70,11 @@ export function DataMovement({ jobs, nodes, colors }: DataMovementProps) {
                 <th scope="col" className="numeric">Records moved</th>
                 <th scope="col" className="numeric">Keys/s</th>
                 <th scope="col" className="numeric">ETA</th>
-                <th scope="col">
-                  <span className="visually-hidden">Controls</span>
-                </th>
+                {controllable && (
+                  <th scope="col">
+                    <span className="visually-hidden">Controls</span>
+                  </th>
+                )}
               </tr>
             </thead>
             <tbody>
@@ -79,6 +84,7 @@ export function DataMovement({ jobs, nodes, colors }: DataMovementProps) {
                   job={job}
                   colors={colors}
                   baseUrl={view === null ? null : jobNodeBaseUrl(view, job.node)}
+                  controllable={controllable}
                   onAnswer={onAnswer}
                 />
               ))}

@@ -4,8 +4,8 @@
 // job's state changes.
 import { useState } from 'react';
 import type { Job, JobState } from '@ringkv/client';
-import { clientAt } from '../cluster-client';
 import { applicableAction, describeControlError, type ControlAnswer, type JobAction } from '../lib/job-control';
+import { useDashboardSession } from '../session-context';
 
 /** The two buttons, in the order shown. */
 const actions: ReadonlyArray<{ wanted: JobAction; label: string; busy: string }> = [
@@ -22,6 +22,7 @@ interface JobControlsProps {
 }
 
 export function JobControls({ job, baseUrl, testId, onAnswer }: JobControlsProps) {
+  const { clientAt } = useDashboardSession().api;
   const [sending, setSending] = useState<JobAction | null>(null);
   const [failure, setFailure] = useState<{ text: string; state: JobState } | null>(null);
   const action = applicableAction(job);

@@ -19,10 +19,12 @@ interface JobRowProps {
   colors: ReadonlyMap<string, string>;
   /** Where the job's node answers, see jobNodeBaseUrl. */
   baseUrl: string | null;
+  /** Whether the token may pause and resume (admin); otherwise the column is left out. */
+  controllable: boolean;
   onAnswer: (answer: ControlAnswer) => void;
 }
 
-export function JobRow({ job, colors, baseUrl, onAnswer }: JobRowProps) {
+export function JobRow({ job, colors, baseUrl, controllable, onAnswer }: JobRowProps) {
   const testId = `job-${job.node}-${job.id}`;
   return (
     <tr className={`job-row job-row-${job.state}`} data-testid={testId}>
@@ -46,9 +48,11 @@ export function JobRow({ job, colors, baseUrl, onAnswer }: JobRowProps) {
       <td className="numeric" data-testid={`${testId}-eta`}>
         {formatJobEta(job)}
       </td>
-      <td>
-        <JobControls job={job} baseUrl={baseUrl} testId={testId} onAnswer={onAnswer} />
-      </td>
+      {controllable && (
+        <td>
+          <JobControls job={job} baseUrl={baseUrl} testId={testId} onAnswer={onAnswer} />
+        </td>
+      )}
     </tr>
   );
 }

@@ -1,9 +1,12 @@
-// Pages through the keys stored on the serving node, optionally under a prefix.
+// Pages through the keys stored on the serving node, optionally under a prefix. With a
+// prefix-limited token the node itself leaves out every key outside the token's prefix,
+// so the list is what the node answers; the page only says why it may look short.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { KeysPage } from '@ringkv/client';
-import { client } from '../cluster-client';
+import { describePrefix, describeRefusal } from '../lib/access';
 import { describeError } from '../lib/error-text';
 import { currentCursor, firstPageTrail, nextPage, pageNumber, previousPage, type PageTrail } from '../lib/page-trail';
+import { useDashboardSession } from '../session-context';
 import { EmptyMessage, ErrorMessage, LoadingMessage } from './state-message';
 
 const pageSizes = [10, 25, 50, 100] as const;
@@ -16,6 +19,9 @@ interface KeyBrowserProps {
 }
 
 export function KeyBrowser({ servingNode, onOpenKey }: KeyBrowserProps) {
+  const { api, identity } = useDashboardSession();
+  const client = api.client;
+  const tokenReach = describePrefix(identity.prefix);
   const [prefixText, setPrefixText] = useState('');
   const [query, setQuery] = useState({ prefix: '', limit: 25 as number, trail: firstPageTrail });
   const [listing, setListing] = useState<Listing>({ kind: 'loading' });
@@ -26,11 +32,11 @@ export function KeyBrowser({ servingNode, onOpenKey }: KeyBrowserProps) {
     client
       .keys({ limit: query.limit, prefix: query.prefix, cursor: currentCursor(query.trail) })
       .then((page) => current && setListing({ kind: 'done', page }))
-      .catch((error: unknown) => current && setListing({ kind: 'error', message: describeError(error) }));
+      .catch((error: unknown) => current && setListing({ kind: 'error', message: describeRefusal(error) ?? describeError(error) }));
     return () => {
       current = false;
     };
-  }, [query]);
+  }, [client, query]);
 
   const goTo = useCallback((trail: PageTrail) => setQuery((previous) => ({ ...previous, trail })), []);
   const submit = (event: FormEvent) => {
@@ -42,6 +48,11 @@ export function KeyBrowser({ servingNode, onOpenKey }: KeyBrowserProps) {
   return (
     <div className="key-browser" data-testid="key-browser">
       <h3>Stored keys{servingNode !== null && <span className="muted"> on {servingNode}</span>}</h3>
+      {tokenReach !== null && (
+        <p className="hint" data-testid="browse-token-prefix">
+          Your token reaches only {tokenReach}; the node lists no others.
+        </p>
+      )}
       <form className="field-row" onSubmit={submit} aria-label="Browse keys by prefix">
         <div className="field field-grow">
           <label htmlFor="browse-prefix">Prefix</label>

@@ -1,12 +1,14 @@
 // The explorer's form: a key, a JSON value and a consistency level, with look-up,
-// put and delete. Input problems are reported before anything is sent.
+// put and delete. Input problems are reported before anything is sent. A read-only
+// token gets the look-up alone: the node would refuse its puts and deletes.
 import { useState, type FormEvent } from 'react';
 import type { ConsistencyLevel } from '@ringkv/client';
-import { client } from '../cluster-client';
 import type { LookupOptions } from '../hooks/use-key-lookup';
+import { describeRefusal } from '../lib/access';
 import { describeError } from '../lib/error-text';
 import { parseJsonValue } from '../lib/json-value';
 import { keyProblem } from '../lib/key-name';
+import { useDashboardSession } from '../session-context';
 import { ConsistencySelect, type NamedLevel } from './consistency-select';
 
 type Outcome = { tone: 'success' | 'error'; text: string } | null;
@@ -21,11 +23,12 @@ interface KeyFormProps {
 }
 
 export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }: KeyFormProps) {
+  const { api, permissions } = useDashboardSession();
+  const client = api.client;
   const [valueText, setValueText] = useState('');
   const [busy, setBusy] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const parsed = parseJsonValue(valueText);
-  const showValueError = valueText.trim() !== '' && !parsed.ok;
 
   /** Runs one action with the busy flag set; input problems and API errors become the outcome. */
   const perform = async (action: Action, work: () => Promise<string | null>) => {
@@ -37,7 +40,7 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
       const text = await work();
       if (text !== null) setOutcome({ tone: 'success', text });
     } catch (error) {
-      setOutcome({ tone: 'error', text: describeError(error) });
+      setOutcome({ tone: 'error', text: describeRefusal(error) ?? describeError(error) });
     } finally {
       setBusy(null);
     }
@@ -88,13 +91,47 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
           {busy === 'lookup' ? 'Looking up…' : 'Look up'}
         </button>
       </div>
+      {permissions.write ? (
+        <WriteControls valueText={valueText} onValueChange={setValueText} busy={busy} onPut={put} onDelete={remove} />
+      ) : (
+        <p className="hint" data-testid="explorer-read-only">
+          Your token has the <strong>read</strong> role: look-ups only. Putting and deleting keys needs a write or admin token.
+        </p>
+      )}
+      {outcome !== null && (
+        <p
+          className={`message ${outcome.tone === 'error' ? 'message-error' : 'message-success'}`}
+          role={outcome.tone === 'error' ? 'alert' : 'status'}
+          data-testid="explorer-message"
+        >
+          {outcome.text}
+        </p>
+      )}
+    </form>
+  );
+}
+
+interface WriteControlsProps {
+  valueText: string;
+  onValueChange: (text: string) => void;
+  busy: Action | null;
+  onPut: () => void;
+  onDelete: () => void;
+}
+
+/** The value field with Put and Delete, shown to tokens that may write. */
+function WriteControls({ valueText, onValueChange, busy, onPut, onDelete }: WriteControlsProps) {
+  const parsed = parseJsonValue(valueText);
+  const showValueError = valueText.trim() !== '' && !parsed.ok;
+  return (
+    <>
       <div className="field">
         <label htmlFor="explorer-value">Value (JSON)</label>
         <textarea
           id="explorer-value"
           data-testid="explorer-value"
           value={valueText}
-          onChange={(event) => setValueText(event.target.value)}
+          onChange={(event) => onValueChange(event.target.value)}
           rows={4}
           spellCheck={false}
           placeholder='{"name": "ada", "visits": 3}'
@@ -106,22 +143,13 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
         </span>
       </div>
       <div className="button-row">
-        <button type="button" data-testid="explorer-put" onClick={put} disabled={busy !== null}>
+        <button type="button" data-testid="explorer-put" onClick={onPut} disabled={busy !== null}>
           {busy === 'put' ? 'Writing…' : 'Put'}
         </button>
-        <button type="button" className="danger" data-testid="explorer-delete" onClick={remove} disabled={busy !== null}>
+        <button type="button" className="danger" data-testid="explorer-delete" onClick={onDelete} disabled={busy !== null}>
           {busy === 'delete' ? 'Deleting…' : 'Delete'}
         </button>
       </div>
-      {outcome !== null && (
-        <p
-          className={`message ${outcome.tone === 'error' ? 'message-error' : 'message-success'}`}
-          role={outcome.tone === 'error' ? 'alert' : 'status'}
-          data-testid="explorer-message"
-        >
-          {outcome.text}
-        </p>
-      )}
-    </form>
+    </>
   );
 }

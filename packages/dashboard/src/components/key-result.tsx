@@ -22,7 +22,14 @@ export function KeyResult({ lookup, colors }: KeyResultProps) {
       <h3>
         <code>{lookup.key}</code>
       </h3>
-      <ReadOutcome stored={lookup.stored} readError={lookup.readError} />
+      {lookup.refusal !== null && (
+        <p className="message message-warning" role="alert" data-testid="explorer-refusal">
+          {lookup.refusal}
+        </p>
+      )}
+      {(lookup.refusal === null || lookup.readError !== null || lookup.stored !== undefined) && (
+        <ReadOutcome stored={lookup.stored} readError={lookup.readError} />
+      )}
       {lookup.replicasError !== null && <ErrorMessage>Could not ask the replicas: {lookup.replicasError}</ErrorMessage>}
       {lookup.replicas !== null && (
         <ReplicaTable

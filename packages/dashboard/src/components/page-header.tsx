@@ -1,7 +1,9 @@
-// The top bar: cluster identity, which node serves this page, and refresh freshness.
+// The top bar: cluster identity, which node serves this page, refresh freshness, and
+// who the page acts as (the token's role).
 import type { ClusterNodes } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
 import { formatClockTime } from '../lib/format';
+import { IdentityBadge } from './identity-badge';
 
 const sectionLinks = [
   ['overview', 'Overview'],
@@ -39,15 +41,18 @@ export function PageHeader({ nodes }: { nodes: Polled<ClusterNodes> }) {
           <FreshnessIndicator nodes={nodes} />
         </p>
       </div>
-      <nav aria-label="Sections">
-        <ul className="section-links">
-          {sectionLinks.map(([id, label]) => (
-            <li key={id}>
-              <a href={`#${id}`}>{label}</a>
-            </li>
-          ))}
-        </ul>
-      </nav>
+      <div className="page-header-side">
+        <IdentityBadge />
+        <nav aria-label="Sections">
+          <ul className="section-links">
+            {sectionLinks.map(([id, label]) => (
+              <li key={id}>
+                <a href={`#${id}`}>{label}</a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+      </div>
     </header>
   );
 }

@@ -6,6 +6,7 @@ import type { ClusterNodes, NodeView, ReplicationStatus } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
 import { formatAge, formatClockTime, formatCount } from '../lib/format';
 import { NodeName } from './node-swatch';
+import { RepairControl } from './repair-control';
 import { Section } from './section';
 import { ErrorMessage, LoadingMessage } from './state-message';
 
@@ -21,6 +22,7 @@ export function ReplicationTable({ nodes, colors }: ReplicationTableProps) {
       id="replication"
       title="Replication status"
       description="Writes a replica failed to acknowledge, stale copies fixed by reads, the self-healing backlog, and the tombstones of deleted keys."
+      aside={<RepairControl />}
     >
       {view === null ? (
         nodes.error !== null ? (

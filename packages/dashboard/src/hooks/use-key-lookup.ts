@@ -1,9 +1,12 @@
 // Reads a key and asks every replica which version it holds, at the same time. Only
 // the answer to the latest request is kept, so a slow earlier look-up cannot overwrite it.
+// A key the token may not reach (outside its prefix) is refused by the node for both
+// requests; that is kept as one refusal, quoted once, rather than two errors.
 import { useCallback, useRef, useState } from 'react';
 import type { ConsistencyLevel, KeyReplicas, StoredValue } from '@ringkv/client';
-import { client } from '../cluster-client';
+import { describeRefusal } from '../lib/access';
 import { describeError } from '../lib/error-text';
+import { useDashboardSession } from '../session-context';
 
 export type KeyLookup =
   | { kind: 'idle' }
@@ -16,6 +19,8 @@ export type KeyLookup =
       readError: string | null;
       replicas: KeyReplicas | null;
       replicasError: string | null;
+      /** Why the node refused the token this key (403), quoting it; null when it did not. */
+      refusal: string | null;
     };
 
 export interface LookupOptions {
@@ -24,6 +29,7 @@ export interface LookupOptions {
 }
 
 export function useKeyLookup() {
+  const { client } = useDashboardSession().api;
   const [lookup, setLookup] = useState<KeyLookup>({ kind: 'idle' });
   const latestRequest = useRef(0);
 
@@ -35,15 +41,18 @@ export function useKeyLookup() {
       client.replicas(key),
     ]);
     if (request !== latestRequest.current) return;
+    const readRefusal = read.status === 'rejected' ? describeRefusal(read.reason) : null;
+    const replicasRefusal = replicas.status === 'rejected' ? describeRefusal(replicas.reason) : null;
     setLookup({
       kind: 'done',
       key,
       stored: read.status === 'fulfilled' ? read.value : undefined,
-      readError: read.status === 'rejected' ? describeError(read.reason) : null,
+      readError: read.status === 'rejected' && readRefusal === null ? describeError(read.reason) : null,
       replicas: replicas.status === 'fulfilled' ? replicas.value : null,
-      replicasError: replicas.status === 'rejected' ? describeError(replicas.reason) : null,
+      replicasError: replicas.status === 'rejected' && replicasRefusal === null ? describeError(replicas.reason) : null,
+      refusal: readRefusal ?? replicasRefusal,
     });
-  }, []);
+  }, [client]);
 
   return { lookup, run };
 }

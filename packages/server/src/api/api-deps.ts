@@ -3,6 +3,7 @@
 import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
 import type { Coordinator, Engine, RingChangeResult } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
+import type { ApiSecurity } from './auth.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
 
 export interface ApiDeps {
@@ -17,7 +18,8 @@ export interface ApiDeps {
   nodeInfo(): Promise<NodeInfo>;
   clusterInfo(): ClusterInfo;
   ringLayout(): RingLayout;
-  clusterNodes(): Promise<ClusterNodes>;
+  /** Gathers every member's view, forwarding the caller's token. */
+  clusterNodes(token?: string): Promise<ClusterNodes>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */
   repairNow(): Promise<RepairStatus>;
   /** Ring changes (leave, remove) and the data-movement jobs they start. */
@@ -25,12 +27,14 @@ export interface ApiDeps {
     leave(): RingChangeResult;
     remove(nodeId: string): RingChangeResult;
     jobs(): JobList;
-    clusterJobs(): Promise<JobList>;
-    pause(id: string, node?: string): Promise<{ job: Job; changed: boolean } | undefined>;
-    resume(id: string, node?: string): Promise<{ job: Job; changed: boolean } | undefined>;
+    clusterJobs(token?: string): Promise<JobList>;
+    pause(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;
+    resume(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;
   };
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
+  /** Tokens, origins and reloads (docs/security.md). */
+  security: ApiSecurity;
   /** Folder of the built dashboard, when it exists. */
   dashboardRoot: string | undefined;
 }

@@ -6,30 +6,41 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
+import fastifyCors from '@fastify/cors';
 import type { ApiDeps } from './api-deps.js';
+import { adminRoutes } from './admin-routes.js';
+import { isAllowedOrigin, registerAuth } from './auth.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { ringRoutes } from './ring-routes.js';
 import { nodeRoutes } from './node-routes.js';
+import { bearerSchemeName, bearerSecurityScheme, documentRouteAccess } from './openapi-security.js';
+import { httpEdgeOptions, httpLimitsDefaults, type HttpLimits } from './http-limits.js';
+import { registerJsonBodyParser } from './json-depth.js';
 import { notFoundProblem, problemForError, sendProblem } from './problems.js';
+import { registerRateLimit } from './rate-limit.js';
+import { orderRequestsPerConnection } from './request-order.js';
 import { storeRoutes } from './store-routes.js';
 import { ringkvVersion } from '../version.js';
 
 export interface BuildAppOptions {
   deps: ApiDeps;
   logger?: Logger;
+  /** TLS options of node:https; the API (and the peer upgrade on the same port) is then HTTPS. */
+  https?: import('node:https').ServerOptions;
+  /** Timeouts, connection, header, depth and rate limits of the edge (node.ts: `httpLimitsOf(config)`). */
+  http?: HttpLimits;
 }
 
-/** Room for `{"value":` and the closing brace around a value of the maximum size. */
-const bodyEnvelopeBytes = 64;
-
-export async function buildApp({ deps, logger }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ deps, logger, https, http = httpLimitsDefaults }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...httpEdgeOptions(http, { maxValueBytes: deps.maxValueBytes }, https),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     // One shared logger instead of a child per request: request logging is off, and a
     // child logger per request costs more than the rest of a GET.
     childLoggerFactory: (parent) => parent,
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: deps.maxValueBytes + bodyEnvelopeBytes,
+    // --max-value-bytes bounds the whole body, envelope included, exactly as documented.
+    bodyLimit: deps.maxValueBytes,
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
@@ -38,6 +49,11 @@ export async function buildApp({ deps, logger }: BuildAppOptions): Promise<Fasti
   // Only JSON bodies: without this, text/plain would be parsed as a string and get a
   // misleading 400 instead of 415.
   app.removeContentTypeParser('text/plain');
+  registerJsonBodyParser(app, http.jsonDepthMax);
+  // Beyond it Node closes new connections at once, before they cost a parser or a request.
+  app.server.maxConnections = http.httpConnectionsMax;
+  // First of all hooks: a pipelined request waits for the one before it, authentication included.
+  orderRequestsPerConnection(app);
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemForError(error, { maxValueBytes: deps.maxValueBytes });
@@ -47,11 +63,15 @@ export async function buildApp({ deps, logger }: BuildAppOptions): Promise<Fasti
   app.setNotFoundHandler((request, reply) => sendProblem(reply, notFoundProblem(request)));
 
   recordTraffic(app, deps);
+  await registerCors(app, deps);
+  registerAuth(app, deps.security);
+  await registerRateLimit(app, http.rateLimitPerMinute);
   await registerDocs(app);
   await app.register(storeRoutes, { deps });
   await app.register(nodeRoutes, { deps });
   await app.register(clusterRoutes, { deps });
   await app.register(ringRoutes, { deps });
+  await app.register(adminRoutes, { security: deps.security });
   await registerDashboard(app, deps.dashboardRoot);
   return app;
 }
@@ -83,6 +103,23 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
   // Requests that match no route (404 from the not-found handler) are not counted here.
 }
 
+/** CORS headers for the allowed origins only (docs/security.md, "Browsers"). */
+async function registerCors(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  await app.register(fastifyCors, {
+    delegator: (request, callback) => {
+      const origin = request.headers.origin;
+      const allowed = origin !== undefined && isAllowedOrigin(origin, request as never, deps.security);
+      callback(null, {
+        origin: allowed,
+        methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'],
+        exposedHeaders: ['ETag', 'X-Ringkv-Acks'],
+        maxAge: 600,
+      });
+    },
+  });
+}
+
 async function registerDocs(app: FastifyInstance): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
@@ -93,14 +130,23 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
         description:
           'A Dynamo-style distributed key-value store. Any node serves any key; each key lives on N replicas; ' +
           'reads and writes wait for a tunable quorum (?r= and ?w=: one, quorum, all or a count). ' +
-          'Errors are application/problem+json.',
+          'Errors are application/problem+json. A node started with --auth-file wants an API token on every ' +
+          'operation except /health; each operation names the role it needs.',
+        license: { name: 'MIT', url: 'https://spdx.org/licenses/MIT.html' },
       },
+      // Relative: the document is served by a node, and every node answers for the whole cluster.
+      servers: [{ url: '/', description: 'The node serving this document' }],
+      components: { securitySchemes: { [bearerSchemeName]: bearerSecurityScheme } },
       tags: [
         { name: 'store', description: 'Keys and values' },
         { name: 'node', description: "This node's status, keys and metrics" },
         { name: 'cluster', description: 'Members, ring and key placement' },
+        { name: 'ring changes', description: 'Members leaving or removed, and the data-movement jobs that follow' },
+        { name: 'security', description: "The caller's identity, and reloading tokens and certificates" },
       ],
     },
+    // Security, role notes and 401/403 answers come from route-access.ts for every route.
+    transform: documentRouteAccess,
   });
   await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
 }

@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from './api-deps.js';
+import { bearerOf } from './auth.js';
 import { RepairStatusSchema, ClusterNodesSchema, ClusterSchema, KeyParams, OwnersSchema, problemResponses, RingLayoutSchema } from './schemas.js';
 import { checkedKey } from './store-routes.js';
 
@@ -13,13 +14,13 @@ export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
 
   api.get(
     '/cluster',
-    { schema: { tags, summary: 'Members, replication factor and ring summary', response: { 200: ClusterSchema } } },
+    { schema: { tags, operationId: 'getCluster', summary: 'Members, replication factor and ring summary', response: { 200: ClusterSchema } } },
     async () => deps.clusterInfo(),
   );
 
   api.get(
     '/cluster/ring',
-    { schema: { tags, summary: 'Every ring range with its replica set', response: { 200: RingLayoutSchema } } },
+    { schema: { tags, operationId: 'getRing', summary: 'Every ring range with its replica set', response: { 200: RingLayoutSchema } } },
     async () => deps.ringLayout(),
   );
 
@@ -28,6 +29,7 @@ export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'getOwners',
         summary: "A key's replica nodes in preference order",
         params: KeyParams,
         response: { 200: OwnersSchema, ...problemResponses(400, 414) },
@@ -44,6 +46,7 @@ export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'repairNow',
         summary: 'Run anti-entropy now',
         description:
           'Anti-entropy runs continuously (--anti-entropy-interval-ms); this forces one round with every peer and answers with the repair status.',
@@ -58,11 +61,12 @@ export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, 
     {
       schema: {
         tags,
+        operationId: 'getClusterNodes',
         summary: "Every member's /node-info, gathered by this node",
         description: 'Unreachable members are listed with info null and the error; the dashboard polls this.',
         response: { 200: ClusterNodesSchema },
       },
     },
-    async () => deps.clusterNodes(),
+    async (request) => deps.clusterNodes(bearerOf(request)),
   );
 };

@@ -13,7 +13,7 @@ export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
 
   api.get(
     '/status',
-    { schema: { tags, summary: 'Node status: uptime and key count', response: { 200: StatusSchema } } },
+    { schema: { tags, operationId: 'getStatus', summary: 'Node status: uptime and key count', response: { 200: StatusSchema } } },
     async () => ({
       nodeId: deps.nodeId,
       ready: deps.isReady(),
@@ -24,7 +24,7 @@ export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
 
   api.get(
     '/health',
-    { schema: { tags, summary: 'Liveness and readiness', response: { 200: HealthSchema, 503: HealthSchema } } },
+    { schema: { tags, operationId: 'getHealth', summary: 'Liveness and readiness', response: { 200: HealthSchema, 503: HealthSchema } } },
     async (_request, reply) => {
       const ready = deps.isReady();
       reply.code(ready ? 200 : 503);
@@ -37,6 +37,7 @@ export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
     {
       schema: {
         tags,
+        operationId: 'listKeys',
         summary: 'List the live keys stored on this node, a page at a time',
         description: 'Keys in byte order. Pass nextCursor back as cursor for the next page; null means the last page.',
         querystring: KeysQuery,
@@ -48,11 +49,17 @@ export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
 
   api.get(
     '/node-info',
-    { schema: { tags, summary: 'Detailed node information', response: { 200: NodeInfoSchema } } },
+    { schema: { tags, operationId: 'getNodeInfo', summary: 'Detailed node information', response: { 200: NodeInfoSchema } } },
     async () => deps.nodeInfo(),
   );
 
-  app.get('/metrics', { schema: { tags, summary: 'Prometheus metrics (text format)' } }, async (_request, reply) => {
+  const metricsSchema = {
+    tags,
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics (text format)',
+    response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     reply.type(deps.metrics.registry.contentType);
     return deps.metrics.registry.metrics();
   });

@@ -1,6 +1,8 @@
 // Every error answer is RFC 9457 problem details (`application/problem+json`) with a
 // stable `type` per cause and a `detail` that says what to change (DESIGN.md rule 3).
 // This file maps every failure the API can meet to one such answer; nothing else leaks.
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ConsistencyError, OutcomeUnknownError, ReadFailedError, UnavailableError } from '@ringkv/core';
 
@@ -67,14 +69,23 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
         413,
         'value-too-large',
         'Value too large',
-        `the request body is larger than this node's value limit of ${context.maxValueBytes} bytes; ` +
-          'store a smaller value, or start the nodes with a larger --max-value-bytes (RINGKV_MAX_VALUE_BYTES)',
+        `the request body is larger than this node's limit of ${context.maxValueBytes} bytes (the whole body, ` +
+          '{"value": ...} included); store a smaller value, or start the nodes with a larger --max-value-bytes (RINGKV_MAX_VALUE_BYTES)',
         { limitBytes: context.maxValueBytes },
       );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problemOf(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with the header Content-Type: application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return problemOf(400, 'missing-body', 'Missing body', 'the body is empty; send {"value": <any JSON>}');
+    case 'FST_ERR_BAD_URL':
+      return problemOf(
+        400,
+        'bad-url',
+        'Malformed URL',
+        'the path is not valid percent-encoding (a % must be followed by two hex digits forming UTF-8); encode keys with encodeURIComponent',
+      );
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problemOf(414, 'key-too-long', 'Key too long', 'a path segment is far longer than any key may be; keys are at most 1024 UTF-8 bytes');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return problemOf(400, 'malformed-json', 'Malformed JSON', `${error.message}; send {"value": <any JSON>}`);
@@ -101,4 +112,63 @@ export function notFoundProblem(request: FastifyRequest): Problem {
     'Not found',
     `there is no ${request.method} ${request.url.split('?')[0]}; see /docs for the API`,
   );
+}
+
+/** The answer to a connection Node refused before any route saw it (a 'clientError'). */
+export function clientErrorProblem(code: string | undefined, headerBytesMax: number): Problem {
+  switch (code) {
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+    case 'ERR_HTTP_HEADERS_TIMEOUT':
+      return problemOf(
+        408,
+        'request-timeout',
+        'Request timeout',
+        'the request (headers and body) did not arrive in time; send it promptly, or start the nodes with a larger ' +
+          '--http-request-timeout-ms or --http-headers-timeout-ms',
+      );
+    case 'HPE_HEADER_OVERFLOW':
+      return problemOf(
+        431,
+        'headers-too-large',
+        'Request headers too large',
+        `the request line and headers are larger than ${headerBytesMax} bytes; send fewer or shorter headers, ` +
+          'or start the nodes with a larger --http-header-bytes-max',
+        { limitBytes: headerBytesMax },
+      );
+    default:
+      return problemOf(400, 'bad-http', 'Malformed HTTP request', `the request is not valid HTTP/1.1 (${code ?? 'parse error'}); send a well-formed request`);
+  }
+}
+
+/** An Upgrade this node does not speak: only the peer protocol upgrades (packages/server/src/transport/peer-server.ts). */
+export function upgradeRefusedProblem(upgrade: string | undefined, path: string | undefined): Problem {
+  return problemOf(
+    400,
+    'upgrade-refused',
+    'Upgrade not supported',
+    `this node does not switch ${path ?? 'this request'} to "${upgrade ?? ''}": only GET /peer/v1 upgrades, to ringkv-peer (its peer protocol). ` +
+      'Send API requests without the Upgrade and Connection: upgrade headers',
+  );
+}
+
+/** An HTTP/1.1 response carrying `problem`, for sockets no Fastify reply owns any more. */
+export function rawProblemResponse(problem: Problem): string {
+  const body = JSON.stringify(problem);
+  return (
+    `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status] ?? 'Error'}\r\n` +
+    `Content-Type: ${problemContentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/**
+ * Answers `problem` on a raw socket and closes it once written. For Node's 'clientError'
+ * and for refused upgrades, where there is no request object to reply through.
+ */
+export function writeRawProblem(socket: Duplex, problem: Problem): void {
+  if (socket.destroyed) return;
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(rawProblemResponse(problem), () => socket.destroy());
 }

@@ -6,6 +6,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { RingChangeResult } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
+import { bearerOf } from './auth.js';
 import { ProblemError } from './problems.js';
 import { Type } from 'typebox';
 import { JobListSchema, JobParams, JobSchema, NodeParams, problemResponses, RingChangeSchema } from './schemas.js';
@@ -28,6 +29,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
     {
       schema: {
         tags,
+        operationId: 'leaveCluster',
         summary: 'Decommission this node',
         description:
           'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops. ' +
@@ -43,6 +45,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
     {
       schema: {
         tags,
+        operationId: 'removeMember',
         summary: 'Remove a dead member for good',
         description:
           'For a node that will never return: the surviving replicas re-replicate its ranges to their new owners. ' +
@@ -56,14 +59,14 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
 
   api.get(
     '/jobs',
-    { schema: { tags, summary: "This node's data-movement jobs", response: { 200: JobListSchema } } },
+    { schema: { tags, operationId: 'listJobs', summary: "This node's data-movement jobs", response: { 200: JobListSchema } } },
     async () => deps.ring.jobs(),
   );
 
   api.get(
     '/cluster/jobs',
-    { schema: { tags, summary: "Every member's data-movement jobs, gathered by this node", response: { 200: JobListSchema } } },
-    async () => deps.ring.clusterJobs(),
+    { schema: { tags, operationId: 'listClusterJobs', summary: "Every member's data-movement jobs, gathered by this node", response: { 200: JobListSchema } } },
+    async (request) => deps.ring.clusterJobs(bearerOf(request)),
   );
 
   for (const action of ['pause', 'resume'] as const) {
@@ -72,6 +75,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
       {
         schema: {
           tags,
+          operationId: `${action}Job`,
           summary: action === 'pause' ? 'Pause a transfer job on this node' : 'Resume a paused transfer job on this node',
           description:
             'The job state is kept on disk: a paused job stays paused across a restart. With ?node=<id> the request is forwarded to that member (job ids are per node).',
@@ -83,7 +87,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
       async (request) => {
         let result;
         try {
-          result = await deps.ring[action](request.params.id, request.query.node);
+          result = await deps.ring[action](request.params.id, request.query.node, bearerOf(request));
         } catch (error) {
           throw new ProblemError(502, 'member-unreachable', 'Member unreachable', `${(error as Error).message}; retry, or check that ${request.query.node ?? 'the member'} is up`);
         }

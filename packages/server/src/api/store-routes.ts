@@ -26,6 +26,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     {
       schema: {
         tags,
+        operationId: 'putValue',
         summary: 'Create or update a value',
         description: 'Writes to the key\'s N replicas and answers once W of them acknowledged.',
         params: KeyParams,
@@ -49,6 +50,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     {
       schema: {
         tags,
+        operationId: 'getValue',
         summary: 'Read a value',
         description: 'Reads R replicas and returns the newest version; stale replicas are repaired in the background.',
         params: KeyParams,
@@ -76,6 +78,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     {
       schema: {
         tags,
+        operationId: 'deleteValue',
         summary: 'Delete a key',
         description: 'Writes a tombstone to the key\'s replicas (W acks); later reads answer 404 on every node.',
         params: KeyParams,
@@ -98,6 +101,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     {
       schema: {
         tags,
+        operationId: 'getReplicas',
         summary: "Every replica's copy of a key",
         description: 'Asks each of the key\'s replicas, in preference order, for the version it holds. No quorum, no repair.',
         params: KeyParams,

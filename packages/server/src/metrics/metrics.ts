@@ -12,6 +12,8 @@ export interface NodeMetrics {
   replicaWriteFailures: Counter<'replica'>;
   readRepairs: Counter<'replica'>;
   memberStateChanges: Counter<'member' | 'state'>;
+  authFailures: Counter<'reason'>;
+  adminActions: Counter<'action' | 'outcome'>;
   antiEntropyKeysRepaired: Counter<string>;
   hintsDelivered: Counter<'target'>;
   hintsDropped: Counter<'target'>;
@@ -140,6 +142,18 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
     antiEntropyKeysRepaired: new Counter({
       name: 'ringkv_anti_entropy_keys_repaired_total',
       help: 'Records anti-entropy sent to or took from a peer because the replicas differed.',
+      registers: [registry],
+    }),
+    authFailures: new Counter({
+      name: 'ringkv_auth_failures_total',
+      help: 'API requests refused by authentication or authorization, by reason (missing, unknown, expired, role, prefix, origin).',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    adminActions: new Counter({
+      name: 'ringkv_admin_actions_total',
+      help: 'Admin API actions (leave, remove, repair, job control, reload), by route and outcome.',
+      labelNames: ['action', 'outcome'],
       registers: [registry],
     }),
     memberStateChanges: new Counter({

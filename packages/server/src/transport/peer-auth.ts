@@ -1,21 +1,49 @@
 // Challenge-response authentication of peer connections (DESIGN.md, "Peer protocol":
 // connections authenticate with the cluster secret before any message is accepted). Each
 // side sends a random nonce; the other proves it knows the secret with an HMAC of it.
-// The secret itself never crosses the wire.
+// The secret itself never crosses the wire. While a secret rotates a node holds two: it
+// proves with the first and accepts a proof made with either.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { PeerCertificate } from 'node:tls';
+import { nodeIdUriPrefix } from './peer-credentials.js';
+
+const nonceBytes = 16;
+const noncePattern = new RegExp(`^[0-9a-f]{${nonceBytes * 2}}$`);
 
 export function newNonce(): string {
-  return randomBytes(16).toString('hex');
+  return randomBytes(nonceBytes).toString('hex');
+}
+
+/** A nonce as newNonce makes them: anything else in the header refuses the upgrade. */
+export function isWellFormedNonce(nonce: unknown): nonce is string {
+  return typeof nonce === 'string' && noncePattern.test(nonce);
 }
 
 export function proofFor(secret: string, nonce: string, clusterName: string): string {
   return createHmac('sha256', secret).update(`${clusterName}\n${nonce}`).digest('hex');
 }
 
-export function isValidProof(secret: string, nonce: string, clusterName: string, proof: string): boolean {
-  const expected = Buffer.from(proofFor(secret, nonce, clusterName), 'hex');
+/**
+ * True when `proof` was made with one of `secrets`. Every secret is tried, whichever
+ * matches, so the time taken does not tell which one (or whether the first) did.
+ */
+export function isValidProof(secrets: readonly string[], nonce: string, clusterName: string, proof: string): boolean {
   const given = Buffer.from(proof, 'hex');
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  let valid = false;
+  for (const secret of secrets) {
+    const expected = Buffer.from(proofFor(secret, nonce, clusterName), 'hex');
+    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+  }
+  return valid;
+}
+
+/** True when a peer certificate names `nodeId`: CN equal to it, or a SAN URI `urn:ringkv:node:<id>`. */
+export function certificateNamesNode(certificate: PeerCertificate | undefined, nodeId: string): boolean {
+  if (certificate === undefined || Object.keys(certificate).length === 0) return false;
+  const names = (certificate.subjectaltname ?? '').split(/,\s*/);
+  if (names.includes(`URI:${nodeIdUriPrefix}${nodeId}`)) return true;
+  const commonName = certificate.subject?.CN as string | string[] | undefined;
+  return Array.isArray(commonName) ? commonName.length === 1 && commonName[0] === nodeId : commonName === nodeId;
 }
 
 /** Splits `host:port` (or `[v6]:port`). */

@@ -3,14 +3,24 @@
 // while the handshake runs wait for it; after a failure the connection backs off
 // (doubling, jittered) and requests fail fast as `not-connected`, which tells the
 // coordinator that nothing was sent.
-import { request as httpRequest } from 'node:http';
+//
+// The handshake checks who answered, not only that it knows the secret: the welcome must
+// name a node this one expects at the address (membership knows which), and with mutual
+// TLS the server's certificate must name that node too. A connection keeps the identity
+// it proved for its whole life.
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import {
   decodeFrame,
   encodeFrame,
   expectReply,
   FrameDecoder,
+  frameBytesMax,
+  nodeIdPattern,
   PeerError,
+  peerFrameBytesMaxUnauthenticated,
   peerInflightMax,
   protocolVersion,
   type MemberAddress,
@@ -19,13 +29,20 @@ import {
   type WelcomeReply,
 } from '@ringkv/core';
 import { FrameWriter } from './frame-writer.js';
-import { isValidProof, newNonce, parseAddress, proofFor } from './peer-auth.js';
+import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, parseAddress, proofFor } from './peer-auth.js';
+import type { PeerCredentials } from './peer-credentials.js';
 import { peerPath, peerUpgradeToken } from './peer-server.js';
 
 export interface PeerConnectionOptions {
   self: MemberAddress;
   clusterName: string;
-  secret: string;
+  credentials: PeerCredentials;
+  /**
+   * Node ids of the members known at an address (membership: nodeIdsAt). When there are
+   * any, the peer that answers there must prove one of them; none known accepts any id
+   * (a seed not yet heard of).
+   */
+  expectedNodeIds?(address: string): readonly string[];
   connectTimeoutMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
@@ -105,17 +122,10 @@ export class PeerConnection {
     this.state = 'connecting';
     const { host, port } = parseAddress(this.address);
     const clientNonce = newNonce();
-    const upgrade = httpRequest({
-      host,
-      port,
-      path: peerPath,
-      agent: false,
-      timeout: this.options.connectTimeoutMs,
-      headers: { Connection: 'Upgrade', Upgrade: peerUpgradeToken, 'X-Ringkv-Nonce': clientNonce },
-    });
+    const upgrade = this.openUpgrade(host, port, clientNonce);
     upgrade.on('upgrade', (response, socket: Socket, head: Buffer) => {
       const serverNonce = response.headers['x-ringkv-nonce'];
-      if (typeof serverNonce !== 'string') {
+      if (!isWellFormedNonce(serverNonce)) {
         socket.destroy();
         this.connectionFailed('handshake-refused', 'peer sent no nonce');
         return;
@@ -131,21 +141,53 @@ export class PeerConnection {
     upgrade.end();
   }
 
+  /** The upgrade request, over HTTPS with this node's certificate when peer links use TLS (read now: certificates reload). */
+  private openUpgrade(host: string, port: number, clientNonce: string): ClientRequest {
+    const common = {
+      host,
+      port,
+      path: peerPath,
+      agent: false as const,
+      timeout: this.options.connectTimeoutMs,
+      headers: { Connection: 'Upgrade', Upgrade: peerUpgradeToken, 'X-Ringkv-Nonce': clientNonce },
+    };
+    const tls = this.options.credentials.tls();
+    if (tls === undefined) return httpRequest(common);
+    return httpsRequest({ ...common, cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca }) });
+  }
+
+  /** Why the welcome does not prove the peer this node expects at the address, or undefined when it does. */
+  private welcomeRefusal(welcome: WelcomeReply, socket: Socket, clientNonce: string): string | undefined {
+    if (!isValidProof(this.options.credentials.secrets(), clientNonce, this.options.clusterName, welcome.proof)) {
+      return `${this.address} does not know the cluster secret`;
+    }
+    if (!nodeIdPattern.test(welcome.nodeId) || welcome.nodeId === this.options.self.nodeId) return `${this.address} named no valid peer node id`;
+    const expected = this.options.expectedNodeIds?.(this.address) ?? [];
+    if (expected.length > 0 && !expected.includes(welcome.nodeId)) {
+      return `${this.address} answered as ${welcome.nodeId}, but ${expected.join(' or ')} is the member known there`;
+    }
+    if (this.options.credentials.tls()?.ca !== undefined && !(socket instanceof TLSSocket && certificateNamesNode(socket.getPeerCertificate(), welcome.nodeId))) {
+      return `the certificate of ${this.address} does not name node ${welcome.nodeId}`;
+    }
+    return undefined;
+  }
+
   private handshake(socket: Socket, head: Buffer, serverNonce: string, clientNonce: string): void {
     socket.setNoDelay(true);
     this.socket = socket;
     this.writer = new FrameWriter(socket);
-    const decoder = new FrameDecoder();
+    // Small frames until the peer has proved itself: a stranger cannot make us buffer 16 MiB.
+    const decoder = new FrameDecoder(peerFrameBytesMaxUnauthenticated);
     const helloId = this.nextId++;
     this.inflight.set(helloId, {
       deadlineMs: Date.now() + this.options.connectTimeoutMs,
       resolve: (reply) => {
         try {
           const welcome = expectReply<WelcomeReply>(reply, 'welcome');
-          if (!isValidProof(this.options.secret, clientNonce, this.options.clusterName, welcome.proof)) {
-            throw new PeerError('handshake-refused', `${this.address} does not know the cluster secret`, false);
-          }
+          const refusal = this.welcomeRefusal(welcome, socket, clientNonce);
+          if (refusal !== undefined) throw new PeerError('handshake-refused', refusal, false);
           this.remoteNodeId = welcome.nodeId;
+          decoder.setBytesMax(frameBytesMax);
           this.becomeReady();
         } catch (error) {
           socket.destroy();
@@ -169,6 +211,8 @@ export class PeerConnection {
       }
     };
     socket.on('data', onData);
+    // A peer that half-closes is gone: close our side too, or the socket lingers in CLOSE-WAIT.
+    socket.on('end', () => socket.destroy());
     socket.on('error', () => undefined);
     socket.on('close', () => {
       if (this.socket === socket) this.connectionFailed('connection-lost', `connection to ${this.address} closed`);
@@ -183,7 +227,7 @@ export class PeerConnection {
           protocolVersion,
           nodeId: this.options.self.nodeId,
           address: this.options.self.address,
-          proof: proofFor(this.options.secret, serverNonce, this.options.clusterName),
+          proof: proofFor(this.options.credentials.secrets()[0] as string, serverNonce, this.options.clusterName),
         },
       }),
     );

@@ -1,25 +1,40 @@
 // The accepting side of the peer protocol. Peers reach a node on its API port with an
-// HTTP Upgrade to `ringkv-peer` at /peer/v1 (one port per node), then speak
-// length-prefixed MessagePack frames. The first frame must be a valid `hello`; anything
-// else, a bad proof, a different cluster or protocol version closes the connection.
-// Malformed bytes close only that connection: the node keeps serving.
-import type { IncomingMessage, Server } from 'node:http';
+// HTTP Upgrade to `ringkv-peer` at /peer/v1 (one port per node, HTTPS when the node has
+// TLS), then speak length-prefixed MessagePack frames. The first frame must be a valid
+// `hello`; anything else, a bad proof, a different cluster or protocol version closes
+// the connection. Malformed bytes close only that connection: the node keeps serving.
+//
+// Until a connection has authenticated it may cost the node little (issue 9, "Resources
+// before authentication"): at most peerPendingConnectionsMax wait at once, each must say
+// hello within the handshake timeout, its frames are limited to
+// peerFrameBytesMaxUnauthenticated, and a peer that half-closes (FIN) is closed at once,
+// since the HTTP server keeps sockets half-open and an upgraded one would wait forever.
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import {
   CodecError,
   decodeFrame,
   encodeFrame,
   FrameDecoder,
+  frameBytesMax,
+  nodeIdPattern,
+  peerFrameBytesMaxUnauthenticated,
+  peerHandshakeTimeoutMsDefault,
+  peerPendingConnectionsMax,
   protocolVersion,
   type DataRequest,
   type FailureCode,
+  type HelloRequest,
   type MemberAddress,
   type PeerReply,
   type RequestHandler,
 } from '@ringkv/core';
 import type { Logger } from 'pino';
 import { FrameWriter } from './frame-writer.js';
-import { isValidProof, newNonce, proofFor } from './peer-auth.js';
+import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, proofFor } from './peer-auth.js';
+import type { PeerCredentials } from './peer-credentials.js';
 
 export const peerPath = '/peer/v1';
 export const peerUpgradeToken = 'ringkv-peer';
@@ -27,51 +42,111 @@ export const peerUpgradeToken = 'ringkv-peer';
 export interface PeerServerDeps {
   self: MemberAddress;
   clusterName: string;
-  secret: string;
+  credentials: PeerCredentials;
   handler: RequestHandler;
   log: Logger;
   /** Counted in metrics: a connection dropped for bad input. */
   onRejected?(reason: string): void;
 }
 
+export interface PeerServerOptions {
+  /** An upgraded connection that has not authenticated by then is closed. */
+  handshakeTimeoutMs: number;
+  /** Upgraded, not yet authenticated connections held at once; more are refused. */
+  pendingConnectionsMax: number;
+}
+
 export interface PeerServer {
-  /** Closes every inbound peer connection. */
+  /** Inbound peer connections: still authenticating, and authenticated. */
+  connections(): { pending: number; authenticated: number };
+  /** Closes every inbound peer connection and refuses later upgrades. */
   close(): void;
 }
 
-export function attachPeerServer(server: Server, deps: PeerServerDeps): PeerServer {
-  const sockets = new Set<Socket>();
-  server.on('upgrade', (request: IncomingMessage, socket: Socket, head: Buffer) => {
-    const clientNonce = request.headers['x-ringkv-nonce'];
-    if (request.url !== peerPath || request.headers.upgrade?.toLowerCase() !== peerUpgradeToken || typeof clientNonce !== 'string') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      deps.onRejected?.('bad-upgrade');
+interface Connections {
+  pending: Set<Socket>;
+  authenticated: Set<Socket>;
+}
+
+export function attachPeerServer(server: HttpServer | HttpsServer, deps: PeerServerDeps, options: Partial<PeerServerOptions> = {}): PeerServer {
+  const settings: PeerServerOptions = {
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? peerHandshakeTimeoutMsDefault,
+    pendingConnectionsMax: options.pendingConnectionsMax ?? peerPendingConnectionsMax,
+  };
+  const connections: Connections = { pending: new Set(), authenticated: new Set() };
+  const onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
+    const refusal = upgradeRefusal(request, socket, connections, settings, deps);
+    if (refusal !== undefined) {
+      refuseUpgrade(socket, refusal);
+      deps.onRejected?.(refusal.reason);
       return;
     }
     const serverNonce = newNonce();
-    socket.write(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${peerUpgradeToken}\r\nConnection: Upgrade\r\nX-Ringkv-Nonce: ${serverNonce}\r\n\r\n`,
-    );
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${peerUpgradeToken}\r\nConnection: Upgrade\r\nX-Ringkv-Nonce: ${serverNonce}\r\n\r\n`);
     socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveConnection(socket, head, serverNonce, clientNonce, deps);
-  });
+    serveConnection(socket, head, { server: serverNonce, client: request.headers['x-ringkv-nonce'] as string }, connections, settings, deps);
+  };
+  server.on('upgrade', onUpgrade);
   return {
+    connections: () => ({ pending: connections.pending.size, authenticated: connections.authenticated.size }),
     close: () => {
-      for (const socket of sockets) socket.destroy();
-      sockets.clear();
+      server.off('upgrade', onUpgrade);
+      for (const socket of [...connections.pending, ...connections.authenticated]) socket.destroy();
+      connections.pending.clear();
+      connections.authenticated.clear();
     },
   };
 }
 
-function serveConnection(socket: Socket, head: Buffer, serverNonce: string, clientNonce: string, deps: PeerServerDeps): void {
-  const decoder = new FrameDecoder();
+interface UpgradeRefusal {
+  status: 400 | 403 | 503;
+  reason: string;
+  detail: string;
+}
+
+/** Why an upgrade is refused before a single frame is read, or undefined to accept it. */
+function upgradeRefusal(request: IncomingMessage, socket: Socket, connections: Connections, settings: PeerServerOptions, deps: PeerServerDeps): UpgradeRefusal | undefined {
+  if (request.url !== peerPath || request.headers.upgrade?.toLowerCase() !== peerUpgradeToken || !isWellFormedNonce(request.headers['x-ringkv-nonce'])) {
+    return { status: 400, reason: 'bad-upgrade', detail: `only the peer protocol upgrades here: Upgrade: ${peerUpgradeToken} at ${peerPath} with an X-Ringkv-Nonce of 32 hex digits` };
+  }
+  if (connections.pending.size >= settings.pendingConnectionsMax) {
+    return { status: 503, reason: 'too-many-pending', detail: `${settings.pendingConnectionsMax} peer connections are already authenticating; retry later` };
+  }
+  // With a CA, peers use mutual TLS. The API server asks for client certificates without
+  // requiring them (browsers and curl reach the API without one), so it is checked here.
+  if (deps.credentials.tls()?.ca !== undefined && !(socket instanceof TLSSocket && socket.authorized)) {
+    return { status: 403, reason: 'no-peer-certificate', detail: 'peer links need a client certificate signed by the cluster CA' };
+  }
+  return undefined;
+}
+
+const statusTexts = { 400: 'Bad Request', 403: 'Forbidden', 503: 'Service Unavailable' } as const;
+
+/** Answers a refused upgrade with problem+json, then closes the socket once it is written. */
+function refuseUpgrade(socket: Socket, refusal: UpgradeRefusal): void {
+  const body = JSON.stringify({ type: 'about:blank', title: statusTexts[refusal.status], status: refusal.status, detail: refusal.detail });
+  const head = `HTTP/1.1 ${refusal.status} ${statusTexts[refusal.status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
+  socket.on('error', () => socket.destroy());
+  socket.end(head + body, () => socket.destroy());
+}
+
+function serveConnection(
+  socket: Socket,
+  head: Buffer,
+  nonces: { server: string; client: string },
+  connections: Connections,
+  settings: PeerServerOptions,
+  deps: PeerServerDeps,
+): void {
+  const decoder = new FrameDecoder(peerFrameBytesMaxUnauthenticated);
   const writer = new FrameWriter(socket);
   let peer: MemberAddress | undefined;
+  connections.pending.add(socket);
+  const handshakeTimer = setTimeout(() => reject(`no hello within ${settings.handshakeTimeoutMs} ms`), settings.handshakeTimeoutMs);
 
   const reject = (reason: string) => {
-    deps.log.warn({ remote: socket.remoteAddress, reason }, 'closing peer connection');
+    if (socket.destroyed) return;
+    deps.log.warn({ remote: socket.remoteAddress, peer: peer?.nodeId, reason }, 'closing peer connection');
     deps.onRejected?.(reason);
     writer.flush();
     socket.destroy();
@@ -79,24 +154,37 @@ function serveConnection(socket: Socket, head: Buffer, serverNonce: string, clie
   const reply = (id: number, body: PeerReply) => writer.send(encodeFrame({ kind: 'reply', id, body }));
   const failure = (id: number, code: FailureCode, message: string) => reply(id, { type: 'failure', code, message });
 
+  const authenticate = (id: number, hello: HelloRequest) => {
+    const refusal = helloRefusal(hello, socket, nonces.server, deps);
+    if (refusal !== undefined) {
+      failure(id, 'refused', refusal);
+      return reject(refusal);
+    }
+    peer = { nodeId: hello.nodeId, address: hello.address };
+    clearTimeout(handshakeTimer);
+    connections.pending.delete(socket);
+    connections.authenticated.add(socket);
+    decoder.setBytesMax(frameBytesMax);
+    const secrets = deps.credentials.secrets();
+    reply(id, { type: 'welcome', ...deps.self, proof: proofFor(secrets[0] as string, nonces.client, deps.clusterName) });
+  };
+
   const onFrame = (payload: Uint8Array) => {
     const frame = decodeFrame(payload);
     if (frame.kind !== 'request') throw new CodecError('a peer sent a reply on an inbound connection');
     const body = frame.body;
     if (peer === undefined) {
       if (body.type !== 'hello') return reject('first frame was not hello');
-      const refusal = checkHello(body, serverNonce, deps);
-      if (refusal !== undefined) {
-        failure(frame.id, 'refused', refusal);
-        return reject(refusal);
-      }
-      peer = { nodeId: body.nodeId, address: body.address };
-      reply(frame.id, { type: 'welcome', ...deps.self, proof: proofFor(deps.secret, clientNonce, deps.clusterName) });
-      return;
+      return authenticate(frame.id, body);
     }
     if (body.type === 'hello') return reject('hello sent twice');
+    const impersonation = impersonationIn(body, peer);
+    if (impersonation !== undefined) {
+      failure(frame.id, 'refused', impersonation);
+      return reject(impersonation);
+    }
     const from = peer;
-    deps.handler(body as DataRequest, from).then(
+    deps.handler(body, from).then(
       (answer) => reply(frame.id, answer),
       (error: unknown) => failure(frame.id, 'storage-error', error instanceof Error ? error.message : String(error)),
     );
@@ -104,29 +192,47 @@ function serveConnection(socket: Socket, head: Buffer, serverNonce: string, clie
 
   const onData = (chunk: Buffer) => {
     try {
-      for (const payload of decoder.push(chunk)) onFrame(payload);
+      for (const payload of decoder.push(chunk)) {
+        if (socket.destroyed) return;
+        onFrame(payload);
+      }
     } catch (error) {
       reject(error instanceof Error ? error.message : String(error));
     }
   };
   socket.on('data', onData);
+  socket.on('end', () => socket.destroy());
   socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    clearTimeout(handshakeTimer);
+    connections.pending.delete(socket);
+    connections.authenticated.delete(socket);
+  });
   if (head.length > 0) onData(head);
 }
 
-function checkHello(
-  hello: { clusterName: string; protocolVersion: number; proof: string },
-  serverNonce: string,
-  deps: PeerServerDeps,
-): string | undefined {
+function helloRefusal(hello: HelloRequest, socket: Socket, serverNonce: string, deps: PeerServerDeps): string | undefined {
   if (hello.clusterName !== deps.clusterName) {
     return `cluster name mismatch: this node is in "${deps.clusterName}", the peer in "${hello.clusterName}"`;
   }
   if (hello.protocolVersion !== protocolVersion) {
     return `protocol version mismatch: this node speaks ${protocolVersion}, the peer ${hello.protocolVersion}`;
   }
-  if (!isValidProof(deps.secret, serverNonce, deps.clusterName, hello.proof)) {
+  if (!isValidProof(deps.credentials.secrets(), serverNonce, deps.clusterName, hello.proof)) {
     return 'authentication failed: the peer does not know the cluster secret';
+  }
+  if (!nodeIdPattern.test(hello.nodeId)) return 'the peer named no valid node id';
+  if (hello.nodeId === deps.self.nodeId) return `the peer claims this node's own id ${hello.nodeId}`;
+  if (deps.credentials.tls()?.ca !== undefined && !(socket instanceof TLSSocket && certificateNamesNode(socket.getPeerCertificate(), hello.nodeId))) {
+    return `the peer's certificate does not name node ${hello.nodeId}`;
+  }
+  return undefined;
+}
+
+/** A message that speaks for a member other than the authenticated peer (it may speak only for itself). */
+function impersonationIn(body: DataRequest, peer: MemberAddress): string | undefined {
+  if (body.type === 'ping' && (body.from.nodeId !== peer.nodeId || body.from.address !== peer.address)) {
+    return `a ping from ${peer.nodeId} (${peer.address}) claimed to come from ${body.from.nodeId} (${body.from.address})`;
   }
   return undefined;
 }

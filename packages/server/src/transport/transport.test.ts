@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { PeerError, type RequestHandler } from '@ringkv/core';
 import { pino } from 'pino';
+import { staticPeerCredentials } from './peer-credentials.js';
 import { attachPeerServer } from './peer-server.js';
 import { TcpTransport } from './tcp-transport.js';
 
@@ -26,7 +27,7 @@ async function startPeerServer(options: { secret?: string; clusterName?: string;
   const peer = attachPeerServer(server, {
     self: { nodeId: 'server', address: 'unused' },
     clusterName: options.clusterName ?? 'test',
-    secret: options.secret ?? 's3cret',
+    credentials: staticPeerCredentials([options.secret ?? 's3cret']),
     handler: async (body, from) => {
       handled.push(`${from.nodeId}:${body.type}`);
       return (options.handler ?? echoHandler)(body, from);
@@ -50,7 +51,7 @@ function client(options: { secret?: string; clusterName?: string } = {}) {
   return new TcpTransport({
     self: { nodeId: 'client', address: '127.0.0.1:1' },
     clusterName: options.clusterName ?? 'test',
-    secret: options.secret ?? 's3cret',
+    credentials: staticPeerCredentials([options.secret ?? 's3cret']),
     connectTimeoutMs: 1000,
     backoffMinMs: 20,
     backoffMaxMs: 100,

@@ -1,0 +1,69 @@
+// Bounds how deeply a request body's JSON nests, decided on the raw text before it is
+// parsed (docs/security.md, "Limits"). Every later step that walks a value recursively
+// (the replicas' codec, serializers) would otherwise meet a depth only the stack bounds:
+// a value nested 3,000 deep was accepted here and overflowed the stack on the replicas.
+import type { FastifyInstance } from 'fastify';
+import { ProblemError } from './problems.js';
+
+const openBrace = 0x7b;
+const openBracket = 0x5b;
+const closeBrace = 0x7d;
+const closeBracket = 0x5d;
+const quote = 0x22;
+const backslash = 0x5c;
+
+/**
+ * True when `text` opens more than `depthMax` arrays or objects inside each other. One
+ * pass, no recursion, so it cannot overflow on any input; brackets inside strings do not
+ * count. Malformed text is left to the JSON parser to refuse.
+ */
+export function jsonDepthExceeds(text: string, depthMax: number): boolean {
+  // Depth d needs d opening brackets: shorter text cannot exceed the limit.
+  if (text.length <= depthMax) return false;
+  let depth = 0;
+  let inString = false;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    if (inString) {
+      if (code === backslash) index++;
+      else if (code === quote) inString = false;
+    } else if (code === quote) {
+      inString = true;
+    } else if (code === openBrace || code === openBracket) {
+      if (++depth > depthMax) return true;
+    } else if (code === closeBrace || code === closeBracket) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/**
+ * Replaces Fastify's JSON body parser with one that checks the depth first, then parses
+ * with Fastify's own parser. `__proto__` and `constructor` keys are plain data here:
+ * JSON.parse makes them own properties and nothing on the request path assigns them
+ * into another object, so refusing them (Fastify's default) only refused valid JSON.
+ */
+export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): void {
+  const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    // parseAs 'string' hands over the body as text.
+    const text = body as string;
+    if (jsonDepthExceeds(text, depthMax)) {
+      done(
+        new ProblemError(
+          400,
+          'json-too-deep',
+          'JSON nested too deeply',
+          `the body nests arrays and objects more than ${depthMax} levels deep (the {"value": ...} envelope counts as one); ` +
+            'store a flatter value, or start the nodes with a larger --json-depth-max (RINGKV_JSON_DEPTH_MAX)',
+          { depthMax },
+        ),
+        undefined,
+      );
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}
