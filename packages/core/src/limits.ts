@@ -43,7 +43,7 @@ export const hintsTotalMaxDefault = 1_000_000;
 /** Attempts of one write whose version replicas refused as older (re-stamped each time). */
 export const writeAttemptsMax = 3;
 
-// HTTP edge (docs/security.md, "Limits"): each has a flag, and these are its default and bounds.
+// HTTP edge (docs/security.md, "Limits before authentication"): each has a flag, and these are its default and bounds.
 /** Nesting depth of a request body's JSON (the `{"value": ...}` envelope is one level); deeper → 400 at the edge. */
 export const jsonDepthMaxDefault = 100;
 export const jsonDepthMaxLimit = 10_000;
@@ -81,3 +81,6 @@ export const peerPendingConnectionsMax = 64;
 
 /** Members pinged per protocol period to confirm news that only they may announce (membership.ts). */
 export const relayedClaimChecksPerPeriodMax = 3;
+
+/** Proofs a hello or welcome may carry: one per cluster secret held while rotating (new, old). */
+export const peerProofsMax = 4;

@@ -61,7 +61,7 @@ function sharedOptions(): Option[] {
   ];
 }
 
-// --- HTTP edge limits (docs/security.md, "Limits"); defaults in packages/core/src/limits.ts ---
+// --- HTTP edge limits (docs/security.md, "Limits before authentication"); defaults in packages/core/src/limits.ts ---
 const httpLimitFlagNames: Array<[string, string]> = [
   ['jsonDepthMax', '--json-depth-max'],
   ['httpRequestTimeoutMs', '--http-request-timeout-ms'],

@@ -61,7 +61,7 @@ export interface NodeConfig {
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   logLevel: string;
-  // --- HTTP edge limits (docs/security.md, "Limits"; defaults in packages/core/src/limits.ts) ---
+  // --- HTTP edge limits (docs/security.md, "Limits before authentication"; defaults in packages/core/src/limits.ts) ---
   /** Deepest nesting of a request body's JSON; deeper bodies are refused (400) before any replica sees them. */
   jsonDepthMax: number;
   /** Time to receive a whole request, body included (408 beyond). */
@@ -150,7 +150,7 @@ export function configProblems(config: NodeConfig): string[] {
   return problems;
 }
 
-/** The HTTP edge limits' checks (docs/security.md, "Limits"). */
+/** The HTTP edge limits' checks (docs/security.md, "Limits before authentication"). */
 function httpLimitProblems(config: NodeConfig): string[] {
   const problems: string[] = [];
   const whole = (value: number, min: number, max: number) => Number.isInteger(value) && value >= min && value <= max;

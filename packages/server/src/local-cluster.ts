@@ -36,7 +36,7 @@ export interface LocalClusterOptions {
 }
 
 /** What the nodes are started with and how to reach them. */
-interface ClusterSecurity {
+export interface ClusterSecurity {
   secretFile: string;
   scheme: 'http' | 'https';
   /** Security flags for one node's command line (files only, never secrets). */
@@ -55,7 +55,7 @@ const adminTokenName = 'admin';
 export async function runLocalCluster(options: LocalClusterOptions): Promise<void> {
   let security: ClusterSecurity;
   try {
-    security = prepareSecurity(options);
+    security = prepareClusterSecurity(options);
   } catch (error) {
     process.stderr.write(`ringkv cluster: ${(error as Error).message}\n`);
     process.exit(1);
@@ -109,7 +109,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<voi
 }
 
 /** Creates what is missing (secret, certificates, token) and says how the nodes use it. */
-function prepareSecurity(options: LocalClusterOptions): ClusterSecurity {
+export function prepareClusterSecurity(options: Pick<LocalClusterOptions, 'nodes' | 'host' | 'dataDir' | 'secure' | 'clusterSecretFile'>): ClusterSecurity {
   const secretFile = resolve(options.clusterSecretFile ?? join(options.dataDir, 'cluster-secret'));
   if (options.clusterSecretFile === undefined) ensureClusterSecretFile(secretFile);
   // Read once here so a bad file is reported once, not by every node.

@@ -1,8 +1,10 @@
 // Property tests for peer frames: every message survives encode, arbitrary chunking and
-// decode unchanged; malformed and oversized input becomes a CodecError.
+// decode unchanged; malformed and oversized input becomes a CodecError, and so does an
+// incarnation no member could ever refute (above incarnationMax).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { frameBytesMax, incarnationMax, peerFrameBytesMaxUnauthenticated } from '../limits.js';
 import { CodecError, decodeFrame, encodeFrame } from './codec.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { Frame, PeerReply, PeerRequest } from './messages.js';
@@ -40,7 +42,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     protocolVersion: fc.nat(),
     nodeId,
     address: fc.string(),
-    proof: fc.string(),
+    proofs: fc.array(fc.string(), { minLength: 1, maxLength: 4 }),
   }),
   fc.record({ type: fc.constant('put' as const), key: fc.string({ minLength: 1 }), record }),
   fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }),
@@ -62,7 +64,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
-  fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proof: fc.string() }),
+  fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proofs: fc.array(fc.string(), { minLength: 1, maxLength: 4 }) }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.constant(false), newerHlc: fc.nat() }),
   fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
@@ -145,5 +147,28 @@ describe('peer codec', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+
+  it('refuses a membership update above incarnationMax, and carries incarnationMax itself', () => {
+    const ping = (incarnation: number): Frame => ({
+      kind: 'request',
+      id: 1,
+      body: { type: 'ping', from: { nodeId: 'a', address: 'h:1' }, updates: [{ nodeId: 'b', address: 'h:2', state: 'down', incarnation, ring: 'normal', synced: 0, horizon: 0, serving: true }] },
+    });
+    for (const incarnation of [2 ** 53 - 1, incarnationMax + 1, -1]) {
+      assert.throws(() => decodeFrame(encodeFrame(ping(incarnation)).subarray(4)), CodecError, `incarnation ${incarnation}`);
+    }
+    const decoded = decodeFrame(encodeFrame(ping(incarnationMax)).subarray(4));
+    assert.equal(decoded.kind === 'request' && decoded.body.type === 'ping' ? decoded.body.updates[0]?.incarnation : undefined, incarnationMax);
+  });
+
+  it('holds the small limit until raised, then takes a frame the small limit refused', () => {
+    const big = encodeFrame({ kind: 'request', id: 1, body: { type: 'pullRecords', keys: Array.from({ length: 2000 }, (_, i) => `key-${i}-${'x'.repeat(30)}`) } });
+    assert.ok(big.length > peerFrameBytesMaxUnauthenticated);
+    assert.throws(() => new FrameDecoder(peerFrameBytesMaxUnauthenticated).push(big), CodecError);
+    const raised = new FrameDecoder(peerFrameBytesMaxUnauthenticated);
+    raised.push(big.subarray(0, 2));
+    raised.setBytesMax(frameBytesMax);
+    assert.equal(raised.push(big.subarray(2)).length, 1);
   });
 });

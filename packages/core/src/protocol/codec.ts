@@ -3,7 +3,7 @@
 // faster than maps with field names. Decoding checks every field, so a malformed or
 // hostile frame becomes a CodecError, never a crash or a half-read message.
 import { Packr } from 'msgpackr';
-import { frameBytesMax, incarnationMax } from '../limits.js';
+import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
 
@@ -51,7 +51,7 @@ export function decodeFrame(payload: Uint8Array): Frame {
 function requestFields(body: PeerRequest): unknown[] {
   switch (body.type) {
     case 'hello':
-      return [requestCodes.hello, body.clusterName, body.protocolVersion, body.nodeId, body.address, body.proof];
+      return [requestCodes.hello, body.clusterName, body.protocolVersion, body.nodeId, body.address, body.proofs];
     case 'put':
       return [requestCodes.put, body.key, ...recordFields(body.record)];
     case 'get':
@@ -76,7 +76,7 @@ function requestFields(body: PeerRequest): unknown[] {
 function replyFields(body: PeerReply): unknown[] {
   switch (body.type) {
     case 'welcome':
-      return [replyCodes.welcome, body.nodeId, body.address, body.proof];
+      return [replyCodes.welcome, body.nodeId, body.address, body.proofs];
     case 'putAck':
       return body.newerHlc === undefined ? [replyCodes.putAck, body.applied] : [replyCodes.putAck, body.applied, body.newerHlc];
     case 'getReply':
@@ -109,7 +109,7 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         protocolVersion: int(f[1], 'protocolVersion'),
         nodeId: str(f[2], 'nodeId'),
         address: str(f[3], 'address'),
-        proof: str(f[4], 'proof'),
+        proofs: proofs(f[4]),
       };
     case requestCodes.put:
       return { type: 'put', key: str(f[0], 'key'), record: decodeRecord(f.slice(1)) };
@@ -145,7 +145,7 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
 function decodeReply(code: unknown, f: unknown[]): PeerReply {
   switch (code) {
     case replyCodes.welcome:
-      return { type: 'welcome', nodeId: str(f[0], 'nodeId'), address: str(f[1], 'address'), proof: str(f[2], 'proof') };
+      return { type: 'welcome', nodeId: str(f[0], 'nodeId'), address: str(f[1], 'address'), proofs: proofs(f[2]) };
     case replyCodes.putAck:
       return f.length > 1
         ? { type: 'putAck', applied: bool(f[0], 'applied'), newerHlc: int(f[1], 'newerHlc') }
@@ -271,6 +271,12 @@ function incarnation(value: unknown): number {
   const parsed = int(value, 'update.incarnation');
   if (parsed < 0 || parsed > incarnationMax) throw new CodecError(`update.incarnation must be 0..${incarnationMax}`);
   return parsed;
+}
+
+function proofs(value: unknown): string[] {
+  const items = array(value, 'proofs');
+  if (items.length < 1 || items.length > peerProofsMax) throw new CodecError(`proofs must hold 1..${peerProofsMax} entries`);
+  return items.map((item) => str(item, 'proof'));
 }
 
 function str(value: unknown, name: string): string {

@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 4;
+export const protocolVersion = 5;
 
 export interface MemberAddress {
   nodeId: string;
@@ -18,8 +18,12 @@ export interface HelloRequest {
   protocolVersion: number;
   nodeId: string;
   address: string;
-  /** HMAC of the server's nonce with the cluster secret (hex). */
-  proof: string;
+  /**
+   * HMACs of the server's nonce (hex), one per cluster secret the sender holds, its
+   * current one first: while a secret rotates, a node that has the new one and a node
+   * still on the old one each find a proof they can check (at most peerProofsMax).
+   */
+  proofs: string[];
 }
 
 /** Store a record if it is newer than the replica's copy. */
@@ -138,8 +142,8 @@ export interface WelcomeReply {
   type: 'welcome';
   nodeId: string;
   address: string;
-  /** HMAC of the client's nonce with the cluster secret (hex). */
-  proof: string;
+  /** HMACs of the client's nonce, as in HelloRequest.proofs. */
+  proofs: string[];
 }
 
 export interface PutReply {

@@ -76,7 +76,7 @@ export function KeyBrowser({ servingNode, onOpenKey }: KeyBrowserProps) {
           List
         </button>
       </form>
-      <KeyList listing={listing} prefix={query.prefix} onOpenKey={onOpenKey} />
+      <KeyList listing={listing} prefix={query.prefix === '' ? (identity.prefix ?? '') : query.prefix} onOpenKey={onOpenKey} />
       <nav className="button-row pager" aria-label="Key pages">
         <button type="button" data-testid="browse-first" onClick={() => goTo(firstPageTrail)} disabled={pageNumber(query.trail) === 1}>
           First

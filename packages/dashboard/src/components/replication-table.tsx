@@ -22,8 +22,8 @@ export function ReplicationTable({ nodes, colors }: ReplicationTableProps) {
       id="replication"
       title="Replication status"
       description="Writes a replica failed to acknowledge, stale copies fixed by reads, the self-healing backlog, and the tombstones of deleted keys."
-      aside={<RepairControl />}
     >
+      <RepairControl />
       {view === null ? (
         nodes.error !== null ? (
           <ErrorMessage>Could not load replication status: {nodes.error}</ErrorMessage>

@@ -49,7 +49,7 @@ export function SignInForm({ reason, onSignIn }: SignInFormProps) {
           This node requires a token. An operator creates one on a node's machine, choosing what it may do (<code>read</code>,{' '}
           <code>write</code> or <code>admin</code>, optionally only keys under a prefix); the token is the last line printed:
         </p>
-        <pre className="command">npx ringkv token create --auth-file FILE --role read --name YOUR-NAME</pre>
+        <pre className="command">npx ringkv token create --auth-file FILE --role read</pre>
         <div className="field">
           <label htmlFor="sign-in-token">Token</label>
           <input

@@ -16,7 +16,7 @@ import { nodeRoutes } from './node-routes.js';
 import { bearerSchemeName, bearerSecurityScheme, documentRouteAccess } from './openapi-security.js';
 import { httpEdgeOptions, httpLimitsDefaults, type HttpLimits } from './http-limits.js';
 import { registerJsonBodyParser } from './json-depth.js';
-import { notFoundProblem, problemForError, sendProblem } from './problems.js';
+import { notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
 import { registerRateLimit } from './rate-limit.js';
 import { orderRequestsPerConnection } from './request-order.js';
 import { storeRoutes } from './store-routes.js';
@@ -154,10 +154,10 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
 async function registerDashboard(app: FastifyInstance, root: string | undefined): Promise<void> {
   if (root === undefined || !existsSync(root)) {
     app.get('/dashboard', { schema: { hide: true } }, async (_request, reply) =>
-      reply
-        .code(503)
-        .type('text/plain')
-        .send('The dashboard has not been built. Run `npm run build` in the ringkv checkout and restart the node.'),
+      sendProblem(
+        reply,
+        problemOf(503, 'dashboard-not-built', 'Dashboard not built', 'the dashboard has not been built: run `npm run build` in the ringkv checkout and restart the node'),
+      ),
     );
     return;
   }

@@ -1,4 +1,4 @@
-// The limits of a node's HTTP edge (docs/security.md, "Limits"): how long a request may
+// The limits of a node's HTTP edge (docs/security.md, "Limits before authentication"): how long a request may
 // take to arrive, how many connections and header bytes a client may hold, how deep its
 // JSON may nest and how often it may ask. Each is a flag (packages/server/src/cli.ts) with
 // its default in packages/core/src/limits.ts. Answers Node gives before any route runs

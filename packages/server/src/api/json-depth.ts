@@ -1,5 +1,5 @@
 // Bounds how deeply a request body's JSON nests, decided on the raw text before it is
-// parsed (docs/security.md, "Limits"). Every later step that walks a value recursively
+// parsed (docs/security.md, "Limits before authentication"). Every later step that walks a value recursively
 // (the replicas' codec, serializers) would otherwise meet a depth only the stack bounds:
 // a value nested 3,000 deep was accepted here and overflowed the stack on the replicas.
 import type { FastifyInstance } from 'fastify';

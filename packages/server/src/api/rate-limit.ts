@@ -1,5 +1,5 @@
 // An optional per-caller request budget (`--rate-limit-per-minute`, docs/security.md,
-// "Limits"), with the maintained @fastify/rate-limit plugin. It counts in the preParsing
+// "Limits before authentication"), with the maintained @fastify/rate-limit plugin. It counts in the preParsing
 // hook: after every onRequest hook (authentication among them), before the body is read.
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';

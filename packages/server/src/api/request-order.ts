@@ -1,5 +1,5 @@
 // Requests on one HTTP/1.1 connection take effect in the order they were sent
-// (docs/security.md, "Limits"). Node parses pipelined requests as they arrive and hands
+// (docs/security.md, "Limits before authentication"). Node parses pipelined requests as they arrive and hands
 // each to Fastify at once, so a PUT then a DELETE of one key sent together ran side by side
 // and the DELETE could take the smaller version, leaving the key alive. Node already writes
 // the answers in order; this makes each request wait for the one before it on its socket.

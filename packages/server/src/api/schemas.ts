@@ -190,6 +190,16 @@ export const NodeInfoSchema = Type.Object(
     }),
     ringStatus: RingStatus,
     jobs: Type.Array(JobSchema),
+    security: Type.Object(
+      {
+        insecure: Type.Boolean({ description: 'Started with --insecure: protected mode was overridden' }),
+        tls: Type.Boolean({ description: 'The API and peer links use TLS' }),
+        peerMutualTls: Type.Boolean({ description: 'Peers prove themselves with a certificate naming their node id' }),
+        authRequired: Type.Boolean({ description: 'Clients must send a bearer token' }),
+        warnings: Type.Array(Type.String(), { description: 'Sentences for the operator; empty when nothing is wrong' }),
+      },
+      { description: 'How this node is protected (docs/security.md)' },
+    ),
   },
   { description: 'One node and how it is doing' },
 );

@@ -1,10 +1,13 @@
 // Challenge-response authentication of peer connections (DESIGN.md, "Peer protocol":
 // connections authenticate with the cluster secret before any message is accepted). Each
 // side sends a random nonce; the other proves it knows the secret with an HMAC of it.
-// The secret itself never crosses the wire. While a secret rotates a node holds two: it
-// proves with the first and accepts a proof made with either.
+// The secret itself never crosses the wire. While a secret rotates a node holds two (new,
+// then old): it sends a proof with each, the new one first, and accepts a proof made
+// with either. Both sides check each other, so a node that has the new secret and one
+// still on the old one can talk, and the secret rolls node by node.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { PeerCertificate } from 'node:tls';
+import { peerProofsMax } from '@ringkv/core';
 import { nodeIdUriPrefix } from './peer-credentials.js';
 
 const nonceBytes = 16;
@@ -23,16 +26,23 @@ export function proofFor(secret: string, nonce: string, clusterName: string): st
   return createHmac('sha256', secret).update(`${clusterName}\n${nonce}`).digest('hex');
 }
 
+/** One proof per held secret, the current (first) one first. */
+export function proofsFor(secrets: readonly string[], nonce: string, clusterName: string): string[] {
+  return secrets.slice(0, peerProofsMax).map((secret) => proofFor(secret, nonce, clusterName));
+}
+
 /**
- * True when `proof` was made with one of `secrets`. Every secret is tried, whichever
- * matches, so the time taken does not tell which one (or whether the first) did.
+ * True when one of `proofs` was made with one of `secrets`. Every pair is compared,
+ * whichever matches, so the time taken does not tell which (or whether the first) did.
  */
-export function isValidProof(secrets: readonly string[], nonce: string, clusterName: string, proof: string): boolean {
-  const given = Buffer.from(proof, 'hex');
+export function isValidProof(secrets: readonly string[], nonce: string, clusterName: string, proofs: readonly string[]): boolean {
   let valid = false;
   for (const secret of secrets) {
     const expected = Buffer.from(proofFor(secret, nonce, clusterName), 'hex');
-    if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+    for (const proof of proofs) {
+      const given = Buffer.from(proof, 'hex');
+      if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+    }
   }
   return valid;
 }

@@ -29,7 +29,7 @@ import {
   type WelcomeReply,
 } from '@ringkv/core';
 import { FrameWriter } from './frame-writer.js';
-import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, parseAddress, proofFor } from './peer-auth.js';
+import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, parseAddress, proofsFor } from './peer-auth.js';
 import type { PeerCredentials } from './peer-credentials.js';
 import { peerPath, peerUpgradeToken } from './peer-server.js';
 
@@ -158,7 +158,7 @@ export class PeerConnection {
 
   /** Why the welcome does not prove the peer this node expects at the address, or undefined when it does. */
   private welcomeRefusal(welcome: WelcomeReply, socket: Socket, clientNonce: string): string | undefined {
-    if (!isValidProof(this.options.credentials.secrets(), clientNonce, this.options.clusterName, welcome.proof)) {
+    if (!isValidProof(this.options.credentials.secrets(), clientNonce, this.options.clusterName, welcome.proofs)) {
       return `${this.address} does not know the cluster secret`;
     }
     if (!nodeIdPattern.test(welcome.nodeId) || welcome.nodeId === this.options.self.nodeId) return `${this.address} named no valid peer node id`;
@@ -227,7 +227,7 @@ export class PeerConnection {
           protocolVersion,
           nodeId: this.options.self.nodeId,
           address: this.options.self.address,
-          proof: proofFor(this.options.credentials.secrets()[0] as string, serverNonce, this.options.clusterName),
+          proofs: proofsFor(this.options.credentials.secrets(), serverNonce, this.options.clusterName),
         },
       }),
     );

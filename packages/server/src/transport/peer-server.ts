@@ -33,7 +33,7 @@ import {
 } from '@ringkv/core';
 import type { Logger } from 'pino';
 import { FrameWriter } from './frame-writer.js';
-import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, proofFor } from './peer-auth.js';
+import { certificateNamesNode, isValidProof, isWellFormedNonce, newNonce, proofsFor } from './peer-auth.js';
 import type { PeerCredentials } from './peer-credentials.js';
 
 export const peerPath = '/peer/v1';
@@ -45,7 +45,7 @@ export interface PeerServerDeps {
   credentials: PeerCredentials;
   handler: RequestHandler;
   log: Logger;
-  /** Counted in metrics: a connection dropped for bad input. */
+  /** Counted in metrics: a connection refused or dropped, with a stable reason code (a metric label). */
   onRejected?(reason: string): void;
 }
 
@@ -62,6 +62,9 @@ export interface PeerServer {
   /** Closes every inbound peer connection and refuses later upgrades. */
   close(): void;
 }
+
+/** How long a connection being closed for cause may take to read why before it is cut off. */
+const closeGraceMs = 1000;
 
 interface Connections {
   pending: Set<Socket>;
@@ -141,15 +144,20 @@ function serveConnection(
   const decoder = new FrameDecoder(peerFrameBytesMaxUnauthenticated);
   const writer = new FrameWriter(socket);
   let peer: MemberAddress | undefined;
+  let closing = false;
   connections.pending.add(socket);
-  const handshakeTimer = setTimeout(() => reject(`no hello within ${settings.handshakeTimeoutMs} ms`), settings.handshakeTimeoutMs);
+  const handshakeTimer = setTimeout(() => reject('handshake-timeout', `no hello within ${settings.handshakeTimeoutMs} ms`), settings.handshakeTimeoutMs);
 
-  const reject = (reason: string) => {
-    if (socket.destroyed) return;
-    deps.log.warn({ remote: socket.remoteAddress, peer: peer?.nodeId, reason }, 'closing peer connection');
+  const reject = (reason: string, detail: string) => {
+    if (closing || socket.destroyed) return;
+    closing = true;
+    deps.log.warn({ remote: socket.remoteAddress, peer: peer?.nodeId, reason, detail }, 'closing peer connection');
     deps.onRejected?.(reason);
+    // Written out before the close, so the peer reads why (a failure reply) when there is one.
     writer.flush();
-    socket.destroy();
+    socket.end(() => socket.destroy());
+    // A peer that reads nothing never lets the end finish: it is cut off shortly after.
+    setTimeout(() => socket.destroy(), closeGraceMs).unref();
   };
   const reply = (id: number, body: PeerReply) => writer.send(encodeFrame({ kind: 'reply', id, body }));
   const failure = (id: number, code: FailureCode, message: string) => reply(id, { type: 'failure', code, message });
@@ -158,15 +166,14 @@ function serveConnection(
     const refusal = helloRefusal(hello, socket, nonces.server, deps);
     if (refusal !== undefined) {
       failure(id, 'refused', refusal);
-      return reject(refusal);
+      return reject('hello-refused', refusal);
     }
     peer = { nodeId: hello.nodeId, address: hello.address };
     clearTimeout(handshakeTimer);
     connections.pending.delete(socket);
     connections.authenticated.add(socket);
     decoder.setBytesMax(frameBytesMax);
-    const secrets = deps.credentials.secrets();
-    reply(id, { type: 'welcome', ...deps.self, proof: proofFor(secrets[0] as string, nonces.client, deps.clusterName) });
+    reply(id, { type: 'welcome', ...deps.self, proofs: proofsFor(deps.credentials.secrets(), nonces.client, deps.clusterName) });
   };
 
   const onFrame = (payload: Uint8Array) => {
@@ -174,14 +181,14 @@ function serveConnection(
     if (frame.kind !== 'request') throw new CodecError('a peer sent a reply on an inbound connection');
     const body = frame.body;
     if (peer === undefined) {
-      if (body.type !== 'hello') return reject('first frame was not hello');
+      if (body.type !== 'hello') return reject('not-hello', 'first frame was not hello');
       return authenticate(frame.id, body);
     }
-    if (body.type === 'hello') return reject('hello sent twice');
+    if (body.type === 'hello') return reject('hello-twice', 'hello sent twice');
     const impersonation = impersonationIn(body, peer);
     if (impersonation !== undefined) {
       failure(frame.id, 'refused', impersonation);
-      return reject(impersonation);
+      return reject('impersonation', impersonation);
     }
     const from = peer;
     deps.handler(body, from).then(
@@ -192,12 +199,13 @@ function serveConnection(
 
   const onData = (chunk: Buffer) => {
     try {
+      if (closing) return;
       for (const payload of decoder.push(chunk)) {
-        if (socket.destroyed) return;
+        if (closing) return;
         onFrame(payload);
       }
     } catch (error) {
-      reject(error instanceof Error ? error.message : String(error));
+      reject('bad-frame', error instanceof Error ? error.message : String(error));
     }
   };
   socket.on('data', onData);
@@ -218,7 +226,7 @@ function helloRefusal(hello: HelloRequest, socket: Socket, serverNonce: string, 
   if (hello.protocolVersion !== protocolVersion) {
     return `protocol version mismatch: this node speaks ${protocolVersion}, the peer ${hello.protocolVersion}`;
   }
-  if (!isValidProof(deps.credentials.secrets(), serverNonce, deps.clusterName, hello.proof)) {
+  if (!isValidProof(deps.credentials.secrets(), serverNonce, deps.clusterName, hello.proofs)) {
     return 'authentication failed: the peer does not know the cluster secret';
   }
   if (!nodeIdPattern.test(hello.nodeId)) return 'the peer named no valid node id';

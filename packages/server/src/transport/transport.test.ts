@@ -1,6 +1,8 @@
 // Runs the real peer transport over loopback: requests share one authenticated
 // connection, replies match their requests under concurrency, a wrong secret or cluster
-// name is refused before any message is served, and a restarted peer is reconnected.
+// name is refused before any message is served, a restarted peer is reconnected, secrets
+// rotate (prove with the first, accept any), an empty secret is refused, and a peer that
+// answers as another node, or a ping that speaks for another member, is refused.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,13 +23,13 @@ const echoHandler: RequestHandler = async (body) => {
   return { type: 'pong', updates: [] };
 };
 
-async function startPeerServer(options: { secret?: string; clusterName?: string; port?: number; handler?: RequestHandler } = {}) {
+async function startPeerServer(options: { secret?: string; secrets?: string[]; clusterName?: string; port?: number; handler?: RequestHandler } = {}) {
   const server = createServer((_request, response) => response.end());
   const handled: string[] = [];
   const peer = attachPeerServer(server, {
     self: { nodeId: 'server', address: 'unused' },
     clusterName: options.clusterName ?? 'test',
-    credentials: staticPeerCredentials([options.secret ?? 's3cret']),
+    credentials: staticPeerCredentials(options.secrets ?? [options.secret ?? 's3cret']),
     handler: async (body, from) => {
       handled.push(`${from.nodeId}:${body.type}`);
       return (options.handler ?? echoHandler)(body, from);
@@ -47,11 +49,12 @@ async function startPeerServer(options: { secret?: string; clusterName?: string;
   };
 }
 
-function client(options: { secret?: string; clusterName?: string } = {}) {
+function client(options: { secret?: string; secrets?: string[]; clusterName?: string; expectedNodeIds?: readonly string[] } = {}) {
   return new TcpTransport({
     self: { nodeId: 'client', address: '127.0.0.1:1' },
     clusterName: options.clusterName ?? 'test',
-    credentials: staticPeerCredentials([options.secret ?? 's3cret']),
+    credentials: staticPeerCredentials(options.secrets ?? [options.secret ?? 's3cret']),
+    expectedNodeIds: () => options.expectedNodeIds ?? [],
     connectTimeoutMs: 1000,
     backoffMinMs: 20,
     backoffMaxMs: 100,
@@ -116,6 +119,79 @@ describe('TCP peer transport', () => {
       assert.equal(error.maybeDelivered, true);
       return true;
     });
+    transport.close();
+    await server.stop();
+  });
+
+  it('refuses an empty cluster secret, or none', () => {
+    assert.throws(() => staticPeerCredentials(['']), /must not be empty/);
+    assert.throws(() => staticPeerCredentials(['new', '']), /must not be empty/);
+    assert.throws(() => staticPeerCredentials([]), /at least one/);
+  });
+
+  it('rotates secrets: accepts a proof with any held secret and proves with the first', async () => {
+    const rotating = await startPeerServer({ secrets: ['new', 'old'] });
+    const newOnly = await startPeerServer({ secrets: ['new'] });
+    const oldOnly = await startPeerServer({ secrets: ['old'] });
+    const notRotated = client({ secrets: ['old'] });
+    const rotated = client({ secrets: ['new', 'old'] });
+    const newOnlyClient = client({ secrets: ['new'] });
+    // Mid-rotation, a node still on "old" and one holding both talk, whichever calls.
+    await notRotated.request(rotating.address, { type: 'get', key: 'a' }, 2000);
+    await rotated.request(oldOnly.address, { type: 'get', key: 'a' }, 2000);
+    // The rotated node proves with "new" too: a node holding only "new" accepts it.
+    await rotated.request(newOnly.address, { type: 'get', key: 'a' }, 2000);
+    await newOnlyClient.request(rotating.address, { type: 'get', key: 'a' }, 2000);
+    // Once the old secret is gone, a node still on it is refused, both ways.
+    for (const [transport, server] of [
+      [notRotated, newOnly],
+      [newOnlyClient, oldOnly],
+    ] as const) {
+      await assert.rejects(transport.request(server.address, { type: 'get', key: 'a' }, 2000), (error: unknown) => error instanceof PeerError && error.code === 'handshake-refused');
+    }
+    assert.deepEqual(newOnly.handled, ['client:get']);
+    assert.deepEqual(oldOnly.handled, ['client:get']);
+    assert.deepEqual(rotating.handled, ['client:get', 'client:get']);
+    for (const transport of [notRotated, rotated, newOnlyClient]) transport.close();
+    for (const server of [rotating, newOnly, oldOnly]) await server.stop();
+  });
+
+  it('refuses a peer that answers as another node than the member known at its address', async () => {
+    const server = await startPeerServer();
+    const expectingOther = client({ expectedNodeIds: ['n7'] });
+    await assert.rejects(expectingOther.request(server.address, { type: 'get', key: 'k' }, 2000), (error: unknown) => {
+      assert.ok(error instanceof PeerError);
+      assert.equal(error.code, 'handshake-refused');
+      assert.match(error.message, /answered as server/);
+      return true;
+    });
+    const expectingServer = client({ expectedNodeIds: ['n7', 'server'] });
+    await expectingServer.request(server.address, { type: 'get', key: 'k' }, 2000);
+    assert.deepEqual(server.handled, ['client:get'], 'nothing was sent over the refused connection');
+    expectingOther.close();
+    expectingServer.close();
+    await server.stop();
+  });
+
+  it('refuses a ping whose sender is another member than the authenticated peer, and closes the connection', async () => {
+    const server = await startPeerServer();
+    const transport = client();
+    await assert.rejects(transport.request(server.address, { type: 'ping', from: { nodeId: 'n9', address: '127.0.0.1:1' }, updates: [] }, 2000), (error: unknown) => {
+      assert.ok(error instanceof PeerError);
+      assert.equal(error.code, 'remote-failure');
+      assert.match(error.message, /refused/);
+      return true;
+    });
+    // The refused connection closes; an honest ping on a new one is served.
+    let answered = false;
+    for (let attempt = 0; attempt < 50 && !answered; attempt++) {
+      answered = await transport.request(server.address, { type: 'ping', from: { nodeId: 'client', address: '127.0.0.1:1' }, updates: [] }, 2000).then(
+        () => true,
+        () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 20)),
+      );
+    }
+    assert.ok(answered);
+    assert.deepEqual(server.handled, ['client:ping'], 'only the honest ping reached the handler');
     transport.close();
     await server.stop();
   });
