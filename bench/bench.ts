@@ -10,12 +10,15 @@
 // BENCH_BASE_PORT (18000), BENCH_LOAD (wrk or autocannon), BENCH_ONLY (ops or join: run
 // one part only), BENCH_JOIN (0 skips the join benchmark), BENCH_JOIN_KEYS (1000000),
 // BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the load during the join),
-// BENCH_JOIN_TIMEOUT_S (600: bound on the join, and again on the cleanup after it).
+// BENCH_JOIN_TIMEOUT_S (600: bound on the join, and again on the cleanup after it),
+// BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a token on every
+// request, in the same run, so the cost of security is a ratio; 0 skips it).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startCluster, type Storage } from './cluster.js';
+import { fetchTrusting } from '@ringkv/server';
+import { startCluster, type BenchCluster, type Storage } from './cluster.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -26,6 +29,7 @@ const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const storages = (process.env.BENCH_STORAGE ?? 'memory,lmdb').split(',') as Storage[];
 const basePort = Number(process.env.BENCH_BASE_PORT ?? 18_000);
 const only = process.env.BENCH_ONLY;
+const runSecure = process.env.BENCH_SECURE !== '0';
 const runOps = only === undefined || only === 'ops';
 const runJoin = only === 'join' || (only === undefined && process.env.BENCH_JOIN !== '0');
 const joinKeys = Number(process.env.BENCH_JOIN_KEYS ?? 1_000_000);
@@ -47,13 +51,14 @@ interface Measurement {
 async function main(): Promise<void> {
   const results: Measurement[] = [];
   if (runOps) {
-    for (const storage of storages) {
-      const cluster = await startCluster(storage, basePort);
+    const variants = [...storages.map((storage) => ({ storage, secure: false })), ...(runSecure ? [{ storage: 'lmdb' as Storage, secure: true }] : [])];
+    for (const [index, variant] of variants.entries()) {
+      // Ports of its own for each cluster: the one before may still be releasing its ports.
+      const cluster = await startCluster(variant.storage, basePort + 20 * index, variant.secure);
+      const label = variant.secure ? `${variant.storage}, TLS + token` : variant.storage;
       try {
-        await prefill(cluster.urls);
-        results.push(await measure(storage, 'PUT', cluster.urls));
-        results.push(await measure(storage, 'GET', cluster.urls));
-        results.push(await measure(storage, 'GET r=one', cluster.urls));
+        await prefill(cluster);
+        for (const operation of ['PUT', 'GET', 'GET r=one'] as const) results.push(await measure(label, operation, cluster));
       } finally {
         await cluster.stop();
       }
@@ -67,24 +72,23 @@ async function main(): Promise<void> {
   report(results, joinResult);
 }
 
-async function prefill(urls: string[]): Promise<void> {
+async function prefill(cluster: BenchCluster): Promise<void> {
+  const { urls, credentials } = cluster;
+  const send = fetchTrusting(credentials?.caPem);
+  const headers = { 'content-type': 'application/json', ...(credentials ? { authorization: `Bearer ${credentials.token}` } : {}) };
   let next = 0;
   const worker = async () => {
     while (next < keyCount) {
       const i = next++;
-      const response = await fetch(`${urls[i % urls.length]}/store/key${i}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/json' },
-        body: valueBody,
-      });
+      const response = await send(`${urls[i % urls.length]}/store/key${i}`, { method: 'PUT', headers, body: valueBody });
       if (!response.ok) throw new Error(`prefill failed: ${response.status} ${await response.text()}`);
     }
   };
   await Promise.all(Array.from({ length: 64 }, worker));
 }
 
-async function measure(storage: string, operation: Measurement['operation'], urls: string[]): Promise<Measurement> {
-  const result = await runLoad({ urls, operation, keyCount, connections, seconds });
+async function measure(storage: string, operation: Measurement['operation'], cluster: BenchCluster): Promise<Measurement> {
+  const result = await runLoad({ urls: cluster.urls, operation, keyCount, connections, seconds, ...(cluster.credentials ? { credentials: cluster.credentials } : {}) });
   const measurement = { storage, operation, requestsPerSecond: result.requestsPerSecond, p50Ms: result.p50Ms, p99Ms: result.p99Ms, errors: result.errors, non2xx: result.non2xx };
   process.stdout.write(`${storage} ${operation}: ${measurement.requestsPerSecond} req/s, p50 ${measurement.p50Ms} ms, p99 ${measurement.p99Ms} ms\n`);
   return measurement;

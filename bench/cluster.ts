@@ -2,8 +2,8 @@
 // fresh temporary data directories, and every one of them stopped when the benchmark
 // ends, however it ends (normal return, error, Ctrl-C).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { ensureClusterSecretFile } from '@ringkv/server';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createCertificates, createToken, ensureClusterSecretFile, fetchTrusting } from '@ringkv/server';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +26,8 @@ export interface BenchNode {
 export interface BenchCluster {
   /** The founding members' base URLs. */
   urls: string[];
+  /** Set when the cluster runs the secure way (TLS, mutual TLS between peers, tokens). */
+  credentials?: { token: string; caPem: string };
   nodes: BenchNode[];
   /** Starts a new node with the founders as seeds: it joins the running cluster. */
   addNode(id: string, port: number): BenchNode;
@@ -65,29 +67,31 @@ function hookExit(): void {
  * them); a node added later gets all three. Resolves once every node sees all three as up
  * and normal with no ring change under way: until the ring is formed, writes are refused.
  */
-export async function startCluster(storage: Storage, basePort: number): Promise<BenchCluster> {
+export async function startCluster(storage: Storage, basePort: number, secure = false): Promise<BenchCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-'));
   dataDirs.add(dataDir);
   const founders = [0, 1, 2].map((i) => `127.0.0.1:${basePort + i}`);
   const secretFile = join(dataDir, 'cluster-secret');
   ensureClusterSecretFile(secretFile);
+  const security = secure ? secureSetup(dataDir) : undefined;
   const nodes: BenchNode[] = [];
   const startNode = (id: string, port: number): BenchNode => {
     const address = `127.0.0.1:${port}`;
     const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
       process.execPath,
-      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, ...(security?.args(id) ?? []), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);
-    const node = { id, address, url: `http://${address}`, child };
+    const node = { id, address, url: `${security ? 'https' : 'http'}://${address}`, child };
     nodes.push(node);
     return node;
   };
   founders.forEach((_, i) => startNode(`n${i + 1}`, basePort + i));
   const cluster: BenchCluster = {
     urls: nodes.map((node) => node.url),
+    ...(security ? { credentials: security.credentials } : {}),
     nodes,
     addNode: startNode,
     stop: async () => {
@@ -111,7 +115,7 @@ export async function waitForStableRing(cluster: BenchCluster, timeoutMs: number
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const views = await Promise.all(
-      cluster.nodes.map((node) => new RingkvClient({ baseUrl: node.url, timeoutMs: 2000 }).cluster().catch(() => undefined)),
+      cluster.nodes.map((node) => benchClient(cluster, node.url).cluster().catch(() => undefined)),
     );
     const stable = views.every(
       (view) =>
@@ -126,6 +130,24 @@ export async function waitForStableRing(cluster: BenchCluster, timeoutMs: number
     if (Date.now() > deadline) throw new Error(`the benchmark cluster did not settle within ${timeoutMs / 1000} s`);
     await sleep(200);
   }
+}
+
+/** A client for one node, with the cluster's token and CA when it runs the secure way. */
+export function benchClient(cluster: Pick<BenchCluster, 'credentials'>, url: string): RingkvClient {
+  const credentials = cluster.credentials;
+  return new RingkvClient({ baseUrl: url, timeoutMs: 2000, ...(credentials ? { token: credentials.token, fetch: fetchTrusting(credentials.caPem) } : {}) });
+}
+
+/** Certificates for n1..n3 (mutual TLS between peers) and a write token, as an application would have. */
+function secureSetup(dataDir: string): { args(id: string): string[]; credentials: { token: string; caPem: string } } {
+  const certDir = join(dataDir, 'certs');
+  const certificates = createCertificates({ outDir: certDir, nodeIds: ['n1', 'n2', 'n3'], hosts: ['127.0.0.1', 'localhost'], days: 2 });
+  const authFile = join(dataDir, 'auth.json');
+  const { token } = createToken(authFile, { role: 'write', name: 'bench' }, Date.now());
+  return {
+    args: (id) => ['--tls-cert', join(certDir, `${id}.pem`), '--tls-key', join(certDir, `${id}-key.pem`), '--tls-ca', certificates.caCertFile, '--auth-file', authFile],
+    credentials: { token, caPem: readFileSync(certificates.caCertFile, 'utf8') },
+  };
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

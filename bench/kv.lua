@@ -22,14 +22,20 @@ function setup(thread)
 end
 
 local body = '{"value":"' .. string.rep("v", vsize) .. '"}'
+local token = os.getenv("TOKEN")
 local put_headers = { ["Content-Type"] = "application/json" }
+local get_headers = {}
+if token and token ~= "" then
+  put_headers["Authorization"] = "Bearer " .. token
+  get_headers["Authorization"] = "Bearer " .. token
+end
 
 function request()
   local key = "key" .. math.random(0, nkeys - 1)
   if mode == "PUT" or (mode == "MIX" and math.random() < write_share) then
     return wrk.format("PUT", "/store/" .. key, put_headers, body)
   end
-  return wrk.format("GET", "/store/" .. key .. "?r=" .. read)
+  return wrk.format("GET", "/store/" .. key .. "?r=" .. read, get_headers)
 end
 
 -- Globals, not locals: done() reads them from each thread with thread:get().

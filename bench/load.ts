@@ -36,6 +36,8 @@ export interface LoadSpec {
   writeShare?: number;
   /** The load ends by itself after this long, if it is not stopped before. */
   seconds: number;
+  /** For a cluster run the secure way: the API token, and the CA its HTTPS certificates come from. */
+  credentials?: { token: string; caPem: string };
 }
 
 export interface LoadResult {
@@ -70,7 +72,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
 
 /** One wrk thread per node, the connections spread over them. */
 function startWrk(spec: LoadSpec): RunningLoad {
-  const hosts = spec.urls.map((url) => url.replace('http://', '')).join(',');
+  const hosts = spec.urls.map((url) => url.replace(/^https?:\/\//, '')).join(',');
   const child = spawn(
     'wrk',
     [`-t${spec.urls.length}`, `-c${Math.max(spec.connections, spec.urls.length)}`, `-d${Math.ceil(spec.seconds)}s`, '--timeout', '5s', '-s', join(benchDir, 'kv.lua'), spec.urls[0] as string],
@@ -83,6 +85,7 @@ function startWrk(spec: LoadSpec): RunningLoad {
         READ: spec.operation === 'GET r=one' ? 'one' : 'quorum',
         HOSTS: hosts,
         KEYS: String(spec.keyCount),
+        TOKEN: spec.credentials?.token ?? '',
       },
     },
   );
@@ -134,6 +137,7 @@ function startWrk(spec: LoadSpec): RunningLoad {
 /** One autocannon instance per node, connections split between them, run together. */
 function startAutocannon(spec: LoadSpec): RunningLoad {
   const { urls, operation, connections, keyCount } = spec;
+  const auth: Record<string, string> = spec.credentials ? { authorization: `Bearer ${spec.credentials.token}` } : {};
   const share = (i: number) => Math.max(1, Math.floor(connections / urls.length) + (i < connections % urls.length ? 1 : 0));
   const counts = new Map<number, number>();
   const statuses: Record<string, number> = {};
@@ -145,14 +149,15 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
         {
           url,
           connections: share(i),
+          ...(spec.credentials ? { tlsOptions: { ca: spec.credentials.caPem } } : {}),
           duration: spec.seconds,
           requests: [
             {
               setupRequest: (request) => {
                 const path = `/store/key${Math.floor(Math.random() * keyCount)}`;
                 const put = operation === 'PUT' || (operation === 'mixed' && Math.random() < (spec.writeShare ?? 0));
-                if (put) return { ...request, method: 'PUT', path, body: valueBody, headers: { 'content-type': 'application/json' } };
-                return { ...request, method: 'GET', path: `${path}?r=${operation === 'GET r=one' ? 'one' : 'quorum'}`, body: undefined, headers: {} };
+                if (put) return { ...request, method: 'PUT', path, body: valueBody, headers: { 'content-type': 'application/json', ...auth } };
+                return { ...request, method: 'GET', path: `${path}?r=${operation === 'GET r=one' ? 'one' : 'quorum'}`, body: undefined, headers: auth };
               },
             },
           ],

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as connectTls } from 'node:tls';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +80,18 @@ function secureArgs(id: string, certDir: string, seeds: string[], certId = id): 
   ];
 }
 
+/** The serial number of the certificate a node serves now. */
+function servedSerial(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connectTls({ host: '127.0.0.1', port, ca: caPem }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.destroy();
+    });
+    socket.once('error', reject);
+    socket.setTimeout(3000, () => socket.destroy(new Error('no TLS handshake in 3 s')));
+  });
+}
+
 async function memberIds(port: number): Promise<string[]> {
   return (await clientOf(port).cluster()).members.map((member) => member.nodeId);
 }
@@ -125,6 +138,19 @@ describe('a secure cluster on real processes', () => {
     await assert.rejects(fetch(`https://127.0.0.1:${ports[0]}/health`, { signal: AbortSignal.timeout(3000) }));
     assert.equal((await trustingFetch(`https://127.0.0.1:${ports[0]}/health`)).status, 200);
     assert.equal((await trustingFetch(`https://127.0.0.1:${ports[0]}/cluster`)).status, 401);
+  });
+
+  it('serves a renewed certificate once its files change, without a restart', async () => {
+    const port = ports[0] as number;
+    const before = await servedSerial(port);
+    const certDir = join(dir, 'certs');
+    rmSync(join(certDir, 'n1.pem'));
+    rmSync(join(certDir, 'n1-key.pem'));
+    createCertificates({ outDir: certDir, nodeIds: ['n1'], hosts: ['127.0.0.1', 'localhost'], days: 2 });
+    await waitFor(async () => (await servedSerial(port)) !== before, 10_000);
+    // The node kept running and its peers still reach it over mutual TLS with the new certificate.
+    await clientOf(port).put('after-renewal', 1, 'all');
+    assert.equal((await clientOf(ports[2] as number).get('after-renewal', 'all'))?.value, 1);
   });
 
   it('never admits a node whose certificate comes from another CA, though it knows the secret', async () => {

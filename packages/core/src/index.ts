@@ -9,6 +9,7 @@ export * from './ring/hash.js';
 export * from './ring/ring.js';
 export * from './storage/engine.js';
 export * from './storage/record.js';
+export * from './storage/json-text.js';
 export * from './storage/memory-engine.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';

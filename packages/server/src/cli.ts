@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
 import { runLocalCluster } from './local-cluster.js';
-import { startNode } from './node.js';
+import type { RunningNode } from './node.js';
 import { addSecurityCommands } from './security-commands.js';
 import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand, type ApiTarget } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
@@ -117,8 +117,10 @@ nodeCommand.action(async (flags: Record<string, unknown>) => {
     tlsCaFile: flags.tlsCa,
     dataDir: (flags.dataDir as string | undefined) ?? `./data/${String(flags.id)}`,
   } as NodeConfig;
-  let running: Awaited<ReturnType<typeof startNode>>;
+  let running: RunningNode;
   try {
+    // Loaded here, not at the top: `token` and `certs` should not pay for Fastify and LMDB.
+    const { startNode } = await import('./node.js');
     running = await startNode(config);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -1,10 +1,14 @@
 // Property tests for peer frames: every message survives encode, arbitrary chunking and
-// decode unchanged; malformed and oversized input becomes a CodecError, and so does an
-// incarnation no member could ever refute (above incarnationMax).
+// decode unchanged (values holding "__proto__" keys included, carried as JSON text);
+// malformed and oversized input becomes a CodecError, and so does an incarnation no
+// member could ever refute (above incarnationMax).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { pack } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerFrameBytesMaxUnauthenticated } from '../limits.js';
+import { carriedValue, JsonText, plainValue } from '../storage/json-text.js';
+import type { StoredRecord } from '../storage/record.js';
 import { CodecError, decodeFrame, encodeFrame } from './codec.js';
 import { FrameDecoder } from './frame-decoder.js';
 import type { Frame, PeerReply, PeerRequest } from './messages.js';
@@ -21,11 +25,23 @@ const update = fc.record({
   horizon: fc.nat(),
   serving: fc.boolean(),
 });
+/** JSON whose objects often hold "__proto__" keys, built as text so JSON.parse makes them own properties. */
+const protoKeyText = fc.letrec<{ value: string; leaf: string; array: string; object: string }>((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('array'), tie('object')),
+  leaf: fc.jsonValue({ maxDepth: 0 }).map((leaf) => JSON.stringify(leaf)),
+  array: fc.array(tie('value'), { maxLength: 3 }).map((items) => `[${items.join(',')}]`),
+  object: fc
+    .array(fc.tuple(fc.constantFrom('__proto__', '__proto_', 'constructor', 'a'), tie('value')), { maxLength: 3 })
+    .map((entries) => `{${entries.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(',')}}`),
+})).value;
+const protoKeyValue = protoKeyText.map((text) => JSON.parse(text) as unknown);
+
 const liveRecord = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
   nodeId,
   tombstone: fc.constant(false),
-  value: fc.jsonValue(),
+  // The form the HTTP edge hands the cluster: values holding "__proto__" keys as JsonText.
+  value: fc.oneof(fc.jsonValue(), protoKeyValue.map(carriedValue)),
 });
 const tombstone = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
@@ -130,6 +146,29 @@ describe('peer codec', () => {
     );
   });
 
+  it('carries a record whose value holds "__proto__" keys, nested too, exactly', () => {
+    const sent = JSON.parse('{"__proto__":{"x":1},"a":2,"list":[{"__proto__":null,"__proto_":3}]}') as unknown;
+    const received = putRecordThroughCodec({ hlc: 7, nodeId: 'n1', tombstone: false, value: carriedValue(sent) });
+    assert.ok(received.value instanceof JsonText);
+    assert.deepStrictEqual(plainValue(received.value), sent);
+    assert.equal(({} as Record<string, unknown>)['x'], undefined, 'Object.prototype is untouched');
+    fc.assert(
+      fc.property(protoKeyValue, (value) => {
+        assert.deepStrictEqual(plainValue(putRecordThroughCodec({ hlc: 1, nodeId: 'n1', tombstone: false, value: carriedValue(value) }).value), value);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses a record whose flag is unknown, or whose JSON text is not JSON', () => {
+    // A put request as the codec lays it out: [kind request, id, put, key, hlc, nodeId, flag, value].
+    const put = (flag: number, value: unknown) => pack([0, 1, 2, 'k', 1, 'n1', flag, value]);
+    assert.deepEqual(plainValue((decodeFrame(put(2, '{"__proto__":1}')) as { body: { record: StoredRecord } }).body.record.value), JSON.parse('{"__proto__":1}'));
+    assert.throws(() => decodeFrame(put(2, '{"a":')), /not valid JSON text/);
+    assert.throws(() => decodeFrame(put(2, { a: 1 })), /record\.value must be a string/);
+    assert.throws(() => decodeFrame(put(5, 'x')), /record\.flag/);
+  });
+
   it('refuses an oversized length before buffering it', () => {
     const decoder = new FrameDecoder(1024);
     const header = new Uint8Array([0, 0, 0x10, 0]);
@@ -172,3 +211,9 @@ describe('peer codec', () => {
     assert.equal(raised.push(big.subarray(2)).length, 1);
   });
 });
+
+function putRecordThroughCodec(record: StoredRecord): StoredRecord {
+  const decoded = decodeFrame(encodeFrame({ kind: 'request', id: 1, body: { type: 'put', key: 'k', record } }).subarray(4));
+  assert.ok(decoded.kind === 'request' && decoded.body.type === 'put');
+  return decoded.body.record;
+}

@@ -4,6 +4,7 @@
 // hostile frame becomes a CodecError, never a crash or a half-read message.
 import { Packr } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
+import { JsonText } from '../storage/json-text.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
 
@@ -201,16 +202,40 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
   }
 }
 
+/**
+ * What a record's third field says about the rest: a value, a tombstone, or a value carried
+ * as JSON text (storage/json-text.ts). A field of the record rather than a msgpackr
+ * extension: extensions are registered for the whole process, and a flag is checked here.
+ */
+const recordValue = 0;
+const recordTombstone = 1;
+const recordJsonText = 2;
+
 function recordFields(record: StoredRecord): unknown[] {
-  return record.tombstone ? [record.hlc, record.nodeId, 1] : [record.hlc, record.nodeId, 0, record.value];
+  if (record.tombstone) return [record.hlc, record.nodeId, recordTombstone];
+  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, recordJsonText, record.value.text];
+  return [record.hlc, record.nodeId, recordValue, record.value];
 }
 
 function decodeRecord(f: unknown[]): StoredRecord {
   const hlc = int(f[0], 'record.hlc');
   const nodeId = str(f[1], 'record.nodeId');
-  const tombstone = f[2] === 1;
-  if (!tombstone && f.length < 4) throw new CodecError('record without a value');
-  return { hlc, nodeId, tombstone, value: tombstone ? undefined : f[3] };
+  const flag = f[2];
+  if (flag === recordTombstone) return { hlc, nodeId, tombstone: true, value: undefined };
+  if (flag !== recordValue && flag !== recordJsonText) throw new CodecError(`record.flag must be ${recordValue}, ${recordTombstone} or ${recordJsonText}`);
+  if (f.length < 4) throw new CodecError('record without a value');
+  return { hlc, nodeId, tombstone: false, value: flag === recordValue ? f[3] : jsonText(f[3]) };
+}
+
+/** Checked once here, so a GET that writes the value out cannot fail on it later. */
+function jsonText(value: unknown): JsonText {
+  const text = str(value, 'record.value');
+  try {
+    JSON.parse(text);
+  } catch {
+    throw new CodecError('record.value is not valid JSON text');
+  }
+  return new JsonText(text);
 }
 
 function recordEntryFields([key, record]: [string, StoredRecord]): unknown[] {

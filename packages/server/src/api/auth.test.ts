@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
-import { createToken } from '../security/auth-tokens.js';
+import { createToken, revokeToken } from '../security/auth-tokens.js';
 import { protectedModeProblems } from '../node-security.js';
 import type { Access } from './route-access.js';
 
@@ -164,6 +164,23 @@ describe('API roles', () => {
     for (const line of [/ringkv_auth_failures_total\{reason="role"[^}]*\} [1-9]/, /ringkv_auth_failures_total\{reason="missing"[^}]*\} [1-9]/, /ringkv_admin_actions_total\{action="POST \/admin\/reload",outcome="ok"[^}]*\} [1-9]/]) {
       assert.ok(line.test(metrics), `no line ${line} in /metrics`);
     }
+  });
+});
+
+describe('token file reloads', () => {
+  it('takes a token created after start on POST /admin/reload, and refuses it once revoked', async () => {
+    const authFile = join(dataDir, 'auth.json');
+    const { token } = createToken(authFile, { role: 'read', name: 'late' }, Date.now());
+    const asLate = () => running.app.inject({ method: 'GET', url: '/status', headers: { authorization: `Bearer ${token}` } });
+    const reload = await request('POST', '/admin/reload', 'admin');
+    assert.equal(reload.statusCode, 200, reload.body);
+    assert.ok((reload.json() as { reloaded: string[] }).reloaded.includes('tokens'));
+    assert.equal((await asLate()).statusCode, 200);
+    assert.equal(revokeToken(authFile, 'late'), true);
+    // The file is watched: no reload call this time (bounded wait).
+    const deadline = Date.now() + 5000;
+    while ((await asLate()).statusCode !== 401 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal((await asLate()).statusCode, 401);
   });
 });
 

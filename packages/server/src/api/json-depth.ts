@@ -4,6 +4,7 @@
 // a value nested 3,000 deep was accepted here and overflowed the stack on the replicas.
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from './problems.js';
+import { noteParsedBody } from './proto-key-bodies.js';
 
 const openBrace = 0x7b;
 const openBracket = 0x5b;
@@ -64,6 +65,10 @@ export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): 
       );
       return;
     }
-    parseJson(request, text, done);
+    parseJson(request, text, (error, parsed: unknown) => {
+      // Lets the PUT route skip the walk for "__proto__" keys when the text has none (proto-key-bodies.ts).
+      if (!error) noteParsedBody(parsed, text);
+      done(error, parsed);
+    });
   });
 }

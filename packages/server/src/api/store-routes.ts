@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { formatVersion, isValidKey, keyBytesMax, requiredReplies, utf8Length, type StoredRecord } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError, problemOf, sendProblem } from './problems.js';
+import { carriedBodyValue } from './proto-key-bodies.js';
 import {
   DeleteResultSchema,
   KeyParams,
@@ -39,7 +40,8 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const key = checkedKey(request.params.key);
       requireReady(deps);
       const w = requiredReplies(request.query.w, deps.replicas, 'w');
-      const result = await deps.coordinator.put(key, request.body.value, w);
+      // A value holding a "__proto__" key is carried as JSON text, so replicas and disks keep it exactly.
+      const result = await deps.coordinator.put(key, carriedBodyValue(request.body, request.body.value), w);
       setVersionHeaders(reply, result.record, result.acks);
       return { key, value: request.body.value, version: formatVersion(result.record) };
     },

@@ -3,7 +3,7 @@
 // checks that data survives closing and reopening the engine.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { compareUtf8, type Engine, type StoredRecord } from '@ringkv/core';
+import { carriedValue, compareUtf8, JsonText, plainValue, type Engine, type StoredRecord } from '@ringkv/core';
 
 export interface EngineFactory {
   create(): Promise<Engine>;
@@ -13,6 +13,17 @@ export interface EngineFactory {
 
 const live = (hlc: number, value: unknown, nodeId = 'n1'): StoredRecord => ({ hlc, nodeId, value, tombstone: false });
 const tombstone = (hlc: number, nodeId = 'n1'): StoredRecord => ({ hlc, nodeId, value: undefined, tombstone: true });
+
+/** Valid JSON whose "__proto__" keys are own properties (top level and nested), as the HTTP edge receives it. */
+const protoKeyJson = '{"__proto__":{"x":1},"a":2,"list":[{"__proto__":[null]},{"__proto_":3}]}';
+
+/** Checks a stored value is exactly the JSON above, in the carried form the edge hands over. */
+function assertProtoKeyValue(value: unknown): void {
+  assert.ok(value instanceof JsonText, 'a value holding "__proto__" stays in its carried form');
+  assert.deepStrictEqual(plainValue(value), JSON.parse(protoKeyJson));
+  assert.equal(JSON.stringify(value), protoKeyJson);
+  assert.equal(({} as Record<string, unknown>)['x'], undefined, 'Object.prototype is untouched');
+}
 
 export function engineComplianceSuite(name: string, factory: EngineFactory): void {
   describe(`Engine compliance: ${name}`, () => {
@@ -27,6 +38,17 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
       assert.equal((await engine.apply('a', live(10, 'same-version', 'n0'))).applied, false, 'n0 < n1 at the same hlc');
       assert.equal((await engine.apply('a', live(10, 'tie-winner', 'n2'))).applied, true);
       assert.equal((await engine.get('a'))?.value, 'tie-winner');
+      await engine.close();
+    });
+
+    it('keeps a value holding "__proto__" keys exactly, in get, apply and scan', async () => {
+      const engine = await factory.create();
+      const applied = await engine.apply('proto', live(3, carriedValue(JSON.parse(protoKeyJson))));
+      assert.equal(applied.applied, true);
+      assertProtoKeyValue((await engine.get('proto'))?.value);
+      assertProtoKeyValue((await engine.apply('proto', live(2, 'older'))).current.value);
+      assertProtoKeyValue((await engine.scan({ prefix: 'proto', limit: 1 }))[0]?.record.value);
+      assert.equal(engine.liveCount(), 1);
       await engine.close();
     });
 
@@ -74,11 +96,13 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
         const engine = await factory.create();
         await engine.apply('kept', live(7, { deep: [1, 2, 3] }));
         await engine.apply('gone', tombstone(8));
+        await engine.apply('proto', live(9, carriedValue(JSON.parse(protoKeyJson))));
         await engine.close();
         const again = await reopen();
         assert.deepEqual((await again.get('kept'))?.value, { deep: [1, 2, 3] });
         assert.equal((await again.get('gone'))?.tombstone, true);
-        assert.equal(again.liveCount(), 1);
+        assertProtoKeyValue((await again.get('proto'))?.value);
+        assert.equal(again.liveCount(), 2, 'a value kept as JSON text counts as live');
         await again.close();
       });
     }

@@ -1,18 +1,27 @@
 // Runs the same checks against the memory and the LMDB hint stores: newest hint per key
-// wins, bounds drop hints, delivered hints are removed unless replaced, LMDB hints
-// survive a reopen.
+// wins, bounds drop hints, delivered hints are removed unless replaced, a value holding
+// "__proto__" keys comes back exactly, LMDB hints survive a reopen.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { MemoryHintStore, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
+import { carriedValue, JsonText, MemoryHintStore, plainValue, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
 import { LmdbEngine } from './lmdb-engine.js';
 
 const directories: string[] = [];
 after(() => directories.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
 
 const record = (hlc: number, value: unknown): StoredRecord => ({ hlc, nodeId: 'n1', tombstone: false, value });
+
+/** Valid JSON whose "__proto__" keys (top level and nested) are own properties. */
+const protoKeyJson = '{"__proto__":{"x":1},"nested":[{"__proto__":"y"}],"a":2}';
+
+function assertProtoKeyValue(value: unknown): void {
+  assert.ok(value instanceof JsonText);
+  assert.deepStrictEqual(plainValue(value), JSON.parse(protoKeyJson));
+  assert.equal(JSON.stringify(value), protoKeyJson);
+}
 
 async function lmdbStore(limits?: HintLimits): Promise<{ store: HintStore; reopen: () => Promise<HintStore> }> {
   const path = mkdtempSync(join(tmpdir(), 'ringkv-hints-'));
@@ -50,6 +59,12 @@ for (const [name, make] of [
       assert.equal(store.oldestStoredAtMs(), 13);
     });
 
+    it('gives back a value holding "__proto__" keys exactly', async () => {
+      const { store } = await make();
+      await store.add({ target: 'n3', key: 'p', record: record(1, carriedValue(JSON.parse(protoKeyJson))), storedAtMs: 1 });
+      assertProtoKeyValue((await store.batch('n3', 10))[0]?.record.value);
+    });
+
     it('drops hints beyond its bounds', async () => {
       const { store } = await make({ perTargetMax: 2, totalMax: 3 });
       const kept = [];
@@ -65,8 +80,13 @@ describe('hint store: lmdb durability', () => {
   it('has its hints again after a reopen', async () => {
     const { store, reopen } = await lmdbStore();
     await store.add({ target: 'n3', key: 'k', record: record(3, { v: 1 }), storedAtMs: 5 });
+    await store.add({ target: 'n3', key: 'p', record: record(4, carriedValue(JSON.parse(protoKeyJson))), storedAtMs: 6 });
+    await store.add({ target: 'n3', key: 't', record: { hlc: 5, nodeId: 'n1', tombstone: true, value: undefined }, storedAtMs: 7 });
     const again = await reopen();
-    assert.equal(again.count(), 1);
-    assert.deepEqual((await again.batch('n3', 10))[0]?.record.value, { v: 1 });
+    assert.equal(again.count(), 3);
+    const [kept, proto, deleted] = await again.batch('n3', 10);
+    assert.deepEqual(kept?.record.value, { v: 1 });
+    assertProtoKeyValue(proto?.record.value);
+    assert.equal(deleted?.record.tombstone, true);
   });
 });

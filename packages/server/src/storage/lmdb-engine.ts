@@ -11,6 +11,7 @@
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
   compareUtf8,
+  JsonText,
   liveDelta,
   supersedes,
   type ApplyOutcome,
@@ -23,8 +24,17 @@ import {
 } from '@ringkv/core';
 import { LmdbHintStore } from './lmdb-hint-store.js';
 
-/** Records are stored as compact arrays: [hlc, nodeId, 1] for tombstones, [hlc, nodeId, 0, value] otherwise. */
-type StoredRow = [number, string, 0, unknown] | [number, string, 1];
+/**
+ * Records are stored as compact arrays: [hlc, nodeId, 1] for tombstones, [hlc, nodeId, 0,
+ * value] for values, and [hlc, nodeId, 2, text] for a value carried as JSON text (one that
+ * holds a "__proto__" key, which lmdb-js's MessagePack would rename; see
+ * packages/core/src/storage/json-text.ts).
+ */
+type StoredRow = [number, string, typeof rowValue, unknown] | [number, string, typeof rowTombstone] | [number, string, typeof rowJsonText, string];
+
+const rowValue = 0;
+const rowTombstone = 1;
+const rowJsonText = 2;
 
 export interface LmdbEngineOptions {
   path: string;
@@ -56,7 +66,7 @@ export class LmdbEngine implements Engine {
   /** Opens (or creates) the store and counts its live keys. */
   static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
     const engine = new LmdbEngine(options);
-    for (const { value } of engine.records.getRange({})) if (value[2] === 0) engine.live++;
+    for (const { value } of engine.records.getRange({})) if (value[2] !== rowTombstone) engine.live++;
     return engine;
   }
 
@@ -195,11 +205,18 @@ export class LmdbEngine implements Engine {
 }
 
 function toRow(record: StoredRecord): StoredRow {
-  return record.tombstone ? [record.hlc, record.nodeId, 1] : [record.hlc, record.nodeId, 0, record.value];
+  if (record.tombstone) return [record.hlc, record.nodeId, rowTombstone];
+  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, rowJsonText, record.value.text];
+  return [record.hlc, record.nodeId, rowValue, record.value];
 }
 
 function fromRow(row: StoredRow): StoredRecord {
-  return row[2] === 1
-    ? { hlc: row[0], nodeId: row[1], tombstone: true, value: undefined }
-    : { hlc: row[0], nodeId: row[1], tombstone: false, value: row[3] };
+  switch (row[2]) {
+    case rowTombstone:
+      return { hlc: row[0], nodeId: row[1], tombstone: true, value: undefined };
+    case rowJsonText:
+      return { hlc: row[0], nodeId: row[1], tombstone: false, value: new JsonText(row[3]) };
+    default:
+      return { hlc: row[0], nodeId: row[1], tombstone: false, value: row[3] };
+  }
 }

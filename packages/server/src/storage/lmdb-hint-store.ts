@@ -3,10 +3,17 @@
 // target's hints are a contiguous range. Counts per target are kept in memory (counted at
 // open) to enforce the bounds without scanning.
 import type { Database, RootDatabase } from 'lmdb';
-import { hintLimitsDefault, supersedes, type Hint, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
+import { hintLimitsDefault, JsonText, supersedes, type Hint, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
 
-/** [hlc, writer, tombstone, storedAtMs, value?] */
-type HintRow = [number, string, 0 | 1, number, unknown?];
+/**
+ * [hlc, writer, flag, storedAtMs, value?]: flag 1 is a tombstone (no value), 0 a value, 2 a
+ * value carried as JSON text (packages/core/src/storage/json-text.ts), as in the records rows.
+ */
+type HintRow = [number, string, 0 | 1 | 2, number, unknown?];
+
+const rowValue = 0;
+const rowTombstone = 1;
+const rowJsonText = 2;
 
 const separator = '\u0000';
 
@@ -94,9 +101,13 @@ export class LmdbHintStore implements HintStore {
 
 function rowOf(hint: Hint): HintRow {
   const { record } = hint;
-  return record.tombstone ? [record.hlc, record.nodeId, 1, hint.storedAtMs] : [record.hlc, record.nodeId, 0, hint.storedAtMs, record.value];
+  if (record.tombstone) return [record.hlc, record.nodeId, rowTombstone, hint.storedAtMs];
+  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, rowJsonText, hint.storedAtMs, record.value.text];
+  return [record.hlc, record.nodeId, rowValue, hint.storedAtMs, record.value];
 }
 
 function recordOf(row: HintRow): StoredRecord {
-  return { hlc: row[0], nodeId: row[1], tombstone: row[2] === 1, value: row[2] === 1 ? undefined : row[4] };
+  const base = { hlc: row[0], nodeId: row[1] };
+  if (row[2] === rowTombstone) return { ...base, tombstone: true, value: undefined };
+  return { ...base, tombstone: false, value: row[2] === rowJsonText ? new JsonText(row[4] as string) : row[4] };
 }
