@@ -1,19 +1,11 @@
 // A node's settings, with their defaults and checks. The CLI fills it from flags and
 // environment variables; tests fill it directly.
+import { httpLimitsDefaults, type HttpLimits } from './api/http-limits.js';
 import { hintsPerTargetMaxDefault, hintsTotalMaxDefault, nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
-import {
-  httpConnectionsMaxDefault,
-  httpHeaderBytesMaxDefault,
-  httpHeaderBytesMaxLimit,
-  httpHeadersTimeoutMsDefault,
-  httpKeepAliveTimeoutMsDefault,
-  httpRequestTimeoutMsDefault,
-  jsonDepthMaxDefault,
-  jsonDepthMaxLimit,
-  rateLimitPerMinuteDefault,
-} from '@ringkv/core';
+import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
 
-export interface NodeConfig {
+/** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
+export interface NodeConfig extends HttpLimits {
   id: string;
   /** Address to bind and to advertise to peers. */
   host: string;
@@ -61,22 +53,6 @@ export interface NodeConfig {
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   logLevel: string;
-  // --- HTTP edge limits (docs/security.md, "Limits before authentication"; defaults in packages/core/src/limits.ts) ---
-  /** Deepest nesting of a request body's JSON; deeper bodies are refused (400) before any replica sees them. */
-  jsonDepthMax: number;
-  /** Time to receive a whole request, body included (408 beyond). */
-  httpRequestTimeoutMs: number;
-  /** Time to receive a request's headers (408 beyond). */
-  httpHeadersTimeoutMs: number;
-  /** Idle time allowed on a keep-alive connection between requests. */
-  httpKeepAliveTimeoutMs: number;
-  /** Open connections on the API port (clients and inbound peers); more are closed at once. */
-  httpConnectionsMax: number;
-  /** Bytes of a request line and headers (431 beyond). */
-  httpHeaderBytesMax: number;
-  /** Requests a minute per token, or per client address without one; 0 = no limit. */
-  rateLimitPerMinute: number;
-  // --- end of HTTP edge limits ---
 }
 
 export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
@@ -108,14 +84,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   tombstonePurgeMarginMs: 60_000,
   durable: false,
   logLevel: 'info',
-  // HTTP edge limits
-  jsonDepthMax: jsonDepthMaxDefault,
-  httpRequestTimeoutMs: httpRequestTimeoutMsDefault,
-  httpHeadersTimeoutMs: httpHeadersTimeoutMsDefault,
-  httpKeepAliveTimeoutMs: httpKeepAliveTimeoutMsDefault,
-  httpConnectionsMax: httpConnectionsMaxDefault,
-  httpHeaderBytesMax: httpHeaderBytesMaxDefault,
-  rateLimitPerMinute: rateLimitPerMinuteDefault,
+  ...httpLimitsDefaults,
 };
 
 /** Every problem with a config, as sentences naming the flag to fix. */
