@@ -12,13 +12,19 @@
 // BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the load during the join),
 // BENCH_JOIN_TIMEOUT_S (600: bound on the join, and again on the cleanup after it),
 // BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a token on every
-// request, in the same run, so the cost of security is a ratio; 0 skips it).
+// request, in the same run, so the cost of security is a ratio; 0 skips it),
+// BENCH_FROZEN (0 skips the frozen-replica benchmark, frozen-bench.ts: quorum p99 with one
+// replica SIGSTOPped beside healthy p99), BENCH_FROZEN_SECONDS (5: each of its four phases),
+// BENCH_FROZEN_STORAGE (lmdb). BENCH_FLOOD (0 skips the flood benchmark, flood-bench.ts: a
+// light client's GET p99 through a node flooded with 1 MiB PUTs), BENCH_FLOOD_PUTS (2000).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fetchTrusting } from '@ringkv/server';
 import { startCluster, type BenchCluster, type Storage } from './cluster.js';
+import { reportFrozen, runFrozenBench, type FrozenResult } from './frozen-bench.js';
+import { reportFlood, runFloodBench, type FloodResult } from './flood-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -35,7 +41,14 @@ const runJoin = only === 'join' || (only === undefined && process.env.BENCH_JOIN
 const joinKeys = Number(process.env.BENCH_JOIN_KEYS ?? 1_000_000);
 const joinWriteShare = Number(process.env.BENCH_JOIN_WRITE_SHARE ?? 0.2);
 const joinTimeoutMs = Number(process.env.BENCH_JOIN_TIMEOUT_S ?? 600) * 1000;
-if (only !== undefined && only !== 'ops' && only !== 'join') throw new Error(`BENCH_ONLY must be ops or join, not ${only}`);
+const runFrozen = only === 'frozen' || (only === undefined && process.env.BENCH_FROZEN !== '0');
+const frozenSeconds = Number(process.env.BENCH_FROZEN_SECONDS ?? 5);
+const frozenStorage = (process.env.BENCH_FROZEN_STORAGE ?? 'lmdb') as Storage;
+const runFlood = only === 'flood' || (only === undefined && process.env.BENCH_FLOOD !== '0');
+const floodPuts = Number(process.env.BENCH_FLOOD_PUTS ?? 2000);
+if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood') throw new Error(`BENCH_ONLY must be ops, join, frozen or flood, not ${only}`);
+if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
+if (runFrozen && !(frozenSeconds >= 3 && frozenSeconds <= 120)) throw new Error(`BENCH_FROZEN_SECONDS must be 3..120, not ${process.env.BENCH_FROZEN_SECONDS}`);
 if (runJoin && !(Number.isInteger(joinKeys) && joinKeys >= 100)) throw new Error(`BENCH_JOIN_KEYS must be a whole number of at least 100, not ${process.env.BENCH_JOIN_KEYS}`);
 
 interface Measurement {
@@ -69,7 +82,14 @@ async function main(): Promise<void> {
     // Ports of its own: a node of the cluster above may still be releasing its port.
     joinResult = await runJoinBench({ basePort: basePort + 10, keyCount: joinKeys, connections, seconds, writeShare: joinWriteShare, timeoutMs: joinTimeoutMs });
   }
-  report(results, joinResult);
+  let frozenResult: FrozenResult | null = null;
+  if (runFrozen) {
+    // Ports of its own, clear of the clusters above.
+    frozenResult = await runFrozenBench({ basePort: basePort + 120, storage: frozenStorage, keyCount, connections, seconds: frozenSeconds });
+  }
+  // Ports of its own, clear of the clusters above.
+  const floodResult: FloodResult | null = runFlood ? await runFloodBench({ basePort: basePort + 140, seconds: Math.min(seconds, 5), puts: floodPuts, connections }) : null;
+  report(results, joinResult, frozenResult, floodResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -94,7 +114,7 @@ async function measure(storage: string, operation: Measurement['operation'], clu
   return measurement;
 }
 
-function report(results: Measurement[], joinResult: JoinResult | null): void {
+function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null): void {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = ['', `Machine: ${machine}, load from ${loadGenerator}`];
   if (results.length > 0) {
@@ -109,13 +129,15 @@ function report(results: Measurement[], joinResult: JoinResult | null): void {
     );
   }
   if (joinResult !== null) lines.push(...reportJoin(joinResult));
+  if (frozenResult !== null) lines.push(...reportFrozen(frozenResult));
+  if (floodResult !== null) lines.push(...reportFlood(floodResult));
   lines.push('');
   process.stdout.write(lines.join('\n'));
   const resultsDir = join(here, '..', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

@@ -1,13 +1,15 @@
 // The client side of the simulation: sends each operation to a coordinator's real
 // Coordinator, and records in the history and the trace what a client would be told.
-// Typed outcomes map to the honest outcomes of DESIGN.md: UnavailableError and
-// ReadFailedError are "failed" (nothing applied), OutcomeUnknownError is "unknown".
+// Typed outcomes map to the honest outcomes of DESIGN.md: UnavailableError,
+// InsufficientStorageError (507) and ReadFailedError are "failed" (nothing applied),
+// OutcomeUnknownError is "unknown".
 // Anything else (an InvariantError, a TypeError) is reported as a violation. A client
 // whose coordinator crashes mid-request sees its connection drop: unknown for a write.
 // Like the API, a node that does not yet know all its seeds refuses requests.
 import {
   describeFailures,
   InvariantError,
+  InsufficientStorageError,
   OutcomeUnknownError,
   ReadFailedError,
   UnavailableError,
@@ -98,6 +100,7 @@ export class ClientDriver {
   private classify(operation: Operation, error: unknown): [Finished, { reason: string }] {
     if (error instanceof NodeStartingError) return ['failed', { reason: error.message }];
     if (error instanceof UnavailableError) return ['failed', { reason: `unavailable: ${describeFailures(error.failures)}` }];
+    if (error instanceof InsufficientStorageError) return ['failed', { reason: `insufficient storage: ${describeFailures(error.failures)}` }];
     if (error instanceof ReadFailedError) return ['failed', { reason: `read failed (${error.replies}/${error.required} answers): ${describeFailures(error.failures)}` }];
     if (error instanceof OutcomeUnknownError) return ['unknown', { reason: `${error.acks}/${error.required} acks: ${describeFailures(error.failures)}` }];
     const invariant = error instanceof InvariantError;

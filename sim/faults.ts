@@ -1,7 +1,9 @@
 // The faults of a run, planned up front from the seed and struck at their virtual times:
 // network conditions (delay, loss, duplication, reordering), symmetric and one-way
 // partitions, crashes that keep or lose the disk and the restarts after them, clock jumps
-// and drift on one node, and slow disks. Phase two heals all of them (`healAll`).
+// and drift on one node, slow disks, gray failures (gray-failure.ts: a replica that
+// answers after seconds) and full disks (disk-full.ts: a replica refuses writes for a
+// while). Phase two heals all of them (`healAll`).
 //
 // In the ring-changes profile, operators also change the ring while the faults strike: a
 // new node joins, a node leaves, or a node dies for good (`die`) and an operator removes
@@ -9,6 +11,8 @@
 // yet seen down, the one to leave is not normal yet); like an operator, the run asks
 // again a little later (`operatorRetryMs`).
 import type { InProcessCluster, MemoryNetworkOptions, RingChangeResult, SeededRng } from '@ringkv/core';
+import { describeDiskFull, endDiskFull, planDiskFull, strikeDiskFull, type DiskFullFault } from './disk-full.js';
+import { describeGrayFailure, endGrayFailures, planGrayFailures, strikeGrayFailure, type GrayFailure } from './gray-failure.js';
 import type { History } from './history.js';
 import type { Scenario } from './scenario.js';
 
@@ -24,7 +28,9 @@ export type Fault =
   | { kind: 'join'; nodeId: string }
   | { kind: 'leave'; nodeId: string }
   | { kind: 'die'; nodeId: string }
-  | { kind: 'remove'; nodeId: string };
+  | { kind: 'remove'; nodeId: string }
+  | GrayFailure
+  | DiskFullFault;
 
 export interface TimedFault {
   /** Virtual ms after the workload starts. */
@@ -65,6 +71,8 @@ export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly
   planned.push(...planClockFaults(scenario, rng, windowMs, nodeIds, crashed));
   planned.push(...planSlowDisks(rng, windowMs, nodeIds));
   if (scenario.profile === 'ring-changes') planned.push(...planRingChanges(rng, windowMs, nodeIds, scenario.replicas));
+  planned.push(...planGrayFailures(rng, windowMs, nodeIds));
+  planned.push(...planDiskFull(rng, windowMs, nodeIds));
   return planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
 }
 
@@ -249,6 +257,12 @@ export function strike(cluster: InProcessCluster, fault: Fault, history: History
     case 'disk':
       Object.assign(cluster.member(fault.nodeId).disk, { delayMinMs: fault.delayMinMs, delayMaxMs: fault.delayMaxMs });
       return struck;
+    case 'gray':
+      strikeGrayFailure(cluster, fault);
+      return struck;
+    case 'disk-full':
+      strikeDiskFull(cluster, fault);
+      return struck;
     case 'join':
       cluster.join(fault.nodeId);
       return struck;
@@ -278,6 +292,8 @@ function outcomeOf(result: RingChangeResult): StrikeOutcome {
 /** Phase two: a clean network, fast disks, clocks that stop drifting (their offsets stay), every node running. */
 export function healAll(cluster: InProcessCluster): string[] {
   cluster.network.healAll();
+  endGrayFailures(cluster);
+  endDiskFull(cluster);
   cluster.network.configure({ delayMinMs: 1, delayMaxMs: 3, dropProbability: 0, duplicateProbability: 0, reorderProbability: 0 });
   const restarted: string[] = [];
   for (const member of cluster.members) {
@@ -319,6 +335,10 @@ export function describeFault(fault: Fault): string {
       return `${fault.nodeId} dies for good`;
     case 'remove':
       return `operator: remove ${fault.nodeId}`;
+    case 'gray':
+      return describeGrayFailure(fault);
+    case 'disk-full':
+      return describeDiskFull(fault);
   }
 }
 

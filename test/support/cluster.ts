@@ -42,6 +42,8 @@ export interface StartClusterOptions {
   waitUntilUp?: boolean;
   /** API token for the nodes' clients and readiness checks, when extraArgs pass --auth-file. */
   token?: string;
+  /** Runs before any node starts, with the folder holding each node's data directory (`<dataDir>/<id>`): to mount a small disk there, say. */
+  beforeStart?(dataDir: string): void;
 }
 
 /** Ports that were free a moment ago (the OS picks them). */
@@ -97,6 +99,7 @@ export async function startCluster(options: StartClusterOptions): Promise<TestCl
     },
   };
   try {
+    options.beforeStart?.(dataDir);
     await Promise.all(nodes.map((node) => node.start()));
     if (options.waitUntilUp ?? true) await waitForAllUp(nodes, 20_000);
   } catch (error) {

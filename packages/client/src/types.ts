@@ -149,6 +149,29 @@ export interface NodeInfo {
   ringStatus: RingStatus;
   jobs: Job[];
   security: SecurityPosture;
+  /** The data directory's disk and whether the node takes writes (docs/architecture.md, "Disk full"). */
+  disk: DiskInfo;
+}
+
+/** A node's disk: `full` refuses writes (507) until space returns; `failed` stops them until a restart. */
+export interface DiskInfo {
+  state: 'ok' | 'full' | 'failed';
+  /** Why writes are refused; null while ok. */
+  reason: string | null;
+  /** When the state last changed (Unix ms). */
+  sinceMs: number;
+  /** Bytes LMDB's data uses (null with memory storage). */
+  dataBytes: number | null;
+  /** Bytes allocated ahead of the data so a full disk refuses writes cleanly (null with memory storage). */
+  reservedBytes: number | null;
+  /** Size and free bytes of the data directory's filesystem (null if unknown). */
+  filesystemBytes: number | null;
+  freeBytes: number | null;
+  usedPercent: number | null;
+  /** Disk use at which `warning` is set. */
+  warnPercent: number;
+  /** A sentence for the operator, or null when nothing is wrong. */
+  warning: string | null;
 }
 
 /** How a node is protected (docs/security.md); the dashboard shows `warnings` as a banner. */
@@ -229,6 +252,8 @@ export interface ClusterNodes {
 export interface Health {
   status: 'ok' | 'starting';
   nodeId: string;
+  /** Whether the node takes writes; reads are served in every state. */
+  storage: 'ok' | 'full' | 'failed';
 }
 
 /** RFC 9457 problem details, the body of every error response. */

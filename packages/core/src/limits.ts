@@ -21,8 +21,12 @@ export const keysPageLimitMax = 1000;
 /** Entries (live or tombstones) one /keys page may walk before it returns early. */
 export const keysPageScanMax = 10_000;
 
-/** Requests waiting for a reply on one peer connection. */
-export const peerInflightMax = 10_000;
+/**
+ * Requests waiting for a reply on one peer connection. A node has at most
+ * --inflight-requests-max client requests in flight (each sends one request per replica)
+ * plus a few background ones, so this is ample; 10,000 values of 1 MiB would not fit in memory.
+ */
+export const peerInflightMax = 2048;
 
 /** Members a cluster may hold. */
 export const membersMax = 256;
@@ -84,3 +88,57 @@ export const relayedClaimChecksPerPeriodMax = 3;
 
 /** Proofs a hello or welcome may carry: one per cluster secret held while rotating (new, old). */
 export const peerProofsMax = 4;
+
+// Overload (issue 13, docs/guarantees.md "Overload"): client requests and request-body
+// bytes in flight per node; beyond either, 503 with Retry-After before the body is read.
+/** Client requests a node serves at once (`--inflight-requests-max`). */
+export const inflightRequestsMaxDefault = 512;
+/** Bytes of request bodies (by Content-Length) a node holds at once (`--inflight-body-bytes-max`). */
+export const inflightBodyBytesMaxDefault = 16 * 1024 * 1024;
+/** Bytes a node has sent to replicas without an answer yet beyond which it sheds writes (a slow replica's backlog). */
+export const replicaBacklogBytesMax = 32 * 1024 * 1024;
+/** What an overloaded node tells clients to wait (the Retry-After header), in seconds. */
+export const overloadRetryAfterSecondsDefault = 1;
+/** Requests from one peer connection executing at once; more wait in its queue. */
+export const peerRequestsExecutingMax = 128;
+/**
+ * Requests from one peer connection waiting to execute, and their bytes; beyond either they
+ * fail 'overloaded' (nothing applied). A peer keeps at most peerInflightMax requests open on
+ * a connection, so only the bytes bound refuses a well-behaved one.
+ */
+export const peerRequestsQueuedMax = peerInflightMax;
+export const peerQueuedBytesMax = 32 * 1024 * 1024;
+
+// Background work's share of time (clock/background-budget.ts).
+/** The smallest share of time background jobs keep however busy the clients are. */
+export const backgroundShareMin = 0.1;
+/** The longest pause a background job takes after one page of work. */
+export const backgroundPauseMsMax = 250;
+
+// Rapid read protection (issue 13, cluster/read-plan.ts and cluster/latency-tracker.ts).
+/** A read asks one more replica once those asked are slower than this percentile of recent answers (`--speculative-retry-percentile`; 0 turns it off). */
+export const speculativeRetryPercentileDefault = 99;
+/** The wait before asking one more replica never falls below this (`--speculative-retry-floor-ms`). */
+export const speculativeRetryFloorMsDefault = 5;
+/** Nor rises above this (`--speculative-retry-max-ms`), however slow recent answers were; kept well below the read timeout. */
+export const speculativeRetryMaxMsDefault = 100;
+/** Recent replica answers the percentile is taken over (a ring buffer over a fixed histogram). */
+export const readLatencySamplesMax = 512;
+/** Fewer recent answers than this: too few for a percentile, and the wait is the maximum. */
+export const readLatencySamplesMin = 32;
+/** A replica's latency estimate older than this is forgotten, so a replica once slow is tried again. */
+export const replicaLatencyForgetMs = 2000;
+/** Replicas whose latency one coordinator tracks; beyond it, idle entries are dropped. */
+export const replicaLatencyTrackedMax = 1024;
+
+// Disk full (issue 13, packages/server/src/storage/data-file-reserve.ts and disk-state.ts).
+/** LMDB's initial map, virtual address space only (`--lmdb-map-bytes`); lmdb-js doubles it before a write would pass its end. */
+export const lmdbMapBytesDefault = 1024 * 1024 * 1024;
+/** Space the data file keeps allocated ahead of what LMDB uses (`--storage-reserve-bytes`), so LMDB never meets a full disk mid-commit. */
+export const storageReserveBytesDefault = 16 * 1024 * 1024;
+/** Free space the reserve never takes, left for members.json, logs and the rest of the machine. */
+export const diskFreeMarginBytes = 1024 * 1024;
+/** A node with a full disk checks this often whether space has returned. */
+export const storageProbeIntervalMsDefault = 1000;
+/** Disk use, in percent of the filesystem, above which /node-info warns (`--disk-warn-percent`). */
+export const diskWarnPercentDefault = 90;

@@ -48,6 +48,15 @@ function sharedOptions(): Option[] {
     new Option('--probe-interval-ms <ms>', 'how often members are probed').env('RINGKV_PROBE_INTERVAL_MS').default(defaults.probeIntervalMs).argParser(integer),
     new Option('--suspicion-timeout-ms <ms>', 'how long a member stays suspect before it is declared down').env('RINGKV_SUSPICION_TIMEOUT_MS').default(defaults.suspicionTimeoutMs).argParser(integer),
     new Option('--read-repair-chance <p>', 'chance a read also checks and repairs the replicas it did not need').env('RINGKV_READ_REPAIR_CHANCE').default(defaults.readRepairChance).argParser(fraction),
+    new Option('--speculative-retry-percentile <p>', 'a read asks one more replica once those asked are slower than this percentile of recent answers (0 = off)')
+      .env('RINGKV_SPECULATIVE_RETRY_PERCENTILE')
+      .default(defaults.speculativeRetryPercentile)
+      .argParser((value) => Number(value)),
+    new Option('--speculative-retry-floor-ms <ms>', 'shortest wait before a read asks one more replica').env('RINGKV_SPECULATIVE_RETRY_FLOOR_MS').default(defaults.speculativeRetryFloorMs).argParser(integer),
+    new Option('--speculative-retry-max-ms <ms>', 'longest wait before a read asks one more replica (at most half of --read-timeout-ms)')
+      .env('RINGKV_SPECULATIVE_RETRY_MAX_MS')
+      .default(defaults.speculativeRetryMaxMs)
+      .argParser(integer),
     new Option('--anti-entropy-interval-ms <ms>', 'pause between anti-entropy rounds (0 turns it off)').env('RINGKV_ANTI_ENTROPY_INTERVAL_MS').default(defaults.antiEntropyIntervalMs).argParser(integer),
     new Option('--hints-per-target-max <n>', 'hints kept for one down replica (beyond: anti-entropy repairs)').env('RINGKV_HINTS_PER_TARGET_MAX').default(defaults.hintsPerTargetMax).argParser(integer),
     new Option('--hints-total-max <n>', 'hints kept in total').env('RINGKV_HINTS_TOTAL_MAX').default(defaults.hintsTotalMax).argParser(integer),
@@ -57,6 +66,20 @@ function sharedOptions(): Option[] {
       .default(defaults.tombstonePurgeMarginMs)
       .argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
+    new Option('--lmdb-map-bytes <n>', "LMDB's initial map (address space); it doubles before a write would pass its end").env('RINGKV_LMDB_MAP_BYTES').default(defaults.lmdbMapBytes).argParser(integer),
+    new Option('--storage-reserve-bytes <n>', 'space kept allocated ahead of the data, so a full disk refuses writes (507) instead of failing a commit')
+      .env('RINGKV_STORAGE_RESERVE_BYTES')
+      .default(defaults.storageReserveBytes)
+      .argParser(integer),
+    new Option('--disk-warn-percent <p>', "warn in /node-info when the data directory's filesystem is this full").env('RINGKV_DISK_WARN_PERCENT').default(defaults.diskWarnPercent).argParser((value) => Number(value)),
+    new Option('--inflight-requests-max <n>', 'client requests served at once (more: 503 with Retry-After, nothing written)')
+      .env('RINGKV_INFLIGHT_REQUESTS_MAX')
+      .default(defaults.inflightRequestsMax)
+      .argParser(integer),
+    new Option('--inflight-body-bytes-max <n>', 'bytes of request bodies held at once, by Content-Length (more: 503 with Retry-After, nothing written)')
+      .env('RINGKV_INFLIGHT_BODY_BYTES_MAX')
+      .default(defaults.inflightBodyBytesMax)
+      .argParser(integer),
     ...httpLimitOptions(),
   ];
 }
@@ -167,11 +190,19 @@ clusterCommand.action(async (flags: Record<string, unknown>) => {
     ['probeIntervalMs', '--probe-interval-ms'],
     ['suspicionTimeoutMs', '--suspicion-timeout-ms'],
     ['readRepairChance', '--read-repair-chance'],
+    ['speculativeRetryPercentile', '--speculative-retry-percentile'],
+    ['speculativeRetryFloorMs', '--speculative-retry-floor-ms'],
+    ['speculativeRetryMaxMs', '--speculative-retry-max-ms'],
     ['antiEntropyIntervalMs', '--anti-entropy-interval-ms'],
     ['hintsPerTargetMax', '--hints-per-target-max'],
     ['hintsTotalMax', '--hints-total-max'],
     ['ringSettleMs', '--ring-settle-ms'],
     ['tombstonePurgeMarginMs', '--tombstone-purge-margin-ms'],
+    ['inflightRequestsMax', '--inflight-requests-max'],
+    ['inflightBodyBytesMax', '--inflight-body-bytes-max'],
+    ['lmdbMapBytes', '--lmdb-map-bytes'],
+    ['storageReserveBytes', '--storage-reserve-bytes'],
+    ['diskWarnPercent', '--disk-warn-percent'],
     ...httpLimitFlagNames,
   ];
   for (const [name, flag] of flagNames) passThrough.push(flag, String(flags[name]));

@@ -3,6 +3,9 @@
 import { httpLimitsDefaults, type HttpLimits } from './api/http-limits.js';
 import { hintsPerTargetMaxDefault, hintsTotalMaxDefault, nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
 import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
+import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault } from '@ringkv/core';
+import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault } from '@ringkv/core';
+import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
 
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
@@ -41,6 +44,12 @@ export interface NodeConfig extends HttpLimits {
   /** How long a member stays suspect before it is declared down. */
   suspicionTimeoutMs: number;
   readRepairChance: number;
+  /** Rapid read protection: ask one more replica once those asked are slower than this percentile of recent answers (0: off)… */
+  speculativeRetryPercentile: number;
+  /** …waiting at least this long… */
+  speculativeRetryFloorMs: number;
+  /** …and at most this long (below the read timeout). */
+  speculativeRetryMaxMs: number;
   /** Bounds on hints kept for one down replica, and in total. */
   hintsPerTargetMax: number;
   hintsTotalMax: number;
@@ -52,6 +61,15 @@ export interface NodeConfig extends HttpLimits {
   tombstonePurgeMarginMs: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
+  /** LMDB's initial map (address space); lmdb-js doubles it before a write passes its end. */
+  lmdbMapBytes: number;
+  /** Space LMDB's data file keeps allocated ahead of its data, so a full disk refuses writes instead of failing a commit. */
+  storageReserveBytes: number;
+  /** Disk use (percent of the data directory's filesystem) above which /node-info warns. */
+  diskWarnPercent: number;
+  /** Client requests served at once, and bytes of request bodies held at once; beyond, 503 (api/load-shedding.ts). */
+  inflightRequestsMax: number;
+  inflightBodyBytesMax: number;
   logLevel: string;
 }
 
@@ -77,12 +95,20 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   probeIntervalMs: 1000,
   suspicionTimeoutMs: 3000,
   readRepairChance: 0.1,
+  speculativeRetryPercentile: speculativeRetryPercentileDefault,
+  speculativeRetryFloorMs: speculativeRetryFloorMsDefault,
+  speculativeRetryMaxMs: speculativeRetryMaxMsDefault,
   antiEntropyIntervalMs: 1000,
   hintsPerTargetMax: hintsPerTargetMaxDefault,
   hintsTotalMax: hintsTotalMaxDefault,
   ringSettleMs: 2000,
   tombstonePurgeMarginMs: 60_000,
   durable: false,
+  lmdbMapBytes: lmdbMapBytesDefault,
+  storageReserveBytes: storageReserveBytesDefault,
+  diskWarnPercent: diskWarnPercentDefault,
+  inflightRequestsMax: inflightRequestsMaxDefault,
+  inflightBodyBytesMax: inflightBodyBytesMaxDefault,
   logLevel: 'info',
   ...httpLimitsDefaults,
 };
@@ -114,8 +140,28 @@ export function configProblems(config: NodeConfig): string[] {
   for (const origin of config.corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`--cors-origins "${origin}" must be scheme://host[:port], with no path`);
   }
+  problems.push(...storageProblems(config));
   problems.push(...httpLimitProblems(config));
+  problems.push(...speculativeRetryProblems(config));
+  if (!Number.isInteger(config.inflightRequestsMax) || config.inflightRequestsMax < 1 || config.inflightRequestsMax > 1_000_000) {
+    problems.push('--inflight-requests-max must be 1..1000000');
+  }
+  if (!Number.isInteger(config.inflightBodyBytesMax) || config.inflightBodyBytesMax < 1024 || config.inflightBodyBytesMax > 2 ** 40) {
+    problems.push('--inflight-body-bytes-max must be 1024..1099511627776 (bytes)');
+  }
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
+  return problems;
+}
+
+/** Rapid read protection's checks: a wait as long as the read timeout would protect nothing. */
+function speculativeRetryProblems(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  const { speculativeRetryPercentile: percentile, speculativeRetryFloorMs: floorMs, speculativeRetryMaxMs: maxMs } = config;
+  if (!(Number.isFinite(percentile) && percentile >= 0 && percentile <= 100)) problems.push('--speculative-retry-percentile must be 0..100 (0 turns rapid read protection off)');
+  if (!Number.isInteger(floorMs) || floorMs < 0) problems.push('--speculative-retry-floor-ms must be a whole number >= 0');
+  if (!Number.isInteger(maxMs) || maxMs < 1 || maxMs * 2 > config.readTimeoutMs) {
+    problems.push(`--speculative-retry-max-ms must be 1..${Math.floor(config.readTimeoutMs / 2)} (at most half of --read-timeout-ms)`);
+  } else if (floorMs > maxMs) problems.push('--speculative-retry-floor-ms must not exceed --speculative-retry-max-ms');
   return problems;
 }
 
@@ -131,5 +177,18 @@ function httpLimitProblems(config: NodeConfig): string[] {
   if (!whole(config.httpConnectionsMax, 1, 1_000_000)) problems.push('--http-connections-max must be 1..1000000');
   if (!whole(config.httpHeaderBytesMax, 1024, httpHeaderBytesMaxLimit)) problems.push(`--http-header-bytes-max must be 1024..${httpHeaderBytesMaxLimit}`);
   if (!whole(config.rateLimitPerMinute, 0, 1_000_000_000)) problems.push('--rate-limit-per-minute must be a whole number >= 0 (0 turns it off)');
+  return problems;
+}
+
+/** The disk-full settings (docs/architecture.md, "Disk full"). */
+function storageProblems(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  if (!Number.isInteger(config.lmdbMapBytes) || config.lmdbMapBytes < 1024 * 1024 || config.lmdbMapBytes > 2 ** 46) {
+    problems.push('--lmdb-map-bytes must be 1048576..70368744177664 (bytes)');
+  }
+  if (!Number.isInteger(config.storageReserveBytes) || config.storageReserveBytes < 65_536 || config.storageReserveBytes > 2 ** 40) {
+    problems.push('--storage-reserve-bytes must be 65536..1099511627776 (bytes)');
+  }
+  if (!(config.diskWarnPercent >= 1 && config.diskWarnPercent <= 100)) problems.push('--disk-warn-percent must be 1..100');
   return problems;
 }

@@ -4,6 +4,7 @@
 // crash never leaves half a file.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { nodeIdPattern, type KnownMember } from '@ringkv/core';
 
 const fileName = 'members.json';
@@ -36,4 +37,23 @@ export function saveMembers(dataDir: string, members: readonly KnownMember[]): v
   const temporary = `${path}.tmp`;
   writeFileSync(temporary, `${JSON.stringify({ members }, null, 2)}\n`);
   renameSync(temporary, path);
+}
+
+/**
+ * Saves members.json without ever throwing into the membership code that reports the
+ * change: a full or failing disk is logged once until a save works again, and the next
+ * change of members saves the whole list anew.
+ */
+export function membersSaver(dataDir: string, log: Pick<Logger, 'warn' | 'info'>): (members: readonly KnownMember[]) => void {
+  let failing = false;
+  return (members) => {
+    try {
+      saveMembers(dataDir, members);
+      if (failing) log.info('members.json saved again');
+      failing = false;
+    } catch (error) {
+      if (!failing) log.warn({ error: (error as Error).message }, 'could not save members.json (a full or failing disk?); a restart would rely on the seeds');
+      failing = true;
+    }
+  };
 }

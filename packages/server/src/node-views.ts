@@ -1,6 +1,6 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import { RingkvClient, RingkvError, type ClusterInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
+import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import type { NodeSecurity } from './node-security.js';
@@ -17,6 +17,8 @@ export interface NodeViewDeps {
   metrics: NodeMetrics;
   traffic: TrafficRecorder;
   security: Pick<NodeSecurity, 'memberFetch' | 'scheme' | 'posture'>;
+  /** The data directory's disk and whether writes are taken (storage/storage-report.ts). */
+  disk(): DiskInfo;
 }
 
 /** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
@@ -144,6 +146,7 @@ export class NodeViews {
       ringStatus: this.deps.node.membership.ringOf(config.id) ?? 'normal',
       jobs: this.deps.node.rebalancer.jobs(),
       security: this.deps.security.posture(),
+      disk: this.deps.disk(),
     };
   }
 

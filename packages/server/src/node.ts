@@ -5,17 +5,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryEngine, MemoryHintStore, MemoryJobStore, type Engine, type JobStore, type RequestHandler } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, type JobStore, type RequestHandler } from '@ringkv/core';
 import { buildApp } from './api/app.js';
+import { LoadShedder } from './api/load-shedding.js';
 import { httpLimitsOf } from './api/http-limits.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
-import { loadMembers, saveMembers } from './members-file.js';
+import { loadMembers, membersSaver } from './members-file.js';
 import { createNodeMetrics } from './metrics/metrics.js';
 import { TrafficRecorder } from './metrics/traffic.js';
 import { NodeViews } from './node-views.js';
 import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
-import { LmdbEngine } from './storage/lmdb-engine.js';
+import { openNodeStorage } from './storage/node-storage.js';
+import { registerStorageMetrics } from './metrics/storage-metrics.js';
 import { attachPeerServer } from './transport/peer-server.js';
 import { TcpTransport } from './transport/tcp-transport.js';
 
@@ -43,8 +45,10 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   mkdirSync(config.dataDir, { recursive: true });
   const security = loadNodeSecurity(config, log);
   for (const warning of security.posture().warnings) log.warn({ security: true }, warning);
-  const lmdb = config.storage === 'lmdb' ? await LmdbEngine.open({ path: join(config.dataDir, 'lmdb'), durable: config.durable }) : undefined;
-  const engine: Engine = lmdb ?? new MemoryEngine();
+  // A full or failed disk is reported, never fatal (docs/architecture.md, "Disk full").
+  const storage = await openNodeStorage(config, log);
+  const { lmdb, engine } = storage;
+  const saveMembersFile = membersSaver(config.dataDir, log);
   const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };
   const hintStore = lmdb ? lmdb.openHintStore(hintLimits) : new MemoryHintStore(hintLimits);
   const jobStore: JobStore = lmdb ? { load: (name) => lmdb.readMeta(`job:${name}`), save: async (name, value) => void (await lmdb.writeMeta(`job:${name}`, value)) } : new MemoryJobStore();
@@ -77,6 +81,12 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     { node: config.id },
   );
   const peerCredentials = security.peerCredentials;
+  // Client requests in flight: bounded (503 beyond), and the load background jobs give way to.
+  const shedder = new LoadShedder(
+    { inflightRequestsMax: config.inflightRequestsMax, inflightBodyBytesMax: config.inflightBodyBytesMax },
+    () => performance.now(),
+    () => transport?.unansweredBytes() ?? 0,
+  );
   const node = new ClusterNode(
     {
       self: { nodeId: config.id, address },
@@ -89,9 +99,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       clock: systemClock,
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
+      clientLoad: shedder,
       events: {
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
         readRepaired: (replica) => metrics.readRepairs.inc({ replica }),
+        speculativeRead: () => metrics.speculativeReads.inc(),
         keysRepaired: (count) => metrics.antiEntropyKeysRepaired.inc(count),
         hintsDelivered: (target, count) => metrics.hintsDelivered.inc({ target }, count),
         hintDropped: (target) => metrics.hintsDropped.inc({ target }),
@@ -104,7 +116,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         },
         membersChanged: (members) => {
           log.info({ members: members.map((member) => `${member.nodeId}:${member.ring ?? '?'}`) }, 'members changed');
-          saveMembers(config.dataDir, members);
+          saveMembersFile(members);
         },
         memberStateChanged: (member, previous) => {
           log.info({ member: member.nodeId, from: previous, to: member.state }, 'member state changed');
@@ -118,7 +130,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       probeIntervalMs: config.probeIntervalMs,
       // A direct probe and then the indirect ones must fit in one protocol period.
       membership: { probeTimeoutMs: Math.min(1000, Math.max(100, Math.floor(config.probeIntervalMs / 2))), suspicionTimeoutMs: config.suspicionTimeoutMs },
-      coordinator: { writeTimeoutMs: config.writeTimeoutMs, readTimeoutMs: config.readTimeoutMs, readRepairChance: config.readRepairChance },
+      coordinator: {
+        writeTimeoutMs: config.writeTimeoutMs,
+        readTimeoutMs: config.readTimeoutMs,
+        readRepairChance: config.readRepairChance,
+        speculativeRetryPercentile: config.speculativeRetryPercentile,
+        speculativeRetryFloorMs: config.speculativeRetryFloorMs,
+        speculativeRetryMaxMs: config.speculativeRetryMaxMs,
+      },
       antiEntropyIntervalMs: config.antiEntropyIntervalMs,
       ringSettleMs: config.ringSettleMs,
       tombstones: { marginMs: config.tombstonePurgeMarginMs },
@@ -140,12 +159,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
   nodeRef.current = node;
   const traffic = new TrafficRecorder();
-  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security });
+  registerStorageMetrics(metrics.registry, storage);
+  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report() });
   let listeningPort = config.port;
   const app = await buildApp({
     logger: log,
     https: security.https,
     http: httpLimitsOf(config),
+    shedder,
     deps: {
       security: {
         tokens: security.tokens,
@@ -161,6 +182,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       maxValueBytes: config.maxValueBytes,
       startedAtMs,
       isReady: () => node.isReady(),
+      storageState: () => storage.state(),
       coordinator: node.coordinator,
       engine,
       nodeInfo: () => views.nodeInfo(),
@@ -192,6 +214,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     handler: handler as RequestHandler,
     log,
     onRejected: (reason) => metrics.peerConnectionsRejected.inc({ reason: reason.slice(0, 40) }),
+    onOverloaded: () => shedder.count('peer-queue'),
   });
   try {
     await app.listen({ host: config.host, port: config.port });

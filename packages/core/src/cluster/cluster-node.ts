@@ -4,11 +4,12 @@
 // ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
-import { pacedTurn, type Clock, type TimerHandle } from '../clock/clock.js';
+import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js';
+import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
 import type { MemberAddress, RingStatus } from '../protocol/messages.js';
-import type { RequestHandler, Transport } from '../protocol/transport.js';
+import type { DataRequest, RequestHandler, Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { buildRing, readMembers, targetMembers, transitionId, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
@@ -68,6 +69,11 @@ export interface ClusterNodeDeps {
   plantedBugs?: PlantedBugs;
   /** Where hints are kept (durable on real nodes); a memory store by default. */
   hintStore?: HintStore;
+  /**
+   * The clients' load on this node (the shell's API counts requests in flight): background
+   * jobs give way to it (clock/background-budget.ts). Without it they run at full speed.
+   */
+  clientLoad?: ClientLoad;
   events?: CoordinatorEvents & AntiEntropyEvents & HintedHandoffEvents & {
     membersChanged?(members: readonly KnownMember[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
@@ -89,6 +95,8 @@ export class ClusterNode {
   readonly handoff: HintedHandoff;
   readonly rebalancer: Rebalancer;
   readonly tombstones: TombstonePurge;
+  /** Paces every background job of this node by the client load. */
+  readonly budget: BackgroundBudget;
   private handoffTimer: TimerHandle | undefined;
   private rebalanceTimer: TimerHandle | undefined;
   /** The node's engine, wrapped so every applied write updates the range index. */
@@ -110,6 +118,7 @@ export class ClusterNode {
   constructor(deps: ClusterNodeDeps, options: ClusterNodeOptions, connect: (handler: RequestHandler) => Transport) {
     this.deps = deps;
     this.options = options;
+    this.budget = new BackgroundBudget(deps.clock, deps.clientLoad);
     this.hlc = new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0, deps.plantedBugs?.clockFollowsWallBlindly ?? false);
     // Membership needs the transport, and the transport needs the handler built from
     // membership: the membership gets a forwarder that is connected below.
@@ -159,6 +168,7 @@ export class ClusterNode {
         watermark: () => this.tombstones.watermark,
         adoptWatermark: (watermark) => this.adoptWatermark(watermark),
         now: () => this.hlc.now(),
+        budget: this.budget,
         events: deps.events ?? {},
       },
       options.antiEntropy ?? {},
@@ -172,6 +182,7 @@ export class ClusterNode {
         horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
         plantedBugs: deps.plantedBugs ?? {},
         raised: (watermark) => this.observeWatermark(watermark),
+        budget: this.budget,
         events: deps.events ?? {},
       },
       options.tombstones ?? {},
@@ -188,7 +199,7 @@ export class ClusterNode {
       now: () => this.hlc.now(),
       events: deps.events ?? {},
     });
-    this.handleRequest = createReplicaHandler({
+    const replicaHandler = createReplicaHandler({
       engine: this.engine,
       hlc: this.hlc,
       membership: this.membership,
@@ -204,6 +215,7 @@ export class ClusterNode {
         }),
       plantedBugs: deps.plantedBugs ?? {},
     });
+    this.handleRequest = pacedForPeers(replicaHandler, this.budget);
     const transport = connect(this.handleRequest);
     connected.transport = transport;
     this.coordinator = new Coordinator(
@@ -216,6 +228,7 @@ export class ClusterNode {
         transport,
         hlc: this.hlc,
         rng: deps.rng,
+        clock: deps.clock,
         events: deps.events ?? {},
         hints: { hold: (target, key, record) => this.hints.add({ target, key, record, storedAtMs: deps.clock.nowMs() }) },
         plantedBugs: deps.plantedBugs ?? {},
@@ -234,6 +247,7 @@ export class ClusterNode {
         observe: (hlc) => this.hlc.observe(hlc),
         accepts: (record) => !purgedBy(record, this.tombstones.watermark),
         current: (transition) => !this.stopped && this.currentPlacement.transition === transition,
+        budget: this.budget,
         events: deps.events ?? {},
       },
       options.transfer ?? {},
@@ -247,6 +261,7 @@ export class ClusterNode {
       clock: deps.clock,
       settleMs: this.settleMs,
       keysOutside: () => this.liveIndex?.keysOutside(deps.self.nodeId),
+      budget: this.budget,
       events: deps.events ?? {},
     });
   }
@@ -496,7 +511,7 @@ export class ClusterNode {
       for (const entry of page) building.addScanned(entry.key, entry.record);
       if (page.length < indexScanPage) break;
       after = page[page.length - 1]?.key;
-      await pacedTurn(this.deps.clock, pageStartedAtMs);
+      await this.budget.turn(pageStartedAtMs);
     }
     if (this.currentPlacement.read !== ring) return;
     this.liveIndex = building;
@@ -510,6 +525,25 @@ export class ClusterNode {
       this.probeTimer = this.deps.clock.setTimer(this.options.probeIntervalMs, () => this.probeRound());
     });
   }
+}
+
+/** Requests a peer's background job sends (anti-entropy, transfers): served at the pace of this node's budget. */
+const backgroundRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['digests', 'rangeEntries', 'pullRecords', 'transferScan']);
+
+/**
+ * Answers a peer's background requests only after the pause this node's budget asks for
+ * the work they took, so a peer's anti-entropy or transfer gives way to this node's
+ * clients too (its own budget only sees its own). Pushes are not held: hints travel as
+ * pushes, and a push's work is done before the pause could spare anything.
+ */
+function pacedForPeers(handler: RequestHandler, budget: BackgroundBudget): RequestHandler {
+  return async (body, from) => {
+    if (!backgroundRequestTypes.has(body.type)) return handler(body, from);
+    const startedAtMs = budget.nowMs();
+    const reply = await handler(body, from);
+    await budget.pause(startedAtMs);
+    return reply;
+  };
 }
 
 /** True when the ring's members are exactly `nodeIds` (in any order). */

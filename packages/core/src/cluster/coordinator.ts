@@ -4,15 +4,20 @@
 // background. Only the key's own replicas count toward R and W. While the ring changes
 // (ring/placement.ts), a write needs W acks among the key's replicas in every ring a
 // reader may be using; reads use the read ring.
+import type { Clock } from '../clock/clock.js';
 import type { HybridLogicalClock } from '../clock/hlc.js';
 import type { Placement } from '../ring/placement.js';
 import type { Rng } from '../rng.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
-import { writeAttemptsMax } from '../limits.js';
+import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault, writeAttemptsMax } from '../limits.js';
 import type { ApplyOutcome } from '../storage/engine.js';
+import { isStorageFull } from '../storage/storage-errors.js';
 import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
-import { describeFailures, OutcomeUnknownError, ReadFailedError, UnavailableError, type ReplicaFailure } from './outcomes.js';
+import { describeFailures, InsufficientStorageError, OutcomeUnknownError, UnavailableError, writeFailureAnswer, type ReplicaFailure } from './outcomes.js';
+import { ReadLatencyTracker } from './latency-tracker.js';
+import { QuorumRead } from './quorum-read.js';
+import { readOrder } from './read-plan.js';
 
 export interface CoordinatorOptions {
   /** How long one replica may take to ack a write. */
@@ -21,12 +26,24 @@ export interface CoordinatorOptions {
   readTimeoutMs: number;
   /** Chance that a read also checks the replicas it did not need, to repair them. */
   readRepairChance: number;
+  /**
+   * Rapid read protection (read-plan.ts): a read whose replicas have not answered within
+   * this percentile of recent answers asks one more replica; 0 turns it off.
+   */
+  speculativeRetryPercentile: number;
+  /** The wait before asking one more replica is at least this… */
+  speculativeRetryFloorMs: number;
+  /** …and at most this (and below the read timeout). */
+  speculativeRetryMaxMs: number;
 }
 
 export const coordinatorDefaults: CoordinatorOptions = {
   writeTimeoutMs: 2000,
   readTimeoutMs: 2000,
   readRepairChance: 0.1,
+  speculativeRetryPercentile: speculativeRetryPercentileDefault,
+  speculativeRetryFloorMs: speculativeRetryFloorMsDefault,
+  speculativeRetryMaxMs: speculativeRetryMaxMsDefault,
 };
 
 /** This node's own replica, reached without the network. */
@@ -38,6 +55,8 @@ export interface LocalReplica {
 export interface CoordinatorEvents {
   replicaWriteFailed?(nodeId: string, reason: string): void;
   readRepaired?(nodeId: string): void;
+  /** A read asked one more replica because those it asked were slow (rapid read protection). */
+  speculativeRead?(): void;
   hintDropped?(nodeId: string): void;
 }
 
@@ -56,6 +75,8 @@ export interface CoordinatorDeps {
   transport: Transport;
   hlc: HybridLogicalClock;
   rng: Rng;
+  /** Times speculative reads; without it reads wait for answers or the read timeout. */
+  clock?: Clock;
   events?: CoordinatorEvents;
   /** Hints for replicas that miss writes; never counted toward W or R. */
   hints?: HintSink;
@@ -91,10 +112,19 @@ export interface ReplicaCopy {
 export class Coordinator {
   private readonly deps: CoordinatorDeps;
   private readonly options: CoordinatorOptions;
+  /** How fast replicas answered this node's reads: when to ask one more, whom to ask last. */
+  private readonly readLatency: ReadLatencyTracker;
 
   constructor(deps: CoordinatorDeps, options: Partial<CoordinatorOptions> = {}) {
     this.deps = deps;
     this.options = { ...coordinatorDefaults, ...options };
+    // A speculative wait as long as the read timeout would protect nothing.
+    const maxMs = Math.max(0, Math.min(this.options.speculativeRetryMaxMs, Math.floor(this.options.readTimeoutMs / 2)));
+    this.readLatency = new ReadLatencyTracker({
+      percentile: this.options.speculativeRetryPercentile,
+      floorMs: Math.min(this.options.speculativeRetryFloorMs, maxMs),
+      maxMs,
+    });
   }
 
   /** The key's replicas in the read ring: those that hold it now. */
@@ -173,6 +203,21 @@ export class Coordinator {
         for (const nodeId of group) if (acked.has(nodeId)) count++;
         return count;
       };
+      // A replica holds a newer version (two coordinators wrote the key at once), so only
+      // replicas yet to answer can make up W. If one is frozen, waiting for it would cost the
+      // whole write timeout: after the speculative wait of rapid read protection the attempt
+      // is re-stamped instead. Its older version, should it land later, loses to the new one.
+      let restampTimer = false;
+      const restampAfterWait = () => {
+        const waitMs = this.readLatency.speculateAfterMs();
+        if (restampTimer || this.deps.clock === undefined || waitMs === undefined) return;
+        restampTimer = true;
+        this.deps.clock.setTimer(waitMs, () => {
+          if (settled || newerHlc === undefined) return;
+          settled = true;
+          resolve({ kind: 'superseded', newerHlc });
+        });
+      };
       const decide = () => {
         if (settled) return;
         const enough = groups.every((group) => acksIn(group) >= required) || (acked.size > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck);
@@ -188,7 +233,18 @@ export class Coordinator {
           for (const nodeId of group) if (acked.has(nodeId) || !answered.has(nodeId)) open++;
           return open >= required;
         });
-        if (reachable) return;
+        if (reachable) {
+          if (newerHlc !== undefined) restampAfterWait();
+          return;
+        }
+        // A newer version was seen and W is out of reach: the attempt is re-stamped whatever
+        // the requests in flight answer, so it need not wait for them (a frozen one would
+        // hold it for the whole write timeout).
+        if (newerHlc !== undefined) {
+          settled = true;
+          resolve({ kind: 'superseded', newerHlc });
+          return;
+        }
         // W can no longer be reached. Wait for requests still in flight (each bounded by
         // the write timeout): one of them may yet apply the write, and then the honest
         // answer is "outcome unknown", not "nothing was written".
@@ -230,7 +286,7 @@ export class Coordinator {
               return;
             }
             const reason = reasonOf(error);
-            failures.push({ nodeId, reason });
+            failures.push(isStorageFullRefusal(error) ? { nodeId, reason, storageFull: true } : { nodeId, reason });
             answered.add(nodeId);
             // A local engine error means the local write did not happen; a peer error says itself.
             if (error instanceof PeerError ? error.maybeDelivered : nodeId !== this.deps.selfId) maybeApplied = true;
@@ -254,68 +310,40 @@ export class Coordinator {
     }
   }
 
-  /** Reads from `required` replicas (more if some fail) and returns the newest copy. */
+  /**
+   * Reads from `required` replicas (more if some fail, or if those asked are slower than
+   * recent answers: rapid read protection) and returns the newest copy.
+   */
   read(key: string, required: number): Promise<ReadResult> {
     const replicas = this.replicasOf(key);
     this.refuseIfTooFewAvailable(replicas, required, 'read');
-    const ordered = this.readOrder(replicas);
-    return new Promise((resolve, reject) => {
-      const replies = new Map<string, StoredRecord | undefined>();
-      const failures: ReplicaFailure[] = [];
-      let next = 0;
-      let inflight = 0;
-      let settled = false;
-      let timedOut = false;
-      let newest: StoredRecord | undefined;
-      const launch = () => {
-        while (!settled && inflight + replies.size < required && next < ordered.length) ask(ordered[next++] as string);
-      };
-      const ask = (nodeId: string) => {
-        inflight += 1;
-        this.getFrom(nodeId, key).then(
-          (record) => {
-            inflight -= 1;
-            replies.set(nodeId, record);
-            if (settled) this.repairIfStale(nodeId, key, record, newest);
-            else decide();
-          },
-          (error: unknown) => {
-            inflight -= 1;
-            failures.push({ nodeId, reason: reasonOf(error) });
-            if (error instanceof PeerError && error.code === 'timeout') timedOut = true;
-            launch();
-            decide();
-          },
-        );
-      };
-      const decide = () => {
-        if (settled) return;
-        if (replies.size >= required) {
-          settled = true;
+    const speculateAfterMs = this.deps.clock === undefined ? undefined : this.readLatency.speculateAfterMs();
+    const nowMs = this.deps.clock?.nowMs() ?? 0;
+    // Slow means slower than the wait itself; with speculation off nothing is reordered.
+    const isSlow = (nodeId: string) => speculateAfterMs !== undefined && this.readLatency.isSlow(nodeId, nowMs, speculateAfterMs);
+    const order = readOrder(replicas, this.deps.selfId, (nodeId) => this.deps.isAvailable(nodeId), isSlow);
+    let newest: StoredRecord | undefined;
+    const read = new QuorumRead(
+      {
+        selfId: this.deps.selfId,
+        getFrom: (nodeId) => this.getFrom(nodeId, key),
+        clock: this.deps.clock,
+        latency: this.readLatency,
+        reasonOf,
+        answered: (replies) => {
           newest = newestOf([...replies.values()]);
           // Versions read move this node's clock forward, so its next write to the key is newer.
           if (newest !== undefined) this.observeVersion(newest.hlc);
-          resolve({ record: newest, replies: replies.size });
           for (const [nodeId, record] of replies) this.repairIfStale(nodeId, key, record, newest);
-          if (next < ordered.length && this.deps.rng.next() < this.options.readRepairChance) {
-            while (next < ordered.length) ask(ordered[next++] as string);
-          }
-          return;
-        }
-        if (inflight > 0 || next < ordered.length) return;
-        settled = true;
-        reject(
-          new ReadFailedError(
-            `only ${replies.size} of the ${required} replica answers needed arrived; failed: ${describeFailures(failures)}`,
-            required,
-            replies.size,
-            failures,
-            timedOut,
-          ),
-        );
-      };
-      launch();
-    });
+          if (read.hasUnasked() && this.deps.rng.next() < this.options.readRepairChance) read.askRest();
+        },
+        answeredLate: (nodeId, record) => this.repairIfStale(nodeId, key, record, newest),
+        speculated: () => this.deps.events?.speculativeRead?.(),
+      },
+      { required, order, speculateAfterMs },
+    );
+    read.start();
+    return read.result.then((replies) => ({ record: newest, replies: replies.size }));
   }
 
   /** Every replica's copy of a key, for operators; no repair, no quorum. */
@@ -359,29 +387,29 @@ export class Coordinator {
     );
   }
 
+  /** The answer follows the precedence of `writeFailureAnswer` (outcomes.ts): 504, else 507, else 503. */
   private writeFailure(required: number, acks: number, failures: ReplicaFailure[], maybeApplied: boolean): Error {
     const failed = describeFailures(failures);
-    if (acks === 0 && !maybeApplied) {
-      return new UnavailableError(`no replica accepted the write (needed ${required}); failed: ${failed}; nothing was written`, required, failures);
+    const full = failures.filter((failure) => failure.storageFull === true).map((failure) => failure.nodeId);
+    switch (writeFailureAnswer(acks, maybeApplied, failures)) {
+      case 'unavailable':
+        return new UnavailableError(`no replica accepted the write (needed ${required}); failed: ${failed}; nothing was written`, required, failures);
+      case 'insufficient-storage':
+        return new InsufficientStorageError(
+          `no replica accepted the write (needed ${required}): ${full.join(', ')} ${full.length === 1 ? 'is' : 'are'} out of disk space; failed: ${failed}; ` +
+            'nothing was written. Free space in their data directories (or grow the volumes): they accept writes again by themselves',
+          required,
+          failures,
+        );
+      case 'outcome-unknown':
+        return new OutcomeUnknownError(
+          `only ${acks} of the ${required} acks needed arrived; failed: ${failed}. The write may or may not have been applied: read the key to find out` +
+            (full.length > 0 ? `. ${full.join(', ')} ${full.length === 1 ? 'is' : 'are'} out of disk space: free space there` : ''),
+          required,
+          acks,
+          failures,
+        );
     }
-    return new OutcomeUnknownError(
-      `only ${acks} of the ${required} acks needed arrived; failed: ${failed}. The write may or may not have been applied: read the key to find out`,
-      required,
-      acks,
-      failures,
-    );
-  }
-
-  /** Itself first (cheapest), then available replicas in preference order, then the rest. */
-  private readOrder(replicas: readonly string[]): string[] {
-    const ordered: string[] = [];
-    const unavailable: string[] = [];
-    for (const nodeId of replicas) {
-      if (nodeId === this.deps.selfId) ordered.unshift(nodeId);
-      else if (this.deps.isAvailable(nodeId)) ordered.push(nodeId);
-      else unavailable.push(nodeId);
-    }
-    return unavailable.length === 0 ? ordered : ordered.concat(unavailable);
   }
 
   private repairIfStale(nodeId: string, key: string, held: StoredRecord | undefined, newest: StoredRecord | undefined): void {
@@ -417,6 +445,11 @@ export class Coordinator {
     if (address === undefined) throw new PeerError('not-connected', `no address known for ${nodeId}`, false);
     return address;
   }
+}
+
+/** A replica (a peer, or this node's own engine) that refused because its disk is full. */
+function isStorageFullRefusal(error: unknown): boolean {
+  return error instanceof PeerError ? error.remoteCode === 'storage-full' : isStorageFull(error);
 }
 
 function reasonOf(error: unknown): string {

@@ -10,6 +10,7 @@ import type { Membership } from '../membership/membership.js';
 import type { MemberAddress, PeerReply, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
+import { isStorageFull } from '../storage/storage-errors.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
 import type { PlantedBugs } from '../testing/planted-bugs.js';
 
@@ -29,6 +30,11 @@ export interface ReplicaHandlerDeps {
 }
 
 export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
+  // Requests refused for a full disk, by identity: a duplicate delivery of one of them,
+  // arriving after space returned, must not apply what the coordinator may have answered
+  // 507 "nothing was written" for. TCP delivers a request once; the simulated network can
+  // deliver the same request twice. A read repair of the same version is a new request.
+  const refusedForSpace = new WeakSet<DataRequest>();
   return async (body: DataRequest, from: MemberAddress): Promise<PeerReply> => {
     switch (body.type) {
       case 'ping':
@@ -52,13 +58,15 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           const watermark = deps.watermark?.() ?? 0;
           if (body.record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
         }
+        if (refusedForSpace.has(body)) return failure('storage-full', 'this request was refused before for a full disk; nothing was written');
         try {
           if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
           const outcome = await deps.engine.apply(body.key, body.record);
           if (outcome.applied || compareVersions(outcome.current, body.record) === 0) return { type: 'putAck', applied: outcome.applied };
           return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
         } catch (error) {
-          return failure('storage-error', (error as Error).message);
+          if (isStorageFull(error)) refusedForSpace.add(body);
+          return storageFailure(error);
         }
       case 'digests':
         return deps.antiEntropy.digestsFor(body);
@@ -82,7 +90,7 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           }
         } catch (error) {
           if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
-          return failure('storage-error', (error as Error).message);
+          return storageFailure(error);
         }
         return { type: 'pushAck', applied };
       }
@@ -106,8 +114,13 @@ function acceptsHint(deps: ReplicaHandlerDeps, key: string, record: StoredRecord
   return !settledBy(record, watermark) && (deps.replicates?.(key) ?? true);
 }
 
-function failure(code: 'bad-request' | 'clock-skew' | 'storage-error', message: string): PeerReply {
+function failure(code: 'bad-request' | 'clock-skew' | 'storage-error' | 'storage-full', message: string): PeerReply {
   return { type: 'failure', code, message };
+}
+
+/** A full disk is its own answer: the coordinator reports it as such (507) and hints the write. */
+function storageFailure(error: unknown): PeerReply {
+  return failure(isStorageFull(error) ? 'storage-full' : 'storage-error', (error as Error).message);
 }
 
 

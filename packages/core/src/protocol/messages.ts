@@ -170,8 +170,12 @@ export interface PingReqReply {
   updates: MemberUpdate[];
 }
 
-/** Stable codes of a replica's refusal. */
-export type FailureCode = 'refused' | 'bad-request' | 'storage-error' | 'clock-skew' | 'not-ready';
+/**
+ * Stable codes of a replica's refusal. 'overloaded': the request waited in no queue and
+ * was never executed (its peer connection's queue was full), so nothing was applied.
+ */
+/** `storage-full`: the replica's disk has no room; nothing was applied there (storage/storage-errors.ts). */
+export type FailureCode = 'refused' | 'bad-request' | 'storage-error' | 'storage-full' | 'clock-skew' | 'not-ready' | 'overloaded';
 
 export interface FailureReply {
   type: 'failure';

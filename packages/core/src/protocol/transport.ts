@@ -1,7 +1,7 @@
 // The network seam (STYLE.md principle 7). A Transport sends one request to the member at
 // an address and resolves with its reply; the TCP transport (packages/server) and the
 // in-process MemoryNetwork (protocol/memory-network.ts) implement it.
-import type { MemberAddress, PeerReply, PeerRequest, ReplyFor } from './messages.js';
+import type { FailureCode, MemberAddress, PeerReply, PeerRequest, ReplyFor } from './messages.js';
 
 /**
  * Why a request got no reply. `maybeDelivered` tells the coordinator whether the peer
@@ -19,12 +19,15 @@ export type PeerErrorCode =
 export class PeerError extends Error {
   readonly code: PeerErrorCode;
   readonly maybeDelivered: boolean;
+  /** For a 'failure' reply: the peer's own code (a full disk is `storage-full`). */
+  readonly remoteCode: FailureCode | undefined;
 
-  constructor(code: PeerErrorCode, message: string, maybeDelivered: boolean) {
+  constructor(code: PeerErrorCode, message: string, maybeDelivered: boolean, remoteCode?: FailureCode) {
     super(message);
     this.name = 'PeerError';
     this.code = code;
     this.maybeDelivered = maybeDelivered;
+    this.remoteCode = remoteCode;
   }
 }
 
@@ -42,6 +45,6 @@ export type RequestHandler = (body: DataRequest, from: MemberAddress) => Promise
 /** Turns a 'failure' reply into a PeerError so callers handle one kind of error. */
 export function expectReply<T extends PeerReply>(reply: PeerReply, type: T['type']): T {
   if (reply.type === type) return reply as T;
-  if (reply.type === 'failure') throw new PeerError('remote-failure', `${reply.code}: ${reply.message}`, false);
+  if (reply.type === 'failure') throw new PeerError('remote-failure', `${reply.code}: ${reply.message}`, false, reply.code);
   throw new PeerError('remote-failure', `expected a ${type} reply, got ${reply.type}`, true);
 }

@@ -9,6 +9,7 @@
 //    it first;
 // 3. once the ring has been stable for the settle period, drops the keys this node no
 //    longer owns, so every key ends on exactly N nodes (a cleanup job).
+import type { BackgroundPace } from '../clock/background-budget.js';
 import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
@@ -28,6 +29,8 @@ export interface RebalancerDeps {
   settleMs: number;
   /** Keys held outside this node's ranges, from the range index (undefined while it is rebuilt). */
   keysOutside(): number | undefined;
+  /** Paces the cleanup scan so that it yields to clients (clock/background-budget.ts); half the time without it. */
+  budget?: BackgroundPace;
   events?: {
     /** This node's leave is complete: the shell may stop it after the settle period. */
     left?(): void;
@@ -208,7 +211,7 @@ export class Rebalancer {
       job.total = Math.max(job.total, job.scanned);
       if (page.length < cleanupPage) break;
       after = page[page.length - 1]?.key;
-      await pacedTurn(this.deps.clock, pageStartedAtMs);
+      await (this.deps.budget?.turn(pageStartedAtMs) ?? pacedTurn(this.deps.clock, pageStartedAtMs));
     }
     job.finishedAtMs = this.deps.clock.nowMs();
   }

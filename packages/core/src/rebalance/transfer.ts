@@ -5,6 +5,7 @@
 // source is checkpointed after each batch, so a restarted node resumes where it was.
 // When every source is exhausted the member announces it (Membership.markSynced) and the
 // status change that completes the transition follows (rebalance/rebalancer.ts).
+import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
@@ -71,6 +72,8 @@ export interface TransferDeps {
   accepts?(record: StoredRecord): boolean;
   /** True while `plan` is still the transition under way. */
   current(transition: number): boolean;
+  /** Paces the batches so that the transfer yields to clients here (clock/background-budget.ts); unpaced without it. */
+  budget?: BackgroundPace;
   events?: { recordsReceived?(count: number): void };
 }
 
@@ -115,8 +118,11 @@ export class Transfer {
         await this.save();
         return true;
       }
+      const startedAtMs = this.deps.clock.nowMs();
       const progressed = await this.pullBatch(job, plan, next);
       if (!progressed) return false;
+      // The batch's time includes the source's scan: pacing here spares the source too.
+      await this.deps.budget?.pause(startedAtMs);
     }
     return false;
   }
@@ -124,14 +130,14 @@ export class Transfer {
   pause(): boolean {
     if (this.checkpoint === undefined || this.checkpoint.finishedAtMs !== null || this.checkpoint.paused) return false;
     this.checkpoint.paused = true;
-    void this.save();
+    void this.save().catch(() => undefined); // a disk that refuses it: the next batch saves again
     return true;
   }
 
   resume(): boolean {
     if (this.checkpoint === undefined || !this.checkpoint.paused) return false;
     this.checkpoint.paused = false;
-    void this.save();
+    void this.save().catch(() => undefined); // a disk that refuses it: the next batch saves again
     return true;
   }
 

@@ -7,6 +7,7 @@
 // all of its replicas; the oldest such time over this node's ranges is its repair horizon.
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { DigestsReply, DigestsRequest, PullRecordsRequest, PushRecordsRequest, RangeEntriesReply, RangeEntriesRequest, RecordsReply, PushReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
@@ -53,6 +54,8 @@ export interface AntiEntropyDeps {
   adoptWatermark?(watermark: number): void;
   /** This node's HLC now, stamped on pushes so a receiver can drop one delayed past its watermark. */
   now?(): number;
+  /** Paces the round between messages so that it yields to clients (clock/background-budget.ts); unpaced without it. */
+  budget?: BackgroundPace;
   events?: AntiEntropyEvents;
 }
 
@@ -94,6 +97,7 @@ export class AntiEntropy {
       const shared = sharedRanges(index.ring, this.deps.selfId, peer);
       const differing: number[] = [];
       for (let start = 0; start < shared.length; start += this.options.digestsPerMessage) {
+        const startedAtMs = this.deps.clock.nowMs();
         const ranges = shared.slice(start, start + this.options.digestsPerMessage);
         const watermark = this.watermark();
         const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: index.ring.fingerprint, ranges, watermark });
@@ -110,8 +114,13 @@ export class AntiEntropy {
           if (ours.digest === digest && ours.keys === keys) this.markVerified(range, peer);
           else differing.push(range);
         });
+        await this.pace(startedAtMs);
       }
-      for (const range of differing.slice(0, this.options.rangesRepairedPerRound)) await this.repairRange(index, address, range);
+      for (const range of differing.slice(0, this.options.rangesRepairedPerRound)) {
+        const startedAtMs = this.deps.clock.nowMs();
+        await this.repairRange(index, address, range);
+        await this.pace(startedAtMs);
+      }
     } catch {
       // The peer went away or timed out; a later round tries again.
     }
@@ -169,6 +178,7 @@ export class AntiEntropy {
     const toPush = [...ours.keys()].filter((key) => theirs.get(key) !== ours.get(key));
     const toPull = [...theirs.keys()].filter((key) => ours.get(key) !== theirs.get(key));
     for (let start = 0; start < toPush.length; start += this.options.keysPerBatch) {
+      const startedAtMs = this.deps.clock.nowMs();
       const entries: Array<[string, StoredRecord]> = [];
       for (const key of toPush.slice(start, start + this.options.keysPerBatch)) {
         const record = await this.deps.engine.get(key);
@@ -176,8 +186,10 @@ export class AntiEntropy {
       }
       const pushed = await this.ask<PushReply>(address, { type: 'pushRecords', entries, sentHlc: this.deps.now?.() ?? 0, hinted: false });
       this.count(pushed.applied);
+      await this.pace(startedAtMs);
     }
     for (let start = 0; start < toPull.length; start += this.options.keysPerBatch) {
+      const startedAtMs = this.deps.clock.nowMs();
       const pulled = await this.ask<RecordsReply>(address, { type: 'pullRecords', keys: toPull.slice(start, start + this.options.keysPerBatch) });
       let applied = 0;
       for (const [key, record] of pulled.entries) {
@@ -190,7 +202,16 @@ export class AntiEntropy {
         if ((await this.deps.engine.apply(key, record)).applied) applied++;
       }
       this.count(applied);
+      await this.pace(startedAtMs);
     }
+  }
+
+  /**
+   * Gives way to clients after a step of the round that began at `startedAtMs` (issue 13:
+   * background work yields); no pause while they are idle, nor without a budget.
+   */
+  private async pace(startedAtMs: number): Promise<void> {
+    await this.deps.budget?.pause(startedAtMs);
   }
 
   private watermark(): number {

@@ -11,6 +11,7 @@
 //   the margin cannot revive a value whose tombstone is gone: the coordinator re-stamps.
 // Anti-entropy carries each side's watermark and both sides adopt the higher one before
 // their digests are compared, so replicas agree on which tombstones exist.
+import type { BackgroundPace } from '../clock/background-budget.js';
 import { hlcLogicalBits } from '../clock/hlc.js';
 import type { JobStore } from '../rebalance/job.js';
 import type { Engine } from '../storage/engine.js';
@@ -28,6 +29,8 @@ export interface TombstonePurgeDeps {
   plantedBugs?: PlantedBugs;
   /** Called when the watermark rises: the node's clock moves above it, so its own writes are never refused as too old. */
   raised?(watermark: number): void;
+  /** Paces the batches so that the purge yields to clients (clock/background-budget.ts); unpaced without it. */
+  budget?: BackgroundPace;
   events?: { tombstonesPurged?(count: number): void };
 }
 
@@ -95,6 +98,7 @@ export class TombstonePurge {
     const index = this.deps.index();
     if (index === undefined || this.mark === 0) return;
     for (let batch = 0; batch < 100; batch++) {
+      const startedAtMs = this.deps.nowMs();
       const below = index.tombstonesBelow(this.mark, this.options.batch);
       if (below.length === 0) return;
       const removed = await this.deps.engine.discard(below);
@@ -104,6 +108,8 @@ export class TombstonePurge {
       }
       // Tombstones not removed were overwritten meanwhile and left the list; a changed index is rebuilt.
       if (removed.length < below.length || this.deps.index() !== index) return;
+      await this.deps.budget?.pause(startedAtMs);
+      if (this.deps.index() !== index) return;
     }
   }
 

@@ -1,16 +1,20 @@
-// A slow disk for the simulator: an Engine decorator that holds every call for a delay
-// drawn from the seeded Rng and measured on the virtual clock, then passes it on. Halting
-// it models the process dying: calls in progress and later calls never complete, and a
-// write still waiting for the disk is never stored.
+// A slow (or full) disk for the simulator: an Engine decorator that holds every call for a
+// delay drawn from the seeded Rng and measured on the virtual clock, then passes it on, or
+// refuses writes while the disk is marked full. Halting it models the process dying: calls
+// in progress and later calls never complete, and a write still waiting for the disk is
+// never stored.
 import type { Clock } from '../clock/clock.js';
 import type { Rng } from '../rng.js';
 import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import { StorageFullError } from '../storage/storage-errors.js';
 
 /** Delay of one disk operation, uniform in [delayMinMs, delayMaxMs]; 0/0 is a fast disk. */
 export interface DiskLatency {
   delayMinMs: number;
   delayMaxMs: number;
+  /** A full disk: every `apply` is refused with StorageFullError (nothing stored) until it is cleared. */
+  full?: boolean;
 }
 
 export class SlowEngine implements Engine {
@@ -39,6 +43,7 @@ export class SlowEngine implements Engine {
 
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     await this.wait();
+    if (this.latency.full === true) throw new StorageFullError('the simulated disk is full; nothing was written');
     return this.inner.apply(key, record);
   }
 

@@ -1,6 +1,6 @@
 // Section 1: every member with its state, its place in the ring and the figures from its
 // own /node-info.
-import type { ClusterNodes, NodeView, RingStatus, TrafficSummary } from '@ringkv/client';
+import type { ClusterNodes, DiskInfo, NodeView, RingStatus, TrafficSummary } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
 import { formatBytes, formatCount, formatDurationSeconds, formatLatencyMs, formatPercent, formatRate } from '../lib/format';
 import { ringStatusOf } from '../lib/ring-status';
@@ -64,6 +64,7 @@ function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<s
             <th scope="col" className="numeric">Uptime</th>
             <th scope="col" className="numeric">Keys stored</th>
             <th scope="col" className="numeric">Memory (RSS)</th>
+            <th scope="col" className="numeric">Disk</th>
             <th scope="col" className="numeric">Requests/s</th>
             <th scope="col" className="numeric">p99 latency</th>
             <th scope="col" className="numeric">Ring share</th>
@@ -117,10 +118,28 @@ function NodeRow({ node, colors, serving, ringStatus }: NodeRowProps) {
       <td className="numeric">{info ? formatDurationSeconds(info.uptimeSeconds) : '–'}</td>
       <td className="numeric">{info ? formatCount(info.keys.total) : '–'}</td>
       <td className="numeric">{info ? formatBytes(info.memory.rssBytes) : '–'}</td>
+      <td className="numeric">{info?.disk ? <DiskCell nodeId={node.nodeId} disk={info.disk} /> : '–'}</td>
       <td className="numeric">{info ? formatRate(info.traffic.requestsPerSecond) : '–'}</td>
       <td className="numeric">{info ? <RecentP99 traffic={info.traffic} /> : '–'}</td>
       <td className="numeric">{info ? formatPercent(info.ringShare) : '–'}</td>
     </tr>
+  );
+}
+
+/** Disk use and free space of the data directory; a full or failed disk, or one past the warning threshold, is flagged (docs/architecture.md, "Disk full"). */
+function DiskCell({ nodeId, disk }: { nodeId: string; disk: DiskInfo }) {
+  const use = disk.usedPercent === null ? '–' : `${disk.usedPercent}%`;
+  const free = disk.freeBytes === null ? '' : `, ${formatBytes(disk.freeBytes)} free`;
+  return (
+    <span title={disk.warning ?? undefined} data-testid={`node-disk-${nodeId}`}>
+      {use}
+      {free}
+      {disk.state !== 'ok' ? (
+        <span className="tag tag-disk-alert">{disk.state === 'full' ? 'full: writes refused' : 'failed: writes stopped'}</span>
+      ) : disk.warning !== null ? (
+        <span className="tag tag-disk-alert">nearly full</span>
+      ) : null}
+    </span>
   );
 }
 

@@ -13,6 +13,8 @@ export interface ApiDeps {
   startedAtMs: number;
   /** False until the node knows every seed's member id (its ring is complete). */
   isReady(): boolean;
+  /** Whether this node's storage takes writes (storage/disk-state.ts); reads are served in every state. */
+  storageState(): 'ok' | 'full' | 'failed';
   coordinator: Pick<Coordinator, 'put' | 'delete' | 'read' | 'inspect' | 'replicasOf'>;
   engine: Pick<Engine, 'scan' | 'liveCount'>;
   nodeInfo(): Promise<NodeInfo>;

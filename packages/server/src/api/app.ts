@@ -16,6 +16,7 @@ import { nodeRoutes } from './node-routes.js';
 import { bearerSchemeName, bearerSecurityScheme, documentRouteAccess } from './openapi-security.js';
 import { httpEdgeOptions, httpLimitsDefaults, type HttpLimits } from './http-limits.js';
 import { registerJsonBodyParser } from './json-depth.js';
+import { LoadShedder, registerLoadShedding } from './load-shedding.js';
 import { notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
 import { registerRateLimit } from './rate-limit.js';
 import { orderRequestsPerConnection } from './request-order.js';
@@ -29,9 +30,11 @@ export interface BuildAppOptions {
   https?: import('node:https').ServerOptions;
   /** Timeouts, connection, header, depth and rate limits of the edge (node.ts: `httpLimitsOf(config)`). */
   http?: HttpLimits;
+  /** Bounds on client requests and body bytes in flight (node.ts builds it from the flags; defaults otherwise). */
+  shedder?: LoadShedder;
 }
 
-export async function buildApp({ deps, logger, https, http = httpLimitsDefaults }: BuildAppOptions): Promise<FastifyInstance> {
+export async function buildApp({ deps, logger, https, http = httpLimitsDefaults, shedder = new LoadShedder() }: BuildAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...httpEdgeOptions(http, { maxValueBytes: deps.maxValueBytes }, https),
     ...(logger ? { loggerInstance: logger } : { logger: false }),
@@ -54,6 +57,8 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults 
   app.server.maxConnections = http.httpConnectionsMax;
   // First of all hooks: a pipelined request waits for the one before it, authentication included.
   orderRequestsPerConnection(app);
+  // Second: overload is refused before CORS, authentication, the rate limit or the body cost anything.
+  registerLoadShedding(app, { shedder, bodyBytesMax: deps.maxValueBytes, registry: deps.metrics.registry });
 
   app.setErrorHandler((error, request, reply) => {
     const problem = problemForError(error, { maxValueBytes: deps.maxValueBytes });

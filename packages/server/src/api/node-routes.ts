@@ -24,11 +24,12 @@ export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
 
   api.get(
     '/health',
-    { schema: { tags, operationId: 'getHealth', summary: 'Liveness and readiness', response: { 200: HealthSchema, 503: HealthSchema } } },
+    { schema: { tags, operationId: 'getHealth', summary: 'Liveness and readiness; `storage` says whether the node takes writes', response: { 200: HealthSchema, 503: HealthSchema } } },
     async (_request, reply) => {
       const ready = deps.isReady();
       reply.code(ready ? 200 : 503);
-      return { status: ready ? ('ok' as const) : ('starting' as const), nodeId: deps.nodeId };
+      // A full or failed disk leaves the node alive and serving reads: still 200, with the detail.
+      return { status: ready ? ('ok' as const) : ('starting' as const), nodeId: deps.nodeId, storage: deps.storageState() };
     },
   );
 

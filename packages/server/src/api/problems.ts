@@ -4,7 +4,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConsistencyError, OutcomeUnknownError, ReadFailedError, UnavailableError } from '@ringkv/core';
+import { ConsistencyError, InsufficientStorageError, OutcomeUnknownError, ReadFailedError, StorageFailedError, StorageFullError, UnavailableError } from '@ringkv/core';
 
 export interface Problem {
   type: string;
@@ -51,6 +51,20 @@ export function problemForError(error: unknown, context: ProblemContext): Proble
       acks: error.acks,
       failures: error.failures,
     });
+  }
+  if (error instanceof InsufficientStorageError) {
+    return problemOf(507, 'insufficient-storage', 'Insufficient storage', error.message, {
+      required: error.required,
+      fullNodes: error.fullNodes,
+      failures: error.failures,
+      applied: false,
+    });
+  }
+  if (error instanceof StorageFullError) {
+    return problemOf(507, 'insufficient-storage', 'Insufficient storage', error.message, { applied: false });
+  }
+  if (error instanceof StorageFailedError) {
+    return problemOf(503, 'storage-failed', 'Storage failed', error.message, { applied: false });
   }
   if (error instanceof ReadFailedError) {
     return problemOf(error.timedOut ? 504 : 503, 'read-failed', 'Not enough replicas answered', error.message, {

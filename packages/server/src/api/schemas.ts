@@ -31,6 +31,7 @@ const problemDescriptions: Record<number, string> = {
   502: 'The member the request was forwarded to did not answer',
   503: 'Not enough replicas available; nothing was written (safe to retry), or the node is still starting',
   504: 'Replicas did not answer in time; for writes the outcome is unknown',
+  507: "The key's replicas have full disks (fullNodes); nothing was written: free space there, and they take writes again by themselves",
 };
 
 /** Error responses in OpenAPI, served as application/problem+json. */
@@ -94,10 +95,31 @@ export const StatusSchema = Type.Object({
   keyCount: Type.Integer({ description: 'Live keys stored on this node' }),
 });
 
+const StorageState = Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
+  description: 'ok; full: writes refused (507) until space returns, reads served; failed: writes stopped until a restart (disk error), reads served',
+});
+
 export const HealthSchema = Type.Object({
   status: Type.Union([Type.Literal('ok'), Type.Literal('starting')]),
   nodeId: Type.String(),
+  storage: StorageState,
 });
+
+const DiskInfoSchema = Type.Object(
+  {
+    state: StorageState,
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'Why writes are refused; null while ok' }),
+    sinceMs: Type.Number({ description: 'When the state last changed (Unix ms)' }),
+    dataBytes: Type.Union([Type.Number(), Type.Null()], { description: "Bytes LMDB's data uses; null with memory storage" }),
+    reservedBytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes allocated ahead of the data so a full disk refuses writes cleanly' }),
+    filesystemBytes: Type.Union([Type.Number(), Type.Null()], { description: "Size of the data directory's filesystem" }),
+    freeBytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes still free on it' }),
+    usedPercent: Type.Union([Type.Number(), Type.Null()]),
+    warnPercent: Type.Number({ description: 'Disk use at which `warning` is set (--disk-warn-percent)' }),
+    warning: Type.Union([Type.String(), Type.Null()], { description: 'A sentence for the operator; null when nothing is wrong' }),
+  },
+  { description: "The data directory's disk and whether this node takes writes" },
+);
 
 const MemberState = Type.Union([Type.Literal('up'), Type.Literal('suspect'), Type.Literal('down')]);
 const RingStatus = Type.Union([Type.Literal('joining'), Type.Literal('normal'), Type.Literal('leaving'), Type.Literal('left')], {
@@ -200,6 +222,7 @@ export const NodeInfoSchema = Type.Object(
       },
       { description: 'How this node is protected (docs/security.md)' },
     ),
+    disk: DiskInfoSchema,
   },
   { description: 'One node and how it is doing' },
 );

@@ -33,7 +33,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         params: KeyParams,
         querystring: WriteQuery,
         body: PutBody,
-        response: { 200: StoredValueSchema, ...problemResponses(400, 413, 414, 415, 503, 504) },
+        response: { 200: StoredValueSchema, ...problemResponses(400, 413, 414, 415, 503, 504, 507) },
       },
     },
     async (request, reply) => {
@@ -85,7 +85,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         description: 'Writes a tombstone to the key\'s replicas (W acks); later reads answer 404 on every node.',
         params: KeyParams,
         querystring: WriteQuery,
-        response: { 200: DeleteResultSchema, ...problemResponses(400, 414, 503, 504) },
+        response: { 200: DeleteResultSchema, ...problemResponses(400, 414, 503, 504, 507) },
       },
     },
     async (request, reply) => {

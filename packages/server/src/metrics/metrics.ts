@@ -11,6 +11,7 @@ export interface NodeMetrics {
   peerConnectionsRejected: Counter<'reason'>;
   replicaWriteFailures: Counter<'replica'>;
   readRepairs: Counter<'replica'>;
+  speculativeReads: Counter<string>;
   memberStateChanges: Counter<'member' | 'state'>;
   authFailures: Counter<'reason'>;
   adminActions: Counter<'action' | 'outcome'>;
@@ -137,6 +138,11 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       name: 'ringkv_read_repairs_total',
       help: 'Stale or missing replica copies repaired by reads, by replica.',
       labelNames: ['replica'],
+      registers: [registry],
+    }),
+    speculativeReads: new Counter({
+      name: 'ringkv_speculative_reads_total',
+      help: 'Reads that asked one more replica because those asked were slower than recent answers (rapid read protection).',
       registers: [registry],
     }),
     antiEntropyKeysRepaired: new Counter({

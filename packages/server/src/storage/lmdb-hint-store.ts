@@ -1,9 +1,13 @@
 // Durable hints in LMDB (a `hints` database beside the records), so a coordinator that
 // restarts still delivers what a down replica missed. Keys are `<target>\0<key>`, so one
 // target's hints are a contiguous range. Counts per target are kept in memory (counted at
-// open) to enforce the bounds without scanning.
+// open) to enforce the bounds without scanning. Writes go through the engine's
+// transactions (lmdb-engine.ts), which refuse new hints while the disk is full but still
+// remove delivered ones.
 import type { Database, RootDatabase } from 'lmdb';
 import { hintLimitsDefault, JsonText, supersedes, type Hint, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
+import type { LmdbWriter } from './lmdb-engine.js';
+import { estimateRecordBytes, removalNeedBytes } from './write-size.js';
 
 /**
  * [hlc, writer, flag, storedAtMs, value?]: flag 1 is a tombstone (no value), 0 a value, 2 a
@@ -21,14 +25,14 @@ export class LmdbHintStore implements HintStore {
   private readonly db: Database<HintRow, string>;
   private readonly counts = new Map<string, number>();
   private readonly limits: HintLimits;
+  private readonly writer: LmdbWriter;
   private total = 0;
-  private readonly isOpen: () => boolean;
 
-  /** `isOpen` turns false once the environment closes: late callers then fail cleanly. */
-  constructor(root: RootDatabase, limits: HintLimits = hintLimitsDefault, isOpen: () => boolean = () => true) {
+  /** `writer` commits the store's changes; once it is closed, late callers fail cleanly. */
+  constructor(root: RootDatabase, writer: LmdbWriter, limits: HintLimits = hintLimitsDefault) {
     this.db = root.openDB<HintRow, string>({ name: 'hints' });
     this.limits = limits;
-    this.isOpen = isOpen;
+    this.writer = writer;
     for (const key of this.db.getKeys({})) {
       const target = key.slice(0, key.indexOf(separator));
       this.counts.set(target, (this.counts.get(target) ?? 0) + 1);
@@ -39,16 +43,24 @@ export class LmdbHintStore implements HintStore {
   async add(hint: Hint): Promise<boolean> {
     this.assertOpen();
     const id = `${hint.target}${separator}${hint.key}`;
+    const needBytes = estimateRecordBytes(id, hint.record) + 3 * this.writer.pageBytes;
     const held = this.db.get(id);
     if (held !== undefined) {
-      if (supersedes(hint.record, recordOf(held))) await this.db.put(id, rowOf(hint));
+      if (supersedes(hint.record, recordOf(held))) await this.writer.write(() => this.db.putSync(id, rowOf(hint)), needBytes, 'client');
       return true;
     }
     const forTarget = this.counts.get(hint.target) ?? 0;
     if (this.total >= this.limits.totalMax || forTarget >= this.limits.perTargetMax) return false;
+    // Counted before the commit so concurrent adds respect the bounds; given back if it fails.
     this.counts.set(hint.target, forTarget + 1);
     this.total++;
-    await this.db.put(id, rowOf(hint));
+    try {
+      await this.writer.write(() => this.db.putSync(id, rowOf(hint)), needBytes, 'client');
+    } catch (error) {
+      this.counts.set(hint.target, (this.counts.get(hint.target) ?? 1) - 1);
+      this.total--;
+      throw error;
+    }
     return true;
   }
 
@@ -67,20 +79,31 @@ export class LmdbHintStore implements HintStore {
     return hints;
   }
 
+  /** Removes the delivered hints still held at the delivered version, in one transaction. */
   async remove(delivered: readonly Hint[]): Promise<void> {
-    for (const hint of delivered) {
-      this.assertOpen();
-      const id = `${hint.target}${separator}${hint.key}`;
-      const held = this.db.get(id);
-      if (held === undefined || held[0] !== hint.record.hlc || held[1] !== hint.record.nodeId) continue;
-      await this.db.remove(id);
-      this.counts.set(hint.target, (this.counts.get(hint.target) ?? 1) - 1);
+    this.assertOpen();
+    const removed: string[] = [];
+    await this.writer.write(
+      () => {
+        for (const hint of delivered) {
+          const id = `${hint.target}${separator}${hint.key}`;
+          const held = this.db.get(id);
+          if (held === undefined || held[0] !== hint.record.hlc || held[1] !== hint.record.nodeId) continue;
+          this.db.removeSync(id);
+          removed.push(hint.target);
+        }
+      },
+      removalNeedBytes(this.db, delivered.length, this.writer.pageBytes),
+      'upkeep',
+    );
+    for (const target of removed) {
+      this.counts.set(target, (this.counts.get(target) ?? 1) - 1);
       this.total--;
     }
   }
 
   private assertOpen(): void {
-    if (!this.isOpen()) throw new Error('the LMDB engine is closed');
+    if (!this.writer.isOpen()) throw new Error('the LMDB engine is closed');
   }
 
   count(): number {
@@ -89,7 +112,7 @@ export class LmdbHintStore implements HintStore {
 
   oldestStoredAtMs(): number | null {
     let oldest: number | null = null;
-    if (!this.isOpen()) return null;
+    if (!this.writer.isOpen()) return null;
     for (const target of this.targets()) {
       for (const { value } of this.db.getRange({ start: `${target}${separator}`, limit: 1000 })) {
         if (oldest === null || value[3] < oldest) oldest = value[3];

@@ -70,6 +70,7 @@ export class PeerConnection {
   private nextId = 1;
   private readonly inflight = new Map<number, Pending>();
   private waiting: Waiting[] = [];
+  private sentBytes = 0;
   private backoffMs: number;
   private backoffUntilMs = 0;
   private sweeper: NodeJS.Timeout | undefined;
@@ -112,10 +113,29 @@ export class PeerConnection {
     if (this.sweeper) clearInterval(this.sweeper);
   }
 
+  /** Bytes of requests sent and not yet answered: a slow peer's backlog, which the API sheds writes by (api/load-shedding.ts). */
+  get unansweredBytes(): number {
+    return this.sentBytes;
+  }
+
   private write(body: PeerRequest, pending: Pending): void {
     const id = this.nextId++;
-    this.inflight.set(id, pending);
-    (this.writer as FrameWriter).send(encodeFrame({ kind: 'request', id, body }));
+    const frame = encodeFrame({ kind: 'request', id, body });
+    const bytes = frame.byteLength;
+    this.sentBytes += bytes;
+    // Every way a request ends (reply, timeout, lost connection) resolves or rejects it once.
+    this.inflight.set(id, {
+      deadlineMs: pending.deadlineMs,
+      resolve: (reply) => {
+        this.sentBytes -= bytes;
+        pending.resolve(reply);
+      },
+      reject: (error) => {
+        this.sentBytes -= bytes;
+        pending.reject(error);
+      },
+    });
+    (this.writer as FrameWriter).send(frame);
   }
 
   private connect(): void {

@@ -9,6 +9,12 @@
 // hello within the handshake timeout, its frames are limited to
 // peerFrameBytesMaxUnauthenticated, and a peer that half-closes (FIN) is closed at once,
 // since the HTTP server keeps sockets half-open and an upgraded one would wait forever.
+//
+// Once authenticated, a connection runs at most peerRequestsExecutingMax requests at once;
+// more wait in its queue, bounded in count and bytes, and beyond that are answered
+// 'overloaded' without being executed, which the coordinator counts as nothing applied
+// (issue 13, "Overload is shed, not queued"). Pings skip the queue: a busy node must not
+// look dead to the failure detector.
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -23,6 +29,9 @@ import {
   peerFrameBytesMaxUnauthenticated,
   peerHandshakeTimeoutMsDefault,
   peerPendingConnectionsMax,
+  peerQueuedBytesMax,
+  peerRequestsExecutingMax,
+  peerRequestsQueuedMax,
   protocolVersion,
   type DataRequest,
   type FailureCode,
@@ -47,6 +56,8 @@ export interface PeerServerDeps {
   log: Logger;
   /** Counted in metrics: a connection refused or dropped, with a stable reason code (a metric label). */
   onRejected?(reason: string): void;
+  /** Counted in metrics: a request answered 'overloaded' as its connection's queue was full. */
+  onOverloaded?(): void;
 }
 
 export interface PeerServerOptions {
@@ -54,6 +65,10 @@ export interface PeerServerOptions {
   handshakeTimeoutMs: number;
   /** Upgraded, not yet authenticated connections held at once; more are refused. */
   pendingConnectionsMax: number;
+  /** Requests of one connection executing at once, and waiting (count, bytes); beyond, 'overloaded'. */
+  requestsExecutingMax: number;
+  requestsQueuedMax: number;
+  queuedBytesMax: number;
 }
 
 export interface PeerServer {
@@ -75,6 +90,9 @@ export function attachPeerServer(server: HttpServer | HttpsServer, deps: PeerSer
   const settings: PeerServerOptions = {
     handshakeTimeoutMs: options.handshakeTimeoutMs ?? peerHandshakeTimeoutMsDefault,
     pendingConnectionsMax: options.pendingConnectionsMax ?? peerPendingConnectionsMax,
+    requestsExecutingMax: options.requestsExecutingMax ?? peerRequestsExecutingMax,
+    requestsQueuedMax: options.requestsQueuedMax ?? peerRequestsQueuedMax,
+    queuedBytesMax: options.queuedBytesMax ?? peerQueuedBytesMax,
   };
   const connections: Connections = { pending: new Set(), authenticated: new Set() };
   const onUpgrade = (request: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -176,6 +194,19 @@ function serveConnection(
     reply(id, { type: 'welcome', ...deps.self, proofs: proofsFor(deps.credentials.secrets(), nonces.client, deps.clusterName) });
   };
 
+  const inbound = new InboundRequests(
+    settings,
+    (id, body, from) =>
+      deps.handler(body, from).then(
+        (answer) => reply(id, answer),
+        (error: unknown) => failure(id, 'storage-error', error instanceof Error ? error.message : String(error)),
+      ),
+    (id, waiting) => {
+      deps.onOverloaded?.();
+      failure(id, 'overloaded', `${deps.self.nodeId} is overloaded (${waiting} on this connection); nothing was applied, retry later`);
+    },
+  );
+
   const onFrame = (payload: Uint8Array) => {
     const frame = decodeFrame(payload);
     if (frame.kind !== 'request') throw new CodecError('a peer sent a reply on an inbound connection');
@@ -190,11 +221,7 @@ function serveConnection(
       failure(frame.id, 'refused', impersonation);
       return reject('impersonation', impersonation);
     }
-    const from = peer;
-    deps.handler(body, from).then(
-      (answer) => reply(frame.id, answer),
-      (error: unknown) => failure(frame.id, 'storage-error', error instanceof Error ? error.message : String(error)),
-    );
+    inbound.admit(frame.id, body, peer, payload.byteLength);
   };
 
   const onData = (chunk: Buffer) => {
@@ -212,11 +239,68 @@ function serveConnection(
   socket.on('end', () => socket.destroy());
   socket.on('error', () => socket.destroy());
   socket.on('close', () => {
+    inbound.clear();
     clearTimeout(handshakeTimer);
     connections.pending.delete(socket);
     connections.authenticated.delete(socket);
   });
   if (head.length > 0) onData(head);
+}
+
+interface QueuedRequest {
+  id: number;
+  body: DataRequest;
+  from: MemberAddress;
+  bytes: number;
+}
+
+/** The requests of one authenticated peer connection: a bounded number at once, a bounded queue behind them. */
+class InboundRequests {
+  private executing = 0;
+  private queuedBytes = 0;
+  private readonly queue: QueuedRequest[] = [];
+
+  constructor(
+    private readonly settings: PeerServerOptions,
+    private readonly run: (id: number, body: DataRequest, from: MemberAddress) => Promise<void>,
+    private readonly refuse: (id: number, waiting: string) => void,
+  ) {}
+
+  /** Runs the request now, queues it, or refuses it when the queue is full. */
+  admit(id: number, body: DataRequest, from: MemberAddress, bytes: number): void {
+    // Probes never wait behind data: a node slow to answer them would be declared down.
+    if (body.type === 'ping' || body.type === 'pingReq') {
+      void this.run(id, body, from);
+      return;
+    }
+    if (this.executing < this.settings.requestsExecutingMax) {
+      this.execute({ id, body, from, bytes });
+      return;
+    }
+    if (this.queue.length >= this.settings.requestsQueuedMax || this.queuedBytes + bytes > this.settings.queuedBytesMax) {
+      this.refuse(id, `${this.executing} requests executing, ${this.queue.length} (${this.queuedBytes} bytes) waiting`);
+      return;
+    }
+    this.queue.push({ id, body, from, bytes });
+    this.queuedBytes += bytes;
+  }
+
+  /** Forgets the waiting requests: the connection closed, nobody can read their answers. */
+  clear(): void {
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+  }
+
+  private execute(request: QueuedRequest): void {
+    this.executing++;
+    void this.run(request.id, request.body, request.from).finally(() => {
+      this.executing--;
+      const next = this.queue.shift();
+      if (next === undefined) return;
+      this.queuedBytes -= next.bytes;
+      this.execute(next);
+    });
+  }
 }
 
 function helloRefusal(hello: HelloRequest, socket: Socket, serverNonce: string, deps: PeerServerDeps): string | undefined {

@@ -28,6 +28,13 @@ export class TcpTransport implements Transport {
     }
   }
 
+  /** Bytes sent to peers and not yet answered, over every connection (api/load-shedding.ts sheds writes by it). */
+  unansweredBytes(): number {
+    let bytes = 0;
+    for (const connection of this.connections.values()) bytes += connection.unansweredBytes;
+    return bytes;
+  }
+
   /** Addresses with a ready connection. */
   connectedAddresses(): string[] {
     return [...this.connections.values()].filter((connection) => connection.isReady).map((connection) => connection.address);

@@ -1,0 +1,98 @@
+// Checks the background budget's share and pause against tables of client loads and page
+// times, and its turns on a virtual clock with a client load that rises and falls.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { BackgroundBudget, backgroundPauseMs, backgroundShare } from './background-budget.js';
+import { VirtualClock } from './virtual-clock.js';
+
+describe('backgroundShare', () => {
+  const table: Array<[inflight: number, shareMin: number, share: number]> = [
+    [0, 0.1, 1],
+    [-1, 0.1, 1],
+    [Number.NaN, 0.1, 1],
+    [1, 0.1, 0.5],
+    [3, 0.1, 0.25],
+    [4, 0.1, 0.2],
+    [9, 0.1, 0.1],
+    [500, 0.1, 0.1],
+    [500, 0.3, 0.3],
+    [1, 0.75, 0.75],
+  ];
+  for (const [inflight, shareMin, share] of table) {
+    it(`is ${share} with ${inflight} client requests in flight and a floor of ${shareMin}`, () => {
+      assert.equal(backgroundShare(inflight, shareMin), share);
+    });
+  }
+});
+
+describe('backgroundPauseMs', () => {
+  const table: Array<[workMs: number, share: number, pauseMsMax: number, pauseMs: number]> = [
+    [10, 1, 250, 0], // idle: full speed
+    [0, 0.5, 250, 0], // no work, no pause
+    [-5, 0.5, 250, 0], // a wall clock that stepped back is no work
+    [10, 0.5, 250, 10], // half the time
+    [10, 0.25, 250, 30],
+    [10, 0.1, 250, 90],
+    [40, 0.1, 250, 250], // capped
+    [1, 0.3, 250, 3], // rounded up, never 0 for real work under load
+  ];
+  for (const [workMs, share, pauseMsMax, pauseMs] of table) {
+    it(`pauses ${pauseMs} ms after ${workMs} ms of work at share ${share}`, () => {
+      assert.equal(backgroundPauseMs(workMs, share, pauseMsMax), pauseMs);
+    });
+  }
+
+  it('leaves background work its share of the time, whatever the page time', () => {
+    for (const share of [0.1, 0.2, 0.5]) {
+      for (const workMs of [1, 3, 7, 20]) {
+        const pauseMs = backgroundPauseMs(workMs, share, 10_000);
+        const taken = workMs / (workMs + pauseMs);
+        assert.ok(taken <= share + 1e-9 && taken > share * 0.7, `share ${share}, work ${workMs} ms: took ${taken}`);
+      }
+    }
+  });
+});
+
+describe('BackgroundBudget', () => {
+  it('pauses by the client load read at each turn, and runs at full speed without one', async () => {
+    const clock = new VirtualClock(1000);
+    let inflight = 0;
+    const budget = new BackgroundBudget(clock, { inflight: () => inflight }, { shareMin: 0.1, pauseMsMax: 250 });
+    const unloaded = new BackgroundBudget(clock);
+    const loads = [0, 1, 4, 100, 0];
+    const pauses: number[] = [];
+    for (const load of loads) {
+      inflight = load;
+      const startedAtMs = clock.nowMs();
+      clock.advance(20); // a page of work
+      assert.equal(unloaded.pauseMsAfter(startedAtMs), 0);
+      const before = clock.nowMs();
+      let done = false;
+      const turn = budget.turn(startedAtMs).then(() => (done = true));
+      // Step the clock a millisecond at a time until the turn resolves (bounded).
+      for (let stepped = 0; !done && stepped <= 1000; stepped++) {
+        clock.advance(stepped === 0 ? 0 : 1);
+        await Promise.resolve();
+        await Promise.resolve();
+      }
+      await turn;
+      pauses.push(clock.nowMs() - before);
+    }
+    // Full speed, half, a fifth, the floor (90% pause, capped at 250 ms: 180), full speed.
+    assert.deepEqual(pauses, [0, 20, 80, 180, 0]);
+  });
+
+  it('resolves a turn once its pause has passed on the clock, not before', async () => {
+    const clock = new VirtualClock(0);
+    const budget = new BackgroundBudget(clock, { inflight: () => 1 });
+    clock.advance(30);
+    let done = false;
+    const turn = budget.turn(0).then(() => (done = true));
+    clock.advance(29);
+    await Promise.resolve();
+    assert.equal(done, false);
+    clock.advance(1);
+    await turn;
+    assert.equal(done, true);
+  });
+});

@@ -1,0 +1,157 @@
+// Checks that a node sheds requests beyond its in-flight bounds with 503 problem+json and
+// Retry-After before reading them (nothing written), never sheds /health or /metrics, and
+// gives its places back; requests are held in flight over real sockets by sending a head
+// and only part of the body.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
+import { nodeConfigDefaults } from '../config.js';
+import { startNode, type RunningNode } from '../node.js';
+import { announcedBodyBytes, LoadShedder } from './load-shedding.js';
+
+describe('LoadShedder', () => {
+  it('admits up to the request bound, then sheds by requests; release gives the place back', () => {
+    const shedder = new LoadShedder({ inflightRequestsMax: 2, inflightBodyBytesMax: 100 });
+    assert.equal(shedder.admit(0), undefined);
+    assert.equal(shedder.admit(0), undefined);
+    assert.equal(shedder.admit(0), 'requests');
+    shedder.release(0);
+    assert.equal(shedder.admit(0), undefined);
+    assert.equal(shedder.shedCounts().get('requests'), 1);
+  });
+
+  it('sheds by body bytes, yet admits one body larger than the bound on a quiet node', () => {
+    const shedder = new LoadShedder({ inflightRequestsMax: 10, inflightBodyBytesMax: 100 });
+    assert.equal(shedder.admit(60), undefined);
+    assert.equal(shedder.admit(40), undefined);
+    assert.equal(shedder.admit(1), 'body-bytes');
+    assert.equal(shedder.admit(0), undefined, 'a request without a body is not held back by bodies');
+    shedder.release(60);
+    shedder.release(40);
+    shedder.release(0);
+    assert.equal(shedder.admit(500), undefined, 'alone, a large body passes');
+    assert.equal(shedder.admit(1), 'body-bytes');
+    shedder.release(500);
+    assert.equal(shedder.inflightBodyBytes(), 0);
+    assert.throws(() => shedder.release(0), /released more than it admitted/);
+  });
+
+  it('reports as client load the most requests in flight during the last second', () => {
+    let nowMs = 0;
+    const shedder = new LoadShedder({ inflightRequestsMax: 10 }, () => nowMs);
+    for (let i = 0; i < 3; i++) shedder.admit(0);
+    for (let i = 0; i < 3; i++) shedder.release(0);
+    nowMs = 500;
+    assert.equal(shedder.inflight(), 3);
+    nowMs = 1600;
+    assert.equal(shedder.inflight(), 0);
+  });
+
+  it('counts a body by its Content-Length, a chunked one as the largest body', () => {
+    assert.equal(announcedBodyBytes({ 'content-length': '123' }, 1000), 123);
+    assert.equal(announcedBodyBytes({ 'transfer-encoding': 'chunked' }, 1000), 1000);
+    assert.equal(announcedBodyBytes({}, 1000), 0);
+    assert.equal(announcedBodyBytes({ 'content-length': 'x' }, 1000), 1000);
+  });
+});
+
+describe('load shedding on a node', () => {
+  let running: RunningNode;
+  let dataDir: string;
+  const held: Socket[] = [];
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ringkv-shed-'));
+    running = await startNode(
+      { ...nodeConfigDefaults, id: 'n1', port: 0, replicas: 1, storage: 'memory', dataDir, maxValueBytes: 4096, inflightRequestsMax: 3, inflightBodyBytesMax: 4096 },
+      pino({ level: 'silent' }),
+    );
+  });
+
+  after(async () => {
+    for (const socket of held) socket.destroy();
+    await running.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** Starts a PUT of `bodyBytes` and sends all of its body but the last byte: the node holds it in flight. */
+  async function holdPut(key: string, bodyBytes: number): Promise<{ socket: Socket; finish(): Promise<string> }> {
+    const { port } = new URL(running.url);
+    const inflightBefore = await gauge('ringkv_inflight_requests');
+    const socket = connect(Number(port), '127.0.0.1');
+    held.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const body = JSON.stringify({ value: 'v'.repeat(bodyBytes - 12) });
+    assert.equal(body.length, bodyBytes);
+    socket.write(`PUT /store/${key} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n${body.slice(0, -1)}`);
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    await waitFor(async () => (await gauge('ringkv_inflight_requests')) === inflightBefore + 1);
+    return {
+      socket,
+      finish: async () => {
+        socket.write(body.slice(-1));
+        await waitFor(async () => answer.includes('\r\n\r\n'));
+        return answer;
+      },
+    };
+  }
+
+  async function gauge(name: string): Promise<number> {
+    const text = await (await fetch(`${running.url}/metrics`)).text();
+    const line = text.split('\n').find((row) => row.startsWith(`${name}{`) || row.startsWith(`${name} `));
+    return Number(line?.split(' ').at(-1) ?? Number.NaN);
+  }
+
+  async function assertOverloaded(response: Response, reason: string): Promise<void> {
+    assert.equal(response.status, 503);
+    assert.equal(response.headers.get('retry-after'), '1');
+    assert.match(String(response.headers.get('content-type')), /^application\/problem\+json/);
+    const problem = (await response.json()) as { type: string; detail: string; reason: string; applied: boolean };
+    assert.equal(problem.type, 'urn:ringkv:problem:overloaded');
+    assert.match(problem.detail, /^overloaded, nothing written: retry after 1 s/);
+    assert.equal(problem.reason, reason);
+    assert.equal(problem.applied, false);
+  }
+
+  it('sheds a PUT whose body would pass the byte bound before reading it, and writes nothing', async () => {
+    const first = await holdPut('held-1', 3000);
+    const shed = await fetch(`${running.url}/store/shed-1`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: 'w'.repeat(1500) }) });
+    await assertOverloaded(shed, 'body-bytes');
+    // A GET brings no body: it is served beside the held PUT.
+    assert.equal((await fetch(`${running.url}/store/shed-1`)).status, 404, 'the shed PUT wrote nothing');
+    assert.match(await first.finish(), /^HTTP\/1\.1 200/);
+    assert.equal((await fetch(`${running.url}/store/held-1`)).status, 200);
+    await waitFor(async () => (await gauge('ringkv_inflight_body_bytes')) === 0);
+  });
+
+  it('sheds beyond the request bound, but never /health or /metrics, and counts what it shed', async () => {
+    const holds = [await holdPut('a', 100), await holdPut('b', 100), await holdPut('c', 100)];
+    assert.equal(await gauge('ringkv_inflight_requests'), 3);
+    await assertOverloaded(await fetch(`${running.url}/store/a`), 'requests');
+    await assertOverloaded(await fetch(`${running.url}/store/d`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":1}' }), 'requests');
+    assert.equal((await fetch(`${running.url}/health`)).status, 200);
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    assert.match(metrics, /ringkv_requests_shed_total\{reason="requests"[^}]*\} 2/);
+    assert.match(metrics, /ringkv_requests_shed_total\{reason="body-bytes"[^}]*\} 1/);
+    // A client that gives up gives its place back; the others finish and give theirs.
+    holds[0]?.socket.destroy();
+    for (const hold of holds.slice(1)) assert.match(await hold.finish(), /^HTTP\/1\.1 200/);
+    await waitFor(async () => (await gauge('ringkv_inflight_requests')) === 0);
+    assert.equal((await fetch(`${running.url}/store/d`)).status, 404, 'the shed PUT wrote nothing');
+    assert.equal((await fetch(`${running.url}/store/d`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":1}' })).status, 200);
+  });
+});
+
+/** Polls `check` every 10 ms for at most 5 s. */
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadlineMs = Date.now() + 5000;
+  while (!(await check())) {
+    if (Date.now() > deadlineMs) throw new Error('condition not met within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

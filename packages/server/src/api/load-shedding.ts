@@ -1,0 +1,244 @@
+// Overload is shed, not queued (issue 13; docs/guarantees.md, "Overload"). A node serves
+// at most --inflight-requests-max client requests at once, holding at most
+// --inflight-body-bytes-max bytes of request bodies (counted by Content-Length when the
+// request arrives, before a byte of the body is read). A request beyond either bound is
+// answered 503 with Retry-After at once: before its body is read, before any replica is
+// asked, so nothing of it is written anywhere. Without the bounds a flood of large PUTs was
+// all accepted and queued: memory grew by hundreds of MB and every other client waited.
+// /health and /metrics are never shed: probes and scrapes must see an overloaded node.
+//
+// The same counts tell the node's background jobs how busy its clients are
+// (ClientLoad, packages/core/src/clock/background-budget.ts).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import {
+  inflightBodyBytesMaxDefault,
+  inflightRequestsMaxDefault,
+  overloadRetryAfterSecondsDefault,
+  replicaBacklogBytesMax,
+  type ClientLoad,
+} from '@ringkv/core';
+import { problemOf, sendProblem, type Problem } from './problems.js';
+
+export interface LoadSheddingOptions {
+  /** Client requests served at once; more get 503. */
+  inflightRequestsMax: number;
+  /** Bytes of request bodies held at once (by Content-Length); more get 503. */
+  inflightBodyBytesMax: number;
+  /** What a shed request is told to wait (Retry-After), in seconds. */
+  retryAfterSeconds: number;
+  /** Bytes sent to replicas and not yet answered beyond which requests with a body are shed. */
+  replicaBacklogBytesMax: number;
+}
+
+export const loadSheddingDefaults: LoadSheddingOptions = {
+  inflightRequestsMax: inflightRequestsMaxDefault,
+  inflightBodyBytesMax: inflightBodyBytesMaxDefault,
+  retryAfterSeconds: overloadRetryAfterSecondsDefault,
+  replicaBacklogBytesMax: replicaBacklogBytesMax,
+};
+
+/** Why a request was shed (a metric label). */
+export type ShedReason = 'requests' | 'body-bytes' | 'replica-backlog' | 'peer-queue';
+
+/** How long a burst of client requests keeps counting as load after it ended (ClientLoad). */
+const recentLoadWindowMs = 1000;
+
+/** Counts a node's client requests and body bytes in flight, and decides which to shed. */
+export class LoadShedder implements ClientLoad {
+  readonly options: LoadSheddingOptions;
+  private requests = 0;
+  private bodyBytes = 0;
+  private recentPeak = 0;
+  private recentPeakAtMs = 0;
+  private readonly shed = new Map<ShedReason, number>();
+  private readonly nowMs: () => number;
+  private readonly replicaBacklogBytes: () => number;
+  /** Told of every shed request (the metrics counter). */
+  onShed: ((reason: ShedReason) => void) | undefined;
+
+  /**
+   * `replicaBacklogBytes`: bytes this node sent to replicas that have not answered yet. A
+   * client's request ends once W replicas acknowledged, while the others still receive
+   * the write: without this, a flood outruns the slowest replica and its backlog grows in
+   * this node's memory without bound (node.ts passes the transport's count).
+   */
+  constructor(options: Partial<LoadSheddingOptions> = {}, nowMs: () => number = () => performance.now(), replicaBacklogBytes: () => number = () => 0) {
+    this.options = { ...loadSheddingDefaults, ...options };
+    this.nowMs = nowMs;
+    this.replicaBacklogBytes = replicaBacklogBytes;
+  }
+
+  /**
+   * Takes a place for a request whose body is `bodyBytes` long, or says which bound it
+   * would break. A body larger than the whole bound still gets in when no other body is
+   * in flight, so that every value the node accepts can be written on a quiet node.
+   */
+  admit(bodyBytes: number): ShedReason | undefined {
+    if (this.requests >= this.options.inflightRequestsMax) return this.count('requests');
+    if (bodyBytes > 0 && this.bodyBytes > 0 && this.bodyBytes + bodyBytes > this.options.inflightBodyBytesMax) return this.count('body-bytes');
+    if (bodyBytes > 0 && this.replicaBacklogBytes() > this.options.replicaBacklogBytesMax) return this.count('replica-backlog');
+    this.requests++;
+    this.bodyBytes += bodyBytes;
+    this.notePeak();
+    return undefined;
+  }
+
+  /** Gives back what `admit` took, once the request's answer is sent or it was abandoned. */
+  release(bodyBytes: number): void {
+    this.requests--;
+    this.bodyBytes -= bodyBytes;
+    if (this.requests < 0 || this.bodyBytes < 0) throw new Error(`load shedding released more than it admitted (${this.requests} requests, ${this.bodyBytes} bytes)`);
+  }
+
+  /** Counts a request shed elsewhere (a peer's request refused as its queue was full). */
+  count(reason: ShedReason): ShedReason {
+    this.shed.set(reason, (this.shed.get(reason) ?? 0) + 1);
+    this.onShed?.(reason);
+    return reason;
+  }
+
+  inflightRequests(): number {
+    return this.requests;
+  }
+
+  inflightBodyBytes(): number {
+    return this.bodyBytes;
+  }
+
+  replicaBacklog(): number {
+    return this.replicaBacklogBytes();
+  }
+
+  shedCounts(): ReadonlyMap<ShedReason, number> {
+    return this.shed;
+  }
+
+  /**
+   * ClientLoad: the requests in flight now, or the most in flight during the last second.
+   * A light client's requests are short and seldom caught in flight at the moment a
+   * background page ends, yet its latency is what the budget protects.
+   */
+  inflight(): number {
+    if (this.nowMs() - this.recentPeakAtMs > recentLoadWindowMs) return this.requests;
+    return Math.max(this.requests, this.recentPeak);
+  }
+
+  private notePeak(): void {
+    const nowMs = this.nowMs();
+    if (this.requests >= this.recentPeak || nowMs - this.recentPeakAtMs > recentLoadWindowMs) {
+      this.recentPeak = this.requests;
+      this.recentPeakAtMs = nowMs;
+    }
+  }
+}
+
+/** Probes and scrapes are never shed: they are how an operator sees the overload. */
+function isExempt(request: FastifyRequest): boolean {
+  const url = request.routeOptions.url;
+  return url === '/health' || url === '/metrics';
+}
+
+/**
+ * The body a request will bring, from its headers alone: its Content-Length, or for a
+ * chunked body (no length given) the most a body may be.
+ */
+export function announcedBodyBytes(headers: FastifyRequest['headers'], bodyBytesMax: number): number {
+  const length = headers['content-length'];
+  if (length !== undefined) {
+    const bytes = Number(length);
+    return Number.isSafeInteger(bytes) && bytes >= 0 ? bytes : bodyBytesMax;
+  }
+  return headers['transfer-encoding'] !== undefined ? bodyBytesMax : 0;
+}
+
+export function overloadedProblem(reason: ShedReason, shedder: LoadShedder): Problem {
+  const { inflightRequestsMax, inflightBodyBytesMax, retryAfterSeconds } = shedder.options;
+  const bounds: Record<Exclude<ShedReason, 'peer-queue'>, string> = {
+    requests: `it is serving ${shedder.inflightRequests()} requests, its limit (--inflight-requests-max ${inflightRequestsMax})`,
+    'body-bytes': `it holds ${shedder.inflightBodyBytes()} bytes of request bodies and this body would pass its limit (--inflight-body-bytes-max ${inflightBodyBytesMax})`,
+    'replica-backlog': `its replicas have not yet answered more than ${shedder.options.replicaBacklogBytesMax} bytes of earlier writes`,
+  };
+  const bound = bounds[reason === 'peer-queue' ? 'requests' : reason];
+  return problemOf(
+    503,
+    'overloaded',
+    'Node overloaded',
+    `overloaded, nothing written: retry after ${retryAfterSeconds} s. This node refused the request before reading it: ${bound}. ` +
+      'Retry later (the Retry-After header), send fewer requests at once, or spread them over more nodes',
+    { reason, retryAfterSeconds, applied: false },
+  );
+}
+
+export interface LoadSheddingDeps {
+  shedder: LoadShedder;
+  /** Bodies are at most this long (--max-value-bytes): a chunked body is counted as this. */
+  bodyBytesMax: number;
+  registry: Registry;
+}
+
+/**
+ * Registers the bound as an onRequest hook (after the per-connection ordering hook, so a
+ * pipelined request counts once it is its turn, before CORS, authentication and the rate
+ * limit) and the metrics that show it.
+ */
+export function registerLoadShedding(app: FastifyInstance, deps: LoadSheddingDeps): void {
+  const { shedder } = deps;
+  registerLoadMetrics(deps.registry, shedder);
+  app.addHook('onRequest', (request, reply, done) => {
+    if (isExempt(request)) return done();
+    const bodyBytes = announcedBodyBytes(request.headers, deps.bodyBytesMax);
+    const shed = shedder.admit(bodyBytes);
+    if (shed !== undefined) {
+      // The unread body is drained by Node after the answer, keeping the connection; a client
+      // still sending it reads the 503 once it has.
+      reply.header('retry-after', String(shedder.options.retryAfterSeconds));
+      sendProblem(reply, overloadedProblem(shed, shedder));
+      return;
+    }
+    // 'close' comes once the answer is written, or when the connection dies under it.
+    reply.raw.once('close', () => shedder.release(bodyBytes));
+    done();
+  });
+}
+
+function registerLoadMetrics(registry: Registry, shedder: LoadShedder): void {
+  const shedName = 'ringkv_requests_shed_total';
+  // One node per registry; a second app built on the same registry (tests) shares them.
+  const existing = registry.getSingleMetric(shedName) as Counter<'reason'> | undefined;
+  if (existing !== undefined) {
+    shedder.onShed = (reason) => existing.inc({ reason });
+    return;
+  }
+  new Gauge({
+    name: 'ringkv_inflight_requests',
+    help: 'Client requests this node is serving now (bounded by --inflight-requests-max).',
+    registers: [registry],
+    collect() {
+      this.set(shedder.inflightRequests());
+    },
+  });
+  new Gauge({
+    name: 'ringkv_inflight_body_bytes',
+    help: 'Bytes of request bodies (by Content-Length) this node holds now (bounded by --inflight-body-bytes-max).',
+    registers: [registry],
+    collect() {
+      this.set(shedder.inflightBodyBytes());
+    },
+  });
+  new Gauge({
+    name: 'ringkv_replica_unanswered_bytes',
+    help: 'Bytes this node sent to replicas that have not answered yet (writes are shed beyond a bound).',
+    registers: [registry],
+    collect() {
+      this.set(shedder.replicaBacklog());
+    },
+  });
+  const shed = new Counter({
+    name: shedName,
+    help: 'Requests refused as overload with nothing applied: client requests (503) by the bound they hit, and peer requests refused as their queue was full.',
+    labelNames: ['reason'],
+    registers: [registry],
+  });
+  shedder.onShed = (reason) => shed.inc({ reason });
+}
