@@ -9,6 +9,7 @@ import { checkHistory, checkReplicas } from './checkers.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
 import { describeFault, faultLimits, healAll, planFaults, strike, type TimedFault } from './faults.js';
+import { grayFailureLimits } from './gray-failure.js';
 import { History, type Operation, type OperationPhase } from './history.js';
 import { quorumOf, scenarioFor, streamFor, type Scenario, type ScenarioChoices } from './scenario.js';
 import { Trace } from './trace.js';
@@ -47,6 +48,12 @@ interface RunContext {
   sweepRng: SeededRng;
   /** Faults still to strike, by time since the workload started; refused operator requests come back here. */
   pending: Array<TimedFault & { attempts: number }>;
+  /**
+   * How long a request or disk call held by a gray failure may still be on its way after
+   * the failure ends (0 without one): a write it carries lands that late, and a single
+   * read-repair sweep converges only what has landed.
+   */
+  lateAnswersMsMax: number;
   /** When the workload started (run clock); faults are timed from it. Undefined before. */
   workloadStartMs?: number;
   nowMs(): number;
@@ -76,6 +83,7 @@ export async function runSimulation(seed: number, choices: ScenarioChoices = {})
     violations,
     sweepRng: streamFor(seed, 'phase-two'),
     pending: faults.map((timed) => ({ ...timed, attempts: 0 })),
+    lateAnswersMsMax: faults.some((timed) => timed.fault.kind === 'gray') ? grayFailureLimits.processDelayMsMax : 0,
     nowMs,
   };
   const stopWatching = watchUnhandledRejections(report, nowMs);
@@ -204,6 +212,10 @@ async function healAndConverge(context: RunContext): Promise<void> {
   }
   const keys = history.keysWritten();
   if (scenario.convergence === 'read-repair') {
+    if (context.lateAnswersMsMax > 0) {
+      trace.add({ atMs: context.nowMs(), kind: 'phase', text: `let writes held by the gray failure land (${context.lateAnswersMsMax} ms)` });
+      await cluster.run(context.lateAnswersMsMax);
+    }
     trace.add({ atMs: context.nowMs(), kind: 'phase', text: `repair: read each of ${keys.length} keys at r=all` });
     await sweep(context, keys, 'repair', scenario.replicas);
     await cluster.run(50);

@@ -1,5 +1,5 @@
 // What a replica takes from pushed records (anti-entropy and hints) around the tombstone
-// purge cutoff and ring changes.
+// purge cutoff and ring changes, and how it answers a put delivered twice.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HybridLogicalClock } from '../clock/hlc.js';
@@ -8,6 +8,7 @@ import type { PeerReply, PushRecordsRequest } from '../protocol/messages.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import { StorageFullError } from '../storage/storage-errors.js';
 import { createReplicaHandler } from './replica-handler.js';
 
 const cutoff = 5000;
@@ -62,5 +63,39 @@ describe('replica handler: pushed records', () => {
     const reply = await push([['late', value(cutoff + 1)]], false, cutoff - 1);
     assert.deepEqual(reply, { type: 'pushAck', applied: 0 });
     assert.equal(await engine.get('late'), undefined);
+  });
+});
+
+describe('replica handler: a put delivered twice', () => {
+  it('answers the duplicate as the first, so a put refused for a full disk is not applied once space returns', async () => {
+    const engine = new MemoryEngine();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let full = true;
+    const slowFullEngine = Object.assign(Object.create(engine) as MemoryEngine, {
+      apply: async (key: string, record: StoredRecord) => {
+        const refuse = full;
+        await held;
+        if (refuse) throw new StorageFullError('the disk is full');
+        return engine.apply(key, record);
+      },
+    });
+    const handler = createReplicaHandler({
+      engine: slowFullEngine,
+      hlc: new HybridLogicalClock(() => 10),
+      membership: {} as Membership,
+      antiEntropy: {} as AntiEntropy,
+    });
+    const put = { type: 'put' as const, key: 'k', record: value(cutoff + 1) };
+    const first = handler(put, self);
+    full = false; // space returns while the first delivery is still in the engine
+    const duplicate = handler(put, self);
+    release();
+    const answers = await Promise.all([first, duplicate]);
+    for (const answer of answers) assert.equal((answer as { code?: string }).code, 'storage-full');
+    assert.equal(await engine.get('k'), undefined);
+    // A new request for the same version (a read repair) is applied.
+    assert.equal(((await handler({ ...put }, self)) as { type: string }).type, 'putAck');
+    assert.equal((await engine.get('k'))?.hlc, cutoff + 1);
   });
 });

@@ -30,12 +30,14 @@ export interface ReplicaHandlerDeps {
 }
 
 export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
-  // Requests refused for a full disk, by identity: a duplicate delivery of one of them,
-  // arriving after space returned, must not apply what the coordinator may have answered
-  // 507 "nothing was written" for. TCP delivers a request once; the simulated network can
-  // deliver the same request twice. A read repair of the same version is a new request.
-  const refusedForSpace = new WeakSet<DataRequest>();
-  return async (body: DataRequest, from: MemberAddress): Promise<PeerReply> => {
+  // Answers to puts, by request identity: a duplicate delivery of a request gets the
+  // answer of its first delivery, even while that one is still in the engine. Without it a
+  // duplicate of a put refused for a full disk (the coordinator may have answered 507,
+  // "nothing was written") could apply once space returned. TCP delivers a request once;
+  // the simulated network can deliver the same request twice. A read repair of the same
+  // version is a new request.
+  const putAnswers = new WeakMap<DataRequest, Promise<PeerReply>>();
+  const handle = async (body: DataRequest, from: MemberAddress): Promise<PeerReply> => {
     switch (body.type) {
       case 'ping':
         return deps.membership.handlePing(body, from);
@@ -58,14 +60,12 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           const watermark = deps.watermark?.() ?? 0;
           if (body.record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
         }
-        if (refusedForSpace.has(body)) return failure('storage-full', 'this request was refused before for a full disk; nothing was written');
         try {
           if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
           const outcome = await deps.engine.apply(body.key, body.record);
           if (outcome.applied || compareVersions(outcome.current, body.record) === 0) return { type: 'putAck', applied: outcome.applied };
           return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
         } catch (error) {
-          if (isStorageFull(error)) refusedForSpace.add(body);
           return storageFailure(error);
         }
       case 'digests':
@@ -102,6 +102,15 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           return failure('storage-error', (error as Error).message);
         }
     }
+  };
+  return (body, from) => {
+    if (body.type !== 'put') return handle(body, from);
+    let answer = putAnswers.get(body);
+    if (answer === undefined) {
+      answer = handle(body, from);
+      putAnswers.set(body, answer);
+    }
+    return answer;
   };
 }
 
