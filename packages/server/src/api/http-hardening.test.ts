@@ -7,6 +7,7 @@ import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { configProblems, nodeConfigDefaults, type NodeConfig } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
@@ -83,6 +84,22 @@ describe('JSON nesting depth', () => {
     assert.equal(jsonDepthExceeds(nested(4), 3), true);
     assert.equal(jsonDepthExceeds(`{"a":"${'['.repeat(50)}\\"${'{'.repeat(50)}"}`, 3), false);
     assert.equal(jsonDepthExceeds(nested(1_000_000), 100), true, 'a million levels cannot overflow the scan');
+  });
+
+  it('agrees with the depth of the parsed value on any JSON, strings full of brackets, quotes and backslashes included', () => {
+    const depthOf = (value: unknown): number =>
+      value !== null && typeof value === 'object' ? 1 + Math.max(0, ...Object.values(value as object).map(depthOf)) : 0;
+    const text = fc.string({ unit: fc.constantFrom('[', ']', '{', '}', '"', '\\', 'a', ' ') });
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.array(tie('value'), { maxLength: 3 }), fc.dictionary(text, tie('value'), { maxKeys: 3 })),
+    })).value;
+    fc.assert(
+      fc.property(json, fc.integer({ min: 0, max: 6 }), (value, depthMax) => {
+        const body = JSON.stringify(value);
+        assert.equal(jsonDepthExceeds(body, depthMax), depthOf(value) > depthMax, body);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('refuses a value nested 3,000 deep with 400 before any replica sees it', async () => {

@@ -19,17 +19,16 @@ const backslash = 0x5c;
  * count. Malformed text is left to the JSON parser to refuse.
  */
 export function jsonDepthExceeds(text: string, depthMax: number): boolean {
-  // Depth d needs d opening brackets: shorter text cannot exceed the limit.
-  if (text.length <= depthMax) return false;
+  // Depth d needs d opening brackets: text with no more than depthMax of them in all
+  // cannot exceed the limit. Counting them is a native search, so a large value that is
+  // mostly strings (the common case) costs almost nothing here.
+  if (text.length <= depthMax || openingsAtMost(text, depthMax)) return false;
   let depth = 0;
-  let inString = false;
   for (let index = 0; index < text.length; index++) {
     const code = text.charCodeAt(index);
-    if (inString) {
-      if (code === backslash) index++;
-      else if (code === quote) inString = false;
-    } else if (code === quote) {
-      inString = true;
+    if (code === quote) {
+      index = stringEnd(text, index);
+      if (index < 0) return false; // an unterminated string: the parser refuses it
     } else if (code === openBrace || code === openBracket) {
       if (++depth > depthMax) return true;
     } else if (code === closeBrace || code === closeBracket) {
@@ -37,6 +36,31 @@ export function jsonDepthExceeds(text: string, depthMax: number): boolean {
     }
   }
   return false;
+}
+
+/** True when `text` holds at most `limit` opening brackets, inside strings or not. */
+function openingsAtMost(text: string, limit: number): boolean {
+  let count = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      if (++count > limit) return false;
+    }
+  }
+  return true;
+}
+
+/** The index of the quote that closes the string opened at `start`, or -1. Jumps by native search, not by character. */
+function stringEnd(text: string, start: number): number {
+  let from = start + 1;
+  for (;;) {
+    const closing = text.indexOf('"', from);
+    if (closing < 0) return -1;
+    // The quote is escaped when an odd number of backslashes stands right before it.
+    let backslashes = 0;
+    while (text.charCodeAt(closing - 1 - backslashes) === backslash) backslashes++;
+    if (backslashes % 2 === 0) return closing;
+    from = closing + 1;
+  }
 }
 
 /**
