@@ -18,6 +18,7 @@ import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nodeIdPattern } from '@ringkv/core';
+import { nodeIdUriPrefix } from '../transport/peer-credentials.js';
 import { privateFileMode, publicFileMode, writeFileAtomic } from './atomic-file.js';
 
 export interface CertificateRequest {
@@ -68,7 +69,7 @@ export function nodeCertificateFiles(outDir: string, nodeId: string): NodeCertif
 
 /** The SAN URI that names a node in its certificate. */
 export function nodeIdUri(nodeId: string): string {
-  return `urn:ringkv:node:${nodeId}`;
+  return `${nodeIdUriPrefix}${nodeId}`;
 }
 
 /**
