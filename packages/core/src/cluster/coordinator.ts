@@ -165,7 +165,12 @@ export class Coordinator {
     for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
     for (let attempt = 1; ; attempt++) {
       const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
-      const outcome = await this.writeAttempt(key, record, groups, required);
+      let outcome: WriteAttempt;
+      try {
+        outcome = await this.writeAttempt(key, record, groups, required);
+      } catch (error) {
+        throw attempt === 1 ? error : afterSupersededAttempts(error, attempt);
+      }
       if (outcome.kind === 'written') return { record, acks: outcome.acks };
       this.observeVersion(outcome.newerHlc);
       if (attempt >= writeAttemptsMax) {
@@ -455,4 +460,19 @@ function isStorageFullRefusal(error: unknown): boolean {
 function reasonOf(error: unknown): string {
   if (error instanceof PeerError) return error.code === 'remote-failure' ? error.message : error.code;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * A re-stamped attempt that applied nothing does not make the whole write "nothing
+ * written": an earlier attempt, superseded by a newer version on some replica, may have
+ * been applied on others. So its 503 or 507 becomes 504 (outcome unknown).
+ */
+export function afterSupersededAttempts(error: unknown, attempt: number): unknown {
+  if (!(error instanceof UnavailableError) && !(error instanceof InsufficientStorageError)) return error;
+  return new OutcomeUnknownError(
+    `${error.message}; an earlier of the ${attempt} attempts may have been applied: read the key to find out`,
+    error.required,
+    0,
+    error.failures,
+  );
 }

@@ -9,8 +9,8 @@ import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { Ring } from '../ring/ring.js';
 import { SeededRng } from '../rng.js';
 import { StorageFullError } from '../storage/storage-errors.js';
-import { Coordinator } from './coordinator.js';
-import { InsufficientStorageError, OutcomeUnknownError, writeFailureAnswer, type ReplicaFailure, type WriteFailureAnswer } from './outcomes.js';
+import { afterSupersededAttempts, Coordinator } from './coordinator.js';
+import { InsufficientStorageError, OutcomeUnknownError, UnavailableError, writeFailureAnswer, type ReplicaFailure, type WriteFailureAnswer } from './outcomes.js';
 
 const down = (nodeId: string): ReplicaFailure => ({ nodeId, reason: 'down' });
 const full = (nodeId: string): ReplicaFailure => ({ nodeId, reason: 'storage-full: no space', storageFull: true });
@@ -102,5 +102,15 @@ describe('Coordinator with full replicas', () => {
     );
     assert.ok(error instanceof OutcomeUnknownError, String(error));
     assert.match(error.message, /out of disk space/);
+  });
+});
+
+describe('a write re-stamped after a newer version', () => {
+  it('never says "nothing written" after an earlier attempt: 503 and 507 of a later attempt become 504 (simulator seed 703110)', () => {
+    const failures: ReplicaFailure[] = [{ nodeId: 'n1', reason: 'storage-full', storageFull: true }];
+    assert.ok(afterSupersededAttempts(new InsufficientStorageError('full', 2, failures), 2) instanceof OutcomeUnknownError);
+    assert.ok(afterSupersededAttempts(new UnavailableError('down', 2, failures), 3) instanceof OutcomeUnknownError);
+    const unknown = new OutcomeUnknownError('timeout', 2, 1, failures);
+    assert.equal(afterSupersededAttempts(unknown, 2), unknown);
   });
 });
