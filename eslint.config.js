@@ -1,11 +1,11 @@
-// Lint rules that keep ringkv's layers honest (STYLE.md principle 13): the core is pure
+// Lint rules that keep ringkv's layers honest (docs/style.md, "Tools enforce style"): the core is pure
 // (no node:* imports, no timers, no wall clock, no Math.random), and imports point only
 // downwards (core imports no other ringkv package).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const impureGlobals = ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'process', 'Buffer', 'fetch'].map(
-  (name) => ({ name, message: 'The core is pure: take time, I/O and randomness as injected parameters (DESIGN.md rule 1).' }),
+  (name) => ({ name, message: 'The core is pure: take time, I/O and randomness as injected parameters (docs/design.md, "Pure core, injected world").' }),
 );
 
 export default tseslint.config(
@@ -21,7 +21,7 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-syntax': [
         'error',
-        { selector: "ImportDeclaration[source.value=/utils|helpers|manager/]", message: 'Name modules for what they hold (STYLE.md principle 9).' },
+        { selector: "ImportDeclaration[source.value=/utils|helpers|manager/]", message: 'Name modules for what they hold (docs/style.md, "Names explain themselves").' },
       ],
     },
   },
@@ -33,7 +33,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'net', 'http', 'os', 'path', 'crypto', 'child_process'], message: 'The core imports nothing from node:* (DESIGN.md rule 1).' },
+            { group: ['node:*', 'fs', 'net', 'http', 'os', 'path', 'crypto', 'child_process'], message: 'The core imports nothing from node:* (docs/design.md, "Pure core, injected world").' },
             { group: ['@ringkv/*'], message: 'Imports point downwards: the core depends on no other ringkv package.' },
           ],
         },
@@ -64,7 +64,7 @@ export default tseslint.config(
   {
     files: ['packages/client/src/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@ringkv/server', '@ringkv/core', 'node:*'], message: 'The client runs in browsers too: it depends only on fetch.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['@ringkv/server', '@ringkv/core', 'node:*'], message: 'The client runs in browsers too: it depends only on fetch and typebox (its schemas).' }] }],
     },
   },
 );

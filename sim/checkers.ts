@@ -13,7 +13,8 @@
 // - Versions: one coordinator process stamps each acknowledged write above the last.
 // - Replicas: after healing and repair, every replica of a key holds the same version,
 //   and no other node holds the key.
-import { compareVersions, type InProcessCluster, type StoredRecord } from '@ringkv/core';
+import { compareVersions, type StoredRecord } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 import type { DataLoss, History, Operation } from './history.js';
 import type { Trace } from './trace.js';
 import type { Violation } from './violations.js';

@@ -1,27 +1,30 @@
 // The simulator's command line (`npm run sim -- …`):
 //   --seed S            run one seed and replay it exactly (prints its trace on failure)
 //   --runs N [--start S] run seeds S, S+1, … (S defaults to 1) with a progress bar and a summary
-//   --profile P         standard (default), skewed-clocks or ring-changes
+//   --profile P         standard (default), skewed-clocks, ring-changes or slow-gossip
 //   --bug NAME          plant a bug from PlantedBugs (repeatable)
 //   --nodes K           fix the cluster size instead of drawing 3..5
-//   --trace             with --seed: print the whole trace, not just the failure's part
+//   --script NAME       replay a scripted regression scenario (sim/regressions/index.ts)
+//   --trace             with --seed or --script: print the whole trace, not just the failure's part
 // Exits 1 when a run failed. Wall-clock time is read here only, for the rate shown.
 import { performance } from 'node:perf_hooks';
-import type { PlantedBugs } from '@ringkv/core';
+import { plantedBugNames, type PlantedBugs } from '@ringkv/core/testing';
 import { ProgressBar } from '@ringkv/client';
 import { describeFailure, replayCommand } from './report.js';
 import { describeScenario, runSimulation, type RunResult } from './run.js';
+import { regressionScripts } from './regressions/index.js';
 import { profiles, type ScenarioChoices } from './scenario.js';
+import { runScript } from './script.js';
 
 interface CliOptions {
   seed?: number;
+  script?: string;
   runs: number;
   start: number;
   trace: boolean;
   choices: ScenarioChoices;
 }
 
-const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = ['acknowledgeAfterFirstAck', 'clockFollowsWallBlindly', 'replicaIgnoresVersions', 'countHintTowardW', 'purgeTombstonesEarly', 'writeOnlyToReadRing'];
 const failedSeedsShownMax = 50;
 
 function parseArguments(args: readonly string[]): CliOptions {
@@ -39,6 +42,7 @@ function parseArguments(args: readonly string[]): CliOptions {
     else if (flag === '--start') options.start = integer(flag, value());
     else if (flag === '--nodes') options.choices.nodes = integer(flag, value());
     else if (flag === '--trace') options.trace = true;
+    else if (flag === '--script') options.script = oneOf(flag, value(), Object.keys(regressionScripts));
     else if (flag === '--profile') options.choices.profile = oneOf(flag, value(), profiles);
     else if (flag === '--bug') bugs[oneOf(flag, value(), plantedBugNames)] = true;
     else throw new Error(`unknown argument ${flag}; see the top of sim/cli.ts`);
@@ -58,8 +62,9 @@ function oneOf<T extends string>(flag: string, text: string, allowed: readonly T
   throw new Error(`${flag} takes one of ${allowed.join(', ')}, not ${JSON.stringify(text)}`);
 }
 
-async function runOne(seed: number, options: CliOptions): Promise<boolean> {
-  const result = await runSimulation(seed, options.choices);
+async function runOne(seed: number | undefined, options: CliOptions): Promise<boolean> {
+  const script = options.script === undefined ? undefined : regressionScripts[options.script];
+  const result = script !== undefined ? await runScript(script) : await runSimulation(seed ?? 1, options.choices);
   if (options.trace) for (const line of result.trace.lines()) console.log(line);
   if (result.violations.length > 0) {
     console.log(describeFailure(result));
@@ -117,7 +122,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const passed = options.seed !== undefined ? await runOne(options.seed, options) : await runMany(options);
+  const passed = options.seed !== undefined || options.script !== undefined ? await runOne(options.seed, options) : await runMany(options);
   process.exitCode = passed ? 0 : 1;
 }
 

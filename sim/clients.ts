@@ -1,6 +1,6 @@
 // The client side of the simulation: sends each operation to a coordinator's real
 // Coordinator, and records in the history and the trace what a client would be told.
-// Typed outcomes map to the honest outcomes of DESIGN.md: UnavailableError,
+// Typed outcomes map to the honest outcomes of docs/design.md, "Honest outcomes": UnavailableError,
 // InsufficientStorageError (507) and ReadFailedError are "failed" (nothing applied),
 // OutcomeUnknownError is "unknown".
 // Anything else (an InvariantError, a TypeError) is reported as a violation. A client
@@ -14,10 +14,10 @@ import {
   ReadFailedError,
   UnavailableError,
   type Coordinator,
-  type InProcessCluster,
   type ReadResult,
   type WriteResult,
 } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 import type { History, Operation, OperationRequest, Outcome } from './history.js';
 import type { Trace } from './trace.js';
 import type { Violation } from './violations.js';
@@ -63,7 +63,7 @@ export class ClientDriver {
     let call: Promise<WriteResult | ReadResult>;
     try {
       // The API refuses requests until the node knows every seed (503 "starting"); so does the simulated client.
-      if (!member.node.isReady()) throw new NodeStartingError(request.node);
+      if (!member.node.admitClients()) throw new NodeStartingError(request.node);
       call = callCoordinator(member.node.coordinator, operation);
     } catch (error) {
       call = Promise.reject(error);

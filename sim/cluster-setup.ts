@@ -1,14 +1,8 @@
 // Builds the in-process cluster of one run: real ClusterNodes with the scenario's settings,
 // the planted bugs switched on for the run, and a network observer that writes every data
 // message into the trace and reports request handlers that failed outright.
-import {
-  InProcessCluster,
-  InvariantError,
-  inProcessNodeDefaults,
-  type ClusterNodeOptions,
-  type KeyHasher,
-  type MemoryNetworkObserver,
-} from '@ringkv/core';
+import { InvariantError, type ClusterNodeOptions, type KeyHasher, type MemoryNetworkObserver } from '@ringkv/core';
+import { InProcessCluster, inProcessNodeDefaults } from '@ringkv/core/testing';
 import { streamFor, type Scenario } from './scenario.js';
 import { Trace } from './trace.js';
 import type { Violation } from './violations.js';

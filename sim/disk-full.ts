@@ -4,7 +4,8 @@
 // replica answers `storage-full`, so coordinators meet W on the other replicas and leave
 // it a hint, or answer 507 when no replica applied the write. The state survives a crash
 // and restart of the node (a full disk stays full), and phase two (healAll) frees it.
-import type { InProcessCluster, SeededRng } from '@ringkv/core';
+import type { SeededRng } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 
 export interface DiskFullFault {
   kind: 'disk-full';

@@ -9,12 +9,15 @@
 // new node joins, a node leaves, or a node dies for good (`die`) and an operator removes
 // it from a live node. An operator's request can be refused (the node to remove is not
 // yet seen down, the one to leave is not normal yet); like an operator, the run asks
-// again a little later (`operatorRetryMs`).
-import type { InProcessCluster, MemoryNetworkOptions, RingChangeResult, SeededRng } from '@ringkv/core';
+// again a little later (`operatorRetryMs`). The slow-gossip profile adds starved gossip
+// around those changes (slow-gossip.ts).
+import type { MemoryNetworkOptions, RingChangeResult, SeededRng } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 import { describeDiskFull, endDiskFull, planDiskFull, strikeDiskFull, type DiskFullFault } from './disk-full.js';
 import { describeGrayFailure, endGrayFailures, planGrayFailures, strikeGrayFailure, type GrayFailure } from './gray-failure.js';
 import type { History } from './history.js';
-import type { Scenario } from './scenario.js';
+import { hasRingChanges, type Scenario } from './scenario.js';
+import { describeGossipFault, planGossipStarvation, strikeGossipFault, type GossipFault, type PlannedRingChange } from './slow-gossip.js';
 
 export type Fault =
   | { kind: 'network'; settings: Partial<MemoryNetworkOptions> }
@@ -30,7 +33,8 @@ export type Fault =
   | { kind: 'die'; nodeId: string }
   | { kind: 'remove'; nodeId: string }
   | GrayFailure
-  | DiskFullFault;
+  | DiskFullFault
+  | GossipFault;
 
 export interface TimedFault {
   /** Virtual ms after the workload starts. */
@@ -70,10 +74,38 @@ export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly
   const crashed = new Set(crashes.flatMap((timed) => (timed.fault.kind === 'crash' ? [timed.fault.nodeId] : [])));
   planned.push(...planClockFaults(scenario, rng, windowMs, nodeIds, crashed));
   planned.push(...planSlowDisks(rng, windowMs, nodeIds));
-  if (scenario.profile === 'ring-changes') planned.push(...planRingChanges(rng, windowMs, nodeIds, scenario.replicas));
+  const ringChanges = hasRingChanges(scenario.profile) ? planRingChanges(rng, windowMs, nodeIds, scenario.replicas) : [];
+  planned.push(...ringChanges);
   planned.push(...planGrayFailures(rng, windowMs, nodeIds));
   planned.push(...planDiskFull(rng, windowMs, nodeIds));
-  return planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
+  // Drawn last, so a slow-gossip seed plans the same faults as the ring-changes seed plus these.
+  if (scenario.profile === 'slow-gossip') planned.push(...planGossipStarvation(rng, changesOf(ringChanges), nodeIds));
+  const sorted = planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
+  return withoutFaultsOnTheDead(sorted);
+}
+
+/** The ring changes of a plan, for the faults anchored on them (a death counts from its removal). */
+function changesOf(planned: readonly TimedFault[]): PlannedRingChange[] {
+  return planned.flatMap(({ atMs, fault }): PlannedRingChange[] => {
+    if (fault.kind === 'join' || fault.kind === 'leave' || fault.kind === 'remove') return [{ atMs, kind: fault.kind, nodeId: fault.nodeId }];
+    return [];
+  });
+}
+
+/**
+ * Drops what would strike a node after it died for good: a crash or restart of it (or a
+ * slow disk, clock fault, gray failure or full disk) does nothing, and listing it in the
+ * fault list would mislead. Nothing is drawn here, so the other faults stay as planned.
+ */
+function withoutFaultsOnTheDead(sorted: readonly TimedFault[]): TimedFault[] {
+  const diedAtMs = new Map<string, number>();
+  for (const { atMs, fault } of sorted) if (fault.kind === 'die') diedAtMs.set(fault.nodeId, atMs);
+  const perNode = new Set<Fault['kind']>(['crash', 'restart', 'disk', 'clock-jump', 'clock-drift', 'gray', 'disk-full']);
+  return sorted.filter(({ atMs, fault }) => {
+    if (!perNode.has(fault.kind) || !('nodeId' in fault)) return true;
+    const deathMs = diedAtMs.get(fault.nodeId);
+    return deathMs === undefined || atMs < deathMs;
+  });
 }
 
 function networkConditions(rng: SeededRng): Partial<MemoryNetworkOptions> {
@@ -263,6 +295,10 @@ export function strike(cluster: InProcessCluster, fault: Fault, history: History
     case 'disk-full':
       strikeDiskFull(cluster, fault);
       return struck;
+    case 'starve-gossip':
+    case 'gossip-restored':
+      strikeGossipFault(cluster, fault);
+      return struck;
     case 'join':
       cluster.join(fault.nodeId);
       return struck;
@@ -339,6 +375,9 @@ export function describeFault(fault: Fault): string {
       return describeGrayFailure(fault);
     case 'disk-full':
       return describeDiskFull(fault);
+    case 'starve-gossip':
+    case 'gossip-restored':
+      return describeGossipFault(fault);
   }
 }
 

@@ -9,7 +9,8 @@
 //   membership may suspect it while its late answers keep arriving.
 // Delays are drawn per request from the cluster's seeded Rng on the virtual clock, so a run
 // replays exactly. Phase two (healAll) ends every gray failure.
-import type { InProcessCluster, RequestHandler, SeededRng } from '@ringkv/core';
+import type { RequestHandler, SeededRng } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 
 export type GrayScope = 'disk' | 'process';
 

@@ -3,7 +3,8 @@
 // pass with the bug switched off: a checker that cannot fail proves nothing.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { PlantedBugs } from '@ringkv/core';
+import type { PlantedBugs } from '@ringkv/core/testing';
+import { ciSeedCounts } from './ci-seeds.js';
 import { describeFailure } from './report.js';
 import { runSimulation, type RunResult } from './run.js';
 import type { Profile } from './scenario.js';
@@ -27,10 +28,16 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   // A write made while a node joins misses the joiner once its transfer has passed the
   // key; when the joiner takes over, quorum reads miss the write, and the old owner drops it.
   writeOnlyToReadRing: ['stale-read', 'lost-write', 'resurrected-delete'],
+  // A replica serves a request routed by a ring it knows to be old: a coordinator that
+  // missed a ring change (its gossip starved) writes to the old owners only.
+  fencingOff: ['stale-read', 'lost-write', 'resurrected-delete'],
+  // A node that missed a transfer holds the only copy of a write (acknowledged at W=1, or
+  // its peers' copies lost); dropped unseen when it cleans up, the write is gone.
+  cleanupWithoutHandoff: ['stale-read', 'lost-write'],
 };
 
 /** Bugs that only ring changes can show run in that profile. */
-const profileFor: Partial<Record<keyof PlantedBugs, Profile>> = { writeOnlyToReadRing: 'ring-changes' };
+const profileFor: Partial<Record<keyof PlantedBugs, Profile>> = { writeOnlyToReadRing: 'ring-changes', fencingOff: 'slow-gossip', cleanupWithoutHandoff: 'slow-gossip' };
 
 /** The first seed in 1..seedsMax whose run shows one of `kinds`. */
 async function firstSeedShowing(plantedBugs: PlantedBugs, kinds: readonly ViolationKind[], profile: Profile): Promise<RunResult | undefined> {
@@ -41,13 +48,25 @@ async function firstSeedShowing(plantedBugs: PlantedBugs, kinds: readonly Violat
   return undefined;
 }
 
+/**
+ * Bugs whose damage repair mostly hides, so that the simulator finds them too rarely for
+ * CI (writeOnlyToReadRing: seed 68 of 200 before the cleanup's hand-off, seed 346 of 400
+ * after), and the test that finds them every time instead.
+ */
+const foundElsewhere: Partial<Record<keyof PlantedBugs, string>> = {
+  writeOnlyToReadRing: 'packages/core/src/cluster/ring-change-writes.test.ts',
+};
+
 describe('planted bugs', () => {
   for (const [bug, kinds] of Object.entries(expectedKinds) as Array<[keyof PlantedBugs, readonly ViolationKind[]]>) {
-    it(`finds ${bug} within ${seedsMax} seeds, and the same seeds pass without it`, { timeout: 60_000 }, async () => {
+    const elsewhere = foundElsewhere[bug];
+    const options = elsewhere === undefined ? { timeout: 60_000 } : { skip: `found by ${elsewhere}` };
+    it(`finds ${bug} within ${seedsMax} seeds, and the same seeds pass without it`, options, async () => {
       const profile = profileFor[bug] ?? 'standard';
       const found = await firstSeedShowing({ [bug]: true }, kinds, profile);
       assert.ok(found !== undefined, `no seed in 1..${seedsMax} showed ${bug} as ${kinds.join(' or ')}`);
-      for (let seed = 1; seed <= found.seed; seed++) {
+      // Seeds CI already runs without any bug (simulation.test.ts) are not run again here.
+      for (let seed = ciSeedCounts[profile] + 1; seed <= found.seed; seed++) {
         const clean = await runSimulation(seed, { profile });
         assert.deepEqual(clean.violations, [], `seed ${seed} fails without any planted bug:\n${describeFailure(clean)}`);
       }

@@ -34,6 +34,7 @@ export function describeFailure(result: RunResult, options: ReportOptions = repo
 
 export function replayCommand(result: RunResult): string {
   const { scenario } = result;
+  if (scenario.script !== undefined) return `npm run sim -- --script ${scenario.script}`;
   const flags = [`--seed ${result.seed}`];
   if (scenario.profile !== 'standard') flags.push(`--profile ${scenario.profile}`);
   for (const [name, on] of Object.entries(scenario.plantedBugs)) if (on) flags.push(`--bug ${name}`);

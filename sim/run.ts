@@ -4,11 +4,12 @@
 // (by reading every written key at R=all, or by letting anti-entropy run), compares the
 // replicas' engines, reads every key once more at quorum, and hands the history to the
 // checkers. Everything is drawn from the seed; nothing reads the wall clock.
-import { InvariantError, loadKeyHasher, type InProcessCluster, type Ring, type SeededRng } from '@ringkv/core';
+import { InvariantError, loadKeyHasher, type Ring, type SeededRng } from '@ringkv/core';
+import type { InProcessCluster } from '@ringkv/core/testing';
 import { checkHistory, checkReplicas } from './checkers.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
-import { describeFault, faultLimits, healAll, planFaults, strike, type TimedFault } from './faults.js';
+import { describeFault, faultLimits, healAll, planFaults, strike, type Fault, type TimedFault } from './faults.js';
 import { grayFailureLimits } from './gray-failure.js';
 import { History, type Operation, type OperationPhase } from './history.js';
 import { quorumOf, scenarioFor, streamFor, type Scenario, type ScenarioChoices } from './scenario.js';
@@ -61,6 +62,32 @@ interface RunContext {
 
 export async function runSimulation(seed: number, choices: ScenarioChoices = {}): Promise<RunResult> {
   const scenario = scenarioFor(seed, choices);
+  return runPlanned(scenario, {
+    faults: (nodeIds) => planFaults(scenario, streamFor(seed, 'faults'), nodeIds),
+    operations: (context) => {
+      const workload = new Workload(scenario, streamFor(scenario.seed, 'workload'));
+      return (elapsedMs, budget) => issueDue(context, workload, elapsedMs, budget);
+    },
+  });
+}
+
+/**
+ * What phase one does: the faults (by time since the workload starts) and the source of the
+ * clients' operations. A seed draws both (`runSimulation`); a scripted scenario replays
+ * them as written (script.ts).
+ */
+export interface RunPlan {
+  faults(nodeIds: readonly string[]): TimedFault[];
+  /** Returns the function that starts the operations due `elapsedMs` into the workload (at most `budget`), returning how many it started. */
+  operations(context: IssueContext): (elapsedMs: number, budget: number) => number;
+}
+
+/** What an operation source may use to start operations. */
+export type IssueContext = Pick<RunContext, 'cluster' | 'clients' | 'trace' | 'placement' | 'nowMs'>;
+
+/** Runs one scenario with the faults and operations of `plan`, then heals and checks. */
+export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<RunResult> {
+  const seed = scenario.seed;
   const hash = await loadKeyHasher();
   const violations: Violation[] = [];
   const report = (violation: Violation) => {
@@ -73,7 +100,7 @@ export async function runSimulation(seed: number, choices: ScenarioChoices = {})
   const history = new History();
   const clients = new ClientDriver({ cluster, history, trace, nowMs, report });
   holder.clients = clients;
-  const faults = planFaults(scenario, streamFor(seed, 'faults'), cluster.members.map((member) => member.nodeId));
+  const faults = plan.faults(cluster.members.map((member) => member.nodeId));
   const context: RunContext = {
     scenario,
     cluster,
@@ -89,7 +116,7 @@ export async function runSimulation(seed: number, choices: ScenarioChoices = {})
   const stopWatching = watchUnhandledRejections(report, nowMs);
   try {
     await startCluster(context);
-    await runWorkload(context);
+    await runWorkload(context, plan.operations(context));
     await healAndConverge(context);
     const finalRing = cluster.members.find((member) => member.up)?.node.ring;
     violations.push(
@@ -124,9 +151,8 @@ async function startCluster(context: RunContext): Promise<void> {
 }
 
 /** Phase one: clients issue operations while the planned faults strike. */
-async function runWorkload(context: RunContext): Promise<void> {
+async function runWorkload(context: RunContext, issue: (elapsedMs: number, budget: number) => number): Promise<void> {
   const { scenario, cluster, trace, clients } = context;
-  const workload = new Workload(scenario, streamFor(scenario.seed, 'workload'));
   const startMs = context.nowMs();
   context.workloadStartMs = startMs;
   trace.add({ atMs: startMs, kind: 'phase', text: 'phase one: workload and faults' });
@@ -134,7 +160,7 @@ async function runWorkload(context: RunContext): Promise<void> {
   for (;;) {
     const elapsedMs = context.nowMs() - startMs;
     strikeDue(context);
-    if (elapsedMs < scenario.limits.workloadMs) issued += issueDue(context, workload, startMs, scenario.limits.opsMax - issued);
+    if (elapsedMs < scenario.limits.workloadMs) issued += issue(elapsedMs, scenario.limits.opsMax - issued);
     else if (clients.inflightCount === 0) return;
     if (elapsedMs >= scenario.limits.workloadMs + scenario.limits.drainMsMax) {
       clients.abandonInflight(`still in flight ${scenario.limits.drainMsMax} ms after the workload ended`);
@@ -172,9 +198,9 @@ function strikeDue(context: RunContext): void {
 }
 
 /** Starts the next operation of every idle client whose pause is over; returns how many started. */
-function issueDue(context: RunContext, workload: Workload, startMs: number, budget: number): number {
+function issueDue(context: IssueContext, workload: Workload, elapsedMs: number, budget: number): number {
   const { cluster, clients } = context;
-  const elapsedMs = context.nowMs() - startMs;
+  const startMs = context.nowMs() - elapsedMs;
   const running = cluster.members.filter((member) => member.up).map((member) => member.nodeId);
   const homeOf = (key: string) => context.placement?.preferenceList(key)[0] ?? '';
   let started = 0;
@@ -200,12 +226,16 @@ function issueDue(context: RunContext, workload: Workload, startMs: number, budg
 /** Phase two: heal, restart, wait for membership, converge, compare replicas, read every key. */
 async function healAndConverge(context: RunContext): Promise<void> {
   const { scenario, cluster, history, trace } = context;
-  // Faults of phase one not yet struck are dropped: phase two heals. Operators' requests stay.
-  context.pending = context.pending.filter((timed) => timed.fault.kind === 'leave' || timed.fault.kind === 'remove');
+  // Faults of phase one not yet struck are dropped: phase two heals. Operators' requests
+  // stay, and so do the ends of gossip starvation: a window runs its whole length, into
+  // phase two, which must still converge (slow-gossip.ts).
+  const outlasting = new Set<Fault['kind']>(['leave', 'remove', 'starve-gossip', 'gossip-restored']);
+  context.pending = context.pending.filter((timed) => outlasting.has(timed.fault.kind));
   const restarted = healAll(cluster);
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
   // A node that lost its disk rejoins by receiving its ranges, and the ring settles after.
-  const settleMsMax = scenario.limits.recoveryMsMax + 6000;
+  // Starved gossip is not healed: its window runs out first, then the usual allowance.
+  const settleMsMax = scenario.limits.recoveryMsMax + 6000 + starvedMsLeft(context);
   if (!(await runUntil(context, () => cluster.allSeeAllUp() && cluster.ringSettled(), settleMsMax))) {
     context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), message: `the healed cluster did not see every node up with its ring settled within ${settleMsMax} ms`, operationIds: [] });
     return;
@@ -227,6 +257,13 @@ async function healAndConverge(context: RunContext): Promise<void> {
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: compare replicas, then read each key at quorum' });
   for (const violation of await checkReplicas(cluster, keys, trace, context.nowMs())) context.violations.push(violation);
   await sweep(context, keys, 'final', quorumOf(scenario.replicas));
+}
+
+/** How long the last window of starved gossip still lasts (0 when none is open or planned). */
+function starvedMsLeft(context: RunContext): number {
+  const elapsedMs = context.nowMs() - (context.workloadStartMs ?? context.nowMs());
+  const endsMs = context.pending.filter((timed) => timed.fault.kind === 'gossip-restored').map((timed) => timed.atMs - elapsedMs);
+  return Math.max(0, ...endsMs);
 }
 
 /** Reads every key from a random running node, a few at a time, retrying failures. */

@@ -1,8 +1,9 @@
 // What one simulated run does, drawn from its seed: cluster size, how clients route
 // requests, how replicas are brought back in step after healing, and the bounds on every
-// part of the run (STYLE.md principle 5: limit everything). Each part of a run draws from
+// part of the run (docs/style.md, "Limit everything"). Each part of a run draws from
 // its own random stream, so adding a fault kind does not reshuffle the workload.
-import { SeededRng, type PlantedBugs } from '@ringkv/core';
+import { SeededRng } from '@ringkv/core';
+import type { PlantedBugs } from '@ringkv/core/testing';
 
 /**
  * `standard`: every fault the current design claims to survive. Clock faults (backward
@@ -14,9 +15,17 @@ import { SeededRng, type PlantedBugs } from '@ringkv/core';
  * `ring-changes`: the standard faults while operators change the ring under client load:
  * a new node joins, a node leaves, a node dies for good and is removed (sim/faults.ts).
  * Clients use any node, and the workload runs long enough for the data to move under it.
+ * `slow-gossip`: the ring changes of `ring-changes` (the same seed plans the same ones),
+ * plus gossip to and from one or two nodes starved around them for far longer than the
+ * settle period while data messages pass (sim/slow-gossip.ts).
  */
-export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes';
-export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes'];
+export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes' | 'slow-gossip';
+export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes', 'slow-gossip'];
+
+/** Profiles whose operators join, leave and remove nodes during the run. */
+export function hasRingChanges(profile: Profile): boolean {
+  return profile === 'ring-changes' || profile === 'slow-gossip';
+}
 
 /** `any-node`: a client sends each request to a random running node (a load balancer). `key-home`: writes of a key always go to the key's home node. */
 export type Routing = 'any-node' | 'key-home';
@@ -64,6 +73,8 @@ export interface Scenario {
   convergence: Convergence;
   limits: SimulationLimits;
   plantedBugs: PlantedBugs;
+  /** Set when the run replays a scripted scenario (script.ts) instead of its seed's plan. */
+  script?: string;
 }
 
 export interface ScenarioChoices {
@@ -98,7 +109,7 @@ export function scenarioFor(seed: number, choices: ScenarioChoices = {}): Scenar
     clients: 3 + rng.nextInt(6),
     routing: profile !== 'standard' || rng.next() < 0.5 ? 'any-node' : 'key-home',
     convergence: rng.next() < 0.5 ? 'read-repair' : 'anti-entropy',
-    limits: { ...simulationLimitsDefault, ...(profile === 'ring-changes' ? ringChangeLimits : {}), ...choices.limits },
+    limits: { ...simulationLimitsDefault, ...(hasRingChanges(profile) ? ringChangeLimits : {}), ...choices.limits },
     plantedBugs: choices.plantedBugs ?? {},
   };
 }

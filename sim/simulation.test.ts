@@ -1,16 +1,19 @@
 // Runs the simulator over hundreds of seeds of the standard profile and asserts that none
 // breaks a guarantee, replays one seed twice and asserts the traces match event for event,
-// then the skewed-clock profile (writes at quorum, clients using any node) and the
-// ring-changes profile (joins, leaves and removals under load and faults).
+// then the skewed-clock profile (writes at quorum, clients using any node), the
+// ring-changes profile (joins, leaves and removals under load and faults) and the
+// slow-gossip profile (the same ring changes while some nodes hear no gossip for seconds).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ciSeedCounts } from './ci-seeds.js';
 import { describeFailure } from './report.js';
 import { runSimulation, type RunResult } from './run.js';
 
-const ciSeedCount = 500;
+const ciSeedCount = ciSeedCounts.standard;
 const failuresShownMax = 3;
-const skewedSeedCount = 100;
-const ringChangeSeedCount = 150;
+const skewedSeedCount = ciSeedCounts['skewed-clocks'];
+const ringChangeSeedCount = ciSeedCounts['ring-changes'];
+const slowGossipSeedCount = ciSeedCounts['slow-gossip'];
 
 describe('simulation', () => {
   it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: 120_000 }, async () => {
@@ -27,7 +30,7 @@ describe('simulation', () => {
   });
 
   it('replays a seed exactly: the same trace, event for event, in every profile', async () => {
-    for (const profile of ['standard', 'skewed-clocks', 'ring-changes'] as const) {
+    for (const profile of ['standard', 'skewed-clocks', 'ring-changes', 'slow-gossip'] as const) {
       const first = await runSimulation(42, { profile });
       const second = await runSimulation(42, { profile });
       assert.ok(first.trace.events.length > 100, 'the trace should hold the whole run');
@@ -63,6 +66,24 @@ describe('simulation', () => {
       // The changes completed, many times over the seeds: new nodes took their ranges, and
       // nodes that left or were removed ended up out of the ring.
       assert.ok(joined >= 40 && gone >= 40, `only ${joined} joins and ${gone} leaves or removals completed in ${ringChangeSeedCount} runs`);
+    },
+  );
+
+  it(
+    `keeps acknowledged writes while gossip to and from one or two nodes is starved for seconds around joins, leaves and removals (seeds 1..${slowGossipSeedCount})`,
+    { timeout: 120_000 },
+    async () => {
+      const failures: RunResult[] = [];
+      let starved = 0;
+      for (let seed = 1; seed <= slowGossipSeedCount; seed++) {
+        const result = await runSimulation(seed, { profile: 'slow-gossip' });
+        if (result.violations.length > 0) failures.push(result);
+        starved += result.faults.filter((timed) => timed.fault.kind === 'starve-gossip').length;
+      }
+      const report = failures.slice(0, failuresShownMax).map((result) => describeFailure(result)).join('\n\n');
+      assert.equal(failures.length, 0, `${failures.length} of ${slowGossipSeedCount} seeds failed (${failures.map((result) => result.seed).join(', ')}):\n${report}`);
+      // The fault struck: most runs starve someone's gossip (a run without ring changes cannot).
+      assert.ok(starved >= slowGossipSeedCount, `only ${starved} starvation windows in ${slowGossipSeedCount} runs`);
     },
   );
 });

@@ -1,6 +1,7 @@
 // The client workload of a chaos run: a few workers, each the only writer of its own keys,
 // send puts, deletes and quorum reads to random nodes and record every operation with its
-// start and end time and its outcome. Outcomes are honest in the sense of DESIGN.md:
+// start and end time and its outcome. Outcomes are honest in the sense of docs/design.md,
+// "Honest outcomes":
 // ok (acknowledged), failed (certainly not applied: 4xx, 503, or a connection that was
 // refused before anything was sent), unknown (504, 5xx, timeout, connection lost).
 import { RingkvError, type RingkvClient } from '@ringkv/client';

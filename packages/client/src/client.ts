@@ -4,7 +4,7 @@ import type {
   AuthIdentity,
   ClusterInfo,
   ClusterNodes,
-  Job,
+  JobControl,
   JobList,
   RingChange,
   ConsistencyLevel,
@@ -176,15 +176,15 @@ export class RingkvClient {
   }
 
   /** Pauses transfer job `id` on `node` (this node by default; another member's is forwarded). */
-  pauseJob(id: string, node?: string): Promise<{ job: Job; changed: boolean }> {
+  pauseJob(id: string, node?: string): Promise<JobControl> {
     return this.controlJob(id, 'pause', node);
   }
 
-  resumeJob(id: string, node?: string): Promise<{ job: Job; changed: boolean }> {
+  resumeJob(id: string, node?: string): Promise<JobControl> {
     return this.controlJob(id, 'resume', node);
   }
 
-  private controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<{ job: Job; changed: boolean }> {
+  private controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<JobControl> {
     const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
     return this.post(`/jobs/${encodeURIComponent(id)}/${action}${query}`);
   }

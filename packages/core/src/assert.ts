@@ -1,5 +1,5 @@
-// Invariant checks (STYLE.md principle 4). A failed invariant is a bug: it throws at once
-// and is never caught to carry on.
+// Invariant checks (docs/style.md, "Assert invariants, type expected failures"). A failed
+// invariant is a bug: it throws at once and is never caught to carry on.
 
 export class InvariantError extends Error {
   constructor(message: string) {

@@ -1,5 +1,5 @@
-// Key rules (DESIGN.md: a key is a UTF-8 string of 1..1024 bytes), shared by the API and
-// the replica handler so both refuse the same keys.
+// Key rules (docs/design.md, "The request path": a key is a UTF-8 string of 1..1024
+// bytes), shared by the API and the replica handler so both refuse the same keys.
 import { keyBytesMax } from './limits.js';
 
 /** The UTF-8 length of a string, counted without encoding it. */

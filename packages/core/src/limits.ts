@@ -1,7 +1,7 @@
-// Every bound in ringkv's core, in one place (STYLE.md principle 5: limit everything).
+// Every bound in ringkv's core, in one place (docs/style.md, "Limit everything").
 // Names carry their unit or qualifier last.
 
-/** Keys are UTF-8 strings of 1..keyBytesMax bytes (DESIGN.md, "The request path"). */
+/** Keys are UTF-8 strings of 1..keyBytesMax bytes (docs/design.md, "The request path"). */
 export const keyBytesMax = 1024;
 
 /** Default limit on a value's JSON size; `--max-value-bytes` changes it per node. */
@@ -85,6 +85,18 @@ export const peerPendingConnectionsMax = 64;
 
 /** Members pinged per protocol period to confirm news that only they may announce (membership.ts). */
 export const relayedClaimChecksPerPeriodMax = 3;
+
+/**
+ * Members a node asks directly after a state exchange showed news only they may announce
+ * (cluster-state fencing: membership/membership.ts exchangeState).
+ */
+export const stateVerificationsMax = 8;
+
+/** Times a coordinator learns a newer cluster state from a refusing replica and routes a request again. */
+export const reroutesMax = 3;
+
+/** A replica learns the state of a coordinator that routes by a newer one at most this often per peer. */
+export const stateExchangeIntervalMs = 200;
 
 /** Proofs a hello or welcome may carry: one per cluster secret held while rotating (new, old). */
 export const peerProofsMax = 4;

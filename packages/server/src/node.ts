@@ -1,4 +1,4 @@
-// The composition root of one real node (DESIGN.md, "Layers": node/): it wires the pure
+// The composition root of one real node (docs/design.md, "Layers"): it wires the pure
 // core to real storage, sockets, time and Fastify, and shuts them down in order.
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -182,6 +182,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       maxValueBytes: config.maxValueBytes,
       startedAtMs,
       isReady: () => node.isReady(),
+      admitClients: () => node.admitClients(),
       storageState: () => storage.state(),
       coordinator: node.coordinator,
       engine,

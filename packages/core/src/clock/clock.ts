@@ -1,4 +1,4 @@
-// The time seam of the core (DESIGN.md rule 1: pure core, injected world). Real nodes pass
+// The time seam of the core (docs/design.md, "Pure core, injected world"). Real nodes pass
 // a clock backed by Date.now and setTimeout; tests and the simulator pass a virtual one.
 
 export type TimerHandle = { readonly id: number };

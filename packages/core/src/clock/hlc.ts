@@ -25,29 +25,19 @@ export class ClockSkewError extends Error {
 }
 
 export class HybridLogicalClock {
-  private lastTimestamp: number;
-  private readonly wallMs: () => number;
+  /** The last timestamp issued or observed. (Protected: the simulator's faulty clock, testing/, overrides `now`.) */
+  protected lastTimestamp: number;
+  protected readonly wallMs: () => number;
 
   /** `startAfter` lets a restarted node continue above timestamps it has already issued. */
-  private readonly followWallBlindly: boolean;
-
-  /**
-   * `startAfter` lets a restarted node continue above timestamps it has already issued.
-   * `followWallBlindly` is a planted bug for the simulator (testing/planted-bugs.ts).
-   */
-  constructor(wallMs: () => number, startAfter = 0, followWallBlindly = false) {
+  constructor(wallMs: () => number, startAfter = 0) {
     this.wallMs = wallMs;
     this.lastTimestamp = startAfter;
-    this.followWallBlindly = followWallBlindly;
   }
 
   /** A fresh timestamp, larger than every one issued or observed before. */
   now(): number {
     const physical = Math.floor(this.wallMs()) * logicalSpan;
-    if (this.followWallBlindly) {
-      this.lastTimestamp = physical;
-      return physical;
-    }
     this.lastTimestamp = Math.max(this.lastTimestamp + 1, physical);
     return this.lastTimestamp;
   }

@@ -3,31 +3,34 @@
 // index, tombstone purging, hinted handoff and the rebalancer that moves data when the
 // ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
-// MemoryNetwork and a VirtualClock. Same code either way (STYLE.md principle 3).
+// MemoryNetwork and a VirtualClock. Same code either way (docs/style.md, "One code path, many worlds").
 import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
-import type { MemberAddress, RingStatus } from '../protocol/messages.js';
-import type { DataRequest, RequestHandler, Transport } from '../protocol/transport.js';
+import { stateExchangeIntervalMs } from '../limits.js';
+import type { MemberAddress, PutReply, RingStatus, Routed } from '../protocol/messages.js';
+import { expectReply, PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
-import { buildRing, readMembers, targetMembers, transitionId, type Placement } from '../ring/placement.js';
+import { isFormed, nextPlacement, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
 import { MemoryJobStore, type JobStore } from '../rebalance/job.js';
+import { handOff, type CleanupHandoff } from '../rebalance/cleanup-handoff.js';
 import { Rebalancer } from '../rebalance/rebalancer.js';
 import { Transfer, type TransferOptions } from '../rebalance/transfer.js';
 import { transferBatchFor } from '../rebalance/transfer-source.js';
-import { purgedBy, TombstonePurge, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
+import { purgedBy, TombstonePurge, type PurgePolicy, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
-import type { PlantedBugs } from '../testing/planted-bugs.js';
 import { MemoryHintStore, type HintStore } from '../handoff/hint-store.js';
 import { HintedHandoff, type HintedHandoffEvents } from '../handoff/hinted-handoff.js';
 import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
 import { IndexedEngine } from '../repair/indexed-engine.js';
 import { RangeIndex } from '../repair/range-index.js';
+import { strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
-import { createReplicaHandler } from './replica-handler.js';
+import type { QuorumPolicy } from './quorum-policy.js';
+import { createPeerHandler } from './peer-handler.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -65,8 +68,16 @@ export interface ClusterNodeDeps {
   hash: KeyHasher;
   /** Where this node's HLC starts (above anything it issued before a restart). */
   hlcStartAfter?: number;
-  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
-  plantedBugs?: PlantedBugs;
+  /** The node's version clock; by default a HybridLogicalClock over `clock` from `hlcStartAfter`. */
+  hlc?: HybridLogicalClock;
+  /** When a write's acks make it written (cluster/quorum-policy.ts); `strictQuorum` by default. */
+  quorum?: QuorumPolicy;
+  /** Where the tombstone purge cutoff comes from (repair/tombstone-purge.ts); the members' horizons by default. */
+  purgePolicy?: PurgePolicy;
+  /** What a cleanup may drop: keys a majority of their new replicas hold (rebalance/cleanup-handoff.ts; testing/ plants a bug here). */
+  cleanupHandoff?: CleanupHandoff;
+  /** How replicas judge the state requests were routed by; strict by default (testing/ plants a bug here). */
+  fencing?: FencingPolicy;
   /** Where hints are kept (durable on real nodes); a memory store by default. */
   hintStore?: HintStore;
   /**
@@ -102,8 +113,9 @@ export class ClusterNode {
   /** The node's engine, wrapped so every applied write updates the range index. */
   readonly engine: Engine;
   private currentPlacement: Placement;
-  /** Read rings replaced less than the settle period ago: writes still reach them. */
-  private settling: Array<{ ring: Ring; untilMs: number }> = [];
+  /** State exchanges under way, by peer, and when the last one with each peer ended. */
+  private readonly exchanges = new Map<string, Promise<void>>();
+  private readonly exchangedAtMs = new Map<string, number>();
   private liveIndex: RangeIndex | undefined;
   private buildingIndex: RangeIndex | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
@@ -119,7 +131,7 @@ export class ClusterNode {
     this.deps = deps;
     this.options = options;
     this.budget = new BackgroundBudget(deps.clock, deps.clientLoad);
-    this.hlc = new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0, deps.plantedBugs?.clockFollowsWallBlindly ?? false);
+    this.hlc = deps.hlc ?? new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
     // Membership needs the transport, and the transport needs the handler built from
     // membership: the membership gets a forwarder that is connected below.
     const connected: { transport?: Transport } = {};
@@ -180,7 +192,7 @@ export class ClusterNode {
         store: jobStore,
         nowMs: () => deps.clock.nowMs(),
         horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
-        plantedBugs: deps.plantedBugs ?? {},
+        policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
         budget: this.budget,
         events: deps.events ?? {},
@@ -199,13 +211,15 @@ export class ClusterNode {
       now: () => this.hlc.now(),
       events: deps.events ?? {},
     });
-    const replicaHandler = createReplicaHandler({
+    const replicaHandler = createPeerHandler({
       engine: this.engine,
       hlc: this.hlc,
       membership: this.membership,
       antiEntropy: this.antiEntropy,
       watermark: () => this.tombstones.watermark,
       replicates: (key) => this.currentPlacement.writes.some((ring) => ring.preferenceList(key).includes(deps.self.nodeId)),
+      fence: (request, from) => this.fence(request, from),
+      servesRepair: () => this.membership.ringOf(deps.self.nodeId) !== 'left',
       transferBatch: (request) =>
         transferBatchFor(request, {
           selfId: deps.self.nodeId,
@@ -213,25 +227,33 @@ export class ClusterNode {
           engine: this.engine,
           totalKeys: () => this.liveIndex?.size ?? this.engine.liveCount(),
         }),
-      plantedBugs: deps.plantedBugs ?? {},
     });
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);
     const transport = connect(this.handleRequest);
     connected.transport = transport;
+    const routedTransport = this.routed(transport);
     this.coordinator = new Coordinator(
       {
         selfId: deps.self.nodeId,
         placement: () => this.currentPlacement,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
-        local: { apply: (key, record) => this.engine.apply(key, record), get: (key) => this.engine.get(key) },
-        transport,
+        // The local write goes through the peer handler like any peer's put (loopback): the
+        // purge watermark, the clock and "newer" are decided in one place.
+        local: {
+          put: async (key, record) => {
+            const ack = expectReply<PutReply>(await replicaHandler({ type: 'put', key, record }, deps.self), 'putAck');
+            return { applied: ack.applied, newerHlc: ack.newerHlc };
+          },
+          get: (key) => this.engine.get(key),
+        },
+        transport: routedTransport,
         hlc: this.hlc,
         rng: deps.rng,
         clock: deps.clock,
         events: deps.events ?? {},
         hints: { hold: (target, key, record) => this.hints.add({ target, key, record, storedAtMs: deps.clock.nowMs() }) },
-        plantedBugs: deps.plantedBugs ?? {},
+        quorum: deps.quorum,
       },
       options.coordinator,
     );
@@ -261,6 +283,15 @@ export class ClusterNode {
       clock: deps.clock,
       settleMs: this.settleMs,
       keysOutside: () => this.liveIndex?.keysOutside(deps.self.nodeId),
+      handOff: (foreign, ring) =>
+        (deps.cleanupHandoff ?? handOff)(foreign, ring, {
+          selfId: deps.self.nodeId,
+          transport,
+          addressOf: (nodeId) => this.membership.addressOf(nodeId),
+          isAvailable: (nodeId) => this.membership.stateOf(nodeId) === 'up',
+          timeoutMs: this.options.transfer?.requestTimeoutMs ?? this.options.coordinator.writeTimeoutMs ?? 2000,
+          nowHlc: () => this.hlc.now(),
+        }),
       budget: this.budget,
       events: deps.events ?? {},
     });
@@ -268,20 +299,23 @@ export class ClusterNode {
 
   /**
    * Ready to serve: every seed is known, this node has joined, and the ring is formed (a
-   * new cluster's members have all become normal, so a key has its N replicas).
+   * new cluster's members have all become normal, so a key has its N replicas). Changes
+   * nothing: `admitClients` is what a client request calls.
    */
   isReady(): boolean {
     if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
-    if (!this.isFormed(this.currentPlacement.read, this.membership.list())) return false;
-    // The first time the node is ready it tells the others it serves: from then on a node
-    // that joins receives its ranges before it serves them (rebalance/rebalancer.ts).
-    this.membership.markServing();
-    return true;
+    return isFormed(this.currentPlacement.read, this.membership.list(), this.options.replicas);
   }
 
-  /** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
-  private isFormed(ring: Ring, members: readonly MemberView[]): boolean {
-    return ring.nodeIds.length >= Math.min(this.options.replicas, members.filter((member) => member.ring !== 'left').length);
+  /**
+   * Whether a client request may be served now (isReady). The first time it may, the node
+   * tells the others it serves, before it serves anything: from then on a node that joins
+   * receives its ranges before it serves them (rebalance/rebalancer.ts).
+   */
+  admitClients(): boolean {
+    if (!this.isReady()) return false;
+    this.membership.markServing();
+    return true;
   }
 
   /** The read ring: where keys are now (reads, anti-entropy, ownership). */
@@ -309,38 +343,24 @@ export class ClusterNode {
     const changed =
       next.read.fingerprint !== previous.read.fingerprint ||
       next.target.fingerprint !== previous.target.fingerprint ||
-      next.writes.length !== previous.writes.length;
+      next.writes.length !== previous.writes.length ||
+      next.settling.length !== previous.settling.length;
     if (!changed) return;
     this.currentPlacement = next;
     if (next.read.fingerprint !== previous.read.fingerprint) this.startIndexBuild();
   }
 
-  /**
-   * `moved`: a member's ring status moved on, so nodes that have not heard yet still read
-   * the old ring, and writes must keep reaching it for the settle period. (Members merely
-   * discovered change no one's ring that way.)
-   */
+  /** The placement that follows `previous` for the ring statuses this node holds now (ring/placement.ts). */
   private buildPlacement(previous: Placement | undefined, moved = false): Placement {
-    const settings = { vnodes: this.options.vnodes, replicas: this.options.replicas, hash: this.deps.hash };
-    const members = this.membership.list();
-    const readIds = readMembers(members);
-    const targetIds = targetMembers(members);
-    const nowMs = this.deps.clock.nowMs();
-    let read = previous?.read;
-    if (read === undefined || !holdsExactly(read, readIds)) {
-      // Only a formed ring can have readers (isReady): one still forming needs no settling.
-      if (read !== undefined && moved && this.isFormed(read, members)) this.settling.push({ ring: read, untilMs: nowMs + this.settleMs });
-      read = buildRing(readIds, settings);
-    }
-    let target = previous?.target;
-    if (target === undefined || !holdsExactly(target, targetIds)) target = buildRing(targetIds, settings);
-    if (target.fingerprint === read.fingerprint) target = read;
-    this.settling = this.settling.filter((entry) => entry.untilMs > nowMs && entry.ring.fingerprint !== read.fingerprint);
-    const writes: Ring[] = [read];
-    for (const ring of [target, ...this.settling.map((entry) => entry.ring)]) {
-      if (!writes.some((held) => held.fingerprint === ring.fingerprint)) writes.push(ring);
-    }
-    return { read, target, writes, transition: transitionId(read, target, this.deps.hash) };
+    const settings = { vnodes: this.options.vnodes, replicas: this.options.replicas, hash: this.deps.hash, settleMs: this.settleMs };
+    const input = {
+      members: this.membership.list(),
+      moved,
+      nowMs: this.deps.clock.nowMs(),
+      epoch: this.membership.routeStamp().epoch,
+      barrierPassed: (epoch: number) => this.membership.barrierPassed(epoch),
+    };
+    return nextPlacement(previous, input, settings);
   }
 
   /**
@@ -373,6 +393,76 @@ export class ClusterNode {
     if (refusal !== undefined) return refusal;
     this.membership.advanceRing(nodeId, ring === 'joining' ? 'left' : 'leaving');
     return { ok: true, message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
+  }
+
+  /**
+   * Fencing, the replica's side (cluster/cluster-state.ts judgeRoute): a put or get routed
+   * by the state this node holds is served; one routed by a newer state is served too, and
+   * this node learns the sender's state; one routed by an older state (or by other news at
+   * the same epoch) is refused, so the coordinator learns this node's state and routes
+   * again. Requests not routed by the ring carry no epoch and are served.
+   */
+  private fence(request: Routed, from: MemberAddress): { serve: true } | { serve: false; message: string } {
+    if (request.epoch === undefined || request.digest === undefined) return { serve: true };
+    const held = this.membership.routeStamp();
+    const verdict = (this.deps.fencing ?? strictFencing).judge(held, { epoch: request.epoch, digest: request.digest });
+    if (verdict === 'current') return { serve: true };
+    // At the same epoch each side holds news the other lacks: both learn.
+    if (verdict === 'newer' || request.epoch === held.epoch) this.learnStateOf(from.nodeId);
+    if (verdict === 'newer') return { serve: true };
+    return {
+      serve: false,
+      message: `the request was routed by cluster state epoch ${request.epoch} (digest ${request.digest}) but ${this.nodeId} holds epoch ${held.epoch} (digest ${held.digest}): learn its state and route again`,
+    };
+  }
+
+  /** Learns a peer's state unless an exchange with it ran within the last stateExchangeIntervalMs. */
+  private learnStateOf(nodeId: string): void {
+    const lastMs = this.exchangedAtMs.get(nodeId);
+    if (lastMs !== undefined && this.deps.clock.nowMs() - lastMs < stateExchangeIntervalMs) return;
+    void this.exchangeState(nodeId);
+  }
+
+  /**
+   * Exchanges cluster states with `nodeId` directly (membership.exchangeState), one
+   * exchange per peer at a time: callers of a running one wait for it. Never rejects.
+   */
+  exchangeState(nodeId: string): Promise<void> {
+    const running = this.exchanges.get(nodeId);
+    if (running !== undefined) return running;
+    const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
+    const exchange = this.track(this.membership.exchangeState(nodeId, probeTimeoutMs))
+      .catch(() => undefined)
+      .finally(() => {
+        this.exchanges.delete(nodeId);
+        this.exchangedAtMs.set(nodeId, this.deps.clock.nowMs());
+      });
+    this.exchanges.set(nodeId, exchange);
+    return exchange;
+  }
+
+  /**
+   * Fencing, the coordinator's side: every put and get to a replica carries the epoch and
+   * digest of the state this node routes by; a replica that refuses with `stale-epoch` is
+   * asked for its state before the refusal reaches the coordinator, so that the request
+   * routed again goes by the newer state.
+   */
+  private routed(transport: Transport): Transport {
+    return {
+      request: async (address, body, timeoutMs) => {
+        if (body.type !== 'put' && body.type !== 'get') return transport.request(address, body, timeoutMs);
+        const stamp = this.membership.routeStamp();
+        try {
+          return await transport.request(address, { ...body, epoch: stamp.epoch, digest: stamp.digest }, timeoutMs);
+        } catch (error) {
+          if (error instanceof PeerError && error.remoteCode === 'stale-epoch') {
+            const nodeId = this.membership.nodeIdsAt(address)[0];
+            if (nodeId !== undefined) await this.exchangeState(nodeId);
+          }
+          throw error;
+        }
+      },
+    };
   }
 
   private tooFewAfterRemoving(nodeId: string): RingChangeResult | undefined {
@@ -528,7 +618,7 @@ export class ClusterNode {
 }
 
 /** Requests a peer's background job sends (anti-entropy, transfers): served at the pace of this node's budget. */
-const backgroundRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['digests', 'rangeEntries', 'pullRecords', 'transferScan']);
+const backgroundRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['digests', 'rangeEntries', 'pullRecords', 'transferScan', 'versions']);
 
 /**
  * Answers a peer's background requests only after the pause this node's budget asks for
@@ -544,9 +634,4 @@ function pacedForPeers(handler: RequestHandler, budget: BackgroundBudget): Reque
     await budget.pause(startedAtMs);
     return reply;
   };
-}
-
-/** True when the ring's members are exactly `nodeIds` (in any order). */
-function holdsExactly(ring: Ring, nodeIds: readonly string[]): boolean {
-  return ring.nodeIds.join() === [...nodeIds].sort().join();
 }

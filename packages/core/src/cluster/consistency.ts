@@ -1,4 +1,4 @@
-// Per-request consistency levels (DESIGN.md, "Consistency"): `one`, `quorum` (default),
+// Per-request consistency levels (docs/design.md, "Consistency"): `one`, `quorum` (default),
 // `all`, or a replica count from 1 to N, for reads (r) and writes (w).
 
 export type ConsistencyName = 'one' | 'quorum' | 'all';

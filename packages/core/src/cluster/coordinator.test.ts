@@ -11,6 +11,7 @@ import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { Coordinator } from './coordinator.js';
 import { OutcomeUnknownError, UnavailableError } from './outcomes.js';
+import { appliedOn } from '../testing/engine-replica.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -22,13 +23,13 @@ function coordinatorWith(transport: Transport, engine: MemoryEngine, localDelayM
   const delay = () => new Promise((resolve) => setTimeout(resolve, localDelayMs));
   return new Coordinator({
     selfId: 'n1',
-    placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0 }),
+    placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
     addressOf: (nodeId) => `${nodeId}:1`,
     isAvailable: () => true,
     local: {
-      apply: async (key, record) => {
+      put: async (key, record) => {
         await delay();
-        return engine.apply(key, record);
+        return appliedOn(engine, key, record);
       },
       get: (key) => engine.get(key),
     },
@@ -92,7 +93,7 @@ describe('Coordinator outcomes', () => {
     // Make the local replica fail too: nothing is applied anywhere.
     const broken = new Coordinator({
       ...(failingLocal as unknown as { deps: ConstructorParameters<typeof Coordinator>[0] }).deps,
-      local: { apply: () => Promise.reject(new Error('disk full')), get: (key) => engine.get(key) },
+      local: { put: () => Promise.reject(new Error('disk full')), get: (key) => engine.get(key) },
     });
     await assert.rejects(broken.put('k', 'v', 2), UnavailableError);
     assert.equal(await engine.get('k'), undefined);

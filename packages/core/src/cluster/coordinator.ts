@@ -1,4 +1,4 @@
-// The coordinator (DESIGN.md, "The request path"): any node runs it for any key. It sends
+// The coordinator (docs/design.md, "The request path"): any node runs it for any key. It sends
 // a write to the key's N replicas and answers after W acks; it reads from R replicas
 // (itself first), answers with the newest version, and repairs stale replicas in the
 // background. Only the key's own replicas count toward R and W. While the ring changes
@@ -8,13 +8,13 @@ import type { Clock } from '../clock/clock.js';
 import type { HybridLogicalClock } from '../clock/hlc.js';
 import type { Placement } from '../ring/placement.js';
 import type { Rng } from '../rng.js';
-import type { PlantedBugs } from '../testing/planted-bugs.js';
-import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault, writeAttemptsMax } from '../limits.js';
-import type { ApplyOutcome } from '../storage/engine.js';
+import { reroutesMax, speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault, writeAttemptsMax } from '../limits.js';
 import { isStorageFull } from '../storage/storage-errors.js';
 import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
-import { describeFailures, InsufficientStorageError, OutcomeUnknownError, UnavailableError, writeFailureAnswer, type ReplicaFailure } from './outcomes.js';
+import { decideWrite, type WriteAnswer } from './decide-write.js';
+import { describeFailures, InsufficientStorageError, OutcomeUnknownError, UnavailableError, type ReplicaFailure, type WriteFailureAnswer } from './outcomes.js';
+import { strictQuorum, type QuorumPolicy } from './quorum-policy.js';
 import { ReadLatencyTracker } from './latency-tracker.js';
 import { QuorumRead } from './quorum-read.js';
 import { readOrder } from './read-plan.js';
@@ -46,9 +46,14 @@ export const coordinatorDefaults: CoordinatorOptions = {
   speculativeRetryMaxMs: speculativeRetryMaxMsDefault,
 };
 
-/** This node's own replica, reached without the network. */
+/**
+ * This node's own replica, reached without the network but through the same replica code
+ * as a peer's put (cluster-node.ts wires it to the peer handler), so that "newer", the
+ * purge watermark and the clock are decided in one place.
+ */
 export interface LocalReplica {
-  apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;
+  /** Whether the record was stored, and the HLC of a newer version held instead; rejects when nothing was stored (a full disk, a storage error). */
+  put(key: string, record: StoredRecord): Promise<ApplyResult>;
   get(key: string): Promise<StoredRecord | undefined>;
 }
 
@@ -80,8 +85,8 @@ export interface CoordinatorDeps {
   events?: CoordinatorEvents;
   /** Hints for replicas that miss writes; never counted toward W or R. */
   hints?: HintSink;
-  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
-  plantedBugs?: PlantedBugs;
+  /** Which rings a write must reach and when its acks make it written; `strictQuorum` by default. */
+  quorum?: QuorumPolicy;
 }
 
 export interface WriteResult {
@@ -95,9 +100,9 @@ export interface ReadResult {
   replies: number;
 }
 
-type WriteAttempt = { kind: 'written'; acks: number } | { kind: 'superseded'; newerHlc: number };
+type WriteAttempt = { kind: 'written'; acks: number } | { kind: 'superseded'; newerHlc: number } | { kind: 'rerouted' };
 
-interface ApplyResult {
+export interface ApplyResult {
   applied: boolean;
   newerHlc: number | undefined;
 }
@@ -112,12 +117,14 @@ export interface ReplicaCopy {
 export class Coordinator {
   private readonly deps: CoordinatorDeps;
   private readonly options: CoordinatorOptions;
+  private readonly quorum: QuorumPolicy;
   /** How fast replicas answered this node's reads: when to ask one more, whom to ask last. */
   private readonly readLatency: ReadLatencyTracker;
 
   constructor(deps: CoordinatorDeps, options: Partial<CoordinatorOptions> = {}) {
     this.deps = deps;
     this.options = { ...coordinatorDefaults, ...options };
+    this.quorum = deps.quorum ?? strictQuorum;
     // A speculative wait as long as the read timeout would protect nothing.
     const maxMs = Math.max(0, Math.min(this.options.speculativeRetryMaxMs, Math.floor(this.options.readTimeoutMs / 2)));
     this.readLatency = new ReadLatencyTracker({
@@ -135,7 +142,7 @@ export class Coordinator {
   /** The key's replica set in each ring a write must reach. */
   private writeGroups(key: string): ReadonlyArray<readonly string[]> {
     const placement = this.deps.placement();
-    const rings = this.deps.plantedBugs?.writeOnlyToReadRing ? [placement.read] : placement.writes;
+    const rings = this.quorum.writeRings(placement);
     if (rings.length === 1) return [(rings[0] as Placement['read']).preferenceList(key)];
     const groups: Array<readonly string[]> = [];
     for (const ring of rings) {
@@ -161,17 +168,31 @@ export class Coordinator {
    * refused as older — an acknowledged write lost to clock skew.
    */
   async write(key: string, change: { value: unknown; tombstone: boolean }, required: number): Promise<WriteResult> {
-    const groups = this.writeGroups(key);
+    let groups = this.writeGroups(key);
     for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
+    let reroutes = 0;
     for (let attempt = 1; ; attempt++) {
       const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
       let outcome: WriteAttempt;
       try {
-        outcome = await this.writeAttempt(key, record, groups, required);
+        outcome = await this.writeAttempt(key, record, groups, required, reroutes < reroutesMax);
       } catch (error) {
         throw attempt === 1 ? error : afterSupersededAttempts(error, attempt);
       }
       if (outcome.kind === 'written') return { record, acks: outcome.acks };
+      if (outcome.kind === 'rerouted') {
+        // The refusing replica's state is learned by now (cluster-node.ts, routed): route
+        // again by it, at most reroutesMax times. Replicas that acked the attempt may hold
+        // it, so a later refusal answers 504, as after a re-stamp.
+        reroutes++;
+        groups = this.writeGroups(key);
+        try {
+          for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
+        } catch (error) {
+          throw afterSupersededAttempts(error, attempt + 1);
+        }
+        continue;
+      }
       this.observeVersion(outcome.newerHlc);
       if (attempt >= writeAttemptsMax) {
         throw new OutcomeUnknownError(
@@ -184,125 +205,105 @@ export class Coordinator {
     }
   }
 
-  private writeAttempt(key: string, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, required: number): Promise<WriteAttempt> {
+  /**
+   * One attempt's I/O: sends the record to every replica, records each answer, and acts on
+   * what `decideWrite` (decide-write.ts) makes of the answers so far.
+   */
+  private writeAttempt(key: string, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, required: number, rerouteAllowed: boolean): Promise<WriteAttempt> {
     const replicas = groups.length === 1 ? (groups[0] as readonly string[]) : [...new Set(groups.flat())];
     return new Promise((resolve, reject) => {
-      const acked = new Set<string>();
-      /** Replicas that answered without acking: failed, or holding a newer version. */
-      const answered = new Set<string>();
+      const answers = new Map<string, WriteAnswer>();
       let settled = false;
-      let maybeApplied = false;
-      let newerHlc: number | undefined;
+      let restampWaitOver = false;
+      let restampTimerArmed = false;
       // Hints are left only for writes that may be visible (success or unknown outcome):
       // a write refused with nothing applied must stay unapplied everywhere.
       let hinting = false;
-      const failures: ReplicaFailure[] = [];
       const hint = (nodeId: string) => {
         this.deps.hints?.hold(nodeId, key, record).then(
           (kept) => kept || this.deps.events?.hintDropped?.(nodeId),
           () => this.deps.events?.hintDropped?.(nodeId),
         );
       };
-      const acksIn = (group: readonly string[]) => {
-        let count = 0;
-        for (const nodeId of group) if (acked.has(nodeId)) count++;
-        return count;
+      const startHinting = () => {
+        hinting = true;
+        for (const [nodeId, answer] of answers) if (answer.kind === 'failed') hint(nodeId);
       };
-      // A replica holds a newer version (two coordinators wrote the key at once), so only
-      // replicas yet to answer can make up W. If one is frozen, waiting for it would cost the
-      // whole write timeout: after the speculative wait of rapid read protection the attempt
-      // is re-stamped instead. Its older version, should it land later, loses to the new one.
-      let restampTimer = false;
-      const restampAfterWait = () => {
+      const armRestampTimer = () => {
         const waitMs = this.readLatency.speculateAfterMs();
-        if (restampTimer || this.deps.clock === undefined || waitMs === undefined) return;
-        restampTimer = true;
+        if (restampTimerArmed || this.deps.clock === undefined || waitMs === undefined) return;
+        restampTimerArmed = true;
         this.deps.clock.setTimer(waitMs, () => {
-          if (settled || newerHlc === undefined) return;
-          settled = true;
-          resolve({ kind: 'superseded', newerHlc });
+          restampWaitOver = true;
+          act();
         });
       };
-      const decide = () => {
+      const act = () => {
         if (settled) return;
-        const enough = groups.every((group) => acksIn(group) >= required) || (acked.size > 0 && this.deps.plantedBugs?.acknowledgeAfterFirstAck);
-        if (enough) {
-          settled = true;
-          hinting = true;
-          for (const failure of failures) hint(failure.nodeId);
-          resolve({ kind: 'written', acks: acked.size });
-          return;
+        const decision = decideWrite({ groups, required, answers, restampWaitOver, rerouteAllowed, quorum: this.quorum });
+        switch (decision.kind) {
+          case 'pending':
+            if (decision.restampAfterWait) armRestampTimer();
+            return;
+          case 'written':
+            settled = true;
+            startHinting();
+            resolve({ kind: 'written', acks: decision.acks });
+            return;
+          case 'superseded':
+            settled = true;
+            resolve({ kind: 'superseded', newerHlc: decision.newerHlc });
+            return;
+          case 'rerouted':
+            settled = true;
+            resolve({ kind: 'rerouted' });
+            return;
+          case 'outcome-unknown':
+          case 'insufficient-storage':
+          case 'unavailable':
+            settled = true;
+            if (decision.kind === 'outcome-unknown') startHinting();
+            reject(this.writeFailure(decision.kind, required, decision.acks, decision.failures));
+            return;
         }
-        const reachable = groups.every((group) => {
-          let open = 0;
-          for (const nodeId of group) if (acked.has(nodeId) || !answered.has(nodeId)) open++;
-          return open >= required;
-        });
-        if (reachable) {
-          if (newerHlc !== undefined) restampAfterWait();
-          return;
-        }
-        // A newer version was seen and W is out of reach: the attempt is re-stamped whatever
-        // the requests in flight answer, so it need not wait for them (a frozen one would
-        // hold it for the whole write timeout).
-        if (newerHlc !== undefined) {
-          settled = true;
-          resolve({ kind: 'superseded', newerHlc });
-          return;
-        }
-        // W can no longer be reached. Wait for requests still in flight (each bounded by
-        // the write timeout): one of them may yet apply the write, and then the honest
-        // answer is "outcome unknown", not "nothing was written".
-        if (acked.size + answered.size < replicas.length) return;
-        settled = true;
-        if (newerHlc !== undefined) {
-          resolve({ kind: 'superseded', newerHlc });
-          return;
-        }
-        const failure = this.writeFailure(required, acked.size, failures, maybeApplied);
-        if (failure instanceof OutcomeUnknownError) {
-          hinting = true;
-          for (const failed of failures) hint(failed.nodeId);
-        }
-        reject(failure);
       };
       for (const nodeId of replicas) {
         if (nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId)) {
           // Known down: nothing is sent (it would only time out); it gets a hint instead.
-          failures.push({ nodeId, reason: 'down' });
-          answered.add(nodeId);
+          answers.set(nodeId, { kind: 'failed', failure: { nodeId, reason: 'down' }, maybeApplied: false });
           continue;
         }
         this.applyOn(nodeId, key, record).then(
           (result) => {
-            if (result.newerHlc === undefined) acked.add(nodeId);
-            else {
-              answered.add(nodeId);
-              newerHlc = Math.max(newerHlc ?? 0, result.newerHlc);
-            }
-            decide();
+            answers.set(nodeId, result.newerHlc === undefined ? { kind: 'acked' } : { kind: 'newer', hlc: result.newerHlc });
+            act();
           },
           (error: unknown) => {
-            if (this.deps.plantedBugs?.countHintTowardW && !settled) {
-              // Planted bug: the hint left for the failed replica is counted as its ack.
+            if (this.quorum.hintStandsInForAck && !settled) {
+              // A wrong policy (testing/planted-bugs.ts): the hint left for the failed replica counts as its ack.
               hint(nodeId);
-              acked.add(nodeId);
-              decide();
+              answers.set(nodeId, { kind: 'acked' });
+              act();
               return;
             }
             const reason = reasonOf(error);
-            failures.push(isStorageFullRefusal(error) ? { nodeId, reason, storageFull: true } : { nodeId, reason });
-            answered.add(nodeId);
+            if (isMisrouted(error)) {
+              answers.set(nodeId, { kind: 'misrouted', failure: { nodeId, reason } });
+              act();
+              return;
+            }
+            const failure: ReplicaFailure = isStorageFullRefusal(error) ? { nodeId, reason, storageFull: true } : { nodeId, reason };
             // A local engine error means the local write did not happen; a peer error says itself.
-            if (error instanceof PeerError ? error.maybeDelivered : nodeId !== this.deps.selfId) maybeApplied = true;
+            const maybeApplied = error instanceof PeerError ? error.maybeDelivered : nodeId !== this.deps.selfId;
+            answers.set(nodeId, { kind: 'failed', failure, maybeApplied });
             this.deps.events?.replicaWriteFailed?.(nodeId, reason);
             if (settled && hinting) hint(nodeId);
-            decide();
+            act();
           },
         );
       }
       // Every replica may be known down: decide now rather than wait for nothing.
-      decide();
+      act();
     });
   }
 
@@ -320,6 +321,16 @@ export class Coordinator {
    * recent answers: rapid read protection) and returns the newest copy.
    */
   read(key: string, required: number): Promise<ReadResult> {
+    return this.readRouted(key, required, 0);
+  }
+
+  /**
+   * One read, routed by the placement now. A replica that refuses the routing as stale
+   * (epoch fencing) has taught this node its state by the time its refusal arrives: the
+   * answers gathered may come from the wrong replicas, so the read is routed again, at
+   * most reroutesMax times.
+   */
+  private readRouted(key: string, required: number, reroutes: number): Promise<ReadResult> {
     const replicas = this.replicasOf(key);
     this.refuseIfTooFewAvailable(replicas, required, 'read');
     const speculateAfterMs = this.deps.clock === undefined ? undefined : this.readLatency.speculateAfterMs();
@@ -328,10 +339,15 @@ export class Coordinator {
     const isSlow = (nodeId: string) => speculateAfterMs !== undefined && this.readLatency.isSlow(nodeId, nowMs, speculateAfterMs);
     const order = readOrder(replicas, this.deps.selfId, (nodeId) => this.deps.isAvailable(nodeId), isSlow);
     let newest: StoredRecord | undefined;
+    let misrouted = false;
     const read = new QuorumRead(
       {
         selfId: this.deps.selfId,
-        getFrom: (nodeId) => this.getFrom(nodeId, key),
+        getFrom: (nodeId) =>
+          this.getFrom(nodeId, key).catch((error: unknown) => {
+            if (isMisrouted(error)) misrouted = true;
+            throw error;
+          }),
         clock: this.deps.clock,
         latency: this.readLatency,
         reasonOf,
@@ -348,7 +364,14 @@ export class Coordinator {
       { required, order, speculateAfterMs },
     );
     read.start();
-    return read.result.then((replies) => ({ record: newest, replies: replies.size }));
+    const again = () => misrouted && reroutes < reroutesMax;
+    return read.result.then(
+      (replies) => (again() ? this.readRouted(key, required, reroutes + 1) : { record: newest, replies: replies.size }),
+      (error: unknown) => {
+        if (again()) return this.readRouted(key, required, reroutes + 1);
+        throw error;
+      },
+    );
   }
 
   /** Every replica's copy of a key, for operators; no repair, no quorum. */
@@ -372,8 +395,8 @@ export class Coordinator {
     let available = 0;
     for (const nodeId of replicas) if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) available++;
     if (available >= required) return;
-    // Planted bug (a sloppy quorum counted as a strict one): hints stand in for down replicas.
-    if (operation === 'write' && this.deps.plantedBugs?.countHintTowardW) return;
+    // Only a wrong policy (a sloppy quorum counted as a strict one) lets hints stand in for down replicas.
+    if (operation === 'write' && this.quorum.hintStandsInForAck) return;
     const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
     const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
     if (down.length === 0) {
@@ -392,11 +415,11 @@ export class Coordinator {
     );
   }
 
-  /** The answer follows the precedence of `writeFailureAnswer` (outcomes.ts): 504, else 507, else 503. */
-  private writeFailure(required: number, acks: number, failures: ReplicaFailure[], maybeApplied: boolean): Error {
+  /** The error for a failed write's answer, chosen by `decideWrite` (504, else 507, else 503). */
+  private writeFailure(answer: WriteFailureAnswer, required: number, acks: number, failures: ReplicaFailure[]): Error {
     const failed = describeFailures(failures);
     const full = failures.filter((failure) => failure.storageFull === true).map((failure) => failure.nodeId);
-    switch (writeFailureAnswer(acks, maybeApplied, failures)) {
+    switch (answer) {
       case 'unavailable':
         return new UnavailableError(`no replica accepted the write (needed ${required}); failed: ${failed}; nothing was written`, required, failures);
       case 'insufficient-storage':
@@ -430,11 +453,7 @@ export class Coordinator {
 
   /** Whether the replica stored the record, and the HLC of a newer version it holds instead. */
   private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<ApplyResult> {
-    if (nodeId === this.deps.selfId) {
-      const outcome = await this.deps.local.apply(key, record);
-      const newer = !outcome.applied && compareVersions(outcome.current, record) > 0;
-      return { applied: outcome.applied, newerHlc: newer ? outcome.current.hlc : undefined };
-    }
+    if (nodeId === this.deps.selfId) return this.deps.local.put(key, record);
     const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record }, this.options.writeTimeoutMs);
     return { applied: reply.applied, newerHlc: reply.newerHlc };
   }
@@ -450,6 +469,11 @@ export class Coordinator {
     if (address === undefined) throw new PeerError('not-connected', `no address known for ${nodeId}`, false);
     return address;
   }
+}
+
+/** A replica that refused because the request was routed by an older cluster state than it holds. */
+function isMisrouted(error: unknown): boolean {
+  return error instanceof PeerError && error.remoteCode === 'stale-epoch';
 }
 
 /** A replica (a peer, or this node's own engine) that refused because its disk is full. */

@@ -57,10 +57,10 @@ describe('Coordinator with full replicas', () => {
       hinted,
       coordinator: new Coordinator({
         selfId: 'n1',
-        placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0 }),
+        placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
         addressOf: (nodeId) => `${nodeId}:1`,
         isAvailable: () => true,
-        local: { apply: () => Promise.reject(new StorageFullError('n1: no space left')), get: async () => undefined },
+        local: { put: () => Promise.reject(new StorageFullError('n1: no space left')), get: async () => undefined },
         transport,
         hlc: new HybridLogicalClock(() => 1_000_000),
         rng: new SeededRng(1),

@@ -1,4 +1,4 @@
-// The honest outcomes of a coordinated request (DESIGN.md, "Honest outcomes"). Each is a
+// The honest outcomes of a coordinated request (docs/design.md, "Honest outcomes"). Each is a
 // typed error with a stable code that the API maps to an HTTP status.
 
 export interface ReplicaFailure {

@@ -1,14 +1,15 @@
-// One quorum read's I/O (DESIGN.md, "The request path"): asks replicas in read order,
-// collects answers, and does what read-plan.ts decides after each answer, failure or
-// timer: ask more (after failures, or speculatively when those asked are slow), wait,
-// finish or fail. Timers come from the injected Clock, so a simulated read replays from
+// One quorum read's I/O (docs/design.md, "Consistency"): asks replicas in read order,
+// collects answers, and does what `decideRead` (decide-read.ts) decides after each answer,
+// failure or timer: ask more (after failures, or speculatively when those asked are
+// slow), wait, finish or fail. Timers come from the injected Clock, so a simulated read replays from
 // its seed. What happens once the read is answered (repair, the clock) is the caller's.
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { PeerError } from '../protocol/transport.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { ReadLatencyTracker } from './latency-tracker.js';
 import { describeFailures, ReadFailedError, type ReplicaFailure } from './outcomes.js';
-import { nextReadStep, type ReadOrder } from './read-plan.js';
+import { decideRead } from './decide-read.js';
+import type { ReadOrder } from './read-plan.js';
 
 export interface QuorumReadDeps {
   selfId: string;
@@ -69,7 +70,7 @@ export class QuorumRead {
   private step(waitedAtLeastMs: number): void {
     if (this.settled) return;
     const { order } = this.plan.order;
-    const decision = nextReadStep({
+    const decision = decideRead({
       required: this.plan.required,
       replies: this.replies.size,
       inflight: this.inflight,
@@ -79,7 +80,7 @@ export class QuorumRead {
       speculateAfterMs: this.deps.clock === undefined ? undefined : this.plan.speculateAfterMs,
     });
     switch (decision.kind) {
-      case 'done':
+      case 'answered':
         this.finish();
         return;
       case 'failed':

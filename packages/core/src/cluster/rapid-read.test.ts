@@ -15,6 +15,7 @@ import { MemoryEngine } from '../storage/memory-engine.js';
 import { compareVersions } from '../storage/record.js';
 import { Coordinator, type CoordinatorOptions } from './coordinator.js';
 import { ReadFailedError } from './outcomes.js';
+import { appliedOn } from '../testing/engine-replica.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -70,10 +71,10 @@ function harness(key: string, latencyMsOf: (nodeId: string, remotes: string[]) =
   const coordinator = new Coordinator(
     {
       selfId: 'n1',
-      placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0 }),
+      placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
       addressOf: (nodeId) => `${nodeId}:1`,
       isAvailable: () => true,
-      local: { apply: (k, record) => new MemoryEngine().apply(k, record), get: async () => undefined },
+      local: { put: (k, record) => appliedOn(new MemoryEngine(), k, record), get: async () => undefined },
       transport,
       hlc: new HybridLogicalClock(() => clock.nowMs()),
       rng: new SeededRng(1),

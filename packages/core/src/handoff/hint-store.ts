@@ -1,4 +1,4 @@
-// Hints (DESIGN.md, "Membership and ring": writes meant for a down replica go elsewhere
+// Hints (docs/design.md, "Repair": writes meant for a down replica go elsewhere
 // with a hint, delivered when it returns). A hint is the newest record a target replica
 // missed for a key; a newer hint for the same (target, key) replaces an older one. Hints
 // are bounded per target and in total: past the bound a hint is dropped and counted, and

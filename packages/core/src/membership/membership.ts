@@ -1,5 +1,5 @@
 // Membership and failure detection, SWIM-style (Das, Gupta, Motivala: "SWIM", 2002), as
-// DESIGN.md "Membership and ring" asks:
+// docs/design.md, "Membership and ring", asks:
 // - each protocol period this node probes one member (round robin): a direct ping, and if
 //   that gets no answer, indirect pings through k other members (§3.1);
 // - a member nobody reaches becomes suspect, and down only after a suspicion timeout
@@ -37,8 +37,9 @@
 // - members it has not heard of (that is how a new node learns the cluster), taken at
 //   incarnation 0 with the relayed state and ring status, until the member speaks;
 // - `serving`, which only ever turns on and only makes a joining node wait for data.
-import { incarnationMax, membersMax, nodeIdPattern, relayedClaimChecksPerPeriodMax } from '../limits.js';
-import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus } from '../protocol/messages.js';
+import { barrierPassed, laterRingStatus, routeStampOf, type RouteStamp } from '../cluster/cluster-state.js';
+import { incarnationMax, membersMax, nodeIdPattern, relayedClaimChecksPerPeriodMax, stateVerificationsMax } from '../limits.js';
+import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus, StateReply, StateRequest } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Rng } from '../rng.js';
 
@@ -49,23 +50,10 @@ export interface KnownMember extends MemberAddress {
   ring?: RingStatus;
 }
 
-const ringOrder: readonly RingStatus[] = ['joining', 'normal', 'leaving', 'left'];
+export { laterRingStatus };
 
-/** The later of two ring statuses (statuses only move forward). */
-export function laterRingStatus(a: RingStatus, b: RingStatus): RingStatus {
-  return ringOrder.indexOf(a) >= ringOrder.indexOf(b) ? a : b;
-}
-
-export interface MemberView extends MemberAddress {
-  state: MemberState;
-  incarnation: number;
-  ring: RingStatus;
-  /** The ring transition whose incoming data the member has received (0: none). */
-  synced: number;
-  /** The member's published repair horizon (ms), 0 until it has one. */
-  horizon: number;
-  /** The member has served clients (see MemberUpdate.serving). */
-  serving: boolean;
+/** A member as this node sees it: its latest update (protocol/messages.ts), and how its probes went. */
+export interface MemberView extends MemberUpdate {
   /** Consecutive probes (direct and indirect) that got no answer. */
   missedProbes: number;
 }
@@ -128,6 +116,8 @@ export class Membership {
   /** Members others say have news only they may announce: pinged directly to hear it from them. */
   private readonly claimsToCheck = new Set<string>();
   private probeOrder: string[] = [];
+  /** The epoch and ring digest of the members' ring statuses, kept up to date by noteRingChange. */
+  private stamp: RouteStamp = { epoch: 0, digest: 0 };
 
   constructor(deps: MembershipDeps, options: Partial<MembershipOptions> = {}) {
     this.deps = deps;
@@ -143,10 +133,37 @@ export class Membership {
       synced: 0,
       horizon: 0,
       serving: false,
+      epoch: 0,
       ringHeard: true,
     });
     // What this node wrote down itself is as good as hearing it from each member.
     this.learn(deps.known ?? [], () => true);
+    this.noteRingChange();
+  }
+
+  /** The epoch and digest of the ring statuses this node holds: what its requests are routed by. */
+  routeStamp(): RouteStamp {
+    return this.stamp;
+  }
+
+  /**
+   * True once every member that may route requests (not left, not known down) has said it
+   * has seen `epoch`: none routes by an older state any more (cluster/cluster-state.ts).
+   */
+  barrierPassed(epoch: number): boolean {
+    return barrierPassed([...this.members.values()], epoch);
+  }
+
+  /**
+   * Recomputes the epoch after ring statuses or members changed; this node has seen it,
+   * and says so (the barrier of a ring change waits for every member to).
+   */
+  private noteRingChange(): void {
+    this.stamp = routeStampOf(this.members.values());
+    const self = this.members.get(this.selfId) as Member;
+    if (this.stamp.epoch <= self.epoch) return;
+    self.epoch = this.stamp.epoch;
+    this.spread(self);
   }
 
   get selfId(): string {
@@ -195,6 +212,7 @@ export class Membership {
     member.ringHeard = true;
     if (nodeId === this.selfId) raiseIncarnation(member, member.incarnation);
     this.spread(member);
+    this.noteRingChange();
     this.deps.onMembersChanged?.(this.known(), true);
     return true;
   }
@@ -299,6 +317,7 @@ export class Membership {
           synced: own && 'synced' in candidate ? candidate.synced : 0,
           horizon: own && 'horizon' in candidate ? candidate.horizon : 0,
           serving: 'serving' in candidate ? candidate.serving : false,
+          epoch: own && 'epoch' in candidate ? candidate.epoch : 0,
           ringHeard: candidate.ring !== undefined,
         });
         changed = true;
@@ -307,7 +326,9 @@ export class Membership {
         changed = true;
       }
     }
-    if (changed) this.deps.onMembersChanged?.(this.known(), false);
+    if (!changed) return;
+    this.noteRingChange();
+    this.deps.onMembersChanged?.(this.known(), false);
   }
 
   /**
@@ -332,7 +353,9 @@ export class Membership {
       if (change !== 'none') ringChanged = true;
       if (change === 'moved') moved = true;
     }
-    if (ringChanged) this.deps.onMembersChanged?.(this.known(), moved);
+    if (!ringChanged) return;
+    this.noteRingChange();
+    this.deps.onMembersChanged?.(this.known(), moved);
   }
 
   /** What others say of this node: refute an accusation; take a later ring status. */
@@ -361,6 +384,7 @@ export class Membership {
     }
     member.ringHeard = true;
     if (update.horizon > member.horizon) member.horizon = update.horizon;
+    if (update.epoch > member.epoch) member.epoch = update.epoch;
     if (update.serving) member.serving = true;
     if (!overrides(update, member)) return change;
     if (update.incarnation > member.incarnation) member.synced = update.synced;
@@ -418,6 +442,41 @@ export class Membership {
     if (!accused && !outdated) return;
     raiseIncarnation(self, update.incarnation);
     this.spread(self);
+  }
+
+  /**
+   * Answers a state exchange from `from` (the data path's fencing, cluster/cluster-node.ts):
+   * merges what it sent, by the same rules as gossip, and sends back every member.
+   */
+  handleState(request: StateRequest, from: MemberAddress): StateReply {
+    this.merge(request.updates, from.nodeId);
+    return { type: 'stateReply', updates: this.allUpdates() };
+  }
+
+  /**
+   * Exchanges states with `nodeId` directly, then asks each member whose own news it
+   * relayed (a ring move only the member may announce) directly too, a bounded number.
+   * Gossip brings the same news in time; this brings it within a few round trips, however
+   * late gossip is. A member that does not answer is left to gossip.
+   */
+  async exchangeState(nodeId: string, timeoutMs: number): Promise<void> {
+    await this.exchangeWith(nodeId, timeoutMs);
+    const relayed = [...this.claimsToCheck].slice(0, stateVerificationsMax);
+    await Promise.all(relayed.map((member) => this.exchangeWith(member, timeoutMs).catch(() => undefined)));
+  }
+
+  private async exchangeWith(nodeId: string, timeoutMs: number): Promise<void> {
+    const address = this.addressOf(nodeId);
+    if (address === undefined || nodeId === this.selfId) return;
+    const reply = await this.deps.transport.request(address, { type: 'state', updates: this.allUpdates() }, timeoutMs);
+    this.claimsToCheck.delete(nodeId);
+    this.merge(reply.updates, this.senderAt(address, nodeId));
+  }
+
+  /** Every member, this node first (its claims about itself reach others only from itself). */
+  private allUpdates(): MemberUpdate[] {
+    const self = this.members.get(this.selfId) as Member;
+    return [updateOf(self), ...[...this.members.values()].filter((member) => member !== self).map(updateOf)];
   }
 
   private async probe(target: Member): Promise<void> {
@@ -585,6 +644,7 @@ function updateOf(member: MemberView): MemberUpdate {
     synced: member.synced,
     horizon: member.horizon,
     serving: member.serving,
+    epoch: member.epoch,
   };
 }
 

@@ -24,7 +24,10 @@ const update = fc.record({
   synced: fc.nat(),
   horizon: fc.nat(),
   serving: fc.boolean(),
+  epoch: fc.nat(),
 });
+/** A data request routed by the ring carries its state's epoch (at least 1) and ring digest; one not routed carries neither. */
+const routed = fc.option(fc.record({ epoch: fc.integer({ min: 1, max: 2 ** 31 }), digest: fc.nat({ max: 2 ** 32 - 1 }) }), { nil: undefined });
 /** JSON whose objects often hold "__proto__" keys, built as text so JSON.parse makes them own properties. */
 const protoKeyText = fc.letrec<{ value: string; leaf: string; array: string; object: string }>((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, tie('leaf'), tie('array'), tie('object')),
@@ -60,8 +63,10 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     address: fc.string(),
     proofs: fc.array(fc.string(), { minLength: 1, maxLength: 4 }),
   }),
-  fc.record({ type: fc.constant('put' as const), key: fc.string({ minLength: 1 }), record }),
-  fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }),
+  fc.tuple(fc.record({ type: fc.constant('put' as const), key: fc.string({ minLength: 1 }), record }), routed).map(([body, route]) => ({ ...body, ...route })),
+  fc.tuple(fc.record({ type: fc.constant('get' as const), key: fc.string({ minLength: 1 }) }), routed).map(([body, route]) => ({ ...body, ...route })),
+  fc.record({ type: fc.constant('state' as const), updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('versions' as const), keys: fc.array(fc.string({ minLength: 1 }), { maxLength: 5 }) }),
   fc.record({ type: fc.constant('ping' as const), from: member, updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('pingReq' as const), target: member, updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('digests' as const), ring: fc.nat(), ranges: fc.array(fc.nat(), { maxLength: 5 }), watermark: fc.nat() }),
@@ -98,9 +103,11 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
     total: fc.nat(),
   }),
   fc.record({ type: fc.constant('pushAck' as const), applied: fc.nat() }),
+  fc.record({ type: fc.constant('stateReply' as const), updates: fc.array(update, { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('versionsReply' as const), versions: fc.array(fc.option(fc.tuple(fc.nat(), nodeId), { nil: null }), { maxLength: 5 }) }),
   fc.record({
     type: fc.constant('failure' as const),
-    code: fc.constantFrom('refused', 'bad-request', 'storage-error', 'clock-skew', 'not-ready' as const),
+    code: fc.constantFrom('refused', 'bad-request', 'storage-error', 'clock-skew', 'not-ready', 'stale-epoch' as const),
     message: fc.string(),
   }),
 );
@@ -161,8 +168,8 @@ describe('peer codec', () => {
   });
 
   it('refuses a record whose flag is unknown, or whose JSON text is not JSON', () => {
-    // A put request as the codec lays it out: [kind request, id, put, key, hlc, nodeId, flag, value].
-    const put = (flag: number, value: unknown) => pack([0, 1, 2, 'k', 1, 'n1', flag, value]);
+    // A put request as the codec lays it out: [kind request, id, put, key, epoch, digest, hlc, nodeId, flag, value].
+    const put = (flag: number, value: unknown) => pack([0, 1, 2, 'k', 0, 0, 1, 'n1', flag, value]);
     assert.deepEqual(plainValue((decodeFrame(put(2, '{"__proto__":1}')) as { body: { record: StoredRecord } }).body.record.value), JSON.parse('{"__proto__":1}'));
     assert.throws(() => decodeFrame(put(2, '{"a":')), /not valid JSON text/);
     assert.throws(() => decodeFrame(put(2, { a: 1 })), /record\.value must be a string/);
@@ -192,7 +199,7 @@ describe('peer codec', () => {
     const ping = (incarnation: number): Frame => ({
       kind: 'request',
       id: 1,
-      body: { type: 'ping', from: { nodeId: 'a', address: 'h:1' }, updates: [{ nodeId: 'b', address: 'h:2', state: 'down', incarnation, ring: 'normal', synced: 0, horizon: 0, serving: true }] },
+      body: { type: 'ping', from: { nodeId: 'a', address: 'h:1' }, updates: [{ nodeId: 'b', address: 'h:2', state: 'down', incarnation, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 }] },
     });
     for (const incarnation of [2 ** 53 - 1, incarnationMax + 1, -1]) {
       assert.throws(() => decodeFrame(encodeFrame(ping(incarnation)).subarray(4)), CodecError, `incarnation ${incarnation}`);

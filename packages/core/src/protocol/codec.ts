@@ -17,8 +17,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -54,9 +54,13 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'hello':
       return [requestCodes.hello, body.clusterName, body.protocolVersion, body.nodeId, body.address, body.proofs];
     case 'put':
-      return [requestCodes.put, body.key, ...recordFields(body.record)];
+      return [requestCodes.put, body.key, body.epoch ?? 0, body.digest ?? 0, ...recordFields(body.record)];
     case 'get':
-      return [requestCodes.get, body.key];
+      return [requestCodes.get, body.key, body.epoch ?? 0, body.digest ?? 0];
+    case 'state':
+      return [requestCodes.state, body.updates.map(updateFields)];
+    case 'versions':
+      return [requestCodes.versions, body.keys];
     case 'ping':
       return [requestCodes.ping, memberFields(body.from), body.updates.map(updateFields)];
     case 'pingReq':
@@ -98,6 +102,10 @@ function replyFields(body: PeerReply): unknown[] {
       return [replyCodes.pushAck, body.applied];
     case 'transferBatch':
       return [replyCodes.transferBatch, body.ringsMatch, body.entries.map(recordEntryFields), body.next, body.scanned, body.total];
+    case 'stateReply':
+      return [replyCodes.stateReply, body.updates.map(updateFields)];
+    case 'versionsReply':
+      return [replyCodes.versionsReply, body.versions];
   }
 }
 
@@ -113,9 +121,13 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         proofs: proofs(f[4]),
       };
     case requestCodes.put:
-      return { type: 'put', key: str(f[0], 'key'), record: decodeRecord(f.slice(1)) };
+      return { type: 'put', key: str(f[0], 'key'), ...routed(f[1], f[2]), record: decodeRecord(f.slice(3)) };
     case requestCodes.get:
-      return { type: 'get', key: str(f[0], 'key') };
+      return { type: 'get', key: str(f[0], 'key'), ...routed(f[1], f[2]) };
+    case requestCodes.state:
+      return { type: 'state', updates: decodeUpdates(f[0]) };
+    case requestCodes.versions:
+      return { type: 'versions', keys: array(f[0], 'keys').map((item) => str(item, 'key')) };
     case requestCodes.ping:
       return { type: 'ping', from: decodeMember(f[0]), updates: decodeUpdates(f[1]) };
     case requestCodes.pingReq:
@@ -197,6 +209,17 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
         scanned: int(f[3], 'scanned'),
         total: int(f[4], 'total'),
       };
+    case replyCodes.stateReply:
+      return { type: 'stateReply', updates: decodeUpdates(f[0]) };
+    case replyCodes.versionsReply:
+      return {
+        type: 'versionsReply',
+        versions: array(f[0], 'versions').map((item) => {
+          if (item === null) return null;
+          const pair = array(item, 'version');
+          return [int(pair[0], 'version.hlc'), str(pair[1], 'version.nodeId')] as [number, string];
+        }),
+      };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }
@@ -247,6 +270,12 @@ function decodeRecordEntry(item: unknown): [string, StoredRecord] {
   return [str(pair[0], 'key'), decodeRecord(array(pair[1], 'record'))];
 }
 
+/** Epoch 0 stands for "not routed by the ring" (every real state has an epoch of at least 1). */
+function routed(epoch: unknown, digest: unknown): { epoch?: number; digest?: number } {
+  const value = int(epoch, 'epoch');
+  return value === 0 ? {} : { epoch: value, digest: int(digest, 'digest') };
+}
+
 function array(value: unknown, name: string): unknown[] {
   if (!Array.isArray(value)) throw new CodecError(`${name} must be an array`);
   return value;
@@ -265,7 +294,7 @@ const stateCodes = ['up', 'suspect', 'down'] as const;
 const ringCodes = ['joining', 'normal', 'leaving', 'left'] as const;
 
 function updateFields(update: MemberUpdate): unknown[] {
-  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0];
+  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0, update.epoch];
 }
 
 function decodeUpdates(value: unknown): MemberUpdate[] {
@@ -284,6 +313,7 @@ function decodeUpdates(value: unknown): MemberUpdate[] {
       synced: int(fields[5], 'update.synced'),
       horizon: int(fields[6], 'update.horizon'),
       serving: int(fields[7], 'update.serving') === 1,
+      epoch: int(fields[8], 'update.epoch'),
     };
   });
 }

@@ -1,11 +1,11 @@
 // Checks the simulated network's faults one by one on two echo endpoints over a virtual
 // clock: delays, loss, duplication, reordering, one-way cuts and healing, crashed and
-// restarted processes, and what the observer is told.
+// restarted processes, starved gossip, and what the observer is told.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { SeededRng } from '../rng.js';
-import type { GetRequest, MemberAddress, PeerReply } from './messages.js';
+import type { GetRequest, MemberAddress, MemberUpdate, PeerReply, PingRequest } from './messages.js';
 import { MemoryNetwork, type MemoryNetworkOptions, type MessageEvent } from './memory-network.js';
 import { PeerError, type DataRequest, type Transport } from './transport.js';
 
@@ -156,5 +156,45 @@ describe('MemoryNetwork', () => {
       return events.map((event) => JSON.stringify([event.request, event.reply ?? null, event.fate]));
     };
     assert.deepEqual(await fates(), await fates());
+  });
+
+  it('starves gossip at one address for a while: SWIM messages to and from it arrive without updates, data messages untouched', async () => {
+    const clock = new VirtualClock(0);
+    const network = new MemoryNetwork(clock, new SeededRng(1), { delayMinMs: 1, delayMaxMs: 1 });
+    const c: MemberAddress = { nodeId: 'c', address: 'c:1' };
+    const news: MemberUpdate = { ...c, state: 'up', incarnation: 3, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 };
+    const arrived: Array<[string, DataRequest]> = [];
+    const answering = (name: string) => async (body: DataRequest): Promise<PeerReply> => {
+      arrived.push([name, body]);
+      if (body.type === 'ping') return { type: 'pong', updates: [news] };
+      return { type: 'getReply', record: null };
+    };
+    const fromA = network.attach(a, answering('a'));
+    network.attach(b, answering('b'));
+    const fromC = network.attach(c, answering('c'));
+    network.starveGossip(b.address, 50);
+    const ping = (from: MemberAddress): PingRequest => ({ type: 'ping', from, updates: [news] });
+    const pongToA = track(fromA.request(b.address, ping(a), 20));
+    const pongToC = track(fromC.request(a.address, ping(c), 20));
+    const dataToB = track(fromA.request(b.address, get('k'), 20));
+    await advance(clock, 5);
+    // Both ends stay reachable (a probe is answered), but news crosses only where b is not involved.
+    assert.deepEqual(await pongToA.result, { type: 'pong', updates: [] });
+    assert.deepEqual(await pongToC.result, { type: 'pong', updates: [news] });
+    assert.deepEqual((await dataToB.result).record, null);
+    assert.deepEqual(arrived.map(([name, body]) => [name, body.type, 'updates' in body ? body.updates.length : -1]), [
+      ['b', 'ping', 0],
+      ['a', 'ping', 1],
+      ['b', 'get', -1],
+    ]);
+    assert.equal(network.isGossipStarved(b.address), true);
+    // Once the window ends, gossip flows again.
+    await advance(clock, 50);
+    assert.equal(network.isGossipStarved(b.address), false);
+    const later = track(fromA.request(b.address, ping(a), 20));
+    await advance(clock, 5);
+    assert.deepEqual(await later.result, { type: 'pong', updates: [news] });
+    const last = arrived.at(-1)?.[1];
+    assert.equal(last?.type === 'ping' ? last.updates.length : -1, 1);
   });
 });

@@ -5,6 +5,9 @@
 // transport it held sends nothing more and hears no more replies, and messages in flight
 // to it are lost even if it restarts before they arrive (a new process, new connections);
 // new requests to it time out, or with `refuseWhenDown` fail at once with nothing sent.
+// Gossip can be starved at one address for a while (`starveGossip`): its SWIM probes and
+// their answers still arrive, so nobody suspects it, but without their membership updates,
+// which is how late gossip looks to the ring (docs/guarantees.md, ring changes).
 import type { Clock } from '../clock/clock.js';
 import type { Rng } from '../rng.js';
 import { decodeFrame, encodeFrame } from './codec.js';
@@ -73,6 +76,8 @@ export class MemoryNetwork {
   private readonly rng: Rng;
   private readonly options: MemoryNetworkOptions;
   private readonly observer: MemoryNetworkObserver;
+  /** Addresses whose gossip is starved, with the virtual ms the starvation ends. */
+  private readonly starvedUntilMs = new Map<string, number>();
   private requestId = 0;
 
   constructor(clock: Clock, rng: Rng, options: Partial<MemoryNetworkOptions> = {}, observer: MemoryNetworkObserver = {}) {
@@ -117,8 +122,29 @@ export class MemoryNetwork {
     return this.cutLinks.has(`${from}->${to}`);
   }
 
+  /** Heals every cut link. Starved gossip is not a cut: each window ends at its own time. */
   healAll(): void {
     this.cutLinks.clear();
+  }
+
+  /**
+   * Until the virtual clock reaches `untilMs`, every SWIM message (ping, pingReq and their
+   * replies) sent to or from `address` arrives with its membership updates removed: the
+   * node stays alive to the failure detector, but hears no membership news and spreads
+   * none. Every other message passes untouched. A later call replaces the end time (a time
+   * already past ends the starvation).
+   */
+  starveGossip(address: string, untilMs: number): void {
+    this.starvedUntilMs.set(address, untilMs);
+  }
+
+  /** True while gossip to and from `address` is starved. */
+  isGossipStarved(address: string): boolean {
+    const untilMs = this.starvedUntilMs.get(address);
+    if (untilMs === undefined) return false;
+    if (this.clock.nowMs() < untilMs) return true;
+    this.starvedUntilMs.delete(address);
+    return false;
   }
 
   setDropProbability(probability: number): void {
@@ -140,7 +166,13 @@ export class MemoryNetwork {
     if (!this.isCurrent(source)) return new Promise(() => undefined);
     const id = ++this.requestId;
     // Round-trip through the codec so the simulated network carries exactly what TCP does.
-    const request = decodeFrame(encodeFrame({ kind: 'request', id, body }).subarray(4));
+    let request: ReturnType<typeof decodeFrame>;
+    try {
+      request = decodeFrame(encodeFrame({ kind: 'request', id, body }).subarray(4));
+    } catch (error) {
+      // As the TCP transport does: a frame too large to send is refused, nothing sent.
+      return Promise.reject(new PeerError('too-large', `the request to ${to} cannot be sent: ${(error as Error).message}`, false));
+    }
     return new Promise((resolve, reject) => {
       let settled = false;
       const settle = (action: () => void) => {
@@ -166,9 +198,15 @@ export class MemoryNetwork {
       const delivered = request.body as DataRequest;
       this.deliver(from, to, { from, to, request: body }, () => {
         if (!this.isCurrent(target)) return;
-        target.handler(delivered, source.self).then(
+        // Starvation is judged when a message arrives, for requests and replies alike.
+        target.handler(this.starveIfGossip(from, to, delivered), source.self).then(
           (reply) => this.deliverReply(target, source, id, body, reply, (decoded) => settle(() => this.resolveReply(decoded, body, resolve, reject))),
-          (error: unknown) => this.observer.handlerFailed?.(to, body, error),
+          (error: unknown) => {
+            this.observer.handlerFailed?.(to, body, error);
+            // As the TCP peer server does: a handler that failed answers with a failure, not silence.
+            const failure: PeerReply = { type: 'failure', code: 'storage-error', message: error instanceof Error ? error.message : String(error) };
+            this.deliverReply(target, source, id, body, failure, (decoded) => settle(() => this.resolveReply(decoded, body, resolve, reject)));
+          },
         );
       });
     });
@@ -206,8 +244,15 @@ export class MemoryNetwork {
     const from = replier.self.address;
     const to = asker.self.address;
     this.deliver(from, to, { from, to, request, reply }, () => {
-      if (this.isCurrent(asker) && frame.kind === 'reply') onArrive(frame.body);
+      if (this.isCurrent(asker) && frame.kind === 'reply') onArrive(this.starveIfGossip(from, to, frame.body));
     });
+  }
+
+  /** The message as it arrives: a SWIM message to or from a starved address loses its updates. */
+  private starveIfGossip<M extends DataRequest | PeerReply>(from: string, to: string, message: M): M {
+    if (!('updates' in message) || !gossipTypes.has(message.type)) return message;
+    if (!this.isGossipStarved(from) && !this.isGossipStarved(to)) return message;
+    return { ...message, updates: [] };
   }
 
   /** Decides the message's fate (cut, lost, or one or two copies with their delays) and schedules arrival. */
@@ -239,6 +284,9 @@ export class MemoryNetwork {
   }
 }
 
+/** The SWIM messages whose piggybacked updates a starved address misses. */
+const gossipTypes: ReadonlySet<string> = new Set(['ping', 'pingReq', 'pong', 'pingReqReply']);
+
 export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
   switch (type) {
     case 'put':
@@ -259,6 +307,10 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'pushAck';
     case 'transferScan':
       return 'transferBatch';
+    case 'state':
+      return 'stateReply';
+    case 'versions':
+      return 'versionsReply';
   }
 }
 

@@ -1,9 +1,9 @@
-// The one vocabulary of peer messages (DESIGN.md rule 2). The TCP transport and the
+// The one vocabulary of peer messages (docs/design.md, "One message vocabulary"). The TCP transport and the
 // in-process transport carry exactly these values, encoded by protocol/codec.ts.
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 5;
+export const protocolVersion = 6;
 
 export interface MemberAddress {
   nodeId: string;
@@ -26,17 +26,46 @@ export interface HelloRequest {
   proofs: string[];
 }
 
+/**
+ * Which cluster state a data request was routed by (cluster/cluster-state.ts): a replica
+ * that holds a newer one refuses with `stale-epoch`. Absent on requests that are not
+ * routed by the ring (tools, tests): those are served as they come.
+ */
+export interface Routed {
+  epoch?: number;
+  digest?: number;
+}
+
 /** Store a record if it is newer than the replica's copy. */
-export interface PutRequest {
+export interface PutRequest extends Routed {
   type: 'put';
   key: string;
   record: StoredRecord;
 }
 
 /** Read a replica's copy of a key. */
-export interface GetRequest {
+export interface GetRequest extends Routed {
   type: 'get';
   key: string;
+}
+
+/**
+ * Cleanup: which version of each key the receiver holds (no values), so that a node that
+ * no longer owns keys hands on only those the new replicas lack before it drops them.
+ */
+export interface VersionsRequest {
+  type: 'versions';
+  keys: string[];
+}
+
+/**
+ * Fencing: two nodes exchange their cluster states directly, on the data path, so a node
+ * that routed by an older state (or saw a request routed by a newer one) catches up within
+ * a round trip, however late gossip is. The sender's own update comes first.
+ */
+export interface StateRequest {
+  type: 'state';
+  updates: MemberUpdate[];
 }
 
 /**
@@ -57,6 +86,8 @@ export interface MemberUpdate extends MemberAddress {
   horizon: number;
   /** The member has served clients (its ring was formed and it was ready): the cluster may hold data. Never unset. */
   serving: boolean;
+  /** The highest epoch of the cluster state the member has seen (only grows; ring changes wait for every member to see theirs). */
+  epoch: number;
 }
 
 /** SWIM direct probe; membership updates ride along (piggybacked dissemination). */
@@ -136,7 +167,9 @@ export type PeerRequest =
   | RangeEntriesRequest
   | PullRecordsRequest
   | PushRecordsRequest
-  | TransferScanRequest;
+  | TransferScanRequest
+  | StateRequest
+  | VersionsRequest;
 
 export interface WelcomeReply {
   type: 'welcome';
@@ -151,6 +184,17 @@ export interface PutReply {
   applied: boolean;
   /** Set when the replica refused the record because it holds a newer version: that version's HLC. */
   newerHlc?: number;
+}
+
+export interface VersionsReply {
+  type: 'versionsReply';
+  /** Per requested key, in order: the HLC and writer of the version held, or null for none. */
+  versions: Array<[number, string] | null>;
+}
+
+export interface StateReply {
+  type: 'stateReply';
+  updates: MemberUpdate[];
 }
 
 export interface GetReply {
@@ -173,9 +217,12 @@ export interface PingReqReply {
 /**
  * Stable codes of a replica's refusal. 'overloaded': the request waited in no queue and
  * was never executed (its peer connection's queue was full), so nothing was applied.
+ * `storage-full`: the replica's disk has no room; nothing was applied there
+ * (storage/storage-errors.ts). `stale-epoch`: the request was routed by an older cluster
+ * state than the replica holds; nothing was done, and the sender should learn the
+ * replica's state (a `state` exchange) and route again.
  */
-/** `storage-full`: the replica's disk has no room; nothing was applied there (storage/storage-errors.ts). */
-export type FailureCode = 'refused' | 'bad-request' | 'storage-error' | 'storage-full' | 'clock-skew' | 'not-ready' | 'overloaded';
+export type FailureCode = 'refused' | 'bad-request' | 'storage-error' | 'storage-full' | 'clock-skew' | 'not-ready' | 'overloaded' | 'stale-epoch';
 
 export interface FailureReply {
   type: 'failure';
@@ -231,7 +278,9 @@ export type PeerReply =
   | RangeEntriesReply
   | RecordsReply
   | PushReply
-  | TransferBatchReply;
+  | TransferBatchReply
+  | StateReply
+  | VersionsReply;
 
 export type Frame =
   | { kind: 'request'; id: number; body: PeerRequest }
@@ -249,4 +298,6 @@ export interface ReplyFor {
   pullRecords: RecordsReply;
   pushRecords: PushReply;
   transferScan: TransferBatchReply;
+  state: StateReply;
+  versions: VersionsReply;
 }

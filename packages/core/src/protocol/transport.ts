@@ -1,6 +1,7 @@
-// The network seam (STYLE.md principle 7). A Transport sends one request to the member at
-// an address and resolves with its reply; the TCP transport (packages/server) and the
-// in-process MemoryNetwork (protocol/memory-network.ts) implement it.
+// The network seam (docs/style.md, "One contract, one compliance suite"). A Transport
+// sends one request to the member at an address and resolves with its reply; the TCP
+// transport (packages/server) and the in-process MemoryNetwork (protocol/memory-network.ts)
+// implement it.
 import type { FailureCode, MemberAddress, PeerReply, PeerRequest, ReplyFor } from './messages.js';
 
 /**
@@ -14,6 +15,8 @@ export type PeerErrorCode =
   | 'timeout'
   | 'connection-lost'
   | 'handshake-refused'
+  /** The request's frame exceeds frameBytesMax (limits.ts): refused before anything was sent. */
+  | 'too-large'
   | 'remote-failure';
 
 export class PeerError extends Error {

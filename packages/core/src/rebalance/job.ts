@@ -1,4 +1,4 @@
-// Data movement as jobs an operator can watch (DESIGN.md, "Observability": long operations
+// Data movement as jobs an operator can watch (docs/design.md, "Observability": long operations
 // report progress). A job knows its total before it starts, so progress, rate and ETA are
 // honest; it can be paused and resumed, and its checkpoint survives a restart.
 export type JobKind = 'join' | 'leave' | 'remove' | 'cleanup';

@@ -1,20 +1,23 @@
-// Drives ring transitions on one node (DESIGN.md, "Membership and ring": join, leave,
+// Drives ring transitions on one node (docs/design.md, "Membership and ring": join, leave,
 // remove). Every round it looks at the placement (ring/placement.ts) and:
 // 0. if the cluster is still forming, a joining node becomes normal at once;
 // 1. if this node gains keys in the transition under way, pulls them (rebalance/transfer.ts),
-//    starting only after a settle period, so that every coordinator already writes to it;
+//    starting only after a settle period and once every member has seen the state that
+//    began it (the barrier, cluster/cluster-state.ts), so that every coordinator already
+//    writes to it;
 // 2. once every gaining member has announced it holds its data, completes the transition:
 //    a joining node becomes normal, a leaving node becomes left (and its shell exits after
 //    the settle period), and a dead leaving node (`remove`) is marked left by whoever sees
 //    it first;
-// 3. once the ring has been stable for the settle period, drops the keys this node no
-//    longer owns, so every key ends on exactly N nodes (a cleanup job).
+// 3. once the ring has been stable for the settle period and every member has seen it,
+//    drops the keys this node no longer owns, so every key ends on exactly N nodes (a
+//    cleanup job).
 import type { BackgroundPace } from '../clock/background-budget.js';
 import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
-import type { Engine, KeyVersion } from '../storage/engine.js';
+import type { Engine, ScanEntry } from '../storage/engine.js';
 import { jobPace, type JobKind, type JobView } from './job.js';
 import type { Transfer } from './transfer.js';
 
@@ -29,6 +32,11 @@ export interface RebalancerDeps {
   settleMs: number;
   /** Keys held outside this node's ranges, from the range index (undefined while it is rebuilt). */
   keysOutside(): number | undefined;
+  /**
+   * Of the keys a cleanup would drop, those a majority of their new replicas hold (after
+   * being handed any they lack: rebalance/cleanup-handoff.ts); without it, all of them.
+   */
+  handOff?(foreign: readonly ScanEntry[], ring: Ring): Promise<ScanEntry[]>;
   /** Paces the cleanup scan so that it yields to clients (clock/background-budget.ts); half the time without it. */
   budget?: BackgroundPace;
   events?: {
@@ -53,6 +61,8 @@ export class Rebalancer {
   private readonly deps: RebalancerDeps;
   private seenTransition = 0;
   private seenAtMs = 0;
+  /** The epoch this node held when it first saw the transition under way. */
+  private seenEpoch = 0;
   private gainersOf: { transition: number; nodes: Set<string> } = { transition: 0, nodes: new Set() };
   private cleanup: CleanupJob | undefined;
   private leftAnnounced = false;
@@ -74,16 +84,19 @@ export class Rebalancer {
     }
     if (placement.transition === 0) {
       this.announceLeftIfSo();
-      if (placement.writes.length === 1 && membership.isReady() && membership.ringOf(selfId) === 'normal') await this.cleanUp(placement.read);
+      const seenByAll = membership.barrierPassed(membership.routeStamp().epoch);
+      if (placement.writes.length === 1 && seenByAll && membership.isReady() && membership.ringOf(selfId) === 'normal') await this.cleanUp(placement.read);
       return;
     }
     const nowMs = this.deps.clock.nowMs();
     if (this.seenTransition !== placement.transition) {
       this.seenTransition = placement.transition;
       this.seenAtMs = nowMs;
+      this.seenEpoch = membership.routeStamp().epoch;
     }
     const gaining = this.gainers(placement);
-    if (gaining.has(selfId) && membership.syncedOf(selfId) !== placement.transition && nowMs - this.seenAtMs >= this.deps.settleMs) {
+    const everyoneWrites = nowMs - this.seenAtMs >= this.deps.settleMs && membership.barrierPassed(this.seenEpoch);
+    if (gaining.has(selfId) && membership.syncedOf(selfId) !== placement.transition && everyoneWrites) {
       const complete = await this.deps.transfer.run(this.plan(placement));
       if (complete && this.deps.placement().transition === placement.transition) membership.markSynced(placement.transition);
     }
@@ -196,14 +209,13 @@ export class Rebalancer {
       if (this.deps.placement().read !== ring || this.cleanup !== job) return;
       const pageStartedAtMs = this.deps.clock.nowMs();
       const page = await this.deps.engine.scan({ after, limit: cleanupPage });
-      const foreign: KeyVersion[] = [];
-      for (const { key, record } of page) {
-        if (!ring.preferenceList(key).includes(this.deps.selfId)) foreign.push({ key, hlc: record.hlc, nodeId: record.nodeId });
-      }
+      const foreign = page.filter(({ key }) => !ring.preferenceList(key).includes(this.deps.selfId));
+      // Dropped only once the new replicas hold them (handed on first if need be).
+      const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
       // The ring may have changed while the page was read: check again before dropping.
       if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return;
-      if (foreign.length > 0) {
-        const removed = await this.deps.engine.discard(foreign);
+      if (handedOn.length > 0) {
+        const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
         job.dropped += removed.length;
         this.deps.events?.keysCleanedUp?.(removed.length);
       }

@@ -22,7 +22,7 @@ async function setUp() {
   const settings = { vnodes: 32, replicas: 3, hash };
   const read = buildRing(['a', 'b', 'c'], settings);
   const target = buildRing(['a', 'b', 'c', 'g'], settings);
-  const placement: Placement = { read, target, writes: [read, target], transition: transitionId(read, target, hash) };
+  const placement: Placement = { read, target, writes: [read, target], transition: transitionId(read, target, hash), settling: [] };
   const sources = new Map<string, MemoryEngine>();
   for (const nodeId of read.nodeIds) sources.set(nodeId, new MemoryEngine());
   for (let i = 0; i < keyCount; i++) {
@@ -45,16 +45,16 @@ async function setUp() {
     description: 'g joins',
     sources: ['a', 'b', 'c'],
   };
-  return { transport, gained, plan, placement };
+  return { transport, gained, plan, placement, sources };
 }
 
-function transferFor(context: Awaited<ReturnType<typeof setUp>>, engine: MemoryEngine, store: MemoryJobStore, batchesPerRun: number) {
+function transferFor(context: Awaited<ReturnType<typeof setUp>>, engine: MemoryEngine, store: MemoryJobStore, batchesPerRun: number, isAvailable = (_nodeId: string) => true) {
   return new Transfer(
     {
       selfId: 'g',
       transport: context.transport,
       addressOf: (nodeId) => nodeId,
-      isAvailable: () => true,
+      isAvailable,
       engine,
       clock: new VirtualClock(),
       store,
@@ -103,5 +103,23 @@ describe('transfer', () => {
     assert.equal(third.resume(), true);
     assert.equal(await third.run(context.plan), true);
     assert.deepEqual(await heldKeys(engine), context.gained);
+  });
+
+  it('scans again a source that comes back before the transfer is complete', async () => {
+    const context = await setUp();
+    // A write only `a` holds (acknowledged at W=1 while the others were cut off), of a key g gains from a.
+    const onlyOnA = [...context.gained].find((key) => context.placement.read.preferenceList(key).includes('a') && !context.placement.target.preferenceList(key).includes('a'));
+    assert.ok(onlyOnA !== undefined);
+    await context.sources.get('a')!.apply(onlyOnA, { value: 'newest', tombstone: false, hlc: 1_000_000, nodeId: 'a' });
+    const engine = new MemoryEngine();
+    let aAvailable = false;
+    const transfer = transferFor(context, engine, new MemoryJobStore(), 2, (nodeId) => nodeId !== 'a' || aAvailable);
+    // While a is away the others send its keys on its behalf, a few batches at a time.
+    assert.equal(await transfer.run(context.plan), false);
+    aAvailable = true;
+    for (let runs = 0; runs < 1000 && !(await transfer.run(context.plan)); runs++);
+    const sources = transfer.view()?.sources ?? [];
+    assert.ok((sources.find((source) => source.nodeId === 'a')?.scanned ?? 0) > 0, 'a was scanned once it came back');
+    assert.equal((await engine.get(onlyOnA))?.value, 'newest', 'the write only a held reached g');
   });
 });

@@ -192,8 +192,17 @@ export class Transfer {
    * sent must come from the other replicas: they scan again with the new set.
    */
   private async noticeUnavailable(job: TransferCheckpoint, plan: TransferPlan): Promise<void> {
+    // A source back from being unavailable (a partition healed, a blip of suspicion) holds
+    // keys it alone may have, written while it was away from the others: it scans again
+    // from the start, and the transfer is not complete until it has.
+    const returned = job.unavailable.filter((nodeId) => this.deps.isAvailable(nodeId));
+    for (const nodeId of returned) job.sources[nodeId] = { after: null, done: false, scanned: 0, total: 0 };
+    if (returned.length > 0) job.unavailable = job.unavailable.filter((nodeId) => !returned.includes(nodeId));
     const lost = plan.sources.filter((nodeId) => !this.deps.isAvailable(nodeId) && !job.unavailable.includes(nodeId) && !(job.sources[nodeId] as SourceCheckpoint).done);
-    if (lost.length === 0) return;
+    if (lost.length === 0) {
+      if (returned.length > 0) await this.save();
+      return;
+    }
     job.unavailable = [...job.unavailable, ...lost].sort();
     for (const nodeId of plan.sources) {
       if (job.unavailable.includes(nodeId)) continue;

@@ -1,4 +1,4 @@
-// Continuous anti-entropy (DESIGN.md, "Storage"; Dynamo §4.7). Each round this node picks
+// Continuous anti-entropy (docs/design.md, "Repair"; Dynamo §4.7). Each round this node picks
 // the next peer it shares ring ranges with, compares the digest of every shared range, and
 // for each range that differs exchanges the keys' version hashes and then only the records
 // that differ, in both directions (each side keeps the newer version, so the exchange is

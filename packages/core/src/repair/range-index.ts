@@ -1,4 +1,4 @@
-// Per-range digests for anti-entropy (DESIGN.md, "Storage": per-range digests). For every
+// Per-range digests for anti-entropy (docs/design.md, "Repair": per-range digests). For every
 // range between two ring tokens it keeps the version hash of each key held and an XOR of
 // them: two replicas of a range hold the same records exactly when their digests (and key
 // counts) match, up to a 2^-32 collision. XOR makes an update O(1): remove the old

@@ -1,4 +1,4 @@
-// Tombstone purging that cannot bring deleted data back (DESIGN.md, "Storage": never on a
+// Tombstone purging that cannot bring deleted data back (docs/design.md, "Repair": never on a
 // timer alone). Every member publishes its repair horizon: the oldest time at which one of
 // its ranges was last verified equal on all of that range's replicas. A tombstone older
 // than every member's horizon (less a margin for messages still in flight and for clock
@@ -16,7 +16,6 @@ import { hlcLogicalBits } from '../clock/hlc.js';
 import type { JobStore } from '../rebalance/job.js';
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
-import type { PlantedBugs } from '../testing/planted-bugs.js';
 import type { RangeIndex } from './range-index.js';
 
 export interface TombstonePurgeDeps {
@@ -26,7 +25,8 @@ export interface TombstonePurgeDeps {
   nowMs(): number;
   /** Published repair horizons (ms, 0 for none yet) of every member that holds data. */
   horizons(): readonly number[];
-  plantedBugs?: PlantedBugs;
+  /** Where the purge cutoff comes from; `purgeBelowEveryHorizon` by default. */
+  policy?: PurgePolicy;
   /** Called when the watermark rises: the node's clock moves above it, so its own writes are never refused as too old. */
   raised?(watermark: number): void;
   /** Paces the batches so that the purge yields to clients (clock/background-budget.ts); unpaced without it. */
@@ -56,6 +56,21 @@ export function purgedBy(record: Pick<StoredRecord, 'tombstone' | 'hlc'>, waterm
 export function settledBy(record: Pick<StoredRecord, 'hlc'>, watermark: number): boolean {
   return record.hlc < watermark;
 }
+
+/** Where the purge cutoff comes from, before the margin is taken off. */
+export interface PurgePolicy {
+  /** Wall ms below which every tombstone may go (0: none may yet), from the members' horizons and the time. */
+  cutoffMs(horizons: readonly number[], nowMs: number): number;
+}
+
+/**
+ * Never on a timer alone: only below the oldest horizon of every member that holds data,
+ * and not before each has published one. (The simulator plants a policy that purges on
+ * time alone, testing/planted-bugs.ts, to prove it notices the deletes that come back.)
+ */
+export const purgeBelowEveryHorizon: PurgePolicy = Object.freeze({
+  cutoffMs: (horizons: readonly number[]) => (horizons.length === 0 || horizons.some((horizon) => horizon === 0) ? 0 : Math.min(...horizons)),
+});
 
 export const tombstonePurgeDefaults: TombstonePurgeOptions = { marginMs: 60_000, batch: 1000 };
 
@@ -115,9 +130,7 @@ export class TombstonePurge {
 
   private candidate(): number {
     const toHlc = (ms: number) => Math.floor(Math.max(0, ms - this.options.marginMs)) * 2 ** hlcLogicalBits;
-    if (this.deps.plantedBugs?.purgeTombstonesEarly) return toHlc(this.deps.nowMs());
-    const horizons = this.deps.horizons();
-    if (horizons.length === 0 || horizons.some((horizon) => horizon === 0)) return 0;
-    return toHlc(Math.min(...horizons));
+    const cutoffMs = (this.deps.policy ?? purgeBelowEveryHorizon).cutoffMs(this.deps.horizons(), this.deps.nowMs());
+    return cutoffMs === 0 ? 0 : toHlc(cutoffMs);
   }
 }

@@ -1,4 +1,4 @@
-// Where keys live while the ring changes (DESIGN.md, "Membership and ring": join, leave,
+// Where keys live while the ring changes (docs/design.md, "Membership and ring": join, leave,
 // remove). Two rings are derived from the members' ring statuses:
 // - the read ring holds normal and leaving members: the replicas that have every key, so
 //   reads, read repair and anti-entropy use it;
@@ -18,12 +18,83 @@ export interface Placement {
   writes: readonly Ring[];
   /** Identifies the change from `read` to `target`; 0 when they are the same ring. */
   transition: number;
+  /** Read rings replaced recently, which writes still reach (see nextPlacement). */
+  settling: readonly SettlingRing[];
+}
+
+/** A read ring that was replaced, and what must pass before writes stop reaching it. */
+export interface SettlingRing {
+  ring: Ring;
+  /** The settle period ends then… */
+  untilMs: number;
+  /** …and every member that may route must have seen this epoch (the barrier). */
+  epoch: number;
 }
 
 export interface RingSettings {
   vnodes: number;
   replicas: number;
   hash: KeyHasher;
+}
+
+export interface PlacementSettings extends RingSettings {
+  /** How long a replaced read ring keeps receiving writes at least. */
+  settleMs: number;
+}
+
+/** What the next placement is built from: the cluster state as this node holds it, now. */
+export interface PlacementInput {
+  members: ReadonlyArray<{ nodeId: string; ring: RingStatus }>;
+  /**
+   * A member's ring status moved on (rather than members being discovered): nodes that
+   * have not heard yet still read the old ring, so writes must keep reaching it.
+   */
+  moved: boolean;
+  nowMs: number;
+  /** The epoch of the state `members` come from. */
+  epoch: number;
+  /** Whether every member that may route has seen an epoch (cluster/cluster-state.ts barrierPassed). */
+  barrierPassed(epoch: number): boolean;
+}
+
+/** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
+export function isFormed(ring: Ring, members: ReadonlyArray<{ ring: RingStatus }>, replicas: number): boolean {
+  return ring.nodeIds.length >= Math.min(replicas, members.filter((member) => member.ring !== 'left').length);
+}
+
+/**
+ * The placement that follows `previous` (undefined at start) for the members' ring
+ * statuses, as a value: rings that did not change are kept (building one costs), a
+ * replaced read ring settles (writes still reach it) until the settle period has passed
+ * and every member has seen the epoch that replaced it, and a ring still forming has no
+ * readers, so it needs no settling.
+ */
+export function nextPlacement(previous: Placement | undefined, input: PlacementInput, settings: PlacementSettings): Placement {
+  const readIds = readMembers(input.members);
+  const targetIds = targetMembers(input.members);
+  let settling = previous?.settling ?? [];
+  let read = previous?.read;
+  if (read === undefined || !holdsExactly(read, readIds)) {
+    if (read !== undefined && input.moved && isFormed(read, input.members, settings.replicas)) {
+      settling = [...settling, { ring: read, untilMs: input.nowMs + settings.settleMs, epoch: input.epoch }];
+    }
+    read = buildRing(readIds, settings);
+  }
+  let target = previous?.target;
+  if (target === undefined || !holdsExactly(target, targetIds)) target = buildRing(targetIds, settings);
+  if (target.fingerprint === read.fingerprint) target = read;
+  const readFingerprint = read.fingerprint;
+  settling = settling.filter((entry) => (entry.untilMs > input.nowMs || !input.barrierPassed(entry.epoch)) && entry.ring.fingerprint !== readFingerprint);
+  const writes: Ring[] = [read];
+  for (const ring of [target, ...settling.map((entry) => entry.ring)]) {
+    if (!writes.some((held) => held.fingerprint === ring.fingerprint)) writes.push(ring);
+  }
+  return { read, target, writes, transition: transitionId(read, target, settings.hash), settling };
+}
+
+/** True when the ring's members are exactly `nodeIds` (in any order). */
+function holdsExactly(ring: Ring, nodeIds: readonly string[]): boolean {
+  return ring.nodeIds.join() === [...nodeIds].sort().join();
 }
 
 export function readMembers(members: ReadonlyArray<{ nodeId: string; ring: RingStatus }>): string[] {

@@ -1,4 +1,4 @@
-// Consistent hashing with virtual nodes (DESIGN.md, "Membership and ring"; Dynamo §4.2).
+// Consistent hashing with virtual nodes (docs/design.md, "Membership and ring"; Dynamo §4.2).
 // Each member owns `vnodes` tokens at hash(`<nodeId>#<i>`) on a 32-bit circle; a key is
 // stored on the first N distinct members met walking clockwise from hash(key). Tokens come
 // from node ids alone, so every node that knows the same members builds the same ring.

@@ -1,6 +1,7 @@
-// The storage seam (DESIGN.md, "Storage"; STYLE.md principle 7). One contract, documented
-// here once; the memory engine, the LMDB engine and any simulated engine pass the same
-// compliance suite (packages/server/src/storage/engine-compliance.ts).
+// The storage seam (docs/design.md, "Storage"; docs/style.md, "One contract, one
+// compliance suite"). One contract, documented here once; the memory engine, the LMDB
+// engine and any simulated engine pass the same compliance suite
+// (packages/server/src/storage/engine-compliance.ts).
 import type { StoredRecord } from './record.js';
 
 export interface ApplyOutcome {

@@ -1,4 +1,4 @@
-// A stored record and its version order (DESIGN.md, "The request path"): a version is a
+// A stored record and its version order (docs/design.md, "The request path"): a version is a
 // hybrid logical clock timestamp plus the writer's node id, and the larger version wins on
 // every replica, so replicas that saw the same writes in any order agree.
 

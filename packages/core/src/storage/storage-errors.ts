@@ -1,7 +1,8 @@
-// The expected ways a node's storage refuses a write (STYLE.md principle 4: expected
-// failures are typed errors with stable codes). An Engine rejects `apply` with one of
-// these; the replica answers the matching failure code and the coordinator counts the
-// replica as having refused (nothing applied there). docs/architecture.md, "Disk full".
+// The expected ways a node's storage refuses a write (docs/style.md, "Assert invariants,
+// type expected failures": expected failures are typed errors with stable codes). An
+// Engine rejects `apply` with one of these; the replica answers the matching failure code
+// and the coordinator counts the replica as having refused (nothing applied there).
+// docs/architecture.md, "Disk full".
 
 /**
  * The disk (or LMDB's map) has no room for the write: nothing was stored. The node keeps

@@ -12,7 +12,7 @@ import type { KeyHasher } from '../ring/hash.js';
 import { MemoryNetwork, type MemoryNetworkObserver, type MemoryNetworkOptions } from '../protocol/memory-network.js';
 import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
-import type { PlantedBugs } from './planted-bugs.js';
+import { withPlantedBugs, type PlantedBugs } from './planted-bugs.js';
 import { SkewedClock } from './skewed-clock.js';
 import { SlowEngine, type DiskLatency } from './slow-engine.js';
 
@@ -238,7 +238,6 @@ export class InProcessCluster {
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,
-      plantedBugs: this.options.plantedBugs ?? {},
       events: {
         ...events,
         membersChanged: (members) => {
@@ -255,6 +254,6 @@ export class InProcessCluster {
         },
       },
     };
-    return new ClusterNode(deps, this.nodeOptions, (handler) => this.network.attach(self, handler));
+    return new ClusterNode(withPlantedBugs(deps, this.options.plantedBugs ?? {}), this.nodeOptions, (handler) => this.network.attach(self, handler));
   }
 }

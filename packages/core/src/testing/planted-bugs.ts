@@ -1,6 +1,15 @@
-// Test-only switches that plant known bugs in the core, so the simulator can prove it
-// finds them (a checker that cannot fail proves nothing). Production code never sets
-// these; every switch defaults to off.
+// Known bugs the simulator plants in the core to prove it finds them (a checker that
+// cannot fail proves nothing). Each is planted at a seam the node already takes as a
+// dependency (its engine, its version clock, its quorum policy, its purge policy), so
+// production code holds no test-only branch: `withPlantedBugs` swaps the faulty parts in.
+import type { ClusterNodeDeps } from '../cluster/cluster-node.js';
+import type { FencingPolicy } from '../cluster/cluster-state.js';
+import type { CleanupHandoff } from '../rebalance/cleanup-handoff.js';
+import { strictQuorum, type QuorumPolicy } from '../cluster/quorum-policy.js';
+import type { PurgePolicy } from '../repair/tombstone-purge.js';
+import { VersionBlindEngine } from './version-blind-engine.js';
+import { WallFollowingClock } from './wall-following-clock.js';
+
 export interface PlantedBugs {
   /** The coordinator answers a write after the first ack, whatever W asked for. */
   acknowledgeAfterFirstAck?: boolean;
@@ -14,6 +23,55 @@ export interface PlantedBugs {
   purgeTombstonesEarly?: boolean;
   /** While the ring changes, writes reach only the current owners, not the ones taking over. */
   writeOnlyToReadRing?: boolean;
+  /** Replicas serve every request whatever cluster state it was routed by (no epoch fencing). */
+  fencingOff?: boolean;
+  /** A cleanup drops the keys a node no longer owns without handing them to their new replicas first. */
+  cleanupWithoutHandoff?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
+
+/** The names of every bug that can be planted, for command lines and test tables. */
+export const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = Object.freeze([
+  'acknowledgeAfterFirstAck',
+  'clockFollowsWallBlindly',
+  'replicaIgnoresVersions',
+  'countHintTowardW',
+  'purgeTombstonesEarly',
+  'writeOnlyToReadRing',
+  'fencingOff',
+  'cleanupWithoutHandoff',
+]);
+
+/** A node's dependencies with the faulty parts for `bugs` swapped in; with none planted, `deps` as given. */
+export function withPlantedBugs(deps: ClusterNodeDeps, bugs: PlantedBugs): ClusterNodeDeps {
+  const planted: ClusterNodeDeps = { ...deps };
+  if (bugs.replicaIgnoresVersions === true) planted.engine = new VersionBlindEngine(deps.engine);
+  if (bugs.clockFollowsWallBlindly === true) planted.hlc = new WallFollowingClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
+  if (bugs.acknowledgeAfterFirstAck === true || bugs.countHintTowardW === true || bugs.writeOnlyToReadRing === true) planted.quorum = plantedQuorum(bugs);
+  if (bugs.purgeTombstonesEarly === true) planted.purgePolicy = purgeOnTimeAlone;
+  if (bugs.fencingOff === true) planted.fencing = servesAnyRoute;
+  if (bugs.cleanupWithoutHandoff === true) planted.cleanupHandoff = dropsUnseen;
+  return planted;
+}
+
+/** The strict quorum with the planted bugs that concern it. */
+export function plantedQuorum(bugs: PlantedBugs): QuorumPolicy {
+  return {
+    writeRings: bugs.writeOnlyToReadRing === true ? (placement) => [placement.read] : strictQuorum.writeRings,
+    isWritten:
+      bugs.acknowledgeAfterFirstAck === true
+        ? (acksPerGroup, required) => strictQuorum.isWritten(acksPerGroup, required) || acksPerGroup.some((acks) => acks > 0)
+        : strictQuorum.isWritten,
+    hintStandsInForAck: bugs.countHintTowardW === true,
+  };
+}
+
+/** Drops every key outside the node's ranges, whether its new replicas hold it or not. */
+export const dropsUnseen: CleanupHandoff = (foreign) => Promise.resolve([...foreign]);
+
+/** Judges every request current, whatever state it was routed by. */
+export const servesAnyRoute: FencingPolicy = Object.freeze({ judge: () => 'current' as const });
+
+/** Purges every tombstone older than the margin, verified on every replica or not. */
+export const purgeOnTimeAlone: PurgePolicy = Object.freeze({ cutoffMs: (_horizons: readonly number[], nowMs: number) => nowMs });

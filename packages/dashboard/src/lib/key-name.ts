@@ -1,4 +1,4 @@
-// Client-side check of a key against the store's rule (DESIGN.md, "The request path"):
+// Client-side check of a key against the store's rule (docs/design.md, "The request path"):
 // a UTF-8 string of 1 to 1024 bytes.
 
 export const keyBytesMax = 1024;

@@ -6,15 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { ApiSecurity } from './auth.js';
 import { ProblemError } from './problems.js';
+import { AuthIdentitySchema } from '@ringkv/client/schemas';
 import { problemResponses } from './schemas.js';
-
-const IdentitySchema = Type.Object({
-  authRequired: Type.Boolean({ description: 'False when the node runs without an auth file: every caller then acts as admin' }),
-  role: Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]),
-  name: Type.Union([Type.String(), Type.Null()], { description: "The token's name; null without auth" }),
-  prefix: Type.Union([Type.String(), Type.Null()], { description: 'Keys the token may reach start with this; null for every key' }),
-  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-});
 
 const ReloadSchema = Type.Object({ reloaded: Type.Array(Type.String(), { description: 'What was read again: tokens, certificates, cluster secret' }) });
 
@@ -28,7 +21,7 @@ export const adminRoutes: FastifyPluginAsync<{ security: ApiSecurity }> = async 
         tags: ['security'],
         operationId: 'getIdentity',
         summary: "The caller's role and key prefix",
-        response: { 200: IdentitySchema, ...problemResponses(401) },
+        response: { 200: AuthIdentitySchema, ...problemResponses(401) },
       },
     },
     async (request) => {

@@ -1,4 +1,4 @@
-// What the HTTP layer needs from a node, stated narrowly (STYLE.md principle 6): the
+// What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
 import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
 import type { Coordinator, Engine, RingChangeResult } from '@ringkv/core';
@@ -13,6 +13,8 @@ export interface ApiDeps {
   startedAtMs: number;
   /** False until the node knows every seed's member id (its ring is complete). */
   isReady(): boolean;
+  /** isReady, and the node's first admission tells the cluster it serves clients (ClusterNode.admitClients). */
+  admitClients(): boolean;
   /** Whether this node's storage takes writes (storage/disk-state.ts); reads are served in every state. */
   storageState(): 'ok' | 'full' | 'failed';
   coordinator: Pick<Coordinator, 'put' | 'delete' | 'read' | 'inspect' | 'replicasOf'>;

@@ -1,4 +1,4 @@
-// Builds a node's HTTP API without listening (STYLE.md principle 8), so tests can drive it
+// Builds a node's HTTP API without listening (docs/style.md, "Thin HTTP"), so tests can drive it
 // with inject(). One plugin per area; TypeBox schemas validate, type and document.
 import { existsSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance, type onResponseHookHandler } from 'fastify';

@@ -5,7 +5,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ApiDeps } from './api-deps.js';
 import { bearerOf } from './auth.js';
-import { RepairStatusSchema, ClusterNodesSchema, ClusterSchema, KeyParams, OwnersSchema, problemResponses, RingLayoutSchema } from './schemas.js';
+import { ClusterNodesSchema, ClusterSchema, KeyParams, OwnersSchema, RepairStatusSchema, RingLayoutSchema } from '@ringkv/client/schemas';
+import { problemResponses } from './schemas.js';
 import { checkedKey } from './store-routes.js';
 
 export const clusterRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {

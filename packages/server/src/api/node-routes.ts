@@ -5,7 +5,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { keysPageLimitDefault, keysPageScanMax } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError } from './problems.js';
-import { HealthSchema, KeysPageSchema, KeysQuery, NodeInfoSchema, problemResponses, StatusSchema } from './schemas.js';
+import { HealthSchema, KeysPageSchema, NodeInfoSchema, StatusSchema } from '@ringkv/client/schemas';
+import { KeysQuery, problemResponses } from './schemas.js';
 
 export const nodeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();

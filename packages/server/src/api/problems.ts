@@ -1,5 +1,6 @@
 // Every error answer is RFC 9457 problem details (`application/problem+json`) with a
-// stable `type` per cause and a `detail` that says what to change (DESIGN.md rule 3).
+// stable `type` per cause and a `detail` that says what to change (docs/design.md,
+// "Errors are values at the edges").
 // This file maps every failure the API can meet to one such answer; nothing else leaks.
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';

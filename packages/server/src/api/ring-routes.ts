@@ -8,11 +8,8 @@ import type { RingChangeResult } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { bearerOf } from './auth.js';
 import { ProblemError } from './problems.js';
-import { Type } from 'typebox';
-import { JobListSchema, JobParams, JobSchema, NodeParams, problemResponses, RingChangeSchema } from './schemas.js';
-
-
-const JobControlSchema = Type.Object({ job: JobSchema, changed: Type.Boolean({ description: 'False when the job already was in that state' }) });
+import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, RingChangeSchema } from '@ringkv/client/schemas';
+import { problemResponses } from './schemas.js';
 
 function accepted(result: RingChangeResult, nodeId: string, ringStatus: 'leaving' | 'left') {
   if (result.ok) return { nodeId, ringStatus, message: result.message };
@@ -80,7 +77,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
           description:
             'The job state is kept on disk: a paused job stays paused across a restart. With ?node=<id> the request is forwarded to that member (job ids are per node).',
           params: JobParams,
-          querystring: Type.Object({ node: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) }),
+          querystring: JobControlQuery,
           response: { 200: JobControlSchema, ...problemResponses(404, 502) },
         },
       },

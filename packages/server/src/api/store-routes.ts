@@ -7,16 +7,8 @@ import { formatVersion, isValidKey, keyBytesMax, requiredReplies, utf8Length, ty
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError, problemOf, sendProblem } from './problems.js';
 import { carriedBodyValue } from './proto-key-bodies.js';
-import {
-  DeleteResultSchema,
-  KeyParams,
-  problemResponses,
-  PutBody,
-  ReadQuery,
-  ReplicasSchema,
-  StoredValueSchema,
-  WriteQuery,
-} from './schemas.js';
+import { DeleteResultSchema, KeyParams, PutBody, ReadQuery, ReplicasSchema, StoredValueSchema, WriteQuery } from '@ringkv/client/schemas';
+import { problemResponses } from './schemas.js';
 
 export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -94,7 +86,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const w = requiredReplies(request.query.w, deps.replicas, 'w');
       const result = await deps.coordinator.delete(key, w);
       setVersionHeaders(reply, result.record, result.acks);
-      return { key, deleted: true, version: formatVersion(result.record) };
+      return { key, deleted: true as const, version: formatVersion(result.record) };
     },
   );
 
@@ -145,8 +137,8 @@ export function checkedKey(key: string): string {
   );
 }
 
-export function requireReady(deps: Pick<ApiDeps, 'isReady' | 'nodeId'>): void {
-  if (deps.isReady()) return;
+export function requireReady(deps: Pick<ApiDeps, 'admitClients' | 'nodeId'>): void {
+  if (deps.admitClients()) return;
   throw new ProblemError(
     503,
     'starting',

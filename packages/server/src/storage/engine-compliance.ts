@@ -1,6 +1,7 @@
-// The one compliance suite every Engine passes (STYLE.md principle 7). Each engine's test
-// file calls `engineComplianceSuite` with a factory; a `reopen` factory, when given, also
-// checks that data survives closing and reopening the engine.
+// The one compliance suite every Engine passes (docs/style.md, "One contract, one
+// compliance suite"). Each engine's test file calls `engineComplianceSuite` with a
+// factory; a `reopen` factory, when given, also checks that data survives closing and
+// reopening the engine.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { carriedValue, compareUtf8, JsonText, plainValue, type Engine, type StoredRecord } from '@ringkv/core';

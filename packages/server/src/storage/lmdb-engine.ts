@@ -1,4 +1,4 @@
-// The default Engine: LMDB through lmdb-js (DESIGN.md, "Storage"). Writes are committed in
+// The default Engine: LMDB through lmdb-js (docs/design.md, "Storage"). Writes are committed in
 // batches, one transaction per event-loop turn. The merge in `apply` must see writes still
 // being committed, so records in flight are kept in `pending` until their commit is done.
 //

@@ -1,5 +1,5 @@
 // Coalesces outgoing frames: everything queued during one event-loop turn goes to the
-// socket in a single write (DESIGN.md, "Peer protocol"), which saves a syscall and a TCP
+// socket in a single write (docs/design.md, "Peer protocol"), which saves a syscall and a TCP
 // segment per message under load.
 import type { Socket } from 'node:net';
 

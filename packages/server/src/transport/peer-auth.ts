@@ -1,4 +1,4 @@
-// Challenge-response authentication of peer connections (DESIGN.md, "Peer protocol":
+// Challenge-response authentication of peer connections (docs/design.md, "Peer protocol":
 // connections authenticate with the cluster secret before any message is accepted). Each
 // side sends a random nonce; the other proves it knows the secret with an HMAC of it.
 // The secret itself never crosses the wire. While a secret rotates a node holds two (new,

@@ -1,4 +1,4 @@
-// One outbound, persistent peer connection (DESIGN.md, "Peer protocol"). Requests carry
+// One outbound, persistent peer connection (docs/design.md, "Peer protocol"). Requests carry
 // ids so many share the connection; replies resolve them in any order. Requests made
 // while the handshake runs wait for it; after a failure the connection backs off
 // (doubling, jittered) and requests fail fast as `not-connected`, which tells the
@@ -120,7 +120,14 @@ export class PeerConnection {
 
   private write(body: PeerRequest, pending: Pending): void {
     const id = this.nextId++;
-    const frame = encodeFrame({ kind: 'request', id, body });
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ kind: 'request', id, body });
+    } catch (error) {
+      // Too large for a frame (the codec refuses it): nothing is sent, the connection stays up.
+      pending.reject(new PeerError('too-large', `the request to ${this.address} cannot be sent: ${(error as Error).message}`, false));
+      return;
+    }
     const bytes = frame.byteLength;
     this.sentBytes += bytes;
     // Every way a request ends (reply, timeout, lost connection) resolves or rejects it once.

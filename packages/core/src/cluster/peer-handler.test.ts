@@ -9,14 +9,14 @@ import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import { StorageFullError } from '../storage/storage-errors.js';
-import { createReplicaHandler } from './replica-handler.js';
+import { createPeerHandler } from './peer-handler.js';
 
 const cutoff = 5000;
 const self = { nodeId: 'n2', address: '10.0.0.2:8000' };
 
 function replica(replicates: (key: string) => boolean = () => true) {
   const engine = new MemoryEngine();
-  const handler = createReplicaHandler({
+  const handler = createPeerHandler({
     engine,
     hlc: new HybridLogicalClock(() => 10),
     // Not reached by pushRecords.
@@ -80,7 +80,7 @@ describe('replica handler: a put delivered twice', () => {
         return engine.apply(key, record);
       },
     });
-    const handler = createReplicaHandler({
+    const handler = createPeerHandler({
       engine: slowFullEngine,
       hlc: new HybridLogicalClock(() => 10),
       membership: {} as Membership,

@@ -1,35 +1,49 @@
-// The replica side of the peer protocol: what a node does with a request from another
-// node. Writes fold the writer's clock into ours before they are applied, so versions
-// this node issues later are larger than any it has stored.
+// What a node does with every request another node sends it: membership's pings and state
+// exchanges, and the replica side of the data path (puts, gets, repair, transfers). The
+// node's own writes come through here too (cluster-node.ts wires the coordinator's local
+// replica to it), so "newer", the purge watermark and the clock are decided in one place.
+// Writes fold the writer's clock into ours before they are applied, so versions this node
+// issues later are larger than any it has stored.
 import { ClockSkewError, type HybridLogicalClock } from '../clock/hlc.js';
 import { isValidKey } from '../keys.js';
 import { recordsPerMessageMax } from '../limits.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { purgedBy, settledBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
-import type { MemberAddress, PeerReply, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
+
+/** What the handler asks of membership: to answer its messages. */
+export type PeerMembership = Pick<Membership, 'handlePing' | 'handlePingReq' | 'handleState'>;
+import type { MemberAddress, PeerReply, Routed, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import type { DataRequest, RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import { isStorageFull } from '../storage/storage-errors.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
-import type { PlantedBugs } from '../testing/planted-bugs.js';
 
-export interface ReplicaHandlerDeps {
+export interface PeerHandlerDeps {
   engine: Engine;
   hlc: HybridLogicalClock;
-  membership: Membership;
-  antiEntropy: AntiEntropy;
+  membership: PeerMembership;
+  antiEntropy: Pick<AntiEntropy, 'digestsFor' | 'rangeEntriesFor'>;
   /** The tombstone watermark (repair/tombstone-purge.ts). */
   watermark?(): number;
   /** Whether this node is a replica of the key in a ring that writes reach now. */
   replicates?(key: string): boolean;
+  /**
+   * Fencing (cluster/cluster-state.ts): whether a put or get routed by the sender's state
+   * may be served; false refuses it with `stale-epoch`. Without it every request is served.
+   */
+  fence?(request: Routed, from: MemberAddress): { serve: true } | { serve: false; message: string };
+  /**
+   * False once this node has left the ring: its copies are no longer kept up to date and
+   * no longer count toward the tombstone purge cutoff (repair/tombstone-purge.ts), so it
+   * must not feed repair, where an old copy could revive a purged delete.
+   */
+  servesRepair?(): boolean;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
   transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
-  /** Test-only planted bugs (testing/planted-bugs.ts); never set in production. */
-  plantedBugs?: PlantedBugs;
 }
 
-export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
+export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
   // Answers to puts, by request identity: a duplicate delivery of a request gets the
   // answer of its first delivery, even while that one is still in the engine. Without it a
   // duplicate of a put refused for a full disk (the coordinator may have answered 507,
@@ -43,11 +57,28 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
         return deps.membership.handlePing(body, from);
       case 'pingReq':
         return deps.membership.handlePingReq(body, from);
-      case 'get':
+      case 'state':
+        return deps.membership.handleState(body, from);
+      case 'versions': {
+        const versions: Array<[number, string] | null> = [];
+        for (const key of body.keys.slice(0, recordsPerMessageMax)) {
+          const record = await deps.engine.get(key);
+          versions.push(record === undefined ? null : [record.hlc, record.nodeId]);
+        }
+        return { type: 'versionsReply', versions };
+      }
+      case 'get': {
         if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');
+        const fenced = deps.fence?.(body, from);
+        if (fenced !== undefined && !fenced.serve) return failure('stale-epoch', fenced.message);
         return { type: 'getReply', record: (await deps.engine.get(body.key)) ?? null };
+      }
       case 'put':
         if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');
+        {
+          const fenced = deps.fence?.(body, from);
+          if (fenced !== undefined && !fenced.serve) return failure('stale-epoch', fenced.message);
+        }
         try {
           deps.hlc.observe(body.record.hlc);
         } catch (error) {
@@ -61,7 +92,6 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           if (body.record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
         }
         try {
-          if (deps.plantedBugs?.replicaIgnoresVersions) return { type: 'putAck', applied: await applyBlindly(deps.engine, body.key, body.record) };
           const outcome = await deps.engine.apply(body.key, body.record);
           if (outcome.applied || compareVersions(outcome.current, body.record) === 0) return { type: 'putAck', applied: outcome.applied };
           return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
@@ -69,10 +99,13 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
           return storageFailure(error);
         }
       case 'digests':
+        if (deps.servesRepair?.() === false) return leftRing();
         return deps.antiEntropy.digestsFor(body);
       case 'rangeEntries':
+        if (deps.servesRepair?.() === false) return leftRing();
         return deps.antiEntropy.rangeEntriesFor(body);
       case 'pullRecords': {
+        if (deps.servesRepair?.() === false) return leftRing();
         const entries: Array<[string, StoredRecord | null]> = [];
         for (const key of body.keys.slice(0, recordsPerMessageMax)) entries.push([key, (await deps.engine.get(key)) ?? null]);
         return { type: 'records', entries };
@@ -119,23 +152,19 @@ export function createReplicaHandler(deps: ReplicaHandlerDeps): RequestHandler {
  * dropped (it could revive a purged delete), and so is one for a key this node no longer
  * replicates (the ring changed while it waited; it would be a stray copy).
  */
-function acceptsHint(deps: ReplicaHandlerDeps, key: string, record: StoredRecord, watermark: number): boolean {
+function acceptsHint(deps: PeerHandlerDeps, key: string, record: StoredRecord, watermark: number): boolean {
   return !settledBy(record, watermark) && (deps.replicates?.(key) ?? true);
 }
 
-function failure(code: 'bad-request' | 'clock-skew' | 'storage-error' | 'storage-full', message: string): PeerReply {
+function leftRing(): PeerReply {
+  return { type: 'failure', code: 'refused', message: 'this node has left the ring: its copies are not kept up to date, so it serves no repair' };
+}
+
+function failure(code: 'bad-request' | 'clock-skew' | 'storage-error' | 'storage-full' | 'stale-epoch', message: string): PeerReply {
   return { type: 'failure', code, message };
 }
 
 /** A full disk is its own answer: the coordinator reports it as such (507) and hints the write. */
 function storageFailure(error: unknown): PeerReply {
   return failure(isStorageFull(error) ? 'storage-full' : 'storage-error', (error as Error).message);
-}
-
-
-/** Planted bug: overwrite whatever is stored by re-applying with a version above it. */
-async function applyBlindly(engine: Engine, key: string, record: StoredRecord): Promise<boolean> {
-  const current = await engine.get(key);
-  const hlc = current === undefined ? record.hlc : Math.max(record.hlc, current.hlc + 1);
-  return (await engine.apply(key, { ...record, hlc })).applied;
 }

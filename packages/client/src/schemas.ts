@@ -1,0 +1,344 @@
+// The JSON contract of ringkv's REST API as TypeBox schemas: the server validates requests
+// and serializes answers with them and builds its OpenAPI document (/docs) from them; the
+// client's types are derived from them (types.ts). One definition, so the three cannot drift
+// (docs/style.md, "Thin HTTP").
+// This module imports nothing but typebox: @ringkv/client stays publishable without the
+// server or the core. Limits the server enforces (page sizes, key length) live in the core,
+// so the schemas that carry them are built by functions the server calls with its limits.
+import { Type } from 'typebox';
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String({ description: 'Stable identifier of the kind of problem' }),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String({ description: 'What was wrong and what to do' }),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details' },
+);
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+export const KeyParams = Type.Object({
+  key: Type.String({ description: 'The key: 1..1024 UTF-8 bytes, percent-encoded in the path' }),
+});
+
+const consistencyDescription = 'one, quorum (default), all, or a replica count from 1 to N';
+
+export const WriteQuery = Type.Object(
+  { w: Type.Optional(Type.String({ description: `Write consistency: ${consistencyDescription}` })) },
+  { additionalProperties: false },
+);
+
+export const ReadQuery = Type.Object(
+  { r: Type.Optional(Type.String({ description: `Read consistency: ${consistencyDescription}` })) },
+  { additionalProperties: false },
+);
+
+export const PutBody = Type.Object(
+  { value: Type.Unknown({ description: 'Any JSON value' }) },
+  { additionalProperties: false, required: ['value'] },
+);
+
+/** The bounds GET /keys enforces; the server passes its own (the core's limits). */
+export interface KeysQueryLimits {
+  keysPageLimitDefault: number;
+  keysPageLimitMax: number;
+  keyBytesMax: number;
+}
+
+/** A cursor is an opaque token the server made; anything longer is not one of its own. */
+const keysCursorLengthMax = 4096;
+
+export function keysQuerySchema(limits: KeysQueryLimits) {
+  return Type.Object(
+    {
+      limit: Type.Optional(
+        Type.Integer({
+          minimum: 1,
+          maximum: limits.keysPageLimitMax,
+          default: limits.keysPageLimitDefault,
+          description: `Page size, 1..${limits.keysPageLimitMax}`,
+        }),
+      ),
+      prefix: Type.Optional(Type.String({ maxLength: limits.keyBytesMax, description: 'Only keys starting with this' })),
+      cursor: Type.Optional(Type.String({ maxLength: keysCursorLengthMax, description: 'nextCursor of the previous page' })),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const JobParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+export const NodeParams = Type.Object({ nodeId: Type.String({ minLength: 1, maxLength: 64 }) });
+export const JobControlQuery = Type.Object({
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The member running the job; this node when absent' })),
+});
+
+// ---------------------------------------------------------------------------------------
+// Store answers
+
+export const StoredValueSchema = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  version: Type.String({ description: 'Opaque version (hybrid logical clock and writer node id), also sent as the ETag header' }),
+});
+
+export const DeleteResultSchema = Type.Object({
+  key: Type.String(),
+  deleted: Type.Literal(true, { description: 'Always true: a delete writes a tombstone, even for an absent key' }),
+  version: Type.String({ description: 'Version of the tombstone' }),
+});
+
+export const ReplicaCopySchema = Type.Object({
+  nodeId: Type.String(),
+  status: Type.Union([Type.Literal('ok'), Type.Literal('missing'), Type.Literal('unreachable')], {
+    description: 'ok: the replica answered; missing: it holds nothing; unreachable: it did not answer',
+  }),
+  version: Type.Union([Type.String(), Type.Null()]),
+  tombstone: Type.Boolean(),
+  value: Type.Optional(Type.Unknown()),
+});
+
+export const ReplicasSchema = Type.Object({
+  key: Type.String(),
+  owners: Type.Array(Type.String(), { description: 'Replica node ids in preference order' }),
+  replicas: Type.Array(ReplicaCopySchema),
+});
+
+export const KeysPageSchema = Type.Object({
+  keys: Type.Array(Type.String()),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+});
+
+// ---------------------------------------------------------------------------------------
+// One node
+
+export const StatusSchema = Type.Object({
+  nodeId: Type.String(),
+  ready: Type.Boolean(),
+  uptimeSeconds: Type.Number(),
+  keyCount: Type.Integer({ description: 'Live keys stored on this node' }),
+});
+
+export const StorageStateSchema = Type.Union([Type.Literal('ok'), Type.Literal('full'), Type.Literal('failed')], {
+  description: 'ok; full: writes refused (507) until space returns, reads served; failed: writes stopped until a restart (disk error), reads served',
+});
+
+export const HealthSchema = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('starting')]),
+  nodeId: Type.String(),
+  storage: StorageStateSchema,
+});
+
+export const DiskInfoSchema = Type.Object(
+  {
+    state: StorageStateSchema,
+    reason: Type.Union([Type.String(), Type.Null()], { description: 'Why writes are refused; null while ok' }),
+    sinceMs: Type.Number({ description: 'When the state last changed (Unix ms)' }),
+    dataBytes: Type.Union([Type.Number(), Type.Null()], { description: "Bytes LMDB's data uses; null with memory storage" }),
+    reservedBytes: Type.Union([Type.Number(), Type.Null()], {
+      description: 'Bytes allocated ahead of the data so a full disk refuses writes cleanly; null with memory storage',
+    }),
+    filesystemBytes: Type.Union([Type.Number(), Type.Null()], { description: "Size of the data directory's filesystem; null if unknown" }),
+    freeBytes: Type.Union([Type.Number(), Type.Null()], { description: 'Bytes still free on it; null if unknown' }),
+    usedPercent: Type.Union([Type.Number(), Type.Null()]),
+    warnPercent: Type.Number({ description: 'Disk use at which `warning` is set (--disk-warn-percent)' }),
+    warning: Type.Union([Type.String(), Type.Null()], { description: 'A sentence for the operator; null when nothing is wrong' }),
+  },
+  { description: "The data directory's disk and whether this node takes writes" },
+);
+
+export const MemberStateSchema = Type.Union([Type.Literal('up'), Type.Literal('suspect'), Type.Literal('down')], {
+  description: "The member's liveness as the answering node sees it",
+});
+
+export const RingStatusSchema = Type.Union(
+  [Type.Literal('joining'), Type.Literal('normal'), Type.Literal('leaving'), Type.Literal('left')],
+  { description: 'joining: receiving its ranges; normal; leaving: handing its ranges on; left: gone for good' },
+);
+
+export const MemberSchema = Type.Object({
+  nodeId: Type.String(),
+  address: Type.String(),
+  state: MemberStateSchema,
+  ringStatus: RingStatusSchema,
+  ringShare: Type.Number({ description: 'Share of the ring this member is primary for, 0..1' }),
+});
+
+export const TrafficPointSchema = Type.Object({
+  timeMs: Type.Number({ description: 'Start of the interval (Unix ms)' }),
+  requestsPerSecond: Type.Number(),
+  p50Ms: Type.Number(),
+  p99Ms: Type.Number(),
+});
+
+export const TrafficSummarySchema = Type.Object({
+  requestsTotal: Type.Number(),
+  requestsPerSecond: Type.Number({ description: 'Over the last 10 seconds' }),
+  p50Ms: Type.Number(),
+  p99Ms: Type.Number(),
+  history: Type.Array(TrafficPointSchema, { description: 'One point per 5 seconds, oldest first, up to 5 minutes' }),
+});
+
+export const JobKindSchema = Type.Union([Type.Literal('join'), Type.Literal('leave'), Type.Literal('remove'), Type.Literal('cleanup')]);
+export const JobStateSchema = Type.Union([Type.Literal('waiting'), Type.Literal('running'), Type.Literal('paused'), Type.Literal('done')]);
+
+export const JobSchema = Type.Object(
+  {
+    id: Type.String(),
+    kind: JobKindSchema,
+    node: Type.String({ description: 'The node running the job' }),
+    state: JobStateSchema,
+    description: Type.String(),
+    keysDone: Type.Number({ description: 'Keys examined so far' }),
+    keysTotal: Type.Number({ description: 'Keys to examine in all' }),
+    recordsMoved: Type.Number({ description: 'Records received (transfer) or dropped (cleanup)' }),
+    keysPerSecond: Type.Number(),
+    etaSeconds: Type.Union([Type.Number(), Type.Null()]),
+    startedAtMs: Type.Number(),
+    finishedAtMs: Type.Union([Type.Number(), Type.Null()]),
+    sources: Type.Array(Type.Object({ nodeId: Type.String(), scanned: Type.Number(), total: Type.Number(), done: Type.Boolean() })),
+  },
+  { description: 'A data movement (a transfer of ranges to this node, or a cleanup of ranges it gave up) with its progress' },
+);
+
+export const JobListSchema = Type.Object({
+  jobs: Type.Array(JobSchema),
+  unreachable: Type.Array(Type.String(), { description: 'Members whose jobs could not be read' }),
+});
+
+export const JobControlSchema = Type.Object({
+  job: JobSchema,
+  changed: Type.Boolean({ description: 'False when the job already was in that state' }),
+});
+
+export const RingChangeSchema = Type.Object({
+  nodeId: Type.String(),
+  ringStatus: RingStatusSchema,
+  message: Type.String(),
+});
+
+export const KeyCountsSchema = Type.Object({
+  total: Type.Integer(),
+  primary: Type.Integer({ description: 'Live keys for which this node is the first replica in the preference list' }),
+  replica: Type.Integer({ description: 'Live keys this node holds as a second or later replica' }),
+});
+
+export const ReplicationStatusSchema = Type.Object({
+  failedReplicaWrites: Type.Number(),
+  readRepairs: Type.Number(),
+  pendingHints: Type.Union([Type.Number(), Type.Null()], { description: 'Hints held for replicas that missed writes' }),
+  oldestHintAgeMs: Type.Union([Type.Number(), Type.Null()], { description: 'Age of the oldest pending hint; null when none' }),
+  hintsDelivered: Type.Number({ description: 'Hints delivered since start' }),
+  repairHorizonMs: Type.Union([Type.Number(), Type.Null()], {
+    description: "Oldest time (Unix ms) at which one of this node's ranges was verified equal on all its replicas; null until every range has been",
+  }),
+  keysRepaired: Type.Number({ description: 'Records moved by anti-entropy' }),
+  tombstones: Type.Integer({ description: 'Tombstones this node holds' }),
+  tombstonesPurged: Type.Integer({ description: 'Tombstones purged since start, each after every replica verified it' }),
+  purgedBeforeMs: Type.Number({ description: 'Tombstones written before this time (Unix ms) are purged everywhere; 0 before the first purge' }),
+});
+
+export const SecurityPostureSchema = Type.Object(
+  {
+    insecure: Type.Boolean({ description: 'Started with --insecure: protected mode was overridden' }),
+    tls: Type.Boolean({ description: 'The API and peer links use TLS' }),
+    peerMutualTls: Type.Boolean({ description: 'Peers prove themselves with a certificate naming their node id' }),
+    authRequired: Type.Boolean({ description: 'Clients must send a bearer token' }),
+    warnings: Type.Array(Type.String(), { description: 'Sentences for the operator; empty when nothing is wrong' }),
+  },
+  { description: 'How this node is protected (docs/security.md)' },
+);
+
+export const NodeInfoSchema = Type.Object(
+  {
+    nodeId: Type.String(),
+    address: Type.String(),
+    version: Type.String(),
+    clusterName: Type.String(),
+    storage: Type.Union([Type.Literal('lmdb'), Type.Literal('memory')]),
+    replicas: Type.Integer(),
+    vnodes: Type.Integer(),
+    startedAtMs: Type.Number(),
+    uptimeSeconds: Type.Number(),
+    ringShare: Type.Number(),
+    keys: KeyCountsSchema,
+    memory: Type.Object({ rssBytes: Type.Number(), heapUsedBytes: Type.Number() }),
+    traffic: TrafficSummarySchema,
+    members: Type.Array(MemberSchema),
+    replication: ReplicationStatusSchema,
+    ringStatus: RingStatusSchema,
+    jobs: Type.Array(JobSchema),
+    security: SecurityPostureSchema,
+    disk: DiskInfoSchema,
+  },
+  { description: 'One node and how it is doing' },
+);
+
+export const RepairStatusSchema = Type.Object({
+  nodeId: Type.String(),
+  horizonMs: Type.Union([Type.Number(), Type.Null()]),
+  rangesVerified: Type.Integer(),
+  rangesOwned: Type.Integer(),
+  keysRepaired: Type.Number(),
+  rounds: Type.Integer(),
+});
+
+// ---------------------------------------------------------------------------------------
+// The cluster
+
+export const ClusterSchema = Type.Object({
+  clusterName: Type.String(),
+  replicas: Type.Integer(),
+  vnodes: Type.Integer(),
+  members: Type.Array(MemberSchema),
+  ring: Type.Object({ tokenCount: Type.Integer(), hash: Type.String() }),
+  rebalancing: Type.Boolean({ description: 'True while members join or leave (data is moving), and for the settle period after' }),
+});
+
+export const RingRangeSchema = Type.Object({
+  start: Type.Number({ description: 'Exclusive start token of the range (the previous token on the ring)' }),
+  end: Type.Number({ description: 'Inclusive end token: keys hashing into (start, end] belong here' }),
+  replicas: Type.Array(Type.String(), { description: 'Replica node ids in preference order' }),
+});
+
+export const RingLayoutSchema = Type.Object({
+  tokenSpace: Type.Number({ description: 'Tokens are unsigned 32-bit hash positions' }),
+  ranges: Type.Array(RingRangeSchema),
+});
+
+export const OwnersSchema = Type.Object({ key: Type.String(), owners: Type.Array(Type.String()) });
+
+// No description on `info`: @fastify/swagger writes a described union of an object and
+// null as an anyOf that OpenAPI 3.0 cannot express, instead of one nullable object.
+export const NodeViewSchema = Type.Object(
+  {
+    nodeId: Type.String(),
+    address: Type.String(),
+    state: MemberStateSchema,
+    info: Type.Union([NodeInfoSchema, Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()], { description: 'Why info is null (the member did not answer /node-info); null when info is there' }),
+  },
+  { description: "A member and its own /node-info; info is null when it could not be reached" },
+);
+
+export const ClusterNodesSchema = Type.Object({
+  gatheredBy: Type.String({ description: 'The node that gathered this view' }),
+  gatheredAtMs: Type.Number(),
+  nodes: Type.Array(NodeViewSchema),
+});
+
+// ---------------------------------------------------------------------------------------
+// Access
+
+export const AuthIdentitySchema = Type.Object({
+  authRequired: Type.Boolean({ description: 'False when the node runs without an auth file: every caller then acts as admin' }),
+  role: Type.Union([Type.Literal('read'), Type.Literal('write'), Type.Literal('admin')]),
+  name: Type.Union([Type.String(), Type.Null()], { description: "The token's name; null without auth" }),
+  prefix: Type.Union([Type.String(), Type.Null()], { description: 'Keys the token may reach start with this; null for every key' }),
+  expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the token expires (ISO time); null if never' }),
+});

@@ -1,0 +1,17 @@
+// The scripted regression scenarios by name (`npm run sim -- --script NAME` replays one),
+// each written out from a ring-changes seed as it was drawn when it failed (102553
+// twice: as first drawn, and as drawn later, when it failed through other steps).
+import type { Script } from '../script.js';
+import { script as ringChanges101007 } from './ring-changes-101007.js';
+import { script as ringChanges101154 } from './ring-changes-101154.js';
+import { script as ringChanges102553 } from './ring-changes-102553.js';
+import { script as ringChanges102553Later } from './ring-changes-102553-later.js';
+import { script as ringChanges102728 } from './ring-changes-102728.js';
+
+export const regressionScripts: Readonly<Record<string, Script>> = {
+  'ring-changes-101007': ringChanges101007,
+  'ring-changes-101154': ringChanges101154,
+  'ring-changes-102553': ringChanges102553,
+  'ring-changes-102553-later': ringChanges102553Later,
+  'ring-changes-102728': ringChanges102728,
+};
