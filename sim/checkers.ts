@@ -184,8 +184,12 @@ export async function checkReplicas(cluster: InProcessCluster, keys: readonly st
   for (const key of keys) {
     const replicas = ring.preferenceList(key);
     const held: Array<[string, StoredRecord | undefined]> = [];
-    // A node that left or was removed is gone with whatever its disk still holds.
-    for (const member of cluster.members) if (!member.retired) held.push([member.nodeId, await member.engine.get(key)]);
+    // A node that left or was removed is gone with whatever its disk still holds, and so is
+    // one that knows it has left and stops at the end of its settle period.
+    for (const member of cluster.members) {
+      const gone = member.retired || (member.up && member.node.membership.ringOf(member.nodeId) === 'left');
+      if (!gone) held.push([member.nodeId, await member.engine.get(key)]);
+    }
     const onReplicas = held.filter(([nodeId]) => replicas.includes(nodeId));
     const first = onReplicas[0]?.[1];
     if (onReplicas.some(([, record]) => !sameRecord(record, first))) {

@@ -49,6 +49,8 @@ interface RunContext {
   sweepRng: SeededRng;
   /** Faults still to strike, by time since the workload started; refused operator requests come back here. */
   pending: Array<TimedFault & { attempts: number }>;
+  /** Operator leaves and removals a node accepted, to ask again should that node lose them (see operatorChangesLost). */
+  accepted: TimedFault[];
   /**
    * How long a request or disk call held by a gray failure may still be on its way after
    * the failure ends (0 without one): a write it carries lands that late, and a single
@@ -110,6 +112,7 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     violations,
     sweepRng: streamFor(seed, 'phase-two'),
     pending: faults.map((timed) => ({ ...timed, attempts: 0 })),
+    accepted: [],
     lateAnswersMsMax: faults.some((timed) => timed.fault.kind === 'gray') ? grayFailureLimits.processDelayMsMax : 0,
     nowMs,
   };
@@ -184,6 +187,7 @@ function strikeDue(context: RunContext): void {
     const text = describeFault(due.fault);
     if (!outcome.refused) {
       context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: due.attempts > 0 ? `${text} (accepted on attempt ${due.attempts + 1})` : text });
+      if (due.fault.kind === 'leave' || due.fault.kind === 'remove') context.accepted.push(due);
       continue;
     }
     if (due.attempts === 0) context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: `${text}: refused (${outcome.message}); asking again every ${faultLimits.operatorRetryMs} ms` });
@@ -236,7 +240,11 @@ async function healAndConverge(context: RunContext): Promise<void> {
   // A node that lost its disk rejoins by receiving its ranges, and the ring settles after.
   // Starved gossip is not healed: its window runs out first, then the usual allowance.
   const settleMsMax = scenario.limits.recoveryMsMax + 6000 + starvedMsLeft(context);
-  if (!(await runUntil(context, () => cluster.allSeeAllUp() && cluster.ringSettled(), settleMsMax))) {
+  // Settled means nothing is left to strike either: an operator's leave or removal still
+  // being asked again would change the ring after the check, and a starved node's gossip
+  // still to come back holds ring changes (the barrier).
+  const settled = () => !operatorChangesLost(context) && context.pending.length === 0 && cluster.allSeeAllUp() && cluster.ringSettled();
+  if (!(await runUntil(context, settled, settleMsMax))) {
     context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), message: `the healed cluster did not see every node up with its ring settled within ${settleMsMax} ms`, operationIds: [] });
     return;
   }
@@ -257,6 +265,27 @@ async function healAndConverge(context: RunContext): Promise<void> {
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: compare replicas, then read each key at quorum' });
   for (const violation of await checkReplicas(cluster, keys, trace, context.nowMs())) context.violations.push(violation);
   await sweep(context, keys, 'final', quorumOf(scenario.replicas));
+}
+
+/**
+ * An operator checks that a removal took: one accepted by a node that lost its disk before
+ * it could tell anyone (it was cut off then) is gone with it, and the operator asks again.
+ * True when it did so now.
+ */
+function operatorChangesLost(context: RunContext): boolean {
+  const running = context.cluster.members.filter((member) => member.up);
+  const lost = context.accepted.filter((timed) => {
+    const target = (timed.fault as { nodeId: string }).nodeId;
+    return running.every((member) => ['joining', 'normal'].includes(member.node.membership.ringOf(target) ?? 'normal'));
+  });
+  if (lost.length === 0) return false;
+  const elapsedMs = context.nowMs() - (context.workloadStartMs ?? context.nowMs());
+  for (const timed of lost) {
+    context.accepted.splice(context.accepted.indexOf(timed), 1);
+    context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: `${describeFault(timed.fault)}: no running node holds it (the node that accepted it lost it); asking again` });
+    context.pending.push({ ...timed, atMs: elapsedMs, attempts: 0 });
+  }
+  return true;
 }
 
 /** How long the last window of starved gossip still lasts (0 when none is open or planned). */

@@ -15,6 +15,13 @@ export interface GossipStarvation {
   durationMs: number;
   /** Why this node: the one that joins or leaves, or another member (a coordinator and replica). */
   role: 'changing' | 'member';
+  /**
+   * A member whose window opens before the ring change is also cut off from everyone, data
+   * too, for this long (0: not): the node that makes the change tells every member it
+   * reaches at once (ClusterNode.spreadRingChange), so only one out of reach then keeps
+   * routing by the old ring, and only fencing teaches it the new one.
+   */
+  isolatedMs: number;
 }
 
 /** The end of a starvation window, planned only so the trace shows it. */
@@ -32,6 +39,9 @@ export const slowGossipLimits = {
   windowMsMax: 8000,
   /** A window opens this far before or after the ring change it targets, at most. */
   offsetMsMax: 500,
+  /** An isolated member (GossipStarvation.isolatedMs) is back in reach this long after the ring change. */
+  isolatedPastChangeMsMin: 100,
+  isolatedPastChangeMsMax: 800,
 } as const;
 
 /** A ring change of the plan, as the starvation planner sees it. */
@@ -69,8 +79,10 @@ export function planGossipStarvation(
     const earliestMs = change.kind === 'join' && changing ? change.atMs : 0;
     const atMs = Math.max(earliestMs, change.atMs + offsetMs);
     const durationMs = slowGossipLimits.windowMsMin + rng.nextInt(slowGossipLimits.windowMsMax - slowGossipLimits.windowMsMin + 1);
+    const reachMs = change.atMs - atMs + slowGossipLimits.isolatedPastChangeMsMin + rng.nextInt(slowGossipLimits.isolatedPastChangeMsMax - slowGossipLimits.isolatedPastChangeMsMin + 1);
+    const isolatedMs = !changing && atMs <= change.atMs ? reachMs : 0;
     planned.push(
-      { atMs, fault: { kind: 'starve-gossip', nodeId, durationMs, role: changing ? 'changing' : 'member' } },
+      { atMs, fault: { kind: 'starve-gossip', nodeId, durationMs, role: changing ? 'changing' : 'member', isolatedMs } },
       { atMs: atMs + durationMs, fault: { kind: 'gossip-restored', nodeId } },
     );
   }
@@ -82,10 +94,17 @@ export function strikeGossipFault(cluster: InProcessCluster, fault: GossipFault)
   if (member === undefined) return;
   const nowMs = cluster.clock.nowMs();
   cluster.network.starveGossip(member.address, fault.kind === 'starve-gossip' ? nowMs + fault.durationMs : nowMs);
+  if (fault.kind !== 'starve-gossip' || fault.isolatedMs <= 0) return;
+  const others = cluster.members.filter((item) => item !== member).map((item) => item.address);
+  for (const address of others) cluster.network.cut(member.address, address);
+  cluster.clock.setTimer(fault.isolatedMs, () => {
+    for (const address of others) cluster.network.heal(member.address, address);
+  });
 }
 
 export function describeGossipFault(fault: GossipFault): string {
   if (fault.kind === 'gossip-restored') return `gossip of ${fault.nodeId} flows again`;
   const role = fault.role === 'changing' ? 'the changing node' : 'a member';
-  return `gossip of ${fault.nodeId} (${role}) starved for ${fault.durationMs} ms: its SWIM messages carry no updates, data messages pass`;
+  const isolated = fault.isolatedMs > 0 ? `, and it is cut off from everyone for the first ${fault.isolatedMs} ms` : '';
+  return `gossip of ${fault.nodeId} (${role}) starved for ${fault.durationMs} ms: its SWIM messages carry no updates, data messages pass${isolated}`;
 }

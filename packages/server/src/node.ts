@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, type JobStore, type RequestHandler } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, type JobStore, type RequestHandler, type RingChangeResult } from '@ringkv/core';
 import { buildApp } from './api/app.js';
 import { LoadShedder } from './api/load-shedding.js';
 import { httpLimitsOf } from './api/http-limits.js';
@@ -191,8 +191,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       ringLayout: () => views.ringLayout(),
       clusterNodes: (token) => views.clusterNodes(token),
       ring: {
-        leave: () => node.leave(),
-        remove: (nodeId) => node.remove(nodeId),
+        leave: () => spreadIfAccepted(node, node.leave()),
+        remove: (nodeId) => spreadIfAccepted(node, node.remove(nodeId)),
         jobs: () => views.jobs(),
         clusterJobs: (token) => views.clusterJobs(token),
         pause: (id, node, token) => views.controlJob(id, 'pause', node, token),
@@ -255,4 +255,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       return closing;
     },
   };
+}
+
+/** An accepted ring change, answered once the members that answer hold it too (it then outlives this node). */
+async function spreadIfAccepted(node: ClusterNode, result: RingChangeResult): Promise<RingChangeResult> {
+  if (!result.ok) return result;
+  const told = await node.spreadRingChange();
+  return { ok: true, message: `${result.message}; ${told} other member${told === 1 ? '' : 's'} already hold${told === 1 ? 's' : ''} the change` };
 }

@@ -30,7 +30,7 @@ import { RangeIndex } from '../repair/range-index.js';
 import { strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
-import { createPeerHandler } from './peer-handler.js';
+import { createPeerHandler, storeReplicaWrite } from './peer-handler.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -114,7 +114,7 @@ export class ClusterNode {
   readonly engine: Engine;
   private currentPlacement: Placement;
   /** State exchanges under way, by peer, and when the last one with each peer ended. */
-  private readonly exchanges = new Map<string, Promise<void>>();
+  private readonly exchanges = new Map<string, Promise<boolean>>();
   private readonly exchangedAtMs = new Map<string, number>();
   private liveIndex: RangeIndex | undefined;
   private buildingIndex: RangeIndex | undefined;
@@ -194,6 +194,7 @@ export class ClusterNode {
         horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
         policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
+        ringChanging: () => this.currentPlacement.transition !== 0 || this.currentPlacement.writes.length > 1,
         budget: this.budget,
         events: deps.events ?? {},
       },
@@ -209,8 +210,11 @@ export class ClusterNode {
       isGone: (nodeId) => this.membership.ringOf(nodeId) === 'left',
       watermark: () => this.tombstones.watermark,
       now: () => this.hlc.now(),
+      budget: this.budget,
       events: deps.events ?? {},
     });
+    // What every replica write goes through, a peer's put or this node's own (below).
+    const replicaWrites = { engine: this.engine, hlc: this.hlc, watermark: () => this.tombstones.watermark };
     const replicaHandler = createPeerHandler({
       engine: this.engine,
       hlc: this.hlc,
@@ -238,11 +242,12 @@ export class ClusterNode {
         placement: () => this.currentPlacement,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
-        // The local write goes through the peer handler like any peer's put (loopback): the
-        // purge watermark, the clock and "newer" are decided in one place.
+        // The local write is stored by the same replica code as a peer's put (loopback,
+        // peer-handler.ts storeReplicaWrite): the purge watermark, the clock and "newer" are
+        // decided in one place.
         local: {
           put: async (key, record) => {
-            const ack = expectReply<PutReply>(await replicaHandler({ type: 'put', key, record }, deps.self), 'putAck');
+            const ack = expectReply<PutReply>(await storeReplicaWrite(replicaWrites, key, record), 'putAck');
             return { applied: ack.applied, newerHlc: ack.newerHlc };
           },
           get: (key) => this.engine.get(key),
@@ -373,6 +378,7 @@ export class ClusterNode {
     const refusal = this.tooFewAfterRemoving(this.nodeId);
     if (refusal !== undefined) return refusal;
     this.membership.advanceRing(this.nodeId, 'leaving');
+    void this.spreadRingChange();
     return { ok: true, message: `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops` };
   }
 
@@ -392,6 +398,7 @@ export class ClusterNode {
     const refusal = this.tooFewAfterRemoving(nodeId);
     if (refusal !== undefined) return refusal;
     this.membership.advanceRing(nodeId, ring === 'joining' ? 'left' : 'leaving');
+    void this.spreadRingChange();
     return { ok: true, message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
   }
 
@@ -425,14 +432,18 @@ export class ClusterNode {
 
   /**
    * Exchanges cluster states with `nodeId` directly (membership.exchangeState), one
-   * exchange per peer at a time: callers of a running one wait for it. Never rejects.
+   * exchange per peer at a time: callers of a running one wait for it. Resolves with
+   * whether the peer answered; never rejects.
    */
-  exchangeState(nodeId: string): Promise<void> {
+  exchangeState(nodeId: string): Promise<boolean> {
     const running = this.exchanges.get(nodeId);
     if (running !== undefined) return running;
     const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
     const exchange = this.track(this.membership.exchangeState(nodeId, probeTimeoutMs))
-      .catch(() => undefined)
+      .then(
+        () => true,
+        () => false,
+      )
       .finally(() => {
         this.exchanges.delete(nodeId);
         this.exchangedAtMs.set(nodeId, this.deps.clock.nowMs());
@@ -448,21 +459,32 @@ export class ClusterNode {
    * routed again goes by the newer state.
    */
   private routed(transport: Transport): Transport {
+    const learnOnRefusal = (address: string) => async (error: unknown) => {
+      if (error instanceof PeerError && error.remoteCode === 'stale-epoch') {
+        const nodeId = this.membership.nodeIdsAt(address)[0];
+        if (nodeId !== undefined) await this.exchangeState(nodeId);
+      }
+      throw error;
+    };
     return {
-      request: async (address, body, timeoutMs) => {
+      // No async wrapper: a put or get is on every client request's path.
+      request: (address, body, timeoutMs) => {
         if (body.type !== 'put' && body.type !== 'get') return transport.request(address, body, timeoutMs);
         const stamp = this.membership.routeStamp();
-        try {
-          return await transport.request(address, { ...body, epoch: stamp.epoch, digest: stamp.digest }, timeoutMs);
-        } catch (error) {
-          if (error instanceof PeerError && error.remoteCode === 'stale-epoch') {
-            const nodeId = this.membership.nodeIdsAt(address)[0];
-            if (nodeId !== undefined) await this.exchangeState(nodeId);
-          }
-          throw error;
-        }
+        return transport.request(address, { ...body, epoch: stamp.epoch, digest: stamp.digest }, timeoutMs).catch(learnOnRefusal(address));
       },
     };
+  }
+
+  /**
+   * Tells every member not known down of a ring change this node just made, directly (a
+   * state exchange each) rather than by gossip alone: a node that accepted an operator's
+   * remove and then lost its disk before its next gossip round would take the removal with
+   * it (simulator seed 1030600 of slow-gossip). Resolves with how many members now hold it.
+   */
+  spreadRingChange(): Promise<number> {
+    const others = this.membership.list().filter((member) => member.nodeId !== this.nodeId && member.state !== 'down' && member.ring !== 'left');
+    return Promise.all(others.map((member) => this.exchangeState(member.nodeId))).then((answers) => answers.filter(Boolean).length);
   }
 
   private tooFewAfterRemoving(nodeId: string): RingChangeResult | undefined {

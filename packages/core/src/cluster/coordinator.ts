@@ -343,11 +343,14 @@ export class Coordinator {
     const read = new QuorumRead(
       {
         selfId: this.deps.selfId,
+        // Only a peer can refuse the routing: this node's own copy is read as it is.
         getFrom: (nodeId) =>
-          this.getFrom(nodeId, key).catch((error: unknown) => {
-            if (isMisrouted(error)) misrouted = true;
-            throw error;
-          }),
+          nodeId === this.deps.selfId
+            ? this.getFrom(nodeId, key)
+            : this.getFrom(nodeId, key).catch((error: unknown) => {
+                if (isMisrouted(error)) misrouted = true;
+                throw error;
+              }),
         clock: this.deps.clock,
         latency: this.readLatency,
         reasonOf,
@@ -453,9 +456,35 @@ export class Coordinator {
 
   /** Whether the replica stored the record, and the HLC of a newer version it holds instead. */
   private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<ApplyResult> {
-    if (nodeId === this.deps.selfId) return this.deps.local.put(key, record);
+    if (nodeId === this.deps.selfId) return this.localPut(key, record);
     const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record }, this.options.writeTimeoutMs);
     return { applied: reply.applied, newerHlc: reply.newerHlc };
+  }
+
+  /**
+   * The local write, bounded by the write timeout like a peer's: a crawling disk here must
+   * not hold a write that needs this replica (W=all) for ever. Past the timeout the write
+   * may still land, so it counts as a timeout that may have applied (504, not 503).
+   */
+  private localPut(key: string, record: StoredRecord): Promise<ApplyResult> {
+    const put = this.deps.local.put(key, record);
+    const clock = this.deps.clock;
+    if (clock === undefined) return put;
+    return new Promise((resolve, reject) => {
+      const timer = clock.setTimer(this.options.writeTimeoutMs, () =>
+        reject(new PeerError('timeout', `this node's own disk did not store the write within ${this.options.writeTimeoutMs} ms`, true)),
+      );
+      put.then(
+        (result) => {
+          clock.clearTimer(timer);
+          resolve(result);
+        },
+        (error: unknown) => {
+          clock.clearTimer(timer);
+          reject(error);
+        },
+      );
+    });
   }
 
   private async getFrom(nodeId: string, key: string): Promise<StoredRecord | undefined> {

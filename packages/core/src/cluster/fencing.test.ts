@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { InProcessCluster } from '../testing/in-process-cluster.js';
+import type { PlantedBugs } from '../testing/planted-bugs.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -14,17 +15,22 @@ before(async () => {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Four nodes; n4 crashes and n2 removes it while gossip to n1 is starved for `starvedMs`. */
-async function removalUnseenByN1(seed: number, starvedMs: number) {
-  const cluster = new InProcessCluster({ nodes: 4, seed, hash, yieldToEventLoop });
+/** Four nodes; n4 crashes and n2 removes it while gossip to n1 is starved for `starvedMs` (and n1 is out of n2's reach as it does). */
+async function removalUnseenByN1(seed: number, starvedMs: number, plantedBugs: PlantedBugs = {}) {
+  const cluster = new InProcessCluster({ nodes: 4, seed, hash, yieldToEventLoop, plantedBugs });
   await cluster.start();
   cluster.network.starveGossip(cluster.member('n1').address, cluster.clock.nowMs() + starvedMs);
   cluster.crash('n4');
   for (let waitedMs = 0; waitedMs < 10_000 && cluster.member('n1').node.membership.stateOf('n4') !== 'down'; waitedMs += 100) await cluster.run(100);
   await cluster.run(500);
   for (const nodeId of ['n1', 'n2', 'n3']) assert.equal(cluster.member(nodeId).node.membership.stateOf('n4'), 'down', `${nodeId} holds n4 down`);
+  // n2 tells the members it reaches of the removal at once; n1 it cannot reach just then.
+  const [n1, n2] = [cluster.member('n1').address, cluster.member('n2').address];
+  cluster.network.cut(n2, n1);
   assert.equal(cluster.member('n2').node.remove('n4').ok, true);
-  await cluster.run(1000);
+  await cluster.run(300);
+  cluster.network.heal(n2, n1);
+  await cluster.run(700);
   return cluster;
 }
 
@@ -51,7 +57,26 @@ describe('epoch fencing', () => {
     cluster.stop();
   });
 
-  it('teaches a coordinator cut off from gossip the new ring on its first request', async () => {
+  for (const fencingOff of [false, true]) {
+    const title = fencingOff
+      ? 'with fencing off (the planted bug), a coordinator cut off from gossip keeps routing by the old ring'
+      : 'teaches a coordinator cut off from gossip the new ring on its first request';
+    it(title, async () => {
+      const cluster = await removalUnseenByN1(42, 60_000, { fencingOff });
+      const n1 = cluster.member('n1').node;
+      assert.equal(n1.membership.ringOf('n4'), 'normal');
+      const key = Array.from({ length: 200 }, (_, i) => `key-${i}`).find((candidate) => !n1.ring.preferenceList(candidate).includes('n4'));
+      assert.ok(key !== undefined);
+      await cluster.settle(n1.coordinator.read(key, 3)).catch((error: unknown) => {
+        if (!(error instanceof Error)) throw error;
+      });
+      await cluster.run(50);
+      assert.equal(n1.membership.ringOf('n4'), fencingOff ? 'normal' : 'leaving');
+      cluster.stop();
+    });
+  }
+
+  it('routes by the state it learned from a refusing replica from then on', async () => {
     const cluster = await removalUnseenByN1(42, 60_000);
     const n1 = cluster.member('n1').node;
     assert.equal(n1.membership.ringOf('n4'), 'normal');
@@ -68,6 +93,23 @@ describe('epoch fencing', () => {
     // From then on its requests are routed by the state the replicas hold.
     const written = await cluster.settle(n1.coordinator.put('after', 'v', 2));
     assert.ok(written.acks >= 2);
+    cluster.stop();
+  });
+
+  it('keeps a removal whose node lost its disk right after accepting it: it told the others at once', async () => {
+    const cluster = new InProcessCluster({ nodes: 4, seed: 44, hash, yieldToEventLoop });
+    await cluster.start();
+    cluster.crash('n4');
+    for (let waitedMs = 0; waitedMs < 10_000 && cluster.member('n2').node.membership.stateOf('n4') !== 'down'; waitedMs += 100) await cluster.run(100);
+    assert.equal(cluster.member('n2').node.remove('n4').ok, true);
+    // Well within one gossip period (200 ms here), n2 loses its disk, and with it its word.
+    await cluster.run(10);
+    cluster.crash('n2', { loseData: true });
+    await cluster.run(50);
+    for (const nodeId of ['n1', 'n3']) assert.ok(['leaving', 'left'].includes(cluster.member(nodeId).node.membership.ringOf('n4') ?? ''), `${nodeId} holds the removal`);
+    cluster.restart('n2');
+    for (let waitedMs = 0; waitedMs < 20_000 && cluster.member('n1').node.membership.ringOf('n4') !== 'left'; waitedMs += 250) await cluster.run(250);
+    assert.equal(cluster.member('n1').node.membership.ringOf('n4'), 'left', 'the removal completed');
     cluster.stop();
   });
 

@@ -79,25 +79,7 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
           const fenced = deps.fence?.(body, from);
           if (fenced !== undefined && !fenced.serve) return failure('stale-epoch', fenced.message);
         }
-        try {
-          deps.hlc.observe(body.record.hlc);
-        } catch (error) {
-          if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
-          throw error;
-        }
-        {
-          // A write stamped below the tombstone watermark could revive a purged delete:
-          // refused as superseded, so the coordinator re-stamps it above the watermark.
-          const watermark = deps.watermark?.() ?? 0;
-          if (body.record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
-        }
-        try {
-          const outcome = await deps.engine.apply(body.key, body.record);
-          if (outcome.applied || compareVersions(outcome.current, body.record) === 0) return { type: 'putAck', applied: outcome.applied };
-          return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
-        } catch (error) {
-          return storageFailure(error);
-        }
+        return storeReplicaWrite(deps, body.key, body.record);
       case 'digests':
         if (deps.servesRepair?.() === false) return leftRing();
         return deps.antiEntropy.digestsFor(body);
@@ -145,6 +127,31 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
     }
     return answer;
   };
+}
+
+/**
+ * A replica's write, from a peer's put or from the node's own coordinator (cluster-node.ts
+ * wires its local replica here, without the network and without the dedupe of network
+ * deliveries): the clock follows the writer's, a write below the tombstone watermark is
+ * refused as superseded (the coordinator re-stamps it above), and the record is stored only
+ * if newer, else the newer version's HLC is returned.
+ */
+export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>, key: string, record: StoredRecord): Promise<PeerReply> {
+  try {
+    deps.hlc.observe(record.hlc);
+  } catch (error) {
+    if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
+    throw error;
+  }
+  const watermark = deps.watermark?.() ?? 0;
+  if (record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
+  try {
+    const outcome = await deps.engine.apply(key, record);
+    if (outcome.applied || compareVersions(outcome.current, record) === 0) return { type: 'putAck', applied: outcome.applied };
+    return { type: 'putAck', applied: false, newerHlc: outcome.current.hlc };
+  } catch (error) {
+    return storageFailure(error);
+  }
 }
 
 /**

@@ -13,8 +13,8 @@ import { Ring } from '../ring/ring.js';
 import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { compareVersions } from '../storage/record.js';
-import { Coordinator, type CoordinatorOptions } from './coordinator.js';
-import { ReadFailedError } from './outcomes.js';
+import { Coordinator, type CoordinatorOptions, type LocalReplica } from './coordinator.js';
+import { OutcomeUnknownError, ReadFailedError } from './outcomes.js';
 import { appliedOn } from '../testing/engine-replica.js';
 
 let hash: KeyHasher;
@@ -36,7 +36,12 @@ interface Harness {
 }
 
 /** n1 coordinates; `latencyMsOf` gives each remote's answer time, undefined for a frozen one. */
-function harness(key: string, latencyMsOf: (nodeId: string, remotes: string[]) => number | undefined, options: Partial<CoordinatorOptions> = {}): Harness {
+function harness(
+  key: string,
+  latencyMsOf: (nodeId: string, remotes: string[]) => number | undefined,
+  options: Partial<CoordinatorOptions> = {},
+  local: LocalReplica = { put: (k, record) => appliedOn(new MemoryEngine(), k, record), get: async () => undefined },
+): Harness {
   const clock = new VirtualClock();
   const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
   const remotes = ring.preferenceList(key).filter((nodeId) => nodeId !== 'n1');
@@ -74,7 +79,7 @@ function harness(key: string, latencyMsOf: (nodeId: string, remotes: string[]) =
       placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
       addressOf: (nodeId) => `${nodeId}:1`,
       isAvailable: () => true,
-      local: { put: (k, record) => appliedOn(new MemoryEngine(), k, record), get: async () => undefined },
+      local,
       transport,
       hlc: new HybridLogicalClock(() => clock.nowMs()),
       rng: new SeededRng(1),
@@ -179,6 +184,14 @@ describe('rapid read protection', () => {
     assert.ok(!(outcome instanceof Error), String(outcome));
     assert.ok(tookMs >= 100 && tookMs <= 110, `took ${tookMs} ms`);
     assert.equal((await healthy.get('k'))?.value, 'mine', 'the re-stamped write replaced the newer version');
+  });
+
+  it("a write at W=all whose own disk never answers gives up at the write timeout, outcome unknown", async () => {
+    const frozenDisk: LocalReplica = { put: () => new Promise(() => undefined), get: async () => undefined };
+    const h = harness('k', () => 1, {}, frozenDisk);
+    const { tookMs, outcome } = await timed(h.clock, h.coordinator.put('k', 1, 3));
+    assert.ok(outcome instanceof OutcomeUnknownError, `expected 504, got ${String(outcome)}`);
+    assert.ok(tookMs >= readTimeoutMs && tookMs < readTimeoutMs + 50, `gave up after ${tookMs} ms`);
   });
 
   it('a quorum write never waits for a frozen replica', async () => {

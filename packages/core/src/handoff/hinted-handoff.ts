@@ -1,6 +1,8 @@
 // Delivers hints to their target replicas once those are up again, a bounded batch per
 // target per round, through the same pushRecords message anti-entropy uses (the target
-// keeps each record only if it is newer than its own). Delivered hints are removed.
+// keeps each record only if it is newer than its own). Delivered hints are removed. Each
+// batch is paced by the node's background budget, so delivery gives way to clients.
+import type { BackgroundPace } from '../clock/background-budget.js';
 import type { PushReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { HintStore } from './hint-store.js';
@@ -22,6 +24,8 @@ export interface HintedHandoffDeps {
   watermark?(): number;
   /** This node's HLC now (stamped on deliveries). */
   now?(): number;
+  /** Paces deliveries by the client load (clock/background-budget.ts); full speed without it. */
+  budget?: BackgroundPace & { nowMs(): number };
   events?: HintedHandoffEvents;
 }
 
@@ -49,6 +53,7 @@ export class HintedHandoff {
   /** One batch to every target that is up. Failures wait for the next round. */
   async round(): Promise<void> {
     for (const target of this.deps.store.targets()) {
+      const startedAtMs = this.deps.budget?.nowMs();
       const gone = this.deps.isGone?.(target) ?? false;
       const address = this.deps.addressOf(target);
       if (!gone && (address === undefined || !this.deps.isUp(target))) continue;
@@ -71,6 +76,7 @@ export class HintedHandoff {
       this.delivered += live.length;
       if (live.length > 0) this.deps.events?.hintsDelivered?.(target, live.length);
       if (hints.length > live.length) this.deps.events?.hintsExpired?.(target, hints.length - live.length);
+      if (startedAtMs !== undefined) await this.deps.budget?.pause(startedAtMs);
     }
   }
 }

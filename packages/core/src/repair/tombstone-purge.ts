@@ -27,6 +27,14 @@ export interface TombstonePurgeDeps {
   horizons(): readonly number[];
   /** Where the purge cutoff comes from; `purgeBelowEveryHorizon` by default. */
   policy?: PurgePolicy;
+  /**
+   * True while the ring changes (a transition under way or a replaced ring settling): no
+   * watermark rises and nothing is purged then. A node gaining a range may hold an older
+   * copy of a key (a write that reached it, then a crash that cost it the delete), and no
+   * horizon covers the ranges it is gaining: purged now, the delete could not reach it by
+   * the transfer, and its old copy would come back.
+   */
+  ringChanging?(): boolean;
   /** Called when the watermark rises: the node's clock moves above it, so its own writes are never refused as too old. */
   raised?(watermark: number): void;
   /** Paces the batches so that the purge yields to clients (clock/background-budget.ts); unpaced without it. */
@@ -100,7 +108,7 @@ export class TombstonePurge {
 
   /** Raises the watermark to `watermark` if that is higher (from a peer, or computed here); true if it rose. */
   adopt(watermark: number): boolean {
-    if (watermark <= this.mark) return false;
+    if (watermark <= this.mark || this.deps.ringChanging?.() === true) return false;
     this.mark = watermark;
     this.deps.raised?.(watermark);
     void this.deps.store.save(watermarkName, watermark).catch(() => undefined);
@@ -109,6 +117,7 @@ export class TombstonePurge {
 
   /** Computes the watermark from the members' horizons and purges what falls below it. */
   async round(): Promise<void> {
+    if (this.deps.ringChanging?.() === true) return;
     this.adopt(this.candidate());
     const index = this.deps.index();
     if (index === undefined || this.mark === 0) return;

@@ -28,8 +28,9 @@ export interface ApiDeps {
   repairNow(): Promise<RepairStatus>;
   /** Ring changes (leave, remove) and the data-movement jobs they start. */
   ring: {
-    leave(): RingChangeResult;
-    remove(nodeId: string): RingChangeResult;
+    /** Resolve once the members that answer hold the change (ClusterNode.spreadRingChange), so an accepted change outlives this node. */
+    leave(): Promise<RingChangeResult>;
+    remove(nodeId: string): Promise<RingChangeResult>;
     jobs(): JobList;
     clusterJobs(token?: string): Promise<JobList>;
     pause(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;

@@ -30,11 +30,11 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         summary: 'Decommission this node',
         description:
           'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops. ' +
-          'Refused (409) unless it is a normal member and at least N members remain.',
+          'Refused (409) unless it is a normal member and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node.',
         response: { 202: RingChangeSchema, ...problemResponses(409) },
       },
     },
-    async (_request, reply) => reply.code(202).send(accepted(deps.ring.leave(), deps.nodeId, 'leaving')),
+    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.leave(), deps.nodeId, 'leaving')),
   );
 
   api.post(
@@ -46,12 +46,13 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         summary: 'Remove a dead member for good',
         description:
           'For a node that will never return: the surviving replicas re-replicate its ranges to their new owners. ' +
-          'Refused (409) while the member is up or suspect (ask it to leave instead), or if fewer than N members would remain.',
+          'Refused (409) while the member is up or suspect (ask it to leave instead), or if fewer than N members would remain. ' +
+          'Answers once the members this node reaches hold the removal (the message says how many), so it outlives this node.',
         params: NodeParams,
         response: { 202: RingChangeSchema, ...problemResponses(404, 409) },
       },
     },
-    async (request, reply) => reply.code(202).send(accepted(deps.ring.remove(request.params.nodeId), request.params.nodeId, 'leaving')),
+    async (request, reply) => reply.code(202).send(accepted(await deps.ring.remove(request.params.nodeId), request.params.nodeId, 'leaving')),
   );
 
   api.get(
