@@ -34,6 +34,20 @@ async function removalUnseenByN1(seed: number, starvedMs: number, plantedBugs: P
   return cluster;
 }
 
+/**
+ * n1's first request after the removal: a read of a key whose replicas (as n1 sees them) are
+ * the three live nodes, from all three, so it reaches replicas that know the removal.
+ */
+async function firstRequestOfN1(cluster: InProcessCluster): Promise<void> {
+  const n1 = cluster.member('n1').node;
+  const key = Array.from({ length: 200 }, (_, i) => `key-${i}`).find((candidate) => !n1.ring.preferenceList(candidate).includes('n4'));
+  assert.ok(key !== undefined);
+  await cluster.settle(n1.coordinator.read(key, 3)).catch((error: unknown) => {
+    if (!(error instanceof Error)) throw error; // refused or rerouted: what it learned is what counts
+  });
+  await cluster.run(50);
+}
+
 describe('epoch fencing', () => {
   it('refuses a request routed by an older cluster state, and serves one routed by the same or a newer one', async () => {
     const cluster = await removalUnseenByN1(41, 60_000);
@@ -65,12 +79,7 @@ describe('epoch fencing', () => {
       const cluster = await removalUnseenByN1(42, 60_000, { fencingOff });
       const n1 = cluster.member('n1').node;
       assert.equal(n1.membership.ringOf('n4'), 'normal');
-      const key = Array.from({ length: 200 }, (_, i) => `key-${i}`).find((candidate) => !n1.ring.preferenceList(candidate).includes('n4'));
-      assert.ok(key !== undefined);
-      await cluster.settle(n1.coordinator.read(key, 3)).catch((error: unknown) => {
-        if (!(error instanceof Error)) throw error;
-      });
-      await cluster.run(50);
+      await firstRequestOfN1(cluster);
       assert.equal(n1.membership.ringOf('n4'), fencingOff ? 'normal' : 'leaving');
       cluster.stop();
     });
@@ -80,14 +89,7 @@ describe('epoch fencing', () => {
     const cluster = await removalUnseenByN1(42, 60_000);
     const n1 = cluster.member('n1').node;
     assert.equal(n1.membership.ringOf('n4'), 'normal');
-    // The first request reaches a replica that knows the removal: refused, and n1 learns.
-    // A key whose replicas (as n1 sees them) are the three live nodes, read from all three.
-    const key = Array.from({ length: 200 }, (_, i) => `key-${i}`).find((candidate) => !n1.ring.preferenceList(candidate).includes('n4'));
-    assert.ok(key !== undefined);
-    await cluster.settle(n1.coordinator.read(key, 3)).catch((error: unknown) => {
-      if (!(error instanceof Error)) throw error;
-    });
-    await cluster.run(50);
+    await firstRequestOfN1(cluster);
     assert.equal(n1.membership.ringOf('n4'), 'leaving', 'n1 learned the removal from a replica');
     assert.deepEqual(n1.membership.routeStamp(), cluster.member('n2').node.membership.routeStamp());
     // From then on its requests are routed by the state the replicas hold.
