@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import type { Membership } from '../membership/membership.js';
 import type { PeerReply, PushRecordsRequest } from '../protocol/messages.js';
+import type { DataRequest } from '../protocol/transport.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
@@ -97,5 +98,32 @@ describe('replica handler: a put delivered twice', () => {
     // A new request for the same version (a read repair) is applied.
     assert.equal(((await handler({ ...put }, self)) as { type: string }).type, 'putAck');
     assert.equal((await engine.get('k'))?.hlc, cutoff + 1);
+  });
+});
+
+describe('peer handler: a node that has left', () => {
+  it('serves no repair (its copies no longer count toward the purge cutoff), while one still in the ring does', async () => {
+    const engine = new MemoryEngine();
+    await engine.apply('k', value(cutoff + 1));
+    const handlerFor = (servesRepair: boolean) =>
+      createPeerHandler({
+        engine,
+        hlc: new HybridLogicalClock(() => 10),
+        membership: {} as Membership,
+        antiEntropy: { digestsFor: async () => ({ type: 'digestsReply', ring: 1, watermark: 0, summaries: [] }), rangeEntriesFor: async () => ({ type: 'rangeEntriesReply', ring: 1, entries: [] }) } as unknown as AntiEntropy,
+        servesRepair: () => servesRepair,
+      });
+    const requests: DataRequest[] = [
+      { type: 'pullRecords', keys: ['k'] },
+      { type: 'digests', ring: 1, ranges: [0], watermark: 0 },
+      { type: 'rangeEntries', ring: 1, range: 0 },
+    ];
+    for (const request of requests) {
+      const left = await handlerFor(false)(request, self);
+      assert.equal(left.type, 'failure', `${request.type} is refused by a node that has left`);
+      assert.equal(left.type === 'failure' && left.code, 'refused');
+      const member = await handlerFor(true)(request, self);
+      assert.notEqual(member.type, 'failure', `${request.type} is served by a member`);
+    }
   });
 });
