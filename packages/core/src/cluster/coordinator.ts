@@ -12,6 +12,7 @@ import { reroutesMax, speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefau
 import { isStorageFull } from '../storage/storage-errors.js';
 import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
+import { resolveReplicaCount, type ReplicaCount } from './consistency.js';
 import { decideWrite, type WriteAnswer } from './decide-write.js';
 import { describeFailures, InsufficientStorageError, OutcomeUnknownError, UnavailableError, type ReplicaFailure, type WriteFailureAnswer } from './outcomes.js';
 import { strictQuorum, type QuorumPolicy } from './quorum-policy.js';
@@ -152,11 +153,11 @@ export class Coordinator {
     return groups;
   }
 
-  put(key: string, value: unknown, required: number): Promise<WriteResult> {
+  put(key: string, value: unknown, required: ReplicaCount): Promise<WriteResult> {
     return this.write(key, { value, tombstone: false }, required);
   }
 
-  delete(key: string, required: number): Promise<WriteResult> {
+  delete(key: string, required: ReplicaCount): Promise<WriteResult> {
     return this.write(key, { value: undefined, tombstone: true }, required);
   }
 
@@ -167,15 +168,18 @@ export class Coordinator {
    * coordinator whose clock runs behind would acknowledge a write that every replica had
    * refused as older — an acknowledged write lost to clock skew.
    */
-  async write(key: string, change: { value: unknown; tombstone: boolean }, required: number): Promise<WriteResult> {
+  async write(key: string, change: { value: unknown; tombstone: boolean }, count: ReplicaCount): Promise<WriteResult> {
     let groups = this.writeGroups(key);
-    for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
+    // A level is resolved against each group's size: a cluster smaller than N has fewer replicas per key.
+    const requiredIn = (of: ReadonlyArray<readonly string[]>) => of.map((group) => resolveReplicaCount(count, group.length));
+    let requiredPerGroup = requiredIn(groups);
+    groups.forEach((group, i) => this.refuseIfTooFewAvailable(group, requiredPerGroup[i] as number, 'write'));
     let reroutes = 0;
     for (let attempt = 1; ; attempt++) {
       const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
       let outcome: WriteAttempt;
       try {
-        outcome = await this.writeAttempt(key, record, groups, required, reroutes < reroutesMax);
+        outcome = await this.writeAttempt(key, record, groups, requiredPerGroup, reroutes < reroutesMax);
       } catch (error) {
         throw attempt === 1 ? error : afterSupersededAttempts(error, attempt);
       }
@@ -186,8 +190,9 @@ export class Coordinator {
         // it, so a later refusal answers 504, as after a re-stamp.
         reroutes++;
         groups = this.writeGroups(key);
+        requiredPerGroup = requiredIn(groups);
         try {
-          for (const group of groups) this.refuseIfTooFewAvailable(group, required, 'write');
+          groups.forEach((group, i) => this.refuseIfTooFewAvailable(group, requiredPerGroup[i] as number, 'write'));
         } catch (error) {
           throw afterSupersededAttempts(error, attempt + 1);
         }
@@ -197,7 +202,7 @@ export class Coordinator {
       if (attempt >= writeAttemptsMax) {
         throw new OutcomeUnknownError(
           `newer versions of the key kept arriving during ${attempt} attempts; the write may or may not have been applied: read the key to find out`,
-          required,
+          Math.max(...requiredPerGroup),
           0,
           [],
         );
@@ -209,7 +214,13 @@ export class Coordinator {
    * One attempt's I/O: sends the record to every replica, records each answer, and acts on
    * what `decideWrite` (decide-write.ts) makes of the answers so far.
    */
-  private writeAttempt(key: string, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, required: number, rerouteAllowed: boolean): Promise<WriteAttempt> {
+  private writeAttempt(
+    key: string,
+    record: StoredRecord,
+    groups: ReadonlyArray<readonly string[]>,
+    required: readonly number[],
+    rerouteAllowed: boolean,
+  ): Promise<WriteAttempt> {
     const replicas = groups.length === 1 ? (groups[0] as readonly string[]) : [...new Set(groups.flat())];
     return new Promise((resolve, reject) => {
       const answers = new Map<string, WriteAnswer>();
@@ -263,7 +274,7 @@ export class Coordinator {
           case 'unavailable':
             settled = true;
             if (decision.kind === 'outcome-unknown') startHinting();
-            reject(this.writeFailure(decision.kind, required, decision.acks, decision.failures));
+            reject(this.writeFailure(decision.kind, Math.max(...required), decision.acks, decision.failures));
             return;
         }
       };
@@ -320,7 +331,7 @@ export class Coordinator {
    * Reads from `required` replicas (more if some fail, or if those asked are slower than
    * recent answers: rapid read protection) and returns the newest copy.
    */
-  read(key: string, required: number): Promise<ReadResult> {
+  read(key: string, required: ReplicaCount): Promise<ReadResult> {
     return this.readRouted(key, required, 0);
   }
 
@@ -330,8 +341,9 @@ export class Coordinator {
    * answers gathered may come from the wrong replicas, so the read is routed again, at
    * most reroutesMax times.
    */
-  private readRouted(key: string, required: number, reroutes: number): Promise<ReadResult> {
+  private readRouted(key: string, count: ReplicaCount, reroutes: number): Promise<ReadResult> {
     const replicas = this.replicasOf(key);
+    const required = resolveReplicaCount(count, replicas.length);
     this.refuseIfTooFewAvailable(replicas, required, 'read');
     const speculateAfterMs = this.deps.clock === undefined ? undefined : this.readLatency.speculateAfterMs();
     const nowMs = this.deps.clock?.nowMs() ?? 0;
@@ -369,9 +381,9 @@ export class Coordinator {
     read.start();
     const again = () => misrouted && reroutes < reroutesMax;
     return read.result.then(
-      (replies) => (again() ? this.readRouted(key, required, reroutes + 1) : { record: newest, replies: replies.size }),
+      (replies) => (again() ? this.readRouted(key, count, reroutes + 1) : { record: newest, replies: replies.size }),
       (error: unknown) => {
-        if (again()) return this.readRouted(key, required, reroutes + 1);
+        if (again()) return this.readRouted(key, count, reroutes + 1);
         throw error;
       },
     );

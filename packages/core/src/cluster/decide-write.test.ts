@@ -25,7 +25,7 @@ const firstAckIsEnough: Pick<QuorumPolicy, 'isWritten'> = { isWritten: (acksPerG
 interface Row {
   name: string;
   groups?: string[][];
-  required?: number;
+  required?: number | number[];
   answers: Array<[string, WriteAnswer]>;
   restampWaitOver?: boolean;
   rerouteAllowed?: boolean;
@@ -140,6 +140,20 @@ const rows: Row[] = [
     name: 'W=3: one failure puts it out of reach; waits for the rest',
     required: 3,
     answers: [['a', acked], ['b', down('b')]],
+    decision: { kind: 'pending', restampAfterWait: false },
+  },
+  {
+    name: 'W per group (a level resolved against each group, a ring of two joining a ring of one): written once each group has its own',
+    groups: [['a'], ['a', 'b']],
+    required: [1, 2],
+    answers: [['a', acked], ['b', acked]],
+    decision: { kind: 'written', acks: 2 },
+  },
+  {
+    name: 'W per group: the larger group still short of its own W: pending',
+    groups: [['a'], ['a', 'b']],
+    required: [1, 2],
+    answers: [['a', acked]],
     decision: { kind: 'pending', restampAfterWait: false },
   },
   {

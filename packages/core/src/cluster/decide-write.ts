@@ -21,8 +21,8 @@ export type WriteAnswer =
 export interface WriteState {
   /** The key's replica set in each ring the write must reach (one group per ring). */
   groups: ReadonlyArray<readonly string[]>;
-  /** W: acks needed in every group. */
-  required: number;
+  /** W: acks needed in every group, or in each group in order (a level resolved against each group's size). */
+  required: number | readonly number[];
   /** Answers so far, in the order they arrived. */
   answers: ReadonlyMap<string, WriteAnswer>;
   /** The wait armed after a newer version was seen (decision `pending` with `restampAfterWait`) has run out. */
@@ -44,7 +44,9 @@ export type WriteDecision =
   | { kind: WriteFailureAnswer; acks: number; failures: ReplicaFailure[] };
 
 export function decideWrite(state: WriteState): WriteDecision {
-  const { groups, required } = state;
+  const { groups } = state;
+  // W per group: one number for all, or one per group (a level resolved against each group's size).
+  const required = groups.map((_group, i) => (typeof state.required === 'number' ? state.required : (state.required[i] ?? Infinity)));
   // A replica knows the ring better: the groups themselves may be wrong, so whatever the
   // other answers say, the write is routed again (it wins over an earlier attempt's copies,
   // being stamped later). Once the reroutes are spent, a misrouted answer is a failure.
@@ -58,7 +60,7 @@ export function decideWrite(state: WriteState): WriteDecision {
   if ((state.quorum ?? strictQuorum).isWritten(acksPerGroup, required)) return { kind: 'written', acks };
   const newerHlc = newestRefusal(answers);
   // W is still within reach while every group has W replicas that acked or may yet.
-  const reachable = groups.every((group) => countIn(group, (answer) => answer === undefined || answer.kind === 'acked', answers) >= required);
+  const reachable = groups.every((group, i) => countIn(group, (answer) => answer === undefined || answer.kind === 'acked', answers) >= (required[i] as number));
   if (reachable) {
     if (newerHlc === undefined) return { kind: 'pending', restampAfterWait: false };
     // Only replicas yet to answer can make up W. If one is frozen, waiting for it would

@@ -8,8 +8,8 @@ import type { Ring } from '../ring/ring.js';
 export interface QuorumPolicy {
   /** The rings in whose replica set of the key a write needs W acks. */
   writeRings(placement: Placement): readonly Ring[];
-  /** Whether the acks so far, counted per replica group (one group per ring), make the write written. */
-  isWritten(acksPerGroup: readonly number[], required: number): boolean;
+  /** Whether the acks so far, counted per replica group (one group per ring), make the write written; `required` is per group, in the same order. */
+  isWritten(acksPerGroup: readonly number[], required: readonly number[]): boolean;
   /**
    * Whether the hint left for a replica that failed stands in for its ack (a sloppy quorum
    * counted as a strict one). A hint is not a replica: only a wrong policy says yes.
@@ -23,6 +23,6 @@ export interface QuorumPolicy {
  */
 export const strictQuorum: QuorumPolicy = Object.freeze({
   writeRings: (placement: Placement) => placement.writes,
-  isWritten: (acksPerGroup: readonly number[], required: number) => acksPerGroup.every((acks) => acks >= required),
+  isWritten: (acksPerGroup: readonly number[], required: readonly number[]) => acksPerGroup.every((acks, i) => acks >= (required[i] ?? Infinity)),
   hintStandsInForAck: false,
 });

@@ -42,9 +42,9 @@ describe('planted bugs at seams', () => {
   });
 
   it('plantedQuorum: each switch changes only its own rule', () => {
-    assert.equal(plantedQuorum({}).isWritten([1], 2), false);
-    assert.equal(plantedQuorum({ acknowledgeAfterFirstAck: true }).isWritten([1, 0], 2), true);
-    assert.equal(plantedQuorum({ acknowledgeAfterFirstAck: true }).isWritten([0, 0], 2), false);
+    assert.equal(plantedQuorum({}).isWritten([1], [2]), false);
+    assert.equal(plantedQuorum({ acknowledgeAfterFirstAck: true }).isWritten([1, 0], [2, 2]), true);
+    assert.equal(plantedQuorum({ acknowledgeAfterFirstAck: true }).isWritten([0, 0], [2, 2]), false);
     assert.equal(plantedQuorum({ countHintTowardW: true }).hintStandsInForAck, true);
     assert.equal(strictQuorum.hintStandsInForAck, false);
     const placement = { read: 'read', target: 'target', writes: ['read', 'target'] } as never;

@@ -3,7 +3,7 @@
 // that answered in X-Ringkv-Acks. Plus GET /store/{key}/replicas for operators.
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { formatVersion, isValidKey, keyBytesMax, requiredReplies, utf8Length, type StoredRecord } from '@ringkv/core';
+import { formatVersion, isValidKey, keyBytesMax, replicaCountOf, utf8Length, type StoredRecord } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError, problemOf, sendProblem } from './problems.js';
 import { carriedBodyValue } from './proto-key-bodies.js';
@@ -31,7 +31,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     async (request, reply) => {
       const key = checkedKey(request.params.key);
       requireReady(deps);
-      const w = requiredReplies(request.query.w, deps.replicas, 'w');
+      const w = replicaCountOf(request.query.w, deps.replicas, 'w');
       // A value holding a "__proto__" key is carried as JSON text, so replicas and disks keep it exactly.
       const result = await deps.coordinator.put(key, carriedBodyValue(request.body, request.body.value), w);
       setVersionHeaders(reply, result.record, result.acks);
@@ -55,7 +55,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     async (request, reply) => {
       const key = checkedKey(request.params.key);
       requireReady(deps);
-      const r = requiredReplies(request.query.r, deps.replicas, 'r');
+      const r = replicaCountOf(request.query.r, deps.replicas, 'r');
       const result = await deps.coordinator.read(key, r);
       if (result.record === undefined || result.record.tombstone) {
         // An absent key is an ordinary answer, not an error: reply without building an exception.
@@ -83,7 +83,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     async (request, reply) => {
       const key = checkedKey(request.params.key);
       requireReady(deps);
-      const w = requiredReplies(request.query.w, deps.replicas, 'w');
+      const w = replicaCountOf(request.query.w, deps.replicas, 'w');
       const result = await deps.coordinator.delete(key, w);
       setVersionHeaders(reply, result.record, result.acks);
       return { key, deleted: true as const, version: formatVersion(result.record) };
