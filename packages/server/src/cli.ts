@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { nodeConfigDefaults, type NodeConfig } from './config.js';
+import { deleteCommand, getCommand, keysCommand, putCommand } from './data-commands.js';
 import { runLocalCluster } from './local-cluster.js';
 import type { RunningNode } from './node.js';
 import { addSecurityCommands } from './security-commands.js';
@@ -279,6 +280,28 @@ for (const action of ['pause', 'resume'] as const) {
     },
   );
 }
+
+const dataIo = { out: process.stdout, err: process.stderr };
+ringOptions(program.command('get').description('print a key\'s value (JSON) on stdout, its version on stderr; exit 1 if absent').argument('<key>'))
+  .option('--r <level>', 'one, quorum (the default), all, or a count of replicas')
+  .action(async (key: string, flags: TargetFlags & { r?: string }) => {
+    await runRingCommand(flags, (target) => getCommand(target, key, flags.r, dataIo));
+  });
+ringOptions(program.command('put').description('store a value (JSON; text that is not JSON is stored as a string); prints the version').argument('<key>').argument('<value>'))
+  .option('--w <level>', 'one, quorum (the default), all, or a count of replicas')
+  .action(async (key: string, value: string, flags: TargetFlags & { w?: string }) => {
+    await runRingCommand(flags, (target) => putCommand(target, key, value, flags.w, dataIo));
+  });
+ringOptions(program.command('delete').description('delete a key (a tombstone); prints its version').argument('<key>'))
+  .option('--w <level>', 'one, quorum (the default), all, or a count of replicas')
+  .action(async (key: string, flags: TargetFlags & { w?: string }) => {
+    await runRingCommand(flags, (target) => deleteCommand(target, key, flags.w, dataIo));
+  });
+ringOptions(program.command('keys').description('list the live keys the node stores (its own replicas), one per line'))
+  .option('--prefix <prefix>', 'only keys that start with this', '')
+  .action(async (flags: TargetFlags & { prefix: string }) => {
+    await runRingCommand(flags, (target) => keysCommand(target, flags.prefix, dataIo));
+  });
 
 addSecurityCommands(program);
 await program.parseAsync(process.argv);
