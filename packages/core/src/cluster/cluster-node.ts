@@ -9,8 +9,8 @@ import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
 import { stateExchangeIntervalMs } from '../limits.js';
-import type { MemberAddress, PutReply, RingStatus, Routed } from '../protocol/messages.js';
-import { expectReply, PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
+import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
+import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { isFormed, nextPlacement, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
@@ -30,7 +30,7 @@ import { RangeIndex } from '../repair/range-index.js';
 import { strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
-import { createPeerHandler, storeReplicaWrite } from './peer-handler.js';
+import { createPeerHandler, localReplicaOf } from './peer-handler.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -216,11 +216,9 @@ export class ClusterNode {
     // What every replica write goes through, a peer's put or this node's own (below).
     const replicaWrites = { engine: this.engine, hlc: this.hlc, watermark: () => this.tombstones.watermark };
     const replicaHandler = createPeerHandler({
-      engine: this.engine,
-      hlc: this.hlc,
+      ...replicaWrites,
       membership: this.membership,
       antiEntropy: this.antiEntropy,
-      watermark: () => this.tombstones.watermark,
       replicates: (key) => this.currentPlacement.writes.some((ring) => ring.preferenceList(key).includes(deps.self.nodeId)),
       fence: (request, from) => this.fence(request, from),
       servesRepair: () => this.membership.ringOf(deps.self.nodeId) !== 'left',
@@ -245,13 +243,7 @@ export class ClusterNode {
         // The local write is stored by the same replica code as a peer's put (loopback,
         // peer-handler.ts storeReplicaWrite): the purge watermark, the clock and "newer" are
         // decided in one place.
-        local: {
-          put: async (key, record) => {
-            const ack = expectReply<PutReply>(await storeReplicaWrite(replicaWrites, key, record), 'putAck');
-            return { applied: ack.applied, newerHlc: ack.newerHlc };
-          },
-          get: (key) => this.engine.get(key),
-        },
+        local: localReplicaOf(replicaWrites),
         transport: routedTransport,
         hlc: this.hlc,
         rng: deps.rng,

@@ -139,23 +139,7 @@ export const strictFencing: FencingPolicy = { judge: judgeRoute };
  * that may route requests (not left, not known down) has seen at least `epoch`, so none
  * still routes by a state older than it.
  */
-export function barrierPassed(
-  members: ReadonlyArray<Pick<MemberRecord, 'ring' | 'epoch'> & { state: 'up' | 'suspect' | 'down' }>,
-  epoch: number,
-): boolean {
-  return members.every((member) => member.ring === 'left' || member.state === 'down' || member.epoch >= epoch);
-}
-
-/** The record a member update carries (its liveness state aside). */
-export function recordOf(update: MemberUpdate): MemberRecord {
-  return {
-    nodeId: update.nodeId,
-    address: update.address,
-    incarnation: update.incarnation,
-    ring: update.ring,
-    synced: update.synced,
-    horizon: update.horizon,
-    serving: update.serving,
-    epoch: update.epoch,
-  };
+export function barrierPassed(members: Iterable<Pick<MemberRecord, 'ring' | 'epoch'> & { state: 'up' | 'suspect' | 'down' }>, epoch: number): boolean {
+  for (const member of members) if (member.ring !== 'left' && member.state !== 'down' && member.epoch < epoch) return false;
+  return true;
 }

@@ -11,7 +11,7 @@ import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { Coordinator } from './coordinator.js';
 import { OutcomeUnknownError, UnavailableError } from './outcomes.js';
-import { appliedOn } from '../testing/engine-replica.js';
+import { localReplicaOf } from './peer-handler.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -21,6 +21,8 @@ before(async () => {
 function coordinatorWith(transport: Transport, engine: MemoryEngine, localDelayMs: number) {
   const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
   const delay = () => new Promise((resolve) => setTimeout(resolve, localDelayMs));
+  const hlc = new HybridLogicalClock(() => 1_000_000);
+  const replica = localReplicaOf({ engine, hlc });
   return new Coordinator({
     selfId: 'n1',
     placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
@@ -29,12 +31,12 @@ function coordinatorWith(transport: Transport, engine: MemoryEngine, localDelayM
     local: {
       put: async (key, record) => {
         await delay();
-        return appliedOn(engine, key, record);
+        return replica.put(key, record);
       },
       get: (key) => engine.get(key),
     },
     transport,
-    hlc: new HybridLogicalClock(() => 1_000_000),
+    hlc,
     rng: new SeededRng(1),
   });
 }

@@ -10,11 +10,12 @@ import { recordsPerMessageMax } from '../limits.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { purgedBy, settledBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
+import type { LocalReplica } from './coordinator.js';
 
 /** What the handler asks of membership: to answer its messages. */
 export type PeerMembership = Pick<Membership, 'handlePing' | 'handlePingReq' | 'handleState'>;
-import type { MemberAddress, PeerReply, Routed, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
-import type { DataRequest, RequestHandler } from '../protocol/transport.js';
+import type { MemberAddress, PeerReply, PutReply, Routed, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
+import { expectReply, type DataRequest, type RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import { isStorageFull } from '../storage/storage-errors.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
@@ -152,6 +153,17 @@ export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | '
   } catch (error) {
     return storageFailure(error);
   }
+}
+
+/** The coordinator's own replica over `deps`: its writes are stored by storeReplicaWrite, as a peer's put is. */
+export function localReplicaOf(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>): LocalReplica {
+  return {
+    put: async (key, record) => {
+      const ack = expectReply<PutReply>(await storeReplicaWrite(deps, key, record), 'putAck');
+      return { applied: ack.applied, newerHlc: ack.newerHlc };
+    },
+    get: (key) => deps.engine.get(key),
+  };
 }
 
 /**

@@ -15,7 +15,7 @@ import { MemoryEngine } from '../storage/memory-engine.js';
 import { compareVersions } from '../storage/record.js';
 import { Coordinator, type CoordinatorOptions, type LocalReplica } from './coordinator.js';
 import { OutcomeUnknownError, ReadFailedError } from './outcomes.js';
-import { appliedOn } from '../testing/engine-replica.js';
+import { localReplicaOf } from './peer-handler.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -40,7 +40,7 @@ function harness(
   key: string,
   latencyMsOf: (nodeId: string, remotes: string[]) => number | undefined,
   options: Partial<CoordinatorOptions> = {},
-  local: LocalReplica = { put: (k, record) => appliedOn(new MemoryEngine(), k, record), get: async () => undefined },
+  local?: LocalReplica,
 ): Harness {
   const clock = new VirtualClock();
   const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
@@ -73,15 +73,16 @@ function harness(
       });
     },
   };
+  const hlc = new HybridLogicalClock(() => clock.nowMs());
   const coordinator = new Coordinator(
     {
       selfId: 'n1',
       placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
       addressOf: (nodeId) => `${nodeId}:1`,
       isAvailable: () => true,
-      local,
+      local: local ?? localReplicaOf({ engine: new MemoryEngine(), hlc }),
       transport,
-      hlc: new HybridLogicalClock(() => clock.nowMs()),
+      hlc,
       rng: new SeededRng(1),
       clock,
       events: { speculativeRead: () => speculations++ },

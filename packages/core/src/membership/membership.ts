@@ -151,7 +151,7 @@ export class Membership {
    * has seen `epoch`: none routes by an older state any more (cluster/cluster-state.ts).
    */
   barrierPassed(epoch: number): boolean {
-    return barrierPassed([...this.members.values()], epoch);
+    return barrierPassed(this.members.values(), epoch);
   }
 
   /**
