@@ -100,6 +100,20 @@ describe('history checker', () => {
     assert.deepEqual(kinds(rewritten), []);
   });
 
+  it('lets a write of unknown outcome land after a later acknowledged write only if its version is above it', () => {
+    // The coordinator of 'a' crashed with copies in flight; its clock ran ahead of the next coordinator's.
+    const ahead = historyOf();
+    write(ahead, 'put', 'a', 2, 0, 5, 'unknown');
+    write(ahead, 'put', 'b', 2, 10, 15, 'ok', 'n2');
+    read(ahead, 'a', 2, 100, 105, 'final', { hlc: 20 * 1024, nodeId: 'n1' });
+    assert.deepEqual(kinds(ahead), []);
+    const behind = historyOf();
+    write(behind, 'put', 'a', 2, 0, 5, 'unknown');
+    write(behind, 'put', 'b', 2, 10, 15, 'ok', 'n2');
+    read(behind, 'a', 2, 100, 105, 'final', { hlc: 1024, nodeId: 'n1' });
+    assert.deepEqual(kinds(behind), ['lost-write'], 'stamped below the acknowledged write, it cannot have won');
+  });
+
   it('names a tombstone by its version: one from a refused delete is not excused by an older acknowledged one', () => {
     const history = historyOf();
     write(history, 'delete', undefined, 2, 0, 5);

@@ -99,13 +99,21 @@ function explanationsOf(read: Operation, writes: readonly Operation[]): Explanat
   return [...restamped, ...deletes.filter((write) => write.outcome !== 'ok')];
 }
 
-/** An acknowledged write the read had to see, invoked after `candidate` completed; undefined if none. */
+/**
+ * An acknowledged write the read had to see, invoked after `candidate` completed; undefined if none.
+ * A write whose outcome the client never learned (its coordinator crashed or timed out) may
+ * still land later: its copies were in flight or on the crashed coordinator's disk. Under
+ * last-writer-wins it then beats every write stamped below it, so such a candidate is not
+ * superseded by an acknowledged write whose version is below the one the read returned.
+ */
 function supersedingWrite(candidate: Explanation, read: Operation, acknowledged: readonly Operation[], context: HistoryCheckContext): Operation | undefined {
   const candidateEndMs = candidate === initial ? -Infinity : (candidate.completeMs as number);
+  const lateVersion = candidate !== initial && candidate.outcome === 'unknown' && read.read?.found === true ? read.read.version : undefined;
   for (const write of acknowledged) {
     if (write === candidate) continue;
     if ((write.completeMs as number) >= read.invokeMs) break;
     if (write.invokeMs <= candidateEndMs) continue;
+    if (lateVersion !== undefined && write.version !== undefined && compareVersions(lateVersion, write.version) > 0) continue;
     if (entitled(read, write, context)) return write;
   }
   return undefined;

@@ -62,6 +62,8 @@ export class ClientDriver {
     this.inflight.set(operation.id, { operation, finish });
     let call: Promise<WriteResult | ReadResult>;
     try {
+      // A stopped process's port refuses the connection: nothing is sent to its core.
+      if (!member.up) throw new NodeDownError(request.node);
       // The API refuses requests until the node knows every seed (503 "starting"); so does the simulated client.
       if (!member.node.admitClients()) throw new NodeStartingError(request.node);
       call = callCoordinator(member.node.coordinator, operation);
@@ -98,7 +100,7 @@ export class ClientDriver {
   }
 
   private classify(operation: Operation, error: unknown): [Finished, { reason: string }] {
-    if (error instanceof NodeStartingError) return ['failed', { reason: error.message }];
+    if (error instanceof NodeStartingError || error instanceof NodeDownError) return ['failed', { reason: error.message }];
     if (error instanceof UnavailableError) return ['failed', { reason: `unavailable: ${describeFailures(error.failures)}` }];
     if (error instanceof InsufficientStorageError) return ['failed', { reason: `insufficient storage: ${describeFailures(error.failures)}` }];
     if (error instanceof ReadFailedError) return ['failed', { reason: `read failed (${error.replies}/${error.required} answers): ${describeFailures(error.failures)}` }];
@@ -113,6 +115,14 @@ export class ClientDriver {
       operationIds: [operation.id],
     });
     return [operation.kind === 'read' ? 'failed' : 'unknown', { reason: message }];
+  }
+}
+
+/** A connection refused: the coordinator's process is not running. */
+class NodeDownError extends Error {
+  constructor(nodeId: string) {
+    super(`${nodeId} is not running: the connection was refused`);
+    this.name = 'NodeDownError';
   }
 }
 

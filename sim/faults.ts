@@ -9,8 +9,10 @@
 // new node joins, a node leaves, or a node dies for good (`die`) and an operator removes
 // it from a live node. An operator's request can be refused (the node to remove is not
 // yet seen down, the one to leave is not normal yet); like an operator, the run asks
-// again a little later (`operatorRetryMs`). The slow-gossip profile adds starved gossip
-// around those changes (slow-gossip.ts).
+// again a little later (`operatorRetryMs`). Some nodes that left or were removed start
+// again later under the same id (`rejoin`: a StatefulSet scaled back up), as new members
+// on an empty disk. The slow-gossip profile adds starved gossip around those changes
+// (slow-gossip.ts).
 import type { MemoryNetworkOptions, RingChangeResult, SeededRng } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
 import { describeDiskFull, endDiskFull, planDiskFull, strikeDiskFull, type DiskFullFault } from './disk-full.js';
@@ -32,6 +34,8 @@ export type Fault =
   | { kind: 'leave'; nodeId: string }
   | { kind: 'die'; nodeId: string }
   | { kind: 'remove'; nodeId: string }
+  /** A node that left (or was removed) starts again under its id, on an empty disk; `remembers`: its member list kept. */
+  | { kind: 'rejoin'; nodeId: string; remembers: boolean }
   | GrayFailure
   | DiskFullFault
   | GossipFault;
@@ -80,6 +84,8 @@ export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly
   planned.push(...planDiskFull(rng, windowMs, nodeIds));
   // Drawn last, so a slow-gossip seed plans the same faults as the ring-changes seed plus these.
   if (scenario.profile === 'slow-gossip') planned.push(...planGossipStarvation(rng, changesOf(ringChanges), nodeIds));
+  // Later still, so the faults above stay as they were drawn before rejoins existed.
+  planned.push(...planRejoins(rng, ringChanges));
   const sorted = planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
   return withoutFaultsOnTheDead(sorted);
 }
@@ -252,6 +258,22 @@ function planRingChanges(rng: SeededRng, windowMs: number, nodeIds: readonly str
   return planned;
 }
 
+/**
+ * Half of the nodes that leave or are removed start again under their id a few seconds
+ * later: a node that left with its member list kept or not, a dead one on a new machine
+ * (nothing kept).
+ */
+function planRejoins(rng: SeededRng, ringChanges: readonly TimedFault[]): TimedFault[] {
+  const planned: TimedFault[] = [];
+  for (const { atMs, fault } of ringChanges) {
+    if (fault.kind !== 'leave' && fault.kind !== 'remove') continue;
+    if (rng.next() >= 0.5) continue;
+    const remembers = fault.kind === 'leave' && rng.next() < 0.5;
+    planned.push({ atMs: atMs + 1500 + rng.nextInt(1500), fault: { kind: 'rejoin', nodeId: fault.nodeId, remembers } });
+  }
+  return planned;
+}
+
 /** What striking a fault did: `refused` when an operator's request was turned down (ask again later). */
 export type StrikeOutcome = { refused: false } | { refused: true; message: string };
 
@@ -312,6 +334,14 @@ export function strike(cluster: InProcessCluster, fault: Fault, history: History
       if (!member.up) return { refused: true, message: `${fault.nodeId} is not running` };
       return outcomeOf(member.node.leave());
     }
+    case 'rejoin': {
+      // Only once the old life has left and its process stopped (the operator scales up after the leave).
+      const member = cluster.member(fault.nodeId);
+      const left = cluster.members.some((other) => other.up && other.node.membership.ringOf(fault.nodeId) === 'left');
+      if (!member.retired || !left) return { refused: true, message: `${fault.nodeId} has not left yet` };
+      cluster.rejoin(fault.nodeId, { remembers: fault.remembers });
+      return struck;
+    }
     case 'remove': {
       // The operator asks any running node that serves requests.
       const via = cluster.members.find((member) => member.up && member.nodeId !== fault.nodeId && member.node.isReady());
@@ -371,6 +401,8 @@ export function describeFault(fault: Fault): string {
       return `${fault.nodeId} dies for good`;
     case 'remove':
       return `operator: remove ${fault.nodeId}`;
+    case 'rejoin':
+      return `operator: ${fault.nodeId} starts again on an empty disk${fault.remembers ? ' (its member list kept)' : ''}, a new member under its old id`;
     case 'gray':
       return describeGrayFailure(fault);
     case 'disk-full':

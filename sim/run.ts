@@ -51,6 +51,8 @@ interface RunContext {
   pending: Array<TimedFault & { attempts: number }>;
   /** Operator leaves and removals a node accepted, to ask again should that node lose them (see operatorChangesLost). */
   accepted: TimedFault[];
+  /** Nodes that started again under an id that had left (`rejoin` faults struck). */
+  rejoins: number;
   /**
    * How long a request or disk call held by a gray failure may still be on its way after
    * the failure ends (0 without one): a write it carries lands that late, and a single
@@ -97,7 +99,12 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     trace.add({ atMs: violation.atMs, kind: 'problem', ...(violation.key ? { keys: [violation.key] } : {}), text: `${violation.kind}: ${violation.message}` });
   };
   const holder: { clients?: ClientDriver } = {};
-  const { cluster, trace } = buildCluster(scenario, hash, report, (nodeId) => holder.clients?.coordinatorCrashed(nodeId));
+  const { cluster, trace } = buildCluster(scenario, hash, report, (nodeId) => {
+    // A node that has left stops by itself once the settle period has passed (the shell's rule).
+    const member = cluster.member(nodeId);
+    if (member.node.membership.ringOf(nodeId) === 'left') trace.add({ atMs: nowMs(), kind: 'fault', text: `${nodeId} has left the ring: its process stops` });
+    holder.clients?.coordinatorCrashed(nodeId);
+  });
   const nowMs = () => cluster.clock.nowMs() - trace.originMs;
   const history = new History();
   const clients = new ClientDriver({ cluster, history, trace, nowMs, report });
@@ -113,6 +120,7 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     sweepRng: streamFor(seed, 'phase-two'),
     pending: faults.map((timed) => ({ ...timed, attempts: 0 })),
     accepted: [],
+    rejoins: 0,
     lateAnswersMsMax: faults.some((timed) => timed.fault.kind === 'gray') ? grayFailureLimits.processDelayMsMax : 0,
     nowMs,
   };
@@ -188,6 +196,12 @@ function strikeDue(context: RunContext): void {
     if (!outcome.refused) {
       context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: due.attempts > 0 ? `${text} (accepted on attempt ${due.attempts + 1})` : text });
       if (due.fault.kind === 'leave' || due.fault.kind === 'remove') context.accepted.push(due);
+      // The old life's leave or removal is done with: the id is a new member now.
+      if (due.fault.kind === 'rejoin') {
+        context.rejoins++;
+        const nodeId = due.fault.nodeId;
+        context.accepted = context.accepted.filter((timed) => (timed.fault as { nodeId: string }).nodeId !== nodeId);
+      }
       continue;
     }
     if (due.attempts === 0) context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: `${text}: refused (${outcome.message}); asking again every ${faultLimits.operatorRetryMs} ms` });
@@ -233,7 +247,7 @@ async function healAndConverge(context: RunContext): Promise<void> {
   // Faults of phase one not yet struck are dropped: phase two heals. Operators' requests
   // stay, and so do the ends of gossip starvation: a window runs its whole length, into
   // phase two, which must still converge (slow-gossip.ts).
-  const outlasting = new Set<Fault['kind']>(['leave', 'remove', 'starve-gossip', 'gossip-restored']);
+  const outlasting = new Set<Fault['kind']>(['leave', 'remove', 'rejoin', 'starve-gossip', 'gossip-restored']);
   context.pending = context.pending.filter((timed) => outlasting.has(timed.fault.kind));
   const restarted = healAll(cluster);
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
@@ -244,7 +258,11 @@ async function healAndConverge(context: RunContext): Promise<void> {
   // being asked again would change the ring after the check, and a starved node's gossip
   // still to come back holds ring changes (the barrier).
   const settled = () => !operatorChangesLost(context) && context.pending.length === 0 && cluster.allSeeAllUp() && cluster.ringSettled();
-  if (!(await runUntil(context, settled, settleMsMax))) {
+  const rejoinsBefore = context.rejoins;
+  let recovered = await runUntil(context, settled, settleMsMax);
+  // A node that started again late in the wait (its old life left only then) joins from scratch: it gets the usual allowance.
+  if (!recovered && context.rejoins > rejoinsBefore) recovered = await runUntil(context, settled, scenario.limits.recoveryMsMax + 6000);
+  if (!recovered) {
     context.violations.push({ kind: 'no-recovery', atMs: context.nowMs(), message: `the healed cluster did not see every node up with its ring settled within ${settleMsMax} ms`, operationIds: [] });
     return;
   }
@@ -299,11 +317,12 @@ function starvedMsLeft(context: RunContext): number {
 async function sweep(context: RunContext, keys: readonly string[], phase: OperationPhase, level: number): Promise<void> {
   const { cluster, clients } = context;
   const rng = context.sweepRng;
-  const running = cluster.members.filter((member) => member.up).map((member) => member.nodeId);
   const queue = keys.map((key) => ({ key, attempts: 0 }));
   let inflight = 0;
   const launch = () => {
-    while (inflight < sweepConcurrencyMax && queue.length > 0) {
+    // Picked at each launch: a node that has left stops during the sweep.
+    const running = cluster.members.filter((member) => member.up).map((member) => member.nodeId);
+    while (inflight < sweepConcurrencyMax && queue.length > 0 && running.length > 0) {
       const item = queue.shift() as { key: string; attempts: number };
       const node = running[rng.nextInt(running.length)] as string;
       inflight++;

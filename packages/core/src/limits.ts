@@ -154,3 +154,11 @@ export const diskFreeMarginBytes = 1024 * 1024;
 export const storageProbeIntervalMsDefault = 1000;
 /** Disk use, in percent of the filesystem, above which /node-info warns (`--disk-warn-percent`). */
 export const diskWarnPercentDefault = 90;
+
+// Running anywhere (issue 15, packages/server/src/seed-addresses.ts and data-commands.ts).
+/** A seed host name that does not resolve yet is looked up again this often while the node waits (`--seed-resolve-timeout-ms`). */
+export const seedLookupRetryMs = 1000;
+/** One DNS lookup of a seed may take this long before it counts as failed. */
+export const seedLookupTimeoutMs = 5000;
+/** The largest value the CLI reads from a file or stdin (a node's own `--max-value-bytes` bounds it again). */
+export const cliValueInputBytesMax = 64 * 1024 * 1024;

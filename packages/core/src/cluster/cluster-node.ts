@@ -144,7 +144,12 @@ export class ClusterNode {
     // is just forming and it becomes normal at once (rebalance/rebalancer.ts).
     // A node with no seeds and nothing remembered is a cluster of one: normal at once.
     const alone = deps.seeds.length === 0 && (deps.known ?? []).length === 0;
-    const selfRing: RingStatus = deps.known?.find((member) => member.nodeId === deps.self.nodeId)?.ring ?? (alone ? 'normal' : 'joining');
+    const remembered = deps.known?.find((member) => member.nodeId === deps.self.nodeId);
+    // A node that had left and is started again is a new member under its old id, one life
+    // later; the shell discarded its old data (membership/membership.ts, "Lives").
+    const rejoins = remembered?.ring === 'left';
+    const selfRing: RingStatus = rejoins ? 'joining' : (remembered?.ring ?? (alone ? 'normal' : 'joining'));
+    const selfLife = (remembered?.life ?? 0) + (rejoins ? 1 : 0);
     this.membership = new Membership(
       {
         self: deps.self,
@@ -153,6 +158,8 @@ export class ClusterNode {
         rng: deps.rng,
         nowMs: () => deps.clock.nowMs(),
         selfRing,
+        selfLife,
+        startedEmpty: remembered === undefined || rejoins,
         known: deps.known ?? [],
         onMembersChanged: (members, moved) => {
           // Called from Membership's constructor too, before this.membership is set.
@@ -279,6 +286,7 @@ export class ClusterNode {
       engine: this.engine,
       clock: deps.clock,
       settleMs: this.settleMs,
+      exchangeState: (nodeId) => this.exchangeState(nodeId),
       keysOutside: () => this.liveIndex?.keysOutside(deps.self.nodeId),
       handOff: (foreign, ring) =>
         (deps.cleanupHandoff ?? handOff)(foreign, ring, {
@@ -340,6 +348,7 @@ export class ClusterNode {
     const changed =
       next.read.fingerprint !== previous.read.fingerprint ||
       next.target.fingerprint !== previous.target.fingerprint ||
+      next.transition !== previous.transition ||
       next.writes.length !== previous.writes.length ||
       next.settling.length !== previous.settling.length;
     if (!changed) return;

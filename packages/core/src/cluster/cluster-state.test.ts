@@ -24,6 +24,7 @@ const record = (id: string) =>
   fc.record({
     nodeId: fc.constant(id),
     address: fc.constantFrom('10.0.0.1:1', '10.0.0.2:1'),
+    life: fc.nat({ max: 2 }),
     incarnation: fc.nat({ max: 4 }),
     ring: fc.constantFrom(...statuses),
     synced: fc.nat({ max: 3 }),
@@ -53,13 +54,15 @@ describe('cluster state', () => {
     );
   });
 
-  it('only moves fields one way: statuses forward, horizons and epochs up, serving on', () => {
+  it('only moves fields one way: lives up; within a life statuses forward, horizons and epochs up, serving on', () => {
     fc.assert(
       fc.property(state, state, (a, b) => {
         const joined = reconcile(a, b);
         for (const side of [a, b]) {
           for (const held of side.values()) {
             const after = joined.get(held.nodeId) as MemberRecord;
+            assert.ok(after.life >= held.life);
+            if (after.life > held.life) continue; // a new member under the same id
             assert.ok(ringRank(after.ring) >= ringRank(held.ring));
             assert.ok(after.horizon >= held.horizon && after.epoch >= held.epoch && after.incarnation >= held.incarnation);
             assert.ok(after.serving || !held.serving);
@@ -70,10 +73,19 @@ describe('cluster state', () => {
   });
 
   it("takes a member's own claims from its higher incarnation", () => {
-    const old: MemberRecord = { nodeId: 'n1', address: 'a:1', incarnation: 1, ring: 'normal', synced: 5, horizon: 0, serving: false, epoch: 3 };
+    const old: MemberRecord = { nodeId: 'n1', address: 'a:1', life: 0, incarnation: 1, ring: 'normal', synced: 5, horizon: 0, serving: false, epoch: 3 };
     const fresh: MemberRecord = { ...old, address: 'b:1', incarnation: 2, synced: 0, ring: 'joining' };
     const joined = reconcile(new Map([['n1', old]]), new Map([['n1', fresh]])).get('n1');
     assert.deepEqual(joined, { ...fresh, ring: 'normal', epoch: 3 });
+  });
+
+  it('replaces every field of an earlier life with the later one, and raises the epoch above it', () => {
+    const gone: MemberRecord = { nodeId: 'n3', address: 'a:1', life: 0, incarnation: 7, ring: 'left', synced: 9, horizon: 500, serving: true, epoch: 40 };
+    const back: MemberRecord = { nodeId: 'n3', address: 'b:1', life: 1, incarnation: 0, ring: 'joining', synced: 0, horizon: 0, serving: false, epoch: 0 };
+    const joined = reconcile(new Map([['n3', gone]]), new Map([['n3', back]]));
+    assert.deepEqual(joined.get('n3'), back);
+    assert.ok(epochOf([back]) > epochOf([gone]), 'joining in life 1 is after left in life 0');
+    assert.notEqual(ringDigestOf([back]), ringDigestOf([{ ...back, life: 0 }]));
   });
 
   it('raises the epoch with every status learned, so that two different states reconcile above both', () => {
@@ -90,15 +102,15 @@ describe('cluster state', () => {
   });
 
   it('moves a status only forward', () => {
-    const member: MemberRecord = { nodeId: 'n1', address: 'a:1', incarnation: 0, ring: 'leaving', synced: 0, horizon: 0, serving: true, epoch: 0 };
+    const member: MemberRecord = { nodeId: 'n1', address: 'a:1', life: 0, incarnation: 0, ring: 'leaving', synced: 0, horizon: 0, serving: true, epoch: 0 };
     assert.equal(advanceRing(member, 'normal'), member);
     assert.equal(advanceRing(member, 'left').ring, 'left');
   });
 
   it('serves a request routed by the same or a newer state, and refuses one routed by an older or a different one', () => {
     const members = (ring: RingStatus) => [
-      { nodeId: 'n1', ring: 'normal' as const },
-      { nodeId: 'n2', ring },
+      { nodeId: 'n1', life: 0, ring: 'normal' as const },
+      { nodeId: 'n2', life: 0, ring },
     ];
     const before = routeStampOf(members('joining'));
     const after = routeStampOf(members('normal'));
@@ -107,8 +119,8 @@ describe('cluster state', () => {
     assert.equal(judgeRoute(after, before), 'stale');
     // Same epoch, other news (n1 moved on where n2 did): neither may serve the other blindly.
     const other = routeStampOf([
-      { nodeId: 'n1', ring: 'leaving' },
-      { nodeId: 'n2', ring: 'joining' },
+      { nodeId: 'n1', life: 0, ring: 'leaving' as const },
+      { nodeId: 'n2', life: 0, ring: 'joining' as const },
     ]);
     assert.equal(other.epoch, after.epoch);
     assert.equal(judgeRoute(after, other), 'stale');

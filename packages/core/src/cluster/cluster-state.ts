@@ -9,12 +9,14 @@
 // idempotent (property tests in cluster-state.test.ts), so nodes that hear news in any
 // order, any number of times, end with the same state. Every field only moves one way:
 // ring statuses forward, horizons and epochs up, `serving` on; what only a member says of
-// itself (address, synced mark) is versioned by its incarnation.
+// itself (address, synced mark) is versioned by its incarnation. A node id that left may
+// join again as a new member: its `life` is one more, and a later life replaces the whole
+// record of an earlier one (a new member under an old name).
 //
-// The epoch numbers the states by what decides placement, the members' ring statuses: it
-// is the sum of each member's status rank (joining 1 … left 4), so any status a state
-// learns raises it, and of two states that differ, their reconciliation has a larger
-// epoch than either. With the digest of the same statuses it tells a replica whether the
+// The epoch numbers the states by what decides placement, the members' lives and ring
+// statuses: each member adds 4 × its life plus its status rank (joining 1 … left 4), so
+// any status a state learns raises it (a new life follows `left`, so it raises it too), and
+// of two states that differ, their reconciliation has a larger epoch than either. With the digest of the same statuses it tells a replica whether the
 // request it serves was routed by the state it holds, an older one, or one it has not seen
 // (cluster/cluster-node.ts, "fencing").
 import type { MemberUpdate, RingStatus } from '../protocol/messages.js';
@@ -46,10 +48,13 @@ export function laterRingStatus(a: RingStatus, b: RingStatus): RingStatus {
  * higher incarnation, which settles it.
  */
 export function reconcileMember(a: MemberRecord, b: MemberRecord): MemberRecord {
+  // A later life is a new member under the same id: nothing of the earlier one carries over.
+  if (a.life !== b.life) return a.life > b.life ? a : b;
   const own = a.incarnation > b.incarnation ? a : b.incarnation > a.incarnation ? b : ownTieBreak(a, b);
   return {
     nodeId: a.nodeId,
     address: own.address,
+    life: a.life,
     incarnation: own.incarnation,
     ring: laterRingStatus(a.ring, b.ring),
     synced: own.synced,
@@ -79,19 +84,19 @@ export function advanceRing(record: MemberRecord, status: RingStatus): MemberRec
   return ringRank(status) > ringRank(record.ring) ? { ...record, ring: status } : record;
 }
 
-/** The state's epoch: the sum of its members' ring ranks (see the top of this file). */
-export function epochOf(state: Iterable<Pick<MemberRecord, 'ring'>>): number {
+/** The state's epoch: over its members, 4 × life plus ring rank (see the top of this file). */
+export function epochOf(state: Iterable<Pick<MemberRecord, 'ring' | 'life'>>): number {
   let epoch = 0;
-  for (const member of state) epoch += ringRank(member.ring);
+  for (const member of state) epoch += ringOrder.length * member.life + ringRank(member.ring);
   return epoch;
 }
 
 /**
- * A 32-bit digest of the members' ring statuses (FNV-1a over `id:status` in id order): two
- * states with the same epoch and digest place every key the same way.
+ * A 32-bit digest of the members' lives and ring statuses (FNV-1a over `id:life:status` in
+ * id order): two states with the same epoch and digest place every key the same way.
  */
-export function ringDigestOf(state: Iterable<Pick<MemberRecord, 'nodeId' | 'ring'>>): number {
-  const entries = [...state].map((member) => `${member.nodeId}:${ringRank(member.ring)}`).sort();
+export function ringDigestOf(state: Iterable<Pick<MemberRecord, 'nodeId' | 'ring' | 'life'>>): number {
+  const entries = [...state].map((member) => `${member.nodeId}:${member.life}:${ringRank(member.ring)}`).sort();
   let hash = 0x811c9dc5;
   for (const entry of entries) {
     for (let i = 0; i < entry.length; i++) {
@@ -110,7 +115,7 @@ export interface RouteStamp {
   digest: number;
 }
 
-export function routeStampOf(state: Iterable<Pick<MemberRecord, 'nodeId' | 'ring'>>): RouteStamp {
+export function routeStampOf(state: Iterable<Pick<MemberRecord, 'nodeId' | 'ring' | 'life'>>): RouteStamp {
   const members = [...state];
   return { epoch: epochOf(members), digest: ringDigestOf(members) };
 }

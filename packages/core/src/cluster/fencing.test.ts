@@ -115,6 +115,28 @@ describe('epoch fencing', () => {
     cluster.stop();
   });
 
+  it('does not take a serving cluster for a forming one when a joiner hears no gossip from its first moment', async () => {
+    // Simulator seed 1230856 of slow-gossip: the joiner knew its seeds only from pings, took
+    // their unknown ring status for "joining", became normal at once and served a read empty.
+    const cluster = new InProcessCluster({ nodes: 3, seed: 45, hash, yieldToEventLoop });
+    await cluster.start();
+    for (const nodeId of ['n1', 'n2', 'n3']) assert.equal(cluster.member(nodeId).node.admitClients(), true);
+    await cluster.settle(cluster.member('n1').node.coordinator.put('held', 'v', 3));
+    await cluster.run(500);
+    const joiner = cluster.join('n4');
+    cluster.network.starveGossip(joiner.address, cluster.clock.nowMs() + 60_000);
+    let servedEmpty = false;
+    for (let waitedMs = 0; waitedMs < 20_000 && !cluster.ringSettled(); waitedMs += 100) {
+      await cluster.run(100);
+      const owns = joiner.node.ring.preferenceList('held').includes('n4');
+      if (joiner.node.isReady() && owns && (await joiner.engine.get('held')) === undefined) servedEmpty = true;
+    }
+    assert.equal(servedEmpty, false, 'n4 was ready to serve a key it owns before it held it');
+    assert.equal(joiner.node.membership.ringOf('n4'), 'normal', 'the join completed all the same');
+    assert.notEqual(await joiner.engine.get('held'), undefined);
+    cluster.stop();
+  });
+
   it('holds a ring change until every member that may route has seen it', async () => {
     const cluster = await removalUnseenByN1(43, 6000);
     const n2 = cluster.member('n2').node;

@@ -90,7 +90,7 @@ function pingFrom(c: InProcessCluster, sender: string, updates: MemberUpdate[]) 
 }
 
 function claim(c: InProcessCluster, about: string, fields: Partial<MemberUpdate>): MemberUpdate {
-  return { nodeId: about, address: c.member(about).address, state: 'up', incarnation: 0, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0, ...fields };
+  return { nodeId: about, address: c.member(about).address, state: 'up', life: 0, incarnation: 0, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0, ...fields };
 }
 
 describe('who may say what in membership gossip', () => {

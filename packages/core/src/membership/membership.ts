@@ -37,6 +37,13 @@
 // - members it has not heard of (that is how a new node learns the cluster), taken at
 //   incarnation 0 with the relayed state and ring status, until the member speaks;
 // - `serving`, which only ever turns on and only makes a joining node wait for data.
+//
+// Lives. A node id that left may be started again (a StatefulSet scaled down and up
+// reuses its pod names): it joins as a new member, its `life` one more than the one that
+// left, and a later life replaces whatever is held of an earlier one. A new life is the
+// member's own news, taken only from itself like a raised incarnation. A process starts a
+// new life when it finds its id left: at start (from what it remembered; the shell has
+// discarded its old data) or, if it started with nothing, on hearing it from others.
 import { barrierPassed, laterRingStatus, routeStampOf, type RouteStamp } from '../cluster/cluster-state.js';
 import { incarnationMax, membersMax, nodeIdPattern, relayedClaimChecksPerPeriodMax, stateVerificationsMax } from '../limits.js';
 import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus, StateReply, StateRequest } from '../protocol/messages.js';
@@ -48,6 +55,8 @@ export type MemberState = 'up' | 'suspect' | 'down';
 /** A member as remembered across restarts. */
 export interface KnownMember extends MemberAddress {
   ring?: RingStatus;
+  /** The member's life (MemberUpdate.life); 0 when not remembered. */
+  life?: number;
 }
 
 export { laterRingStatus };
@@ -80,6 +89,14 @@ export interface MembershipDeps {
   nowMs(): number;
   /** This node's ring status when it starts (the status it had before a restart, or joining/normal for a new node). */
   selfRing?: RingStatus;
+  /** This node's life when it starts (remembered from before a restart; 0 for a new node). */
+  selfLife?: number;
+  /**
+   * This process started with no data of an earlier life (an empty data directory, or one
+   * whose old data the shell discarded): while it is joining, hearing that its id has left
+   * makes it a new life instead of stopping it (top of this file, "Lives").
+   */
+  startedEmpty?: boolean;
   /** Members remembered from an earlier run (the shell persists them). */
   known?: readonly KnownMember[];
   /**
@@ -113,6 +130,8 @@ export class Membership {
   private readonly seeds: readonly string[];
   /** Recent updates still being piggybacked, with how often each was sent. */
   private readonly gossip = new Map<string, { update: MemberUpdate; sent: number }>();
+  /** Seed addresses by the node id that answered a ping there (seedKnown). */
+  private readonly seedAnswers = new Map<string, string>();
   /** Members others say have news only they may announce: pinged directly to hear it from them. */
   private readonly claimsToCheck = new Set<string>();
   private probeOrder: string[] = [];
@@ -126,6 +145,7 @@ export class Membership {
     this.members.set(deps.self.nodeId, {
       ...deps.self,
       state: 'up',
+      life: deps.selfLife ?? 0,
       incarnation: 0,
       missedProbes: 0,
       suspectedAtMs: undefined,
@@ -172,7 +192,18 @@ export class Membership {
 
   /** True once every seed address is known to belong to a member: the ring is complete. */
   isReady(): boolean {
-    return this.seeds.every((seed) => this.memberAt(seed) !== undefined);
+    return this.seeds.every((seed) => this.seedKnown(seed));
+  }
+
+  /**
+   * A seed is known once a member advertises its address, or once the node that answered
+   * a ping there is a member: a seed given as a host name (one that names several nodes,
+   * or another form of the name a member advertises) matches no address string.
+   */
+  private seedKnown(seed: string): boolean {
+    if (this.memberAt(seed) !== undefined) return true;
+    const answered = this.seedAnswers.get(seed);
+    return answered !== undefined && this.members.has(answered);
   }
 
   list(): MemberView[] {
@@ -195,6 +226,11 @@ export class Membership {
 
   ringOf(nodeId: string): RingStatus | undefined {
     return this.members.get(nodeId)?.ring;
+  }
+
+  /** Members whose ring status no update has told yet (it reads as `joining` meanwhile). */
+  ringUnheard(): string[] {
+    return [...this.members.values()].filter((member) => !member.ringHeard).map((member) => member.nodeId);
   }
 
   syncedOf(nodeId: string): number {
@@ -262,7 +298,7 @@ export class Membership {
     const work: Array<Promise<void>> = [];
     const target = this.nextTarget();
     if (target !== undefined) work.push(this.probe(target));
-    for (const seed of this.seeds) if (this.memberAt(seed) === undefined) work.push(this.pingSeed(seed));
+    for (const seed of this.seeds) if (!this.seedKnown(seed)) work.push(this.pingSeed(seed));
     for (const member of this.takeClaimsToCheck(target)) {
       // Only the round-robin probe judges liveness: a check that gets no answer changes nothing.
       work.push(this.ping(member.address, this.senderAt(member.address, member.nodeId)).catch(() => undefined));
@@ -309,6 +345,7 @@ export class Membership {
           nodeId: candidate.nodeId,
           address: candidate.address,
           state,
+          life: candidate.life ?? 0,
           incarnation: own && 'incarnation' in candidate ? candidate.incarnation : 0,
           missedProbes: 0,
           suspectedAtMs: state === 'suspect' ? this.deps.nowMs() : undefined,
@@ -337,8 +374,9 @@ export class Membership {
    * what (top of this file); refutes any suspicion of this node.
    */
   merge(updates: readonly MemberUpdate[], sender: string | undefined): void {
-    // An incarnation beyond what any member can reach is no news, whoever sends it.
-    const credible = updates.filter((update) => update.incarnation >= 0 && update.incarnation <= incarnationMax);
+    // An incarnation (or life) beyond what any member can reach is no news, whoever sends it.
+    const credible = updates.filter((update) => update.incarnation >= 0 && update.incarnation <= incarnationMax && update.life >= 0 && update.life <= incarnationMax);
+    for (const update of credible) if (update.nodeId !== this.selfId) this.startLifeOf(update, update.nodeId === sender);
     this.learn(
       credible.filter((update) => update.nodeId !== this.selfId),
       (nodeId) => nodeId === sender,
@@ -347,7 +385,8 @@ export class Membership {
     let moved = false;
     for (const update of credible) {
       const member = this.members.get(update.nodeId);
-      if (member === undefined) continue;
+      // News of an earlier life of a member is no news (one of a later life is checked first).
+      if (member === undefined || member.life !== update.life) continue;
       const change =
         update.nodeId === this.selfId ? this.mergeAboutSelf(update) : update.nodeId === sender ? this.mergeOwnClaim(member, update) : this.mergeRelayed(member, update);
       if (change !== 'none') ringChanged = true;
@@ -358,13 +397,49 @@ export class Membership {
     this.deps.onMembersChanged?.(this.known(), moved);
   }
 
+  /**
+   * A member's update of a later life than the one held: from the member itself, the
+   * earlier life is forgotten (the member is learned anew just after); relayed, it is
+   * news only the member may announce, so it is asked directly.
+   */
+  private startLifeOf(update: MemberUpdate, own: boolean): void {
+    const member = this.members.get(update.nodeId);
+    if (member === undefined || update.life <= member.life) return;
+    if (!own) {
+      this.claimsToCheck.add(member.nodeId);
+      return;
+    }
+    this.members.delete(member.nodeId);
+    this.gossip.delete(member.nodeId);
+  }
+
   /** What others say of this node: refute an accusation; take a later ring status. */
   private mergeAboutSelf(update: MemberUpdate): RingChange {
+    const self = this.members.get(this.selfId) as Member;
+    // A process that started empty hears of its id's later life: it is that id now (its
+    // disk was lost, or the id was reused); it goes on as a joining member of that life.
+    if (update.life > self.life && this.deps.startedEmpty === true && self.ring === 'joining') {
+      self.life = update.life;
+      raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
+      this.spread(self);
+    }
+    if (update.life !== self.life) return 'none';
     this.refuteIfOutdated(update);
+    if (this.deps.startedEmpty === true && self.ring === 'joining' && update.ring === 'left') {
+      // This id left in this life, and this process holds none of that life's data: it is
+      // a new member under the name. (Told `leaving` first, it finishes that leave instead,
+      // as any member that restarts while leaving, and stops once it has left.)
+      self.life += 1;
+      self.synced = 0;
+      self.horizon = 0;
+      self.serving = false;
+      raiseIncarnation(self, self.incarnation);
+      this.spread(self);
+      return 'moved';
+    }
     // Others may move this node's ring status on (a `remove` reached it, or it left
     // before a restart and forgot): it accepts the later status. Only its own leave and an
     // operator's remove produce one, and a node removed while cut off must learn it.
-    const self = this.members.get(this.selfId) as Member;
     if (laterRingStatus(self.ring, update.ring) === self.ring) return 'none';
     self.ring = update.ring;
     raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
@@ -523,7 +598,11 @@ export class Membership {
 
   private async pingSeed(address: string): Promise<void> {
     try {
-      await this.ping(address, undefined);
+      const reply = await this.deps.transport.request(address, { type: 'ping', from: this.deps.self, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs);
+      // A pong carries its sender's own update first (outgoingUpdates).
+      const answered = reply.updates[0]?.nodeId;
+      if (answered !== undefined && answered !== this.selfId) this.seedAnswers.set(address, answered);
+      this.merge(reply.updates, undefined);
     } catch {
       // The seed is not up yet; the next period tries again.
     }
@@ -622,7 +701,7 @@ export class Membership {
 
   /** Every member with its address and ring status, this node included (what the shell persists). */
   known(): KnownMember[] {
-    return this.list().map(({ nodeId, address, ring }) => ({ nodeId, address, ring }));
+    return this.list().map(({ nodeId, address, ring, life }) => ({ nodeId, address, ring, life }));
   }
 }
 
@@ -645,6 +724,7 @@ function updateOf(member: MemberView): MemberUpdate {
     horizon: member.horizon,
     serving: member.serving,
     epoch: member.epoch,
+    life: member.life,
   };
 }
 

@@ -25,6 +25,7 @@ const update = fc.record({
   horizon: fc.nat(),
   serving: fc.boolean(),
   epoch: fc.nat(),
+  life: fc.nat(),
 });
 /** A data request routed by the ring carries its state's epoch (at least 1) and ring digest; one not routed carries neither. */
 const routed = fc.option(fc.record({ epoch: fc.integer({ min: 1, max: 2 ** 31 }), digest: fc.nat({ max: 2 ** 32 - 1 }) }), { nil: undefined });
@@ -199,7 +200,7 @@ describe('peer codec', () => {
     const ping = (incarnation: number): Frame => ({
       kind: 'request',
       id: 1,
-      body: { type: 'ping', from: { nodeId: 'a', address: 'h:1' }, updates: [{ nodeId: 'b', address: 'h:2', state: 'down', incarnation, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 }] },
+      body: { type: 'ping', from: { nodeId: 'a', address: 'h:1' }, updates: [{ nodeId: 'b', address: 'h:2', state: 'down', life: 0, incarnation, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 }] },
     });
     for (const incarnation of [2 ** 53 - 1, incarnationMax + 1, -1]) {
       assert.throws(() => decodeFrame(encodeFrame(ping(incarnation)).subarray(4)), CodecError, `incarnation ${incarnation}`);

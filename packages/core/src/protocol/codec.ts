@@ -294,7 +294,7 @@ const stateCodes = ['up', 'suspect', 'down'] as const;
 const ringCodes = ['joining', 'normal', 'leaving', 'left'] as const;
 
 function updateFields(update: MemberUpdate): unknown[] {
-  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0, update.epoch];
+  return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0, update.epoch, update.life];
 }
 
 function decodeUpdates(value: unknown): MemberUpdate[] {
@@ -314,6 +314,7 @@ function decodeUpdates(value: unknown): MemberUpdate[] {
       horizon: int(fields[6], 'update.horizon'),
       serving: int(fields[7], 'update.serving') === 1,
       epoch: int(fields[8], 'update.epoch'),
+      life: int(fields[9], 'update.life'),
     };
   });
 }

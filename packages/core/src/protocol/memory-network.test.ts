@@ -162,7 +162,7 @@ describe('MemoryNetwork', () => {
     const clock = new VirtualClock(0);
     const network = new MemoryNetwork(clock, new SeededRng(1), { delayMinMs: 1, delayMaxMs: 1 });
     const c: MemberAddress = { nodeId: 'c', address: 'c:1' };
-    const news: MemberUpdate = { ...c, state: 'up', incarnation: 3, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 };
+    const news: MemberUpdate = { ...c, state: 'up', life: 0, incarnation: 3, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0 };
     const arrived: Array<[string, DataRequest]> = [];
     const answering = (name: string) => async (body: DataRequest): Promise<PeerReply> => {
       arrived.push([name, body]);

@@ -79,6 +79,8 @@ export class MemoryNetwork {
   /** Addresses whose gossip is starved, with the virtual ms the starvation ends. */
   private readonly starvedUntilMs = new Map<string, number>();
   private requestId = 0;
+  /** Other names of addresses (alias). */
+  private readonly aliases = new Map<string, string>();
 
   constructor(clock: Clock, rng: Rng, options: Partial<MemoryNetworkOptions> = {}, observer: MemoryNetworkObserver = {}) {
     this.clock = clock;
@@ -92,6 +94,11 @@ export class MemoryNetwork {
     const endpoint: Endpoint = { self, handler, up: true };
     this.endpoints.set(self.address, endpoint);
     return { request: (address, body, timeoutMs) => this.send(endpoint, address, body, timeoutMs) };
+  }
+
+  /** Requests to `name` reach the node at `address` (a host name in DNS, for seeds given by name). */
+  alias(name: string, address: string): void {
+    this.aliases.set(name, address);
   }
 
   /** A crashed node neither sends, receives nor answers. */
@@ -184,7 +191,7 @@ export class MemoryNetwork {
       const timer = this.clock.setTimer(timeoutMs, () =>
         settle(() => reject(new PeerError('timeout', `no reply from ${to} within ${timeoutMs} ms`, true))),
       );
-      const target = this.endpoints.get(to);
+      const target = this.endpoints.get(this.aliases.get(to) ?? to);
       if (target === undefined) {
         settle(() => reject(new PeerError('not-connected', `no member listens at ${to}`, false)));
         return;

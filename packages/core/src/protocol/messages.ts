@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 6;
+export const protocolVersion = 7;
 
 export interface MemberAddress {
   nodeId: string;
@@ -78,6 +78,12 @@ export type RingStatus = 'joining' | 'normal' | 'leaving' | 'left';
 /** What one node believes about a member (SWIM: state plus the member's incarnation). */
 export interface MemberUpdate extends MemberAddress {
   state: 'up' | 'suspect' | 'down';
+  /**
+   * Which life of the node id this is: 0 for its first, one more each time the id joins
+   * again after it left (a new member under an old name, its old data discarded). A later
+   * life replaces everything held of an earlier one.
+   */
+  life: number;
   incarnation: number;
   ring: RingStatus;
   /** The ring transition whose incoming data this member has finished receiving (0: none). */

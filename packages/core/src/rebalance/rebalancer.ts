@@ -30,6 +30,8 @@ export interface RebalancerDeps {
   clock: Clock;
   /** How long a ring change takes to reach every node (gossip), with room to spare. */
   settleMs: number;
+  /** Exchanges cluster states with a member directly (cluster/cluster-node.ts); resolves with whether it answered. */
+  exchangeState(nodeId: string): Promise<boolean>;
   /** Keys held outside this node's ranges, from the range index (undefined while it is rebuilt). */
   keysOutside(): number | undefined;
   /**
@@ -77,8 +79,7 @@ export class Rebalancer {
     // A forming cluster (no member has yet been ready, so none has taken a write) holds no
     // data: a joining node has nothing to receive and becomes normal at once, so members
     // started together all found it.
-    const serving = membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.serving);
-    if (!serving && membership.isReady() && membership.ringOf(selfId) === 'joining') {
+    if (membership.isReady() && membership.ringOf(selfId) === 'joining' && (await this.clusterIsForming())) {
       membership.advanceRing(selfId, 'normal');
       return;
     }
@@ -170,6 +171,21 @@ export class Rebalancer {
       if (member.ring === 'leaving' && member.state === 'down') membership.advanceRing(member.nodeId, 'left');
     }
     this.announceLeftIfSo();
+  }
+
+  /**
+   * Whether no other member serves yet. A member whose status no update has told reads as
+   * joining, so its state is asked for directly first: a joiner whose gossip is starved from
+   * its first moment would otherwise take a serving cluster for a forming one and serve
+   * reads it holds no data for (simulator seed 1230856 of slow-gossip).
+   */
+  private async clusterIsForming(): Promise<boolean> {
+    const { membership, selfId } = this.deps;
+    // A member known down is not waited for: it cannot hold up forming for ever.
+    const unheard = membership.ringUnheard().filter((nodeId) => membership.stateOf(nodeId) !== 'down');
+    const answered = await Promise.all(unheard.map((nodeId) => this.deps.exchangeState(nodeId)));
+    if (answered.includes(false)) return false;
+    return !membership.list().some((member) => member.nodeId !== selfId && (member.ring === 'normal' || member.ring === 'leaving') && member.serving);
   }
 
   private announceLeftIfSo(): void {

@@ -44,7 +44,7 @@ export interface PlacementSettings extends RingSettings {
 
 /** What the next placement is built from: the cluster state as this node holds it, now. */
 export interface PlacementInput {
-  members: ReadonlyArray<{ nodeId: string; ring: RingStatus }>;
+  members: ReadonlyArray<{ nodeId: string; ring: RingStatus; life?: number }>;
   /**
    * A member's ring status moved on (rather than members being discovered): nodes that
    * have not heard yet still read the old ring, so writes must keep reaching it.
@@ -89,7 +89,9 @@ export function nextPlacement(previous: Placement | undefined, input: PlacementI
   for (const ring of [target, ...settling.map((entry) => entry.ring)]) {
     if (!writes.some((held) => held.fingerprint === ring.fingerprint)) writes.push(ring);
   }
-  return { read, target, writes, transition: transitionId(read, target, settings.hash), settling };
+  let lives = 0;
+  for (const member of input.members) lives += member.life ?? 0;
+  return { read, target, writes, transition: transitionId(read, target, settings.hash, lives), settling };
 }
 
 /** True when the ring's members are exactly `nodeIds` (in any order). */
@@ -109,9 +111,14 @@ export function buildRing(nodeIds: readonly string[], settings: RingSettings): R
   return new Ring({ nodeIds, vnodes: settings.vnodes, replicas: settings.replicas, hash: settings.hash });
 }
 
-export function transitionId(read: Ring, target: Ring, hash: KeyHasher): number {
+/**
+ * Names the change from `read` to `target`; `lives` (the members' lives summed) tells apart
+ * the same rings met again after an id rejoined, so that a `synced` mark from the first
+ * time is not taken for the second (membership/membership.ts, "Lives").
+ */
+export function transitionId(read: Ring, target: Ring, hash: KeyHasher, lives = 0): number {
   if (read.fingerprint === target.fingerprint) return 0;
-  return hash(`${read.fingerprint}>${target.fingerprint}`) || 1;
+  return hash(lives === 0 ? `${read.fingerprint}>${target.fingerprint}` : `${read.fingerprint}>${target.fingerprint}@${lives}`) || 1;
 }
 
 /** Members that are replicas of some keys in `target` but not in `read`: they must receive data. */

@@ -6,7 +6,7 @@
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
 import { MemoryHintStore } from '../handoff/hint-store.js';
-import type { MemberAddress } from '../protocol/messages.js';
+import type { KnownMember } from '../membership/membership.js';
 import { MemoryJobStore } from '../rebalance/job.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { MemoryNetwork, type MemoryNetworkObserver, type MemoryNetworkOptions } from '../protocol/memory-network.js';
@@ -45,7 +45,7 @@ export interface InProcessMember {
   /** What the node keeps beside its data (job checkpoints, the tombstone watermark), durable like its engine. */
   meta: MemoryJobStore;
   /** The members the node has learned, saved with its data as a real node does (members.json). */
-  knownMembers: MemberAddress[];
+  knownMembers: KnownMember[];
   /** The node's wall clock; its timers run on the cluster's shared clock. */
   clock: SkewedClock;
   /** Latency of the node's disk, read on every engine call (0/0: fast). */
@@ -108,7 +108,7 @@ export class InProcessCluster {
       engine: new MemoryEngine(),
       hints: new MemoryHintStore(),
       meta: new MemoryJobStore(),
-      knownMembers: [] as MemberAddress[],
+      knownMembers: [] as KnownMember[],
       clock: new SkewedClock(this.clock),
       disk: { delayMinMs: 0, delayMaxMs: 0 },
       incarnation: 1,
@@ -154,6 +154,23 @@ export class InProcessCluster {
     const member = this.member(nodeId);
     if (member.up) this.crash(nodeId);
     member.retired = true;
+  }
+
+  /**
+   * Starts a retired node's id again as a new process on an empty disk (a StatefulSet
+   * scaled back up): with `remembers`, it kept the member list of its last life (the shell
+   * wipes the data but keeps members.json), else it starts knowing nothing.
+   */
+  rejoin(nodeId: string, options: { remembers?: boolean } = {}): InProcessMember {
+    const member = this.member(nodeId);
+    if (!member.retired) throw new Error(`${nodeId} has not stopped for good: restart it instead`);
+    member.retired = false;
+    member.engine = new MemoryEngine();
+    member.hints = new MemoryHintStore();
+    member.meta = new MemoryJobStore();
+    if (options.remembers !== true) member.knownMembers = [];
+    this.restart(nodeId);
+    return member;
   }
 
   /** Restart a crashed node: a new process with a fresh core over its (kept or lost) storage. */
