@@ -17,6 +17,8 @@
 // replica SIGSTOPped beside healthy p99), BENCH_FROZEN_SECONDS (5: each of its four phases),
 // BENCH_FROZEN_STORAGE (lmdb). BENCH_FLOOD (0 skips the flood benchmark, flood-bench.ts: a
 // light client's GET p99 through a node flooded with 1 MiB PUTs), BENCH_FLOOD_PUTS (2000).
+// BENCH_SDK (0 skips the SDK benchmark, sdk-bench.ts: the cluster client routing to a
+// replica against a client fixed to one node, on 5 nodes).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +27,7 @@ import { fetchTrusting } from '@ringkv/server';
 import { startCluster, type BenchCluster, type Storage } from './cluster.js';
 import { reportFrozen, runFrozenBench, type FrozenResult } from './frozen-bench.js';
 import { reportFlood, runFloodBench, type FloodResult } from './flood-bench.js';
+import { reportSdk, runSdkBench, type SdkResult } from './sdk-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -46,7 +49,8 @@ const frozenSeconds = Number(process.env.BENCH_FROZEN_SECONDS ?? 5);
 const frozenStorage = (process.env.BENCH_FROZEN_STORAGE ?? 'lmdb') as Storage;
 const runFlood = only === 'flood' || (only === undefined && process.env.BENCH_FLOOD !== '0');
 const floodPuts = Number(process.env.BENCH_FLOOD_PUTS ?? 2000);
-if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood') throw new Error(`BENCH_ONLY must be ops, join, frozen or flood, not ${only}`);
+const runSdk = only === 'sdk' || (only === undefined && process.env.BENCH_SDK !== '0');
+if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood or sdk, not ${only}`);
 if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
 if (runFrozen && !(frozenSeconds >= 3 && frozenSeconds <= 120)) throw new Error(`BENCH_FROZEN_SECONDS must be 3..120, not ${process.env.BENCH_FROZEN_SECONDS}`);
 if (runJoin && !(Number.isInteger(joinKeys) && joinKeys >= 100)) throw new Error(`BENCH_JOIN_KEYS must be a whole number of at least 100, not ${process.env.BENCH_JOIN_KEYS}`);
@@ -89,7 +93,9 @@ async function main(): Promise<void> {
   }
   // Ports of its own, clear of the clusters above.
   const floodResult: FloodResult | null = runFlood ? await runFloodBench({ basePort: basePort + 140, seconds: Math.min(seconds, 5), puts: floodPuts, connections }) : null;
-  report(results, joinResult, frozenResult, floodResult);
+  // Ports of its own, clear of the clusters above.
+  const sdkResult: SdkResult | null = runSdk ? await runSdkBench({ basePort: basePort + 160, keyCount: Math.min(keyCount, 2000), connections, seconds: Math.min(seconds, 5) }) : null;
+  report(results, joinResult, frozenResult, floodResult, sdkResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -114,7 +120,7 @@ async function measure(storage: string, operation: Measurement['operation'], clu
   return measurement;
 }
 
-function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null): void {
+function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null): void {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = ['', `Machine: ${machine}, load from ${loadGenerator}`];
   if (results.length > 0) {
@@ -131,13 +137,14 @@ function report(results: Measurement[], joinResult: JoinResult | null, frozenRes
   if (joinResult !== null) lines.push(...reportJoin(joinResult));
   if (frozenResult !== null) lines.push(...reportFrozen(frozenResult));
   if (floodResult !== null) lines.push(...reportFlood(floodResult));
+  if (sdkResult !== null) lines.push(...reportSdk(sdkResult));
   lines.push('');
   process.stdout.write(lines.join('\n'));
   const resultsDir = join(here, '..', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

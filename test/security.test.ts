@@ -181,7 +181,7 @@ describe('protected mode on real processes', () => {
   it('refuses to serve off loopback without authentication, and names the flags', async () => {
     const [port] = await freePorts(1);
     const node = startProcess('p1', port as number, ['--host', '0.0.0.0', '--storage', 'memory', '--data-dir', join(scratch, 'p1')]);
-    assert.equal(await exitOf(node.child, 10_000), 1);
+    assert.equal(await exitOf(node.child, 10_000), 2);
     assert.match(node.output(), /protected mode/);
     assert.match(node.output(), /--auth-file/);
     assert.match(node.output(), /--insecure/);
@@ -189,7 +189,7 @@ describe('protected mode on real processes', () => {
 
   it('starts with --insecure, and says so in the log and in /node-info', async () => {
     const [port] = await freePorts(1);
-    const node = startProcess('p2', port as number, ['--host', '0.0.0.0', '--insecure', '--storage', 'memory', '--data-dir', join(scratch, 'p2')]);
+    const node = startProcess('p2', port as number, ['--host', '0.0.0.0', '--advertise', '127.0.0.1', '--insecure', '--storage', 'memory', '--data-dir', join(scratch, 'p2')]);
     const client = new RingkvClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
     await waitFor(async () => (await client.health()).status === 'ok', 15_000);
     const info = await client.nodeInfo();

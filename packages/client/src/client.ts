@@ -20,6 +20,7 @@ import type {
   RingLayout,
   StoredValue,
 } from './types.js';
+import { acksOf, problemOf, storePath } from './http-answers.js';
 
 /** An error answer from a node, carrying its problem+json body. */
 export class RingkvError extends Error {
@@ -222,31 +223,4 @@ export class RingkvClient {
     if (response.ok || acceptedStatuses.includes(response.status)) return response;
     throw new RingkvError(await problemOf(response));
   }
-}
-
-function storePath(key: string, name: 'r' | 'w', level: ConsistencyLevel | undefined): string {
-  const path = `/store/${encodeURIComponent(key)}`;
-  return level === undefined ? path : `${path}?${name}=${encodeURIComponent(String(level))}`;
-}
-
-function acksOf(response: Response): number {
-  return Number(response.headers.get('x-ringkv-acks') ?? '0');
-}
-
-async function problemOf(response: Response): Promise<Problem> {
-  const text = await response.text();
-  try {
-    const parsed = JSON.parse(text) as Partial<Problem>;
-    if (typeof parsed.title === 'string') {
-      return { type: 'about:blank', detail: '', ...parsed, status: response.status } as Problem;
-    }
-  } catch {
-    // Not JSON: fall through and describe the raw answer.
-  }
-  return {
-    type: 'about:blank',
-    title: response.statusText || 'Request failed',
-    status: response.status,
-    detail: text.slice(0, 500),
-  };
 }

@@ -3,3 +3,8 @@
 export type * from './types.js';
 export * from './client.js';
 export * from './progress-bar.js';
+export * from './cluster-client.js';
+export { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
+export { xxhash32 } from './xxhash32.js';
+export type { TopologyMember } from './cluster-topology.js';
+export type { AttemptFailure, FailureKind } from './retry-policy.js';

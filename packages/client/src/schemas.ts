@@ -258,7 +258,9 @@ export const NodeInfoSchema = Type.Object(
   {
     nodeId: Type.String(),
     address: Type.String(),
-    version: Type.String(),
+    version: Type.String({ description: 'The ringkv release this node runs' }),
+    peerProtocol: Type.Integer({ description: 'The peer protocol version it speaks; members of one cluster speak the same (docs/upgrading.md)' }),
+    dataFormat: Type.Integer({ description: 'The layout version of its data directory (docs/upgrading.md)' }),
     clusterName: Type.String(),
     storage: Type.Union([Type.Literal('lmdb'), Type.Literal('memory')]),
     replicas: Type.Integer(),

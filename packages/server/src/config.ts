@@ -10,10 +10,15 @@ import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
   id: string;
-  /** Address to bind and to advertise to peers. */
+  /** Address to bind. */
   host: string;
+  /** Host peers (and the dashboard's links) use to reach this node; undefined: `host`. The member address is advertise:port. */
+  advertise: string | undefined;
   port: number;
+  /** Other members' `host:port`; host names are resolved before the core sees them (seed-addresses.ts). */
   seeds: string[];
+  /** How long seed host names that do not resolve yet are retried at start before they are used as given. */
+  seedResolveTimeoutMs: number;
   replicas: number;
   vnodes: number;
   storage: 'lmdb' | 'memory';
@@ -75,8 +80,10 @@ export interface NodeConfig extends HttpLimits {
 
 export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   host: '127.0.0.1',
+  advertise: undefined,
   port: 8000,
   seeds: [],
+  seedResolveTimeoutMs: 60_000,
   replicas: 3,
   vnodes: vnodesDefault,
   storage: 'lmdb',
@@ -149,7 +156,26 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.inflightBodyBytesMax) || config.inflightBodyBytesMax < 1024 || config.inflightBodyBytesMax > 2 ** 40) {
     problems.push('--inflight-body-bytes-max must be 1024..1099511627776 (bytes)');
   }
+  problems.push(...addressProblems(config));
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
+  return problems;
+}
+
+/** A wildcard bind is fine, but it is no address a peer can reach: the node must say which one is. */
+function addressProblems(config: NodeConfig): string[] {
+  const problems: string[] = [];
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(config.host);
+  if (config.advertise === undefined && wildcard) {
+    problems.push(`--host ${config.host} binds every interface, but peers cannot reach ${config.host}: give --advertise <host> (RINGKV_ADVERTISE), the address or name peers and browsers use to reach this node`);
+  }
+  if (config.advertise !== undefined && !/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:.]+\]?$/.test(config.advertise)) {
+    problems.push(`--advertise "${config.advertise}" must be a host name or IP address only (no scheme, no port: peers use --port)`);
+  } else if (config.advertise !== undefined && ['0.0.0.0', '::', '[::]'].includes(config.advertise)) {
+    problems.push(`--advertise ${config.advertise} is no address peers can reach: give this node's own address or name`);
+  }
+  if (!Number.isInteger(config.seedResolveTimeoutMs) || config.seedResolveTimeoutMs < 0 || config.seedResolveTimeoutMs > 3_600_000) {
+    problems.push('--seed-resolve-timeout-ms must be 0..3600000');
+  }
   return problems;
 }
 

@@ -1,43 +1,73 @@
-// Runs the compiled CLI's data commands as a user would (`ringkv put|get|delete|keys
-// --node <url>`) against a real node started alone in this process, and checks output,
-// exit codes and the error a bad level or an absent key gets.
+// Runs the compiled CLI's data and ring commands as a user would (`ringkv put|get|del|ls|
+// status ... --node <url>`) against real nodes started in this process (one open, one with
+// API tokens) and a silent socket, and checks output, --json, values from files and stdin,
+// failing over between --node values, and the exit code of every kind of outcome.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { nodeConfigDefaults } from './config.js';
 import { startNode, type RunningNode } from './node.js';
+import { createToken } from './security/auth-tokens.js';
 
 const cliPath = join(fileURLToPath(import.meta.url), '..', 'cli.js');
 const commandTimeoutMs = 30_000;
 let running: RunningNode;
+let guarded: RunningNode;
+let readToken: string;
 let dataDir: string;
+/** Accepts connections and never answers: a node that is frozen or a network that ate the reply. */
+let silent: Server;
+let silentAddress: string;
+const silentSockets = new Set<Socket>();
+/** A port nothing listens on: connections are refused. */
+let closedAddress: string;
 
 before(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'ringkv-data-commands-'));
-  running = await startNode({ ...nodeConfigDefaults, id: 'n1', port: 0, storage: 'memory', dataDir });
+  running = await startNode({ ...nodeConfigDefaults, id: 'n1', port: 0, storage: 'memory', dataDir: join(dataDir, 'n1') });
+  const authFile = join(dataDir, 'auth.json');
+  readToken = createToken(authFile, { role: 'read', name: 'reader' }, Date.now()).token;
+  guarded = await startNode({ ...nodeConfigDefaults, id: 'g1', port: 0, storage: 'memory', dataDir: join(dataDir, 'g1'), authFile });
+  silent = createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  silentAddress = `127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  closedAddress = `127.0.0.1:${(closed.address() as { port: number }).port}`;
+  await new Promise((resolve) => closed.close(resolve));
 });
 
 after(async () => {
+  for (const socket of silentSockets) socket.destroy();
+  await new Promise((resolve) => silent.close(resolve));
   await running.close();
+  await guarded.close();
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs the CLI without blocking this process, which serves the node it talks to. */
-function ringkv(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+/** Runs the CLI without blocking this process, which serves the nodes it talks to. `--node` defaults to the open node. */
+function ringkv(args: string[], options: { stdin?: string } = {}): Promise<{ status: number; stdout: string; stderr: string }> {
   // Only the variables a test sets: a RINGKV_* from the caller's shell must not leak in.
   const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RINGKV_')));
+  const withNode = args.includes('--node') ? args : [...args, '--node', running.url];
   return new Promise((resolve) => {
-    execFile(process.execPath, [cliPath, ...args, '--node', running.url], { encoding: 'utf8', timeout: commandTimeoutMs, env }, (error, stdout, stderr) => {
-      resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+    const child = execFile(process.execPath, [cliPath, ...withNode], { encoding: 'utf8', timeout: commandTimeoutMs, env }, (error, stdout, stderr) => {
+      resolve({ status: error === null ? 0 : typeof error.code === 'number' ? error.code : -1, stdout, stderr });
     });
+    child.stdin?.end(options.stdin ?? '');
   });
 }
 
-describe('ringkv get, put, delete and keys', () => {
+describe('ringkv get, put, del, ls and status', () => {
   it('puts JSON and text, gets them back as JSON, and lists the keys', async () => {
     const put = await ringkv(['put', 'app/config', '{"retries":3}']);
     assert.equal(put.status, 0, put.stderr);
@@ -48,24 +78,128 @@ describe('ringkv get, put, delete and keys', () => {
     assert.equal(get.status, 0, get.stderr);
     assert.deepEqual(JSON.parse(get.stdout), { retries: 3 });
     assert.equal((await ringkv(['get', 'greeting', '--r', 'one'])).stdout, '"hello world"\n');
-    const keys = await ringkv(['keys', '--prefix', 'app/']);
-    assert.equal(keys.stdout, 'app/config\n');
+    assert.equal((await ringkv(['ls', '--prefix', 'app/'])).stdout, 'app/config\n');
+    assert.equal((await ringkv(['keys', '--prefix', 'app/', '--local'])).stdout, 'app/config\n', 'keys is an alias of ls');
   });
 
-  it('deletes, and then get exits 1 saying the key does not exist', async () => {
+  it('takes values from a file, from stdin, and as a string when told', async () => {
+    const file = join(dataDir, 'value.json');
+    writeFileSync(file, '{"from": "file"}\n');
+    assert.equal((await ringkv(['put', 'v/file', '--file', file])).status, 0);
+    assert.deepEqual(JSON.parse((await ringkv(['get', 'v/file'])).stdout), { from: 'file' });
+    assert.equal((await ringkv(['put', 'v/stdin', '-'], { stdin: 'line one\nline two\n' })).status, 0);
+    assert.equal((await ringkv(['get', 'v/stdin'])).stdout, '"line one\\nline two\\n"\n', 'text from stdin is taken exactly');
+    assert.equal((await ringkv(['put', 'v/zip', '02134', '--string'])).status, 0);
+    assert.equal((await ringkv(['get', 'v/zip'])).stdout, '"02134"\n');
+    assert.equal((await ringkv(['put', 'v/number', '2134'])).status, 0);
+    assert.equal((await ringkv(['get', 'v/number'])).stdout, '2134\n');
+    const both = await ringkv(['put', 'v/both', 'x', '--file', file]);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /either as an argument or with --file, not both/);
+    const none = await ringkv(['put', 'v/none']);
+    assert.equal(none.status, 2);
+    const absent = await ringkv(['put', 'v/absent', '--file', join(dataDir, 'absent.json')]);
+    assert.equal(absent.status, 2);
+    assert.match(absent.stderr, /cannot read .*absent\.json \(ENOENT\)/);
+  });
+
+  it('prints one JSON document per command with --json', async () => {
+    const put = await ringkv(['put', 'j/1', '[1,2]', '--json']);
+    assert.equal(put.status, 0, put.stderr);
+    const receipt = JSON.parse(put.stdout) as { key: string; version: string; acks: number };
+    assert.deepEqual({ key: receipt.key, acks: receipt.acks }, { key: 'j/1', acks: 1 });
+    const get = JSON.parse((await ringkv(['get', 'j/1', '--json'])).stdout) as { key: string; value: unknown; version: string };
+    assert.deepEqual(get, { key: 'j/1', value: [1, 2], version: receipt.version });
+    const listed = JSON.parse((await ringkv(['ls', '--prefix', 'j/', '--json'])).stdout) as { keys: string[]; scope: string };
+    assert.deepEqual(listed.keys, ['j/1']);
+    assert.equal(listed.scope, 'node');
+    const deleted = JSON.parse((await ringkv(['del', 'j/1', '--json'])).stdout) as { deleted: boolean };
+    assert.equal(deleted.deleted, true);
+    const missing = await ringkv(['get', 'j/1', '--json']);
+    assert.equal(missing.status, 1);
+    assert.equal(missing.stdout, '');
+    assert.deepEqual(JSON.parse(missing.stderr), { error: { message: 'key "j/1" does not exist (or was deleted)', status: 404 }, exitCode: 1 });
+  });
+
+  it('shows the members in a table, or /cluster as JSON', async () => {
+    const table = await ringkv(['status']);
+    assert.equal(table.status, 0, table.stderr);
+    assert.match(table.stdout, /^cluster ringkv .*1 member, 1 up, N=3, ring stable$/m);
+    assert.match(table.stdout, /^NODE +ADDRESS +STATE +RING +SHARE$/m);
+    assert.match(table.stdout, /^n1 +127\.0\.0\.1:\d+ +up +normal +100\.0%$/m);
+    const cluster = JSON.parse((await ringkv(['status', '--json'])).stdout) as { members: Array<{ nodeId: string }> };
+    assert.deepEqual(cluster.members.map((member) => member.nodeId), ['n1']);
+  });
+
+  it('deletes (del and delete), and then get exits 1 saying the key does not exist', async () => {
     assert.equal((await ringkv(['put', 'gone', '1'])).status, 0);
-    const deleted = await ringkv(['delete', 'gone']);
-    assert.equal(deleted.status, 0, deleted.stderr);
+    assert.equal((await ringkv(['del', 'gone'])).status, 0);
+    assert.equal((await ringkv(['put', 'gone2', '1'])).status, 0);
+    assert.equal((await ringkv(['delete', 'gone2'])).status, 0);
     const get = await ringkv(['get', 'gone']);
     assert.equal(get.status, 1);
     assert.equal(get.stdout, '');
     assert.match(get.stderr, /"gone" does not exist/);
   });
+});
 
-  it('passes on the node\'s answer to a bad level, with exit 1 and no stack trace', async () => {
+describe('several --node values', () => {
+  it('asks the next node when one refuses the connection, for reads and writes', async () => {
+    const put = await ringkv(['put', 'fo/1', '"x"', '--node', closedAddress, '--node', running.url]);
+    assert.equal(put.status, 0, put.stderr);
+    const get = await ringkv(['get', 'fo/1', '--node', `${closedAddress},${running.url}`]);
+    assert.equal(get.status, 0, get.stderr);
+    assert.equal(get.stdout, '"x"\n');
+  });
+
+  it('moves on from a node that does not answer for a read, but not for a write (exit 4: outcome unknown)', async () => {
+    const get = await ringkv(['get', 'fo/1', '--timeout-ms', '500', '--node', silentAddress, '--node', running.url]);
+    assert.equal(get.status, 0, get.stderr);
+    const put = await ringkv(['put', 'fo/unknown', '1', '--timeout-ms', '500', '--node', silentAddress, '--node', running.url]);
+    assert.equal(put.status, 4, put.stderr);
+    assert.match(put.stderr, /did not answer in time; a change it was asked for may or may not have been made/);
+    assert.equal((await ringkv(['get', 'fo/unknown'])).status, 1, 'the write was not sent to the next node');
+  });
+
+  it('exits 3 when no node is reachable, naming each', async () => {
+    const get = await ringkv(['get', 'k', '--node', closedAddress, '--node', closedAddress.replace('127.0.0.1', 'localhost')]);
+    assert.equal(get.status, 3);
+    assert.match(get.stderr, /no node could serve the request: 127\.0\.0\.1:\d+: .*; localhost:\d+/);
+  });
+});
+
+describe('exit codes', () => {
+  it('2 for a bad level (400) and for usage errors', async () => {
     const put = await ringkv(['put', 'k', '1', '--w', 'most']);
-    assert.equal(put.status, 1);
+    assert.equal(put.status, 2);
     assert.match(put.stderr, /^ringkv: unknown consistency level w="most"/);
     assert.doesNotMatch(put.stderr, /\bat .*\.js:\d+/);
+    assert.equal((await ringkv(['get'])).status, 2, 'missing argument');
+    assert.equal((await ringkv(['frobnicate'])).status, 2, 'unknown command');
+  });
+
+  it('3 when the ring cannot give the replicas asked for (503: nothing written)', async () => {
+    const put = await ringkv(['put', 'k', '1', '--w', '2']);
+    assert.equal(put.status, 3, put.stderr);
+    assert.equal((await ringkv(['get', 'k'])).status, 1);
+  });
+
+  it('5 without a token or with one that may not write (401, 403)', async () => {
+    const anonymous = await ringkv(['get', 'k', '--node', guarded.url]);
+    assert.equal(anonymous.status, 5, anonymous.stderr);
+    const reader = await ringkv(['put', 'k', '1', '--token', readToken, '--node', guarded.url]);
+    assert.equal(reader.status, 5, reader.stderr);
+    assert.equal((await ringkv(['get', 'k', '--token', readToken, '--node', guarded.url])).status, 1, 'a read token reads');
+  });
+
+  it('the ring commands: 1 for an unknown member or job, 2 for leave with two nodes', async () => {
+    const remove = await ringkv(['remove', 'n9', '--no-wait']);
+    assert.equal(remove.status, 1, remove.stderr);
+    const pause = await ringkv(['jobs', 'pause', 'transfer-none']);
+    assert.equal(pause.status, 1, pause.stderr);
+    assert.match(pause.stderr, /no job transfer-none/);
+    const leave = await ringkv(['leave', '--node', `${running.url},${closedAddress}`]);
+    assert.equal(leave.status, 2);
+    assert.match(leave.stderr, /--node names one node for this command/);
   });
 });

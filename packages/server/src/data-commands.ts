@@ -1,14 +1,29 @@
-// The CLI's data commands: `ringkv get`, `put` and `delete` of one key, and `ringkv keys`,
-// each through one node's REST API (any node serves any key), with the same `--node`,
-// `--token` and `--ca` as the ring commands. Values are JSON: `put` takes its value as
-// JSON text, and text that is not JSON is stored as a string, as a shell user means it.
-import type { ConsistencyLevel } from '@ringkv/client';
-import { clientFor, type ApiTarget } from './ring-commands.js';
+// The CLI's data commands: `ringkv get`, `put`, `delete` (`del`) of one key, `ls` (`keys`)
+// and `status`, each through the REST API of any of the nodes given with `--node` (any
+// node serves any key): the next node is asked when one cannot be reached or answers 503,
+// both of which mean nothing was done. Values are JSON: `put` takes its value as JSON
+// text, and text that is not JSON is stored as a string, as a shell user means it.
+// `--json` prints one JSON document for scripts; without it the output is for people.
+import { readFileSync } from 'node:fs';
+import { RingkvError, type ClusterInfo, type ConsistencyLevel, type RingkvClient } from '@ringkv/client';
+import { cliValueInputBytesMax } from '@ringkv/core';
+import { CommandFailure, exitCodeOf, exitCodes, neverSent, timedOut, type ExitCode } from './exit-codes.js';
+import { clientFor, failureMessage, nodeUrl, type ApiTarget } from './ring-commands.js';
 
 export interface DataOutput {
   out: { write(text: string): unknown };
   err: { write(text: string): unknown };
+  /** One JSON document on stdout instead of text for people. */
+  json?: boolean;
 }
+
+/** The nodes a data command may ask, in order, and how it proves itself. */
+export interface DataTarget extends Omit<ApiTarget, 'node'> {
+  nodes: readonly string[];
+}
+
+/** The largest value read from a file or stdin; the node refuses far less (--max-value-bytes). */
+export const valueInputBytesMax = cliValueInputBytesMax;
 
 /** A consistency level as typed (`one`, `quorum`, `all` or a count); the node checks it. */
 export function levelOf(text: string | undefined): ConsistencyLevel | undefined {
@@ -25,34 +40,127 @@ export function valueOf(text: string): unknown {
   }
 }
 
-/** Prints the value as JSON and its version; exit 1 (and says so) when the key is absent or deleted. */
-export async function getCommand(target: ApiTarget, key: string, r: string | undefined, io: DataOutput): Promise<number> {
-  const found = await clientFor(target).get(key, levelOf(r));
-  if (found === null) {
-    io.err.write(`ringkv: key ${JSON.stringify(key)} does not exist (or was deleted)\n`);
-    return 1;
+export interface ValueSource {
+  /** The VALUE argument: text, or `-` for stdin. */
+  argument: string | undefined;
+  file: string | undefined;
+  /** Store the text as a string even when it parses as JSON. */
+  forceString: boolean;
+  readStdin: () => string;
+}
+
+/** The value to store, from the argument, a file or stdin. Text from a file or stdin is taken exactly, newline included. */
+export function valueFrom(source: ValueSource): unknown {
+  if (source.argument !== undefined && source.file !== undefined) {
+    throw new CommandFailure(exitCodes.usage, 'give the value either as an argument or with --file, not both');
   }
-  io.out.write(`${JSON.stringify(found.value)}\n`);
-  io.err.write(`version ${found.version}\n`);
-  return 0;
+  let text: string;
+  if (source.file !== undefined) text = readValueFile(source.file);
+  else if (source.argument === '-') text = source.readStdin();
+  else if (source.argument !== undefined) text = source.argument;
+  else throw new CommandFailure(exitCodes.usage, 'put needs a value: an argument, `-` to read stdin, or --file FILE');
+  if (Buffer.byteLength(text) > valueInputBytesMax) throw new CommandFailure(exitCodes.usage, `the value is larger than ${valueInputBytesMax} bytes`);
+  return source.forceString ? text : valueOf(text);
 }
 
-export async function putCommand(target: ApiTarget, key: string, value: string, w: string | undefined, io: DataOutput): Promise<number> {
-  const receipt = await clientFor(target).put(key, valueOf(value), levelOf(w));
-  io.out.write(`${receipt.body.version}\n`);
-  io.err.write(`stored ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
-  return 0;
+function readValueFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CommandFailure(exitCodes.usage, `cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path given to --file`);
+  }
 }
 
-export async function deleteCommand(target: ApiTarget, key: string, w: string | undefined, io: DataOutput): Promise<number> {
-  const receipt = await clientFor(target).delete(key, levelOf(w));
-  io.out.write(`${receipt.body.version}\n`);
-  io.err.write(`deleted ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
-  return 0;
+/** Reads all of stdin (a pipe or a file), refusing more than `valueInputBytesMax`. */
+export function readStdinText(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (error) {
+    throw new CommandFailure(exitCodes.usage, `cannot read the value from stdin (${(error as Error).message}); pipe it in or use --file`);
+  }
 }
 
-/** The live keys the asked node stores (its own replicas, not the whole cluster), one per line. */
-export async function keysCommand(target: ApiTarget, prefix: string, io: DataOutput): Promise<number> {
-  for (const key of await clientFor(target).allKeys(prefix)) io.out.write(`${key}\n`);
-  return 0;
+/**
+ * Runs `work` against each node in turn until one answers. A node is skipped when the
+ * request never reached it or it answered 503 (nothing was done in both cases); reads,
+ * which change nothing, also move on after no answer in time or a 504.
+ */
+export async function withFailover<T>(target: DataTarget, kind: 'read' | 'write', work: (client: RingkvClient, node: string) => Promise<T>): Promise<{ result: T; node: string }> {
+  if (target.nodes.length === 0) throw new CommandFailure(exitCodes.usage, 'no node to ask: pass --node host:port');
+  const failures: string[] = [];
+  let lastError: unknown;
+  for (const node of target.nodes) {
+    try {
+      return { result: await work(clientFor({ ...target, node }), node), node };
+    } catch (error) {
+      lastError = error;
+      const retryable = neverSent(error) || (error instanceof RingkvError && error.status === 503) || (kind === 'read' && (timedOut(error) || (error instanceof RingkvError && error.status === 504)));
+      if (!retryable) throw error instanceof RingkvError || error instanceof CommandFailure ? error : new CommandFailure(exitCodeOf(error), failureMessage(error, node));
+      failures.push(`${node}: ${error instanceof RingkvError ? `${error.status} ${error.problem.detail}` : (error as Error).message}`);
+    }
+  }
+  if (target.nodes.length === 1) throw lastError;
+  const code: ExitCode = lastError instanceof RingkvError || neverSent(lastError) ? exitCodes.unavailable : exitCodes.outcomeUnknown;
+  throw new CommandFailure(code, `no node could serve the request: ${failures.join('; ')}`, lastError instanceof RingkvError ? lastError.status : undefined);
+}
+
+function printJson(io: DataOutput, document: unknown): void {
+  io.out.write(`${JSON.stringify(document)}\n`);
+}
+
+/** Prints the value as JSON and its version; exit 1 (and says so) when the key is absent or deleted. */
+export async function getCommand(target: DataTarget, key: string, r: string | undefined, io: DataOutput): Promise<number> {
+  const { result: found } = await withFailover(target, 'read', (client) => client.get(key, levelOf(r)));
+  if (found === null) throw new CommandFailure(exitCodes.notFound, `key ${JSON.stringify(key)} does not exist (or was deleted)`, 404);
+  if (io.json) printJson(io, { key, value: found.value, version: found.version });
+  else {
+    io.out.write(`${JSON.stringify(found.value)}\n`);
+    io.err.write(`version ${found.version}\n`);
+  }
+  return exitCodes.ok;
+}
+
+export async function putCommand(target: DataTarget, key: string, value: unknown, w: string | undefined, io: DataOutput): Promise<number> {
+  const { result: receipt } = await withFailover(target, 'write', (client) => client.put(key, value, levelOf(w)));
+  if (io.json) printJson(io, { key, version: receipt.body.version, acks: receipt.acks });
+  else {
+    io.out.write(`${receipt.body.version}\n`);
+    io.err.write(`stored ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
+  }
+  return exitCodes.ok;
+}
+
+export async function deleteCommand(target: DataTarget, key: string, w: string | undefined, io: DataOutput): Promise<number> {
+  const { result: receipt } = await withFailover(target, 'write', (client) => client.delete(key, levelOf(w)));
+  if (io.json) printJson(io, { key, deleted: true, version: receipt.body.version, acks: receipt.acks });
+  else {
+    io.out.write(`${receipt.body.version}\n`);
+    io.err.write(`deleted ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
+  }
+  return exitCodes.ok;
+}
+
+/** The live keys one node stores (its own replicas, not the whole cluster), one per line. */
+export async function listCommand(target: DataTarget, prefix: string, io: DataOutput): Promise<number> {
+  const { result: keys, node } = await withFailover(target, 'read', (client) => client.allKeys(prefix));
+  if (io.json) printJson(io, { node: nodeUrl(node, target.caPem !== undefined), scope: 'node', prefix, keys });
+  else for (const key of keys) io.out.write(`${key}\n`);
+  return exitCodes.ok;
+}
+
+/** The members, their state and ring status, and the ring's: a table, or /cluster as JSON. */
+export async function statusCommand(target: DataTarget, io: DataOutput): Promise<number> {
+  const { result: cluster, node } = await withFailover(target, 'read', (client) => client.cluster());
+  if (io.json) printJson(io, cluster);
+  else io.out.write(statusTable(cluster, node));
+  return exitCodes.ok;
+}
+
+/** `ringkv status` for people: one line on the cluster, then a row per member. */
+export function statusTable(cluster: ClusterInfo, askedNode: string): string {
+  const up = cluster.members.filter((member) => member.state === 'up').length;
+  const header = `cluster ${cluster.clusterName} (asked ${askedNode}): ${cluster.members.length} member${cluster.members.length === 1 ? '' : 's'}, ${up} up, N=${cluster.replicas}, ${cluster.rebalancing ? 'data moving (ringkv jobs --watch)' : 'ring stable'}\n`;
+  const rows = [['NODE', 'ADDRESS', 'STATE', 'RING', 'SHARE'], ...cluster.members.map((member) => [member.nodeId, member.address, member.state, member.ringStatus, `${(member.ringShare * 100).toFixed(1)}%`])];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return header + rows.map((row) => row.map((cell, column) => (column === row.length - 1 ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!))).join('  ')).join('\n') + '\n';
 }

@@ -60,7 +60,8 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<voi
     process.stderr.write(`ringkv cluster: ${(error as Error).message}\n`);
     process.exit(1);
   }
-  const addresses = Array.from({ length: options.nodes }, (_, i) => `${options.host}:${options.basePort + i}`);
+  // Members advertise an address peers can reach: a wildcard bind is reached on loopback.
+  const addresses = Array.from({ length: options.nodes }, (_, i) => `${urlHost(options.host)}:${options.basePort + i}`);
   const urls = addresses.map((_, i) => `${security.scheme}://${urlHost(options.host)}:${options.basePort + i}`);
   const children: ChildProcess[] = [];
   let stopping = false;
@@ -81,6 +82,7 @@ export async function runLocalCluster(options: LocalClusterOptions): Promise<voi
       cliPath, 'node',
       '--id', id,
       '--host', options.host,
+      ...(isUnspecifiedAddress(options.host) ? ['--advertise', urlHost(options.host)] : []),
       '--port', String(options.basePort + index),
       '--seeds', addresses.filter((other) => other !== address).join(','),
       '--replicas', String(options.replicas),

@@ -1,6 +1,6 @@
 // Remembers the members a node has learned in <data-dir>/members.json, with each one's
-// ring status, so a restarted node knows its whole ring (and whether it had joined or
-// left) even when some seeds are down. Written atomically (temp file and rename) so a
+// ring status and life, so a restarted node knows its whole ring (and whether it had
+// joined or left) even when some seeds are down. Written atomically (temp file and rename) so a
 // crash never leaves half a file.
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,10 +26,23 @@ export function loadMembers(dataDir: string): KnownMember[] {
         (item): item is KnownMember =>
           typeof item === 'object' && item !== null && typeof item.nodeId === 'string' && nodeIdPattern.test(item.nodeId) && typeof item.address === 'string',
       )
-      .map((item) => (typeof item.ring === 'string' && ringStatuses.has(item.ring) ? { nodeId: item.nodeId, address: item.address, ring: item.ring } : { nodeId: item.nodeId, address: item.address }));
+      .map((item) => ({
+        nodeId: item.nodeId,
+        address: item.address,
+        ...(typeof item.ring === 'string' && ringStatuses.has(item.ring) ? { ring: item.ring } : {}),
+        ...(Number.isSafeInteger(item.life) && (item.life as number) >= 0 ? { life: item.life } : {}),
+      }));
   } catch {
     return [];
   }
+}
+
+/**
+ * Whether this node had left the ring when it stopped: started again, it joins as a new
+ * member (membership/membership.ts in @ringkv/core, "Lives"), so its old data must go.
+ */
+export function hadLeft(dataDir: string, nodeId: string): boolean {
+  return loadMembers(dataDir).some((member) => member.nodeId === nodeId && member.ring === 'left');
 }
 
 export function saveMembers(dataDir: string, members: readonly KnownMember[]): void {

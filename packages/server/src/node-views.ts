@@ -1,11 +1,12 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
 import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
-import { hlcWallMs, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
+import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import type { NodeSecurity } from './node-security.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
 import type { TrafficRecorder } from './metrics/traffic.js';
+import { dataFormat } from './storage/data-format.js';
 import { ringkvVersion } from './version.js';
 
 export interface NodeViewDeps {
@@ -120,6 +121,8 @@ export class NodeViews {
       nodeId: config.id,
       address: this.deps.address,
       version: ringkvVersion,
+      peerProtocol: protocolVersion,
+      dataFormat,
       clusterName: config.clusterName,
       storage: config.storage,
       replicas: config.replicas,

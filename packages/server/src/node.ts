@@ -1,21 +1,23 @@
 // The composition root of one real node (docs/design.md, "Layers"): it wires the pure
 // core to real storage, sockets, time and Fastify, and shuts them down in order.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, type JobStore, type RequestHandler, type RingChangeResult } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, seedLookupRetryMs, seedLookupTimeoutMs, type JobStore, type RequestHandler, type RingChangeResult } from '@ringkv/core';
 import { buildApp } from './api/app.js';
 import { LoadShedder } from './api/load-shedding.js';
 import { httpLimitsOf } from './api/http-limits.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
-import { loadMembers, membersSaver } from './members-file.js';
+import { joinHostPort, resolveSeeds, systemLookup } from './seed-addresses.js';
+import { hadLeft, loadMembers, membersSaver } from './members-file.js';
 import { createNodeMetrics } from './metrics/metrics.js';
 import { TrafficRecorder } from './metrics/traffic.js';
 import { NodeViews } from './node-views.js';
 import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
+import { checkDataFormat } from './storage/data-format.js';
 import { openNodeStorage } from './storage/node-storage.js';
 import { registerStorageMetrics } from './metrics/storage-metrics.js';
 import { attachPeerServer } from './transport/peer-server.js';
@@ -24,6 +26,8 @@ import { TcpTransport } from './transport/tcp-transport.js';
 const hlcHighWaterKey = 'hlc-high-water';
 /** Wall-clock ms added above the saved high-water mark at restart. */
 const hlcRestartMarginMs = 2000;
+/** Seed host names that do not resolve yet are looked up again this often, each lookup bounded. */
+const seedLookupTiming = { retryMs: seedLookupRetryMs, lookupTimeoutMs: seedLookupTimeoutMs };
 
 export interface RunningNode {
   nodeId: string;
@@ -43,6 +47,14 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
   mkdirSync(config.dataDir, { recursive: true });
+  // Before anything in the directory is read or written: a layout this release cannot read is refused untouched.
+  checkDataFormat(config.dataDir);
+  if (hadLeft(config.dataDir, config.id)) {
+    // Started again after it left: a new member under the old id, with none of its old data
+    // (its ranges went to others when it left; stale copies must not come back).
+    log.warn({ dataDir: config.dataDir }, 'this node had left the ring; it joins again as a new member, and its old data is discarded');
+    rmSync(join(config.dataDir, 'lmdb'), { recursive: true, force: true });
+  }
   const security = loadNodeSecurity(config, log);
   for (const warning of security.posture().warnings) log.warn({ security: true }, warning);
   // A full or failed disk is reported, never fatal (docs/architecture.md, "Disk full").
@@ -54,7 +66,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const jobStore: JobStore = lmdb ? { load: (name) => lmdb.readMeta(`job:${name}`), save: async (name, value) => void (await lmdb.writeMeta(`job:${name}`, value)) } : new MemoryJobStore();
   let announceLeft: () => void = () => undefined;
   const left = new Promise<void>((resolve) => (announceLeft = resolve));
-  const address = `${config.host}:${config.port}`;
+  // Peers reach this node at its advertised host, which may differ from the one it binds
+  // (0.0.0.0 in a container); seed host names are resolved to match (seed-addresses.ts).
+  const advertiseHost = (config.advertise ?? config.host).replace(/^\[(.*)\]$/, '$1');
+  const address = joinHostPort(advertiseHost, config.port);
+  const seeds = await resolveSeeds(config.seeds, { host: advertiseHost, port: config.port }, { waitMsMax: config.seedResolveTimeoutMs, ...seedLookupTiming, lookup: systemLookup, log });
   // A restarted node continues its clock above what it issued before, even if the wall
   // clock went backwards across the restart: the high-water mark is saved twice a second,
   // and the margin covers what was issued since the last save.
@@ -68,6 +84,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     {
       keysStored: () => engine.liveCount(),
       hintsPending: () => hintStore.count(),
+      repairHorizonMs: () => nodeRef.current?.antiEntropy.status().horizonMs ?? null,
       rebalanceProgress: () => {
         const job = nodeRef.current?.rebalancer.jobs().find((item) => item.kind !== 'cleanup' && item.state !== 'done');
         return { done: job?.keysDone ?? 0, total: job?.keysTotal ?? 0 };
@@ -90,7 +107,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const node = new ClusterNode(
     {
       self: { nodeId: config.id, address },
-      seeds: config.seeds,
+      seeds,
       known: loadMembers(config.dataDir),
       hlcStartAfter,
       engine,
@@ -229,7 +246,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   node.start();
   const saveClock = lmdb === undefined ? undefined : setInterval(() => void lmdb.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined), 500);
   saveClock?.unref();
-  log.info({ address, storage: config.storage, seeds: config.seeds }, 'node started');
+  log.info({ address, storage: config.storage, seeds }, 'node started');
   let closing: Promise<void> | undefined;
   return {
     nodeId: config.id,

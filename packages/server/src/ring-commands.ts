@@ -2,6 +2,7 @@
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
 import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList } from '@ringkv/client';
+import { CommandFailure, exitCodes } from './exit-codes.js';
 import { fetchTrusting } from './security/trusted-fetch.js';
 
 /** The node a command talks to, and how it proves itself (`--node`, `--token`, `--ca`). */
@@ -10,6 +11,8 @@ export interface ApiTarget {
   token?: string;
   /** PEM of the CA that signed the nodes' certificates; implies https. */
   caPem?: string;
+  /** How long to wait for each answer (the client's default when absent). */
+  timeoutMs?: number;
 }
 
 /** A client for `target`, or for another member at `address` with the same credentials. */
@@ -18,6 +21,7 @@ export function clientFor(target: ApiTarget, address?: string): RingkvClient {
   return new RingkvClient({
     baseUrl: nodeUrl(address ?? target.node, https),
     ...(target.token ? { token: target.token } : {}),
+    ...(target.timeoutMs === undefined ? {} : { timeoutMs: target.timeoutMs }),
     fetch: fetchTrusting(target.caPem),
   });
 }
@@ -99,7 +103,7 @@ export async function leaveCommand(target: ApiTarget, wait: boolean, options: Wa
   if (!wait) return 0;
   const done = await watchRingChange(watcher, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === info.nodeId && member.ringStatus === 'left'), options);
   options.out.write(done ? `${info.nodeId} has left the cluster\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
-  return done ? 0 : 2;
+  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
 }
 
 export async function removeCommand(target: ApiTarget, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
@@ -109,14 +113,14 @@ export async function removeCommand(target: ApiTarget, nodeId: string, wait: boo
   if (!wait) return 0;
   const done = await watchRingChange(client, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === nodeId && member.ringStatus === 'left'), options);
   options.out.write(done ? `${nodeId} is removed; every key is back to its full replica count\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
-  return done ? 0 : 2;
+  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
 }
 
 export async function jobsCommand(target: ApiTarget, watch: boolean, options: WatchOptions): Promise<number> {
   const client = clientFor(target);
   if (watch) {
     const done = await watchRingChange(client, (cluster) => !cluster.rebalancing, options);
-    return done ? 0 : 2;
+    return done ? exitCodes.ok : exitCodes.outcomeUnknown;
   }
   const list = await client.clusterJobs();
   if (list.jobs.length === 0) options.out.write('no data movement: the ring is stable\n');
@@ -130,8 +134,7 @@ export async function jobControlCommand(target: ApiTarget, id: string, action: '
   const list = await client.clusterJobs();
   const job = list.jobs.find((item) => item.id === id);
   if (job === undefined) {
-    out.write(`no job ${id}; \`ringkv jobs\` lists them\n`);
-    return 1;
+    throw new CommandFailure(exitCodes.notFound, `no job ${id}; \`ringkv jobs\` lists them`);
   }
   const result = action === 'pause' ? await client.pauseJob(id, job.node) : await client.resumeJob(id, job.node);
   out.write(`${describeJob(result.job)}${result.changed ? '' : ` (already ${result.job.state})`}\n`);
@@ -140,6 +143,10 @@ export async function jobControlCommand(target: ApiTarget, id: string, action: '
 
 /** The message of a failed command: the node's problem detail, or why it could not be reached. */
 export function failureMessage(error: unknown, node: string): string {
+  if (error instanceof CommandFailure) return error.message;
   if (error instanceof RingkvError) return error.problem.detail;
+  if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
+    return `${node} did not answer in time; a change it was asked for may or may not have been made: check before repeating it`;
+  }
   return `could not reach ${node} (${(error as Error).message}); is a node running there? Pass --node host:port`;
 }

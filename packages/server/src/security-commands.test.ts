@@ -52,12 +52,12 @@ describe('ringkv token', () => {
     assert.equal(revoked.status, 0, revoked.stderr);
     assert.match(revoked.stdout, /Revoked token "admin-1"/);
     const again = ringkv(['token', 'revoke', '--auth-file', authFile, '--name', 'admin-1']);
-    assert.equal(again.status, 1);
+    assert.equal(again.status, 2);
     assert.match(again.stderr, /has no token named "admin-1"/);
     assert.equal(AuthTokens.load(authFile).size, 1);
   });
 
-  it('refuses bad input with a message and exit code 1, writing nothing', () => {
+  it('refuses bad input with a message and exit code 2, writing nothing', () => {
     const before = readFileSync(authFile, 'utf8');
     const cases: Array<[string[], RegExp]> = [
       [['token', 'create', '--auth-file', authFile, '--role', 'owner'], /Allowed choices are read, write, admin/],
@@ -69,7 +69,7 @@ describe('ringkv token', () => {
     ];
     for (const [args, message] of cases) {
       const result = ringkv(args);
-      assert.equal(result.status, 1, args.join(' '));
+      assert.equal(result.status, 2, args.join(' '));
       assert.match(result.stderr, message, args.join(' '));
     }
     assert.equal(readFileSync(authFile, 'utf8'), before);
@@ -89,12 +89,12 @@ describe('ringkv certs create', () => {
     assert.match(again.stdout, /Reused the CA/);
   });
 
-  it('refuses a bad host or node id with exit code 1', () => {
+  it('refuses a bad host or node id with exit code 2', () => {
     const badHost = ringkv(['certs', 'create', '--out', join(root, 'bad'), '--nodes', 'n1', '--hosts', 'not a host']);
-    assert.equal(badHost.status, 1);
+    assert.equal(badHost.status, 2);
     assert.match(badHost.stderr, /ringkv certs create: "not a host" is neither an IP address nor a DNS name/);
     const badNode = ringkv(['certs', 'create', '--out', join(root, 'bad'), '--nodes', 'n1,../x']);
-    assert.equal(badNode.status, 1);
+    assert.equal(badNode.status, 2);
     assert.match(badNode.stderr, /"\.\.\/x" is not a node id/);
     assert.equal(existsSync(join(root, 'bad')), false);
   });

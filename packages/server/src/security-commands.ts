@@ -40,13 +40,13 @@ function authFileOption(): Option {
   return new Option('--auth-file <file>', 'the token file nodes are started with').env('RINGKV_AUTH_FILE').makeOptionMandatory();
 }
 
-/** Runs a command body; an Error becomes `ringkv <command>: <message>` on stderr and exit code 1. */
+/** Runs a command body; an Error becomes `ringkv <command>: <message>` on stderr and exit code 2 (bad input, exit-codes.ts). */
 function reportFailures(command: string, work: () => void): void {
   try {
     work();
   } catch (error) {
     process.stderr.write(`ringkv ${command}: ${(error as Error).message}\n`);
-    process.exitCode = 1;
+    process.exitCode = 2;
   }
 }
 

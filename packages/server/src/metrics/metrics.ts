@@ -29,6 +29,8 @@ export interface MetricsSources {
   hintsPending(): number;
   /** Keys examined and to examine by this node's running transfer (0/0 when none). */
   rebalanceProgress(): { done: number; total: number };
+  /** When every range this node replicates was last verified on all its replicas (ms since the epoch); null until all were. */
+  repairHorizonMs(): number | null;
 }
 
 const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -71,6 +73,16 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       const progress = sources.rebalanceProgress();
       this.set({ phase: 'done' }, progress.done);
       this.set({ phase: 'total' }, progress.total);
+    },
+  });
+  // The repair horizon as a timestamp, so an alert can compare it with time() (deploy/prometheus/alerts.yml);
+  // 0 until every range this node replicates has been verified once.
+  new Gauge({
+    name: 'ringkv_repair_horizon_timestamp_seconds',
+    help: 'Time by which every range this node replicates was verified on all its replicas by anti-entropy (0 until all were).',
+    registers: [registry],
+    collect() {
+      this.set((sources.repairHorizonMs() ?? 0) / 1000);
     },
   });
   return {

@@ -46,6 +46,8 @@ export interface PeerConnectionOptions {
   connectTimeoutMs: number;
   backoffMinMs: number;
   backoffMaxMs: number;
+  /** The peer protocol version this node speaks (messages.ts); tests rehearse a peer of another version with it. */
+  protocolVersion?: number;
 }
 
 interface Pending {
@@ -251,7 +253,7 @@ export class PeerConnection {
         body: {
           type: 'hello',
           clusterName: this.options.clusterName,
-          protocolVersion,
+          protocolVersion: this.options.protocolVersion ?? protocolVersion,
           nodeId: this.options.self.nodeId,
           address: this.options.self.address,
           proofs: proofsFor(this.options.credentials.secrets(), serverNonce, this.options.clusterName),

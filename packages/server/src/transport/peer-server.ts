@@ -308,7 +308,7 @@ function helloRefusal(hello: HelloRequest, socket: Socket, serverNonce: string, 
     return `cluster name mismatch: this node is in "${deps.clusterName}", the peer in "${hello.clusterName}"`;
   }
   if (hello.protocolVersion !== protocolVersion) {
-    return `protocol version mismatch: this node speaks ${protocolVersion}, the peer ${hello.protocolVersion}`;
+    return `protocol version mismatch: this node speaks peer protocol ${protocolVersion}, the peer ${hello.protocolVersion}; run one ringkv release across the cluster (docs/upgrading.md)`;
   }
   if (!isValidProof(deps.credentials.secrets(), serverNonce, deps.clusterName, hello.proofs)) {
     return 'authentication failed: the peer does not know the cluster secret';

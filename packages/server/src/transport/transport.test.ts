@@ -1,13 +1,13 @@
 // Runs the real peer transport over loopback: requests share one authenticated
 // connection, replies match their requests under concurrency, a wrong secret or cluster
-// name is refused before any message is served, a restarted peer is reconnected, secrets
+// name, or another peer protocol version, is refused before any message is served, a restarted peer is reconnected, secrets
 // rotate (prove with the first, accept any), an empty secret is refused, and a peer that
 // answers as another node, or a ping that speaks for another member, is refused.
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { PeerError, type RequestHandler } from '@ringkv/core';
+import { PeerError, protocolVersion, type RequestHandler } from '@ringkv/core';
 import { pino } from 'pino';
 import { staticPeerCredentials } from './peer-credentials.js';
 import { attachPeerServer } from './peer-server.js';
@@ -49,7 +49,7 @@ async function startPeerServer(options: { secret?: string; secrets?: string[]; c
   };
 }
 
-function client(options: { secret?: string; secrets?: string[]; clusterName?: string; expectedNodeIds?: readonly string[] } = {}) {
+function client(options: { secret?: string; secrets?: string[]; clusterName?: string; expectedNodeIds?: readonly string[]; protocolVersion?: number } = {}) {
   return new TcpTransport({
     self: { nodeId: 'client', address: '127.0.0.1:1' },
     clusterName: options.clusterName ?? 'test',
@@ -58,6 +58,7 @@ function client(options: { secret?: string; secrets?: string[]; clusterName?: st
     connectTimeoutMs: 1000,
     backoffMinMs: 20,
     backoffMaxMs: 100,
+    ...(options.protocolVersion !== undefined ? { protocolVersion: options.protocolVersion } : {}),
   });
 }
 
@@ -85,6 +86,21 @@ describe('TCP peer transport', () => {
       impostor.close();
     }
     assert.deepEqual(server.handled, [], 'no message from an unauthenticated peer was handled');
+    await server.stop();
+  });
+
+  it('refuses a peer speaking another protocol version, naming both versions, before serving anything', async () => {
+    const server = await startPeerServer();
+    for (const version of [protocolVersion - 1, protocolVersion + 1]) {
+      const other = client({ protocolVersion: version });
+      await assert.rejects(other.request(server.address, { type: 'get', key: 'k' }, 2000), (error: unknown) => {
+        assert.ok(error instanceof PeerError);
+        assert.match(error.message, new RegExp(`speaks peer protocol ${protocolVersion}, the peer ${version}`));
+        return true;
+      });
+      other.close();
+    }
+    assert.deepEqual(server.handled, []);
     await server.stop();
   });
 

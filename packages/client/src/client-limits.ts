@@ -1,0 +1,21 @@
+// The cluster client's bounds and defaults. They live in the client, not in the core's
+// limits.ts, because @ringkv/client is published alone and imports nothing from the core.
+
+/** A whole request, every attempt included (`timeoutMs`). */
+export const requestTimeoutMsDefault = 10_000;
+/**
+ * One attempt on one node (`attemptTimeoutMs`): twice a node's default --read-timeout-ms and
+ * --write-timeout-ms (2 s), so a node's own 504 arrives before the client gives up on it.
+ */
+export const attemptTimeoutMsDefault = 4000;
+/** Nodes tried for one request (`attemptsMax`), the first one included. */
+export const attemptsMaxDefault = 3;
+export const attemptsMaxMax = 16;
+/** The ring is fetched again when a request finds it older than this (`ringRefreshMs`). */
+export const ringRefreshMsDefault = 30_000;
+/** Refreshes that a failure asks for come at most this often. */
+export const ringRefreshGapMsMin = 1000;
+/** A node that failed is tried last for this long, doubling with each further failure… */
+export const nodeAvoidMsMin = 500;
+/** …up to this. */
+export const nodeAvoidMsMax = 30_000;

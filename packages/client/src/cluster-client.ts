@@ -1,0 +1,378 @@
+// A client for a whole ringkv cluster (docs/client.md). Given a few node URLs it learns
+// the members and the ring (/cluster, /cluster/ring) and keeps them fresh, sends each
+// key's request straight to one of the key's replicas (any node can coordinate any key,
+// but a replica saves the hop to another node), fails over to other nodes when one is
+// down, and retries only what is safe to retry (retry-policy.ts). It uses nothing but
+// fetch, AbortController and timers, so it runs in Node and in browsers alike.
+import { timedSignal, untilAborted, type TimedSignal } from './abort-signals.js';
+import { RingkvError, type WriteReceipt } from './client.js';
+import {
+  attemptTimeoutMsDefault,
+  attemptsMaxDefault,
+  attemptsMaxMax,
+  ringRefreshGapMsMin,
+  ringRefreshMsDefault,
+  requestTimeoutMsDefault,
+} from './client-limits.js';
+import { ClusterTopology, type TopologyMember } from './cluster-topology.js';
+import { acksOf, problemOf, storePath } from './http-answers.js';
+import { failureKindOf, isRead, mayHaveApplied, mayRetry, type AttemptFailure, type FailureKind } from './retry-policy.js';
+import { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
+import type { ClusterInfo, ConsistencyLevel, DeleteResult, MemberInfo, RingLayout, StoredValue } from './types.js';
+
+export interface ClusterClientOptions {
+  /** Base URLs of some nodes (`http://10.0.0.1:8000`); the client learns the others from them. */
+  nodes: readonly string[];
+  /** API token sent as `Authorization: Bearer <token>` (docs/security.md). */
+  token?: string;
+  /** The fetch to use (Node: one trusting the cluster's CA under TLS). Default: the platform fetch. */
+  fetch?: typeof fetch;
+  /** Bound on a whole request, every attempt included; default 10 s. */
+  timeoutMs?: number;
+  /** Bound on one attempt on one node, after which the next node is tried (reads only); default 4 s. */
+  attemptTimeoutMs?: number;
+  /** Nodes tried for one request; default 3. */
+  attemptsMax?: number;
+  /** The ring is fetched again when a request finds it older than this; default 30 s. */
+  ringRefreshMs?: number;
+  /** Send each key to its replicas (default true); false sends every request to the given nodes in turn. */
+  routing?: boolean;
+  /**
+   * The URL to reach a member at, from the address it advertises and the URL of the node
+   * that listed it; null to never send it requests. Default: the listing node's scheme
+   * with the member's address (its host replaced by the listing node's when it is
+   * 0.0.0.0 or [::]). Override it behind proxies or address translation.
+   */
+  memberUrl?: (member: Pick<MemberInfo, 'nodeId' | 'address'>, listedBy: string) => string | null;
+  /** Hears every attempt: where it went and how it ended (logging, metrics). */
+  onAttempt?: (event: AttemptEvent) => void;
+  /** Milliseconds since the epoch; default Date.now. */
+  clock?: () => number;
+}
+
+export interface RequestOptions {
+  /** Aborts the request, every attempt included; the promise rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Replaces the client's `timeoutMs` for this request. */
+  timeoutMs?: number;
+}
+
+export interface ReadOptions extends RequestOptions {
+  r?: ConsistencyLevel;
+}
+
+export interface WriteOptions extends RequestOptions {
+  w?: ConsistencyLevel;
+  /**
+   * Sent as the Idempotency-Key header. Nodes do not deduplicate by it yet, so it does not
+   * make the write retryable yet (retry-policy.ts, `idempotencyKeysHonoured`).
+   */
+  idempotencyKey?: string;
+}
+
+export interface AttemptEvent {
+  method: string;
+  key: string | undefined;
+  url: string;
+  /** `ok`, or how the attempt failed. */
+  outcome: 'ok' | FailureKind;
+  status?: number;
+  durationMs: number;
+}
+
+export interface AttemptRecord extends AttemptFailure {
+  url: string;
+  detail: string;
+}
+
+/** No node gave an answer: every attempt failed to connect, broke or timed out. */
+export class RingkvUnavailableError extends Error {
+  readonly attempts: readonly AttemptRecord[];
+  /** True when the request's time ran out (the client's `timeoutMs` or the request's own). */
+  readonly timedOut: boolean;
+  /** For writes: whether the write may have been applied all the same (false for reads). */
+  readonly mayHaveApplied: boolean;
+
+  constructor(what: string, attempts: readonly AttemptRecord[], timedOut: boolean, mayHaveAppliedWrite: boolean) {
+    const tried = attempts.map((attempt) => `${attempt.url}: ${attempt.detail}`).join('; ');
+    const outcome = mayHaveAppliedWrite ? ' It may have been applied: read the key before writing it again.' : '';
+    super(`${what}: no node answered${timedOut ? ' in time' : ''} (${tried || 'no node tried'}).${outcome}`);
+    this.name = 'RingkvUnavailableError';
+    this.attempts = attempts;
+    this.timedOut = timedOut;
+    this.mayHaveApplied = mayHaveAppliedWrite;
+  }
+}
+
+/** What the client currently knows of the cluster. */
+export interface TopologySnapshot {
+  members: readonly TopologyMember[];
+  /** Ranges of the ring in use for routing; 0 when routing is off or the ring is not known yet. */
+  ringRanges: number;
+  /** When the members and ring were last fetched (ms since the epoch); null if never. */
+  fetchedAtMs: number | null;
+  /** Why requests are not routed to replicas; null when they are. */
+  routingProblem: string | null;
+}
+
+interface NodeAnswer {
+  url: string;
+  status: number;
+  headers: Headers;
+  body: unknown;
+}
+
+interface Call {
+  method: 'GET' | 'PUT' | 'DELETE';
+  key: string;
+  path: string;
+  body?: unknown;
+  options: RequestOptions & { idempotencyKey?: string };
+  /** Error statuses that are answers, not failures (404 for a read). */
+  acceptedStatuses?: readonly number[];
+}
+
+export class RingkvClusterClient {
+  private readonly topology: ClusterTopology;
+  private readonly token: string | undefined;
+  private readonly fetchImpl: typeof fetch;
+  private readonly timeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly attemptsMax: number;
+  private readonly ringRefreshMs: number;
+  private readonly routing: boolean;
+  private readonly memberUrl: NonNullable<ClusterClientOptions['memberUrl']>;
+  private readonly onAttempt: ClusterClientOptions['onAttempt'];
+  private readonly clock: () => number;
+  private fetchedAtMs: number | null = null;
+  private refreshRequestedAtMs = Number.NEGATIVE_INFINITY;
+  private refreshing: Promise<void> | undefined;
+  private routingProblem: string | null = 'the ring has not been fetched yet';
+
+  constructor(options: ClusterClientOptions) {
+    const seeds = options.nodes.map((url) => url.replace(/\/+$/, ''));
+    if (seeds.length === 0) throw new TypeError('RingkvClusterClient needs at least one node URL in `nodes`');
+    const attemptsMax = options.attemptsMax ?? attemptsMaxDefault;
+    if (!Number.isInteger(attemptsMax) || attemptsMax < 1 || attemptsMax > attemptsMaxMax) {
+      throw new RangeError(`attemptsMax must be a whole number from 1 to ${attemptsMaxMax}, not ${attemptsMax}`);
+    }
+    this.topology = new ClusterTopology(seeds);
+    this.token = options.token === '' ? undefined : options.token;
+    // Bound to globalThis: a browser's fetch throws when called as a method of another object.
+    this.fetchImpl = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.timeoutMs = options.timeoutMs ?? requestTimeoutMsDefault;
+    this.attemptTimeoutMs = options.attemptTimeoutMs ?? attemptTimeoutMsDefault;
+    this.attemptsMax = attemptsMax;
+    this.ringRefreshMs = options.ringRefreshMs ?? ringRefreshMsDefault;
+    this.routing = options.routing ?? true;
+    this.memberUrl = options.memberUrl ?? defaultMemberUrl;
+    this.onAttempt = options.onAttempt;
+    this.clock = options.clock ?? (() => Date.now());
+    if (!this.routing) this.routingProblem = 'routing is off (routing: false)';
+  }
+
+  /** The stored value, or null when the key is absent or deleted. */
+  async get(key: string, options: ReadOptions = {}): Promise<StoredValue | null> {
+    const answer = await this.call({ method: 'GET', key, path: storePath(key, 'r', options.r), options, acceptedStatuses: [404] });
+    return answer.status === 404 ? null : (answer.body as StoredValue);
+  }
+
+  async put(key: string, value: unknown, options: WriteOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', options.w), body: { value }, options });
+    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  }
+
+  async delete(key: string, options: WriteOptions = {}): Promise<WriteReceipt<DeleteResult>> {
+    const answer = await this.call({ method: 'DELETE', key, path: storePath(key, 'w', options.w), options });
+    return { body: answer.body as DeleteResult, acks: acksOfHeaders(answer.headers) };
+  }
+
+  /** The key's replicas (node ids, primary first) by the ring this client holds; empty before it has one. */
+  replicasOf(key: string): readonly string[] {
+    return this.topology.ring?.replicasOf(key) ?? [];
+  }
+
+  topologySnapshot(): TopologySnapshot {
+    return {
+      members: this.topology.memberList(),
+      ringRanges: this.topology.ring?.rangeCount ?? 0,
+      fetchedAtMs: this.fetchedAtMs,
+      routingProblem: this.routingProblem,
+    };
+  }
+
+  /** Fetches the members and the ring now (requests do it by themselves; this is for a start-up check). */
+  async refresh(signal?: AbortSignal): Promise<void> {
+    this.refreshing ??= this.fetchTopology().finally(() => (this.refreshing = undefined));
+    await (signal === undefined ? this.refreshing : untilAborted(this.refreshing, signal));
+  }
+
+  /** Runs one request: to the best node first, then to others while the failure allows a retry. */
+  private async call(call: Call): Promise<NodeAnswer> {
+    const callerSignal = call.options.signal;
+    const deadline = timedSignal(callerSignal, call.options.timeoutMs ?? this.timeoutMs);
+    try {
+      await this.ensureTopology(deadline.signal);
+      const attempts: AttemptRecord[] = [];
+      let lastProblem: RingkvError | undefined;
+      for (const url of this.topology.candidates(call.key, this.clock()).slice(0, this.attemptsMax)) {
+        if (deadline.signal.aborted) break;
+        const result = await this.attempt(url, call, deadline);
+        if ('answer' in result) return result.answer;
+        if (callerSignal?.aborted) throw callerSignal.reason;
+        attempts.push(result.failure);
+        lastProblem = result.problem;
+        if (!mayRetry(call.method, result.failure, call.options.idempotencyKey)) break;
+      }
+      if (callerSignal?.aborted) throw callerSignal.reason;
+      // The last node's own error answer says most about what went wrong; with none, say what every attempt met.
+      if (attempts.at(-1)?.kind === 'answer' && lastProblem !== undefined) throw lastProblem;
+      throw new RingkvUnavailableError(`${call.method} ${call.key}`, attempts, deadline.timedOut(), !isRead(call.method) && mayHaveApplied(attempts));
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  /** One attempt on one node: its answer, or how it failed (the client's view of the node is updated either way). */
+  private async attempt(url: string, call: Call, deadline: TimedSignal): Promise<{ answer: NodeAnswer } | { failure: AttemptRecord; problem?: RingkvError }> {
+    const attempt = timedSignal(deadline.signal, this.attemptTimeoutMs);
+    const startedMs = this.clock();
+    const report = (outcome: AttemptEvent['outcome'], status?: number) =>
+      this.onAttempt?.({ method: call.method, key: call.key, url, outcome, ...(status === undefined ? {} : { status }), durationMs: this.clock() - startedMs });
+    try {
+      const response = await this.fetchImpl(`${url}${call.path}`, { method: call.method, headers: this.headers(call), signal: attempt.signal, ...bodyOf(call.body) });
+      if (response.ok || call.acceptedStatuses?.includes(response.status)) {
+        const body: unknown = response.status === 404 ? null : await response.json();
+        this.topology.markSucceeded(url);
+        report('ok', response.status);
+        return { answer: { url, status: response.status, headers: response.headers, body } };
+      }
+      const problem = await problemOf(response);
+      // A node that is starting (not yet in the ring) or shedding load is tried last for a while, and its refusal may mean the ring moved.
+      if (response.status === 503) this.nodeFailed(url);
+      else this.topology.markSucceeded(url);
+      report('answer', response.status);
+      const applied = problem.applied === false ? { applied: false } : {};
+      return { failure: { url, kind: 'answer', status: response.status, ...applied, detail: `${response.status} ${problem.title}: ${problem.detail}` }, problem: new RingkvError(problem) };
+    } catch (error) {
+      const kind = failureKindOf(error, attempt.timedOut() || deadline.timedOut());
+      if (!call.options.signal?.aborted) this.nodeFailed(url);
+      report(kind);
+      return { failure: { url, kind, detail: describeError(error) } };
+    } finally {
+      attempt.dispose();
+    }
+  }
+
+  /** Fetches the ring first if the client has none; starts a refresh in the background if it is old. */
+  private async ensureTopology(signal: AbortSignal): Promise<void> {
+    if (this.fetchedAtMs === null) {
+      // Without a ring the request still goes out, to the given nodes: a failed fetch only costs the routing.
+      await this.refresh(signal).catch(() => undefined);
+      if (signal.aborted) throw signal.reason;
+      return;
+    }
+    if (this.clock() - this.fetchedAtMs >= this.ringRefreshMs) this.refreshSoon();
+  }
+
+  /** A node failed: try it last for a while, and look again at the cluster (the ring may have moved). */
+  private nodeFailed(url: string): void {
+    this.topology.markFailed(url, this.clock());
+    this.refreshSoon();
+  }
+
+  /** Starts a refresh in the background unless one ran within the last second. */
+  private refreshSoon(): void {
+    const nowMs = this.clock();
+    if (this.refreshing !== undefined || nowMs - this.refreshRequestedAtMs < ringRefreshGapMsMin) return;
+    this.refreshRequestedAtMs = nowMs;
+    this.refresh().catch(() => undefined);
+  }
+
+  /** Asks nodes, best first, for the members and the ring, until one answers both. */
+  private async fetchTopology(): Promise<void> {
+    const problems: string[] = [];
+    for (const url of this.topology.candidates(undefined, this.clock())) {
+      try {
+        const cluster = (await this.fetchJson(url, '/cluster')) as ClusterInfo;
+        const ring = await this.routingRing(url, cluster);
+        const members = cluster.members.flatMap((member) => {
+          const memberUrl = this.memberUrl(member, url);
+          return memberUrl === null ? [] : [{ nodeId: member.nodeId, url: memberUrl.replace(/\/+$/, ''), state: member.state, ringStatus: member.ringStatus }];
+        });
+        this.topology.update(members, ring);
+        this.topology.markSucceeded(url);
+        this.fetchedAtMs = this.clock();
+        return;
+      } catch (error) {
+        if (!(error instanceof RingkvError)) this.topology.markFailed(url, this.clock());
+        problems.push(`${url}: ${describeError(error)}`);
+      }
+    }
+    throw new Error(`could not fetch the cluster's members from any node (${problems.join('; ')})`);
+  }
+
+  /** The ring to route by, or undefined (with the reason kept) when routing is off or the ring is not one this client can use. */
+  private async routingRing(url: string, cluster: ClusterInfo): Promise<RingMap | undefined> {
+    if (!this.routing) return undefined;
+    if (cluster.ring.hash !== ringHashName) {
+      this.routingProblem = `the cluster places keys with ${cluster.ring.hash}, which this client does not know (it knows ${ringHashName}): requests go to any node`;
+      return undefined;
+    }
+    try {
+      const ring = RingMap.fromLayout((await this.fetchJson(url, '/cluster/ring')) as RingLayout);
+      this.routingProblem = ring.rangeCount === 0 ? 'the ring has no ranges yet' : null;
+      return ring;
+    } catch (error) {
+      if (!(error instanceof RingkvError) && !(error instanceof RingLayoutError)) throw error;
+      this.routingProblem = `${url}/cluster/ring was not usable: ${describeError(error)}`;
+      return undefined;
+    }
+  }
+
+  private async fetchJson(url: string, path: string): Promise<unknown> {
+    const signal = timedSignal(undefined, this.attemptTimeoutMs);
+    try {
+      const response = await this.fetchImpl(`${url}${path}`, { headers: this.headers(), signal: signal.signal });
+      if (!response.ok) throw new RingkvError(await problemOf(response));
+      return await response.json();
+    } finally {
+      signal.dispose();
+    }
+  }
+
+  private headers(call?: Call): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (call?.body !== undefined) headers['content-type'] = 'application/json';
+    if (call?.options.idempotencyKey !== undefined) headers['idempotency-key'] = call.options.idempotencyKey;
+    return headers;
+  }
+}
+
+function bodyOf(body: unknown): { body?: string } {
+  return body === undefined ? {} : { body: JSON.stringify(body) };
+}
+
+function acksOfHeaders(headers: Headers): number {
+  return acksOf({ headers });
+}
+
+/** The message of an error with its cause's code (undici puts ECONNREFUSED there). */
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return code === undefined ? error.message : `${error.message} (${code})`;
+}
+
+const unspecifiedHosts = new Set(['0.0.0.0', '[::]', '::']);
+
+/** The listing node's scheme and the member's advertised address; an unspecified host becomes the listing node's. */
+export function defaultMemberUrl(member: Pick<MemberInfo, 'address'>, listedBy: string): string {
+  const via = new URL(listedBy === '' ? '/' : listedBy, globalThis.location?.href);
+  const separator = member.address.lastIndexOf(':');
+  const host = member.address.slice(0, separator);
+  const address = unspecifiedHosts.has(host) ? `${via.hostname}${member.address.slice(separator)}` : member.address;
+  return `${via.protocol}//${address}`;
+}

@@ -1,0 +1,81 @@
+// What the cluster client may retry on another node (docs/client.md, "Failover and
+// retries"). A read changes nothing, so any failure may be retried. A write may be
+// retried only when it provably did not happen: the connection was never made, or the
+// node answered that it applied nothing (`applied: false` in its problem). A write that
+// may have reached a node is never sent again: a second copy could overwrite a newer
+// write of another client. Writes carrying an Idempotency-Key will be retried like reads
+// once nodes deduplicate by it; until then `idempotencyKeysHonoured` stays false.
+
+/** How one attempt on one node went wrong. */
+export type FailureKind =
+  /** The request never left: connection refused, name not resolved, host unreachable, connect timed out. */
+  | 'not-sent'
+  /** The connection broke or the runtime could not say where (a browser's "Failed to fetch"): it may have arrived. */
+  | 'no-answer'
+  /** The attempt's timer fired: the node may be working on it. */
+  | 'timeout'
+  /** The node answered with an error status. */
+  | 'answer';
+
+export interface AttemptFailure {
+  kind: FailureKind;
+  /** The HTTP status for `answer`. */
+  status?: number;
+  /** The node's own word that nothing was written (its problem's `applied: false`). */
+  applied?: boolean;
+}
+
+/**
+ * Nodes do not deduplicate by Idempotency-Key yet: a write carrying one is sent with the
+ * header but retried only as any other write. The hook: set this to true when they do.
+ */
+export const idempotencyKeysHonoured = false;
+
+/** Error codes of Node's fetch (undici) that mean no byte of the request reached a server. */
+const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+/** Answers after which another node may succeed where this one did not. */
+const retryableStatuses = new Set([502, 503, 504]);
+
+export function isRead(method: string): boolean {
+  return method === 'GET' || method === 'HEAD';
+}
+
+/** Whether the request may go to another node after `failure`. */
+export function mayRetry(method: string, failure: AttemptFailure, idempotencyKey: string | undefined, honoured = idempotencyKeysHonoured): boolean {
+  const idempotent = isRead(method) || (honoured && idempotencyKey !== undefined);
+  if (failure.kind === 'answer') {
+    if (failure.status === undefined || !retryableStatuses.has(failure.status)) return false;
+    return idempotent || failure.applied === false;
+  }
+  return idempotent || failure.kind === 'not-sent';
+}
+
+/** Whether a write that failed with these attempts may nevertheless have been applied. */
+export function mayHaveApplied(failures: readonly AttemptFailure[]): boolean {
+  return failures.some((failure) => {
+    if (failure.kind === 'not-sent') return false;
+    if (failure.kind !== 'answer') return true;
+    return failure.applied !== false && failure.status !== undefined && failure.status >= 500;
+  });
+}
+
+/** Classifies what `fetch` threw (not an abort by the caller: that is never retried). */
+export function failureKindOf(error: unknown, timedOut: boolean): FailureKind {
+  if (timedOut) return 'timeout';
+  const codes = errorCodes(error);
+  return codes.length > 0 && codes.every((code) => notSentCodes.has(code)) ? 'not-sent' : 'no-answer';
+}
+
+/** The `code`s on an error, its cause and the cause's errors (undici wraps a refused connection in `TypeError: fetch failed`). */
+function errorCodes(error: unknown): string[] {
+  const codes: string[] = [];
+  const visit = (value: unknown, depth: number) => {
+    if (typeof value !== 'object' || value === null || depth > 3) return;
+    const { code, cause, errors } = value as { code?: unknown; cause?: unknown; errors?: unknown };
+    if (typeof code === 'string') codes.push(code);
+    visit(cause, depth + 1);
+    if (Array.isArray(errors)) for (const inner of errors) visit(inner, depth + 1);
+  };
+  visit(error, 0);
+  return codes;
+}

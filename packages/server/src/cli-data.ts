@@ -1,0 +1,132 @@
+// The data commands of the `ringkv` CLI (`get`, `put`, `delete`/`del`, `ls`/`keys`,
+// `status`): their flags, help with examples, and the exit code each outcome ends with.
+// What they do is in data-commands.ts.
+import { readFileSync } from 'node:fs';
+import { Option, type Command } from 'commander';
+import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, statusCommand, valueFrom, type DataOutput, type DataTarget } from './data-commands.js';
+import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
+import { integer } from './node-options.js';
+import { failureMessage } from './ring-commands.js';
+import { RingkvError } from '@ringkv/client';
+
+interface DataFlags {
+  node: string[];
+  token?: string;
+  ca?: string;
+  json?: boolean;
+  timeoutMs: number;
+}
+
+/** `--node` may be repeated or hold a comma-separated list (RINGKV_NODE=a:8000,b:8000). */
+function collectNodes(value: string, previous: string[] | undefined): string[] {
+  const given = value.split(',').map((node) => node.trim()).filter((node) => node.length > 0);
+  return [...(previous ?? []), ...given];
+}
+
+export function readCa(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new CommandFailure(exitCodes.usage, `cannot read the CA certificate ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check --ca`);
+  }
+}
+
+function dataOptions(command: Command, examples: string): Command {
+  return command
+    .addOption(
+      new Option('--node <host:port>', 'a node to ask (host:port or a URL); repeat it, or separate with commas, and the next is asked when one is down or answers 503')
+        .env('RINGKV_NODE')
+        .argParser(collectNodes),
+    )
+    .addOption(new Option('--token <token>', 'API token (`ringkv token create`)').env('RINGKV_TOKEN'))
+    .addOption(new Option('--ca <file>', "CA certificate (PEM) the nodes' certificates are signed by; implies https").env('RINGKV_CA'))
+    .addOption(new Option('--timeout-ms <ms>', "how long to wait for a node's answer (a write not answered in time: exit code 4)").env('RINGKV_TIMEOUT_MS').default(10_000).argParser(integer))
+    .option('--json', 'print one JSON document on stdout (errors as JSON on stderr), for scripts')
+    .addHelpText('after', `\nExamples:\n${examples}\n\n${exitCodesHelp}\n`);
+}
+
+/** Runs a data command, printing a failure as text or JSON and ending with its exit code. */
+async function runDataCommand(flags: DataFlags, work: (target: DataTarget, io: DataOutput) => Promise<number>): Promise<void> {
+  const nodes = flags.node === undefined || flags.node.length === 0 ? ['127.0.0.1:8000'] : flags.node;
+  const io: DataOutput = { out: process.stdout, err: process.stderr, json: flags.json === true };
+  try {
+    const caPem = flags.ca === undefined ? undefined : readCa(flags.ca);
+    process.exitCode = await work({ nodes, timeoutMs: flags.timeoutMs, ...(flags.token ? { token: flags.token } : {}), ...(caPem ? { caPem } : {}) }, io);
+  } catch (error) {
+    const exitCode = exitCodeOf(error);
+    const message = failureMessage(error, nodes.join(', '));
+    if (io.json) {
+      const status = error instanceof RingkvError ? error.status : error instanceof CommandFailure ? error.status : undefined;
+      process.stderr.write(`${JSON.stringify({ error: { message, ...(status === undefined ? {} : { status }) }, exitCode })}\n`);
+    } else process.stderr.write(`ringkv: ${message}\n`);
+    process.exitCode = exitCode;
+  }
+}
+
+const levelHelp = 'one, quorum (the default), all, or a count of replicas';
+
+export function addDataCommands(program: Command): void {
+  dataOptions(
+    program.command('get').description("print a key's value (JSON) on stdout and its version on stderr; exit 1 if absent").argument('<key>'),
+    `  ringkv get app/config
+  ringkv get app/config --r all --node 10.0.0.1:8000 --node 10.0.0.2:8000
+  ringkv get app/config --json | jq .value`,
+  )
+    .option('--r <level>', levelHelp)
+    .action(async (key: string, flags: DataFlags & { r?: string }) => {
+      await runDataCommand(flags, (target, io) => getCommand(target, key, flags.r, io));
+    });
+
+  dataOptions(
+    program
+      .command('put')
+      .description('store a value: JSON when it parses as JSON, else a string (--string forces a string); prints the version')
+      .argument('<key>')
+      .argument('[value]', 'the value; `-` reads it from stdin'),
+    `  ringkv put app/config '{"retries": 3}'     # stored as JSON
+  ringkv put greeting 'hello world'           # not JSON: stored as a string
+  ringkv put zip 02134 --string               # "02134", not the number 2134
+  ringkv put app/config --file config.json --w all
+  some-command | ringkv put report -          # from stdin, taken exactly (a final newline included)`,
+  )
+    .option('--w <level>', levelHelp)
+    .option('--file <file>', 'read the value from this file')
+    .option('--string', 'store the text as a string even if it parses as JSON')
+    .action(async (key: string, value: string | undefined, flags: DataFlags & { w?: string; file?: string; string?: boolean }) => {
+      await runDataCommand(flags, (target, io) =>
+        putCommand(target, key, valueFrom({ argument: value, file: flags.file, forceString: flags.string === true, readStdin: readStdinText }), flags.w, io),
+      );
+    });
+
+  dataOptions(
+    program.command('delete').alias('del').description('delete a key (writes a tombstone); prints its version').argument('<key>'),
+    `  ringkv del app/config
+  ringkv delete app/config --w all --json`,
+  )
+    .option('--w <level>', levelHelp)
+    .action(async (key: string, flags: DataFlags & { w?: string }) => {
+      await runDataCommand(flags, (target, io) => deleteCommand(target, key, flags.w, io));
+    });
+
+  dataOptions(
+    program
+      .command('ls')
+      .alias('keys')
+      .description("list live keys, one per line: today the keys ONE node stores (its own replicas), the node asked; a cluster-wide listing replaces this once the API has one"),
+    `  ringkv ls --prefix app/
+  ringkv ls --local --node 10.0.0.2:8000 --json`,
+  )
+    .option('--prefix <prefix>', 'only keys that start with this', '')
+    .option('--local', "list the asked node's own keys (what ls does today in any case)")
+    .action(async (flags: DataFlags & { prefix: string }) => {
+      await runDataCommand(flags, (target, io) => listCommand(target, flags.prefix, io));
+    });
+
+  dataOptions(
+    program.command('status').description('the members, their state (up, suspect, down), ring status and ring share, as a table'),
+    `  ringkv status
+  ringkv status --json --node 10.0.0.1:8000,10.0.0.2:8000`,
+  ).action(async (flags: DataFlags) => {
+    await runDataCommand(flags, (target, io) => statusCommand(target, io));
+  });
+}

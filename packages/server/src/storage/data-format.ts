@@ -1,0 +1,68 @@
+// The layout version of a node's data directory (docs/upgrading.md). Every directory a
+// node opens carries a small marker file, `FORMAT`, naming the layout it was written in and
+// the ringkv release that created it. A node refuses a directory in a layout it cannot read,
+// naming both layouts, before it opens anything in it: a newer layout may mean records a
+// release that is too old would misread, and misread records are lost writes.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ringkvVersion } from '../version.js';
+
+/** The data directory layout this release writes and reads. */
+export const dataFormat = 1;
+/** The oldest layout this release still reads (an older one would need a migration). */
+export const dataFormatOldest = 1;
+
+const markerName = 'FORMAT';
+
+interface Marker {
+  format: number;
+  createdBy: string;
+}
+
+export class DataFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DataFormatError';
+  }
+}
+
+/**
+ * Checks the marker of `dataDir` (which exists) and writes it when absent. A directory
+ * without a marker is either new or written before markers existed; both are layout 1.
+ * Returns the layout found.
+ */
+export function checkDataFormat(dataDir: string): number {
+  const path = join(dataDir, markerName);
+  if (!existsSync(path)) {
+    const older = existsSync(join(dataDir, 'lmdb'));
+    const marker: Marker = { format: dataFormat, createdBy: older ? 'unknown (before format markers)' : ringkvVersion };
+    // Written aside and renamed, so a crash leaves either no marker or a whole one.
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(marker)}\n`);
+    renameSync(`${path}.tmp`, path);
+    return dataFormat;
+  }
+  const marker = parseMarker(readFileSync(path, 'utf8'), path);
+  if (marker.format > dataFormat || marker.format < dataFormatOldest) {
+    const which = marker.format > dataFormat ? 'a newer' : 'an older';
+    throw new DataFormatError(
+      `the data directory ${dataDir} is in data format ${marker.format} (created by ringkv ${marker.createdBy}); ringkv ${ringkvVersion} reads formats ` +
+        `${dataFormatOldest}..${dataFormat}. Run ${which} ringkv release on this directory, or start the node on an empty --data-dir and let it join ` +
+        `(docs/upgrading.md). Nothing in the directory was changed.`,
+    );
+  }
+  return marker.format;
+}
+
+function parseMarker(text: string, path: string): Marker {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  const marker = parsed as Partial<Marker> | undefined;
+  if (marker === undefined || marker === null || !Number.isInteger(marker.format) || typeof marker.createdBy !== 'string') {
+    throw new DataFormatError(`${path} is not a ringkv data format marker (expected {"format": <n>, "createdBy": "<version>"}); restore it or remove it if this directory is a ringkv data directory of format 1`);
+  }
+  return marker as Marker;
+}
