@@ -229,6 +229,8 @@ export const KeyCountsSchema = Type.Object({
 });
 
 export const ReplicationStatusSchema = Type.Object({
+  replicasPerKey: Type.Integer({ description: 'Replicas each key has now: N, or as many members as the ring holds while it holds fewer' }),
+  note: Type.Union([Type.String(), Type.Null()], { description: 'Says so when keys have fewer than N replicas (a cluster of one, or a ring still smaller than N); null otherwise' }),
   failedReplicaWrites: Type.Number(),
   readRepairs: Type.Number(),
   pendingHints: Type.Union([Type.Number(), Type.Null()], { description: 'Hints held for replicas that missed writes' }),

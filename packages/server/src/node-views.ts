@@ -135,6 +135,7 @@ export class NodeViews {
       traffic: { requestsTotal: traffic.requestsTotal, ...traffic.summary(), history: traffic.history() },
       members: this.members(),
       replication: {
+        ...replicaCountNote(this.deps.node.ring.nodeIds.length, config.replicas),
         failedReplicaWrites: await counterTotal(metrics.replicaWriteFailures),
         readRepairs: await counterTotal(metrics.readRepairs),
         pendingHints: this.deps.node.hints.count(),
@@ -209,3 +210,15 @@ export class NodeViews {
 }
 
 
+
+/**
+ * How many replicas keys have now, and a sentence when it is fewer than N: a node started
+ * without seeds is a cluster of one and stores every key on itself alone (docs/guarantees.md).
+ */
+export function replicaCountNote(members: number, replicas: number): { replicasPerKey: number; note: string | null } {
+  const replicasPerKey = Math.min(members, replicas);
+  if (replicasPerKey >= replicas) return { replicasPerKey, note: null };
+  const missing = replicas - replicasPerKey;
+  const which = members === 1 ? 'A cluster of one: every key is stored on this node alone' : `The ring holds ${members} members: every key has ${members} replicas`;
+  return { replicasPerKey, note: `${which} until ${missing} more member${missing === 1 ? '' : 's'} join (N=${replicas}); quorum and all count the replicas a key has.` };
+}

@@ -15,7 +15,7 @@ import { joinHostPort, resolveSeeds, systemLookup } from './seed-addresses.js';
 import { hadLeft, loadMembers, membersSaver } from './members-file.js';
 import { createNodeMetrics } from './metrics/metrics.js';
 import { TrafficRecorder } from './metrics/traffic.js';
-import { NodeViews } from './node-views.js';
+import { NodeViews, replicaCountNote } from './node-views.js';
 import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
 import { checkDataFormat } from './storage/data-format.js';
 import { openNodeStorage } from './storage/node-storage.js';
@@ -102,7 +102,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const shedder = new LoadShedder(
     { inflightRequestsMax: config.inflightRequestsMax, inflightBodyBytesMax: config.inflightBodyBytesMax },
     () => performance.now(),
-    () => transport?.unansweredBytes() ?? 0,
+    // This node's own replica lags too: LMDB commits off the event loop, so writes queue there.
+    () => (transport?.unansweredBytes() ?? 0) + (lmdb?.queuedBytes() ?? 0),
   );
   const node = new ClusterNode(
     {
@@ -247,6 +248,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const saveClock = lmdb === undefined ? undefined : setInterval(() => void lmdb.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined), 500);
   saveClock?.unref();
   log.info({ address, storage: config.storage, seeds }, 'node started');
+  const alone = replicaCountNote(node.ring.nodeIds.length, config.replicas).note;
+  if (seeds.length === 0 && alone !== null) log.info({ replicas: config.replicas }, `no seeds: ${alone}`);
   let closing: Promise<void> | undefined;
   return {
     nodeId: config.id,

@@ -24,6 +24,7 @@ export function ReplicationTable({ nodes, colors }: ReplicationTableProps) {
       description="Writes a replica failed to acknowledge, stale copies fixed by reads, the self-healing backlog, and the tombstones of deleted keys."
     >
       <RepairControl />
+      {view !== null && <ReplicaCountNotes view={view} />}
       {view === null ? (
         nodes.error !== null ? (
           <ErrorMessage>Could not load replication status: {nodes.error}</ErrorMessage>
@@ -54,6 +55,17 @@ export function ReplicationTable({ nodes, colors }: ReplicationTableProps) {
         </div>
       )}
     </Section>
+  );
+}
+
+/** Says so when keys have fewer than N replicas (a cluster of one, or a ring still growing to N). */
+function ReplicaCountNotes({ view }: { view: ClusterNodes }) {
+  const notes = [...new Set(view.nodes.flatMap((node) => (node.info?.replication.note ? [node.info.replication.note] : [])))];
+  if (notes.length === 0) return null;
+  return (
+    <p className="message" role="status" data-testid="replica-count-note">
+      {notes.join(' ')}
+    </p>
   );
 }
 

@@ -1,7 +1,7 @@
 // Starts one real node alone, as a newcomer would (`ringkv node --id n1`: no seeds, the
 // default N=3), and checks through inject() that it serves writes and reads at the default
-// quorum and at `all` from the one replica each key has, and refuses an explicit count it
-// cannot meet with a 503 that says why.
+// quorum and at `all` from the one replica each key has, says it is a cluster of one in
+// /node-info, and refuses an explicit count it cannot meet with a 503 that says why.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +27,14 @@ describe('a node started alone', () => {
   it('keeps the default of 3 replicas per key, and the ring holds only itself', () => {
     assert.equal(nodeConfigDefaults.replicas, 3);
     assert.deepEqual(running.node.ring.preferenceList('k'), ['n1']);
+  });
+
+  it('says it is a cluster of one in /node-info, which the dashboard shows', async () => {
+    const info = await running.app.inject({ method: 'GET', url: '/node-info' });
+    assert.equal(info.statusCode, 200, info.body);
+    const { replication } = info.json();
+    assert.equal(replication.replicasPerKey, 1);
+    assert.match(replication.note, /^A cluster of one: every key is stored on this node alone until 2 more members join \(N=3\)/);
   });
 
   it('writes, reads and deletes at the default quorum and at all', async () => {
