@@ -18,7 +18,11 @@
 // BENCH_FROZEN_STORAGE (lmdb). BENCH_FLOOD (0 skips the flood benchmark, flood-bench.ts: a
 // light client's GET p99 through a node flooded with 1 MiB PUTs), BENCH_FLOOD_PUTS (2000).
 // BENCH_SDK (0 skips the SDK benchmark, sdk-bench.ts: the cluster client routing to a
-// replica against a client fixed to one node, on 5 nodes).
+// replica against a client fixed to one node, on 5 nodes). BENCH_CAS (0 skips the
+// conditional-write benchmark, cas-bench.ts: PUT If-Match beside plain PUT at c=1 and c=32,
+// own keys and one shared key; and etcd's compare-and-swap transaction where etcd is
+// installed, BENCH_CAS_ETCD=0 leaves it out). BENCH_BATCH (0 skips the batch benchmark,
+// batch-bench.ts: N single PUTs against the same in POST /batch of 100), BENCH_BATCH_PUTS (20000).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,6 +32,8 @@ import { startCluster, type BenchCluster, type Storage } from './cluster.js';
 import { reportFrozen, runFrozenBench, type FrozenResult } from './frozen-bench.js';
 import { reportFlood, runFloodBench, type FloodResult } from './flood-bench.js';
 import { reportSdk, runSdkBench, type SdkResult } from './sdk-bench.js';
+import { reportCas, runCasBench, type CasResult } from './cas-bench.js';
+import { reportBatch, runBatchBench, type BatchResult } from './batch-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -50,7 +56,11 @@ const frozenStorage = (process.env.BENCH_FROZEN_STORAGE ?? 'lmdb') as Storage;
 const runFlood = only === 'flood' || (only === undefined && process.env.BENCH_FLOOD !== '0');
 const floodPuts = Number(process.env.BENCH_FLOOD_PUTS ?? 2000);
 const runSdk = only === 'sdk' || (only === undefined && process.env.BENCH_SDK !== '0');
-if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood or sdk, not ${only}`);
+const runCas = only === 'cas' || (only === undefined && process.env.BENCH_CAS !== '0');
+const runBatch = only === 'batch' || (only === undefined && process.env.BENCH_BATCH !== '0');
+const batchPuts = Number(process.env.BENCH_BATCH_PUTS ?? 20_000);
+if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk' && only !== 'cas' && only !== 'batch') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood, sdk, cas or batch, not ${only}`);
+if (runBatch && !(Number.isInteger(batchPuts) && batchPuts >= 100)) throw new Error(`BENCH_BATCH_PUTS must be a whole number of at least 100, not ${process.env.BENCH_BATCH_PUTS}`);
 if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
 if (runFrozen && !(frozenSeconds >= 3 && frozenSeconds <= 120)) throw new Error(`BENCH_FROZEN_SECONDS must be 3..120, not ${process.env.BENCH_FROZEN_SECONDS}`);
 if (runJoin && !(Number.isInteger(joinKeys) && joinKeys >= 100)) throw new Error(`BENCH_JOIN_KEYS must be a whole number of at least 100, not ${process.env.BENCH_JOIN_KEYS}`);
@@ -95,7 +105,11 @@ async function main(): Promise<void> {
   const floodResult: FloodResult | null = runFlood ? await runFloodBench({ basePort: basePort + 140, seconds: Math.min(seconds, 5), puts: floodPuts, connections }) : null;
   // Ports of its own, clear of the clusters above.
   const sdkResult: SdkResult | null = runSdk ? await runSdkBench({ basePort: basePort + 160, keyCount: Math.min(keyCount, 2000), connections, seconds: Math.min(seconds, 5) }) : null;
-  report(results, joinResult, frozenResult, floodResult, sdkResult);
+  // Ports of its own, clear of the clusters above (etcd, when installed, takes the next six).
+  const casResult: CasResult | null = runCas ? await runCasBench({ basePort: basePort + 180, seconds: Math.min(seconds, 5), etcd: process.env.BENCH_CAS_ETCD !== '0' }) : null;
+  // Ports of its own, clear of the clusters above.
+  const batchResult: BatchResult | null = runBatch ? await runBatchBench({ basePort: basePort + 200, storage: 'memory', puts: batchPuts, opsPerBatch: 100, connections }) : null;
+  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -120,7 +134,7 @@ async function measure(storage: string, operation: Measurement['operation'], clu
   return measurement;
 }
 
-function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null): void {
+function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null, casResult: CasResult | null, batchResult: BatchResult | null): void {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = ['', `Machine: ${machine}, load from ${loadGenerator}`];
   if (results.length > 0) {
@@ -138,13 +152,15 @@ function report(results: Measurement[], joinResult: JoinResult | null, frozenRes
   if (frozenResult !== null) lines.push(...reportFrozen(frozenResult));
   if (floodResult !== null) lines.push(...reportFlood(floodResult));
   if (sdkResult !== null) lines.push(...reportSdk(sdkResult));
+  if (casResult !== null) lines.push(...reportCas(casResult));
+  if (batchResult !== null) lines.push(...reportBatch(batchResult));
   lines.push('');
   process.stdout.write(lines.join('\n'));
   const resultsDir = join(here, '..', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

@@ -8,4 +8,5 @@ export const ciSeedCounts: Readonly<Record<Profile, number>> = Object.freeze({
   'skewed-clocks': 100,
   'ring-changes': 150,
   'slow-gossip': 150,
+  cas: 100,
 });

@@ -1,8 +1,9 @@
 // The client side of the simulation: sends each operation to a coordinator's real
 // Coordinator, and records in the history and the trace what a client would be told.
 // Typed outcomes map to the honest outcomes of docs/design.md, "Honest outcomes": UnavailableError,
-// InsufficientStorageError (507) and ReadFailedError are "failed" (nothing applied),
-// OutcomeUnknownError is "unknown".
+// InsufficientStorageError (507), ReadFailedError and PreconditionFailedError (412, with the
+// record it was refused on) are "failed" (nothing applied), OutcomeUnknownError is "unknown".
+// Conditional writes and serial reads (the cas profile) go to the node's Paxos proposer.
 // Anything else (an InvariantError, a TypeError) is reported as a violation. A client
 // whose coordinator crashes mid-request sees its connection drop: unknown for a write.
 // Like the API, a node that does not yet know all its seeds refuses requests.
@@ -12,13 +13,17 @@ import {
   InsufficientStorageError,
   OutcomeUnknownError,
   ReadFailedError,
+  PreconditionFailedError,
   UnavailableError,
-  type Coordinator,
+  formatVersion,
+  type ClusterNode,
+  type ConditionalWriteResult,
   type ReadResult,
+  type StoredRecord,
   type WriteResult,
 } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
-import type { History, Operation, OperationRequest, Outcome } from './history.js';
+import type { History, Operation, OperationRequest, Outcome, ReadValue, Version } from './history.js';
 import type { Trace } from './trace.js';
 import type { Violation } from './violations.js';
 
@@ -32,7 +37,8 @@ export interface ClientDriverDeps {
 }
 
 type Finished = Exclude<Outcome, 'pending'>;
-type Finish = (outcome: Finished, details: Partial<Pick<Operation, 'version' | 'read' | 'reason'>>) => void;
+type Details = Partial<Pick<Operation, 'version' | 'read' | 'reason' | 'preconditionFailed' | 'previous'>>;
+type Finish = (outcome: Finished, details: Details) => void;
 
 export class ClientDriver {
   private readonly deps: ClientDriverDeps;
@@ -60,13 +66,13 @@ export class ClientDriver {
       onDone(operation);
     };
     this.inflight.set(operation.id, { operation, finish });
-    let call: Promise<WriteResult | ReadResult>;
+    let call: Promise<CallResult>;
     try {
       // A stopped process's port refuses the connection: nothing is sent to its core.
       if (!member.up) throw new NodeDownError(request.node);
       // The API refuses requests until the node knows every seed (503 "starting"); so does the simulated client.
       if (!member.node.admitClients()) throw new NodeStartingError(request.node);
-      call = callCoordinator(member.node.coordinator, operation);
+      call = callNode(member.node, operation);
     } catch (error) {
       call = Promise.reject(error);
     }
@@ -99,8 +105,9 @@ export class ClientDriver {
     }
   }
 
-  private classify(operation: Operation, error: unknown): [Finished, { reason: string }] {
+  private classify(operation: Operation, error: unknown): [Finished, Details] {
     if (error instanceof NodeStartingError || error instanceof NodeDownError) return ['failed', { reason: error.message }];
+    if (error instanceof PreconditionFailedError) return ['failed', { reason: `precondition failed: ${error.message}`, preconditionFailed: true, read: readValueOf(error.current) }];
     if (error instanceof UnavailableError) return ['failed', { reason: `unavailable: ${describeFailures(error.failures)}` }];
     if (error instanceof InsufficientStorageError) return ['failed', { reason: `insufficient storage: ${describeFailures(error.failures)}` }];
     if (error instanceof ReadFailedError) return ['failed', { reason: `read failed (${error.replies}/${error.required} answers): ${describeFailures(error.failures)}` }];
@@ -134,7 +141,17 @@ class NodeStartingError extends Error {
   }
 }
 
-function callCoordinator(coordinator: Coordinator, operation: Operation): Promise<WriteResult | ReadResult> {
+type CallResult = WriteResult | ReadResult | ConditionalWriteResult | { serialRecord: StoredRecord | undefined };
+
+function callNode(node: ClusterNode, operation: Operation): Promise<CallResult> {
+  const coordinator = node.coordinator;
+  if (operation.condition !== undefined) {
+    const { ifMatch, ifNoneMatch } = operation.condition;
+    const condition = ifMatch !== undefined ? { ifMatch: formatVersion(ifMatch) } : { ifNoneMatch: ifNoneMatch === true };
+    const change = operation.kind === 'delete' ? { value: undefined, tombstone: true } : { value: operation.value, tombstone: false };
+    return node.paxos.write(operation.key, change, condition);
+  }
+  if (operation.serial === true) return node.paxos.read(operation.key).then((record) => ({ serialRecord: record }));
   switch (operation.kind) {
     case 'put':
       return coordinator.put(operation.key, operation.value, operation.level);
@@ -145,12 +162,21 @@ function callCoordinator(coordinator: Coordinator, operation: Operation): Promis
   }
 }
 
-function resultDetails(operation: Operation, result: WriteResult | ReadResult): Partial<Pick<Operation, 'version' | 'read'>> {
+function resultDetails(operation: Operation, result: CallResult): Partial<Pick<Operation, 'version' | 'read' | 'previous'>> {
+  if ('serialRecord' in result) return { read: readValueOf(result.serialRecord) };
   if (operation.kind !== 'read') {
     const { record } = result as WriteResult;
-    return { version: { hlc: record.hlc, nodeId: record.nodeId } };
+    const previous = 'previous' in result ? { previous: result.previous === undefined ? null : versionOf(result.previous) } : {};
+    return { version: versionOf(record), ...previous };
   }
-  const { record } = result as ReadResult;
-  if (record === undefined) return { read: { found: false } };
-  return { read: { found: true, tombstone: record.tombstone, value: record.value, version: { hlc: record.hlc, nodeId: record.nodeId } } };
+  return { read: readValueOf((result as ReadResult).record) };
+}
+
+function versionOf(record: StoredRecord): Version {
+  return { hlc: record.hlc, nodeId: record.nodeId };
+}
+
+function readValueOf(record: StoredRecord | undefined): ReadValue {
+  if (record === undefined) return { found: false };
+  return { found: true, tombstone: record.tombstone, value: record.value, version: versionOf(record) };
 }

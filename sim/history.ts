@@ -24,8 +24,12 @@ export interface Operation {
   key: string;
   /** The value a put writes; unique within a run, so a read names the write it saw. */
   value?: string;
-  /** W for writes, R for reads, as a replica count. */
+  /** W for writes, R for reads, as a replica count (a majority for conditional writes and serial reads). */
   level: number;
+  /** A conditional put (the cas profile): applies only if the key's version is `ifMatch`, or if it is absent (`ifNoneMatch`). */
+  condition?: { ifMatch?: Version; ifNoneMatch?: true };
+  /** A serial read (r=serial): linearizable with conditional writes. */
+  serial?: true;
   /** The coordinator the client sent the request to, and which process of it. */
   node: string;
   incarnation: number;
@@ -35,8 +39,12 @@ export interface Operation {
   outcome: Outcome;
   /** The version an acknowledged write was given. */
   version?: Version;
-  /** What an ok read returned. */
+  /** What an ok read returned; for a conditional write refused with 412, the current record it was refused on. */
   read?: ReadValue;
+  /** A conditional write whose condition did not hold (412): nothing was written. */
+  preconditionFailed?: true;
+  /** The version an acknowledged conditional write replaced (null: the key was absent). */
+  previous?: Version | null;
   /** Why a request failed or ended with an unknown outcome. */
   reason?: string;
 }
@@ -46,7 +54,7 @@ export interface DataLoss {
   nodeId: string;
 }
 
-export type OperationRequest = Pick<Operation, 'client' | 'kind' | 'key' | 'level' | 'node' | 'incarnation' | 'phase'> & { value?: string };
+export type OperationRequest = Pick<Operation, 'client' | 'kind' | 'key' | 'level' | 'node' | 'incarnation' | 'phase'> & Partial<Pick<Operation, 'value' | 'condition' | 'serial'>>;
 
 export class History {
   readonly operations: Operation[] = [];
@@ -59,7 +67,7 @@ export class History {
   }
 
   /** Records how an operation ended; later reports about a finished operation are ignored. */
-  complete(operation: Operation, outcome: Exclude<Outcome, 'pending'>, atMs: number, details: Partial<Pick<Operation, 'version' | 'read' | 'reason'>> = {}): boolean {
+  complete(operation: Operation, outcome: Exclude<Outcome, 'pending'>, atMs: number, details: Partial<Pick<Operation, 'version' | 'read' | 'reason' | 'preconditionFailed' | 'previous'>> = {}): boolean {
     if (operation.outcome !== 'pending') return false;
     operation.outcome = outcome;
     operation.completeMs = atMs;

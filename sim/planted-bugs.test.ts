@@ -34,10 +34,20 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   // A node that missed a transfer holds the only copy of a write (acknowledged at W=1, or
   // its peers' copies lost); dropped unseen when it cleans up, the write is gone.
   cleanupWithoutHandoff: ['stale-read', 'lost-write'],
+  // Two proposers each proceed on one promise: both are accepted, both answered 200.
+  acceptWithoutPromiseQuorum: ['double-win', 'not-linearizable', 'stale-read'],
+  // A proposal accepted by a minority is overwritten by a new one, and then finished later.
+  ignoreInProgress: ['double-win', 'not-linearizable', 'refused-write-visible', 'stale-read'],
 };
 
 /** Bugs that only ring changes can show run in that profile. */
-const profileFor: Partial<Record<keyof PlantedBugs, Profile>> = { writeOnlyToReadRing: 'ring-changes', fencingOff: 'slow-gossip', cleanupWithoutHandoff: 'slow-gossip' };
+const profileFor: Partial<Record<keyof PlantedBugs, Profile>> = {
+  writeOnlyToReadRing: 'ring-changes',
+  fencingOff: 'slow-gossip',
+  cleanupWithoutHandoff: 'slow-gossip',
+  acceptWithoutPromiseQuorum: 'cas',
+  ignoreInProgress: 'cas',
+};
 
 /** The first seed in 1..seedsMax whose run shows one of `kinds`. */
 async function firstSeedShowing(plantedBugs: PlantedBugs, kinds: readonly ViolationKind[], profile: Profile): Promise<RunResult | undefined> {

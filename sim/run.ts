@@ -7,6 +7,7 @@
 import { InvariantError, loadKeyHasher, type Ring, type SeededRng } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
 import { checkHistory, checkReplicas } from './checkers.js';
+import { checkLinearizable } from './linearizability.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
 import { describeFault, faultLimits, healAll, planFaults, strike, type Fault, type TimedFault } from './faults.js';
@@ -130,15 +131,10 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     await runWorkload(context, plan.operations(context));
     await healAndConverge(context);
     const finalRing = cluster.members.find((member) => member.up)?.node.ring;
-    violations.push(
-      ...checkHistory(history, {
-        replicas: scenario.replicas,
-        // With ring changes a key's replicas moved during the run: a disk lost on any of them counts.
-        replicasOf: (key) => [...new Set([...(context.placement?.preferenceList(key) ?? []), ...(finalRing?.preferenceList(key) ?? [])])],
-        dataLosses: history.dataLosses,
-        trace,
-      }),
-    );
+    // With ring changes a key's replicas moved during the run: a disk lost on any of them counts.
+    const replicasOf = (key: string) => [...new Set([...(context.placement?.preferenceList(key) ?? []), ...(finalRing?.preferenceList(key) ?? [])])];
+    violations.push(...checkHistory(history, { replicas: scenario.replicas, replicasOf, dataLosses: history.dataLosses, trace }));
+    violations.push(...checkLinearizable(history, { replicasOf, dataLosses: history.dataLosses, trace }));
   } catch (error) {
     report(thrownInCore(error, nowMs()));
   } finally {
@@ -233,7 +229,8 @@ function issueDue(context: IssueContext, workload: Workload, elapsedMs: number, 
     }
     client.busy = true;
     started++;
-    clients.submit({ client: client.name, phase: 'workload', node, ...planned }, () => {
+    clients.submit({ client: client.name, phase: 'workload', node, ...planned }, (operation) => {
+      workload.learn(client, operation);
       client.busy = false;
       client.nextAtMs = context.nowMs() - startMs + thinkMs;
     });

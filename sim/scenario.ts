@@ -18,13 +18,16 @@ import type { PlantedBugs } from '@ringkv/core/testing';
  * `slow-gossip`: the ring changes of `ring-changes` (the same seed plans the same ones),
  * plus gossip to and from one or two nodes starved around them for far longer than the
  * settle period while data messages pass (sim/slow-gossip.ts).
+ * `cas`: clients read a few shared keys serially and write them with If-Match (or
+ * If-None-Match) on the version they read, plus plain quorum reads, under the faults and
+ * ring changes of `ring-changes`; the linearizability checker judges it (checkers.ts).
  */
-export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes' | 'slow-gossip';
-export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes', 'slow-gossip'];
+export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes' | 'slow-gossip' | 'cas';
+export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes', 'slow-gossip', 'cas'];
 
 /** Profiles whose operators join, leave and remove nodes during the run. */
 export function hasRingChanges(profile: Profile): boolean {
-  return profile === 'ring-changes' || profile === 'slow-gossip';
+  return profile === 'ring-changes' || profile === 'slow-gossip' || profile === 'cas';
 }
 
 /** `any-node`: a client sends each request to a random running node (a load balancer). `key-home`: writes of a key always go to the key's home node. */

@@ -14,6 +14,7 @@ const failuresShownMax = 3;
 const skewedSeedCount = ciSeedCounts['skewed-clocks'];
 const ringChangeSeedCount = ciSeedCounts['ring-changes'];
 const slowGossipSeedCount = ciSeedCounts['slow-gossip'];
+const casSeedCount = ciSeedCounts.cas;
 
 describe('simulation', () => {
   it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: 120_000 }, async () => {
@@ -84,6 +85,29 @@ describe('simulation', () => {
       assert.equal(failures.length, 0, `${failures.length} of ${slowGossipSeedCount} seeds failed (${failures.map((result) => result.seed).join(', ')}):\n${report}`);
       // The fault struck: most runs starve someone's gossip (a run without ring changes cannot).
       assert.ok(starved >= slowGossipSeedCount, `only ${starved} starvation windows in ${slowGossipSeedCount} runs`);
+    },
+  );
+
+  it(
+    `keeps conditional writes and serial reads linearizable, one winner per version, under the faults and ring changes (seeds 1..${casSeedCount})`,
+    { timeout: 120_000 },
+    async () => {
+      const failures: RunResult[] = [];
+      let won = 0;
+      let refused = 0;
+      for (let seed = 1; seed <= casSeedCount; seed++) {
+        const result = await runSimulation(seed, { profile: 'cas' });
+        if (result.violations.length > 0) failures.push(result);
+        for (const operation of result.history.operations) {
+          if (operation.condition === undefined) continue;
+          if (operation.outcome === 'ok') won++;
+          if (operation.preconditionFailed === true) refused++;
+        }
+      }
+      const report = failures.slice(0, failuresShownMax).map((result) => describeFailure(result)).join('\n\n');
+      assert.equal(failures.length, 0, `${failures.length} of ${casSeedCount} seeds failed (${failures.map((result) => result.seed).join(', ')}):\n${report}`);
+      // Writers raced: many conditional writes won, and many lost to another writer's version.
+      assert.ok(won >= casSeedCount * 10 && refused >= casSeedCount * 5, `${won} conditional writes won and ${refused} were refused in ${casSeedCount} runs`);
     },
   );
 });

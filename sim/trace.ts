@@ -70,8 +70,9 @@ export class Trace {
 
   describeOperation(operation: Operation): string {
     const what = operation.kind === 'put' ? `put ${operation.key}=${JSON.stringify(operation.value)}` : `${operation.kind} ${operation.key}`;
-    const level = operation.kind === 'read' ? `r=${operation.level}` : `w=${operation.level}`;
-    return `op ${operation.id} ${operation.client} ${what} ${level} via ${operation.node}`;
+    const level = operation.serial === true ? 'r=serial' : operation.kind === 'read' ? `r=${operation.level}` : `w=${operation.level}`;
+    const condition = operation.condition === undefined ? '' : operation.condition.ifMatch !== undefined ? ` if-match ${this.describeVersion(operation.condition.ifMatch)}` : ' if-none-match';
+    return `op ${operation.id} ${operation.client} ${what}${condition} ${level} via ${operation.node}`;
   }
 
   describeOutcome(operation: Operation): string {
@@ -101,6 +102,11 @@ export class Trace {
         return { text: `pushRecords ${request.entries.map(([key, record]) => `${key} ${this.describeRecord(record)}`).join(', ')}`, keys: request.entries.map(([key]) => key) };
       case 'pullRecords':
         return { text: `pullRecords ${request.keys.join(', ')}`, keys: request.keys };
+      case 'paxosPrepare':
+        return { text: `prepare ${request.key} ballot ${this.describeVersion(request.ballot)}`, keys: [request.key] };
+      case 'paxosAccept':
+      case 'paxosCommit':
+        return { text: `${request.type === 'paxosAccept' ? 'accept' : 'commit'} ${request.key} ${this.describeRecord(request.record)} ballot ${this.describeVersion(request.ballot)}`, keys: [request.key] };
       default:
         return undefined;
     }
@@ -108,11 +114,18 @@ export class Trace {
 
   private describeReply(request: MessageEvent['request'], reply: PeerReply): { text: string; keys: string[] } | undefined {
     if (reply.type === 'failure') {
-      const keys = request.type === 'put' || request.type === 'get' ? [request.key] : [];
+      const keys = 'key' in request ? [request.key] : [];
       return keys.length === 0 ? undefined : { text: `failure ${keys[0]} ${reply.code}`, keys };
     }
     if (reply.type === 'putAck' && request.type === 'put') return { text: `putAck ${request.key} applied=${reply.applied}`, keys: [request.key] };
     if (reply.type === 'getReply' && request.type === 'get') return { text: `getReply ${request.key} ${this.describeRecord(reply.record)}`, keys: [request.key] };
+    if (reply.type === 'paxosPromise' && request.type === 'paxosPrepare') {
+      const text = reply.promised
+        ? `promise ${request.key} accepted ${reply.accepted === null ? 'none' : this.describeRecord(reply.accepted.record)} current ${this.describeRecord(reply.current)}`
+        : `refuse ${request.key}: promised ${reply.highest === null ? '?' : this.describeVersion(reply.highest)}`;
+      return { text, keys: [request.key] };
+    }
+    if (reply.type === 'paxosAccepted' && request.type === 'paxosAccept') return { text: `accepted ${request.key} ${reply.accepted}`, keys: [request.key] };
     if (reply.type === 'records') {
       return { text: `records ${reply.entries.map(([key, record]) => `${key} ${this.describeRecord(record)}`).join(', ')}`, keys: reply.entries.map(([key]) => key) };
     }

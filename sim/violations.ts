@@ -22,6 +22,10 @@ export type ViolationKind =
   | 'invariant'
   /** The core threw or rejected with something that is not one of its typed outcomes. */
   | 'unexpected-error'
+  /** Two conditional writes won over the same version of a key. */
+  | 'double-win'
+  /** Conditional writes and serial reads of a key admit no order that agrees with real time (checkers/linearizability.ts). */
+  | 'not-linearizable'
   /** A request got no answer at all within the run's bounds. */
   | 'hung-operation'
   /** After healing, the nodes did not all see each other up again, or a read failed on the healed cluster. */

@@ -6,13 +6,21 @@
 // - hot keys (`hot-0`): every client writes them, concurrently;
 // - fresh keys (`c2-m5`): written once, then sometimes read or deleted (many keys).
 // Every put writes a value unique in the run (`c2:7`), so a read names the write it saw.
+// In the cas profile every client works on a few shared keys (`cas-1`): a serial read,
+// then a conditional put on the version it read (If-None-Match while the key is absent),
+// as read-modify-write code does, and now and then a plain quorum read.
 import type { SeededRng } from '@ringkv/core';
-import type { OperationKind } from './history.js';
+import type { Operation, OperationKind, Version } from './history.js';
 import { quorumOf, type Scenario } from './scenario.js';
 
 export const workloadShape = {
   ownKeysPerClient: 3,
   hotKeys: 2,
+  /** Keys every client reads and writes conditionally in the cas profile. */
+  casKeys: 3,
+  /** In the cas profile: chances of a serial read and of a plain quorum read (the rest are conditional puts). */
+  serialReadShare: 0.25,
+  plainReadShare: 0.1,
   /** Chances of the key kinds: own, hot, fresh (the rest). */
   ownShare: 0.55,
   hotShare: 0.25,
@@ -30,6 +38,8 @@ export interface ClientState {
   nextAtMs: number;
   puts: number;
   freshKeys: string[];
+  /** The cas profile: the version the client last learned of each key (null: absent), as read-modify-write code keeps it. */
+  known: Map<string, Version | null>;
 }
 
 export interface PlannedOperation {
@@ -38,6 +48,8 @@ export interface PlannedOperation {
   value?: string;
   /** R or W as a replica count. */
   level: number;
+  condition?: Operation['condition'];
+  serial?: true;
 }
 
 export class Workload {
@@ -54,10 +66,12 @@ export class Workload {
       nextAtMs: rng.nextInt(workloadShape.thinkMsMax),
       puts: 0,
       freshKeys: [],
+      known: new Map(),
     }));
   }
 
   next(client: ClientState): PlannedOperation {
+    if (this.scenario.profile === 'cas') return this.casStep(client);
     const draw = this.rng.next();
     if (draw < workloadShape.ownShare) return this.onKey(client, `${client.name}-k${this.rng.nextInt(workloadShape.ownKeysPerClient)}`);
     if (draw < workloadShape.ownShare + workloadShape.hotShare) return this.onKey(client, `hot-${this.rng.nextInt(workloadShape.hotKeys)}`);
@@ -79,6 +93,26 @@ export class Workload {
       return running.includes(home) ? home : undefined;
     }
     return running.length === 0 ? undefined : running[this.rng.nextInt(running.length)];
+  }
+
+  /** What a client learns from an answer in the cas profile: the version it read, won, or was refused on; nothing from an unknown outcome. */
+  learn(client: ClientState, operation: Operation): void {
+    if (this.scenario.profile !== 'cas' || (operation.serial !== true && operation.condition === undefined)) return;
+    if (operation.outcome === 'ok' && operation.version !== undefined) client.known.set(operation.key, operation.version);
+    else if (operation.read !== undefined) client.known.set(operation.key, operation.read.found && !operation.read.tombstone ? operation.read.version : null);
+    else client.known.delete(operation.key);
+  }
+
+  private casStep(client: ClientState): PlannedOperation {
+    const key = `cas-${this.rng.nextInt(workloadShape.casKeys)}`;
+    const majority = quorumOf(this.scenario.replicas);
+    const draw = this.rng.next();
+    const known = client.known.get(key);
+    if (known === undefined || draw < workloadShape.serialReadShare) return { kind: 'read', key, level: majority, serial: true };
+    if (draw < workloadShape.serialReadShare + workloadShape.plainReadShare) return { kind: 'read', key, level: majority };
+    client.puts += 1;
+    const condition = known === null ? { ifNoneMatch: true as const } : { ifMatch: known };
+    return { kind: 'put', key, value: `${client.name}:${client.puts}`, level: majority, condition };
   }
 
   private onKey(client: ClientState, key: string): PlannedOperation {

@@ -98,7 +98,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     throw error;
   });
   const faultKinds = network.canPartition ? [...processFaultKinds, ...networkFaultKinds] : [...processFaultKinds];
-  const nodes = createNodes(network, runDir, options);
+  const { nodes } = createSecuredNodes(network, runDir, { ...options, tokenName: 'chaos' });
   const { log: _log, ...recordedOptions } = options;
   const result: ChaosResult = {
     options: recordedOptions,
@@ -217,29 +217,40 @@ async function chooseNetwork(options: ChaosOptions): Promise<{ network: ChaosNet
   return { network: await createLoopbackNetwork(options.nodeCount), fallbackReason: reason };
 }
 
+/** What varies between the real-process tests that start secured LMDB nodes. */
+export interface SecuredNodeSettings {
+  nodeCount: number;
+  replicas: number;
+  probeIntervalMs: number;
+  replicaTimeoutMs: number;
+  clientTimeoutMs: number;
+  /** Names the admin token the test's clients use. */
+  tokenName: string;
+}
+
 /**
  * The nodes run off loopback in their namespaces, so protected mode holds them to the
  * secure way: a cluster secret file, mutual TLS and an auth file. Security runs under
- * every fault the chaos run injects.
+ * every fault the chaos run injects (and the conditional-write test's, test/cas.test.ts).
  */
-function createNodes(network: ChaosNetwork, runDir: string, options: ChaosOptions): ChaosNode[] {
-  const addresses = Array.from({ length: options.nodeCount }, (_, index) => `${network.hostOf(index)}:${network.portOf(index)}`);
+export function createSecuredNodes(network: ChaosNetwork, runDir: string, settings: SecuredNodeSettings): { nodes: ChaosNode[]; caPem: string; token: string } {
+  const addresses = Array.from({ length: settings.nodeCount }, (_, index) => `${network.hostOf(index)}:${network.portOf(index)}`);
   const ids = addresses.map((_, index) => `n${index + 1}`);
   const secretFile = join(runDir, 'cluster-secret');
   ensureClusterSecretFile(secretFile);
   const authFile = join(runDir, 'auth.json');
-  const { token } = createToken(authFile, { role: 'admin', name: 'chaos' }, Date.now());
+  const { token } = createToken(authFile, { role: 'admin', name: settings.tokenName }, Date.now());
   const hosts = [...new Set([...addresses.map((_, index) => network.hostOf(index)), '127.0.0.1'])];
   const certificates = createCertificates({ outDir: join(runDir, 'certs'), nodeIds: ids, hosts, days: 2 });
-  const credentials = { caPem: readFileSync(certificates.caCertFile, 'utf8'), token };
-  return addresses.map(
+  const caPem = readFileSync(certificates.caCertFile, 'utf8');
+  const nodes = addresses.map(
     (address, index) =>
       new ChaosNode({
         index,
         network,
         logPath: join(runDir, `n${index + 1}.log`),
-        clientTimeoutMs: options.clientTimeoutMs,
-        credentials,
+        clientTimeoutMs: settings.clientTimeoutMs,
+        credentials: { caPem, token },
         args: [
           '--seeds', addresses.filter((other) => other !== address).join(','),
           '--cluster-secret-file', secretFile,
@@ -247,16 +258,17 @@ function createNodes(network: ChaosNetwork, runDir: string, options: ChaosOption
           '--tls-cert', certificates.nodes[index]?.certFile ?? '',
           '--tls-key', certificates.nodes[index]?.keyFile ?? '',
           '--tls-ca', certificates.caCertFile,
-          '--replicas', String(options.replicas),
+          '--replicas', String(settings.replicas),
           '--storage', 'lmdb',
           '--data-dir', join(runDir, `n${index + 1}`),
-          '--probe-interval-ms', String(options.probeIntervalMs),
-          '--write-timeout-ms', String(options.replicaTimeoutMs),
-          '--read-timeout-ms', String(options.replicaTimeoutMs),
+          '--probe-interval-ms', String(settings.probeIntervalMs),
+          '--write-timeout-ms', String(settings.replicaTimeoutMs),
+          '--read-timeout-ms', String(settings.replicaTimeoutMs),
           '--log-level', 'info',
         ],
       }),
   );
+  return { nodes, caPem, token };
 }
 
 /** If the process exits or is interrupted mid-run, kill the nodes and delete the namespaces. */

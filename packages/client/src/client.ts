@@ -15,12 +15,15 @@ import type {
   KeysPage,
   NodeInfo,
   NodeStatus,
+  PreconditionFailedProblem,
   Problem,
+  ReadLevel,
   RepairStatus,
   RingLayout,
   StoredValue,
 } from './types.js';
 import { acksOf, problemOf, storePath } from './http-answers.js';
+import type { BatchAnswer, BatchOp } from './batch-schemas.js';
 
 /** An error answer from a node, carrying its problem+json body. */
 export class RingkvError extends Error {
@@ -34,6 +37,36 @@ export class RingkvError extends Error {
     this.problem = problem;
   }
 }
+
+/**
+ * A refused If-Match or If-None-Match (412): nothing was written. `currentVersion` is the
+ * key's version now (null when absent), to read the key again and decide.
+ */
+export class RingkvPreconditionFailedError extends RingkvError {
+  readonly currentVersion: string | null;
+  /** The key is deleted (currentVersion is its tombstone's). */
+  readonly deleted: boolean;
+
+  constructor(problem: PreconditionFailedProblem) {
+    super(problem);
+    this.name = 'RingkvPreconditionFailedError';
+    this.currentVersion = typeof problem.currentVersion === 'string' ? problem.currentVersion : null;
+    this.deleted = problem.deleted === true;
+  }
+}
+
+/** The error for a node's problem answer: a RingkvPreconditionFailedError for 412, else a RingkvError. */
+export function errorOfProblem(problem: Problem): RingkvError {
+  return problem.status === 412 ? new RingkvPreconditionFailedError(problem as PreconditionFailedProblem) : new RingkvError(problem);
+}
+
+/** The If-Match header for a version: quoted as the ETag header gives it (a version already quoted is sent as is). */
+export function ifMatchHeaders(version: string): Record<string, string> {
+  return { 'if-match': version.startsWith('"') || version.startsWith('W/') ? version : `"${version}"` };
+}
+
+/** The header of a create-only write: If-None-Match: * (absent or deleted keys only). */
+export const ifAbsentHeaders: Readonly<Record<string, string>> = { 'if-none-match': '*' };
 
 export interface ClientOptions {
   /** Base URL of the node, e.g. `http://127.0.0.1:8000`; empty for same-origin (browser). */
@@ -85,8 +118,29 @@ export class RingkvClient {
     return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
   }
 
-  /** The stored value, or null when the key is absent or deleted. */
-  async get(key: string, r?: ConsistencyLevel): Promise<StoredValue | null> {
+  /**
+   * Writes only if the key's current version is exactly `version` (as a read or write gave it),
+   * decided by a majority of its replicas; throws RingkvPreconditionFailedError (412) otherwise.
+   */
+  async putIfMatch(key: string, value: unknown, version: string): Promise<WriteReceipt<StoredValue>> {
+    const response = await this.send('PUT', storePath(key, 'w', undefined), { value }, [], ifMatchHeaders(version));
+    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  }
+
+  /** Writes only if the key is absent or deleted; throws RingkvPreconditionFailedError (412) when it exists. */
+  async createIfAbsent(key: string, value: unknown): Promise<WriteReceipt<StoredValue>> {
+    const response = await this.send('PUT', storePath(key, 'w', undefined), { value }, [], ifAbsentHeaders);
+    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  }
+
+  /** Deletes only if the key is still at `version`; throws RingkvPreconditionFailedError (412) otherwise. */
+  async deleteIfMatch(key: string, version: string): Promise<WriteReceipt<DeleteResult>> {
+    const response = await this.send('DELETE', storePath(key, 'w', undefined), undefined, [], ifMatchHeaders(version));
+    return { body: (await response.json()) as DeleteResult, acks: acksOf(response) };
+  }
+
+  /** The stored value, or null when the key is absent or deleted. `serial` reads linearizably with conditional writes. */
+  async get(key: string, r?: ReadLevel): Promise<StoredValue | null> {
     const response = await this.send('GET', storePath(key, 'r', r), undefined, [404]);
     if (response.status === 404) return null;
     return (await response.json()) as StoredValue;
@@ -95,6 +149,15 @@ export class RingkvClient {
   async delete(key: string, w?: ConsistencyLevel): Promise<WriteReceipt<DeleteResult>> {
     const response = await this.send('DELETE', storePath(key, 'w', w));
     return { body: (await response.json()) as DeleteResult, acks: acksOf(response) };
+  }
+
+  /**
+   * Many puts, gets and deletes in one request (POST /batch): one result per op, in order, each
+   * the status and body its single request would have had. Not atomic; batch.ts splits long lists.
+   */
+  async batch(ops: readonly BatchOp[]): Promise<BatchAnswer> {
+    const response = await this.send('POST', '/batch', { ops });
+    return (await response.json()) as BatchAnswer;
   }
 
   replicas(key: string): Promise<KeyReplicas> {
@@ -211,8 +274,9 @@ export class RingkvClient {
     path: string,
     body?: unknown,
     acceptedStatuses: number[] = [],
+    extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...extraHeaders };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
@@ -221,6 +285,6 @@ export class RingkvClient {
     }
     const response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
     if (response.ok || acceptedStatuses.includes(response.status)) return response;
-    throw new RingkvError(await problemOf(response));
+    throw errorOfProblem(await problemOf(response));
   }
 }

@@ -5,7 +5,7 @@
 // down, and retries only what is safe to retry (retry-policy.ts). It uses nothing but
 // fetch, AbortController and timers, so it runs in Node and in browsers alike.
 import { timedSignal, untilAborted, type TimedSignal } from './abort-signals.js';
-import { RingkvError, type WriteReceipt } from './client.js';
+import { errorOfProblem, ifAbsentHeaders, ifMatchHeaders, RingkvError, type WriteReceipt } from './client.js';
 import {
   attemptTimeoutMsDefault,
   attemptsMaxDefault,
@@ -16,9 +16,9 @@ import {
 } from './client-limits.js';
 import { ClusterTopology, type TopologyMember } from './cluster-topology.js';
 import { acksOf, problemOf, storePath } from './http-answers.js';
-import { failureKindOf, isRead, mayHaveApplied, mayRetry, type AttemptFailure, type FailureKind } from './retry-policy.js';
+import { failureKindOf, isRead, mayHaveApplied, mayRetry, mayRetryConditional, type AttemptFailure, type FailureKind } from './retry-policy.js';
 import { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
-import type { ClusterInfo, ConsistencyLevel, DeleteResult, MemberInfo, RingLayout, StoredValue } from './types.js';
+import type { ClusterInfo, ConsistencyLevel, DeleteResult, MemberInfo, ReadLevel, RingLayout, StoredValue } from './types.js';
 
 export interface ClusterClientOptions {
   /** Base URLs of some nodes (`http://10.0.0.1:8000`); the client learns the others from them. */
@@ -58,7 +58,8 @@ export interface RequestOptions {
 }
 
 export interface ReadOptions extends RequestOptions {
-  r?: ConsistencyLevel;
+  /** A consistency level, or `serial`: linearizable with conditional writes (a per-key Paxos round). */
+  r?: ReadLevel;
 }
 
 export interface WriteOptions extends RequestOptions {
@@ -130,6 +131,8 @@ interface Call {
   options: RequestOptions & { idempotencyKey?: string };
   /** Error statuses that are answers, not failures (404 for a read). */
   acceptedStatuses?: readonly number[];
+  /** If-Match or If-None-Match: sent to another node only when it never reached one (retry-policy.ts). */
+  conditionHeaders?: Readonly<Record<string, string>>;
 }
 
 export class RingkvClusterClient {
@@ -187,6 +190,27 @@ export class RingkvClusterClient {
     return { body: answer.body as DeleteResult, acks: acksOfHeaders(answer.headers) };
   }
 
+  /**
+   * Writes only if the key's current version is exactly `version`, decided by a majority of its
+   * replicas; throws RingkvPreconditionFailedError (412, with the current version) otherwise.
+   */
+  async putIfMatch(key: string, value: unknown, version: string, options: RequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', undefined), body: { value }, options, conditionHeaders: ifMatchHeaders(version) });
+    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  }
+
+  /** Writes only if the key is absent or deleted; throws RingkvPreconditionFailedError (412) when it exists. */
+  async createIfAbsent(key: string, value: unknown, options: RequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', undefined), body: { value }, options, conditionHeaders: ifAbsentHeaders });
+    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  }
+
+  /** Deletes only if the key is still at `version`; throws RingkvPreconditionFailedError (412) otherwise. */
+  async deleteIfMatch(key: string, version: string, options: RequestOptions = {}): Promise<WriteReceipt<DeleteResult>> {
+    const answer = await this.call({ method: 'DELETE', key, path: storePath(key, 'w', undefined), options, conditionHeaders: ifMatchHeaders(version) });
+    return { body: answer.body as DeleteResult, acks: acksOfHeaders(answer.headers) };
+  }
+
   /** The key's replicas (node ids, primary first) by the ring this client holds; empty before it has one. */
   replicasOf(key: string): readonly string[] {
     return this.topology.ring?.replicasOf(key) ?? [];
@@ -222,7 +246,8 @@ export class RingkvClusterClient {
         if (callerSignal?.aborted) throw callerSignal.reason;
         attempts.push(result.failure);
         lastProblem = result.problem;
-        if (!mayRetry(call.method, result.failure, call.options.idempotencyKey)) break;
+        const retry = call.conditionHeaders === undefined ? mayRetry(call.method, result.failure, call.options.idempotencyKey) : mayRetryConditional(result.failure);
+        if (!retry) break;
       }
       if (callerSignal?.aborted) throw callerSignal.reason;
       // The last node's own error answer says most about what went wrong; with none, say what every attempt met.
@@ -253,7 +278,7 @@ export class RingkvClusterClient {
       else this.topology.markSucceeded(url);
       report('answer', response.status);
       const applied = problem.applied === false ? { applied: false } : {};
-      return { failure: { url, kind: 'answer', status: response.status, ...applied, detail: `${response.status} ${problem.title}: ${problem.detail}` }, problem: new RingkvError(problem) };
+      return { failure: { url, kind: 'answer', status: response.status, ...applied, detail: `${response.status} ${problem.title}: ${problem.detail}` }, problem: errorOfProblem(problem) };
     } catch (error) {
       const kind = failureKindOf(error, attempt.timedOut() || deadline.timedOut());
       if (!call.options.signal?.aborted) this.nodeFailed(url);
@@ -342,7 +367,7 @@ export class RingkvClusterClient {
   }
 
   private headers(call?: Call): Record<string, string> {
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...call?.conditionHeaders };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (call?.body !== undefined) headers['content-type'] = 'application/json';
     if (call?.options.idempotencyKey !== undefined) headers['idempotency-key'] = call.options.idempotencyKey;

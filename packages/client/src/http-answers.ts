@@ -1,9 +1,9 @@
 // Reading a node's answers, shared by the one-node client and the cluster client: the
 // store paths with their consistency query, the acks header, and the problem+json body
 // of an error answer (or a description of an answer that is not one).
-import type { ConsistencyLevel, Problem } from './types.js';
+import type { ConsistencyLevel, Problem, ReadLevel } from './types.js';
 
-export function storePath(key: string, name: 'r' | 'w', level: ConsistencyLevel | undefined): string {
+export function storePath(key: string, name: 'r' | 'w', level: ConsistencyLevel | ReadLevel | undefined): string {
   const path = `/store/${encodeURIComponent(key)}`;
   return level === undefined ? path : `${path}?${name}=${encodeURIComponent(String(level))}`;
 }

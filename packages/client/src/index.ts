@@ -1,7 +1,9 @@
 // The package's main entry: the client and the API's types. The schemas the types come from
 // are the `@ringkv/client/schemas` entry, so that importing the client does not load typebox.
 export type * from './types.js';
+export type * from './batch-schemas.js';
 export * from './client.js';
+export * from './batch.js';
 export * from './progress-bar.js';
 export * from './cluster-client.js';
 export { RingLayoutError, RingMap, ringHashName } from './ring-map.js';

@@ -5,6 +5,7 @@
 // may have reached a node is never sent again: a second copy could overwrite a newer
 // write of another client. Writes carrying an Idempotency-Key will be retried like reads
 // once nodes deduplicate by it; until then `idempotencyKeysHonoured` stays false.
+// Conditional writes (If-Match, If-None-Match) are stricter still: see mayRetryConditional.
 
 /** How one attempt on one node went wrong. */
 export type FailureKind =
@@ -48,6 +49,17 @@ export function mayRetry(method: string, failure: AttemptFailure, idempotencyKey
     return idempotent || failure.applied === false;
   }
   return idempotent || failure.kind === 'not-sent';
+}
+
+/**
+ * Whether a conditional write may go to another node after `failure`: only when it provably
+ * never reached one. Any answer, a 503 that applied nothing included, goes back to the
+ * caller, whose read-modify-write loop already re-reads the key and decides again (the
+ * condition may no longer hold); and one that may have reached a node can still be chosen
+ * by a later Paxos round that finishes it, so sending it again could apply it twice.
+ */
+export function mayRetryConditional(failure: AttemptFailure): boolean {
+  return failure.kind === 'not-sent';
 }
 
 /** Whether a write that failed with these attempts may nevertheless have been applied. */

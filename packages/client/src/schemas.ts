@@ -20,6 +20,18 @@ export const ProblemSchema = Type.Object(
   { additionalProperties: true, description: 'RFC 9457 problem details' },
 );
 
+/** A refused If-Match or If-None-Match (HTTP 412): what the key holds now. Nothing was written. */
+export const PreconditionFailedSchema = Type.Object(
+  {
+    ...ProblemSchema.properties,
+    currentVersion: Type.Union([Type.String(), Type.Null()], {
+      description: "The key's version now (its tombstone's when deleted), without quotes; null when the key is absent",
+    }),
+    deleted: Type.Optional(Type.Literal(true, { description: 'Present when the key is deleted' })),
+  },
+  { additionalProperties: true, description: 'RFC 9457 problem details of a failed condition' },
+);
+
 // ---------------------------------------------------------------------------------------
 // Requests
 
@@ -30,14 +42,46 @@ export const KeyParams = Type.Object({
 const consistencyDescription = 'one, quorum (default), all, or a replica count from 1 to N';
 
 export const WriteQuery = Type.Object(
-  { w: Type.Optional(Type.String({ description: `Write consistency: ${consistencyDescription}` })) },
+  {
+    w: Type.Optional(
+      Type.String({
+        description: `Write consistency: ${consistencyDescription}. Not with If-Match or If-None-Match (400): a conditional write is decided by a majority of the key's replicas`,
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
 export const ReadQuery = Type.Object(
-  { r: Type.Optional(Type.String({ description: `Read consistency: ${consistencyDescription}` })) },
+  {
+    r: Type.Optional(
+      Type.String({
+        description:
+          `Read consistency: ${consistencyDescription}; or serial, a linearizable read: a per-key Paxos round among a majority of the key's ` +
+          'replicas, which sees every conditional write answered before it and finishes one left midway',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
+
+const ifMatchDescription =
+  'Apply only if the key\'s current version is exactly this one: one version as the ETag header gives it, in double quotes ' +
+  '("<hlc>-<node id>"). Strong comparison (RFC 9110): a weak W/"..." tag never matches (412). Not *, not several tags (400). ' +
+  'Decided by a majority of the key\'s replicas, linearizably with other conditional writes and serial reads; 412 when the version differs or the key is absent or deleted';
+
+/** The conditions PUT /store/{key} takes (RFC 9110 section 13.1); other headers pass. */
+export const ConditionalPutHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: ifMatchDescription })),
+  'if-none-match': Type.Optional(
+    Type.String({ description: '* only: create the key only if it is absent or deleted; 412 when it exists. Not with If-Match (400)' }),
+  ),
+});
+
+/** The condition DELETE /store/{key} takes; If-None-Match is refused there (400). */
+export const ConditionalDeleteHeaders = Type.Object({
+  'if-match': Type.Optional(Type.String({ description: ifMatchDescription })),
+});
 
 export const PutBody = Type.Object(
   { value: Type.Unknown({ description: 'Any JSON value' }) },

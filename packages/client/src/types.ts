@@ -21,6 +21,7 @@ import type {
   NodeInfoSchema,
   NodeViewSchema,
   OwnersSchema,
+  PreconditionFailedSchema,
   ProblemSchema,
   RepairStatusSchema,
   ReplicaCopySchema,
@@ -43,6 +44,9 @@ import type {
  * shape: the client sends it in the query string, where the server parses and checks it.
  */
 export type ConsistencyLevel = 'one' | 'quorum' | 'all' | number;
+
+/** A read's level: a consistency level, or `serial` (linearizable with conditional writes: a per-key Paxos round). */
+export type ReadLevel = ConsistencyLevel | 'serial';
 
 export type StoredValue = Static<typeof StoredValueSchema>;
 export type DeleteResult = Static<typeof DeleteResultSchema>;
@@ -85,3 +89,6 @@ export type AuthIdentity = Static<typeof AuthIdentitySchema>;
  * (`reason`, `fullNodes`, ...), which a static type of the schema alone would not show.
  */
 export type Problem = Static<typeof ProblemSchema> & { [extra: string]: unknown };
+
+/** The problem of a refused If-Match or If-None-Match (412): the key's version now, null when absent. */
+export type PreconditionFailedProblem = Static<typeof PreconditionFailedSchema> & { [extra: string]: unknown };

@@ -1,9 +1,9 @@
-// The retry rules as a table: which failures send a read or a write on to another node,
+// The retry rules as a table: which failures send a read, a write or a conditional write on to another node,
 // how the errors of Node's fetch are classified (a refused connection is "never sent",
 // a reset is not), and when a failed write may still have been applied.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureKindOf, mayHaveApplied, mayRetry, type AttemptFailure } from '../src/retry-policy.js';
+import { failureKindOf, mayHaveApplied, mayRetry, mayRetryConditional, type AttemptFailure } from '../src/retry-policy.js';
 
 const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
 const reset = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
@@ -41,6 +41,12 @@ describe('retry policy', () => {
       assert.equal(mayRetry('DELETE', failure, undefined), write);
     });
   }
+
+  it('sends a conditional write on only when it never reached a node', () => {
+    for (const [name, failure] of table.map(([label, attempt]) => [label, attempt] as const)) {
+      assert.equal(mayRetryConditional(failure), failure.kind === 'not-sent', name);
+    }
+  });
 
   it('retries a write carrying an Idempotency-Key like a read only once nodes honour the key', () => {
     assert.equal(mayRetry('PUT', { kind: 'timeout' }, 'k-1'), false, 'nodes do not deduplicate yet');

@@ -26,6 +26,8 @@ export * from './cluster/decide-read.js';
 export * from './cluster/quorum-policy.js';
 export * from './cluster/coordinator.js';
 export * from './cluster/peer-handler.js';
+export * from './cluster/paxos.js';
+export * from './cluster/paxos-proposer.js';
 export * from './cluster/cluster-node.js';
 export * from './repair/range-index.js';
 export * from './repair/indexed-engine.js';

@@ -146,6 +146,13 @@ export const replicaLatencyTrackedMax = 1024;
 // Disk full (issue 13, packages/server/src/storage/data-file-reserve.ts and disk-state.ts).
 /** LMDB's initial map, virtual address space only (`--lmdb-map-bytes`); lmdb-js doubles it before a write would pass its end. */
 export const lmdbMapBytesDefault = 1024 * 1024 * 1024;
+/**
+ * Bytes (by the writes' estimates) one LMDB commit takes from the engine's queue; the rest
+ * waits for the next. The puts of a commit run on the main thread (about 1 ms per MiB),
+ * and lmdb-js's write thread commits them: a cap keeps the main thread's stretch short
+ * while the event loop has reads to serve (packages/server/src/storage/lmdb-engine.ts).
+ */
+export const lmdbCommitBytesMaxDefault = 8 * 1024 * 1024;
 /** Space the data file keeps allocated ahead of what LMDB uses (`--storage-reserve-bytes`), so LMDB never meets a full disk mid-commit. */
 export const storageReserveBytesDefault = 16 * 1024 * 1024;
 /** Free space the reserve never takes, left for members.json, logs and the rest of the machine. */
@@ -162,3 +169,16 @@ export const seedLookupRetryMs = 1000;
 export const seedLookupTimeoutMs = 5000;
 /** The largest value the CLI reads from a file or stdin (a node's own `--max-value-bytes` bounds it again). */
 export const cliValueInputBytesMax = 64 * 1024 * 1024;
+
+// Conditional writes (issue 11, cluster/paxos-proposer.ts).
+/** Paxos rounds one conditional write or serial read runs at most (preempted by others, or routed again) before it gives up. */
+export const paxosRoundsMax = 20;
+/** The longest random wait before a round that follows one preempted by a higher ballot. */
+export const paxosBackoffMsMax = 100;
+
+// Batches (issue 11, packages/server/src/api/batch-routes.ts). A batch's bytes are bounded
+// by the node's body limit (--max-value-bytes), like any request body.
+/** Ops one POST /batch may carry; more is refused whole with 413. */
+export const batchOpsMax = 1000;
+/** Ops of one batch in flight at once (on different keys; ops on one key run one after another). */
+export const batchOpsConcurrentMax = 32;

@@ -7,7 +7,7 @@ import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, stat
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
 import { integer } from './node-options.js';
 import { failureMessage } from './ring-commands.js';
-import { RingkvError } from '@ringkv/client';
+import { RingkvError, RingkvPreconditionFailedError } from '@ringkv/client';
 
 interface DataFlags {
   node: string[];
@@ -57,22 +57,26 @@ async function runDataCommand(flags: DataFlags, work: (target: DataTarget, io: D
     const message = failureMessage(error, nodes.join(', '));
     if (io.json) {
       const status = error instanceof RingkvError ? error.status : error instanceof CommandFailure ? error.status : undefined;
-      process.stderr.write(`${JSON.stringify({ error: { message, ...(status === undefined ? {} : { status }) }, exitCode })}\n`);
+      // A refused condition tells a script the version the key holds now, to re-read and decide.
+      const current = error instanceof RingkvPreconditionFailedError ? { currentVersion: error.currentVersion, ...(error.deleted ? { deleted: true } : {}) } : {};
+      process.stderr.write(`${JSON.stringify({ error: { message, ...(status === undefined ? {} : { status }), ...current }, exitCode })}\n`);
     } else process.stderr.write(`ringkv: ${message}\n`);
     process.exitCode = exitCode;
   }
 }
 
 const levelHelp = 'one, quorum (the default), all, or a count of replicas';
+const ifMatchHelp = "write only if the key's current version is exactly VERSION (as get or put printed it); else exit 3 and print the version it holds";
 
 export function addDataCommands(program: Command): void {
   dataOptions(
     program.command('get').description("print a key's value (JSON) on stdout and its version on stderr; exit 1 if absent").argument('<key>'),
     `  ringkv get app/config
   ringkv get app/config --r all --node 10.0.0.1:8000 --node 10.0.0.2:8000
-  ringkv get app/config --json | jq .value`,
+  ringkv get app/config --json | jq .value
+  ringkv get counter --r serial                # linearizable with conditional writes`,
   )
-    .option('--r <level>', levelHelp)
+    .option('--r <level>', `${levelHelp}; or serial: sees every conditional write answered before it`)
     .action(async (key: string, flags: DataFlags & { r?: string }) => {
       await runDataCommand(flags, (target, io) => getCommand(target, key, flags.r, io));
     });
@@ -87,25 +91,34 @@ export function addDataCommands(program: Command): void {
   ringkv put greeting 'hello world'           # not JSON: stored as a string
   ringkv put zip 02134 --string               # "02134", not the number 2134
   ringkv put app/config --file config.json --w all
-  some-command | ringkv put report -          # from stdin, taken exactly (a final newline included)`,
+  some-command | ringkv put report -          # from stdin, taken exactly (a final newline included)
+  ringkv put counter 8 --if-match 1718000000000-n1   # only over that version: exit 3 if it changed
+  ringkv put lock/job '"worker-2"' --if-none-match   # only if absent or deleted: exit 3 if it exists`,
   )
-    .option('--w <level>', levelHelp)
+    .option('--w <level>', `${levelHelp}; not with --if-match or --if-none-match`)
     .option('--file <file>', 'read the value from this file')
     .option('--string', 'store the text as a string even if it parses as JSON')
-    .action(async (key: string, value: string | undefined, flags: DataFlags & { w?: string; file?: string; string?: boolean }) => {
+    .option('--if-match <version>', ifMatchHelp)
+    .option('--if-none-match', 'create the key only if it is absent or deleted; else exit 3 and print the version it holds')
+    .action(async (key: string, value: string | undefined, flags: DataFlags & { w?: string; file?: string; string?: boolean; ifMatch?: string; ifNoneMatch?: boolean }) => {
       await runDataCommand(flags, (target, io) =>
-        putCommand(target, key, valueFrom({ argument: value, file: flags.file, forceString: flags.string === true, readStdin: readStdinText }), flags.w, io),
+        putCommand(target, key, valueFrom({ argument: value, file: flags.file, forceString: flags.string === true, readStdin: readStdinText }), flags.w, io, {
+          ...(flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch } : {}),
+          ...(flags.ifNoneMatch === true ? { ifNoneMatch: true } : {}),
+        }),
       );
     });
 
   dataOptions(
     program.command('delete').alias('del').description('delete a key (writes a tombstone); prints its version').argument('<key>'),
     `  ringkv del app/config
-  ringkv delete app/config --w all --json`,
+  ringkv delete app/config --w all --json
+  ringkv del lock/job --if-match 1718000000000-n1    # only if still at that version: exit 3 if it changed`,
   )
-    .option('--w <level>', levelHelp)
-    .action(async (key: string, flags: DataFlags & { w?: string }) => {
-      await runDataCommand(flags, (target, io) => deleteCommand(target, key, flags.w, io));
+    .option('--w <level>', `${levelHelp}; not with --if-match`)
+    .option('--if-match <version>', ifMatchHelp.replace('write', 'delete'))
+    .action(async (key: string, flags: DataFlags & { w?: string; ifMatch?: string }) => {
+      await runDataCommand(flags, (target, io) => deleteCommand(target, key, flags.w, io, flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch } : {}));
     });
 
   dataOptions(

@@ -1,7 +1,8 @@
 // Runs the compiled CLI's data and ring commands as a user would (`ringkv put|get|del|ls|
 // status ... --node <url>`) against real nodes started in this process (one open, one with
 // API tokens) and a silent socket, and checks output, --json, values from files and stdin,
-// failing over between --node values, and the exit code of every kind of outcome.
+// failing over between --node values, conditional writes (--if-match, --if-none-match, a
+// refused condition exits 3) and serial reads, and the exit code of every kind of outcome.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -140,6 +141,53 @@ describe('ringkv get, put, del, ls and status', () => {
     assert.equal(get.status, 1);
     assert.equal(get.stdout, '');
     assert.match(get.stderr, /"gone" does not exist/);
+  });
+});
+
+describe('conditional writes and serial reads', () => {
+  it('put --if-none-match creates once; put and del --if-match apply only over the version given', async () => {
+    const created = await ringkv(['put', 'cas/a', '1', '--if-none-match']);
+    assert.equal(created.status, 0, created.stderr);
+    const version = created.stdout.trim();
+    assert.match(created.stderr, /stored "cas\/a" on at least 1 replica \(a majority; the condition held\)/);
+    const again = await ringkv(['put', 'cas/a', '2', '--if-none-match', '--json']);
+    assert.equal(again.status, 3, again.stderr);
+    const refusal = JSON.parse(again.stderr) as { error: { status: number; currentVersion: string | null; message: string }; exitCode: number };
+    assert.deepEqual([refusal.error.status, refusal.error.currentVersion, refusal.exitCode], [412, version, 3]);
+    const updated = await ringkv(['put', 'cas/a', '2', '--if-match', version]);
+    assert.equal(updated.status, 0, updated.stderr);
+    const stale = await ringkv(['put', 'cas/a', '3', '--if-match', version]);
+    assert.equal(stale.status, 3, stale.stderr);
+    assert.match(stale.stderr, new RegExp(`^ringkv: the key's version is ${updated.stdout.trim()}, not ${version}; nothing was written`));
+    const serial = await ringkv(['get', 'cas/a', '--r', 'serial', '--json']);
+    assert.deepEqual(JSON.parse(serial.stdout), { key: 'cas/a', value: 2, version: updated.stdout.trim() });
+    assert.equal((await ringkv(['del', 'cas/a', '--if-match', version])).status, 3, 'a stale delete is refused');
+    assert.equal((await ringkv(['del', 'cas/a', '--if-match', updated.stdout.trim()])).status, 0);
+    const gone = await ringkv(['put', 'cas/a', '4', '--if-match', updated.stdout.trim(), '--json']);
+    assert.equal(gone.status, 3);
+    assert.equal((JSON.parse(gone.stderr) as { error: { deleted?: boolean } }).error.deleted, true);
+    assert.equal((await ringkv(['get', 'cas/a', '--r', 'serial'])).status, 1);
+  });
+
+  it('refuses conflicting flags (exit 2) and a malformed version (400, exit 2), storing nothing', async () => {
+    const both = await ringkv(['put', 'cas/b', '1', '--if-match', '1-n1', '--if-none-match']);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /not both/);
+    const withW = await ringkv(['put', 'cas/b', '1', '--if-none-match', '--w', 'all']);
+    assert.equal(withW.status, 2);
+    assert.match(withW.stderr, /majority of the key's replicas; drop --w/);
+    const malformed = await ringkv(['put', 'cas/b', '1', '--if-match', 'not-a-version!']);
+    assert.equal(malformed.status, 2, malformed.stderr);
+    assert.match(malformed.stderr, /is not a ringkv version/);
+    assert.equal((await ringkv(['get', 'cas/b'])).status, 1, 'nothing was stored');
+  });
+
+  it('goes on to the next --node only when the conditional write never reached a node', async () => {
+    const refused = await ringkv(['put', 'cas/c', '1', '--if-none-match', '--node', closedAddress, '--node', running.url]);
+    assert.equal(refused.status, 0, refused.stderr);
+    const unanswered = await ringkv(['put', 'cas/c', '2', '--if-none-match', '--timeout-ms', '500', '--node', silentAddress, '--node', running.url]);
+    assert.equal(unanswered.status, 4, unanswered.stderr);
+    assert.equal((await ringkv(['get', 'cas/c'])).stdout, '1\n');
   });
 });
 

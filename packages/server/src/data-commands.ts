@@ -1,11 +1,12 @@
 // The CLI's data commands: `ringkv get`, `put`, `delete` (`del`) of one key, `ls` (`keys`)
 // and `status`, each through the REST API of any of the nodes given with `--node` (any
 // node serves any key): the next node is asked when one cannot be reached or answers 503,
-// both of which mean nothing was done. Values are JSON: `put` takes its value as JSON
+// both of which mean nothing was done (a conditional write, --if-match or --if-none-match,
+// goes on only when it never reached the node). Values are JSON: `put` takes its value as JSON
 // text, and text that is not JSON is stored as a string, as a shell user means it.
 // `--json` prints one JSON document for scripts; without it the output is for people.
 import { readFileSync } from 'node:fs';
-import { RingkvError, type ClusterInfo, type ConsistencyLevel, type RingkvClient } from '@ringkv/client';
+import { RingkvError, type ClusterInfo, type ConsistencyLevel, type ReadLevel, type RingkvClient } from '@ringkv/client';
 import { cliValueInputBytesMax } from '@ringkv/core';
 import { CommandFailure, exitCodeOf, exitCodes, neverSent, timedOut, type ExitCode } from './exit-codes.js';
 import { clientFor, failureMessage, nodeUrl, type ApiTarget } from './ring-commands.js';
@@ -25,10 +26,32 @@ export interface DataTarget extends Omit<ApiTarget, 'node'> {
 /** The largest value read from a file or stdin; the node refuses far less (--max-value-bytes). */
 export const valueInputBytesMax = cliValueInputBytesMax;
 
-/** A consistency level as typed (`one`, `quorum`, `all` or a count); the node checks it. */
+/** A consistency level as typed (`one`, `quorum`, `all` or a count; `serial` for reads); the node checks it. */
 export function levelOf(text: string | undefined): ConsistencyLevel | undefined {
   if (text === undefined) return undefined;
   return /^[0-9]+$/.test(text) ? Number(text) : (text as ConsistencyLevel);
+}
+
+function readLevelOf(text: string | undefined): ReadLevel | undefined {
+  return text !== undefined && text.trim().toLowerCase() === 'serial' ? 'serial' : levelOf(text);
+}
+
+/** The condition of a `put` or `del`: `--if-match VERSION` or `--if-none-match` (put only). */
+export interface WriteConditionFlags {
+  ifMatch?: string;
+  ifNoneMatch?: boolean;
+}
+
+/** Refuses flags that cannot go together, before anything is sent; true when a condition is given. */
+export function checkCondition(condition: WriteConditionFlags, w: string | undefined): boolean {
+  const conditional = condition.ifMatch !== undefined || condition.ifNoneMatch === true;
+  if (condition.ifMatch !== undefined && condition.ifNoneMatch === true) {
+    throw new CommandFailure(exitCodes.usage, 'give --if-match VERSION (update only that version) or --if-none-match (create only if absent), not both');
+  }
+  if (conditional && w !== undefined) {
+    throw new CommandFailure(exitCodes.usage, "--w does not apply to a conditional write: it is decided by a majority of the key's replicas; drop --w");
+  }
+  return conditional;
 }
 
 /** The value a shell argument stands for: JSON when it parses, else the text itself. */
@@ -85,7 +108,11 @@ export function readStdinText(): string {
  * request never reached it or it answered 503 (nothing was done in both cases); reads,
  * which change nothing, also move on after no answer in time or a 504.
  */
-export async function withFailover<T>(target: DataTarget, kind: 'read' | 'write', work: (client: RingkvClient, node: string) => Promise<T>): Promise<{ result: T; node: string }> {
+export async function withFailover<T>(
+  target: DataTarget,
+  kind: 'read' | 'write' | 'conditional-write',
+  work: (client: RingkvClient, node: string) => Promise<T>,
+): Promise<{ result: T; node: string }> {
   if (target.nodes.length === 0) throw new CommandFailure(exitCodes.usage, 'no node to ask: pass --node host:port');
   const failures: string[] = [];
   let lastError: unknown;
@@ -94,7 +121,9 @@ export async function withFailover<T>(target: DataTarget, kind: 'read' | 'write'
       return { result: await work(clientFor({ ...target, node }), node), node };
     } catch (error) {
       lastError = error;
-      const retryable = neverSent(error) || (error instanceof RingkvError && error.status === 503) || (kind === 'read' && (timedOut(error) || (error instanceof RingkvError && error.status === 504)));
+      // A conditional write's answer goes back to the user, who re-reads and decides (client retry-policy.ts, mayRetryConditional).
+      const refusedNothingDone = kind !== 'conditional-write' && error instanceof RingkvError && error.status === 503;
+      const retryable = neverSent(error) || refusedNothingDone || (kind === 'read' && (timedOut(error) || (error instanceof RingkvError && error.status === 504)));
       if (!retryable) throw error instanceof RingkvError || error instanceof CommandFailure ? error : new CommandFailure(exitCodeOf(error), failureMessage(error, node));
       failures.push(`${node}: ${error instanceof RingkvError ? `${error.status} ${error.problem.detail}` : (error as Error).message}`);
     }
@@ -110,7 +139,7 @@ function printJson(io: DataOutput, document: unknown): void {
 
 /** Prints the value as JSON and its version; exit 1 (and says so) when the key is absent or deleted. */
 export async function getCommand(target: DataTarget, key: string, r: string | undefined, io: DataOutput): Promise<number> {
-  const { result: found } = await withFailover(target, 'read', (client) => client.get(key, levelOf(r)));
+  const { result: found } = await withFailover(target, 'read', (client) => client.get(key, readLevelOf(r)));
   if (found === null) throw new CommandFailure(exitCodes.notFound, `key ${JSON.stringify(key)} does not exist (or was deleted)`, 404);
   if (io.json) printJson(io, { key, value: found.value, version: found.version });
   else {
@@ -120,24 +149,38 @@ export async function getCommand(target: DataTarget, key: string, r: string | un
   return exitCodes.ok;
 }
 
-export async function putCommand(target: DataTarget, key: string, value: unknown, w: string | undefined, io: DataOutput): Promise<number> {
-  const { result: receipt } = await withFailover(target, 'write', (client) => client.put(key, value, levelOf(w)));
+/** Stores the value (only if `condition` holds, when one is given) and prints its version; a refused condition exits 3. */
+export async function putCommand(target: DataTarget, key: string, value: unknown, w: string | undefined, io: DataOutput, condition: WriteConditionFlags = {}): Promise<number> {
+  const conditional = checkCondition(condition, w);
+  const { result: receipt } = await withFailover(target, conditional ? 'conditional-write' : 'write', (client) => {
+    if (condition.ifMatch !== undefined) return client.putIfMatch(key, value, condition.ifMatch);
+    return condition.ifNoneMatch === true ? client.createIfAbsent(key, value) : client.put(key, value, levelOf(w));
+  });
   if (io.json) printJson(io, { key, version: receipt.body.version, acks: receipt.acks });
   else {
     io.out.write(`${receipt.body.version}\n`);
-    io.err.write(`stored ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
+    io.err.write(`stored ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional)}\n`);
   }
   return exitCodes.ok;
 }
 
-export async function deleteCommand(target: DataTarget, key: string, w: string | undefined, io: DataOutput): Promise<number> {
-  const { result: receipt } = await withFailover(target, 'write', (client) => client.delete(key, levelOf(w)));
+/** Deletes the key (only if it is still at `condition.ifMatch`, when given) and prints the tombstone's version. */
+export async function deleteCommand(target: DataTarget, key: string, w: string | undefined, io: DataOutput, condition: Pick<WriteConditionFlags, 'ifMatch'> = {}): Promise<number> {
+  const conditional = checkCondition(condition, w);
+  const { result: receipt } = await withFailover(target, conditional ? 'conditional-write' : 'write', (client) =>
+    condition.ifMatch !== undefined ? client.deleteIfMatch(key, condition.ifMatch) : client.delete(key, levelOf(w)),
+  );
   if (io.json) printJson(io, { key, deleted: true, version: receipt.body.version, acks: receipt.acks });
   else {
     io.out.write(`${receipt.body.version}\n`);
-    io.err.write(`deleted ${JSON.stringify(key)} on ${receipt.acks} replica${receipt.acks === 1 ? '' : 's'}\n`);
+    io.err.write(`deleted ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional)}\n`);
   }
   return exitCodes.ok;
+}
+
+function replicasText(acks: number, conditional: boolean): string {
+  const replicas = `${acks} replica${acks === 1 ? '' : 's'}`;
+  return conditional ? `at least ${replicas} (a majority; the condition held)` : replicas;
 }
 
 /** The live keys one node stores (its own replicas, not the whole cluster), one per line. */

@@ -18,6 +18,7 @@ import { TrafficRecorder } from './metrics/traffic.js';
 import { NodeViews, replicaCountNote } from './node-views.js';
 import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
 import { checkDataFormat } from './storage/data-format.js';
+import { lmdbPaxosStore } from './storage/lmdb-paxos-store.js';
 import { openNodeStorage } from './storage/node-storage.js';
 import { registerStorageMetrics } from './metrics/storage-metrics.js';
 import { attachPeerServer } from './transport/peer-server.js';
@@ -114,6 +115,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       engine,
       hintStore,
       jobStore,
+      ...(lmdb ? { paxosStore: lmdbPaxosStore(lmdb) } : {}),
       clock: systemClock,
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
@@ -203,6 +205,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       admitClients: () => node.admitClients(),
       storageState: () => storage.state(),
       coordinator: node.coordinator,
+      paxos: node.paxos,
       engine,
       nodeInfo: () => views.nodeInfo(),
       clusterInfo: () => views.cluster(),

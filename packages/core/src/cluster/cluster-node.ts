@@ -30,7 +30,9 @@ import { RangeIndex } from '../repair/range-index.js';
 import { strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
-import { createPeerHandler, localReplicaOf } from './peer-handler.js';
+import { applyChosen, createPeerHandler, localReplicaOf } from './peer-handler.js';
+import { MemoryPaxosStore, PaxosAcceptor, type PaxosPolicy, type PaxosStore } from './paxos.js';
+import { PaxosProposer } from './paxos-proposer.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -53,6 +55,9 @@ export interface ClusterNodeOptions {
 
 /** Entries read per page while the range index is rebuilt. */
 const indexScanPage = 2000;
+
+/** Requests routed by the ring: each carries the cluster state it was routed by (fencing). */
+const routedTypes: ReadonlySet<DataRequest['type']> = new Set(['put', 'get', 'paxosPrepare', 'paxosAccept', 'paxosCommit']);
 
 export type RingChangeResult = { ok: true; message: string } | { ok: false; reason: 'conflict' | 'not-found'; message: string };
 
@@ -80,6 +85,10 @@ export interface ClusterNodeDeps {
   fencing?: FencingPolicy;
   /** Where hints are kept (durable on real nodes); a memory store by default. */
   hintStore?: HintStore;
+  /** Where the acceptor keeps its Paxos state per key (durable on real nodes); a memory store by default. */
+  paxosStore?: PaxosStore;
+  /** How the proposer judges promises (cluster/paxos.ts); strict by default (testing/ plants bugs here). */
+  paxosPolicy?: PaxosPolicy;
   /**
    * The clients' load on this node (the shell's API counts requests in flight): background
    * jobs give way to it (clock/background-budget.ts). Without it they run at full speed.
@@ -99,6 +108,8 @@ export interface ClusterNodeDeps {
 export class ClusterNode {
   readonly membership: Membership;
   readonly coordinator: Coordinator;
+  /** Conditional writes and serial reads (cluster/paxos-proposer.ts). */
+  readonly paxos: PaxosProposer;
   readonly hlc: HybridLogicalClock;
   readonly handleRequest: RequestHandler;
   readonly antiEntropy: AntiEntropy;
@@ -222,8 +233,16 @@ export class ClusterNode {
     });
     // What every replica write goes through, a peer's put or this node's own (below).
     const replicaWrites = { engine: this.engine, hlc: this.hlc, watermark: () => this.tombstones.watermark };
+    // A chosen record is stored by the same replica code as any write.
+    const acceptor = new PaxosAcceptor({
+      store: deps.paxosStore ?? new MemoryPaxosStore(),
+      read: (key) => this.engine.get(key),
+      apply: (key, record) => applyChosen(replicaWrites, key, record),
+      observe: (hlc) => this.hlc.observe(hlc),
+    });
     const replicaHandler = createPeerHandler({
       ...replicaWrites,
+      paxos: acceptor,
       membership: this.membership,
       antiEntropy: this.antiEntropy,
       replicates: (key) => this.currentPlacement.writes.some((ring) => ring.preferenceList(key).includes(deps.self.nodeId)),
@@ -261,6 +280,18 @@ export class ClusterNode {
       },
       options.coordinator,
     );
+    this.paxos = new PaxosProposer({
+      selfId: deps.self.nodeId,
+      groups: (key) => this.coordinator.writeGroups(key),
+      addressOf: (nodeId) => this.membership.addressOf(nodeId),
+      transport: routedTransport,
+      acceptor,
+      hlc: this.hlc,
+      clock: deps.clock,
+      rng: deps.rng,
+      timeoutMs: options.coordinator.writeTimeoutMs ?? 2000,
+      ...(deps.paxosPolicy !== undefined ? { policy: deps.paxosPolicy } : {}),
+    });
     const transfer = new Transfer(
       {
         selfId: deps.self.nodeId,
@@ -470,7 +501,7 @@ export class ClusterNode {
     return {
       // No async wrapper: a put or get is on every client request's path.
       request: (address, body, timeoutMs) => {
-        if (body.type !== 'put' && body.type !== 'get') return transport.request(address, body, timeoutMs);
+        if (!routedTypes.has(body.type)) return transport.request(address, body, timeoutMs);
         const stamp = this.membership.routeStamp();
         return transport.request(address, { ...body, epoch: stamp.epoch, digest: stamp.digest }, timeoutMs).catch(learnOnRefusal(address));
       },

@@ -141,7 +141,7 @@ export class Coordinator {
   }
 
   /** The key's replica set in each ring a write must reach. */
-  private writeGroups(key: string): ReadonlyArray<readonly string[]> {
+  writeGroups(key: string): ReadonlyArray<readonly string[]> {
     const placement = this.deps.placement();
     const rings = this.quorum.writeRings(placement);
     if (rings.length === 1) return [(rings[0] as Placement['read']).preferenceList(key)];

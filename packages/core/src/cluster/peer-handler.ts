@@ -14,10 +14,11 @@ import type { LocalReplica } from './coordinator.js';
 
 /** What the handler asks of membership: to answer its messages. */
 export type PeerMembership = Pick<Membership, 'handlePing' | 'handlePingReq' | 'handleState'>;
-import type { MemberAddress, PeerReply, PutReply, Routed, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
+import type { MemberAddress, PaxosAcceptRequest, PaxosCommitRequest, PaxosPrepareRequest, PeerReply, PutReply, Routed, TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
+import type { PaxosAcceptor } from './paxos.js';
 import { expectReply, type DataRequest, type RequestHandler } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
-import { isStorageFull } from '../storage/storage-errors.js';
+import { isStorageFull, StorageFullError } from '../storage/storage-errors.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
 
 export interface PeerHandlerDeps {
@@ -42,15 +43,21 @@ export interface PeerHandlerDeps {
   servesRepair?(): boolean;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
   transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
+  /** The acceptor of conditional writes (cluster/paxos.ts); without it Paxos messages are refused. */
+  paxos?: PaxosAcceptor;
 }
 
+/** Requests whose duplicate deliveries get the first delivery's answer (createPeerHandler). */
+const answeredOnce: ReadonlySet<DataRequest['type']> = new Set(['put', 'paxosPrepare', 'paxosAccept', 'paxosCommit']);
+
 export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
-  // Answers to puts, by request identity: a duplicate delivery of a request gets the
-  // answer of its first delivery, even while that one is still in the engine. Without it a
-  // duplicate of a put refused for a full disk (the coordinator may have answered 507,
-  // "nothing was written") could apply once space returned. TCP delivers a request once;
-  // the simulated network can deliver the same request twice. A read repair of the same
-  // version is a new request.
+  // Answers to puts and Paxos steps, by request identity: a duplicate delivery of a
+  // request gets the answer of its first delivery, even while that one is still in the
+  // engine. Without it a duplicate of a put refused for a full disk (the coordinator may
+  // have answered 507, "nothing was written") could apply once space returned, and a
+  // proposer could hear "refused" from an acceptor that took its proposal. TCP delivers a
+  // request once; the simulated network can deliver the same request twice. A read repair
+  // of the same version is a new request.
   const putAnswers = new WeakMap<DataRequest, Promise<PeerReply>>();
   const handle = async (body: DataRequest, from: MemberAddress): Promise<PeerReply> => {
     switch (body.type) {
@@ -110,6 +117,20 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
         }
         return { type: 'pushAck', applied };
       }
+      case 'paxosPrepare':
+      case 'paxosAccept':
+      case 'paxosCommit': {
+        if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');
+        if (deps.paxos === undefined) return { type: 'failure', code: 'refused', message: 'this node takes no part in conditional writes' };
+        const fenced = deps.fence?.(body, from);
+        if (fenced !== undefined && !fenced.serve) return failure('stale-epoch', fenced.message);
+        try {
+          return await paxosStep(deps.paxos, body);
+        } catch (error) {
+          if (error instanceof ClockSkewError) return failure('clock-skew', error.message);
+          return storageFailure(error);
+        }
+      }
       case 'transferScan':
         if (deps.transferBatch === undefined) return { type: 'failure', code: 'refused', message: 'this node does not serve transfers' };
         try {
@@ -120,7 +141,7 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
     }
   };
   return (body, from) => {
-    if (body.type !== 'put') return handle(body, from);
+    if (!answeredOnce.has(body.type)) return handle(body, from);
     let answer = putAnswers.get(body);
     if (answer === undefined) {
       answer = handle(body, from);
@@ -153,6 +174,34 @@ export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | '
   } catch (error) {
     return storageFailure(error);
   }
+}
+
+/** One Paxos step of the replica's acceptor, as the reply a peer gets. */
+async function paxosStep(acceptor: PaxosAcceptor, body: PaxosPrepareRequest | PaxosAcceptRequest | PaxosCommitRequest): Promise<PeerReply> {
+  switch (body.type) {
+    case 'paxosPrepare': {
+      const answer = await acceptor.prepare(body.key, body.ballot);
+      return answer.promised
+        ? { type: 'paxosPromise', promised: true, highest: null, accepted: answer.accepted, committed: answer.committed, current: answer.current }
+        : { type: 'paxosPromise', promised: false, highest: answer.highest, accepted: null, committed: null, current: null };
+    }
+    case 'paxosAccept': {
+      const answer = await acceptor.accept(body.key, body.ballot, body.record);
+      return { type: 'paxosAccepted', accepted: answer.accepted, highest: answer.accepted ? null : answer.highest };
+    }
+    case 'paxosCommit':
+      await acceptor.commit(body.key, body.ballot, body.record);
+      return { type: 'paxosCommitted' };
+  }
+}
+
+/**
+ * A chosen record applied to this replica as any write is (storeReplicaWrite): one that a
+ * newer version already supersedes changes nothing; a refusal of the disk rejects.
+ */
+export async function applyChosen(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>, key: string, record: StoredRecord): Promise<void> {
+  const reply = await storeReplicaWrite(deps, key, record);
+  if (reply.type === 'failure') throw reply.code === 'storage-full' ? new StorageFullError(reply.message) : new Error(reply.message);
 }
 
 /** The coordinator's own replica over `deps`: its writes are stored by storeReplicaWrite, as a peer's put is. */

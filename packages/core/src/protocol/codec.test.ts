@@ -45,7 +45,7 @@ const liveRecord = fc.record({
   nodeId,
   tombstone: fc.constant(false),
   // The form the HTTP edge hands the cluster: values holding "__proto__" keys as JsonText.
-  value: fc.oneof(fc.jsonValue(), protoKeyValue.map(carriedValue)),
+  value: fc.oneof(fc.jsonValue().map(carriedValue), protoKeyValue.map(carriedValue)),
 });
 const tombstone = fc.record({
   hlc: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),

@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
 import { JsonText } from '../storage/json-text.js';
 import type { StoredRecord } from '../storage/record.js';
-import type { Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
+import type { Ballot, Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
 
 export class CodecError extends Error {
   constructor(message: string) {
@@ -17,8 +17,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12, paxosPrepare: 13, paxosAccept: 14, paxosCommit: 15 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13, paxosPromise: 14, paxosAccepted: 15, paxosCommitted: 16 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -75,6 +75,12 @@ function requestFields(body: PeerRequest): unknown[] {
       return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc, body.hinted ? 1 : 0];
     case 'transferScan':
       return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
+    case 'paxosPrepare':
+      return [requestCodes.paxosPrepare, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot)];
+    case 'paxosAccept':
+      return [requestCodes.paxosAccept, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record)];
+    case 'paxosCommit':
+      return [requestCodes.paxosCommit, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record)];
   }
 }
 
@@ -106,6 +112,19 @@ function replyFields(body: PeerReply): unknown[] {
       return [replyCodes.stateReply, body.updates.map(updateFields)];
     case 'versionsReply':
       return [replyCodes.versionsReply, body.versions];
+    case 'paxosPromise':
+      return [
+        replyCodes.paxosPromise,
+        body.promised,
+        body.highest === null ? null : ballotFields(body.highest),
+        body.accepted === null ? null : [ballotFields(body.accepted.ballot), recordFields(body.accepted.record)],
+        body.committed === null ? null : ballotFields(body.committed),
+        body.current === null ? null : recordFields(body.current),
+      ];
+    case 'paxosAccepted':
+      return [replyCodes.paxosAccepted, body.accepted, body.highest === null ? null : ballotFields(body.highest)];
+    case 'paxosCommitted':
+      return [replyCodes.paxosCommitted];
   }
 }
 
@@ -150,6 +169,12 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         after: f[4] === null ? null : str(f[4], 'after'),
         limit: int(f[5], 'limit'),
       };
+    case requestCodes.paxosPrepare:
+      return { type: 'paxosPrepare', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]) };
+    case requestCodes.paxosAccept:
+      return { type: 'paxosAccept', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')) };
+    case requestCodes.paxosCommit:
+      return { type: 'paxosCommit', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')) };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -220,6 +245,21 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
           return [int(pair[0], 'version.hlc'), str(pair[1], 'version.nodeId')] as [number, string];
         }),
       };
+    case replyCodes.paxosPromise: {
+      const accepted = f[2] === null ? null : array(f[2], 'accepted');
+      return {
+        type: 'paxosPromise',
+        promised: bool(f[0], 'promised'),
+        highest: f[1] === null ? null : decodeBallot(f[1]),
+        accepted: accepted === null ? null : { ballot: decodeBallot(accepted[0]), record: decodeRecord(array(accepted[1], 'accepted.record')) },
+        committed: f[3] === null ? null : decodeBallot(f[3]),
+        current: f[4] === null ? null : decodeRecord(array(f[4], 'current')),
+      };
+    }
+    case replyCodes.paxosAccepted:
+      return { type: 'paxosAccepted', accepted: bool(f[0], 'accepted'), highest: f[1] === null ? null : decodeBallot(f[1]) };
+    case replyCodes.paxosCommitted:
+      return { type: 'paxosCommitted' };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }
@@ -259,6 +299,15 @@ function jsonText(value: unknown): JsonText {
     throw new CodecError('record.value is not valid JSON text');
   }
   return new JsonText(text);
+}
+
+function ballotFields(ballot: Ballot): unknown[] {
+  return [ballot.hlc, ballot.nodeId];
+}
+
+function decodeBallot(value: unknown): Ballot {
+  const pair = array(value, 'ballot');
+  return { hlc: int(pair[0], 'ballot.hlc'), nodeId: str(pair[1], 'ballot.nodeId') };
 }
 
 function recordEntryFields([key, record]: [string, StoredRecord]): unknown[] {

@@ -318,6 +318,12 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'stateReply';
     case 'versions':
       return 'versionsReply';
+    case 'paxosPrepare':
+      return 'paxosPromise';
+    case 'paxosAccept':
+      return 'paxosAccepted';
+    case 'paxosCommit':
+      return 'paxosCommitted';
   }
 }
 

@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 7;
+export const protocolVersion = 8;
 
 export interface MemberAddress {
   nodeId: string;
@@ -47,6 +47,35 @@ export interface PutRequest extends Routed {
 export interface GetRequest extends Routed {
   type: 'get';
   key: string;
+}
+
+/** A Paxos ballot (cluster/paxos.ts): the proposer's HLC and node id when it began the round. */
+export interface Ballot {
+  hlc: number;
+  nodeId: string;
+}
+
+/** Conditional writes and serial reads (cluster/paxos.ts): promise to take no ballot below this one. */
+export interface PaxosPrepareRequest extends Routed {
+  type: 'paxosPrepare';
+  key: string;
+  ballot: Ballot;
+}
+
+/** Take this proposal unless a higher ballot was promised. */
+export interface PaxosAcceptRequest extends Routed {
+  type: 'paxosAccept';
+  key: string;
+  ballot: Ballot;
+  record: StoredRecord;
+}
+
+/** The proposal was chosen: apply its record like any write, and note the commit. */
+export interface PaxosCommitRequest extends Routed {
+  type: 'paxosCommit';
+  key: string;
+  ballot: Ballot;
+  record: StoredRecord;
 }
 
 /**
@@ -175,7 +204,10 @@ export type PeerRequest =
   | PushRecordsRequest
   | TransferScanRequest
   | StateRequest
-  | VersionsRequest;
+  | VersionsRequest
+  | PaxosPrepareRequest
+  | PaxosAcceptRequest
+  | PaxosCommitRequest;
 
 export interface WelcomeReply {
   type: 'welcome';
@@ -196,6 +228,28 @@ export interface VersionsReply {
   type: 'versionsReply';
   /** Per requested key, in order: the HLC and writer of the version held, or null for none. */
   versions: Array<[number, string] | null>;
+}
+
+export interface PaxosPromiseReply {
+  type: 'paxosPromise';
+  promised: boolean;
+  /** When refused: the ballot promised instead. */
+  highest: Ballot | null;
+  /** The proposal accepted last, the ballot committed last, and the replica's copy of the key. */
+  accepted: { ballot: Ballot; record: StoredRecord } | null;
+  committed: Ballot | null;
+  current: StoredRecord | null;
+}
+
+export interface PaxosAcceptedReply {
+  type: 'paxosAccepted';
+  accepted: boolean;
+  /** When refused: the ballot promised instead. */
+  highest: Ballot | null;
+}
+
+export interface PaxosCommittedReply {
+  type: 'paxosCommitted';
 }
 
 export interface StateReply {
@@ -286,7 +340,10 @@ export type PeerReply =
   | PushReply
   | TransferBatchReply
   | StateReply
-  | VersionsReply;
+  | VersionsReply
+  | PaxosPromiseReply
+  | PaxosAcceptedReply
+  | PaxosCommittedReply;
 
 export type Frame =
   | { kind: 'request'; id: number; body: PeerRequest }
@@ -306,4 +363,7 @@ export interface ReplyFor {
   transferScan: TransferBatchReply;
   state: StateReply;
   versions: VersionsReply;
+  paxosPrepare: PaxosPromiseReply;
+  paxosAccept: PaxosAcceptedReply;
+  paxosCommit: PaxosCommittedReply;
 }

@@ -5,6 +5,7 @@
 // simulator can inject clock and disk faults without touching the core.
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
+import { MemoryPaxosStore } from '../cluster/paxos.js';
 import { MemoryHintStore } from '../handoff/hint-store.js';
 import type { KnownMember } from '../membership/membership.js';
 import { MemoryJobStore } from '../rebalance/job.js';
@@ -44,6 +45,8 @@ export interface InProcessMember {
   hints: MemoryHintStore;
   /** What the node keeps beside its data (job checkpoints, the tombstone watermark), durable like its engine. */
   meta: MemoryJobStore;
+  /** The acceptor's Paxos state per key, durable like its engine. */
+  paxos: MemoryPaxosStore;
   /** The members the node has learned, saved with its data as a real node does (members.json). */
   knownMembers: KnownMember[];
   /** The node's wall clock; its timers run on the cluster's shared clock. */
@@ -108,6 +111,7 @@ export class InProcessCluster {
       engine: new MemoryEngine(),
       hints: new MemoryHintStore(),
       meta: new MemoryJobStore(),
+      paxos: new MemoryPaxosStore(),
       knownMembers: [] as KnownMember[],
       clock: new SkewedClock(this.clock),
       disk: { delayMinMs: 0, delayMaxMs: 0 },
@@ -145,6 +149,7 @@ export class InProcessCluster {
       member.engine = new MemoryEngine();
       member.hints = new MemoryHintStore();
       member.meta = new MemoryJobStore();
+      member.paxos = new MemoryPaxosStore();
       member.knownMembers = [];
     }
   }
@@ -168,6 +173,7 @@ export class InProcessCluster {
     member.engine = new MemoryEngine();
     member.hints = new MemoryHintStore();
     member.meta = new MemoryJobStore();
+    member.paxos = new MemoryPaxosStore();
     if (options.remembers !== true) member.knownMembers = [];
     this.restart(nodeId);
     return member;
@@ -252,6 +258,7 @@ export class InProcessCluster {
       engine: disk,
       hintStore: member.hints,
       jobStore: member.meta,
+      paxosStore: member.paxos,
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,

@@ -4,6 +4,7 @@
 // production code holds no test-only branch: `withPlantedBugs` swaps the faulty parts in.
 import type { ClusterNodeDeps } from '../cluster/cluster-node.js';
 import type { FencingPolicy } from '../cluster/cluster-state.js';
+import { strictPaxos, type PaxosPolicy } from '../cluster/paxos.js';
 import type { CleanupHandoff } from '../rebalance/cleanup-handoff.js';
 import { strictQuorum, type QuorumPolicy } from '../cluster/quorum-policy.js';
 import type { PurgePolicy } from '../repair/tombstone-purge.js';
@@ -27,6 +28,10 @@ export interface PlantedBugs {
   fencingOff?: boolean;
   /** A cleanup drops the keys a node no longer owns without handing them to their new replicas first. */
   cleanupWithoutHandoff?: boolean;
+  /** A Paxos proposer goes on to propose after any one promise, not a majority's. */
+  acceptWithoutPromiseQuorum?: boolean;
+  /** A Paxos proposer ignores a proposal its promises show in progress, and proposes its own. */
+  ignoreInProgress?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
@@ -41,6 +46,8 @@ export const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = Object.freeze([
   'writeOnlyToReadRing',
   'fencingOff',
   'cleanupWithoutHandoff',
+  'acceptWithoutPromiseQuorum',
+  'ignoreInProgress',
 ]);
 
 /** A node's dependencies with the faulty parts for `bugs` swapped in; with none planted, `deps` as given. */
@@ -52,7 +59,17 @@ export function withPlantedBugs(deps: ClusterNodeDeps, bugs: PlantedBugs): Clust
   if (bugs.purgeTombstonesEarly === true) planted.purgePolicy = purgeOnTimeAlone;
   if (bugs.fencingOff === true) planted.fencing = servesAnyRoute;
   if (bugs.cleanupWithoutHandoff === true) planted.cleanupHandoff = dropsUnseen;
+  if (bugs.acceptWithoutPromiseQuorum === true || bugs.ignoreInProgress === true) planted.paxosPolicy = plantedPaxos(bugs);
   return planted;
+}
+
+/** The strict Paxos policy with the planted bugs that concern it. */
+export function plantedPaxos(bugs: PlantedBugs): PaxosPolicy {
+  return {
+    decidePromises:
+      bugs.acceptWithoutPromiseQuorum === true ? (groups, answers) => ([...answers.values()].includes('yes') ? 'reached' : strictPaxos.decidePromises(groups, answers)) : strictPaxos.decidePromises,
+    readPromises: bugs.ignoreInProgress === true ? (promises) => ({ ...strictPaxos.readPromises(promises), inProgress: null }) : strictPaxos.readPromises,
+  };
 }
 
 /** The strict quorum with the planted bugs that concern it. */

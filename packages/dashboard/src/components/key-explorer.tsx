@@ -1,6 +1,7 @@
 // Section 6: look up, write and delete single keys, and browse keys by prefix.
 import { useState } from 'react';
-import { useKeyLookup } from '../hooks/use-key-lookup';
+import { useKeyLookup, type KeyLookup } from '../hooks/use-key-lookup';
+import type { LoadedVersion } from '../lib/write-condition';
 import type { NamedLevel } from './consistency-select';
 import { KeyBrowser } from './key-browser';
 import { KeyForm } from './key-form';
@@ -23,14 +24,20 @@ export function KeyExplorer({ colors, servingNode }: KeyExplorerProps) {
   };
 
   return (
-    <Section id="explorer" title="Key explorer" description="Requests go through the node serving this page, which coordinates them like any client's. The consistency level is the r of look-ups and the w of puts and deletes.">
+    <Section id="explorer" title="Key explorer" description="Requests go through the node serving this page, which coordinates them like any client's. The consistency level is the r of look-ups and the w of puts and deletes; a write made only if unchanged is decided by a majority of the key's replicas instead.">
       <div className="explorer-layout">
         <div className="explorer-main">
-          <KeyForm keyText={key} onKeyChange={setKey} level={level} onLevelChange={setLevel} onLookup={run} />
+          <KeyForm keyText={key} onKeyChange={setKey} level={level} onLevelChange={setLevel} onLookup={run} loaded={loadedVersion(lookup, key)} />
           <KeyResult lookup={lookup} colors={colors} />
         </div>
         <KeyBrowser servingNode={servingNode} onOpenKey={openKey} />
       </div>
     </Section>
   );
+}
+
+/** The version the last look-up read for the key in the form (null: absent), or null when there is no such read. */
+function loadedVersion(lookup: KeyLookup, key: string): LoadedVersion | null {
+  if (lookup.kind !== 'done' || lookup.key !== key || lookup.readError !== null || lookup.refusal !== null || lookup.stored === undefined) return null;
+  return { key, version: lookup.stored?.version ?? null };
 }

@@ -1,6 +1,9 @@
 // The explorer's form: a key, a JSON value and a consistency level, with look-up,
 // put and delete. Input problems are reported before anything is sent. A read-only
 // token gets the look-up alone: the node would refuse its puts and deletes.
+// "Only if unchanged" sends the version the last look-up loaded as If-Match (or
+// If-None-Match: * when the key was absent), so a write never overwrites a change it
+// did not see; a refusal (412) says what the key holds now and shows it.
 import { useState, type FormEvent } from 'react';
 import type { ConsistencyLevel } from '@ringkv/client';
 import type { LookupOptions } from '../hooks/use-key-lookup';
@@ -8,10 +11,11 @@ import { describeRefusal } from '../lib/access';
 import { describeError } from '../lib/error-text';
 import { parseJsonValue } from '../lib/json-value';
 import { keyProblem } from '../lib/key-name';
+import { conditionFor, describeConditionRefused, isConditionRefused, unchangedLabel, type LoadedVersion } from '../lib/write-condition';
 import { useDashboardSession } from '../session-context';
 import { ConsistencySelect, type NamedLevel } from './consistency-select';
 
-type Outcome = { tone: 'success' | 'error'; text: string } | null;
+type Outcome = { tone: 'success' | 'error' | 'conflict'; text: string } | null;
 type Action = 'lookup' | 'put' | 'delete';
 
 interface KeyFormProps {
@@ -20,15 +24,20 @@ interface KeyFormProps {
   level: NamedLevel;
   onLevelChange: (level: NamedLevel) => void;
   onLookup: (key: string, level: ConsistencyLevel, options?: LookupOptions) => Promise<void>;
+  /** What the last look-up read for this key; null when it read nothing for it. */
+  loaded: LoadedVersion | null;
 }
 
-export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }: KeyFormProps) {
+export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup, loaded }: KeyFormProps) {
   const { api, permissions } = useDashboardSession();
   const client = api.client;
   const [valueText, setValueText] = useState('');
   const [busy, setBusy] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
+  const [onlyIfUnchanged, setOnlyIfUnchanged] = useState(false);
   const parsed = parseJsonValue(valueText);
+  /** The condition writes carry now: only with the box ticked and a look-up of this key to compare with. */
+  const condition = onlyIfUnchanged && loaded !== null ? conditionFor(loaded) : null;
 
   /** Runs one action with the busy flag set; input problems and API errors become the outcome. */
   const perform = async (action: Action, work: () => Promise<string | null>) => {
@@ -40,6 +49,12 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
       const text = await work();
       if (text !== null) setOutcome({ tone: 'success', text });
     } catch (error) {
+      if (isConditionRefused(error) && loaded !== null) {
+        setOutcome({ tone: 'conflict', text: describeConditionRefused(error, loaded) });
+        // Show what the key holds now; the box then refers to that version.
+        await onLookup(keyText, level).catch(() => undefined);
+        return;
+      }
       setOutcome({ tone: 'error', text: describeRefusal(error) ?? describeError(error) });
     } finally {
       setBusy(null);
@@ -57,6 +72,11 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
   const put = () => {
     if (!parsed.ok) return setOutcome({ tone: 'error', text: parsed.message });
     void perform('put', async () => {
+      if (condition !== null) {
+        const receipt = condition.kind === 'if-match' ? await client.putIfMatch(keyText, parsed.value, condition.version) : await client.createIfAbsent(keyText, parsed.value);
+        await onLookup(keyText, level);
+        return `Stored version ${receipt.body.version}: the key was unchanged, and a majority of its replicas committed it (w does not apply to conditional writes).`;
+      }
       const receipt = await client.put(keyText, parsed.value, level);
       await onLookup(keyText, level);
       return `Stored version ${receipt.body.version}; ${receipt.acks} replica(s) acknowledged (w=${level}).`;
@@ -64,7 +84,13 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
   };
 
   const remove = () => {
+    if (condition?.kind === 'if-absent') return setOutcome({ tone: 'error', text: 'Nothing to delete: the key was absent when loaded.' });
     void perform('delete', async () => {
+      if (condition !== null) {
+        const receipt = await client.deleteIfMatch(keyText, condition.version);
+        await onLookup(keyText, level, { replicasOnly: true });
+        return `Deleted; tombstone version ${receipt.body.version}: the key was unchanged, and a majority of its replicas committed it.`;
+      }
       const receipt = await client.delete(keyText, level);
       await onLookup(keyText, level, { replicasOnly: true });
       return `Deleted; tombstone version ${receipt.body.version}; ${receipt.acks} replica(s) acknowledged (w=${level}).`;
@@ -92,18 +118,23 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
         </button>
       </div>
       {permissions.write ? (
-        <WriteControls valueText={valueText} onValueChange={setValueText} busy={busy} onPut={put} onDelete={remove} />
+        <WriteControls
+          valueText={valueText}
+          onValueChange={setValueText}
+          busy={busy}
+          onPut={put}
+          onDelete={remove}
+          loaded={loaded}
+          onlyIfUnchanged={onlyIfUnchanged}
+          onOnlyIfUnchangedChange={setOnlyIfUnchanged}
+        />
       ) : (
         <p className="hint" data-testid="explorer-read-only">
           Your token has the <strong>read</strong> role: look-ups only. Putting and deleting keys needs a write or admin token.
         </p>
       )}
       {outcome !== null && (
-        <p
-          className={`message ${outcome.tone === 'error' ? 'message-error' : 'message-success'}`}
-          role={outcome.tone === 'error' ? 'alert' : 'status'}
-          data-testid="explorer-message"
-        >
+        <p className={`message ${outcomeClass[outcome.tone]}`} role={outcome.tone === 'success' ? 'status' : 'alert'} data-testid="explorer-message" data-tone={outcome.tone}>
           {outcome.text}
         </p>
       )}
@@ -111,16 +142,25 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup }
   );
 }
 
+const outcomeClass: Record<NonNullable<Outcome>['tone'], string> = {
+  success: 'message-success',
+  error: 'message-error',
+  conflict: 'message-warning',
+};
+
 interface WriteControlsProps {
   valueText: string;
   onValueChange: (text: string) => void;
   busy: Action | null;
   onPut: () => void;
   onDelete: () => void;
+  loaded: LoadedVersion | null;
+  onlyIfUnchanged: boolean;
+  onOnlyIfUnchangedChange: (checked: boolean) => void;
 }
 
 /** The value field with Put and Delete, shown to tokens that may write. */
-function WriteControls({ valueText, onValueChange, busy, onPut, onDelete }: WriteControlsProps) {
+function WriteControls({ valueText, onValueChange, busy, onPut, onDelete, loaded, onlyIfUnchanged, onOnlyIfUnchangedChange }: WriteControlsProps) {
   const parsed = parseJsonValue(valueText);
   const showValueError = valueText.trim() !== '' && !parsed.ok;
   return (
@@ -142,6 +182,16 @@ function WriteControls({ valueText, onValueChange, busy, onPut, onDelete }: Writ
           {showValueError && !parsed.ok ? parsed.message : 'Any JSON value: object, array, string in quotes, number, true, false or null.'}
         </span>
       </div>
+      <label className="check-field" title="Sends If-Match with the version loaded (If-None-Match: * when the key was absent): the node refuses the write if the key changed meanwhile">
+        <input
+          type="checkbox"
+          data-testid="explorer-if-unchanged"
+          checked={onlyIfUnchanged && loaded !== null}
+          disabled={loaded === null}
+          onChange={(event) => onOnlyIfUnchangedChange(event.target.checked)}
+        />{' '}
+        <span data-testid="explorer-if-unchanged-label">{loaded === null ? 'Only if unchanged (look the key up first)' : unchangedLabel(loaded)}</span>
+      </label>
       <div className="button-row">
         <button type="button" data-testid="explorer-put" onClick={onPut} disabled={busy !== null}>
           {busy === 'put' ? 'Writing…' : 'Put'}

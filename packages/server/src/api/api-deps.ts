@@ -1,7 +1,7 @@
 // What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
 import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
-import type { Coordinator, Engine, RingChangeResult } from '@ringkv/core';
+import type { Coordinator, Engine, PaxosProposer, RingChangeResult } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { ApiSecurity } from './auth.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
@@ -18,6 +18,8 @@ export interface ApiDeps {
   /** Whether this node's storage takes writes (storage/disk-state.ts); reads are served in every state. */
   storageState(): 'ok' | 'full' | 'failed';
   coordinator: Pick<Coordinator, 'put' | 'delete' | 'read' | 'inspect' | 'replicasOf'>;
+  /** Conditional writes (If-Match, If-None-Match) and serial reads, decided per key by Paxos (ClusterNode.paxos). */
+  paxos: Pick<PaxosProposer, 'write' | 'read'>;
   engine: Pick<Engine, 'scan' | 'liveCount'>;
   nodeInfo(): Promise<NodeInfo>;
   clusterInfo(): ClusterInfo;

@@ -21,6 +21,7 @@ import { notFoundProblem, problemForError, problemOf, sendProblem } from './prob
 import { registerRateLimit } from './rate-limit.js';
 import { orderRequestsPerConnection } from './request-order.js';
 import { storeRoutes } from './store-routes.js';
+import { batchRoutes } from './batch-routes.js';
 import { ringkvVersion } from '../version.js';
 
 export interface BuildAppOptions {
@@ -73,6 +74,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   await registerRateLimit(app, http.rateLimitPerMinute);
   await registerDocs(app);
   await app.register(storeRoutes, { deps });
+  await app.register(batchRoutes, { deps });
   await app.register(nodeRoutes, { deps });
   await app.register(clusterRoutes, { deps });
   await app.register(ringRoutes, { deps });

@@ -49,6 +49,8 @@ const cases: Case[] = [
   { method: 'PUT', url: '/store/elsewhere', route: '/store/{key}', access: 'write', key: 'elsewhere', body: { value: 1 } },
   { method: 'DELETE', url: '/store/app%2Fgone', route: '/store/{key}', access: 'write', key: 'app/gone' },
   { method: 'DELETE', url: '/store/other', route: '/store/{key}', access: 'write', key: 'other' },
+  // Its ops are authorised one by one (batch-routes.test.ts); the route itself needs read.
+  { method: 'POST', url: '/batch', route: '/batch', access: 'read', body: { ops: [] } },
   { method: 'POST', url: '/repair', route: '/repair', access: 'admin' },
   { method: 'POST', url: '/cluster/remove/ghost', route: '/cluster/remove/{nodeId}', access: 'admin' },
   { method: 'POST', url: '/jobs/none/pause', route: '/jobs/{id}/pause', access: 'admin' },

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from './problems.js';
 import { noteParsedBody } from './proto-key-bodies.js';
+import { noteBodyText } from './value-echo.js';
 
 const openBrace = 0x7b;
 const openBracket = 0x5b;
@@ -91,7 +92,10 @@ export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): 
     }
     parseJson(request, text, (error, parsed: unknown) => {
       // Lets the PUT route skip the walk for "__proto__" keys when the text has none (proto-key-bodies.ts).
-      if (!error) noteParsedBody(parsed, text);
+      if (!error) {
+        noteParsedBody(parsed, text);
+        noteBodyText(parsed, text);
+      }
       done(error, parsed);
     });
   });

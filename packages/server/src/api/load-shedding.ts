@@ -58,10 +58,11 @@ export class LoadShedder implements ClientLoad {
   onShed: ((reason: ShedReason) => void) | undefined;
 
   /**
-   * `replicaBacklogBytes`: bytes this node sent to replicas that have not answered yet. A
-   * client's request ends once W replicas acknowledged, while the others still receive
-   * the write: without this, a flood outruns the slowest replica and its backlog grows in
-   * this node's memory without bound (node.ts passes the transport's count).
+   * `replicaBacklogBytes`: bytes this node sent to replicas that have not answered yet,
+   * its own replica included (writes queued in its storage engine). A client's request
+   * ends once W replicas acknowledged, while the others still receive the write: without
+   * this, a flood outruns the slowest replica and its backlog grows in this node's memory
+   * without bound (node.ts passes the transport's count plus the LMDB engine's queue).
    */
   constructor(options: Partial<LoadSheddingOptions> = {}, nowMs: () => number = () => performance.now(), replicaBacklogBytes: () => number = () => 0) {
     this.options = { ...loadSheddingDefaults, ...options };
@@ -228,7 +229,7 @@ function registerLoadMetrics(registry: Registry, shedder: LoadShedder): void {
   });
   new Gauge({
     name: 'ringkv_replica_unanswered_bytes',
-    help: 'Bytes this node sent to replicas that have not answered yet (writes are shed beyond a bound).',
+    help: 'Bytes of writes this node sent to replicas that have not answered yet, its own storage queue included (writes are shed beyond a bound).',
     registers: [registry],
     collect() {
       this.set(shedder.replicaBacklog());

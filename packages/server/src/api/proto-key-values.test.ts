@@ -3,80 +3,21 @@
 // PUT at w=all, then a GET at r=all and the replicas view from every node, compared as
 // parsed raw response text against what was sent, with Object.prototype left untouched.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { pino } from 'pino';
-import { nodeConfigDefaults } from '../config.js';
-import { startNode, type RunningNode } from '../node.js';
+import type { RunningNode } from '../node.js';
 import { carriedBodyValue, noteParsedBody } from './proto-key-bodies.js';
+import { startTestCluster, type TestCluster } from './test-cluster.js';
 
-const clusterFormTimeoutMs = 20_000;
-let dataDir: string;
+let cluster: TestCluster;
 let nodes: RunningNode[] = [];
 
-/** Ports the OS chose a moment ago: a node advertises its port to peers, so it must be known before it starts. */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<Server>((resolve, reject) => {
-      const server = createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-function clusterFormed(): boolean {
-  const fingerprint = nodes[0]?.node.placement.read.fingerprint;
-  return nodes.every(
-    (running) =>
-      running.node.isReady() &&
-      running.node.placement.writes.length === 1 &&
-      running.node.placement.read.fingerprint === fingerprint &&
-      nodes.every((other) => other === running || running.node.membership.stateOf(other.nodeId) === 'up'),
-  );
-}
-
 before(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'ringkv-proto-keys-'));
-  const ports = await freePorts(3);
-  const addresses = ports.map((port) => `127.0.0.1:${port}`);
   const storages = ['lmdb', 'lmdb', 'memory'] as const;
-  nodes = await Promise.all(
-    ports.map((port, index) =>
-      startNode(
-        {
-          ...nodeConfigDefaults,
-          id: `n${index + 1}`,
-          port,
-          seeds: addresses.filter((address) => address !== addresses[index]),
-          replicas: 3,
-          storage: storages[index] as 'lmdb' | 'memory',
-          dataDir: join(dataDir, `n${index + 1}`),
-          clusterSecret: 'proto-key-test-secret',
-          probeIntervalMs: 200,
-          readRepairChance: 0,
-        },
-        pino({ level: 'silent' }),
-      ),
-    ),
-  );
-  const deadline = Date.now() + clusterFormTimeoutMs;
-  while (!clusterFormed()) {
-    if (Date.now() > deadline) throw new Error(`the 3-node cluster did not form within ${clusterFormTimeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  cluster = await startTestCluster('proto-keys', (index) => ({ storage: storages[index] as 'lmdb' | 'memory' }));
+  nodes = cluster.nodes;
 });
 
-after(async () => {
-  await Promise.all(nodes.map((running) => running.close()));
-  rmSync(dataDir, { recursive: true, force: true });
-});
+after(() => cluster.close());
 
 async function putRaw(running: RunningNode, key: string, bodyText: string) {
   return running.app.inject({ method: 'PUT', url: `/store/${key}?w=all`, payload: bodyText, headers: { 'content-type': 'application/json' } });

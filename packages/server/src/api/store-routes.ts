@@ -1,14 +1,41 @@
 // The key-value API of the original README: PUT, GET and DELETE /store/{key}, with
 // per-request consistency (?w=, ?r=), the version as ETag and the number of replicas
 // that answered in X-Ringkv-Acks. Plus GET /store/{key}/replicas for operators.
+// Conditional writes (If-Match, If-None-Match) and serial reads (?r=serial) go to the
+// key's Paxos round instead of the quorum coordinator (write-conditions.ts).
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { formatVersion, isValidKey, keyBytesMax, replicaCountOf, utf8Length, type StoredRecord } from '@ringkv/core';
+import { ConsistencyError, formatVersion, isValidKey, keyBytesMax, PreconditionFailedError, replicaCountOf, utf8Length, type StoredRecord } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError, problemOf, sendProblem } from './problems.js';
 import { carriedBodyValue } from './proto-key-bodies.js';
-import { DeleteResultSchema, KeyParams, PutBody, ReadQuery, ReplicasSchema, StoredValueSchema, WriteQuery } from '@ringkv/client/schemas';
-import { problemResponses } from './schemas.js';
+import {
+  ConditionalDeleteHeaders,
+  ConditionalPutHeaders,
+  DeleteResultSchema,
+  KeyParams,
+  PreconditionFailedSchema,
+  PutBody,
+  ReadQuery,
+  ReplicasSchema,
+  StoredValueSchema,
+  WriteQuery,
+} from '@ringkv/client/schemas';
+import { problemResponse, problemResponses } from './schemas.js';
+import { preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
+import { storedValueText, valueTextOf } from './value-echo.js';
+
+/** The answers a conditional write adds: its own 400 causes, and 412 with the key's current version. */
+const conditionResponses = {
+  400: problemResponse(
+    'Bad input: malformed JSON or URL, a body without value, a bad consistency level; or a condition that is not one quoted version ' +
+      '(If-Match), not * (If-None-Match), both headers at once, or ?w= with a condition',
+  ),
+  412: {
+    description: "The condition did not hold: the key's version differs, or it exists (If-None-Match: *), or it is absent or deleted (If-Match). Nothing was written",
+    content: { 'application/problem+json': { schema: PreconditionFailedSchema } },
+  },
+};
 
 export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -21,21 +48,31 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         tags,
         operationId: 'putValue',
         summary: 'Create or update a value',
-        description: 'Writes to the key\'s N replicas and answers once W of them acknowledged.',
+        description:
+          'Writes to the key\'s N replicas and answers once W of them acknowledged. With If-Match or If-None-Match: * it writes only if the ' +
+          "condition holds, decided by a majority of the key's replicas (per-key Paxos), linearizably with other conditional writes and serial reads.",
         params: KeyParams,
         querystring: WriteQuery,
+        headers: ConditionalPutHeaders,
         body: PutBody,
-        response: { 200: StoredValueSchema, ...problemResponses(400, 413, 414, 415, 503, 504, 507) },
+        response: { 200: StoredValueSchema, ...problemResponses(413, 414, 415, 503, 504, 507), ...conditionResponses },
       },
     },
     async (request, reply) => {
       const key = checkedKey(request.params.key);
+      const requested = requestedCondition(request.headers, 'PUT', request.query.w !== undefined);
       requireReady(deps);
-      const w = replicaCountOf(request.query.w, deps.replicas, 'w');
       // A value holding a "__proto__" key is carried as JSON text, so replicas and disks keep it exactly.
-      const result = await deps.coordinator.put(key, carriedBodyValue(request.body, request.body.value), w);
+      const value = carriedBodyValue(request.body, request.body.value);
+      if (requested.kind !== 'none') {
+        const record = await writeIfCondition(deps, key, { value, tombstone: false }, requested);
+        setVersionHeaders(reply, record, majorityOf(deps, key));
+        return echoStored(reply, key, request.body, formatVersion(record));
+      }
+      const w = replicaCountOf(request.query.w, deps.replicas, 'w');
+      const result = await deps.coordinator.put(key, value, w);
       setVersionHeaders(reply, result.record, result.acks);
-      return { key, value: request.body.value, version: formatVersion(result.record) };
+      return echoStored(reply, key, request.body, formatVersion(result.record));
     },
   );
 
@@ -46,7 +83,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         tags,
         operationId: 'getValue',
         summary: 'Read a value',
-        description: 'Reads R replicas and returns the newest version; stale replicas are repaired in the background.',
+        description:
+          'Reads R replicas and returns the newest version; stale replicas are repaired in the background. ' +
+          "With r=serial, a per-key Paxos round among a majority of the key's replicas: it sees every conditional write answered before it.",
         params: KeyParams,
         querystring: ReadQuery,
         response: { 200: StoredValueSchema, ...problemResponses(400, 404, 414, 503, 504) },
@@ -54,9 +93,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     },
     async (request, reply) => {
       const key = checkedKey(request.params.key);
+      const r = isSerial(request.query.r) ? ('serial' as const) : readCountOf(request.query.r, deps.replicas);
       requireReady(deps);
-      const r = replicaCountOf(request.query.r, deps.replicas, 'r');
-      const result = await deps.coordinator.read(key, r);
+      const result = r === 'serial' ? { record: await deps.paxos.read(key), replies: majorityOf(deps, key) } : await deps.coordinator.read(key, r);
       if (result.record === undefined || result.record.tombstone) {
         // An absent key is an ordinary answer, not an error: reply without building an exception.
         const detail = `key ${JSON.stringify(key)} does not exist${result.record ? ' (it was deleted)' : ''}`;
@@ -74,15 +113,24 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         tags,
         operationId: 'deleteValue',
         summary: 'Delete a key',
-        description: 'Writes a tombstone to the key\'s replicas (W acks); later reads answer 404 on every node.',
+        description:
+          "Writes a tombstone to the key's replicas (W acks); later reads answer 404 on every node. With If-Match it deletes only if the key " +
+          "is still at that version, decided by a majority of the key's replicas (per-key Paxos).",
         params: KeyParams,
         querystring: WriteQuery,
-        response: { 200: DeleteResultSchema, ...problemResponses(400, 414, 503, 504, 507) },
+        headers: ConditionalDeleteHeaders,
+        response: { 200: DeleteResultSchema, ...problemResponses(414, 503, 504, 507), ...conditionResponses },
       },
     },
     async (request, reply) => {
       const key = checkedKey(request.params.key);
+      const requested = requestedCondition(request.headers, 'DELETE', request.query.w !== undefined);
       requireReady(deps);
+      if (requested.kind !== 'none') {
+        const record = await writeIfCondition(deps, key, { value: undefined, tombstone: true }, requested);
+        setVersionHeaders(reply, record, majorityOf(deps, key));
+        return { key, deleted: true as const, version: formatVersion(record) };
+      }
       const w = replicaCountOf(request.query.w, deps.replicas, 'w');
       const result = await deps.coordinator.delete(key, w);
       setVersionHeaders(reply, result.record, result.acks);
@@ -148,7 +196,54 @@ export function requireReady(deps: Pick<ApiDeps, 'admitClients' | 'nodeId'>): vo
   );
 }
 
+/** Runs a conditional write through the key's Paxos round; a refused condition becomes the 412 problem. */
+async function writeIfCondition(
+  deps: Pick<ApiDeps, 'paxos'>,
+  key: string,
+  change: { value: unknown; tombstone: boolean },
+  requested: Exclude<RequestedCondition, { kind: 'none' }>,
+): Promise<StoredRecord> {
+  // A weak tag never matches; the 412 still tells the version the key holds, read linearizably.
+  if (requested.kind === 'never-matches') throw weakTagProblem(requested.tag, await deps.paxos.read(key));
+  try {
+    return (await deps.paxos.write(key, change, requested.condition)).record;
+  } catch (error) {
+    if (error instanceof PreconditionFailedError) throw preconditionProblem(error);
+    throw error;
+  }
+}
+
+/** The fewest replicas a Paxos round heard (a majority of the key's replicas), reported in X-Ringkv-Acks. */
+function majorityOf(deps: Pick<ApiDeps, 'coordinator'>, key: string): number {
+  return Math.floor(deps.coordinator.replicasOf(key).length / 2) + 1;
+}
+
+function isSerial(level: string | undefined): boolean {
+  return level !== undefined && level.trim().toLowerCase() === 'serial';
+}
+
+/** The replica count of `?r=`; its error names serial too, which only reads take. */
+function readCountOf(level: string | undefined, replicas: number): ReturnType<typeof replicaCountOf> {
+  try {
+    return replicaCountOf(level, replicas, 'r');
+  } catch (error) {
+    if (error instanceof ConsistencyError) throw new ConsistencyError(`${error.message}, or serial for a read linearizable with conditional writes`);
+    throw error;
+  }
+}
+
 function setVersionHeaders(reply: FastifyReply, record: StoredRecord, acks: number): void {
   reply.header('etag', `"${formatVersion(record)}"`);
   reply.header('x-ringkv-acks', String(acks));
+}
+
+/** The PUT answer, around the value's own JSON text when the body parser kept it (value-echo.ts). */
+function echoStored(reply: FastifyReply, key: string, body: { value: unknown }, version: string) {
+  const valueText = valueTextOf(body);
+  if (valueText === undefined) return { key, value: body.value, version };
+  return reply.type('application/json; charset=utf-8').serializer(sentAsIs).send(storedValueText(key, valueText, version));
+}
+
+function sentAsIs(payload: unknown): string {
+  return payload as string;
 }

@@ -9,7 +9,11 @@
 // add fit in that allocated stretch. Overwriting allocated blocks needs no new space on
 // ext4, xfs and tmpfs, so a full disk shows up here, as a refusal, before LMDB runs.
 // Copy-on-write filesystems (btrfs, zfs) allocate on every write: there this is a best effort.
-import { closeSync, fstatSync, openSync, statfsSync, writeSync } from 'node:fs';
+//
+// The engine grows the reserve with `ensureAsync`, off the event loop: under a flood of
+// large writes the kernel throttles writers of dirty pages, and a synchronous write of MiBs
+// of zeros then stopped the node's event loop for hundreds of ms (issue 13).
+import { closeSync, fstatSync, openSync, statfsSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface FilesystemSpace {
@@ -78,12 +82,28 @@ export class DataFileReserve {
   ensure(usedEndBytes: number, needBytes: number): boolean {
     this.noteUsed(usedEndBytes);
     if (this.allocatedEnd - usedEndBytes >= needBytes) return true;
+    this.extend(this.grantBytes(usedEndBytes, needBytes));
+    return this.allocatedEnd - usedEndBytes >= needBytes;
+  }
+
+  /**
+   * `ensure`, writing the zeros on libuv's threads. The caller makes sure nothing else
+   * extends the file or writes past LMDB's end until it resolves (the engine commits one
+   * batch at a time and calls this only between commits).
+   */
+  async ensureAsync(usedEndBytes: number, needBytes: number): Promise<boolean> {
+    this.noteUsed(usedEndBytes);
+    if (this.allocatedEnd - usedEndBytes >= needBytes) return true;
+    await this.extendAsync(this.grantBytes(usedEndBytes, needBytes));
+    return this.allocatedEnd - usedEndBytes >= needBytes;
+  }
+
+  /** Whole pages to add: up to a full reserve past what is needed, within the free space less the margin. */
+  private grantBytes(usedEndBytes: number, needBytes: number): number {
     const { pageBytes, reserveBytes, marginBytes, filePath } = this.options;
     const wanted = usedEndBytes + needBytes + reserveBytes - this.allocatedEnd;
     const available = this.space(dirname(filePath)).freeBytes - marginBytes;
-    const grant = Math.floor(Math.min(wanted, Math.max(0, available)) / pageBytes) * pageBytes;
-    this.extend(grant);
-    return this.allocatedEnd - usedEndBytes >= needBytes;
+    return Math.floor(Math.min(wanted, Math.max(0, available)) / pageBytes) * pageBytes;
   }
 
   /** After a commit: LMDB's pages are allocated by LMDB's own writes, whatever the estimate said. */
@@ -104,9 +124,31 @@ export class DataFileReserve {
       try {
         this.allocatedEnd += writeSync(this.fd, zeroChunk, 0, length, this.allocatedEnd);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOSPC' || (error as NodeJS.ErrnoException).code === 'EDQUOT') return;
+        if (isNoSpace(error)) return;
         throw error;
       }
     }
   }
+
+  private async extendAsync(bytes: number): Promise<void> {
+    const end = this.allocatedEnd + bytes;
+    while (this.allocatedEnd < end) {
+      const length = Math.min(zeroChunk.length, end - this.allocatedEnd);
+      try {
+        this.allocatedEnd += await writeZeros(this.fd, length, this.allocatedEnd);
+      } catch (error) {
+        if (isNoSpace(error)) return;
+        throw error;
+      }
+    }
+  }
+}
+
+function isNoSpace(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
+function writeZeros(fd: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => write(fd, zeroChunk, 0, length, position, (error, written) => (error ? reject(error) : resolve(written))));
 }

@@ -106,10 +106,10 @@ describe('LMDB engine when the disk fills up (free-space seam)', () => {
 describe('LMDB engine when the disk fails (fault hook)', () => {
   it('stops writes after an I/O error and reports it, but keeps serving reads', async () => {
     let failing = false;
-    const wrapTransaction = (run: TransactionRunner): TransactionRunner => (work) => {
-      if (failing) throw Object.assign(new Error('EIO: i/o error, pwrite'), { code: 5 });
-      run(work);
-    };
+    const wrapTransaction =
+      (run: TransactionRunner): TransactionRunner =>
+      (work) =>
+        failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, pwrite'), { code: 5 })) : run(work);
     const engine = await LmdbEngine.open({ path: freshPath(), durable: false, wrapTransaction });
     await engine.apply('kept', live('before'));
     failing = true;

@@ -1,6 +1,11 @@
 // The default Engine: LMDB through lmdb-js (docs/design.md, "Storage"). Writes are committed in
-// batches, one transaction per event-loop turn. The merge in `apply` must see writes still
-// being committed, so records in flight are kept in `pending` until their commit is done.
+// batches, one transaction at a time, through lmdb-js's asynchronous transactions: the
+// batch's puts run on the main thread inside a write transaction that lmdb-js's write thread
+// opened, and that thread commits it (writing the pages out), so a commit of many MiB no
+// longer stops the event loop: reads and other requests go on meanwhile (issue 13, a 1 MiB
+// PUT flood). While one batch commits, the next collects. The merge in `apply` must see
+// writes still being committed, so records in flight are kept in `pending` until their
+// commit is done.
 //
 // Durability: a resolved `apply` is committed. By default commits are not fsynced: they
 // sit in the OS page cache, which survives a crash of this process but not of the machine.
@@ -8,17 +13,19 @@
 // after the commit, off the main thread), which survives power loss.
 //
 // A full disk (docs/architecture.md, "Disk full"): every commit, of records, hints or the
-// node's own numbers, runs synchronously in `transact`, which first makes sure the data
-// file has room for what the commit can add (data-file-reserve.ts) and refuses it with a
-// StorageFullError when the disk has none. LMDB's write map is off: a page it could not
-// back would end the process with SIGBUS. Other disk errors stop writes (`failed`).
+// node's own numbers, goes through `transact`, which first makes sure the data file has
+// room for what the commit can add (data-file-reserve.ts) and refuses it with a
+// StorageFullError when the disk has none. Only one commit is in flight at a time, so the
+// pages it may add are the only ones past LMDB's end while the reserve is checked or
+// grown. LMDB's write map is off: a page it could not back would end the process with
+// SIGBUS. Other disk errors stop writes (`failed`).
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
   compareUtf8,
   diskFreeMarginBytes,
-  JsonText,
   liveDelta,
+  lmdbCommitBytesMaxDefault,
   lmdbMapBytesDefault,
   storageProbeIntervalMsDefault,
   storageReserveBytesDefault,
@@ -37,22 +44,24 @@ import { DataFileReserve, filesystemSpace, type FilesystemSpace } from './data-f
 import { diskErrorKind, isIoError } from './disk-errors.js';
 import { DiskState, type DiskStateEvents, type StorageStatus } from './disk-state.js';
 import { LmdbHintStore } from './lmdb-hint-store.js';
+import { isTombstoneRow, recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
 import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes } from './write-size.js';
 
 /**
- * Records are stored as compact arrays: [hlc, nodeId, 1] for tombstones, [hlc, nodeId, 0,
- * value] for values, and [hlc, nodeId, 2, text] for a value carried as JSON text (one that
- * holds a "__proto__" key, which lmdb-js's MessagePack would rename; see
- * packages/core/src/storage/json-text.ts).
+ * Records are stored as compact arrays (record-rows.ts): a value carried as JSON text (one
+ * that holds a "__proto__" key, which lmdb-js's MessagePack would rename; see
+ * packages/core/src/storage/json-text.ts) is kept as its text.
  */
-type StoredRow = [number, string, typeof rowValue, unknown] | [number, string, typeof rowTombstone] | [number, string, typeof rowJsonText, string];
 
-const rowValue = 0;
-const rowTombstone = 1;
-const rowJsonText = 2;
+/**
+ * Runs `work` in one write transaction and resolves once it is committed. The engine's is
+ * lmdb-js's asynchronous `transaction`; a test wraps it to inject disk faults.
+ */
+export type TransactionRunner = (work: () => void) => Promise<void>;
 
-/** Runs one write transaction. The engine's is lmdb-js's `transactionSync`; a test wraps it to inject disk faults. */
-export type TransactionRunner = (work: () => void) => void;
+/** How long to wait for the LMDB error behind an lmdb-js "Commit failed" (it follows at once). */
+const commitErrorWaitMs = 1000;
+
 
 /**
  * Who a write is for. Client writes (records, hints) are refused while the disk is full;
@@ -63,7 +72,7 @@ export type WriteKind = 'client' | 'upkeep';
 
 /** What the hint store needs from the engine: its transactions. */
 export interface LmdbWriter {
-  /** Runs `work` in this turn's write transaction; resolves once it is committed. */
+  /** Runs `work` in the next write transaction; resolves once it is committed. */
   write(work: () => void, needBytes: number, kind: WriteKind): Promise<void>;
   readonly pageBytes: number;
   isOpen(): boolean;
@@ -85,6 +94,8 @@ export interface LmdbEngineOptions {
   wrapTransaction?: (run: TransactionRunner) => TransactionRunner;
   /** Test seam: the filesystem's free space. */
   space?: (path: string) => FilesystemSpace;
+  /** Bytes one commit takes from the queue (at least one write); lmdbCommitBytesMaxDefault. */
+  commitBytesMax?: number;
 }
 
 
@@ -99,7 +110,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
   readonly kind = 'lmdb' as const;
   readonly pageBytes: number;
   private readonly root: RootDatabase;
-  private readonly records: Database<StoredRow, string>;
+  private readonly records: Database<RecordRow, string>;
   private readonly meta: Database<unknown, string>;
   private readonly pending = new Map<string, StoredRecord>();
   private readonly durable: boolean;
@@ -113,7 +124,11 @@ export class LmdbEngine implements Engine, LmdbWriter {
   private probeTimer: NodeJS.Timeout | undefined;
   private live = 0;
   private batch: QueuedWrite[] = [];
-  private batchScheduled = false;
+  private readonly commitBytesMax: number;
+  /** Estimated bytes of the writes queued or being committed (`queuedBytes`). */
+  private queuedNeedBytes = 0;
+  /** Set while batches are being committed one after another; unset once none is left. */
+  private committing: Promise<void> | undefined;
   private closed = false;
 
   private constructor(options: LmdbEngineOptions) {
@@ -122,6 +137,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
     this.space = options.space ?? filesystemSpace;
     this.reserveBytes = options.reserveBytes ?? storageReserveBytesDefault;
     this.onWriteRefused = options.events?.writeRefused;
+    this.commitBytesMax = options.commitBytesMax ?? lmdbCommitBytesMaxDefault;
     // No write map, in either mode: see the header. Without `durable`, commits are not
     // fsynced: a committed write is in the OS page cache and survives a crash of this
     // process (not of the machine).
@@ -132,10 +148,10 @@ export class LmdbEngine implements Engine, LmdbWriter {
       useWritemap: false,
       mapSize: options.mapBytes ?? lmdbMapBytesDefault,
     });
-    this.records = this.root.openDB<StoredRow, string>({ name: 'records' });
+    this.records = this.root.openDB<RecordRow, string>({ name: 'records' });
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     this.pageBytes = (this.root.getStats() as { pageSize: number }).pageSize;
-    const base: TransactionRunner = (work) => this.root.transactionSync(work);
+    const base: TransactionRunner = (work) => this.root.transaction(work).then(() => undefined);
     this.runTransaction = options.wrapTransaction ? options.wrapTransaction(base) : base;
     const probeIntervalMs = options.probeIntervalMs ?? storageProbeIntervalMsDefault;
     this.disk = new DiskState(() => Date.now(), probeIntervalMs, {
@@ -157,7 +173,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
    */
   static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
     const engine = new LmdbEngine(options);
-    for (const { value } of engine.records.getRange({})) if (value[2] !== rowTombstone) engine.live++;
+    for (const { value } of engine.records.getRange({})) if (!isTombstoneRow(value)) engine.live++;
     try {
       engine.admit(pagesPerCommit * engine.pageBytes, 'client');
     } catch (error) {
@@ -183,7 +199,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
     this.pending.set(key, record);
     this.live += liveDelta(current, record);
     try {
-      const row = toRow(record);
+      const row = recordToRow(record);
       await this.write(() => this.records.putSync(key, row), estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes, 'client');
     } catch (error) {
       this.live -= liveDelta(current, record);
@@ -203,7 +219,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
     for (const { key, value } of this.records.getRange({ start: start === '' ? undefined : start })) {
       if (options.after !== undefined && key === options.after) continue;
       if (!key.startsWith(prefix)) break;
-      entries.push({ key, record: fromRow(value) });
+      entries.push({ key, record: rowToRecord(value) });
       if (entries.length >= options.limit) break;
     }
     return entries;
@@ -213,39 +229,72 @@ export class LmdbEngine implements Engine, LmdbWriter {
     this.assertOpen();
     const removed: ScanEntry[] = [];
     // Removing rewrites the leaves it touches (copy on write): it needs pages too.
-    this.transact(
+    await this.write(
       () => {
         for (const { key, hlc, nodeId } of entries) {
           if (this.pending.has(key)) continue; // a newer write is being committed
           const row = this.records.get(key);
           if (row === undefined || row[0] !== hlc || row[1] !== nodeId) continue;
           this.records.removeSync(key);
-          removed.push({ key, record: fromRow(row) });
+          removed.push({ key, record: rowToRecord(row) });
         }
       },
       removalNeedBytes(this.records, entries.length, this.pageBytes),
       'upkeep',
     );
     for (const { record } of removed) if (!record.tombstone) this.live--;
-    if (this.durable) await this.flushed();
     return removed;
   }
 
-  /** Queues `work` for this turn's transaction (LmdbWriter). */
+  /** Queues `work` for the next transaction (LmdbWriter); resolves once it is committed. */
   write(work: () => void, needBytes: number, kind: WriteKind): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.batch.push({ work, needBytes, kind, done: (error) => (error === undefined ? resolve() : reject(error)) });
-      if (this.batchScheduled) return;
-      this.batchScheduled = true;
-      setImmediate(() => void this.commitBatch());
+      this.queuedNeedBytes += needBytes;
+      const done = (error?: unknown) => {
+        this.queuedNeedBytes -= needBytes;
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      this.batch.push({ work, needBytes, kind, done });
+      // The first write of a turn starts the committer on the next turn, so the turn's
+      // writes share a transaction; while a commit is in flight the committer takes them next.
+      this.committing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.commitAll());
     });
   }
 
-  /** Commits the turn's writes in one transaction; client writes are refused while the disk is full. */
-  private async commitBatch(): Promise<void> {
-    let batch = this.batch;
-    this.batch = [];
-    this.batchScheduled = false;
+  /** Commits what is queued, one batch at a time, until nothing is left. */
+  private async commitAll(): Promise<void> {
+    try {
+      while (this.batch.length > 0) await this.commitBatch(this.takeBatch());
+    } finally {
+      this.committing = undefined;
+    }
+  }
+
+  /** The writes at the head of the queue up to `commitBytesMax`, and at least one. */
+  private takeBatch(): QueuedWrite[] {
+    let count = 0;
+    let bytes = 0;
+    for (const item of this.batch) {
+      if (count > 0 && bytes + item.needBytes > this.commitBytesMax) break;
+      bytes += item.needBytes;
+      count++;
+    }
+    return this.batch.splice(0, count);
+  }
+
+  /**
+   * Bytes of writes queued or being committed, by the writes' estimates. A node sheds
+   * client writes while its own replica lags this far behind (api/load-shedding.ts): with
+   * commits off the event loop nothing else stops a flood from queueing here.
+   */
+  queuedBytes(): number {
+    return this.queuedNeedBytes;
+  }
+
+  /** Commits one batch in one transaction; client writes are refused while the disk is full. */
+  private async commitBatch(queued: QueuedWrite[]): Promise<void> {
+    let batch = queued;
     if (this.closed) {
       for (const item of batch) item.done(new Error('the LMDB engine is closed'));
       return;
@@ -258,33 +307,46 @@ export class LmdbEngine implements Engine, LmdbWriter {
     }
     let needBytes = pagesPerCommit * this.pageBytes;
     for (const item of batch) needBytes += item.needBytes;
+    // One write's own error (thrown by its work) fails that write alone, as a write of its own would.
+    const failures = new Map<QueuedWrite, unknown>();
     try {
-      this.transact(
+      await this.transact(
         () => {
-          for (const item of batch) item.work();
+          for (const item of batch) {
+            try {
+              item.work();
+            } catch (error) {
+              failures.set(item, error);
+            }
+          }
         },
         needBytes,
         batch.some((item) => item.kind === 'client') ? 'client' : 'upkeep',
       );
-      if (this.durable) await this.flushed();
     } catch (error) {
       for (const item of batch) item.done(error);
       return;
     }
-    for (const item of batch) item.done();
+    const settle = (flushError?: unknown) => {
+      for (const item of batch) item.done(flushError ?? (failures.has(item) ? this.storageError(failures.get(item)) : undefined));
+    };
+    // With `durable` a write is acknowledged once flushed; the next batch commits meanwhile
+    // (lmdb-js syncs a commit while the next one is written).
+    if (this.durable) void this.flushed().then(() => settle(), settle);
+    else settle();
   }
 
   /**
    * Runs one write transaction once the data file has room for `needBytes` more, and turns
-   * what the disk throws into StorageFullError or StorageFailedError. Synchronous: nothing
-   * else writes between the check and the commit.
+   * what the disk throws into StorageFullError or StorageFailedError. Only `commitAll` calls
+   * it, one at a time: nothing else writes between the check and the commit.
    */
-  private transact(work: () => void, needBytes: number, kind: WriteKind): void {
-    this.admit(needBytes, kind);
+  private async transact(work: () => void, needBytes: number, kind: WriteKind): Promise<void> {
+    await this.admitAsync(needBytes, kind);
     try {
-      this.runTransaction(work);
+      await this.runTransaction(work);
     } catch (error) {
-      throw this.storageError(error);
+      throw this.storageError(await commitCause(error));
     } finally {
       if (!this.closed) this.reserve.noteUsed(this.usedEndBytes());
     }
@@ -299,6 +361,22 @@ export class LmdbEngine implements Engine, LmdbWriter {
     } catch (error) {
       throw this.storageError(error);
     }
+    this.settleAdmission(room, needBytes, kind);
+  }
+
+  /** `admit` for commits: the reserve grows off the event loop (data-file-reserve.ts). */
+  private async admitAsync(needBytes: number, kind: WriteKind): Promise<void> {
+    if (this.disk.state === 'failed') throw this.disk.refusal() as StorageFailedError;
+    let room: boolean;
+    try {
+      room = await this.reserve.ensureAsync(this.usedEndBytes(), needBytes);
+    } catch (error) {
+      throw this.storageError(error);
+    }
+    this.settleAdmission(room, needBytes, kind);
+  }
+
+  private settleAdmission(room: boolean, needBytes: number, kind: WriteKind): void {
     if (room) {
       // Upkeep fits in what was reserved before: only a client write shows that space returned.
       if (kind === 'client') this.disk.markOk();
@@ -338,7 +416,8 @@ export class LmdbEngine implements Engine, LmdbWriter {
 
   /** Space has returned when the reserve can be filled again. */
   private probe(): void {
-    if (this.closed || this.disk.state !== 'full') return;
+    // A commit in flight may be writing just past LMDB's end: the reserve is the committer's then.
+    if (this.closed || this.disk.state !== 'full' || this.committing !== undefined) return;
     try {
       if (this.reserve.ensure(this.usedEndBytes(), Math.min(this.reserveBytes, 4 * 1024 * 1024))) this.disk.markOk();
     } catch (error) {
@@ -376,7 +455,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
   private read(key: string): StoredRecord | undefined {
     this.assertOpen();
     const row = this.records.get(key);
-    return row === undefined ? undefined : fromRow(row);
+    return row === undefined ? undefined : rowToRecord(row);
   }
 
   /** Whether writes are taken, and why not. */
@@ -432,6 +511,8 @@ export class LmdbEngine implements Engine, LmdbWriter {
     if (this.closed) return;
     this.closed = true;
     if (this.probeTimer !== undefined) clearInterval(this.probeTimer);
+    // The commit in flight finishes (what is queued behind it is refused as closed).
+    await this.committing;
     this.reserve.close();
     await this.root.close();
   }
@@ -442,19 +523,25 @@ export class LmdbEngine implements Engine, LmdbWriter {
   }
 }
 
-function toRow(record: StoredRecord): StoredRow {
-  if (record.tombstone) return [record.hlc, record.nodeId, rowTombstone];
-  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, rowJsonText, record.value.text];
-  return [record.hlc, record.nodeId, rowValue, record.value];
+/**
+ * lmdb-js rejects a failed asynchronous commit with a bare "Commit failed" whose LMDB error
+ * (ENOSPC, EIO, ...) comes as a second, rejected promise: wait for that one, so the error
+ * is sorted as what the disk said (disk-errors.ts).
+ */
+async function commitCause(error: unknown): Promise<unknown> {
+  const inner = (error as { commitError?: unknown } | null)?.commitError;
+  if (!(inner instanceof Promise)) return error;
+  let timer: NodeJS.Timeout | undefined;
+  const cause = await Promise.race([
+    inner.then(
+      () => error,
+      (reason: unknown) => reason,
+    ),
+    new Promise<unknown>((resolve) => {
+      timer = setTimeout(() => resolve(error), commitErrorWaitMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  return cause;
 }
 
-function fromRow(row: StoredRow): StoredRecord {
-  switch (row[2]) {
-    case rowTombstone:
-      return { hlc: row[0], nodeId: row[1], tombstone: true, value: undefined };
-    case rowJsonText:
-      return { hlc: row[0], nodeId: row[1], tombstone: false, value: new JsonText(row[3]) };
-    default:
-      return { hlc: row[0], nodeId: row[1], tombstone: false, value: row[3] };
-  }
-}
