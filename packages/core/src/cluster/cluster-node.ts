@@ -12,7 +12,7 @@ import { stateExchangeIntervalMs } from '../limits.js';
 import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
 import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
-import { isFormed, nextPlacement, type Placement } from '../ring/placement.js';
+import { isFormedAmong, nextPlacement, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
 import { MemoryJobStore, type JobStore } from '../rebalance/job.js';
 import { handOff, type CleanupHandoff } from '../rebalance/cleanup-handoff.js';
@@ -340,7 +340,8 @@ export class ClusterNode {
    */
   isReady(): boolean {
     if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
-    return isFormed(this.currentPlacement.read, this.membership.list(), this.options.replicas);
+    // On every client request: counted in place, not from a sorted copy of the member list.
+    return isFormedAmong(this.currentPlacement.read, this.membership.countNotLeft(), this.options.replicas);
   }
 
   /**

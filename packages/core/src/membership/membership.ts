@@ -228,6 +228,13 @@ export class Membership {
     return this.members.get(nodeId)?.ring;
   }
 
+  /** Members that have not left the ring, this node included. */
+  countNotLeft(): number {
+    let count = 0;
+    for (const member of this.members.values()) if (member.ring !== 'left') count++;
+    return count;
+  }
+
   /** Members whose ring status no update has told yet (it reads as `joining` meanwhile). */
   ringUnheard(): string[] {
     return [...this.members.values()].filter((member) => !member.ringHeard).map((member) => member.nodeId);

@@ -59,7 +59,12 @@ export interface PlacementInput {
 
 /** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
 export function isFormed(ring: Ring, members: ReadonlyArray<{ ring: RingStatus }>, replicas: number): boolean {
-  return ring.nodeIds.length >= Math.min(replicas, members.filter((member) => member.ring !== 'left').length);
+  return isFormedAmong(ring, members.filter((member) => member.ring !== 'left').length, replicas);
+}
+
+/** isFormed, given how many members have not left. */
+export function isFormedAmong(ring: Ring, membersNotLeft: number, replicas: number): boolean {
+  return ring.nodeIds.length >= Math.min(replicas, membersNotLeft);
 }
 
 /**
