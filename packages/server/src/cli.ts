@@ -12,7 +12,7 @@ import { applyConfigEntries, describeSettings, readConfigFile, sourceOf } from '
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
 import { runLocalCluster } from './local-cluster.js';
 import type { RunningNode } from './node.js';
-import { integer, logLevels, nodeOptions, sharedOptions, clusterPassThroughExcluded } from './node-options.js';
+import { integer, logLevels, nodeOptions, readSwitchEnvironment, sharedOptions, clusterPassThroughExcluded } from './node-options.js';
 import { addSecurityCommands } from './security-commands.js';
 import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand, type ApiTarget } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
@@ -230,10 +230,16 @@ for (const action of ['pause', 'resume'] as const) {
 
 addDataCommands(program);
 addSecurityCommands(program);
-try {
-  await program.parseAsync(process.argv);
-} catch (error) {
-  // Commander has printed its message; --help and --version end with 0, usage errors with 2.
-  if (!(error instanceof CommanderError)) throw error;
-  process.exitCode = error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+const switchProblems = readSwitchEnvironment(process.env, nodeOptions());
+if (switchProblems.length > 0) {
+  process.stderr.write(`ringkv: ${switchProblems.join('\nringkv: ')}\n`);
+  process.exitCode = exitCodes.usage;
+} else {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    // Commander has printed its message; --help and --version end with 0, usage errors with 2.
+    if (!(error instanceof CommanderError)) throw error;
+    process.exitCode = error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+  }
 }

@@ -113,6 +113,19 @@ describe('ringkv node --config (compiled CLI)', () => {
     assert.match(again.stdout, /^write-timeout-ms: 3000 {2}# file /m);
   });
 
+  it('reads a switch from the environment as meant: false leaves it off, true turns it on, anything else is refused', async () => {
+    const off = await ringkv(['node', '--id', 'n1', '--print-config'], { RINGKV_INSECURE: 'false', RINGKV_DURABLE: '0' });
+    assert.equal(off.status, 0, off.stderr);
+    assert.match(off.stdout, /^insecure: false {2}# default$/m);
+    assert.match(off.stdout, /^durable: false {2}# default$/m);
+    const on = await ringkv(['node', '--id', 'n1', '--print-config'], { RINGKV_DURABLE: 'yes' });
+    assert.equal(on.status, 0, on.stderr);
+    assert.match(on.stdout, /^durable: true {2}# env RINGKV_DURABLE$/m);
+    const unclear = await ringkv(['node', '--id', 'n1', '--print-config'], { RINGKV_INSECURE: 'maybe' });
+    assert.equal(unclear.status, 2);
+    assert.match(unclear.stderr, /RINGKV_INSECURE="maybe" must be true or false/);
+  });
+
   it('refuses bad settings from any source with exit code 2, naming the key and where it came from', async () => {
     const file = fileWith('bad.yaml', 'id: n1\nwrite-timeout-ms: 5\nbogus: 1\n');
     const unknown = await ringkv(['node', '--config', file]);

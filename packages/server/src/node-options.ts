@@ -131,3 +131,27 @@ function httpLimitOptions(): Option[] {
  * host, replicas, vnodes and storage travel separately (local-cluster.ts).
  */
 export const clusterPassThroughExcluded = new Set(['host', 'replicas', 'vnodes', 'storage', 'durable', 'insecure', 'corsOrigins']);
+
+const switchOn = new Set(['1', 'true', 'yes', 'on']);
+const switchOff = new Set(['0', 'false', 'no', 'off', '']);
+
+/**
+ * Reads the environment twins of switches (`RINGKV_DURABLE`, `RINGKV_INSECURE`) as a person
+ * means them. Commander turns a switch on for any value of its variable, so
+ * `RINGKV_INSECURE=false` would have turned protected mode off: here true/1/yes/on set it,
+ * false/0/no/off or empty leave it off (the variable is dropped), and anything else is a
+ * problem, returned as a sentence naming the variable.
+ */
+export function readSwitchEnvironment(env: NodeJS.ProcessEnv, options: readonly Option[]): string[] {
+  const problems: string[] = [];
+  for (const option of options) {
+    if (!option.isBoolean() || option.envVar === undefined) continue;
+    const raw = env[option.envVar];
+    if (raw === undefined) continue;
+    const value = raw.trim().toLowerCase();
+    if (switchOn.has(value)) env[option.envVar] = 'true';
+    else if (switchOff.has(value)) delete env[option.envVar];
+    else problems.push(`${option.envVar}=${JSON.stringify(raw)} must be true or false (or 1/0, yes/no, on/off)`);
+  }
+  return problems;
+}
