@@ -38,11 +38,12 @@ export function loadMembers(dataDir: string): KnownMember[] {
 }
 
 /**
- * Whether this node had left the ring when it stopped: started again, it joins as a new
- * member (membership/membership.ts in @ringkv/core, "Lives"), so its old data must go.
+ * Whether this node had left the ring when it stopped (by the members it remembered):
+ * started again, it joins as a new member (membership/membership.ts in @ringkv/core,
+ * "Lives"), so its old data must go.
  */
-export function hadLeft(dataDir: string, nodeId: string): boolean {
-  return loadMembers(dataDir).some((member) => member.nodeId === nodeId && member.ring === 'left');
+export function hadLeft(known: readonly KnownMember[], nodeId: string): boolean {
+  return known.some((member) => member.nodeId === nodeId && member.ring === 'left');
 }
 
 export function saveMembers(dataDir: string, members: readonly KnownMember[]): void {

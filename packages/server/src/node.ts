@@ -50,7 +50,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in the directory is read or written: a layout this release cannot read is refused untouched.
   checkDataFormat(config.dataDir);
-  if (hadLeft(config.dataDir, config.id)) {
+  // Read once: whether it had left decides what happens to its data, and the core starts from it.
+  const known = loadMembers(config.dataDir);
+  if (hadLeft(known, config.id)) {
     // Started again after it left: a new member under the old id, with none of its old data
     // (its ranges went to others when it left; stale copies must not come back).
     log.warn({ dataDir: config.dataDir }, 'this node had left the ring; it joins again as a new member, and its old data is discarded');
@@ -110,7 +112,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     {
       self: { nodeId: config.id, address },
       seeds,
-      known: loadMembers(config.dataDir),
+      known,
       hlcStartAfter,
       engine,
       hintStore,

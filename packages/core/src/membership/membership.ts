@@ -302,7 +302,7 @@ export class Membership {
    */
   async protocolPeriod(): Promise<void> {
     this.expireSuspicions();
-    const work: Array<Promise<void>> = [];
+    const work: Array<Promise<unknown>> = [];
     const target = this.nextTarget();
     if (target !== undefined) work.push(this.probe(target));
     for (const seed of this.seeds) if (!this.seedKnown(seed)) work.push(this.pingSeed(seed));
@@ -598,18 +598,18 @@ export class Membership {
   }
 
   /** Pings `nodeId` at `address` (the transport checks that this member answers there); undefined for an unknown seed. */
-  private async ping(address: string, nodeId: string | undefined): Promise<void> {
+  private async ping(address: string, nodeId: string | undefined): Promise<PongReply> {
     const reply = await this.deps.transport.request(address, { type: 'ping', from: this.deps.self, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs);
     this.merge(reply.updates, nodeId);
+    return reply;
   }
 
   private async pingSeed(address: string): Promise<void> {
     try {
-      const reply = await this.deps.transport.request(address, { type: 'ping', from: this.deps.self, updates: this.outgoingUpdates() }, this.options.probeTimeoutMs);
+      const reply = await this.ping(address, undefined);
       // A pong carries its sender's own update first (outgoingUpdates).
       const answered = reply.updates[0]?.nodeId;
       if (answered !== undefined && answered !== this.selfId) this.seedAnswers.set(address, answered);
-      this.merge(reply.updates, undefined);
     } catch {
       // The seed is not up yet; the next period tries again.
     }
