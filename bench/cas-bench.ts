@@ -24,7 +24,8 @@ export interface CasBenchOptions {
 }
 
 export type CasSystem = 'ringkv' | 'etcd';
-export type CasOperation = 'PUT' | 'PUT If-Match' | 'put' | 'txn compare-and-swap';
+export type CasOperation = 'PUT' | 'PUT If-Match' | 'PUT Idempotency-Key' | 'PUT ?ttl=60' | 'put' | 'txn compare-and-swap';
+type RingkvOperation = 'PUT' | 'PUT If-Match' | 'PUT Idempotency-Key' | 'PUT ?ttl=60';
 export type KeySpread = 'own key' | 'one key';
 
 export interface CasRow {
@@ -70,7 +71,7 @@ export async function runCasBench(options: CasBenchOptions): Promise<CasResult> 
   const cluster = await startCluster('lmdb', options.basePort);
   try {
     for (const shape of shapes) {
-      for (const operation of ['PUT', 'PUT If-Match'] as const) {
+      for (const operation of ['PUT', 'PUT If-Match', 'PUT Idempotency-Key', 'PUT ?ttl=60'] as const) {
         const step = await ringkvStep(cluster.urls, operation, shape);
         rows.push(printed({ system: 'ringkv', operation, ...shape, ...(await drive(step, shape.clients, options.seconds)) }));
       }
@@ -114,9 +115,9 @@ function keyOf(prefix: string, shape: { keys: KeySpread }, client: number): stri
  * new version, or the 412's currentVersion (another writer won), so it needs no read between
  * writes. Each shape uses fresh keys, created by a plain PUT first.
  */
-async function ringkvStep(urls: readonly string[], operation: 'PUT' | 'PUT If-Match', shape: { clients: number; keys: KeySpread }): Promise<Step> {
-  const prefix = `cas-${operation === 'PUT' ? 'plain' : 'if-match'}-${shape.clients}-${shape.keys.replace(' ', '-')}`;
-  const urlOf = (client: number) => `${urls[client % urls.length] as string}/store/${keyOf(prefix, shape, client)}`;
+async function ringkvStep(urls: readonly string[], operation: RingkvOperation, shape: { clients: number; keys: KeySpread }): Promise<Step> {
+  const prefix = `cas-${operation.replace(/[^A-Za-z]+/g, '-').toLowerCase()}-${shape.clients}-${shape.keys.replace(' ', '-')}`;
+  const urlOf = (client: number) => `${urls[client % urls.length] as string}/store/${keyOf(prefix, shape, client)}${operation === 'PUT ?ttl=60' ? '?ttl=60' : ''}`;
   const body = JSON.stringify({ value });
   const put = (client: number, headers: Record<string, string>) =>
     fetch(urlOf(client), { method: 'PUT', headers: { 'content-type': 'application/json', ...headers }, body, signal: AbortSignal.timeout(requestTimeoutMs) });
@@ -127,9 +128,11 @@ async function ringkvStep(urls: readonly string[], operation: 'PUT' | 'PUT If-Ma
     if (response.status !== 200 || answer.version === undefined) throw new Error(`cas bench: creating ${urlOf(client)} answered ${response.status}`);
     versions[client] = answer.version;
   }
-  if (operation === 'PUT') {
+  if (operation === 'PUT' || operation === 'PUT ?ttl=60' || operation === 'PUT Idempotency-Key') {
+    let writes = 0;
     return async (client) => {
-      const response = await put(client, {});
+      // Each write is a new one, with its own Idempotency-Key (a Paxos round among the key's replicas).
+      const response = await put(client, operation === 'PUT Idempotency-Key' ? { 'idempotency-key': `${prefix}-${client}-${++writes}` } : {});
       await response.arrayBuffer();
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return 'won';
@@ -316,7 +319,8 @@ export function reportCas(result: CasResult): string[] {
   const lines = [
     '',
     `Conditional writes: 3 nodes, N=3, LMDB; closed loops in this process through fetch, one request in flight per client, ${result.seconds} s each.`,
-    'PUT is a plain quorum write; PUT If-Match a per-key Paxos round. On one key, 32 writers race: a 412 gives the loser the current version to try again.',
+    'PUT is a plain quorum write; PUT If-Match a per-key Paxos round. On one key, 32 writers race: a 412 gives the loser the current version to try again. ' +
+      'PUT Idempotency-Key is a Paxos round too (each write a new key, remembered by the replicas); PUT ?ttl=60 a plain quorum write of an expiring value.',
     '',
     '| system | operation | clients | keys | requests/s | won/s | refused | p50 ms | p99 ms | errors |',
     '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
@@ -331,7 +335,9 @@ export function reportCas(result: CasResult): string[] {
     if (plain === undefined || conditional === undefined || plain.requestsPerSecond === 0 || plain.p50Ms === 0) continue;
     const line = `c=${shape.clients} ${shape.keys}: If-Match / plain requests/s ${round(conditional.requestsPerSecond / plain.requestsPerSecond)}x, won/s ${round(conditional.wonPerSecond / plain.wonPerSecond)}x, p50 ${round(conditional.p50Ms / plain.p50Ms)}x`;
     const txn = find('etcd', 'txn compare-and-swap', shape);
-    lines.push(txn === undefined || txn.wonPerSecond === 0 ? line : `${line}; ringkv If-Match / etcd txn won/s ${round(conditional.wonPerSecond / txn.wonPerSecond)}x`);
+    const idempotent = find('ringkv', 'PUT Idempotency-Key', shape);
+    const withKey = idempotent === undefined ? '' : `; Idempotency-Key / plain requests/s ${round(idempotent.requestsPerSecond / plain.requestsPerSecond)}x`;
+    lines.push(`${line}${withKey}${txn === undefined || txn.wonPerSecond === 0 ? '' : `; ringkv If-Match / etcd txn won/s ${round(conditional.wonPerSecond / txn.wonPerSecond)}x`}`);
   }
   if (result.etcdSkipped !== undefined) lines.push(`etcd not measured: ${result.etcdSkipped}.`);
   return lines;

@@ -33,7 +33,33 @@ function kinds(history: History, dataLosses: DataLoss[] = []): ViolationKind[] {
   return checkHistory(history, { replicas: 3, replicasOf: () => ['n1', 'n2', 'n3'], dataLosses, trace: new Trace(0) }).map((violation) => violation.kind);
 }
 
+/** A quorum put of `value` at t=0..5 with a ttl, its expiry at `expiresAtMs`; and a read that judged expiry between `afterMs` and `beforeMs`. */
+function expiringHistory(seen: 'value' | 'expired' | 'absent', afterMs: number, beforeMs: number, expiresAtMs = 100): History {
+  const history = historyOf();
+  const put = history.invoke({ client: 'c1', kind: 'put', key, value: 'v', level: 2, node: 'n1', incarnation: 1, phase: 'workload', ttlSeconds: 0.1 }, 0);
+  const version = { hlc: 0, nodeId: 'n1' };
+  history.complete(put, 'ok', 5, { version, expiresAt: expiresAtMs * 1024 });
+  const operation = history.invoke({ client: 'c2', kind: 'read', key, level: 2, node: 'n2', incarnation: 1, phase: 'workload' }, afterMs);
+  operation.expiryJudgedAfter = afterMs * 1024;
+  const found =
+    seen === 'absent' ? { found: false as const } : { found: true as const, tombstone: seen === 'expired', value: seen === 'expired' ? undefined : 'v', version, expiresAt: expiresAtMs * 1024 };
+  history.complete(operation, 'ok', beforeMs, { read: found, expiryJudgedBefore: beforeMs * 1024 });
+  return history;
+}
+
 describe('history checker', () => {
+  it('flags a value read after its coordinator\'s clock passed its expiry, and an expiry reported before the clock reached it', () => {
+    assert.deepEqual(kinds(expiringHistory('value', 100, 110)), ['expired-value-read']);
+    assert.deepEqual(kinds(expiringHistory('expired', 50, 60)), ['premature-expiry']);
+    assert.deepEqual(kinds(expiringHistory('absent', 50, 60)), ['stale-read'], 'absent before the expiry: the put was missed');
+  });
+
+  it('accepts a value read before its expiry, and an expired or purged value after it', () => {
+    assert.deepEqual(kinds(expiringHistory('value', 50, 120)), [], 'the clock may not have reached the expiry yet');
+    assert.deepEqual(kinds(expiringHistory('expired', 90, 120)), []);
+    assert.deepEqual(kinds(expiringHistory('absent', 150, 160)), []);
+  });
+
   it('flags a quorum read that misses a quorum write acknowledged before it began', () => {
     const history = historyOf();
     write(history, 'put', 'a', 2, 0, 5);

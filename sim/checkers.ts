@@ -10,12 +10,17 @@
 //   applied to the final reads after healing and repair (where every replica agrees, so
 //   R counts as N), "no acknowledged write lost" and "no deleted key comes back". It
 //   holds for keys with concurrent writers too: only pairs ordered in real time count.
+//   A put with a ttl counts as its own delete once it expires: an expired read names it,
+//   and so may an absent one (the expired value purged).
+// - Expiry: no read returns a value whose expiry its coordinator's clock had passed when
+//   the read began, and none reports a value expired before its coordinator's clock could
+//   have reached the expiry.
 // - Versions: one coordinator process stamps each acknowledged write above the last.
 // - Replicas: after healing and repair, every replica of a key holds the same version,
 //   and no other node holds the key.
-import { compareVersions, type StoredRecord } from '@ringkv/core';
+import { compareVersions, visibleAt, type StoredRecord } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
-import type { DataLoss, History, Operation } from './history.js';
+import type { DataLoss, History, Operation, Version } from './history.js';
 import type { Trace } from './trace.js';
 import type { Violation } from './violations.js';
 
@@ -48,8 +53,10 @@ export function checkHistory(history: History, context: HistoryCheckContext): Vi
 
 function judgeRead(read: Operation, writes: readonly Operation[], acknowledged: readonly Operation[], context: HistoryCheckContext): Violation | undefined {
   const seen = context.trace.describeRead(read.read ?? { found: false });
-  const candidates = explanationsOf(read, writes);
   const base = { atMs: read.completeMs as number, key: read.key };
+  const expiry = judgeExpiry(read, writes, seen, context);
+  if (expiry !== undefined) return { ...base, ...expiry, operationIds: [read.id] };
+  const candidates = explanationsOf(read, writes);
   if (candidates.length === 0) {
     return { ...base, kind: 'phantom-value', message: `op ${read.id} read ${seen}, which no write of ${read.key} produced`, operationIds: [read.id] };
   }
@@ -79,24 +86,59 @@ function judgeRead(read: Operation, writes: readonly Operation[], acknowledged: 
 function explanationsOf(read: Operation, writes: readonly Operation[]): Explanation[] {
   const seen = read.read;
   const deletes = writes.filter((write) => write.kind === 'delete');
+  // A put with a ttl is a delete once expired: when its known expiry was reachable by the
+  // read's clock (or its expiry is not known: its outcome was not learned).
+  const expirable = (write: Operation) =>
+    write.kind === 'put' && write.ttlSeconds !== undefined && (write.expiresAt === undefined || read.expiryJudgedBefore === undefined || write.expiresAt <= read.expiryJudgedBefore);
   // Once every replica has verified a tombstone it is purged (repair/tombstone-purge.ts),
-  // and the key reads as absent: an absent read may stand for any delete.
-  if (seen === undefined || !seen.found) return [initial, ...deletes];
+  // and the key reads as absent: an absent read may stand for any delete, or any expired put.
+  if (seen === undefined || !seen.found) return [initial, ...deletes, ...writes.filter(expirable)];
   if (!seen.tombstone) return writes.filter((write) => write.kind === 'put' && write.value === seen.value);
-  const exact = deletes.filter((write) => write.outcome === 'ok' && write.version !== undefined && compareVersions(write.version, seen.version) === 0);
+  // An expired value is a tombstone at the put's own version.
+  if (seen.expiresAt !== undefined) return versionMatches(writes.filter(expirable), seen.version, read);
+  return versionMatches(deletes, seen.version, read);
+}
+
+/**
+ * The writes among `writes` that may have the version `version`: the acknowledged ones of
+ * that version, or failing those the re-stamped ones and those whose outcome is unknown.
+ */
+function versionMatches(writes: readonly Operation[], version: Version, read: Operation): Operation[] {
+  const exact = writes.filter((write) => write.outcome === 'ok' && write.version !== undefined && compareVersions(write.version, version) === 0);
   if (exact.length > 0) return exact;
-  // A delete refused as older by a replica is re-stamped and sent again (coordinator.ts):
+  // A write refused as older by a replica is re-stamped and sent again (coordinator.ts):
   // an earlier stamp of the same coordinator may be read too. It belongs to an acknowledged
-  // delete of that coordinator, begun before the read ended, whose final version is above it.
-  const restamped = deletes.filter(
+  // write of that coordinator, begun before the read ended, whose final version is above it.
+  const restamped = writes.filter(
     (write) =>
       write.outcome === 'ok' &&
       write.version !== undefined &&
-      write.version.nodeId === seen.version.nodeId &&
-      compareVersions(write.version, seen.version) > 0 &&
+      write.version.nodeId === version.nodeId &&
+      compareVersions(write.version, version) > 0 &&
       write.invokeMs <= (read.completeMs as number),
   );
-  return [...restamped, ...deletes.filter((write) => write.outcome !== 'ok')];
+  return [...restamped, ...writes.filter((write) => write.outcome !== 'ok')];
+}
+
+/**
+ * A read that saw a value past its expiry, or an expiry its coordinator's clock had not
+ * reached. A value's expiry is the one its acknowledged put was given (a re-stamped
+ * earlier copy expires earlier still), else the one the read reported.
+ */
+function judgeExpiry(read: Operation, writes: readonly Operation[], seen: string, context: HistoryCheckContext): Pick<Violation, 'kind' | 'message'> | undefined {
+  const value = read.read;
+  if (value === undefined || !value.found) return undefined;
+  const put = value.tombstone ? undefined : writes.find((write) => write.kind === 'put' && write.value === value.value);
+  const expiresAt = put?.expiresAt ?? value.expiresAt;
+  if (expiresAt === undefined) return undefined;
+  const at = (hlc: number) => context.trace.describeVersion({ hlc, nodeId: read.node }).replace(/@.*$/, '');
+  if (!value.tombstone && read.expiryJudgedAfter !== undefined && expiresAt <= read.expiryJudgedAfter) {
+    return { kind: 'expired-value-read', message: `op ${read.id} (read via ${read.node}) returned ${seen}, though ${read.node}'s clock was at ${at(read.expiryJudgedAfter)} when the read began` };
+  }
+  if (value.tombstone && read.expiryJudgedBefore !== undefined && expiresAt > read.expiryJudgedBefore) {
+    return { kind: 'premature-expiry', message: `op ${read.id} (read via ${read.node}) returned ${seen}, though ${read.node}'s clock was only at ${at(read.expiryJudgedBefore)} when it answered` };
+  }
+  return undefined;
 }
 
 /**
@@ -191,12 +233,14 @@ export async function checkReplicas(cluster: InProcessCluster, keys: readonly st
   if (ring === undefined) return violations;
   for (const key of keys) {
     const replicas = ring.preferenceList(key);
+    // An expired value purged on one replica and not yet on another means the same: the key is gone.
+    const atHlc = Math.max(...cluster.members.filter((member) => member.up).map((member) => member.node.hlc.peek()));
     const held: Array<[string, StoredRecord | undefined]> = [];
     // A node that left or was removed is gone with whatever its disk still holds, and so is
     // one that knows it has left and stops at the end of its settle period.
     for (const member of cluster.members) {
       const gone = member.retired || (member.up && member.node.membership.ringOf(member.nodeId) === 'left');
-      if (!gone) held.push([member.nodeId, await member.engine.get(key)]);
+      if (!gone) held.push([member.nodeId, visibleAt(await member.engine.get(key), atHlc)]);
     }
     const onReplicas = held.filter(([nodeId]) => replicas.includes(nodeId));
     const first = onReplicas[0]?.[1];

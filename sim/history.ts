@@ -14,7 +14,11 @@ export interface Version {
   nodeId: string;
 }
 
-export type ReadValue = { found: false } | { found: true; tombstone: boolean; value: unknown; version: Version };
+/**
+ * What a read returned. `expiresAt` (an HLC timestamp) is the expiry of a value written
+ * with a ttl; a tombstone with `expiresAt` is such a value seen after its expiry.
+ */
+export type ReadValue = { found: false } | { found: true; tombstone: boolean; value: unknown; version: Version; expiresAt?: number };
 
 export interface Operation {
   id: number;
@@ -30,6 +34,17 @@ export interface Operation {
   condition?: { ifMatch?: Version; ifNoneMatch?: true };
   /** A serial read (r=serial): linearizable with conditional writes. */
   serial?: true;
+  /** A put with a ttl: the value expires this many seconds after its version's time. */
+  ttlSeconds?: number;
+  /** The expiry an acknowledged put with a ttl was given (an HLC timestamp). */
+  expiresAt?: number;
+  /**
+   * For reads, bounds on the HLC time at which the coordinator judged expiry, taken from
+   * its clock rather than from the answer: a timestamp it issued when the read began, and
+   * the last one it had issued or seen when the answer came.
+   */
+  expiryJudgedAfter?: number;
+  expiryJudgedBefore?: number;
   /** The coordinator the client sent the request to, and which process of it. */
   node: string;
   incarnation: number;
@@ -54,7 +69,7 @@ export interface DataLoss {
   nodeId: string;
 }
 
-export type OperationRequest = Pick<Operation, 'client' | 'kind' | 'key' | 'level' | 'node' | 'incarnation' | 'phase'> & Partial<Pick<Operation, 'value' | 'condition' | 'serial'>>;
+export type OperationRequest = Pick<Operation, 'client' | 'kind' | 'key' | 'level' | 'node' | 'incarnation' | 'phase'> & Partial<Pick<Operation, 'value' | 'condition' | 'serial' | 'ttlSeconds'>>;
 
 export class History {
   readonly operations: Operation[] = [];
@@ -67,7 +82,7 @@ export class History {
   }
 
   /** Records how an operation ended; later reports about a finished operation are ignored. */
-  complete(operation: Operation, outcome: Exclude<Outcome, 'pending'>, atMs: number, details: Partial<Pick<Operation, 'version' | 'read' | 'reason' | 'preconditionFailed' | 'previous'>> = {}): boolean {
+  complete(operation: Operation, outcome: Exclude<Outcome, 'pending'>, atMs: number, details: Partial<Pick<Operation, 'version' | 'read' | 'reason' | 'preconditionFailed' | 'previous' | 'expiresAt' | 'expiryJudgedBefore'>> = {}): boolean {
     if (operation.outcome !== 'pending') return false;
     operation.outcome = outcome;
     operation.completeMs = atMs;

@@ -38,6 +38,8 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   acceptWithoutPromiseQuorum: ['double-win', 'not-linearizable', 'stale-read'],
   // A proposal accepted by a minority is overwritten by a new one, and then finished later.
   ignoreInProgress: ['double-win', 'not-linearizable', 'refused-write-visible', 'stale-read'],
+  // A value that never expires is read after its expiry.
+  replicaDropsTtl: ['expired-value-read'],
 };
 
 /** Bugs that only ring changes can show run in that profile. */

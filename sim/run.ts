@@ -168,7 +168,11 @@ async function runWorkload(context: RunContext, issue: (elapsedMs: number, budge
     const elapsedMs = context.nowMs() - startMs;
     strikeDue(context);
     if (elapsedMs < scenario.limits.workloadMs) issued += issue(elapsedMs, scenario.limits.opsMax - issued);
-    else if (clients.inflightCount === 0) return;
+    else {
+      // Clients that are done send no more retries: what is in flight must end on its own.
+      clients.stopRetrying();
+      if (clients.inflightCount === 0) return;
+    }
     if (elapsedMs >= scenario.limits.workloadMs + scenario.limits.drainMsMax) {
       clients.abandonInflight(`still in flight ${scenario.limits.drainMsMax} ms after the workload ended`);
       return;

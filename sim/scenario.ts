@@ -20,7 +20,9 @@ import type { PlantedBugs } from '@ringkv/core/testing';
  * settle period while data messages pass (sim/slow-gossip.ts).
  * `cas`: clients read a few shared keys serially and write them with If-Match (or
  * If-None-Match) on the version they read, plus plain quorum reads, under the faults and
- * ring changes of `ring-changes`; the linearizability checker judges it (checkers.ts).
+ * ring changes of `ring-changes`; each write carries an Idempotency-Key and is retried
+ * through another node when its outcome is unknown (sim/clients.ts). The linearizability
+ * checker judges it (checkers.ts). Other profiles' puts carry ttls (sim/workload.ts).
  */
 export type Profile = 'standard' | 'skewed-clocks' | 'ring-changes' | 'slow-gossip' | 'cas';
 export const profiles: readonly Profile[] = ['standard', 'skewed-clocks', 'ring-changes', 'slow-gossip', 'cas'];

@@ -59,20 +59,25 @@ export class Trace {
 
   describeRead(read: ReadValue): string {
     if (!read.found) return 'absent';
+    if (read.expiresAt !== undefined) {
+      const expiry = this.describeVersion({ hlc: read.expiresAt, nodeId: read.version.nodeId }).replace(/@.*$/, '');
+      return read.tombstone ? `expired ${this.describeVersion(read.version)} (at ${expiry})` : `${JSON.stringify(read.value)} ${this.describeVersion(read.version)} expiring at ${expiry}`;
+    }
     const shown = read.tombstone ? 'tombstone' : JSON.stringify(read.value);
     return `${shown} ${this.describeVersion(read.version)}`;
   }
 
   describeRecord(record: StoredRecord | null | undefined): string {
     if (record === null || record === undefined) return 'absent';
-    return this.describeRead({ found: true, tombstone: record.tombstone, value: record.value, version: record });
+    return this.describeRead({ found: true, tombstone: record.tombstone, value: record.value, version: record, ...(record.expiresAt === undefined ? {} : { expiresAt: record.expiresAt }) });
   }
 
   describeOperation(operation: Operation): string {
     const what = operation.kind === 'put' ? `put ${operation.key}=${JSON.stringify(operation.value)}` : `${operation.kind} ${operation.key}`;
     const level = operation.serial === true ? 'r=serial' : operation.kind === 'read' ? `r=${operation.level}` : `w=${operation.level}`;
     const condition = operation.condition === undefined ? '' : operation.condition.ifMatch !== undefined ? ` if-match ${this.describeVersion(operation.condition.ifMatch)}` : ' if-none-match';
-    return `op ${operation.id} ${operation.client} ${what}${condition} ${level} via ${operation.node}`;
+    const ttl = operation.ttlSeconds === undefined ? '' : ` ttl=${Math.round(operation.ttlSeconds * 1000)}ms`;
+    return `op ${operation.id} ${operation.client} ${what}${condition}${ttl} ${level} via ${operation.node}`;
   }
 
   describeOutcome(operation: Operation): string {
@@ -103,10 +108,13 @@ export class Trace {
       case 'pullRecords':
         return { text: `pullRecords ${request.keys.join(', ')}`, keys: request.keys };
       case 'paxosPrepare':
-        return { text: `prepare ${request.key} ballot ${this.describeVersion(request.ballot)}`, keys: [request.key] };
+        return { text: `prepare ${request.key} ballot ${this.describeVersion(request.ballot)}${request.idempotencyKey === undefined ? '' : ` key ${request.idempotencyKey}`}`, keys: [request.key] };
       case 'paxosAccept':
       case 'paxosCommit':
-        return { text: `${request.type === 'paxosAccept' ? 'accept' : 'commit'} ${request.key} ${this.describeRecord(request.record)} ballot ${this.describeVersion(request.ballot)}`, keys: [request.key] };
+        return {
+          text: `${request.type === 'paxosAccept' ? 'accept' : 'commit'} ${request.key} ${this.describeRecord(request.record)} ballot ${this.describeVersion(request.ballot)}${request.tags === undefined ? '' : ` tags ${request.tags.map((tag) => `${tag.key}=${this.describeVersion(tag)}`).join(',')}`}`,
+          keys: [request.key],
+        };
       default:
         return undefined;
     }
@@ -121,7 +129,8 @@ export class Trace {
     if (reply.type === 'getReply' && request.type === 'get') return { text: `getReply ${request.key} ${this.describeRecord(reply.record)}`, keys: [request.key] };
     if (reply.type === 'paxosPromise' && request.type === 'paxosPrepare') {
       const text = reply.promised
-        ? `promise ${request.key} accepted ${reply.accepted === null ? 'none' : this.describeRecord(reply.accepted.record)} current ${this.describeRecord(reply.current)}`
+        ? `promise ${request.key} accepted ${reply.accepted === null ? 'none' : this.describeRecord(reply.accepted.record)} current ${this.describeRecord(reply.current)}` +
+          (reply.remembered === null ? '' : ` remembers ${reply.remembered.key} as ${this.describeVersion(reply.remembered)}`)
         : `refuse ${request.key}: promised ${reply.highest === null ? '?' : this.describeVersion(reply.highest)}`;
       return { text, keys: [request.key] };
     }

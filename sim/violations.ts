@@ -18,6 +18,10 @@ export type ViolationKind =
   | 'divergent-replicas'
   /** A node that is not one of a key's replicas stores it. */
   | 'stray-copy'
+  /** A read returned a value whose expiry its coordinator's clock had already passed when the read began. */
+  | 'expired-value-read'
+  /** A read reported a value expired before its coordinator's clock could have reached the expiry. */
+  | 'premature-expiry'
   /** An invariant inside the core fired (InvariantError). */
   | 'invariant'
   /** The core threw or rejected with something that is not one of its typed outcomes. */

@@ -27,6 +27,13 @@ export const workloadShape = {
   /** Chances of a read and of a delete on an existing key (the rest are puts). */
   readShare: 0.4,
   deleteShare: 0.15,
+  /**
+   * One put in this many (outside the cas profile) carries a ttl, of ttlMsMin..ttlMsMax:
+   * short against the workload, so values expire while clients still read and write them.
+   */
+  ttlEvery: 5,
+  ttlMsMin: 30,
+  ttlMsMax: 400,
   /** Pause of a client between its requests, in a workload of the default length (600 ms); longer workloads pause longer. */
   thinkMsMax: 20,
   workloadMsBase: 600,
@@ -50,6 +57,7 @@ export interface PlannedOperation {
   level: number;
   condition?: Operation['condition'];
   serial?: true;
+  ttlSeconds?: number;
 }
 
 export class Workload {
@@ -135,7 +143,9 @@ export class Workload {
 
   private put(client: ClientState, key: string): PlannedOperation {
     client.puts += 1;
-    return { kind: 'put', key, value: `${client.name}:${client.puts}`, level: this.level(true) };
+    const value = `${client.name}:${client.puts}`;
+    const ttlSeconds = ttlOf(value);
+    return { kind: 'put', key, value, level: this.level(true), ...(ttlSeconds === undefined ? {} : { ttlSeconds }) };
   }
 
   /**
@@ -150,4 +160,16 @@ export class Workload {
     if (draw === 3) return this.scenario.replicas;
     return quorumOf(this.scenario.replicas);
   }
+}
+
+/**
+ * The ttl of a put, drawn from a hash of its (unique) value rather than from the workload's
+ * stream, so that adding ttls left every seed's sequence of operations as it was.
+ */
+function ttlOf(value: string): number | undefined {
+  let hash = 2166136261;
+  for (let i = 0; i < value.length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 16777619) >>> 0;
+  if (hash % workloadShape.ttlEvery !== 0) return undefined;
+  const spanMs = workloadShape.ttlMsMax - workloadShape.ttlMsMin + 1;
+  return (workloadShape.ttlMsMin + (Math.floor(hash / workloadShape.ttlEvery) % spanMs)) / 1000;
 }

@@ -2,7 +2,10 @@
 // and PUT If-Match through random nodes of a 3-node LMDB cluster while a node is killed
 // with SIGKILL and restarted and (in network namespaces) another is cut off from its peers;
 // the recorded history must pass the simulator's linearizability checker and the counter
-// must end between the 200 answers and the 200 answers plus the unknown outcomes. The way
+// must end between the 200 answers and the 200 answers plus the unknown outcomes. Each
+// increment carries an Idempotency-Key, and one whose outcome was unknown (504, no answer)
+// or in flight (409) is sent again through another node: the retries settle most unknown
+// outcomes without applying any increment twice, which the same checks would catch. The way
 // answers become history, and the checker over it, are first shown to reject bad histories.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

@@ -156,6 +156,40 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     assert.equal(stored?.version, version);
   });
 
+  test('a key put with a TTL through the explorer shows when it expires, then reads as absent with its copies marked expired', { timeout: 30_000 }, async () => {
+    const key = `dashboard:ttl:${Date.now()}`;
+    // Reading the key once it has expired is a 404, as for any absent key.
+    watch.expectErrorResponses((url, status) => status === 404 && url.includes(`/store/${encodeURIComponent(key)}?`));
+    await page.getByTestId('explorer-key').fill(key);
+    await page.getByTestId('explorer-value').fill('"short-lived"');
+    await page.getByTestId('explorer-ttl').fill('1.5');
+    assert.match((await page.getByTestId('explorer-ttl-error').textContent()) ?? '', /whole number of seconds/);
+    await page.getByTestId('explorer-ttl').fill('3');
+    await page.getByTestId('explorer-consistency').selectOption('all');
+    const putAtMs = Date.now();
+    await page.getByTestId('explorer-put').click();
+    assert.match((await page.getByTestId('explorer-message').textContent({ timeout: 10_000 })) ?? '', /^Stored version .* Expires at \S+Z \(expires in [1-3] s\)\.$/);
+    const expiresAt = (await page.getByTestId('explorer-result-expires-at').textContent({ timeout: 10_000 })) ?? '';
+    const aheadMs = Date.parse(expiresAt) - putAtMs;
+    assert.ok(aheadMs > 1_500 && aheadMs < 4_500, `expiresAt ${expiresAt} is not about 3 s after the put`);
+    assert.match((await page.getByTestId('explorer-result-expires-in').textContent()) ?? '', /^expires in [1-3] s$/);
+    for (const nodeId of nodeIds) assert.equal(await page.getByTestId(`replica-expires-${nodeId}`).textContent(), expiresAt);
+    const stored = await cluster.nodes[1]?.client.get(key);
+    assert.equal(stored?.expiresAt, expiresAt, 'another node reports the same expiry');
+
+    // Once it has passed: the read finds nothing and every copy says it expired.
+    await pollUntil(
+      async () => {
+        await page.getByTestId('explorer-get').click();
+        const agreements = await Promise.all(nodeIds.map((nodeId) => page.getByTestId(`replica-agreement-${nodeId}`).textContent({ timeout: 2_000 })));
+        return agreements.every((text) => text?.startsWith('expired')) ? true : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 500, what: `every copy of ${key} to show expired` },
+    );
+    assert.match((await page.getByTestId('explorer-result').textContent()) ?? '', /Not found/);
+    await page.getByTestId('explorer-ttl').fill('');
+  });
+
   test('the key list pages through keys by prefix', { timeout: 20_000 }, async () => {
     await page.locator('#browse-limit').selectOption('10');
     await page.getByTestId('browse-prefix').fill('user:');

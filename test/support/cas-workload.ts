@@ -57,6 +57,9 @@ export interface Classified {
 
 const serialLevel = 2;
 
+/** Retries of an increment whose outcome was unknown, through other nodes, with its Idempotency-Key. */
+const idempotentRetriesMax = 4;
+
 export class CounterWorkload {
   /** Answers by label ("put 200", "read 503", "put no answer"...). */
   readonly answers = new Map<string, number>();
@@ -110,7 +113,13 @@ export class CounterWorkload {
     return operation;
   }
 
-  /** PUT the count after what `current` shows, on the condition that `current` is still the key's version. */
+  /**
+   * PUT the count after what `current` shows, on the condition that `current` is still the
+   * key's version, with an Idempotency-Key: an attempt whose outcome is unknown (504, no
+   * answer) or still in flight (409) is sent again, same request and key, through another
+   * node, and the operation ends with the first definite answer. The retries resolve
+   * unknown outcomes without ever applying an increment twice.
+   */
   private async conditionalPut(client: string, target: CounterTarget, current: ReadValue): Promise<Operation> {
     const { key } = this.options;
     this.writes += 1;
@@ -120,9 +129,27 @@ export class CounterWorkload {
       { client, kind: 'put', key, value: tokenOf(value), level: serialLevel, condition, node: target.id, incarnation: this.incarnationOf(target.id), phase: 'workload' },
       this.deps.clock.nowMs(),
     );
-    const header: Record<string, string> = current.found ? { 'if-match': `"${current.version.hlc}-${current.version.nodeId}"` } : { 'if-none-match': '*' };
-    const answer = await this.send(target, 'PUT', `/store/${encodeURIComponent(key)}`, header, JSON.stringify({ value }));
-    this.finish(operation, 'put', classifyWriteAnswer(answer, current.found ? current.version : null));
+    const conditionHeader: Record<string, string> = current.found ? { 'if-match': `"${current.version.hlc}-${current.version.nodeId}"` } : { 'if-none-match': '*' };
+    const header = { ...conditionHeader, 'idempotency-key': value.writer };
+    let via = target;
+    let classified = classifyWriteAnswer(await this.send(via, 'PUT', `/store/${encodeURIComponent(key)}`, header, JSON.stringify({ value })), current.found ? current.version : null);
+    let maybeApplied = false;
+    for (let retry = 1; retry <= idempotentRetriesMax && (classified.outcome === 'unknown' || classified.label === '409'); retry++) {
+      maybeApplied = true;
+      this.answers.set(`put ${classified.label}, retried`, (this.answers.get(`put ${classified.label}, retried`) ?? 0) + 1);
+      await sleep(this.options.failurePauseMs * 2);
+      via = this.deps.targets.find((other) => other.id !== via.id && other.id !== target.id) ?? via;
+      classified = classifyWriteAnswer(await this.send(via, 'PUT', `/store/${encodeURIComponent(key)}`, header, JSON.stringify({ value })), current.found ? current.version : null);
+    }
+    // Still in flight after the retries: its outcome is not known.
+    if (classified.label === '409') classified = { outcome: 'unknown', label: '409', details: { reason: 'still in flight after the retries' } };
+    // A retry refused before it reached the replicas (no connection, 503) says nothing of an
+    // earlier attempt that may have been accepted; a 412 does: the retry's round found no
+    // trace of it, so it was never chosen and never will be (docs/design.md, "Idempotent writes").
+    if (maybeApplied && classified.outcome === 'failed' && classified.details.preconditionFailed !== true) {
+      classified = { outcome: 'unknown', label: `${classified.label} after an unknown attempt`, details: { reason: `${classified.details.reason ?? ''}, after an attempt of unknown outcome` } };
+    }
+    this.finish(operation, 'put', classified);
     return operation;
   }
 

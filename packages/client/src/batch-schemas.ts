@@ -33,7 +33,9 @@ export const BatchOpSchema = Type.Object(
       }),
     ),
     ifNoneMatch: Type.Optional(Type.Literal('*', { description: 'put only: create only if the key is absent or deleted' })),
-    ttl: Type.Optional(Type.Unknown({ description: 'Not available yet: a batch with a ttl is refused with 400' })),
+    ttl: Type.Optional(
+      Type.Number({ description: 'put only: seconds until the key expires, a whole number from 1 to 630720000, as ?ttl= on PUT /store/{key}' }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -17,6 +17,8 @@ export interface BatchPutOptions {
   ifMatch?: string;
   /** Only if the key is absent or deleted. */
   ifAbsent?: boolean;
+  /** Seconds until the key expires (1..630720000), as `ttl` on a single put. */
+  ttl?: number;
 }
 
 export interface BatchDeleteOptions {
@@ -32,6 +34,7 @@ export function putOp(key: string, value: unknown, options: BatchPutOptions = {}
     ...(options.w !== undefined ? { w: String(options.w) } : {}),
     ...(options.ifMatch !== undefined ? { ifMatch: options.ifMatch } : {}),
     ...(options.ifAbsent === true ? { ifNoneMatch: '*' as const } : {}),
+    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
   };
 }
 

@@ -19,3 +19,10 @@ export const ringRefreshGapMsMin = 1000;
 export const nodeAvoidMsMin = 500;
 /** …up to this. */
 export const nodeAvoidMsMax = 30_000;
+
+/** Characters of an Idempotency-Key (each visible ASCII, 0x21..0x7E), as nodes accept them. */
+export const idempotencyKeyCharsMax = 255;
+/** The wait before asking again about a write still in flight (409) when the node sent no Retry-After. */
+export const inFlightRetryAfterMsDefault = 1000;
+/** Times one request asks again about its own write still in flight (409), within its time budget. */
+export const inFlightRetriesMax = 8;

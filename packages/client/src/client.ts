@@ -22,8 +22,12 @@ import type {
   RingLayout,
   StoredValue,
 } from './types.js';
-import { acksOf, problemOf, storePath } from './http-answers.js';
+import { idempotencyKeyCharsMax, inFlightRetryAfterMsDefault } from './client-limits.js';
+import { acksOf, problemOf, replayedOf, retryAfterMsOf, storePath, storePathWithQuery } from './http-answers.js';
 import type { BatchAnswer, BatchOp } from './batch-schemas.js';
+
+/** The bounds callers outside this package need (the CLI asks again about a write in flight at most this often). */
+export { idempotencyKeyCharsMax, inFlightRetriesMax } from './client-limits.js';
 
 /** An error answer from a node, carrying its problem+json body. */
 export class RingkvError extends Error {
@@ -55,9 +59,82 @@ export class RingkvPreconditionFailedError extends RingkvError {
   }
 }
 
-/** The error for a node's problem answer: a RingkvPreconditionFailedError for 412, else a RingkvError. */
-export function errorOfProblem(problem: Problem): RingkvError {
-  return problem.status === 412 ? new RingkvPreconditionFailedError(problem as PreconditionFailedProblem) : new RingkvError(problem);
+/**
+ * The first request with this Idempotency-Key is still being decided (409): nothing new was
+ * started. Ask again, with the same key, after `retryAfterMs` (the node's Retry-After); the
+ * cluster client does so by itself within the request's time budget.
+ */
+export class RingkvIdempotencyKeyInFlightError extends RingkvError {
+  readonly retryAfterMs: number;
+
+  constructor(problem: Problem, retryAfterMs: number) {
+    super(problem);
+    this.name = 'RingkvIdempotencyKeyInFlightError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * The Idempotency-Key was used before with a different request (another method, value, ttl
+ * or condition) for this store key (422): nothing was written. A new request needs a new key.
+ */
+export class RingkvIdempotencyKeyReusedError extends RingkvError {
+  constructor(problem: Problem) {
+    super(problem);
+    this.name = 'RingkvIdempotencyKeyReusedError';
+  }
+}
+
+/** The problem types of the two Idempotency-Key refusals (`urn:ringkv:problem:<code>`). */
+const inFlightProblemCode = 'idempotency-key-in-flight';
+const reusedProblemCode = 'idempotency-key-reused';
+
+/**
+ * The error for a node's problem answer: RingkvPreconditionFailedError for 412, the
+ * Idempotency-Key errors for their 409 and 422 (told apart from other 409s by the problem
+ * type; `headers` give the Retry-After), else a RingkvError.
+ */
+export function errorOfProblem(problem: Problem, headers?: Pick<Headers, 'get'>): RingkvError {
+  if (problem.status === 412) return new RingkvPreconditionFailedError(problem as PreconditionFailedProblem);
+  if (problem.status === 409 && problem.type.endsWith(inFlightProblemCode)) {
+    return new RingkvIdempotencyKeyInFlightError(problem, headers === undefined ? inFlightRetryAfterMsDefault : retryAfterMsOf(headers, inFlightRetryAfterMsDefault));
+  }
+  if (problem.status === 422 && problem.type.endsWith(reusedProblemCode)) return new RingkvIdempotencyKeyReusedError(problem);
+  return new RingkvError(problem);
+}
+
+/**
+ * A fresh Idempotency-Key: a random UUID. Make one per logical write and send it with every
+ * retry of that write. crypto.randomUUID exists only in secure contexts (https, localhost),
+ * so a page served over plain http builds the same version-4 UUID from getRandomValues.
+ */
+export function newIdempotencyKey(): string {
+  const webCrypto = globalThis.crypto;
+  if (typeof webCrypto.randomUUID === 'function') return webCrypto.randomUUID();
+  const bytes = webCrypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 0x0f) | 0x40;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** What is wrong with an Idempotency-Key (1..255 visible ASCII characters, 0x21..0x7E), or null when nothing is. */
+export function idempotencyKeyProblem(key: string): string | null {
+  if (key.length === 0) return 'an Idempotency-Key must not be empty';
+  if (key.length > idempotencyKeyCharsMax) return `an Idempotency-Key has at most ${idempotencyKeyCharsMax} characters, this one ${key.length}`;
+  if (!/^[\x21-\x7e]+$/.test(key)) return 'an Idempotency-Key holds only visible ASCII characters (no spaces, no accents); newIdempotencyKey() makes one';
+  return null;
+}
+
+/**
+ * The Idempotency-Key header, or none. A key that cannot be valid throws a RangeError before
+ * anything is sent: fetch would refuse some such headers with a less helpful message.
+ */
+export function idempotencyHeaders(key: string | undefined): Record<string, string> {
+  if (key === undefined) return {};
+  const problem = idempotencyKeyProblem(key);
+  if (problem !== null) throw new RangeError(problem);
+  return { 'idempotency-key': key };
 }
 
 /** The If-Match header for a version: quoted as the ETag header gives it (a version already quoted is sent as is). */
@@ -92,6 +169,49 @@ export interface ListKeysOptions {
 export interface WriteReceipt<T> {
   body: T;
   acks: number;
+  /**
+   * True when the node answered with the outcome it remembered for this Idempotency-Key
+   * (Idempotent-Replayed: true): an earlier attempt wrote it, and this one wrote nothing.
+   */
+  replayed: boolean;
+}
+
+/** Idempotency-Key for a write: retries with the same key answer the first outcome and write nothing new. */
+export interface IdempotencyOptions {
+  /** 1..255 visible ASCII characters (newIdempotencyKey() makes one); not with `w` (the node answers 400). */
+  idempotencyKey?: string;
+}
+
+/** A put's expiry. */
+export interface ExpiryOptions {
+  /**
+   * Seconds until the key expires (a whole number, 1..630720000): from then on no read returns
+   * it. The answer's `expiresAt` says when. A later put without ttl makes the key permanent again.
+   */
+  ttl?: number;
+}
+
+export interface PutOptions extends ExpiryOptions, IdempotencyOptions {
+  w?: ConsistencyLevel;
+}
+
+export interface DeleteOptions extends IdempotencyOptions {
+  w?: ConsistencyLevel;
+}
+
+/** Options of putIfMatch and createIfAbsent (a majority decides them, so no `w`). */
+export type ConditionalPutOptions = ExpiryOptions & IdempotencyOptions;
+/** Options of deleteIfMatch. */
+export type ConditionalDeleteOptions = IdempotencyOptions;
+
+/** A write's options, given as the options object or (as before options existed) as the `w` level alone. */
+function writeOptionsOf<T extends { w?: ConsistencyLevel }>(options: ConsistencyLevel | T | undefined): T {
+  return typeof options === 'object' ? options : ({ w: options } as T);
+}
+
+/** The receipt of a write's 200 answer. */
+async function receiptOf<T>(response: Response): Promise<WriteReceipt<T>> {
+  return { body: (await response.json()) as T, acks: acksOf(response), replayed: replayedOf(response.headers) };
 }
 
 export class RingkvClient {
@@ -113,30 +233,36 @@ export class RingkvClient {
     return this.json('/auth/me');
   }
 
-  async put(key: string, value: unknown, w?: ConsistencyLevel): Promise<WriteReceipt<StoredValue>> {
-    const response = await this.send('PUT', storePath(key, 'w', w), { value });
-    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  /**
+   * Stores the value (`options` may be the `w` level alone). With `ttl` the key expires; with
+   * `idempotencyKey` a retry answers the first outcome (`replayed: true`), and the same key with
+   * another request throws RingkvIdempotencyKeyReusedError (422), one still in flight
+   * RingkvIdempotencyKeyInFlightError (409). This client sends one attempt; RingkvClusterClient retries.
+   */
+  async put(key: string, value: unknown, options?: ConsistencyLevel | PutOptions): Promise<WriteReceipt<StoredValue>> {
+    const { w, ttl, idempotencyKey } = writeOptionsOf<PutOptions>(options);
+    return receiptOf(await this.send('PUT', storePathWithQuery(key, { w, ttl }), { value }, [], idempotencyHeaders(idempotencyKey)));
   }
 
   /**
    * Writes only if the key's current version is exactly `version` (as a read or write gave it),
    * decided by a majority of its replicas; throws RingkvPreconditionFailedError (412) otherwise.
    */
-  async putIfMatch(key: string, value: unknown, version: string): Promise<WriteReceipt<StoredValue>> {
-    const response = await this.send('PUT', storePath(key, 'w', undefined), { value }, [], ifMatchHeaders(version));
-    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  async putIfMatch(key: string, value: unknown, version: string, options: ConditionalPutOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const headers = { ...ifMatchHeaders(version), ...idempotencyHeaders(options.idempotencyKey) };
+    return receiptOf(await this.send('PUT', storePathWithQuery(key, { ttl: options.ttl }), { value }, [], headers));
   }
 
   /** Writes only if the key is absent or deleted; throws RingkvPreconditionFailedError (412) when it exists. */
-  async createIfAbsent(key: string, value: unknown): Promise<WriteReceipt<StoredValue>> {
-    const response = await this.send('PUT', storePath(key, 'w', undefined), { value }, [], ifAbsentHeaders);
-    return { body: (await response.json()) as StoredValue, acks: acksOf(response) };
+  async createIfAbsent(key: string, value: unknown, options: ConditionalPutOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const headers = { ...ifAbsentHeaders, ...idempotencyHeaders(options.idempotencyKey) };
+    return receiptOf(await this.send('PUT', storePathWithQuery(key, { ttl: options.ttl }), { value }, [], headers));
   }
 
   /** Deletes only if the key is still at `version`; throws RingkvPreconditionFailedError (412) otherwise. */
-  async deleteIfMatch(key: string, version: string): Promise<WriteReceipt<DeleteResult>> {
-    const response = await this.send('DELETE', storePath(key, 'w', undefined), undefined, [], ifMatchHeaders(version));
-    return { body: (await response.json()) as DeleteResult, acks: acksOf(response) };
+  async deleteIfMatch(key: string, version: string, options: ConditionalDeleteOptions = {}): Promise<WriteReceipt<DeleteResult>> {
+    const headers = { ...ifMatchHeaders(version), ...idempotencyHeaders(options.idempotencyKey) };
+    return receiptOf(await this.send('DELETE', storePath(key, 'w', undefined), undefined, [], headers));
   }
 
   /** The stored value, or null when the key is absent or deleted. `serial` reads linearizably with conditional writes. */
@@ -146,9 +272,10 @@ export class RingkvClient {
     return (await response.json()) as StoredValue;
   }
 
-  async delete(key: string, w?: ConsistencyLevel): Promise<WriteReceipt<DeleteResult>> {
-    const response = await this.send('DELETE', storePath(key, 'w', w));
-    return { body: (await response.json()) as DeleteResult, acks: acksOf(response) };
+  /** Deletes the key (`options` may be the `w` level alone); `idempotencyKey` as for put. */
+  async delete(key: string, options?: ConsistencyLevel | DeleteOptions): Promise<WriteReceipt<DeleteResult>> {
+    const { w, idempotencyKey } = writeOptionsOf<DeleteOptions>(options);
+    return receiptOf(await this.send('DELETE', storePath(key, 'w', w), undefined, [], idempotencyHeaders(idempotencyKey)));
   }
 
   /**
@@ -285,6 +412,6 @@ export class RingkvClient {
     }
     const response = await this.fetchImpl(`${this.baseUrl}${path}`, init);
     if (response.ok || acceptedStatuses.includes(response.status)) return response;
-    throw errorOfProblem(await problemOf(response));
+    throw errorOfProblem(await problemOf(response), response.headers);
   }
 }

@@ -2,21 +2,34 @@
 // the members and the ring (/cluster, /cluster/ring) and keeps them fresh, sends each
 // key's request straight to one of the key's replicas (any node can coordinate any key,
 // but a replica saves the hop to another node), fails over to other nodes when one is
-// down, and retries only what is safe to retry (retry-policy.ts). It uses nothing but
+// down, and retries only what is safe to retry (retry-policy.ts): reads, and writes that
+// carry an Idempotency-Key (`idempotentWrites: true` gives every write one). It uses nothing but
 // fetch, AbortController and timers, so it runs in Node and in browsers alike.
 import { timedSignal, untilAborted, type TimedSignal } from './abort-signals.js';
-import { errorOfProblem, ifAbsentHeaders, ifMatchHeaders, RingkvError, type WriteReceipt } from './client.js';
+import {
+  errorOfProblem,
+  idempotencyHeaders,
+  ifAbsentHeaders,
+  ifMatchHeaders,
+  newIdempotencyKey,
+  RingkvError,
+  RingkvIdempotencyKeyInFlightError,
+  type ExpiryOptions,
+  type IdempotencyOptions,
+  type WriteReceipt,
+} from './client.js';
 import {
   attemptTimeoutMsDefault,
   attemptsMaxDefault,
   attemptsMaxMax,
+  inFlightRetriesMax,
   ringRefreshGapMsMin,
   ringRefreshMsDefault,
   requestTimeoutMsDefault,
 } from './client-limits.js';
 import { ClusterTopology, type TopologyMember } from './cluster-topology.js';
-import { acksOf, problemOf, storePath } from './http-answers.js';
-import { failureKindOf, isRead, mayHaveApplied, mayRetry, mayRetryConditional, type AttemptFailure, type FailureKind } from './retry-policy.js';
+import { acksOf, problemOf, replayedOf, storePath, storePathWithQuery } from './http-answers.js';
+import { failureKindOf, isRead, mayHaveApplied, mayRetryRequest, type AttemptFailure, type FailureKind } from './retry-policy.js';
 import { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
 import type { ClusterInfo, ConsistencyLevel, DeleteResult, MemberInfo, ReadLevel, RingLayout, StoredValue } from './types.js';
 
@@ -48,6 +61,12 @@ export interface ClusterClientOptions {
   onAttempt?: (event: AttemptEvent) => void;
   /** Milliseconds since the epoch; default Date.now. */
   clock?: () => number;
+  /**
+   * Give every write that names no `idempotencyKey` a fresh one (newIdempotencyKey), so that a
+   * write whose outcome is unknown (a timeout, a reset, a 504) is retried on another node and
+   * applied once. Default false. A write with `w` is sent without one: nodes refuse the two together.
+   */
+  idempotentWrites?: boolean;
 }
 
 export interface RequestOptions {
@@ -62,14 +81,17 @@ export interface ReadOptions extends RequestOptions {
   r?: ReadLevel;
 }
 
-export interface WriteOptions extends RequestOptions {
+/** Options of delete; put takes PutRequestOptions. */
+export interface WriteOptions extends RequestOptions, IdempotencyOptions {
+  /** Not with an Idempotency-Key (the node answers 400): a majority of the key's replicas decides those. */
   w?: ConsistencyLevel;
-  /**
-   * Sent as the Idempotency-Key header. Nodes do not deduplicate by it yet, so it does not
-   * make the write retryable yet (retry-policy.ts, `idempotencyKeysHonoured`).
-   */
-  idempotencyKey?: string;
 }
+
+export interface PutRequestOptions extends WriteOptions, ExpiryOptions {}
+/** Options of putIfMatch and createIfAbsent. */
+export interface ConditionalPutRequestOptions extends RequestOptions, ExpiryOptions, IdempotencyOptions {}
+/** Options of deleteIfMatch. */
+export interface ConditionalDeleteRequestOptions extends RequestOptions, IdempotencyOptions {}
 
 export interface AttemptEvent {
   method: string;
@@ -93,15 +115,22 @@ export class RingkvUnavailableError extends Error {
   readonly timedOut: boolean;
   /** For writes: whether the write may have been applied all the same (false for reads). */
   readonly mayHaveApplied: boolean;
+  /** The write's Idempotency-Key: sending the same write again with it answers its outcome without applying it twice. */
+  readonly idempotencyKey: string | undefined;
 
-  constructor(what: string, attempts: readonly AttemptRecord[], timedOut: boolean, mayHaveAppliedWrite: boolean) {
+  constructor(what: string, attempts: readonly AttemptRecord[], timedOut: boolean, mayHaveAppliedWrite: boolean, idempotencyKey?: string) {
     const tried = attempts.map((attempt) => `${attempt.url}: ${attempt.detail}`).join('; ');
-    const outcome = mayHaveAppliedWrite ? ' It may have been applied: read the key before writing it again.' : '';
+    const next =
+      idempotencyKey === undefined
+        ? 'read the key before writing it again'
+        : `send the same write again with Idempotency-Key ${idempotencyKey}: it answers the outcome and applies the write at most once`;
+    const outcome = mayHaveAppliedWrite ? ` It may have been applied: ${next}.` : '';
     super(`${what}: no node answered${timedOut ? ' in time' : ''} (${tried || 'no node tried'}).${outcome}`);
     this.name = 'RingkvUnavailableError';
     this.attempts = attempts;
     this.timedOut = timedOut;
     this.mayHaveApplied = mayHaveAppliedWrite;
+    this.idempotencyKey = idempotencyKey;
   }
 }
 
@@ -128,10 +157,12 @@ interface Call {
   key: string;
   path: string;
   body?: unknown;
-  options: RequestOptions & { idempotencyKey?: string };
+  options: RequestOptions;
+  /** Sent with every attempt of this call; makes a write retryable like a read (retry-policy.ts). */
+  idempotencyKey?: string;
   /** Error statuses that are answers, not failures (404 for a read). */
   acceptedStatuses?: readonly number[];
-  /** If-Match or If-None-Match: sent to another node only when it never reached one (retry-policy.ts). */
+  /** If-Match or If-None-Match: without an Idempotency-Key, sent to another node only when it never reached one (retry-policy.ts). */
   conditionHeaders?: Readonly<Record<string, string>>;
 }
 
@@ -147,6 +178,7 @@ export class RingkvClusterClient {
   private readonly memberUrl: NonNullable<ClusterClientOptions['memberUrl']>;
   private readonly onAttempt: ClusterClientOptions['onAttempt'];
   private readonly clock: () => number;
+  private readonly idempotentWrites: boolean;
   private fetchedAtMs: number | null = null;
   private refreshRequestedAtMs = Number.NEGATIVE_INFINITY;
   private refreshing: Promise<void> | undefined;
@@ -171,6 +203,7 @@ export class RingkvClusterClient {
     this.memberUrl = options.memberUrl ?? defaultMemberUrl;
     this.onAttempt = options.onAttempt;
     this.clock = options.clock ?? (() => Date.now());
+    this.idempotentWrites = options.idempotentWrites ?? false;
     if (!this.routing) this.routingProblem = 'routing is off (routing: false)';
   }
 
@@ -180,35 +213,53 @@ export class RingkvClusterClient {
     return answer.status === 404 ? null : (answer.body as StoredValue);
   }
 
-  async put(key: string, value: unknown, options: WriteOptions = {}): Promise<WriteReceipt<StoredValue>> {
-    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', options.w), body: { value }, options });
-    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  /**
+   * Stores the value; with `ttl` the key expires (the answer's `expiresAt` says when). With an
+   * Idempotency-Key (given, or made by `idempotentWrites`) a write whose outcome is unknown is
+   * sent again, to another node if need be, and applied once; `replayed` is true when the answer
+   * is the outcome of an earlier attempt. The same key with another request throws
+   * RingkvIdempotencyKeyReusedError (422).
+   */
+  async put(key: string, value: unknown, options: PutRequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const path = storePathWithQuery(key, { w: options.w, ttl: options.ttl });
+    return receiptOf(await this.call({ method: 'PUT', key, path, body: { value }, options, ...this.idempotencyOf(options) }));
   }
 
   async delete(key: string, options: WriteOptions = {}): Promise<WriteReceipt<DeleteResult>> {
-    const answer = await this.call({ method: 'DELETE', key, path: storePath(key, 'w', options.w), options });
-    return { body: answer.body as DeleteResult, acks: acksOfHeaders(answer.headers) };
+    return receiptOf(await this.call({ method: 'DELETE', key, path: storePath(key, 'w', options.w), options, ...this.idempotencyOf(options) }));
   }
 
   /**
    * Writes only if the key's current version is exactly `version`, decided by a majority of its
    * replicas; throws RingkvPreconditionFailedError (412, with the current version) otherwise.
    */
-  async putIfMatch(key: string, value: unknown, version: string, options: RequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
-    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', undefined), body: { value }, options, conditionHeaders: ifMatchHeaders(version) });
-    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  async putIfMatch(key: string, value: unknown, version: string, options: ConditionalPutRequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const path = storePathWithQuery(key, { ttl: options.ttl });
+    return receiptOf(await this.call({ method: 'PUT', key, path, body: { value }, options, conditionHeaders: ifMatchHeaders(version), ...this.idempotencyOf(options) }));
   }
 
   /** Writes only if the key is absent or deleted; throws RingkvPreconditionFailedError (412) when it exists. */
-  async createIfAbsent(key: string, value: unknown, options: RequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
-    const answer = await this.call({ method: 'PUT', key, path: storePath(key, 'w', undefined), body: { value }, options, conditionHeaders: ifAbsentHeaders });
-    return { body: answer.body as StoredValue, acks: acksOfHeaders(answer.headers) };
+  async createIfAbsent(key: string, value: unknown, options: ConditionalPutRequestOptions = {}): Promise<WriteReceipt<StoredValue>> {
+    const path = storePathWithQuery(key, { ttl: options.ttl });
+    return receiptOf(await this.call({ method: 'PUT', key, path, body: { value }, options, conditionHeaders: ifAbsentHeaders, ...this.idempotencyOf(options) }));
   }
 
   /** Deletes only if the key is still at `version`; throws RingkvPreconditionFailedError (412) otherwise. */
-  async deleteIfMatch(key: string, version: string, options: RequestOptions = {}): Promise<WriteReceipt<DeleteResult>> {
-    const answer = await this.call({ method: 'DELETE', key, path: storePath(key, 'w', undefined), options, conditionHeaders: ifMatchHeaders(version) });
-    return { body: answer.body as DeleteResult, acks: acksOfHeaders(answer.headers) };
+  async deleteIfMatch(key: string, version: string, options: ConditionalDeleteRequestOptions = {}): Promise<WriteReceipt<DeleteResult>> {
+    const call: Call = { method: 'DELETE', key, path: storePath(key, 'w', undefined), options, conditionHeaders: ifMatchHeaders(version), ...this.idempotencyOf(options) };
+    return receiptOf(await this.call(call));
+  }
+
+  /**
+   * The Idempotency-Key a write carries: the caller's (checked now, before anything is sent),
+   * else a fresh one under `idempotentWrites` unless the write names a `w` (nodes refuse both).
+   */
+  private idempotencyOf(options: IdempotencyOptions & { w?: ConsistencyLevel }): { idempotencyKey?: string } {
+    if (options.idempotencyKey !== undefined) {
+      idempotencyHeaders(options.idempotencyKey);
+      return { idempotencyKey: options.idempotencyKey };
+    }
+    return this.idempotentWrites && options.w === undefined ? { idempotencyKey: newIdempotencyKey() } : {};
   }
 
   /** The key's replicas (node ids, primary first) by the ring this client holds; empty before it has one. */
@@ -234,25 +285,37 @@ export class RingkvClusterClient {
   /** Runs one request: to the best node first, then to others while the failure allows a retry. */
   private async call(call: Call): Promise<NodeAnswer> {
     const callerSignal = call.options.signal;
-    const deadline = timedSignal(callerSignal, call.options.timeoutMs ?? this.timeoutMs);
+    const timeoutMs = call.options.timeoutMs ?? this.timeoutMs;
+    const deadlineAtMs = this.clock() + timeoutMs;
+    const deadline = timedSignal(callerSignal, timeoutMs);
     try {
       await this.ensureTopology(deadline.signal);
       const attempts: AttemptRecord[] = [];
       let lastProblem: RingkvError | undefined;
-      for (const url of this.topology.candidates(call.key, this.clock()).slice(0, this.attemptsMax)) {
-        if (deadline.signal.aborted) break;
+      let inFlightWaits = 0;
+      const candidates = this.topology.candidates(call.key, this.clock()).slice(0, this.attemptsMax);
+      for (let index = 0; index < candidates.length && !deadline.signal.aborted; ) {
+        const url = candidates[index]!;
         const result = await this.attempt(url, call, deadline);
         if ('answer' in result) return result.answer;
         if (callerSignal?.aborted) throw callerSignal.reason;
         attempts.push(result.failure);
         lastProblem = result.problem;
-        const retry = call.conditionHeaders === undefined ? mayRetry(call.method, result.failure, call.options.idempotencyKey) : mayRetryConditional(result.failure);
-        if (!retry) break;
+        // The first request with this key is still being decided: ask the same node again once it says, if time allows.
+        if (result.problem instanceof RingkvIdempotencyKeyInFlightError && call.idempotencyKey !== undefined && inFlightWaits < inFlightRetriesMax) {
+          const waitMs = result.problem.retryAfterMs;
+          if (this.clock() + waitMs >= deadlineAtMs || !(await pause(waitMs, deadline.signal))) break;
+          inFlightWaits++;
+          continue;
+        }
+        if (!mayRetryRequest(call.method, result.failure, { idempotencyKey: call.idempotencyKey, conditional: call.conditionHeaders !== undefined })) break;
+        index++;
       }
       if (callerSignal?.aborted) throw callerSignal.reason;
       // The last node's own error answer says most about what went wrong; with none, say what every attempt met.
       if (attempts.at(-1)?.kind === 'answer' && lastProblem !== undefined) throw lastProblem;
-      throw new RingkvUnavailableError(`${call.method} ${call.key}`, attempts, deadline.timedOut(), !isRead(call.method) && mayHaveApplied(attempts));
+      const mayHaveAppliedWrite = !isRead(call.method) && mayHaveApplied(attempts);
+      throw new RingkvUnavailableError(`${call.method} ${call.key}`, attempts, deadline.timedOut(), mayHaveAppliedWrite, call.idempotencyKey);
     } finally {
       deadline.dispose();
     }
@@ -278,7 +341,8 @@ export class RingkvClusterClient {
       else this.topology.markSucceeded(url);
       report('answer', response.status);
       const applied = problem.applied === false ? { applied: false } : {};
-      return { failure: { url, kind: 'answer', status: response.status, ...applied, detail: `${response.status} ${problem.title}: ${problem.detail}` }, problem: errorOfProblem(problem) };
+      const failure: AttemptRecord = { url, kind: 'answer', status: response.status, ...applied, detail: `${response.status} ${problem.title}: ${problem.detail}` };
+      return { failure, problem: errorOfProblem(problem, response.headers) };
     } catch (error) {
       const kind = failureKindOf(error, attempt.timedOut() || deadline.timedOut());
       if (!call.options.signal?.aborted) this.nodeFailed(url);
@@ -370,7 +434,7 @@ export class RingkvClusterClient {
     const headers: Record<string, string> = { ...call?.conditionHeaders };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (call?.body !== undefined) headers['content-type'] = 'application/json';
-    if (call?.options.idempotencyKey !== undefined) headers['idempotency-key'] = call.options.idempotencyKey;
+    if (call?.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
     return headers;
   }
 }
@@ -379,8 +443,25 @@ function bodyOf(body: unknown): { body?: string } {
   return body === undefined ? {} : { body: JSON.stringify(body) };
 }
 
-function acksOfHeaders(headers: Headers): number {
-  return acksOf({ headers });
+/** The receipt of a write's 200 answer. */
+function receiptOf<T>(answer: NodeAnswer): WriteReceipt<T> {
+  return { body: answer.body as T, acks: acksOf({ headers: answer.headers }), replayed: replayedOf(answer.headers) };
+}
+
+/** Waits `ms`, or less when `signal` aborts first; true when the whole wait passed. */
+function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(false);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /** The message of an error with its cause's code (undici puts ECONNREFUSED there). */

@@ -3,9 +3,12 @@
 // retried only when it provably did not happen: the connection was never made, or the
 // node answered that it applied nothing (`applied: false` in its problem). A write that
 // may have reached a node is never sent again: a second copy could overwrite a newer
-// write of another client. Writes carrying an Idempotency-Key will be retried like reads
-// once nodes deduplicate by it; until then `idempotencyKeysHonoured` stays false.
-// Conditional writes (If-Match, If-None-Match) are stricter still: see mayRetryConditional.
+// write of another client. A write carrying an Idempotency-Key is the exception: nodes
+// remember its outcome (decided by a majority of the key's replicas), so sending it again
+// through any node answers the first outcome and writes nothing new; it is retried like a
+// read, conditional or not. Conditional writes without one are stricter still: see
+// mayRetryConditional. A 409 saying the same key's first request is still in flight is
+// asked again after its Retry-After, by the cluster client, within the request's time.
 
 /** How one attempt on one node went wrong. */
 export type FailureKind =
@@ -27,10 +30,10 @@ export interface AttemptFailure {
 }
 
 /**
- * Nodes do not deduplicate by Idempotency-Key yet: a write carrying one is sent with the
- * header but retried only as any other write. The hook: set this to true when they do.
+ * Nodes deduplicate writes by Idempotency-Key (issue 11, part 2), so a write carrying one is
+ * retried like a read. Kept as a switch so the table tests show both rules.
  */
-export const idempotencyKeysHonoured = false;
+export const idempotencyKeysHonoured = true;
 
 /** Error codes of Node's fetch (undici) that mean no byte of the request reached a server. */
 const notSentCodes = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
@@ -49,6 +52,16 @@ export function mayRetry(method: string, failure: AttemptFailure, idempotencyKey
     return idempotent || failure.applied === false;
   }
   return idempotent || failure.kind === 'not-sent';
+}
+
+/**
+ * Whether a store request may go to another node after `failure`: a read or a write with an
+ * Idempotency-Key like a read, a conditional write without one only when it never left
+ * (mayRetryConditional), any other write as mayRetry says.
+ */
+export function mayRetryRequest(method: string, failure: AttemptFailure, request: { idempotencyKey: string | undefined; conditional: boolean }): boolean {
+  if (request.conditional && request.idempotencyKey === undefined) return mayRetryConditional(failure);
+  return mayRetry(method, failure, request.idempotencyKey);
 }
 
 /**

@@ -27,7 +27,8 @@ export const PreconditionFailedSchema = Type.Object(
     currentVersion: Type.Union([Type.String(), Type.Null()], {
       description: "The key's version now (its tombstone's when deleted), without quotes; null when the key is absent",
     }),
-    deleted: Type.Optional(Type.Literal(true, { description: 'Present when the key is deleted' })),
+    deleted: Type.Optional(Type.Literal(true, { description: 'Present when the key is deleted (or expired)' })),
+    expired: Type.Optional(Type.Literal(true, { description: 'Present when the key was written with a ttl that has passed' })),
   },
   { additionalProperties: true, description: 'RFC 9457 problem details of a failed condition' },
 );
@@ -52,6 +53,21 @@ export const WriteQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** PUT /store/{key} takes ?w= and ?ttl=. */
+export const PutQuery = Type.Object(
+  {
+    w: WriteQuery.properties.w,
+    ttl: Type.Optional(
+      Type.String({
+        description:
+          'Seconds until the key expires: a whole number from 1 to 630720000 (20 years). From then on no read at any consistency returns it and ' +
+          '/keys does not list it; it turns into a delete at the same version. A later write without ttl makes the key permanent again',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 export const ReadQuery = Type.Object(
   {
     r: Type.Optional(
@@ -70,8 +86,15 @@ const ifMatchDescription =
   '("<hlc>-<node id>"). Strong comparison (RFC 9110): a weak W/"..." tag never matches (412). Not *, not several tags (400). ' +
   'Decided by a majority of the key\'s replicas, linearizably with other conditional writes and serial reads; 412 when the version differs or the key is absent or deleted';
 
-/** The conditions PUT /store/{key} takes (RFC 9110 section 13.1); other headers pass. */
+const idempotencyKeyDescription =
+  'A key the client makes up for this write (1..255 visible ASCII characters), scoped to the store key it is sent with. A retry with the same ' +
+  'Idempotency-Key and the same request answers the first outcome (same status and version, with Idempotent-Replayed: true) and writes ' +
+  'nothing new, through any node; the same Idempotency-Key with a different request is 422, and 409 while the first is still in flight. ' +
+  "Decided by a majority of the key's replicas (per-key Paxos), so ?w= does not apply (400). Remembered for --idempotency-retention-s (24 h)";
+
+/** The conditions PUT /store/{key} takes (RFC 9110 section 13.1), and Idempotency-Key; other headers pass. */
 export const ConditionalPutHeaders = Type.Object({
+  'idempotency-key': Type.Optional(Type.String({ description: idempotencyKeyDescription })),
   'if-match': Type.Optional(Type.String({ description: ifMatchDescription })),
   'if-none-match': Type.Optional(
     Type.String({ description: '* only: create the key only if it is absent or deleted; 412 when it exists. Not with If-Match (400)' }),
@@ -81,6 +104,7 @@ export const ConditionalPutHeaders = Type.Object({
 /** The condition DELETE /store/{key} takes; If-None-Match is refused there (400). */
 export const ConditionalDeleteHeaders = Type.Object({
   'if-match': Type.Optional(Type.String({ description: ifMatchDescription })),
+  'idempotency-key': Type.Optional(Type.String({ description: idempotencyKeyDescription })),
 });
 
 export const PutBody = Type.Object(
@@ -125,10 +149,13 @@ export const JobControlQuery = Type.Object({
 // ---------------------------------------------------------------------------------------
 // Store answers
 
+const expiresAtDescription = 'When the key expires (RFC 3339, UTC, milliseconds), for a key written with ?ttl=; absent for a permanent key';
+
 export const StoredValueSchema = Type.Object({
   key: Type.String(),
   value: Type.Unknown(),
   version: Type.String({ description: 'Opaque version (hybrid logical clock and writer node id), also sent as the ETag header' }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: expiresAtDescription })),
 });
 
 export const DeleteResultSchema = Type.Object({
@@ -143,8 +170,10 @@ export const ReplicaCopySchema = Type.Object({
     description: 'ok: the replica answered; missing: it holds nothing; unreachable: it did not answer',
   }),
   version: Type.Union([Type.String(), Type.Null()]),
-  tombstone: Type.Boolean(),
+  tombstone: Type.Boolean({ description: 'The copy is a delete, or an expired key (expired: true)' }),
+  expired: Type.Optional(Type.Literal(true, { description: 'The copy was written with a ttl that has passed: it counts as a delete' })),
   value: Type.Optional(Type.Unknown()),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: expiresAtDescription })),
 });
 
 export const ReplicasSchema = Type.Object({

@@ -1,9 +1,10 @@
-// The retry rules as a table: which failures send a read, a write or a conditional write on to another node,
+// The retry rules as a table: which failures send a read, a write (with and without an Idempotency-Key) or a
+// conditional write on to another node,
 // how the errors of Node's fetch are classified (a refused connection is "never sent",
 // a reset is not), and when a failed write may still have been applied.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { failureKindOf, mayHaveApplied, mayRetry, mayRetryConditional, type AttemptFailure } from '../src/retry-policy.js';
+import { failureKindOf, idempotencyKeysHonoured, mayHaveApplied, mayRetry, mayRetryConditional, mayRetryRequest, type AttemptFailure } from '../src/retry-policy.js';
 
 const refused = new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }) });
 const reset = new TypeError('fetch failed', { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
@@ -48,11 +49,23 @@ describe('retry policy', () => {
     }
   });
 
-  it('retries a write carrying an Idempotency-Key like a read only once nodes honour the key', () => {
-    assert.equal(mayRetry('PUT', { kind: 'timeout' }, 'k-1'), false, 'nodes do not deduplicate yet');
-    assert.equal(mayRetry('PUT', { kind: 'timeout' }, 'k-1', true), true);
-    assert.equal(mayRetry('PUT', { kind: 'answer', status: 504 }, 'k-1', true), true);
-    assert.equal(mayRetry('PUT', { kind: 'timeout' }, undefined, true), false, 'no key, no retry');
+  it('retries a write carrying an Idempotency-Key like a read, now that nodes honour the key', () => {
+    assert.equal(idempotencyKeysHonoured, true);
+    for (const [name, failure, read] of table) {
+      assert.equal(mayRetry('PUT', failure, 'k-1'), read, `PUT ${name}`);
+      assert.equal(mayRetry('DELETE', failure, 'k-1'), read, `DELETE ${name}`);
+    }
+    assert.equal(mayRetry('PUT', { kind: 'timeout' }, 'k-1', false), false, 'nodes that do not deduplicate: the old rule');
+    assert.equal(mayRetry('PUT', { kind: 'timeout' }, undefined), false, 'no key, no retry');
+  });
+
+  it('retries a conditional write like a read when it carries an Idempotency-Key, else only when it never left', () => {
+    for (const [name, failure, read, write] of table) {
+      assert.equal(mayRetryRequest('PUT', failure, { idempotencyKey: 'k-1', conditional: true }), read, `conditional with key: ${name}`);
+      assert.equal(mayRetryRequest('PUT', failure, { idempotencyKey: undefined, conditional: true }), failure.kind === 'not-sent', `conditional: ${name}`);
+      assert.equal(mayRetryRequest('PUT', failure, { idempotencyKey: undefined, conditional: false }), write, `plain: ${name}`);
+      assert.equal(mayRetryRequest('GET', failure, { idempotencyKey: undefined, conditional: false }), read, `read: ${name}`);
+    }
   });
 
   it('says a failed write may have been applied unless every attempt provably applied nothing', () => {

@@ -3,6 +3,14 @@
 
 /** Keys are UTF-8 strings of 1..keyBytesMax bytes (docs/design.md, "The request path"). */
 export const keyBytesMax = 1024;
+/** A ttl is a whole number of seconds from 1 to this (20 years), as Cassandra bounds its own. */
+export const ttlSecondsMax = 630_720_000;
+/** An Idempotency-Key is 1..this many visible ASCII characters (as Stripe bounds its own). */
+export const idempotencyKeyLengthMax = 255;
+/** How long a node remembers an idempotent write by default (--idempotency-retention-s): a day. */
+export const idempotencyRetentionSecondsDefault = 86_400;
+/** The idempotent writes remembered per store key (the oldest are forgotten first), so a hot key's Paxos state stays small. */
+export const idempotencyEntriesPerKeyMax = 64;
 
 /** Default limit on a value's JSON size; `--max-value-bytes` changes it per node. */
 export const valueBytesMaxDefault = 1024 * 1024;

@@ -3,7 +3,7 @@
 // What they do is in data-commands.ts.
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, statusCommand, valueFrom, type DataOutput, type DataTarget } from './data-commands.js';
+import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, statusCommand, valueFrom, type DataOutput, type DataTarget, type PutFlags } from './data-commands.js';
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
 import { integer } from './node-options.js';
 import { failureMessage } from './ring-commands.js';
@@ -66,11 +66,15 @@ async function runDataCommand(flags: DataFlags, work: (target: DataTarget, io: D
 }
 
 const levelHelp = 'one, quorum (the default), all, or a count of replicas';
+const idempotencyKeyHelp =
+  'a key you make up for this write (1..255 visible ASCII characters, e.g. a UUID): running the same command again with it answers ' +
+  'the first outcome and writes nothing new, so a write whose outcome is unknown (exit 4) can be repeated safely; ' +
+  'the same key with another value or flags exits 3. The next --node is asked after no answer in time too. Not with --w';
 const ifMatchHelp = "write only if the key's current version is exactly VERSION (as get or put printed it); else exit 3 and print the version it holds";
 
 export function addDataCommands(program: Command): void {
   dataOptions(
-    program.command('get').description("print a key's value (JSON) on stdout and its version on stderr; exit 1 if absent").argument('<key>'),
+    program.command('get').description("print a key's value (JSON) on stdout and its version (and when it expires, if it does) on stderr; exit 1 if absent").argument('<key>'),
     `  ringkv get app/config
   ringkv get app/config --r all --node 10.0.0.1:8000 --node 10.0.0.2:8000
   ringkv get app/config --json | jq .value
@@ -93,18 +97,24 @@ export function addDataCommands(program: Command): void {
   ringkv put app/config --file config.json --w all
   some-command | ringkv put report -          # from stdin, taken exactly (a final newline included)
   ringkv put counter 8 --if-match 1718000000000-n1   # only over that version: exit 3 if it changed
-  ringkv put lock/job '"worker-2"' --if-none-match   # only if absent or deleted: exit 3 if it exists`,
+  ringkv put lock/job '"worker-2"' --if-none-match   # only if absent or deleted: exit 3 if it exists
+  ringkv put session/42 '{"user": 7}' --ttl 3600     # expires in an hour (get prints when)
+  ringkv put order/17 '"paid"' --idempotency-key 6f1c0e52-order-17   # safe to repeat after exit 4`,
   )
-    .option('--w <level>', `${levelHelp}; not with --if-match or --if-none-match`)
+    .option('--w <level>', `${levelHelp}; not with --if-match, --if-none-match or --idempotency-key`)
+    .addOption(new Option('--ttl <seconds>', 'the key expires this many seconds from now (1..630720000); a later put without --ttl makes it permanent again').argParser(integer))
+    .option('--idempotency-key <key>', idempotencyKeyHelp)
     .option('--file <file>', 'read the value from this file')
     .option('--string', 'store the text as a string even if it parses as JSON')
     .option('--if-match <version>', ifMatchHelp)
     .option('--if-none-match', 'create the key only if it is absent or deleted; else exit 3 and print the version it holds')
-    .action(async (key: string, value: string | undefined, flags: DataFlags & { w?: string; file?: string; string?: boolean; ifMatch?: string; ifNoneMatch?: boolean }) => {
+    .action(async (key: string, value: string | undefined, flags: DataFlags & PutFlags & { w?: string; file?: string; string?: boolean }) => {
       await runDataCommand(flags, (target, io) =>
         putCommand(target, key, valueFrom({ argument: value, file: flags.file, forceString: flags.string === true, readStdin: readStdinText }), flags.w, io, {
           ...(flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch } : {}),
           ...(flags.ifNoneMatch === true ? { ifNoneMatch: true } : {}),
+          ...(flags.ttl !== undefined ? { ttl: flags.ttl } : {}),
+          ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
         }),
       );
     });
@@ -113,12 +123,19 @@ export function addDataCommands(program: Command): void {
     program.command('delete').alias('del').description('delete a key (writes a tombstone); prints its version').argument('<key>'),
     `  ringkv del app/config
   ringkv delete app/config --w all --json
-  ringkv del lock/job --if-match 1718000000000-n1    # only if still at that version: exit 3 if it changed`,
+  ringkv del lock/job --if-match 1718000000000-n1    # only if still at that version: exit 3 if it changed
+  ringkv del order/17 --idempotency-key 0b9d-cancel-17   # safe to repeat after exit 4`,
   )
-    .option('--w <level>', `${levelHelp}; not with --if-match`)
+    .option('--w <level>', `${levelHelp}; not with --if-match or --idempotency-key`)
     .option('--if-match <version>', ifMatchHelp.replace('write', 'delete'))
-    .action(async (key: string, flags: DataFlags & { w?: string; ifMatch?: string }) => {
-      await runDataCommand(flags, (target, io) => deleteCommand(target, key, flags.w, io, flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch } : {}));
+    .option('--idempotency-key <key>', idempotencyKeyHelp.replace('another value or flags', 'other flags'))
+    .action(async (key: string, flags: DataFlags & { w?: string; ifMatch?: string; idempotencyKey?: string }) => {
+      await runDataCommand(flags, (target, io) =>
+        deleteCommand(target, key, flags.w, io, {
+          ...(flags.ifMatch !== undefined ? { ifMatch: flags.ifMatch } : {}),
+          ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
+        }),
+      );
     });
 
   dataOptions(

@@ -49,10 +49,11 @@ nodeCommand.action(async (_flags: unknown, command: Command) => {
 
 /** The NodeConfig a node runs with, from the parsed flags (the file's values already applied). */
 function nodeConfigOf(flags: Record<string, unknown>): NodeConfig {
-  const { config: _config, printConfig: _printConfig, tlsCert, tlsKey, tlsCa, ...settings } = flags;
+  const { config: _config, printConfig: _printConfig, tlsCert, tlsKey, tlsCa, idempotencyRetentionS, ...settings } = flags;
   return {
     ...nodeConfigDefaults,
     ...settings,
+    idempotencyRetentionSeconds: idempotencyRetentionS ?? nodeConfigDefaults.idempotencyRetentionSeconds,
     tlsCertFile: tlsCert,
     tlsKeyFile: tlsKey,
     tlsCaFile: tlsCa,

@@ -6,6 +6,7 @@ import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
 import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault } from '@ringkv/core';
 import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault } from '@ringkv/core';
 import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
+import { idempotencyRetentionSecondsDefault } from '@ringkv/core';
 
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
@@ -64,6 +65,8 @@ export interface NodeConfig extends HttpLimits {
   ringSettleMs: number;
   /** Time kept between the cluster's repair horizon and the tombstone purge cutoff. */
   tombstonePurgeMarginMs: number;
+  /** How long the replicas of a key remember an idempotent write (Idempotency-Key), so a retry answers its outcome. */
+  idempotencyRetentionSeconds: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   /** LMDB's initial map (address space); lmdb-js doubles it before a write passes its end. */
@@ -110,6 +113,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   hintsTotalMax: hintsTotalMaxDefault,
   ringSettleMs: 2000,
   tombstonePurgeMarginMs: 60_000,
+  idempotencyRetentionSeconds: idempotencyRetentionSecondsDefault,
   durable: false,
   lmdbMapBytes: lmdbMapBytesDefault,
   storageReserveBytes: storageReserveBytesDefault,
@@ -142,6 +146,9 @@ export function configProblems(config: NodeConfig): string[] {
   }
   if (!Number.isInteger(config.ringSettleMs) || config.ringSettleMs < 0 || config.ringSettleMs > 600_000) problems.push('--ring-settle-ms must be 0..600000');
   if (!Number.isInteger(config.tombstonePurgeMarginMs) || config.tombstonePurgeMarginMs < 0) problems.push('--tombstone-purge-margin-ms must be a whole number >= 0');
+  if (!Number.isInteger(config.idempotencyRetentionSeconds) || config.idempotencyRetentionSeconds < 60 || config.idempotencyRetentionSeconds > 30 * 86_400) {
+    problems.push('--idempotency-retention-s must be 60..2592000 (one minute to 30 days)');
+  }
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');
   for (const origin of config.corsOrigins) {

@@ -2,11 +2,14 @@
 // status ... --node <url>`) against real nodes started in this process (one open, one with
 // API tokens) and a silent socket, and checks output, --json, values from files and stdin,
 // failing over between --node values, conditional writes (--if-match, --if-none-match, a
-// refused condition exits 3) and serial reads, and the exit code of every kind of outcome.
+// refused condition exits 3) and serial reads, expiring keys (--ttl, expiresAt printed, gone
+// after it), --idempotency-key (a repeat answers the first outcome, a reuse exits 3, a keyed
+// write fails over after no answer and waits out a 409 in flight), and the exit code of every kind of outcome.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,6 +191,117 @@ describe('conditional writes and serial reads', () => {
     const unanswered = await ringkv(['put', 'cas/c', '2', '--if-none-match', '--timeout-ms', '500', '--node', silentAddress, '--node', running.url]);
     assert.equal(unanswered.status, 4, unanswered.stderr);
     assert.equal((await ringkv(['get', 'cas/c'])).stdout, '1\n');
+  });
+});
+
+describe('expiring keys (--ttl)', () => {
+  it('put --ttl prints when the key expires, get prints it too, and a put without --ttl makes the key permanent', async () => {
+    const startedMs = Date.now();
+    const put = await ringkv(['put', 'ttl/a', '{"n":1}', '--ttl', '3600']);
+    assert.equal(put.status, 0, put.stderr);
+    assert.match(put.stderr, /^expires at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \(in (59 min \d+ s|1 h 0 min)\)$/m);
+    const get = await ringkv(['get', 'ttl/a', '--json']);
+    assert.equal(get.status, 0, get.stderr);
+    const read = JSON.parse(get.stdout) as { value: unknown; version: string; expiresAt: string };
+    assert.equal(read.version, put.stdout.trim());
+    const aheadMs = Date.parse(read.expiresAt) - startedMs;
+    assert.ok(aheadMs > 3_590_000 && aheadMs < 3_610_000, `expiresAt ${read.expiresAt} is not an hour after the put`);
+    assert.match((await ringkv(['get', 'ttl/a'])).stderr, new RegExp(`^version ${read.version}\nexpires at ${read.expiresAt.replace(/\./g, '\\.')} \\(in `));
+    const putJson = JSON.parse((await ringkv(['put', 'ttl/a', '2', '--ttl', '60', '--json'])).stdout) as { expiresAt?: string };
+    assert.ok(putJson.expiresAt !== undefined && Date.parse(putJson.expiresAt) - Date.now() <= 60_000, 'the new ttl replaces the old one');
+    assert.equal((await ringkv(['put', 'ttl/a', '3'])).status, 0);
+    const permanent = JSON.parse((await ringkv(['get', 'ttl/a', '--json'])).stdout) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(permanent), ['key', 'value', 'version'], 'no expiresAt');
+    assert.doesNotMatch((await ringkv(['get', 'ttl/a'])).stderr, /expires/);
+  });
+
+  it('a key is gone (exit 1) once its ttl has passed, and not listed', async () => {
+    assert.equal((await ringkv(['put', 'ttl/short', '1', '--ttl', '1'])).status, 0);
+    assert.equal((await ringkv(['ls', '--prefix', 'ttl/short'])).stdout, 'ttl/short\n');
+    const deadlineMs = Date.now() + 10_000;
+    let get = await ringkv(['get', 'ttl/short']);
+    while (get.status === 0 && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      get = await ringkv(['get', 'ttl/short']);
+    }
+    assert.equal(get.status, 1, get.stderr);
+    assert.equal((await ringkv(['ls', '--prefix', 'ttl/short'])).stdout, '');
+  });
+
+  it('refuses a ttl that is not a whole number from 1 to 630720000 (exit 2), storing nothing', async () => {
+    for (const ttl of ['0', '-5', '630720001']) {
+      const put = await ringkv(['put', 'ttl/bad', '1', '--ttl', ttl]);
+      assert.equal(put.status, 2, `--ttl ${ttl}: ${put.stderr}`);
+      assert.match(put.stderr, /ttl/);
+    }
+    assert.equal((await ringkv(['put', 'ttl/bad', '1', '--ttl', '1.5'])).status, 2);
+    assert.equal((await ringkv(['get', 'ttl/bad'])).status, 1, 'nothing was stored');
+  });
+});
+
+describe('--idempotency-key', () => {
+  it('a repeated put or del answers the first outcome and writes nothing new; the key with another value exits 3', async () => {
+    const first = await ringkv(['put', 'idem/a', '1', '--idempotency-key', 'cli-put-1']);
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(first.stderr, /^stored "idem\/a" on at least 1 replica \(a majority\)$/m);
+    const again = await ringkv(['put', 'idem/a', '1', '--idempotency-key', 'cli-put-1', '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    const replayed = JSON.parse(again.stdout) as { version: string; replayed?: boolean };
+    assert.deepEqual([replayed.version, replayed.replayed], [first.stdout.trim(), true]);
+    assert.match((await ringkv(['put', 'idem/a', '1', '--idempotency-key', 'cli-put-1'])).stderr, /already stored "idem\/a" by an earlier request/);
+    const reused = await ringkv(['put', 'idem/a', '2', '--idempotency-key', 'cli-put-1', '--json']);
+    assert.equal(reused.status, 3, reused.stderr);
+    assert.equal((JSON.parse(reused.stderr) as { error: { status: number } }).error.status, 422);
+    assert.equal((await ringkv(['get', 'idem/a'])).stdout, '1\n', 'nothing new was written');
+
+    const deleted = await ringkv(['del', 'idem/a', '--idempotency-key', 'cli-del-1']);
+    assert.equal(deleted.status, 0, deleted.stderr);
+    assert.equal((await ringkv(['put', 'idem/a', '5'])).status, 0);
+    const deletedAgain = await ringkv(['del', 'idem/a', '--idempotency-key', 'cli-del-1', '--json']);
+    assert.equal(deletedAgain.status, 0, deletedAgain.stderr);
+    const replayedDelete = JSON.parse(deletedAgain.stdout) as { key: string; version: string; replayed?: boolean };
+    assert.deepEqual([replayedDelete.key, replayedDelete.version, replayedDelete.replayed], ['idem/a', deleted.stdout.trim(), true]);
+    assert.equal((await ringkv(['get', 'idem/a'])).stdout, '5\n', 'the repeated delete did not delete the newer value');
+  });
+
+  it('sends a keyed write on to the next node after no answer, and refuses bad keys and --w (exit 2) before sending', async () => {
+    const put = await ringkv(['put', 'idem/b', '"x"', '--idempotency-key', 'cli-put-2', '--timeout-ms', '500', '--node', silentAddress, '--node', running.url]);
+    assert.equal(put.status, 0, put.stderr);
+    assert.equal((await ringkv(['get', 'idem/b'])).stdout, '"x"\n');
+    const tooLong = await ringkv(['put', 'idem/c', '1', '--idempotency-key', 'k'.repeat(256)]);
+    assert.equal(tooLong.status, 2);
+    assert.match(tooLong.stderr, /at most 255 characters/);
+    assert.equal((await ringkv(['del', 'idem/b', '--idempotency-key', 'has space'])).status, 2);
+    const withW = await ringkv(['put', 'idem/c', '1', '--idempotency-key', 'cli-put-3', '--w', 'all']);
+    assert.equal(withW.status, 2);
+    assert.match(withW.stderr, /drop --w/);
+    assert.equal((await ringkv(['get', 'idem/c'])).status, 1, 'nothing was stored');
+  });
+
+  it('asks again after the Retry-After of a 409 saying the first request is still in flight', async () => {
+    // A stand-in node, because a real one cannot be held mid-write on cue: 409 in flight first, then the replayed outcome.
+    const asked: Array<{ key: string | undefined; atMs: number }> = [];
+    const node = createHttpServer((request: IncomingMessage, response) => {
+      asked.push({ key: request.headers['idempotency-key'] as string | undefined, atMs: Date.now() });
+      if (asked.length === 1) {
+        const problem = { type: 'urn:ringkv:problem:idempotency-key-in-flight', title: 'In flight', status: 409, detail: 'still in flight; retry after 1 s' };
+        response.writeHead(409, { 'content-type': 'application/problem+json', 'retry-after': '1' }).end(JSON.stringify(problem));
+      } else {
+        response.writeHead(200, { 'content-type': 'application/json', 'idempotent-replayed': 'true', 'x-ringkv-acks': '2' }).end(JSON.stringify({ key: 'idem/d', value: 1, version: '7-n2' }));
+      }
+    });
+    await new Promise<void>((resolve) => node.listen(0, '127.0.0.1', resolve));
+    try {
+      const put = await ringkv(['put', 'idem/d', '1', '--idempotency-key', 'cli-put-4', '--node', `127.0.0.1:${(node.address() as { port: number }).port}`]);
+      assert.equal(put.status, 0, put.stderr);
+      assert.equal(put.stdout, '7-n2\n');
+      assert.match(put.stderr, /already stored "idem\/d" by an earlier request/);
+      assert.deepEqual(asked.map((request) => request.key), ['cli-put-4', 'cli-put-4']);
+      assert.ok(asked[1]!.atMs - asked[0]!.atMs >= 950, `asked again after ${asked[1]!.atMs - asked[0]!.atMs} ms, before the Retry-After`);
+    } finally {
+      node.closeAllConnections();
+      await new Promise((resolve) => node.close(resolve));
+    }
   });
 });
 

@@ -2,11 +2,25 @@
 // and `status`, each through the REST API of any of the nodes given with `--node` (any
 // node serves any key): the next node is asked when one cannot be reached or answers 503,
 // both of which mean nothing was done (a conditional write, --if-match or --if-none-match,
-// goes on only when it never reached the node). Values are JSON: `put` takes its value as JSON
+// goes on only when it never reached the node). A write with --idempotency-key goes on like a
+// read (no answer in time, 504), since nodes answer its retry with the first outcome and write
+// nothing new, and asks again after a 409 saying the first is still in flight. `put --ttl S`
+// stores a key that expires; `get` and `put` print when. Values are JSON: `put` takes its value as JSON
 // text, and text that is not JSON is stored as a string, as a shell user means it.
 // `--json` prints one JSON document for scripts; without it the output is for people.
 import { readFileSync } from 'node:fs';
-import { RingkvError, type ClusterInfo, type ConsistencyLevel, type ReadLevel, type RingkvClient } from '@ringkv/client';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  idempotencyKeyProblem,
+  inFlightRetriesMax,
+  RingkvError,
+  RingkvIdempotencyKeyInFlightError,
+  type ClusterInfo,
+  type ConsistencyLevel,
+  type ReadLevel,
+  type RingkvClient,
+  type StoredValue,
+} from '@ringkv/client';
 import { cliValueInputBytesMax } from '@ringkv/core';
 import { CommandFailure, exitCodeOf, exitCodes, neverSent, timedOut, type ExitCode } from './exit-codes.js';
 import { clientFor, failureMessage, nodeUrl, type ApiTarget } from './ring-commands.js';
@@ -36,14 +50,21 @@ function readLevelOf(text: string | undefined): ReadLevel | undefined {
   return text !== undefined && text.trim().toLowerCase() === 'serial' ? 'serial' : levelOf(text);
 }
 
-/** The condition of a `put` or `del`: `--if-match VERSION` or `--if-none-match` (put only). */
+/** The condition of a `put` or `del` (`--if-match VERSION`, `--if-none-match` for put only), and its Idempotency-Key. */
 export interface WriteConditionFlags {
   ifMatch?: string;
   ifNoneMatch?: boolean;
+  /** `--idempotency-key K`: a retry with the same K answers the first outcome and writes nothing new. */
+  idempotencyKey?: string;
 }
 
-/** Refuses flags that cannot go together, before anything is sent; true when a condition is given. */
-export function checkCondition(condition: WriteConditionFlags, w: string | undefined): boolean {
+/** `put --ttl S`: seconds until the key expires (the node checks the range). */
+export interface PutFlags extends WriteConditionFlags {
+  ttl?: number;
+}
+
+/** Refuses flags that cannot go together, before anything is sent; the failover kind the write gets. */
+export function checkCondition(condition: WriteConditionFlags, w: string | undefined): FailoverKind {
   const conditional = condition.ifMatch !== undefined || condition.ifNoneMatch === true;
   if (condition.ifMatch !== undefined && condition.ifNoneMatch === true) {
     throw new CommandFailure(exitCodes.usage, 'give --if-match VERSION (update only that version) or --if-none-match (create only if absent), not both');
@@ -51,7 +72,15 @@ export function checkCondition(condition: WriteConditionFlags, w: string | undef
   if (conditional && w !== undefined) {
     throw new CommandFailure(exitCodes.usage, "--w does not apply to a conditional write: it is decided by a majority of the key's replicas; drop --w");
   }
-  return conditional;
+  if (condition.idempotencyKey !== undefined && w !== undefined) {
+    throw new CommandFailure(exitCodes.usage, "--w does not apply with --idempotency-key: such a write is decided by a majority of the key's replicas; drop --w");
+  }
+  if (condition.idempotencyKey !== undefined) {
+    const problem = idempotencyKeyProblem(condition.idempotencyKey);
+    if (problem !== null) throw new CommandFailure(exitCodes.usage, `--idempotency-key: ${problem}`);
+    return 'idempotent-write';
+  }
+  return conditional ? 'conditional-write' : 'write';
 }
 
 /** The value a shell argument stands for: JSON when it parses, else the text itself. */
@@ -103,34 +132,50 @@ export function readStdinText(): string {
   }
 }
 
+/** How a command may fail over: a write with an Idempotency-Key may, like a read, go on after any failure that may have written. */
+export type FailoverKind = 'read' | 'write' | 'conditional-write' | 'idempotent-write';
+
 /**
  * Runs `work` against each node in turn until one answers. A node is skipped when the
- * request never reached it or it answered 503 (nothing was done in both cases); reads,
- * which change nothing, also move on after no answer in time or a 504.
+ * request never reached it or it answered 503 (nothing was done in both cases); reads and
+ * writes with an Idempotency-Key, which a retry cannot apply twice, also move on after no
+ * answer in time or a 504. A 409 saying the keyed write is still in flight is asked again
+ * of the same node after its Retry-After, at most inFlightRetriesMax times.
  */
-export async function withFailover<T>(
-  target: DataTarget,
-  kind: 'read' | 'write' | 'conditional-write',
-  work: (client: RingkvClient, node: string) => Promise<T>,
-): Promise<{ result: T; node: string }> {
+export async function withFailover<T>(target: DataTarget, kind: FailoverKind, work: (client: RingkvClient, node: string) => Promise<T>): Promise<{ result: T; node: string }> {
   if (target.nodes.length === 0) throw new CommandFailure(exitCodes.usage, 'no node to ask: pass --node host:port');
   const failures: string[] = [];
   let lastError: unknown;
+  let inFlightWaits = 0;
   for (const node of target.nodes) {
-    try {
-      return { result: await work(clientFor({ ...target, node }), node), node };
-    } catch (error) {
-      lastError = error;
-      // A conditional write's answer goes back to the user, who re-reads and decides (client retry-policy.ts, mayRetryConditional).
-      const refusedNothingDone = kind !== 'conditional-write' && error instanceof RingkvError && error.status === 503;
-      const retryable = neverSent(error) || refusedNothingDone || (kind === 'read' && (timedOut(error) || (error instanceof RingkvError && error.status === 504)));
-      if (!retryable) throw error instanceof RingkvError || error instanceof CommandFailure ? error : new CommandFailure(exitCodeOf(error), failureMessage(error, node));
-      failures.push(`${node}: ${error instanceof RingkvError ? `${error.status} ${error.problem.detail}` : (error as Error).message}`);
+    for (;;) {
+      try {
+        return { result: await work(clientFor({ ...target, node }), node), node };
+      } catch (error) {
+        lastError = error;
+        if (kind === 'idempotent-write' && error instanceof RingkvIdempotencyKeyInFlightError && inFlightWaits < inFlightRetriesMax) {
+          inFlightWaits++;
+          await sleep(error.retryAfterMs);
+          continue;
+        }
+        if (!mayFailOver(kind, error)) throw error instanceof RingkvError || error instanceof CommandFailure ? error : new CommandFailure(exitCodeOf(error), failureMessage(error, node));
+        failures.push(`${node}: ${error instanceof RingkvError ? `${error.status} ${error.problem.detail}` : (error as Error).message}`);
+        break;
+      }
     }
   }
   if (target.nodes.length === 1) throw lastError;
   const code: ExitCode = lastError instanceof RingkvError || neverSent(lastError) ? exitCodes.unavailable : exitCodes.outcomeUnknown;
   throw new CommandFailure(code, `no node could serve the request: ${failures.join('; ')}`, lastError instanceof RingkvError ? lastError.status : undefined);
+}
+
+/** Whether a request that failed this way may go to the next node. */
+function mayFailOver(kind: FailoverKind, error: unknown): boolean {
+  if (neverSent(error)) return true;
+  // A conditional write's answer goes back to the user, who re-reads and decides (client retry-policy.ts, mayRetryConditional).
+  if (kind !== 'conditional-write' && error instanceof RingkvError && error.status === 503) return true;
+  const mayRepeat = kind === 'read' || kind === 'idempotent-write';
+  return mayRepeat && (timedOut(error) || (error instanceof RingkvError && error.status === 504));
 }
 
 function printJson(io: DataOutput, document: unknown): void {
@@ -141,46 +186,92 @@ function printJson(io: DataOutput, document: unknown): void {
 export async function getCommand(target: DataTarget, key: string, r: string | undefined, io: DataOutput): Promise<number> {
   const { result: found } = await withFailover(target, 'read', (client) => client.get(key, readLevelOf(r)));
   if (found === null) throw new CommandFailure(exitCodes.notFound, `key ${JSON.stringify(key)} does not exist (or was deleted)`, 404);
-  if (io.json) printJson(io, { key, value: found.value, version: found.version });
+  if (io.json) printJson(io, { key, value: found.value, version: found.version, ...expiresAtOf(found) });
   else {
     io.out.write(`${JSON.stringify(found.value)}\n`);
     io.err.write(`version ${found.version}\n`);
+    if (found.expiresAt !== undefined) io.err.write(`expires at ${expiryText(found.expiresAt)}\n`);
   }
   return exitCodes.ok;
 }
 
 /** Stores the value (only if `condition` holds, when one is given) and prints its version; a refused condition exits 3. */
-export async function putCommand(target: DataTarget, key: string, value: unknown, w: string | undefined, io: DataOutput, condition: WriteConditionFlags = {}): Promise<number> {
-  const conditional = checkCondition(condition, w);
-  const { result: receipt } = await withFailover(target, conditional ? 'conditional-write' : 'write', (client) => {
-    if (condition.ifMatch !== undefined) return client.putIfMatch(key, value, condition.ifMatch);
-    return condition.ifNoneMatch === true ? client.createIfAbsent(key, value) : client.put(key, value, levelOf(w));
+export async function putCommand(target: DataTarget, key: string, value: unknown, w: string | undefined, io: DataOutput, flags: PutFlags = {}): Promise<number> {
+  const kind = checkCondition(flags, w);
+  const conditional = flags.ifMatch !== undefined || flags.ifNoneMatch === true;
+  const options = { ...(flags.ttl !== undefined ? { ttl: flags.ttl } : {}), ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}) };
+  const { result: receipt } = await withFailover(target, kind, (client) => {
+    if (flags.ifMatch !== undefined) return client.putIfMatch(key, value, flags.ifMatch, options);
+    return flags.ifNoneMatch === true ? client.createIfAbsent(key, value, options) : client.put(key, value, { ...options, w: levelOf(w) });
   });
-  if (io.json) printJson(io, { key, version: receipt.body.version, acks: receipt.acks });
+  if (io.json) printJson(io, { key, version: receipt.body.version, acks: receipt.acks, ...expiresAtOf(receipt.body), ...replayedOf(receipt) });
   else {
     io.out.write(`${receipt.body.version}\n`);
-    io.err.write(`stored ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional)}\n`);
+    if (receipt.replayed) io.err.write(`${replayedText(key, 'stored')}\n`);
+    else io.err.write(`stored ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional || kind === 'idempotent-write', conditional)}\n`);
+    if (receipt.body.expiresAt !== undefined) io.err.write(`expires at ${expiryText(receipt.body.expiresAt)}\n`);
   }
   return exitCodes.ok;
 }
 
 /** Deletes the key (only if it is still at `condition.ifMatch`, when given) and prints the tombstone's version. */
-export async function deleteCommand(target: DataTarget, key: string, w: string | undefined, io: DataOutput, condition: Pick<WriteConditionFlags, 'ifMatch'> = {}): Promise<number> {
-  const conditional = checkCondition(condition, w);
-  const { result: receipt } = await withFailover(target, conditional ? 'conditional-write' : 'write', (client) =>
-    condition.ifMatch !== undefined ? client.deleteIfMatch(key, condition.ifMatch) : client.delete(key, levelOf(w)),
+export async function deleteCommand(target: DataTarget, key: string, w: string | undefined, io: DataOutput, condition: Pick<WriteConditionFlags, 'ifMatch' | 'idempotencyKey'> = {}): Promise<number> {
+  const kind = checkCondition(condition, w);
+  const conditional = condition.ifMatch !== undefined;
+  const options = condition.idempotencyKey !== undefined ? { idempotencyKey: condition.idempotencyKey } : {};
+  const { result: receipt } = await withFailover(target, kind, (client) =>
+    condition.ifMatch !== undefined ? client.deleteIfMatch(key, condition.ifMatch, options) : client.delete(key, { ...options, w: levelOf(w) }),
   );
-  if (io.json) printJson(io, { key, deleted: true, version: receipt.body.version, acks: receipt.acks });
+  if (io.json) printJson(io, { key, deleted: true, version: receipt.body.version, acks: receipt.acks, ...replayedOf(receipt) });
   else {
     io.out.write(`${receipt.body.version}\n`);
-    io.err.write(`deleted ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional)}\n`);
+    if (receipt.replayed) io.err.write(`${replayedText(key, 'deleted')}\n`);
+    else io.err.write(`deleted ${JSON.stringify(key)} on ${replicasText(receipt.acks, conditional || kind === 'idempotent-write', conditional)}\n`);
   }
   return exitCodes.ok;
 }
 
-function replicasText(acks: number, conditional: boolean): string {
+/** `majority`: a majority of the key's replicas decided it (a condition or an Idempotency-Key). */
+function replicasText(acks: number, majority: boolean, conditional: boolean): string {
   const replicas = `${acks} replica${acks === 1 ? '' : 's'}`;
-  return conditional ? `at least ${replicas} (a majority; the condition held)` : replicas;
+  if (!majority) return replicas;
+  return `at least ${replicas} (a majority${conditional ? '; the condition held' : ''})`;
+}
+
+function replayedText(key: string, done: 'stored' | 'deleted'): string {
+  return `already ${done} ${JSON.stringify(key)} by an earlier request with this --idempotency-key: its outcome is shown, nothing new was written`;
+}
+
+function expiresAtOf(stored: Pick<StoredValue, 'expiresAt'>): { expiresAt?: string } {
+  return stored.expiresAt === undefined ? {} : { expiresAt: stored.expiresAt };
+}
+
+function replayedOf(receipt: { replayed: boolean }): { replayed?: true } {
+  return receipt.replayed ? { replayed: true } : {};
+}
+
+/** `2026-11-29T08:00:00.000Z (in 1 h 0 min)`: the node's time, and how far it is by this machine's clock. */
+export function expiryText(expiresAt: string, nowMs = Date.now()): string {
+  const expiresAtMs = Date.parse(expiresAt);
+  if (Number.isNaN(expiresAtMs)) return expiresAt;
+  const seconds = Math.round((expiresAtMs - nowMs) / 1000);
+  return seconds >= 0 ? `${expiresAt} (in ${durationText(seconds)})` : `${expiresAt} (${durationText(-seconds)} ago)`;
+}
+
+/** The two largest units of a duration: `59 s`, `1 h 0 min`, `2 d 3 h`. */
+function durationText(totalSeconds: number): string {
+  const units: Array<[number, string]> = [
+    [86_400, 'd'],
+    [3_600, 'h'],
+    [60, 'min'],
+    [1, 's'],
+  ];
+  const first = units.findIndex(([size]) => totalSeconds >= size);
+  if (first === -1) return '0 s';
+  const [size, unit] = units[first]!;
+  const next = units[first + 1];
+  const head = `${Math.floor(totalSeconds / size)} ${unit}`;
+  return next === undefined ? head : `${head} ${Math.floor((totalSeconds % size) / next[0])} ${next[1]}`;
 }
 
 /** The live keys one node stores (its own replicas, not the whole cluster), one per line. */

@@ -21,7 +21,7 @@ export const exitCodesHelp = `Exit codes (every command):
   0  ok
   1  not found (the key, node or job does not exist)
   2  bad input or usage (400, 413, 414, 415, 431; a bad flag, file or config)
-  3  refused or unavailable: nothing was done (409, 412, 429, 503, 507; no node reachable)
+  3  refused or unavailable: nothing was done (409, 412, 422, 429, 503, 507; no node reachable)
   4  outcome unknown: a write may have been applied (504, 5xx, no answer in time)
   5  not allowed (401, 403)`;
 
@@ -42,7 +42,8 @@ export function exitCodeOfStatus(status: number): ExitCode {
   if (status >= 200 && status < 300) return exitCodes.ok;
   if (status === 404) return exitCodes.notFound;
   if (status === 401 || status === 403) return exitCodes.notAllowed;
-  if ([409, 412, 423, 429, 503, 507].includes(status)) return exitCodes.unavailable;
+  // 422: an Idempotency-Key reused for another request, refused like a failed condition (412).
+  if ([409, 412, 422, 423, 429, 503, 507].includes(status)) return exitCodes.unavailable;
   if (status >= 400 && status < 500) return exitCodes.usage;
   // 504, and any other server error: the request reached a node and its fate is not known.
   return exitCodes.outcomeUnknown;

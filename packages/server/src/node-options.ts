@@ -92,6 +92,10 @@ export function sharedOptions(): Option[] {
       .env('RINGKV_TOMBSTONE_PURGE_MARGIN_MS')
       .default(defaults.tombstonePurgeMarginMs)
       .argParser(integer),
+    new Option('--idempotency-retention-s <s>', 'how long the replicas of a key remember a write sent with an Idempotency-Key, so that a retry answers its outcome')
+      .env('RINGKV_IDEMPOTENCY_RETENTION_S')
+      .default(defaults.idempotencyRetentionSeconds)
+      .argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
     new Option('--lmdb-map-bytes <n>', "LMDB's initial map (address space); it doubles before a write would pass its end").env('RINGKV_LMDB_MAP_BYTES').default(defaults.lmdbMapBytes).argParser(integer),
     new Option('--storage-reserve-bytes <n>', 'space kept allocated ahead of the data, so a full disk refuses writes (507) instead of failing a commit')

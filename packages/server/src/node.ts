@@ -163,6 +163,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       antiEntropyIntervalMs: config.antiEntropyIntervalMs,
       ringSettleMs: config.ringSettleMs,
       tombstones: { marginMs: config.tombstonePurgeMarginMs },
+      idempotencyRetentionMs: config.idempotencyRetentionSeconds * 1000,
     },
     (requestHandler) => {
       handler = requestHandler;
@@ -209,6 +210,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       coordinator: node.coordinator,
       paxos: node.paxos,
       engine,
+      hlcNow: () => node.hlc.now(),
       nodeInfo: () => views.nodeInfo(),
       clusterInfo: () => views.cluster(),
       ringLayout: () => views.ringLayout(),

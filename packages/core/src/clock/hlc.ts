@@ -13,6 +13,11 @@ export function hlcWallMs(timestamp: number): number {
   return Math.floor(timestamp / logicalSpan);
 }
 
+/** The packed timestamp `ms` later than `timestamp` (its counter kept). */
+export function hlcPlusMs(timestamp: number, ms: number): number {
+  return timestamp + Math.floor(ms) * logicalSpan;
+}
+
 /** A remote timestamp too far ahead of this node's wall clock to be trusted. */
 export class ClockSkewError extends Error {
   readonly skewMs: number;

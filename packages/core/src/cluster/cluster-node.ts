@@ -8,7 +8,7 @@ import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
-import { stateExchangeIntervalMs } from '../limits.js';
+import { idempotencyRetentionSecondsDefault, stateExchangeIntervalMs } from '../limits.js';
 import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
 import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
@@ -51,6 +51,8 @@ export interface ClusterNodeOptions {
   rebalanceIntervalMs?: number;
   transfer?: Partial<TransferOptions>;
   tombstones?: Partial<TombstonePurgeOptions>;
+  /** How long replicas remember an idempotent write (--idempotency-retention-s); a day by default. */
+  idempotencyRetentionMs?: number;
 }
 
 /** Entries read per page while the range index is rebuilt. */
@@ -239,6 +241,7 @@ export class ClusterNode {
       read: (key) => this.engine.get(key),
       apply: (key, record) => applyChosen(replicaWrites, key, record),
       observe: (hlc) => this.hlc.observe(hlc),
+      retention: { nowMs: () => deps.clock.nowMs(), ms: options.idempotencyRetentionMs ?? idempotencyRetentionSecondsDefault * 1000 },
     });
     const replicaHandler = createPeerHandler({
       ...replicaWrites,
@@ -283,6 +286,7 @@ export class ClusterNode {
     this.paxos = new PaxosProposer({
       selfId: deps.self.nodeId,
       groups: (key) => this.coordinator.writeGroups(key),
+      isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
       addressOf: (nodeId) => this.membership.addressOf(nodeId),
       transport: routedTransport,
       acceptor,

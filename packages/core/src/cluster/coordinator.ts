@@ -10,7 +10,7 @@ import type { Placement } from '../ring/placement.js';
 import type { Rng } from '../rng.js';
 import { reroutesMax, speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault, writeAttemptsMax } from '../limits.js';
 import { isStorageFull } from '../storage/storage-errors.js';
-import { newestOf, compareVersions, type StoredRecord } from '../storage/record.js';
+import { newestOf, compareVersions, recordOf, visibleAt, type StoredRecord, type WriteChange } from '../storage/record.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
 import { resolveReplicaCount, type ReplicaCount } from './consistency.js';
 import { decideWrite, type WriteAnswer } from './decide-write.js';
@@ -96,7 +96,7 @@ export interface WriteResult {
 }
 
 export interface ReadResult {
-  /** The newest record among the replies; undefined when no replica holds the key. */
+  /** The newest record among the replies, an expired value seen as a tombstone (record.ts, visibleAt); undefined when no replica holds the key. */
   record: StoredRecord | undefined;
   replies: number;
 }
@@ -153,8 +153,9 @@ export class Coordinator {
     return groups;
   }
 
-  put(key: string, value: unknown, required: ReplicaCount): Promise<WriteResult> {
-    return this.write(key, { value, tombstone: false }, required);
+  /** With `ttlSeconds` the value expires that long after its version's time (record.ts, expiryOf). */
+  put(key: string, value: unknown, required: ReplicaCount, ttlSeconds?: number): Promise<WriteResult> {
+    return this.write(key, { value, tombstone: false, ttlSeconds }, required);
   }
 
   delete(key: string, required: ReplicaCount): Promise<WriteResult> {
@@ -168,7 +169,7 @@ export class Coordinator {
    * coordinator whose clock runs behind would acknowledge a write that every replica had
    * refused as older — an acknowledged write lost to clock skew.
    */
-  async write(key: string, change: { value: unknown; tombstone: boolean }, count: ReplicaCount): Promise<WriteResult> {
+  async write(key: string, change: WriteChange, count: ReplicaCount): Promise<WriteResult> {
     let groups = this.writeGroups(key);
     // A level is resolved against each group's size: a cluster smaller than N has fewer replicas per key.
     const requiredIn = (of: ReadonlyArray<readonly string[]>) => of.map((group) => resolveReplicaCount(count, group.length));
@@ -176,7 +177,7 @@ export class Coordinator {
     groups.forEach((group, i) => this.refuseIfTooFewAvailable(group, requiredPerGroup[i] as number, 'write'));
     let reroutes = 0;
     for (let attempt = 1; ; attempt++) {
-      const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
+      const record = recordOf(change, this.deps.hlc.now(), this.deps.selfId);
       let outcome: WriteAttempt;
       try {
         outcome = await this.writeAttempt(key, record, groups, requiredPerGroup, reroutes < reroutesMax);
@@ -381,7 +382,7 @@ export class Coordinator {
     read.start();
     const again = () => misrouted && reroutes < reroutesMax;
     return read.result.then(
-      (replies) => (again() ? this.readRouted(key, count, reroutes + 1) : { record: newest, replies: replies.size }),
+      (replies) => (again() ? this.readRouted(key, count, reroutes + 1) : { record: visibleAt(newest, this.deps.hlc.now()), replies: replies.size }),
       (error: unknown) => {
         if (again()) return this.readRouted(key, count, reroutes + 1);
         throw error;

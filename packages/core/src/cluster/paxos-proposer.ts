@@ -9,6 +9,11 @@
 // state it was routed by, like puts and gets: a replica that knows a newer state refuses,
 // and the round starts again by it.
 //
+// An idempotent write (cluster/paxos.ts, "Idempotent writes") is such a round too, with no
+// condition: when the promises name a committed write of its Idempotency-Key it answers
+// that write's version and proposes nothing (422 if the request differs); when they show
+// one in progress, it answers 409 while that is young and finishes it when it is not.
+//
 // Honest outcomes (docs/design.md, "Honest outcomes"): 200 once the chosen record is
 // committed on a majority; 412 when the condition does not hold and no attempt of this
 // write was ever proposed; 503 when nothing was proposed; 504 once an attempt may have
@@ -19,9 +24,24 @@ import type { HybridLogicalClock } from '../clock/hlc.js';
 import { paxosBackoffMsMax, paxosRoundsMax } from '../limits.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
 import type { Rng } from '../rng.js';
-import { compareVersions, formatVersion, type StoredRecord } from '../storage/record.js';
-import { OutcomeUnknownError, UnavailableError, type ReplicaFailure } from './outcomes.js';
-import { compareBallots, decidePhase, KeyTurns, strictPaxos, type AcceptAnswer, type AcceptedProposal, type Ballot, type PaxosAcceptor, type PaxosPolicy, type PromiseAnswer } from './paxos.js';
+import { compareVersions, formatVersion, isExpiredView, recordOf, visibleAt, type StoredRecord, type WriteChange } from '../storage/record.js';
+import { describeFailures, OutcomeUnknownError, UnavailableError, type ReplicaFailure } from './outcomes.js';
+import {
+  compareBallots,
+  decidePhase,
+  KeyTurns,
+  strictPaxos,
+  type AcceptAnswer,
+  type AcceptedProposal,
+  type Ballot,
+  mergeTags,
+  type IdempotencyTag,
+  type PaxosAcceptor,
+  type PaxosPolicy,
+  type PromiseAnswer,
+  type RememberedWrite,
+} from './paxos.js';
+import { hlcWallMs } from '../clock/hlc.js';
 
 /** When a conditional write applies: `ifMatch` the key's current version is exactly that; `ifNoneMatch` the key is absent or deleted. */
 export interface WriteCondition {
@@ -46,12 +66,36 @@ export interface ConditionalWriteResult {
   record: StoredRecord;
   /** What the key held when the condition was judged (undefined: absent). */
   previous: StoredRecord | undefined;
+  /** An idempotent write answered by the earlier write of its Idempotency-Key: nothing new was written. */
+  replayed?: true;
+}
+
+/** The Idempotency-Key was used before with a different request: nothing was written. HTTP 422. */
+export class IdempotencyKeyReusedError extends Error {
+  readonly code = 'idempotency-key-reused';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+/** The first write of this Idempotency-Key is still in flight: nothing was written; retry shortly. HTTP 409. */
+export class IdempotencyKeyInFlightError extends Error {
+  readonly code = 'idempotency-key-in-flight';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'IdempotencyKeyInFlightError';
+  }
 }
 
 export interface ProposerDeps {
   selfId: string;
   /** The key's replica set in each ring writes reach now. */
   groups(key: string): ReadonlyArray<readonly string[]>;
+  /** Whether membership takes a replica to be up: a round that cannot reach a majority of the live ones is refused at once. */
+  isAvailable?(nodeId: string): boolean;
   addressOf(nodeId: string): string | undefined;
   /** Routed by the cluster state (cluster-node.ts): a replica that knows a newer one refuses with `stale-epoch`. */
   transport: Transport;
@@ -88,6 +132,10 @@ type Begun =
       ballot: Ballot;
       inProgress: AcceptedProposal | null;
       current: StoredRecord | undefined;
+      /** The committed write of the round's Idempotency-Key, when a promise names one. */
+      remembered: RememberedWrite | null;
+      /** Tags of the last commit that some promising replica lags: this round's proposals carry them. */
+      carried: RememberedWrite[];
       failures: ReplicaFailure[];
     };
 
@@ -108,8 +156,8 @@ export class PaxosProposer {
    * its own writers on a hot key then take turns instead of preempting each other's
    * ballots, and a writer whose turn comes after another won meets its 412 in one round.
    */
-  write(key: string, change: { value: unknown; tombstone: boolean }, condition: WriteCondition): Promise<ConditionalWriteResult> {
-    return this.turns.run(key, () => this.writeRounds(key, change, condition));
+  write(key: string, change: WriteChange, condition: WriteCondition, idempotency?: IdempotencyTag): Promise<ConditionalWriteResult> {
+    return this.turns.run(key, () => this.writeRounds(key, change, condition, idempotency));
   }
 
   /** The key's current record, linearizably with conditional writes (a round that proposes nothing new). */
@@ -117,38 +165,52 @@ export class PaxosProposer {
     return this.turns.run(key, () => this.readRounds(key));
   }
 
-  private async writeRounds(key: string, change: { value: unknown; tombstone: boolean }, condition: WriteCondition): Promise<ConditionalWriteResult> {
+  private async writeRounds(key: string, change: WriteChange, condition: WriteCondition, idempotency: IdempotencyTag | undefined): Promise<ConditionalWriteResult> {
     // Versions of this write's own proposals: a later round may find one of them chosen.
     const own: Ballot[] = [];
     let failures: ReplicaFailure[] = [];
     for (let round = 1; round <= paxosRoundsMax; round++) {
-      const begun = await this.begin(key, round);
+      const begun = await this.begin(key, round, idempotency?.key);
       failures = begun.failures;
       if (begun.kind === 'again') continue;
       if (begun.kind === 'stop') break;
-      const { groups, ballot, inProgress, current } = begun;
+      const { groups, ballot, inProgress, current, carried } = begun;
       if (current !== undefined) this.observe(current.hlc);
+      const ownTag = (version: Ballot): RememberedWrite[] => (idempotency === undefined ? [] : [{ ...idempotency, hlc: version.hlc, nodeId: version.nodeId }]);
       if (inProgress !== null) {
+        const mine = own.some((version) => compareVersions(version, inProgress.record) === 0);
+        if (!mine && idempotency !== undefined) this.refuseWhileInFlight(key, idempotency, inProgress);
         // Finish what another round (or an earlier one of ours) left midway, then start again.
-        const finished = await this.finish(key, ballot, inProgress.record, groups);
-        if (finished && own.some((version) => compareVersions(version, inProgress.record) === 0)) return { record: inProgress.record, previous: undefined };
+        const finished = await this.finish(key, ballot, inProgress, groups, carried);
+        if (finished && mine) return { record: inProgress.record, previous: undefined };
+        continue;
+      }
+      if (idempotency !== undefined && begun.remembered !== null) {
+        // The first write of this Idempotency-Key was committed somewhere, maybe on fewer than
+        // a majority (its coordinator died midway): answer its version only once a majority
+        // holds it and remembers it, as for an earlier attempt of our own below.
+        const replay = replayOf(key, change, idempotency, begun.remembered);
+        if ((await this.commit(key, ballot, replay.record, groups, mergeTags(carried, [begun.remembered]))).decision === 'reached') return replay;
         continue;
       }
       if (current !== undefined && own.some((version) => compareVersions(version, current) === 0)) {
         // An earlier attempt was chosen and reached some replica; answer only once a majority holds it.
-        if ((await this.commit(key, ballot, current, groups)).decision === 'reached') return { record: current, previous: undefined };
+        if ((await this.commit(key, ballot, current, groups, mergeTags(carried, ownTag(current)))).decision === 'reached') return { record: current, previous: undefined };
         continue;
       }
-      const refusal = conditionRefusal(condition, current);
+      // The condition is judged at the ballot's time: a value whose ttl has passed by then is deleted.
+      const seen = visibleAt(current, ballot.hlc);
+      const refusal = conditionRefusal(condition, seen);
       if (refusal !== undefined) {
         // An earlier attempt may have been chosen and then built on: its outcome is not known.
         if (own.length > 0) throw this.unknown(key, `${refusal}, after an earlier attempt of this write may have been chosen`, failures);
-        throw new PreconditionFailedError(refusal, current);
+        throw new PreconditionFailedError(refusal, seen);
       }
       if (current !== undefined && compareVersions(ballot, current) <= 0) continue; // the clock has observed it: the next ballot is above
-      const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc: ballot.hlc, nodeId: ballot.nodeId };
+      const record = recordOf(change, ballot.hlc, ballot.nodeId);
       own.push(ballot);
-      const accepted = await this.accept(key, ballot, record, groups, true);
+      const tags = mergeTags(carried, ownTag(ballot));
+      const accepted = await this.accept(key, ballot, record, groups, true, tags);
       failures = accepted.failures;
       if (accepted.decision !== 'reached') {
         // Taken by no acceptor, the attempt can never be chosen: it no longer makes the outcome unknown.
@@ -156,12 +218,12 @@ export class PaxosProposer {
         if (await this.again(accepted, round)) continue;
         break;
       }
-      const committed = await this.commit(key, ballot, record, groups);
-      if (committed.decision === 'reached') return { record, previous: current };
+      const committed = await this.commit(key, ballot, record, groups, tags);
+      if (committed.decision === 'reached') return { record, previous: seen };
       throw this.unknown(key, 'the write was chosen but not yet applied on a majority of its replicas; a serial read shows it', committed.failures);
     }
     if (own.length > 0) throw this.unknown(key, 'rounds kept being preempted or refused after an attempt of this write was proposed', failures);
-    throw new UnavailableError(`a majority of the key's replicas did not promise within ${paxosRoundsMax} rounds; nothing was written`, 0, failures);
+    throw new UnavailableError(`a majority of the key's replicas did not promise${whyNot(failures)}; nothing was written`, 0, failures);
   }
 
   private async readRounds(key: string): Promise<StoredRecord | undefined> {
@@ -172,35 +234,70 @@ export class PaxosProposer {
       if (begun.kind === 'again') continue;
       if (begun.kind === 'stop') break;
       if (begun.inProgress !== null) {
-        await this.finish(key, begun.ballot, begun.inProgress.record, begun.groups);
+        await this.finish(key, begun.ballot, begun.inProgress, begun.groups, begun.carried);
         continue;
       }
-      return begun.current;
+      // Judged at the ballot's time, as conditions are: linearizable with them.
+      return visibleAt(begun.current, begun.ballot.hlc);
     }
-    throw new UnavailableError(`a serial read of ${JSON.stringify(key)} found no majority of its replicas to promise within ${paxosRoundsMax} rounds`, 0, failures);
+    throw new UnavailableError(`a serial read of ${JSON.stringify(key)} found no majority of its replicas to promise${whyNot(failures)}`, 0, failures);
   }
 
   /**
    * A round's prepare under a fresh ballot, routed by the placement now: what the promises
    * say, or whether to run another round (preempted, or routed again) or stop.
    */
-  private async begin(key: string, round: number): Promise<Begun> {
+  private async begin(key: string, round: number, idempotencyKey?: string): Promise<Begun> {
     const groups = this.deps.groups(key);
+    // Known down, a majority cannot promise: refuse now rather than wait out the timeout
+    // (requests on one key take turns on this node, so each wait would hold up the next).
+    const down = this.downWithoutMajority(groups);
+    if (down !== undefined) return { kind: 'stop', failures: down };
     const ballot = this.nextBallot();
-    const prepared = await this.prepare(key, ballot, groups);
+    const prepared = await this.prepare(key, ballot, groups, idempotencyKey);
     if (prepared.decision !== 'reached') return (await this.again(prepared, round)) ? { kind: 'again', failures: prepared.failures } : { kind: 'stop', failures: prepared.failures };
-    return { kind: 'promised', groups, ballot, ...this.policy.readPromises(prepared.yes), failures: prepared.failures };
+    const remembered = prepared.yes.find((promise) => promise.remembered !== null)?.remembered ?? null;
+    return { kind: 'promised', groups, ballot, ...this.policy.readPromises(prepared.yes), remembered, carried: carriedTags(prepared.yes), failures: prepared.failures };
+  }
+
+  /**
+   * A proposal of the same Idempotency-Key in progress: another coordinator is writing it
+   * now (409, unless it asks for something else: 422). Once it is older than a phase's
+   * timeout its coordinator has given up or died, and this round finishes it instead.
+   */
+  private refuseWhileInFlight(key: string, idempotency: IdempotencyTag, inProgress: AcceptedProposal): void {
+    const tag = inProgress.tags?.find((held) => held.key === idempotency.key);
+    if (tag === undefined) return;
+    if (tag.fingerprint !== idempotency.fingerprint) throw reusedKey(key, idempotency);
+    // A tag the proposal only carries is of a write chosen before it: finishing makes it remembered.
+    if (compareVersions(tag, inProgress.record) !== 0) return;
+    const ageMs = this.deps.clock.nowMs() - hlcWallMs(inProgress.ballot.hlc);
+    if (ageMs < this.deps.timeoutMs) {
+      throw new IdempotencyKeyInFlightError(
+        `the first write of Idempotency-Key ${JSON.stringify(idempotency.key)} on ${JSON.stringify(key)} is still in flight (begun ${Math.max(0, Math.round(ageMs))} ms ago); nothing was written: retry in a moment to get its outcome`,
+      );
+    }
   }
 
   private nextBallot(): Ballot {
     return { hlc: this.deps.hlc.now(), nodeId: this.deps.selfId };
   }
 
-  /** Accepts and commits a proposal found in progress, under this round's ballot; resolves with whether both phases reached a majority. */
-  private async finish(key: string, ballot: Ballot, record: StoredRecord, groups: ReadonlyArray<readonly string[]>): Promise<boolean> {
-    const accepted = await this.accept(key, ballot, record, groups);
+  /** The replicas known to be down, when they leave some group without a majority of live ones; undefined otherwise. */
+  private downWithoutMajority(groups: ReadonlyArray<readonly string[]>): ReplicaFailure[] | undefined {
+    const { isAvailable } = this.deps;
+    if (isAvailable === undefined) return undefined;
+    const live = (nodeId: string) => nodeId === this.deps.selfId || isAvailable(nodeId);
+    if (groups.every((group) => group.filter(live).length >= Math.floor(group.length / 2) + 1)) return undefined;
+    return [...new Set(groups.flat())].filter((nodeId) => !live(nodeId)).map((nodeId) => ({ nodeId, reason: 'down' }));
+  }
+
+  /** Accepts and commits a proposal found in progress (with its tags, and the round's), under this round's ballot; resolves with whether both phases reached a majority. */
+  private async finish(key: string, ballot: Ballot, proposal: AcceptedProposal, groups: ReadonlyArray<readonly string[]>, carried: readonly RememberedWrite[]): Promise<boolean> {
+    const tags = mergeTags(proposal.tags ?? [], carried);
+    const accepted = await this.accept(key, ballot, proposal.record, groups, false, tags);
     if (accepted.decision !== 'reached') return false;
-    return (await this.commit(key, ballot, record, groups)).decision === 'reached';
+    return (await this.commit(key, ballot, proposal.record, groups, tags)).decision === 'reached';
   }
 
   /** After a failed phase: whether to run another round (contention or a stale route), waiting a little first when preempted. */
@@ -215,38 +312,45 @@ export class PaxosProposer {
     return true;
   }
 
-  private prepare(key: string, ballot: Ballot, groups: ReadonlyArray<readonly string[]>): Promise<PhaseResult<Promised>> {
+  private prepare(key: string, ballot: Ballot, groups: ReadonlyArray<readonly string[]>, idempotencyKey?: string): Promise<PhaseResult<Promised>> {
     return this.phase<PromiseAnswer, Promised>(
       groups,
       (nodeId) =>
         nodeId === this.deps.selfId
-          ? this.deps.acceptor.prepare(key, ballot)
-          : this.request(nodeId, { type: 'paxosPrepare', key, ballot }).then((reply) => promiseOf(reply)),
+          ? this.deps.acceptor.prepare(key, ballot, idempotencyKey)
+          : this.request(nodeId, { type: 'paxosPrepare', key, ballot, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) }).then((reply) => promiseOf(reply)),
       (answer) => (answer.promised ? { yes: answer } : { no: answer.highest }),
       this.policy.decidePromises,
     );
   }
 
-  private accept(key: string, ballot: Ballot, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, waitOnFailure = false): Promise<PhaseResult<true>> {
+  private accept(
+    key: string,
+    ballot: Ballot,
+    record: StoredRecord,
+    groups: ReadonlyArray<readonly string[]>,
+    waitOnFailure = false,
+    tags: readonly RememberedWrite[] = [],
+  ): Promise<PhaseResult<true>> {
     return this.phase<AcceptAnswer, true>(
       groups,
       (nodeId) =>
         nodeId === this.deps.selfId
-          ? this.deps.acceptor.accept(key, ballot, record)
-          : this.request(nodeId, { type: 'paxosAccept', key, ballot, record }).then((reply) => acceptOf(reply)),
+          ? this.deps.acceptor.accept(key, ballot, record, tags)
+          : this.request(nodeId, { type: 'paxosAccept', key, ballot, record, ...(tags.length === 0 ? {} : { tags: [...tags] }) }).then((reply) => acceptOf(reply)),
       (answer) => (answer.accepted ? { yes: true as const } : { no: answer.highest }),
       decidePhase,
       waitOnFailure,
     );
   }
 
-  private commit(key: string, ballot: Ballot, record: StoredRecord, groups: ReadonlyArray<readonly string[]>): Promise<PhaseResult<true>> {
+  private commit(key: string, ballot: Ballot, record: StoredRecord, groups: ReadonlyArray<readonly string[]>, tags: readonly RememberedWrite[] = []): Promise<PhaseResult<true>> {
     return this.phase<true, true>(
       groups,
       (nodeId) =>
         nodeId === this.deps.selfId
-          ? this.deps.acceptor.commit(key, ballot, record).then(() => true as const)
-          : this.request(nodeId, { type: 'paxosCommit', key, ballot, record }).then((reply) => {
+          ? this.deps.acceptor.commit(key, ballot, record, tags).then(() => true as const)
+          : this.request(nodeId, { type: 'paxosCommit', key, ballot, record, ...(tags.length === 0 ? {} : { tags: [...tags] }) }).then((reply) => {
               if (reply.type !== 'paxosCommitted') throw new PeerError('remote-failure', `unexpected reply ${reply.type}`, true);
               return true as const;
             }),
@@ -329,18 +433,50 @@ export class PaxosProposer {
 /** Why `condition` does not hold on `current`, or undefined when it holds. */
 export function conditionRefusal(condition: WriteCondition, current: StoredRecord | undefined): string | undefined {
   const live = current !== undefined && !current.tombstone;
+  const gone = current === undefined ? 'absent' : isExpiredView(current) ? 'expired' : 'deleted';
   if (condition.ifNoneMatch === true && live) return `the key exists (version ${formatVersion(current)}): If-None-Match: * needs it absent or deleted`;
   if (condition.ifMatch !== undefined) {
-    if (!live) return `the key is ${current === undefined ? 'absent' : 'deleted'}: If-Match needs version ${condition.ifMatch}`;
+    if (!live) return `the key is ${gone}: If-Match needs version ${condition.ifMatch}`;
     if (formatVersion(current) !== condition.ifMatch) return `the key's version is ${formatVersion(current)}, not ${condition.ifMatch}`;
   }
   return undefined;
 }
 
+/** The answer of an idempotent write whose Idempotency-Key the replicas remember: that write's version, nothing new written. */
+function replayOf(key: string, change: WriteChange, idempotency: IdempotencyTag, remembered: RememberedWrite): ConditionalWriteResult {
+  if (remembered.fingerprint !== idempotency.fingerprint) throw reusedKey(key, idempotency);
+  return { record: recordOf(change, remembered.hlc, remembered.nodeId), previous: undefined, replayed: true };
+}
+
+/**
+ * The tags of the last commit the promises report, when some promising replica has not
+ * committed it: they may be on fewer than a majority, so this round's proposal carries
+ * them. When every promise reports the same last commit, a majority holds its tags.
+ */
+function carriedTags(promises: ReadonlyArray<Extract<PromiseAnswer, { promised: true }>>): RememberedWrite[] {
+  let newest: Extract<PromiseAnswer, { promised: true }> | undefined;
+  for (const promise of promises) if (newest === undefined || compareBallots(promise.committed, newest.committed) > 0) newest = promise;
+  if (newest === undefined || newest.committedTags.length === 0) return [];
+  const lagging = promises.some((promise) => compareBallots(promise.committed, newest.committed) < 0);
+  return lagging ? [...newest.committedTags] : [];
+}
+
+/** The failures behind a phase that found no majority, as a clause (none known: rounds kept being preempted). */
+function whyNot(failures: readonly ReplicaFailure[]): string {
+  return failures.length === 0 ? ` within ${paxosRoundsMax} rounds` : ` (${describeFailures(failures)})`;
+}
+
+function reusedKey(key: string, idempotency: IdempotencyTag): IdempotencyKeyReusedError {
+  return new IdempotencyKeyReusedError(
+    `Idempotency-Key ${JSON.stringify(idempotency.key)} was already used on ${JSON.stringify(key)} for a different request (another method, value, ttl or condition); ` +
+      'nothing was written: send a new Idempotency-Key for a new write',
+  );
+}
+
 function promiseOf(reply: Awaited<ReturnType<Transport['request']>>): PromiseAnswer {
   if (reply.type !== 'paxosPromise') throw new PeerError('remote-failure', `unexpected reply ${reply.type}`, true);
   return reply.promised
-    ? { promised: true, accepted: reply.accepted, committed: reply.committed, current: reply.current }
+    ? { promised: true, accepted: reply.accepted, committed: reply.committed, current: reply.current, remembered: reply.remembered, committedTags: reply.committedTags }
     : { promised: false, highest: reply.highest as Ballot };
 }
 

@@ -37,13 +37,13 @@ function acceptorWithEngine() {
 describe('the Paxos acceptor', () => {
   it('promises only above what it promised, accepts unless it promised higher, and reports what it accepted', async () => {
     const { acceptor } = acceptorWithEngine();
-    assert.deepEqual(await acceptor.prepare('k', ballot(10)), { promised: true, accepted: null, committed: null, current: null });
+    assert.deepEqual(await acceptor.prepare('k', ballot(10)), { promised: true, accepted: null, committed: null, current: null, remembered: null, committedTags: [] });
     assert.deepEqual(await acceptor.prepare('k', ballot(10)), { promised: false, highest: ballot(10) }, 'the same ballot twice');
     assert.deepEqual(await acceptor.prepare('k', ballot(9)), { promised: false, highest: ballot(10) });
     assert.deepEqual(await acceptor.accept('k', ballot(9), record(9, 'a')), { accepted: false, highest: ballot(10) });
     assert.deepEqual(await acceptor.accept('k', ballot(10), record(10, 'b')), { accepted: true });
     const again = await acceptor.prepare('k', ballot(11, 'n2'));
-    assert.deepEqual(again, { promised: true, accepted: { ballot: ballot(10), record: record(10, 'b') }, committed: null, current: null });
+    assert.deepEqual(again, { promised: true, accepted: { ballot: ballot(10), record: record(10, 'b') }, committed: null, current: null, remembered: null, committedTags: [] });
   });
 
   it('applies a committed record to the engine and settles the proposal it accepted', async () => {
@@ -53,7 +53,7 @@ describe('the Paxos acceptor', () => {
     await acceptor.commit('k', ballot(10), record(10, 'b'));
     assert.deepEqual(engine.get('k'), record(10, 'b'));
     const after = await acceptor.prepare('k', ballot(12));
-    assert.deepEqual(after, { promised: true, accepted: null, committed: ballot(10), current: record(10, 'b') });
+    assert.deepEqual(after, { promised: true, accepted: null, committed: ballot(10), current: record(10, 'b'), remembered: null, committedTags: [] });
   });
 });
 
@@ -77,6 +77,8 @@ describe('Paxos decisions', () => {
       accepted: accepted === null ? null : { ballot: ballot(accepted), record: record(accepted, `v${accepted}`) },
       committed: committed === null ? null : ballot(committed),
       current,
+      remembered: null,
+      committedTags: [],
     });
     assert.equal(readPromises([promise(20, 10, record(10, 'v10')), promise(null, 10, record(10, 'v10'))]).inProgress?.ballot.hlc, 20);
     assert.equal(readPromises([promise(20, 10, record(10, 'v10')), promise(null, 20, record(20, 'v20'))]).inProgress, null);

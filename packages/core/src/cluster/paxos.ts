@@ -12,15 +12,39 @@
 // - commit(b, record): the chosen record is applied to the engine like any write (the
 //   larger version wins), so plain reads see it; the acceptor notes the commit.
 // The record's version is the ballot, so a record chosen later carries a larger version.
-import type { Ballot } from '../protocol/messages.js';
+//
+// Idempotent writes (a PUT or DELETE with an Idempotency-Key) are Paxos proposals too,
+// tagged with the client's key, a digest of its request and the version it was given. A
+// replica that commits one remembers the tag with the key's Paxos state, for the retention
+// period (at most idempotencyEntriesPerKeyMax per key). A retry's prepare asks for its
+// key, and the retry answers the remembered version instead of writing again.
+//
+// For that a chosen write's tag must reach a majority before anything after it is chosen,
+// even when its coordinator died after one commit: a round whose promises disagree on the
+// last commit (some replica lags it) carries that commit's tags in its own proposal
+// (`committedTags`), and a proposal found in progress is finished with its tags, so every
+// chosen tag is remembered by a majority once a later write is chosen (as Cassandra
+// repairs the most recent commit before proposing).
+import { hlcWallMs } from '../clock/hlc.js';
+import { idempotencyEntriesPerKeyMax } from '../limits.js';
+import type { Ballot, IdempotencyTag, RememberedWrite } from '../protocol/messages.js';
 import type { StoredRecord } from '../storage/record.js';
 import { compareVersions } from '../storage/record.js';
 
-export type { Ballot };
+export type { Ballot, IdempotencyTag, RememberedWrite };
+
+/** `a` and `b` together, each Idempotency-Key once (the first seen kept), at most the bound per key. */
+export function mergeTags(a: readonly RememberedWrite[], b: readonly RememberedWrite[]): RememberedWrite[] {
+  const merged: RememberedWrite[] = [];
+  for (const tag of [...a, ...b]) if (!merged.some((held) => held.key === tag.key)) merged.push(tag);
+  return merged.slice(-idempotencyEntriesPerKeyMax);
+}
 
 export interface AcceptedProposal {
   ballot: Ballot;
   record: StoredRecord;
+  /** The idempotent writes it makes remembered when committed: its own, and those it carries. */
+  tags?: RememberedWrite[];
 }
 
 /** What an acceptor keeps for one key, durably, before it answers. */
@@ -28,6 +52,10 @@ export interface PaxosState {
   promised: Ballot | null;
   accepted: AcceptedProposal | null;
   committed: Ballot | null;
+  /** The tags committed with `committed` (absent: none). */
+  committedTags?: RememberedWrite[];
+  /** Idempotent writes committed on the key, oldest first (absent: none). */
+  remembered?: RememberedWrite[];
 }
 
 /** Durable Paxos state per key: an answer is sent only once `put` has resolved. */
@@ -54,7 +82,7 @@ export class MemoryPaxosStore implements PaxosStore {
 }
 
 export type PromiseAnswer =
-  | { promised: true; accepted: AcceptedProposal | null; committed: Ballot | null; current: StoredRecord | null }
+  | { promised: true; accepted: AcceptedProposal | null; committed: Ballot | null; current: StoredRecord | null; remembered: RememberedWrite | null; committedTags: RememberedWrite[] }
   | { promised: false; highest: Ballot };
 
 export type AcceptAnswer = { accepted: true } | { accepted: false; highest: Ballot };
@@ -73,6 +101,8 @@ export interface AcceptorDeps {
   apply(key: string, record: StoredRecord): Promise<void>;
   /** Folds a ballot seen into this node's clock, so its own later ballots are larger. */
   observe(hlc: number): void;
+  /** How long an idempotent write is remembered (--idempotency-retention-s), by the node's wall clock; without it, only the bound per key applies. */
+  retention?: { nowMs(): number; ms: number };
 }
 
 /** Work per key, one at a time in arrival order; keys apart run freely. */
@@ -107,36 +137,79 @@ export class PaxosAcceptor {
     this.deps = deps;
   }
 
-  prepare(key: string, ballot: Ballot): Promise<PromiseAnswer> {
+  /** With `idempotencyKey`, the promise also names the idempotent write of that key this replica remembers. */
+  prepare(key: string, ballot: Ballot, idempotencyKey?: string): Promise<PromiseAnswer> {
     return this.turns.run(key, async () => {
       this.deps.observe(ballot.hlc);
       const state = await this.stateOf(key);
       if (compareBallots(ballot, state.promised) <= 0) return { promised: false, highest: state.promised as Ballot };
       await this.deps.store.put(key, { ...state, promised: ballot });
-      return { promised: true, accepted: state.accepted, committed: state.committed, current: (await this.deps.read(key)) ?? null };
+      const remembered = idempotencyKey === undefined ? undefined : this.retained(state.remembered).find((write) => write.key === idempotencyKey);
+      return {
+        promised: true,
+        accepted: state.accepted,
+        committed: state.committed,
+        current: (await this.deps.read(key)) ?? null,
+        remembered: remembered ?? null,
+        committedTags: state.committedTags ?? [],
+      };
     });
   }
 
-  accept(key: string, ballot: Ballot, record: StoredRecord): Promise<AcceptAnswer> {
+  accept(key: string, ballot: Ballot, record: StoredRecord, tags: readonly RememberedWrite[] = []): Promise<AcceptAnswer> {
     return this.turns.run(key, async () => {
       this.deps.observe(ballot.hlc);
       const state = await this.stateOf(key);
       if (compareBallots(ballot, state.promised) < 0) return { accepted: false, highest: state.promised as Ballot };
-      await this.deps.store.put(key, { ...state, promised: ballot, accepted: { ballot, record } });
+      await this.deps.store.put(key, { ...state, promised: ballot, accepted: tags.length === 0 ? { ballot, record } : { ballot, record, tags: [...tags] } });
       return { accepted: true };
     });
   }
 
-  commit(key: string, ballot: Ballot, record: StoredRecord): Promise<void> {
+  commit(key: string, ballot: Ballot, record: StoredRecord, tags: readonly RememberedWrite[] = []): Promise<void> {
     return this.turns.run(key, async () => {
       this.deps.observe(ballot.hlc);
       await this.deps.apply(key, record);
       const state = await this.stateOf(key);
-      if (compareBallots(ballot, state.committed) <= 0) return;
+      const remembered = tags.length === 0 ? state.remembered : this.remember(state.remembered, tags);
+      if (compareBallots(ballot, state.committed) <= 0) {
+        // A commit seen again (a retry, or another proposer finishing it): only what it remembers may be new.
+        if (remembered !== state.remembered) await this.deps.store.put(key, { ...state, remembered });
+        return;
+      }
       // The accepted proposal is settled once a ballot at or above it is committed.
       const accepted = state.accepted !== null && compareBallots(state.accepted.ballot, ballot) <= 0 ? null : state.accepted;
-      await this.deps.store.put(key, { ...state, accepted, committed: ballot });
+      const { committedTags: _previous, ...rest } = state;
+      await this.deps.store.put(key, {
+        ...rest,
+        accepted,
+        committed: ballot,
+        ...(tags.length === 0 ? {} : { committedTags: [...tags] }),
+        ...(remembered === undefined ? {} : { remembered }),
+      });
     });
+  }
+
+  /** The remembered writes still within the retention period. */
+  private retained(remembered: readonly RememberedWrite[] | undefined): RememberedWrite[] {
+    if (remembered === undefined) return [];
+    const { retention } = this.deps;
+    if (retention === undefined) return [...remembered];
+    const oldestMs = retention.nowMs() - retention.ms;
+    return remembered.filter((write) => hlcWallMs(write.hlc) >= oldestMs);
+  }
+
+  /** `remembered` with `writes` added (once per Idempotency-Key), the expired and the oldest beyond the bound dropped; the same list when nothing changed. */
+  private remember(remembered: readonly RememberedWrite[] | undefined, writes: readonly RememberedWrite[]): RememberedWrite[] | undefined {
+    const kept = this.retained(remembered);
+    let changed = kept.length !== (remembered?.length ?? 0);
+    for (const write of writes) {
+      if (kept.some((held) => held.key === write.key)) continue;
+      kept.push(write);
+      changed = true;
+    }
+    if (!changed) return remembered as RememberedWrite[] | undefined;
+    return kept.slice(-idempotencyEntriesPerKeyMax);
   }
 
   private async stateOf(key: string): Promise<PaxosState> {

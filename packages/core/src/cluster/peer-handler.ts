@@ -180,17 +180,26 @@ export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | '
 async function paxosStep(acceptor: PaxosAcceptor, body: PaxosPrepareRequest | PaxosAcceptRequest | PaxosCommitRequest): Promise<PeerReply> {
   switch (body.type) {
     case 'paxosPrepare': {
-      const answer = await acceptor.prepare(body.key, body.ballot);
+      const answer = await acceptor.prepare(body.key, body.ballot, body.idempotencyKey);
       return answer.promised
-        ? { type: 'paxosPromise', promised: true, highest: null, accepted: answer.accepted, committed: answer.committed, current: answer.current }
-        : { type: 'paxosPromise', promised: false, highest: answer.highest, accepted: null, committed: null, current: null };
+        ? {
+            type: 'paxosPromise',
+            promised: true,
+            highest: null,
+            accepted: answer.accepted,
+            committed: answer.committed,
+            current: answer.current,
+            remembered: answer.remembered,
+            committedTags: answer.committedTags,
+          }
+        : { type: 'paxosPromise', promised: false, highest: answer.highest, accepted: null, committed: null, current: null, remembered: null, committedTags: [] };
     }
     case 'paxosAccept': {
-      const answer = await acceptor.accept(body.key, body.ballot, body.record);
+      const answer = await acceptor.accept(body.key, body.ballot, body.record, body.tags);
       return { type: 'paxosAccepted', accepted: answer.accepted, highest: answer.accepted ? null : answer.highest };
     }
     case 'paxosCommit':
-      await acceptor.commit(body.key, body.ballot, body.record);
+      await acceptor.commit(body.key, body.ballot, body.record, body.tags);
       return { type: 'paxosCommitted' };
   }
 }

@@ -53,9 +53,27 @@ const tombstone = fc.record({
   tombstone: fc.constant(true),
   value: fc.constant(undefined),
 });
-const record = fc.oneof(liveRecord, tombstone);
+// A value written with a ttl carries its expiry, always after its version.
+const expiringRecord = fc
+  .tuple(liveRecord.filter((record) => record.hlc < Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: 2 ** 50 }))
+  .map(([record, ttl]) => ({ ...record, expiresAt: Math.min(Number.MAX_SAFE_INTEGER, record.hlc + ttl) }));
+const record = fc.oneof(liveRecord, tombstone, expiringRecord);
+
+const ballot = fc.record({ hlc: fc.nat(), nodeId });
+/** Idempotent writes a Paxos message carries: absent, or a non-empty list (an empty one is not sent). */
+const tags = fc.option(fc.array(fc.record({ key: fc.string({ minLength: 1 }), fingerprint: fc.string(), hlc: fc.nat(), nodeId }), { minLength: 1, maxLength: 3 }), { nil: undefined });
+const withTags = <T extends object>(body: T, list: readonly unknown[] | undefined) => (list === undefined ? body : { ...body, tags: list });
+const paxosRequest = fc.oneof(
+  fc
+    .tuple(fc.record({ type: fc.constant('paxosPrepare' as const), key: fc.string({ minLength: 1 }), ballot }), fc.option(fc.string({ minLength: 1 }), { nil: undefined }), routed)
+    .map(([body, idempotencyKey, route]) => ({ ...body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }), ...route })),
+  fc
+    .tuple(fc.record({ type: fc.constantFrom('paxosAccept' as const, 'paxosCommit' as const), key: fc.string({ minLength: 1 }), ballot, record }), tags, routed)
+    .map(([body, list, route]) => ({ ...withTags(body, list), ...route })),
+);
 
 const request: fc.Arbitrary<PeerRequest> = fc.oneof(
+  paxosRequest as fc.Arbitrary<PeerRequest>,
   fc.record({
     type: fc.constant('hello' as const),
     clusterName: fc.string(),
@@ -86,6 +104,20 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
+  fc
+    .tuple(
+      fc.record({
+        type: fc.constant('paxosPromise' as const),
+        promised: fc.boolean(),
+        highest: fc.option(ballot, { nil: null }),
+        committed: fc.option(ballot, { nil: null }),
+        current: fc.option(record, { nil: null }),
+        remembered: fc.option(fc.record({ key: fc.string({ minLength: 1 }), fingerprint: fc.string(), hlc: fc.nat(), nodeId }), { nil: null }),
+        committedTags: tags.map((list) => list ?? []),
+      }),
+      fc.option(fc.tuple(fc.record({ ballot, record }), tags), { nil: null }),
+    )
+    .map(([body, accepted]) => ({ ...body, accepted: accepted === null ? null : withTags(accepted[0], accepted[1]) })) as fc.Arbitrary<PeerReply>,
   fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proofs: fc.array(fc.string(), { minLength: 1, maxLength: 4 }) }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.constant(false), newerHlc: fc.nat() }),

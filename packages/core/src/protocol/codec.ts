@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
 import { JsonText } from '../storage/json-text.js';
 import type { StoredRecord } from '../storage/record.js';
-import type { Ballot, Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest } from './messages.js';
+import type { Ballot, Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest, RememberedWrite } from './messages.js';
 
 export class CodecError extends Error {
   constructor(message: string) {
@@ -76,11 +76,11 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'transferScan':
       return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
     case 'paxosPrepare':
-      return [requestCodes.paxosPrepare, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot)];
+      return [requestCodes.paxosPrepare, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), body.idempotencyKey ?? null];
     case 'paxosAccept':
-      return [requestCodes.paxosAccept, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record)];
+      return [requestCodes.paxosAccept, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record), tagsFields(body.tags)];
     case 'paxosCommit':
-      return [requestCodes.paxosCommit, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record)];
+      return [requestCodes.paxosCommit, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record), tagsFields(body.tags)];
   }
 }
 
@@ -117,9 +117,11 @@ function replyFields(body: PeerReply): unknown[] {
         replyCodes.paxosPromise,
         body.promised,
         body.highest === null ? null : ballotFields(body.highest),
-        body.accepted === null ? null : [ballotFields(body.accepted.ballot), recordFields(body.accepted.record)],
+        body.accepted === null ? null : [ballotFields(body.accepted.ballot), recordFields(body.accepted.record), tagsFields(body.accepted.tags)],
         body.committed === null ? null : ballotFields(body.committed),
         body.current === null ? null : recordFields(body.current),
+        body.remembered === null ? null : rememberedFields(body.remembered),
+        tagsFields(body.committedTags),
       ];
     case 'paxosAccepted':
       return [replyCodes.paxosAccepted, body.accepted, body.highest === null ? null : ballotFields(body.highest)];
@@ -170,11 +172,11 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         limit: int(f[5], 'limit'),
       };
     case requestCodes.paxosPrepare:
-      return { type: 'paxosPrepare', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]) };
+      return { type: 'paxosPrepare', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), ...(f[4] === null || f[4] === undefined ? {} : { idempotencyKey: str(f[4], 'idempotencyKey') }) };
     case requestCodes.paxosAccept:
-      return { type: 'paxosAccept', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')) };
+      return { type: 'paxosAccept', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')), ...decodeTags(f[5]) };
     case requestCodes.paxosCommit:
-      return { type: 'paxosCommit', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')) };
+      return { type: 'paxosCommit', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')), ...decodeTags(f[5]) };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -251,9 +253,11 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
         type: 'paxosPromise',
         promised: bool(f[0], 'promised'),
         highest: f[1] === null ? null : decodeBallot(f[1]),
-        accepted: accepted === null ? null : { ballot: decodeBallot(accepted[0]), record: decodeRecord(array(accepted[1], 'accepted.record')) },
+        accepted: accepted === null ? null : { ballot: decodeBallot(accepted[0]), record: decodeRecord(array(accepted[1], 'accepted.record')), ...decodeTags(accepted[2]) },
         committed: f[3] === null ? null : decodeBallot(f[3]),
         current: f[4] === null ? null : decodeRecord(array(f[4], 'current')),
+        remembered: f[5] === null || f[5] === undefined ? null : decodeRemembered(f[5]),
+        committedTags: decodeTags(f[6]).tags ?? [],
       };
     }
     case replyCodes.paxosAccepted:
@@ -274,10 +278,12 @@ const recordValue = 0;
 const recordTombstone = 1;
 const recordJsonText = 2;
 
+/** A value with a ttl carries its expiry as a fifth field; a permanent value has four. */
 function recordFields(record: StoredRecord): unknown[] {
   if (record.tombstone) return [record.hlc, record.nodeId, recordTombstone];
-  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, recordJsonText, record.value.text];
-  return [record.hlc, record.nodeId, recordValue, record.value];
+  const fields = record.value instanceof JsonText ? [record.hlc, record.nodeId, recordJsonText, record.value.text] : [record.hlc, record.nodeId, recordValue, record.value];
+  if (record.expiresAt !== undefined) fields.push(record.expiresAt);
+  return fields;
 }
 
 function decodeRecord(f: unknown[]): StoredRecord {
@@ -287,7 +293,11 @@ function decodeRecord(f: unknown[]): StoredRecord {
   if (flag === recordTombstone) return { hlc, nodeId, tombstone: true, value: undefined };
   if (flag !== recordValue && flag !== recordJsonText) throw new CodecError(`record.flag must be ${recordValue}, ${recordTombstone} or ${recordJsonText}`);
   if (f.length < 4) throw new CodecError('record without a value');
-  return { hlc, nodeId, tombstone: false, value: flag === recordValue ? f[3] : jsonText(f[3]) };
+  const value = flag === recordValue ? f[3] : jsonText(f[3]);
+  if (f.length < 5) return { hlc, nodeId, tombstone: false, value };
+  const expiresAt = int(f[4], 'record.expiresAt');
+  if (expiresAt <= hlc) throw new CodecError('record.expiresAt must be after its version');
+  return { hlc, nodeId, tombstone: false, value, expiresAt };
 }
 
 /** Checked once here, so a GET that writes the value out cannot fail on it later. */
@@ -299,6 +309,26 @@ function jsonText(value: unknown): JsonText {
     throw new CodecError('record.value is not valid JSON text');
   }
   return new JsonText(text);
+}
+
+function rememberedFields(write: RememberedWrite): unknown[] {
+  return [write.key, write.fingerprint, write.hlc, write.nodeId];
+}
+
+function tagsFields(tags: readonly RememberedWrite[] | undefined): unknown[] | null {
+  return tags === undefined || tags.length === 0 ? null : tags.map(rememberedFields);
+}
+
+/** An optional list of idempotent writes, spread into the message: absent or empty stays absent. */
+function decodeTags(value: unknown): { tags?: RememberedWrite[] } {
+  if (value === null || value === undefined) return {};
+  const tags = array(value, 'tags').map(decodeRemembered);
+  return tags.length === 0 ? {} : { tags };
+}
+
+function decodeRemembered(value: unknown): RememberedWrite {
+  const f = array(value, 'remembered');
+  return { key: str(f[0], 'remembered.key'), fingerprint: str(f[1], 'remembered.fingerprint'), hlc: int(f[2], 'remembered.hlc'), nodeId: str(f[3], 'remembered.nodeId') };
 }
 
 function ballotFields(ballot: Ballot): unknown[] {

@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 8;
+export const protocolVersion = 9;
 
 export interface MemberAddress {
   nodeId: string;
@@ -55,11 +55,25 @@ export interface Ballot {
   nodeId: string;
 }
 
+/** What an idempotent write is known by (cluster/paxos.ts, "Idempotent writes"): the client's Idempotency-Key and a digest of its request. */
+export interface IdempotencyTag {
+  key: string;
+  fingerprint: string;
+}
+
+/** An idempotent write a replica remembers: its tag and the version it was given. */
+export interface RememberedWrite extends IdempotencyTag {
+  hlc: number;
+  nodeId: string;
+}
+
 /** Conditional writes and serial reads (cluster/paxos.ts): promise to take no ballot below this one. */
 export interface PaxosPrepareRequest extends Routed {
   type: 'paxosPrepare';
   key: string;
   ballot: Ballot;
+  /** An idempotent write's Idempotency-Key: the promise says whether the replica remembers it. */
+  idempotencyKey?: string;
 }
 
 /** Take this proposal unless a higher ballot was promised. */
@@ -68,14 +82,17 @@ export interface PaxosAcceptRequest extends Routed {
   key: string;
   ballot: Ballot;
   record: StoredRecord;
+  /** The idempotent writes the proposal makes remembered (cluster/paxos.ts, "Idempotent writes"). */
+  tags?: RememberedWrite[];
 }
 
-/** The proposal was chosen: apply its record like any write, and note the commit. */
+/** The proposal was chosen: apply its record like any write, note the commit, and remember its idempotent writes. */
 export interface PaxosCommitRequest extends Routed {
   type: 'paxosCommit';
   key: string;
   ballot: Ballot;
   record: StoredRecord;
+  tags?: RememberedWrite[];
 }
 
 /**
@@ -236,9 +253,13 @@ export interface PaxosPromiseReply {
   /** When refused: the ballot promised instead. */
   highest: Ballot | null;
   /** The proposal accepted last, the ballot committed last, and the replica's copy of the key. */
-  accepted: { ballot: Ballot; record: StoredRecord } | null;
+  accepted: { ballot: Ballot; record: StoredRecord; tags?: RememberedWrite[] } | null;
   committed: Ballot | null;
   current: StoredRecord | null;
+  /** The idempotent write of the prepare's Idempotency-Key, when the replica remembers one. */
+  remembered: RememberedWrite | null;
+  /** The idempotent writes committed with the ballot committed last. */
+  committedTags: RememberedWrite[];
 }
 
 export interface PaxosAcceptedReply {

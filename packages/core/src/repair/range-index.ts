@@ -21,6 +21,8 @@ export class RangeIndex {
   private readonly byRange: Array<Map<string, number>>;
   private readonly digests: Uint32Array;
   private readonly tombstoneVersions = new Map<string, KeyVersion>();
+  /** Values written with a ttl, with their expiry: once expired they are purged like tombstones. */
+  private readonly expiringVersions = new Map<string, KeyVersion & { expiresAt: number }>();
   /** Keys removed before the rebuild scan reached them: the scan must not add them back. */
   private readonly removedUnseen = new Set<string>();
   private keyCount = 0;
@@ -61,6 +63,7 @@ export class RangeIndex {
     const keys = this.byRange[range] as Map<string, number>;
     const hash = keys.get(key);
     this.tombstoneVersions.delete(key);
+    this.expiringVersions.delete(key);
     if (hash === undefined) {
       this.removedUnseen.add(key);
       return;
@@ -84,13 +87,16 @@ export class RangeIndex {
     return this.keyCount;
   }
 
-  /** Tombstones with an HLC below `watermark`, at most `limit` of them. */
+  /** Tombstones with an HLC below `watermark`, and values that expired below it: at most `limit` of them. */
   tombstonesBelow(watermark: number, limit: number): KeyVersion[] {
     const out: KeyVersion[] = [];
     for (const version of this.tombstoneVersions.values()) {
-      if (version.hlc >= watermark) continue;
-      out.push(version);
-      if (out.length >= limit) break;
+      if (out.length >= limit) return out;
+      if (version.hlc < watermark) out.push(version);
+    }
+    for (const { key, hlc, nodeId, expiresAt } of this.expiringVersions.values()) {
+      if (out.length >= limit) return out;
+      if (expiresAt < watermark) out.push({ key, hlc, nodeId });
     }
     return out;
   }
@@ -102,6 +108,8 @@ export class RangeIndex {
   private noteTombstone(key: string, record: StoredRecord): void {
     if (record.tombstone) this.tombstoneVersions.set(key, { key, hlc: record.hlc, nodeId: record.nodeId });
     else this.tombstoneVersions.delete(key);
+    if (!record.tombstone && record.expiresAt !== undefined) this.expiringVersions.set(key, { key, hlc: record.hlc, nodeId: record.nodeId, expiresAt: record.expiresAt });
+    else this.expiringVersions.delete(key);
   }
 
   /** Adds a key found by the rebuild scan, unless a newer apply already put it here. */

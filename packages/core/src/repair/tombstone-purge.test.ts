@@ -9,6 +9,7 @@ import { MemoryJobStore } from '../rebalance/job.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { buildRing } from '../ring/placement.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
+import type { StoredRecord } from '../storage/record.js';
 import { IndexedEngine } from './indexed-engine.js';
 import { RangeIndex } from './range-index.js';
 import { TombstonePurge } from './tombstone-purge.js';
@@ -20,11 +21,14 @@ before(async () => {
 
 const marginMs = 1000;
 
-async function purgeWith(ringChanging: boolean): Promise<{ held: boolean; watermark: number }> {
+const msToHlc = (ms: number) => ms * 2 ** hlcLogicalBits;
+
+async function purgeWith(ringChanging: boolean, held: Record<string, StoredRecord> = {}): Promise<{ held: boolean; watermark: number; engine: IndexedEngine }> {
   const index = new RangeIndex(buildRing(['n1', 'n2', 'n3'], { vnodes: 8, replicas: 3, hash }), hash);
   const engine = new IndexedEngine(new MemoryEngine(), () => [index]);
   const deletedAtMs = 5000;
-  await engine.apply('gone', { value: undefined, tombstone: true, hlc: deletedAtMs * 2 ** hlcLogicalBits, nodeId: 'n1' });
+  await engine.apply('gone', { value: undefined, tombstone: true, hlc: msToHlc(deletedAtMs), nodeId: 'n1' });
+  for (const [key, record] of Object.entries(held)) await engine.apply(key, record);
   const purge = new TombstonePurge(
     {
       engine,
@@ -38,7 +42,7 @@ async function purgeWith(ringChanging: boolean): Promise<{ held: boolean; waterm
     { marginMs },
   );
   await purge.round();
-  return { held: (await engine.get('gone')) !== undefined, watermark: purge.watermark };
+  return { held: (await engine.get('gone')) !== undefined, watermark: purge.watermark, engine };
 }
 
 describe('tombstone purge', () => {
@@ -46,6 +50,16 @@ describe('tombstone purge', () => {
     const { held, watermark } = await purgeWith(false);
     assert.equal(held, false);
     assert.equal(watermark, (50_000 - marginMs) * 2 ** hlcLogicalBits);
+  });
+
+  it('purges a value whose ttl passed below the watermark, and keeps one still live there', async () => {
+    const { engine } = await purgeWith(false, {
+      expired: { value: 'a', tombstone: false, hlc: msToHlc(1000), nodeId: 'n1', expiresAt: msToHlc(2000) },
+      // Written long ago but expiring above the watermark (49 s): still readable, so kept.
+      expiring: { value: 'b', tombstone: false, hlc: msToHlc(1000), nodeId: 'n1', expiresAt: msToHlc(55_000) },
+    });
+    assert.equal(await engine.get('expired'), undefined);
+    assert.equal((await engine.get('expiring'))?.value, 'b');
   });
 
   it('purges nothing and raises no watermark while the ring changes', async () => {

@@ -15,7 +15,7 @@ import type { BackgroundPace } from '../clock/background-budget.js';
 import { hlcLogicalBits } from '../clock/hlc.js';
 import type { JobStore } from '../rebalance/job.js';
 import type { Engine } from '../storage/engine.js';
-import type { StoredRecord } from '../storage/record.js';
+import { goneAt, type StoredRecord } from '../storage/record.js';
 import type { RangeIndex } from './range-index.js';
 
 export interface TombstonePurgeDeps {
@@ -49,9 +49,10 @@ export interface TombstonePurgeOptions {
   batch: number;
 }
 
-/** A tombstone below the watermark: purged everywhere, so never stored again. */
-export function purgedBy(record: Pick<StoredRecord, 'tombstone' | 'hlc'>, watermark: number): boolean {
-  return record.tombstone && settledBy(record, watermark);
+/** A tombstone below the watermark, or a value that expired below it: purged everywhere, so never stored again. */
+export function purgedBy(record: Pick<StoredRecord, 'tombstone' | 'hlc' | 'expiresAt'>, watermark: number): boolean {
+  const gone = goneAt(record);
+  return gone !== undefined && gone < watermark;
 }
 
 /**

@@ -2,6 +2,8 @@
 // hybrid logical clock timestamp plus the writer's node id, and the larger version wins on
 // every replica, so replicas that saw the same writes in any order agree.
 
+import { hlcPlusMs } from '../clock/hlc.js';
+
 export interface StoredRecord {
   /** Any JSON value; undefined for a tombstone. */
   value: unknown;
@@ -11,6 +13,12 @@ export interface StoredRecord {
   nodeId: string;
   /** A delete is a tombstone, kept so that older copies cannot come back. */
   tombstone: boolean;
+  /**
+   * For a value written with a ttl: the HLC timestamp from which it counts as deleted (a
+   * tombstone at the same version), judged by the HLC of whoever reads it, so replicas agree
+   * without writing anything at expiry (docs/design.md, "Expiring keys").
+   */
+  expiresAt?: number | undefined;
 }
 
 /** Negative when `a` is older than `b`, zero when they are the same version. */
@@ -46,4 +54,54 @@ export function parseVersion(text: string): Pick<StoredRecord, 'hlc' | 'nodeId'>
   const nodeId = text.slice(dash + 1);
   if (!Number.isSafeInteger(hlc) || hlc < 0 || nodeId.length === 0) return undefined;
   return { hlc, nodeId };
+}
+
+/** True when `record` is a value whose ttl has passed at HLC time `atHlc`. */
+export function isExpired(record: Pick<StoredRecord, 'expiresAt' | 'tombstone'>, atHlc: number): boolean {
+  return !record.tombstone && record.expiresAt !== undefined && record.expiresAt <= atHlc;
+}
+
+/** A value a read at HLC time `atHlc` returns: neither a tombstone nor expired. */
+export function isLiveAt(record: StoredRecord | undefined, atHlc: number): record is StoredRecord {
+  return record !== undefined && !record.tombstone && !isExpired(record, atHlc);
+}
+
+/** When a record stopped being a value: a tombstone at its version, an expiring value at its expiry; undefined while it may still be read. */
+export function goneAt(record: Pick<StoredRecord, 'expiresAt' | 'tombstone' | 'hlc'>): number | undefined {
+  return record.tombstone ? record.hlc : record.expiresAt;
+}
+
+/** The expiry of a value written at `hlc` with a ttl of `ttlSeconds`, or undefined for a permanent one. */
+export function expiryOf(hlc: number, ttlSeconds: number | undefined): number | undefined {
+  return ttlSeconds === undefined ? undefined : hlcPlusMs(hlc, ttlSeconds * 1000);
+}
+
+/**
+ * The record as a read at HLC time `atHlc` sees it: an expired value is a tombstone at the
+ * same version (its `expiresAt` kept, which tells an expiry from a delete). Only reads and
+ * conditions see this view; replicas, repair and hints keep and move the record itself.
+ */
+export function visibleAt(record: StoredRecord | undefined, atHlc: number): StoredRecord | undefined {
+  if (record === undefined || !isExpired(record, atHlc)) return record;
+  return { hlc: record.hlc, nodeId: record.nodeId, tombstone: true, value: undefined, expiresAt: record.expiresAt };
+}
+
+/** A tombstone seen by `visibleAt` that was an expired value rather than a delete. */
+export function isExpiredView(record: StoredRecord | undefined): boolean {
+  return record !== undefined && record.tombstone && record.expiresAt !== undefined;
+}
+
+/** What a write stores: a value (with a ttl in seconds, or none) or a tombstone. */
+export interface WriteChange {
+  value: unknown;
+  tombstone: boolean;
+  ttlSeconds?: number | undefined;
+}
+
+/** The record of `change` at version (`hlc`, `nodeId`); a ttl counts from the version's time. */
+export function recordOf(change: WriteChange, hlc: number, nodeId: string): StoredRecord {
+  const record: StoredRecord = { value: change.value, tombstone: change.tombstone, hlc, nodeId };
+  const expiresAt = change.tombstone ? undefined : expiryOf(hlc, change.ttlSeconds);
+  if (expiresAt !== undefined) record.expiresAt = expiresAt;
+  return record;
 }

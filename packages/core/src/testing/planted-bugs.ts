@@ -8,7 +8,7 @@ import { strictPaxos, type PaxosPolicy } from '../cluster/paxos.js';
 import type { CleanupHandoff } from '../rebalance/cleanup-handoff.js';
 import { strictQuorum, type QuorumPolicy } from '../cluster/quorum-policy.js';
 import type { PurgePolicy } from '../repair/tombstone-purge.js';
-import { VersionBlindEngine } from './version-blind-engine.js';
+import { TtlDroppingEngine, VersionBlindEngine } from './version-blind-engine.js';
 import { WallFollowingClock } from './wall-following-clock.js';
 
 export interface PlantedBugs {
@@ -32,6 +32,8 @@ export interface PlantedBugs {
   acceptWithoutPromiseQuorum?: boolean;
   /** A Paxos proposer ignores a proposal its promises show in progress, and proposes its own. */
   ignoreInProgress?: boolean;
+  /** A replica stores a value written with a ttl as a permanent one, so it never expires. */
+  replicaDropsTtl?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
@@ -48,12 +50,14 @@ export const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = Object.freeze([
   'cleanupWithoutHandoff',
   'acceptWithoutPromiseQuorum',
   'ignoreInProgress',
+  'replicaDropsTtl',
 ]);
 
 /** A node's dependencies with the faulty parts for `bugs` swapped in; with none planted, `deps` as given. */
 export function withPlantedBugs(deps: ClusterNodeDeps, bugs: PlantedBugs): ClusterNodeDeps {
   const planted: ClusterNodeDeps = { ...deps };
   if (bugs.replicaIgnoresVersions === true) planted.engine = new VersionBlindEngine(deps.engine);
+  if (bugs.replicaDropsTtl === true) planted.engine = new TtlDroppingEngine(planted.engine);
   if (bugs.clockFollowsWallBlindly === true) planted.hlc = new WallFollowingClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
   if (bugs.acknowledgeAfterFirstAck === true || bugs.countHintTowardW === true || bugs.writeOnlyToReadRing === true) planted.quorum = plantedQuorum(bugs);
   if (bugs.purgeTombstonesEarly === true) planted.purgePolicy = purgeOnTimeAlone;

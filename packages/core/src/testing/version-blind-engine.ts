@@ -3,43 +3,23 @@
 // (a version nobody issued). Late, duplicated or reordered writes then overwrite newer
 // copies. Wrapping the engine plants the bug at the storage seam; the replica code that
 // decides "newer" stays the production code.
-import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import { EngineWrapper } from './engine-wrapper.js';
 
-export class VersionBlindEngine implements Engine {
-  private readonly inner: Engine;
-
-  constructor(inner: Engine) {
-    this.inner = inner;
-  }
-
-  get kind(): Engine['kind'] {
-    return this.inner.kind;
-  }
-
-  get(key: string): Promise<StoredRecord | undefined> {
-    return this.inner.get(key);
-  }
-
-  async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
+export class VersionBlindEngine extends EngineWrapper {
+  override async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     const current = await this.inner.get(key);
     const hlc = current === undefined ? record.hlc : Math.max(record.hlc, current.hlc + 1);
     return this.inner.apply(key, { ...record, hlc });
   }
+}
 
-  scan(options: ScanOptions): Promise<ScanEntry[]> {
-    return this.inner.scan(options);
-  }
-
-  discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
-    return this.inner.discard(entries);
-  }
-
-  liveCount(): number {
-    return this.inner.liveCount();
-  }
-
-  close(): Promise<void> {
-    return this.inner.close();
+/** A faulty engine that stores a value written with a ttl as a permanent one: it never expires. */
+export class TtlDroppingEngine extends EngineWrapper {
+  override apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
+    if (record.expiresAt === undefined) return this.inner.apply(key, record);
+    const { expiresAt: _dropped, ...permanent } = record;
+    return this.inner.apply(key, permanent);
   }
 }

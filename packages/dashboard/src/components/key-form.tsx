@@ -3,12 +3,14 @@
 // token gets the look-up alone: the node would refuse its puts and deletes.
 // "Only if unchanged" sends the version the last look-up loaded as If-Match (or
 // If-None-Match: * when the key was absent), so a write never overwrites a change it
-// did not see; a refusal (412) says what the key holds now and shows it.
+// did not see; a refusal (412) says what the key holds now and shows it. An optional TTL
+// (seconds) makes the put expire; the outcome says when.
 import { useState, type FormEvent } from 'react';
 import type { ConsistencyLevel } from '@ringkv/client';
 import type { LookupOptions } from '../hooks/use-key-lookup';
 import { describeRefusal } from '../lib/access';
 import { describeError } from '../lib/error-text';
+import { expiryPhrase, parseTtl } from '../lib/expiry';
 import { parseJsonValue } from '../lib/json-value';
 import { keyProblem } from '../lib/key-name';
 import { conditionFor, describeConditionRefused, isConditionRefused, unchangedLabel, type LoadedVersion } from '../lib/write-condition';
@@ -35,6 +37,7 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup, 
   const [busy, setBusy] = useState<Action | null>(null);
   const [outcome, setOutcome] = useState<Outcome>(null);
   const [onlyIfUnchanged, setOnlyIfUnchanged] = useState(false);
+  const [ttlText, setTtlText] = useState('');
   const parsed = parseJsonValue(valueText);
   /** The condition writes carry now: only with the box ticked and a look-up of this key to compare with. */
   const condition = onlyIfUnchanged && loaded !== null ? conditionFor(loaded) : null;
@@ -71,15 +74,18 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup, 
 
   const put = () => {
     if (!parsed.ok) return setOutcome({ tone: 'error', text: parsed.message });
+    const ttl = parseTtl(ttlText);
+    if (!ttl.ok) return setOutcome({ tone: 'error', text: ttl.message });
+    const options = ttl.ttl === undefined ? {} : { ttl: ttl.ttl };
     void perform('put', async () => {
       if (condition !== null) {
-        const receipt = condition.kind === 'if-match' ? await client.putIfMatch(keyText, parsed.value, condition.version) : await client.createIfAbsent(keyText, parsed.value);
+        const receipt = condition.kind === 'if-match' ? await client.putIfMatch(keyText, parsed.value, condition.version, options) : await client.createIfAbsent(keyText, parsed.value, options);
         await onLookup(keyText, level);
-        return `Stored version ${receipt.body.version}: the key was unchanged, and a majority of its replicas committed it (w does not apply to conditional writes).`;
+        return `Stored version ${receipt.body.version}: the key was unchanged, and a majority of its replicas committed it (w does not apply to conditional writes).${expiryText(receipt.body.expiresAt)}`;
       }
-      const receipt = await client.put(keyText, parsed.value, level);
+      const receipt = await client.put(keyText, parsed.value, { w: level, ...options });
       await onLookup(keyText, level);
-      return `Stored version ${receipt.body.version}; ${receipt.acks} replica(s) acknowledged (w=${level}).`;
+      return `Stored version ${receipt.body.version}; ${receipt.acks} replica(s) acknowledged (w=${level}).${expiryText(receipt.body.expiresAt)}`;
     });
   };
 
@@ -127,6 +133,8 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup, 
           loaded={loaded}
           onlyIfUnchanged={onlyIfUnchanged}
           onOnlyIfUnchangedChange={setOnlyIfUnchanged}
+          ttlText={ttlText}
+          onTtlChange={setTtlText}
         />
       ) : (
         <p className="hint" data-testid="explorer-read-only">
@@ -140,6 +148,11 @@ export function KeyForm({ keyText, onKeyChange, level, onLevelChange, onLookup, 
       )}
     </form>
   );
+}
+
+/** The sentence a put's outcome ends with: when the key expires, or that it never does. */
+function expiryText(expiresAt: string | undefined): string {
+  return expiresAt === undefined ? ' It never expires.' : ` Expires at ${expiresAt} (${expiryPhrase(expiresAt, Date.now())}).`;
 }
 
 const outcomeClass: Record<NonNullable<Outcome>['tone'], string> = {
@@ -157,12 +170,15 @@ interface WriteControlsProps {
   loaded: LoadedVersion | null;
   onlyIfUnchanged: boolean;
   onOnlyIfUnchangedChange: (checked: boolean) => void;
+  ttlText: string;
+  onTtlChange: (text: string) => void;
 }
 
 /** The value field with Put and Delete, shown to tokens that may write. */
-function WriteControls({ valueText, onValueChange, busy, onPut, onDelete, loaded, onlyIfUnchanged, onOnlyIfUnchangedChange }: WriteControlsProps) {
+function WriteControls({ valueText, onValueChange, busy, onPut, onDelete, loaded, onlyIfUnchanged, onOnlyIfUnchangedChange, ttlText, onTtlChange }: WriteControlsProps) {
   const parsed = parseJsonValue(valueText);
   const showValueError = valueText.trim() !== '' && !parsed.ok;
+  const ttl = parseTtl(ttlText);
   return (
     <>
       <div className="field">
@@ -180,6 +196,23 @@ function WriteControls({ valueText, onValueChange, busy, onPut, onDelete, loaded
         />
         <span id="explorer-value-note" className={showValueError ? 'field-error' : 'field-hint'} data-testid="explorer-value-error">
           {showValueError && !parsed.ok ? parsed.message : 'Any JSON value: object, array, string in quotes, number, true, false or null.'}
+        </span>
+      </div>
+      <div className="field">
+        <label htmlFor="explorer-ttl">TTL in seconds (optional, put only)</label>
+        <input
+          id="explorer-ttl"
+          data-testid="explorer-ttl"
+          value={ttlText}
+          onChange={(event) => onTtlChange(event.target.value)}
+          inputMode="numeric"
+          autoComplete="off"
+          placeholder="empty: never expires"
+          aria-invalid={!ttl.ok}
+          aria-describedby="explorer-ttl-note"
+        />
+        <span id="explorer-ttl-note" className={ttl.ok ? 'field-hint' : 'field-error'} data-testid="explorer-ttl-error">
+          {ttl.ok ? 'The key expires this long after the put; a later put without a TTL makes it permanent again.' : ttl.message}
         </span>
       </div>
       <label className="check-field" title="Sends If-Match with the version loaded (If-None-Match: * when the key was absent): the node refuses the write if the key changed meanwhile">

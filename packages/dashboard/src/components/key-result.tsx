@@ -1,7 +1,10 @@
-// The explorer's answer for one key: the value read, its owners in preference order,
-// and the version each replica holds compared with the one read.
+// The explorer's answer for one key: the value read (and when it expires, counted down
+// each second), its owners in preference order, and the version each replica holds
+// compared with the one read; a copy whose ttl has passed is marked expired.
+import { useEffect, useState } from 'react';
 import type { KeyReplicas, StoredValue } from '@ringkv/client';
 import type { KeyLookup } from '../hooks/use-key-lookup';
+import { expiryPhrase } from '../lib/expiry';
 import { formatJsonValue } from '../lib/json-value';
 import { currentCopyCount, isDiscrepancy, judgeReplicas, type CopyAgreement } from '../lib/replica-agreement';
 import { NodeName } from './node-swatch';
@@ -52,6 +55,8 @@ function ReadOutcome({ stored, readError }: { stored: StoredValue | null | undef
       <dd>
         <code data-testid="explorer-result-version">{stored.version}</code>
       </dd>
+      <dt>Expires</dt>
+      <dd data-testid="explorer-result-expiry">{stored.expiresAt === undefined ? 'never' : <ExpiresAt expiresAt={stored.expiresAt} />}</dd>
       <dt>Value</dt>
       <dd>
         <pre className="json-value" data-testid="explorer-result-value">
@@ -62,6 +67,29 @@ function ReadOutcome({ stored, readError }: { stored: StoredValue | null | undef
   );
 }
 
+/** `2026-11-29T08:00:00.000Z · expires in 59 s`, the phrase kept current once a second. */
+function ExpiresAt({ expiresAt }: { expiresAt: string }) {
+  const nowMs = useNowMs(1000);
+  return (
+    <>
+      <time dateTime={expiresAt} data-testid="explorer-result-expires-at">
+        {expiresAt}
+      </time>{' '}
+      · <span data-testid="explorer-result-expires-in">{expiryPhrase(expiresAt, nowMs)}</span>
+    </>
+  );
+}
+
+/** The viewer's clock, read again every `intervalMs` while the component is shown. */
+function useNowMs(intervalMs: number): number {
+  const [nowMs, setNowMs] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = setInterval(() => setNowMs(Date.now()), intervalMs);
+    return () => clearInterval(timer);
+  }, [intervalMs]);
+  return nowMs;
+}
+
 const agreementText: Record<CopyAgreement, string> = {
   current: 'same as read',
   differs: 'differs from read',
@@ -69,7 +97,14 @@ const agreementText: Record<CopyAgreement, string> = {
   missing: 'holds nothing',
   unreachable: 'did not answer',
   deleted: 'tombstone',
+  expired: 'expired: its ttl has passed (counts as a delete)',
 };
+
+/** A row's classes: a discrepancy stands out; an expired copy's version is struck through. */
+function rowClassOf(agreement: CopyAgreement, readVersion: string | null | undefined): string | undefined {
+  const classes = [isDiscrepancy(agreement, readVersion) ? 'replica-discrepancy' : null, agreement === 'expired' ? 'replica-expired' : null].filter((name) => name !== null);
+  return classes.length === 0 ? undefined : classes.join(' ');
+}
 
 interface ReplicaTableProps {
   replicas: KeyReplicas;
@@ -98,6 +133,7 @@ function ReplicaTable({ replicas, readVersion, colors }: ReplicaTableProps) {
               <th scope="col">Replica</th>
               <th scope="col">Status</th>
               <th scope="col">Version held</th>
+              <th scope="col">Expires at</th>
               <th scope="col">Compared with read</th>
             </tr>
           </thead>
@@ -106,7 +142,8 @@ function ReplicaTable({ replicas, readVersion, colors }: ReplicaTableProps) {
               <tr
                 key={copy.nodeId}
                 data-testid={`replica-row-${copy.nodeId}`}
-                className={isDiscrepancy(agreement, readVersion) ? 'replica-discrepancy' : undefined}
+                className={rowClassOf(agreement, readVersion)}
+                data-expired={copy.expired === true ? 'true' : undefined}
               >
                 <td>{preferenceIndex === -1 ? '–' : preferenceIndex + 1}</td>
                 <th scope="row">
@@ -116,7 +153,9 @@ function ReplicaTable({ replicas, readVersion, colors }: ReplicaTableProps) {
                 <td>{copy.status}</td>
                 <td>
                   <code data-testid={`replica-version-${copy.nodeId}`}>{copy.version ?? '–'}</code>
+                  {copy.expired === true && <span className="tag tag-expired">expired</span>}
                 </td>
+                <td data-testid={`replica-expires-${copy.nodeId}`}>{copy.expiresAt === undefined ? '–' : <time dateTime={copy.expiresAt}>{copy.expiresAt}</time>}</td>
                 <td data-testid={`replica-agreement-${copy.nodeId}`}>{agreementText[agreement]}</td>
               </tr>
             ))}

@@ -62,3 +62,15 @@ test('a missing copy is a discrepancy only when the read found a value', () => {
   assert.equal(isDiscrepancy('current', 'v1'), false);
   assert.equal(isDiscrepancy('held', undefined), false);
 });
+
+test('a copy whose ttl has passed is named expired, and stands out only while a read still found a value', () => {
+  const expired: ReplicaCopy = { nodeId: 'a', status: 'ok', version: 'v4', tombstone: true, expired: true, expiresAt: '2026-11-29T08:00:00.000Z' };
+  const verdicts = judgeReplicas(['a', 'b'], [expired, copy('b', 'ok', 'v4', true)], null);
+  assert.deepEqual(
+    verdicts.map((verdict) => verdict.agreement),
+    ['expired', 'deleted'],
+  );
+  assert.equal(judgeReplicas(['a'], [expired], 'v4')[0]?.agreement, 'expired', 'even with the version the read returned');
+  assert.equal(isDiscrepancy('expired', null), false);
+  assert.equal(isDiscrepancy('expired', 'v4'), true);
+});

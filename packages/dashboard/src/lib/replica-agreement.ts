@@ -1,10 +1,11 @@
 // Compares each replica's copy of a key with the version a read returned. Versions are
 // opaque to the dashboard, so a copy is only "current" (same version as the read) or
 // "differs"; which of two versions is newer is the server's business. Without a
-// successful read there is nothing to compare with, and a copy is only "held".
+// successful read there is nothing to compare with, and a copy is only "held". A copy whose
+// ttl has passed is "expired" whatever the read found: it counts as a delete.
 import type { ReplicaCopy } from '@ringkv/client';
 
-export type CopyAgreement = 'current' | 'differs' | 'held' | 'missing' | 'unreachable' | 'deleted';
+export type CopyAgreement = 'current' | 'differs' | 'held' | 'missing' | 'unreachable' | 'deleted' | 'expired';
 
 export interface ReplicaVerdict {
   copy: ReplicaCopy;
@@ -38,6 +39,7 @@ function rankOf(preferenceIndex: number): number {
 function agreementOf(copy: ReplicaCopy, readVersion: string | null | undefined): CopyAgreement {
   if (copy.status === 'unreachable') return 'unreachable';
   if (copy.status === 'missing') return 'missing';
+  if (copy.expired === true) return 'expired';
   if (copy.tombstone && readVersion == null) return 'deleted';
   if (readVersion === undefined) return 'held';
   return copy.version === readVersion ? 'current' : 'differs';
@@ -50,10 +52,10 @@ export function currentCopyCount(verdicts: readonly ReplicaVerdict[]): number {
 
 /**
  * Whether a verdict points at a problem worth highlighting: a copy that differs or did
- * not answer, or a copy missing while the read found a value. Missing copies of an
- * absent key are simply consistent.
+ * not answer, or a copy missing or expired while the read found a value. Missing and
+ * expired copies of an absent key are simply consistent.
  */
 export function isDiscrepancy(agreement: CopyAgreement, readVersion: string | null | undefined): boolean {
   if (agreement === 'differs' || agreement === 'unreachable') return true;
-  return agreement === 'missing' && typeof readVersion === 'string';
+  return (agreement === 'missing' || agreement === 'expired') && typeof readVersion === 'string';
 }

@@ -21,6 +21,8 @@ export interface ApiDeps {
   /** Conditional writes (If-Match, If-None-Match) and serial reads, decided per key by Paxos (ClusterNode.paxos). */
   paxos: Pick<PaxosProposer, 'write' | 'read'>;
   engine: Pick<Engine, 'scan' | 'liveCount'>;
+  /** A fresh timestamp of the node's version clock: what a listing judges expiry by (record.ts, isLiveAt). */
+  hlcNow(): number;
   nodeInfo(): Promise<NodeInfo>;
   clusterInfo(): ClusterInfo;
   ringLayout(): RingLayout;

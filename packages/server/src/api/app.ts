@@ -115,8 +115,8 @@ async function registerCors(app: FastifyInstance, deps: ApiDeps): Promise<void> 
   // Built once: the delegator runs on every request, most of them without an Origin.
   const shared = {
     methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match'],
-    exposedHeaders: ['ETag', 'X-Ringkv-Acks'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key'],
+    exposedHeaders: ['ETag', 'X-Ringkv-Acks', 'Idempotent-Replayed', 'Retry-After'],
     maxAge: 600,
   };
   const allowedOptions = Object.freeze({ ...shared, origin: true });

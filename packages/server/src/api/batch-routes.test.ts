@@ -151,7 +151,7 @@ describe('POST /batch', () => {
       [{ op: 'put', key: 'k' }, /a put needs a value/],
       [{ op: 'get', key: 'k', value: 1 }, /a get takes no value/],
       [{ op: 'get', key: 'k', valu: 1 }, /unknown field "valu"/],
-      [{ op: 'put', key: 'k', value: 1, ttl: 60 }, /TTL is not available yet|ttl is not available yet/],
+      [{ op: 'put', key: 'k', value: 1, ttl: -5 }, /ttl -5 is not a whole number of seconds/],
       [{ op: 'put', key: 'k', value: 1, w: 'most' }, /unknown consistency level w="most"/],
       [{ op: 'get', key: 'k', r: '9' }, /r=9 is out of range.*serial/],
       [{ op: 'put', key: 'k', value: 1, r: 'one' }, /takes w, not r/],

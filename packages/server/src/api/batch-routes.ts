@@ -5,8 +5,8 @@
 // request would. A batch is not atomic: each op succeeds or fails on its own, and an op
 // that failed does not undo the ops before it.
 //
-// The whole batch is checked before anything runs, so a malformed op (or a ttl, which is
-// not built yet) is a 400 naming its index with nothing done, and more ops or bytes than
+// The whole batch is checked before anything runs, so a malformed op is a 400 naming its
+// index with nothing done, and more ops or bytes than
 // the limits is a 413. Ops on one key run one after another in the order given; ops on
 // different keys run concurrently, at most batchOpsConcurrentMax at once. Each op is
 // authorised as its single request would be (role and key prefix): a refused op answers
@@ -26,6 +26,7 @@ import {
   utf8Length,
   type ReplicaCount,
   type StoredRecord,
+  type WriteChange,
 } from '@ringkv/core';
 import { BatchAnswerSchema, batchBodySchema, type BatchOp, type BatchResult } from '@ringkv/client/batch-schemas';
 import type { ApiDeps } from './api-deps.js';
@@ -34,7 +35,8 @@ import { ProblemError, problemForError, problemOf, sendProblem, type Problem } f
 import { carriedBodyValue } from './proto-key-bodies.js';
 import { roleAllows, type Role } from './route-access.js';
 import { problemResponse, problemResponses } from './schemas.js';
-import { requireReady } from './store-routes.js';
+import { keyNotFound, requireReady, storedAnswer } from './store-routes.js';
+import { ttlFromJson } from './write-options.js';
 import { preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
 
 /** What the batch route needs from the node (docs/style.md, "No god objects"). */
@@ -45,12 +47,12 @@ type WriteMode = { kind: 'plain'; w: ReplicaCount } | ConditionalWrite;
 
 /** An op once checked: everything its single request would have parsed, ready to run. */
 type PlannedOp =
-  | { op: 'put'; key: string; value: unknown; echoed: unknown; write: WriteMode }
+  | { op: 'put'; key: string; value: unknown; echoed: unknown; ttlSeconds: number | undefined; write: WriteMode }
   | { op: 'delete'; key: string; write: WriteMode }
   | { op: 'get'; key: string; read: ReplicaCount | 'serial' };
 
 const BatchBody = batchBodySchema({ batchOpsMax, keyBytesMax });
-const opShape = '{"op": "put"|"get"|"delete", "key": "...", "value"?: <any JSON>, "w"?, "r"?, "ifMatch"?, "ifNoneMatch"?: "*"}';
+const opShape = '{"op": "put"|"get"|"delete", "key": "...", "value"?: <any JSON>, "w"?, "r"?, "ifMatch"?, "ifNoneMatch"?: "*", "ttl"?: <seconds>}';
 
 export const batchRoutes: FastifyPluginAsync<{ deps: BatchDeps }> = async (app, { deps }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
@@ -70,7 +72,7 @@ export const batchRoutes: FastifyPluginAsync<{ deps: BatchDeps }> = async (app, 
         body: BatchBody,
         response: {
           200: BatchAnswerSchema,
-          400: problemResponse('A malformed op (its index is in opIndex and the detail), a ttl (not available yet), or malformed JSON; nothing in the batch was done'),
+          400: problemResponse('A malformed op (its index is in opIndex and the detail) or malformed JSON; nothing in the batch was done'),
           413: problemResponse(`More than ${batchOpsMax} ops, or a body larger than --max-value-bytes; nothing in the batch was done`),
           ...problemResponses(415, 503),
         },
@@ -170,22 +172,28 @@ function planOp(op: BatchOp, index: number, replicas: number, body: object): Pla
   const refuse = (detail: string): never => {
     throw new ProblemError(400, 'invalid-batch-op', 'Invalid batch op', `op ${index}: ${detail}. Nothing in the batch was done`, { opIndex: index, applied: false });
   };
-  if (op.ttl !== undefined) refuse('ttl is not available yet in this version of ringkv; send the op without ttl (delete the key yourself when it should expire)');
   checkKey(op.key, refuse);
-  const given = (field: 'value' | 'w' | 'r' | 'ifMatch' | 'ifNoneMatch') => op[field] !== undefined;
-  const unexpected = (fields: Array<'value' | 'w' | 'r' | 'ifMatch' | 'ifNoneMatch'>) => fields.find(given);
+  const given = (field: 'value' | 'w' | 'r' | 'ifMatch' | 'ifNoneMatch' | 'ttl') => op[field] !== undefined;
+  const unexpected = (fields: Array<'value' | 'w' | 'r' | 'ifMatch' | 'ifNoneMatch' | 'ttl'>) => fields.find(given);
   if (op.op === 'get') {
-    const extra = unexpected(['value', 'w', 'ifMatch', 'ifNoneMatch']);
+    const extra = unexpected(['value', 'w', 'ifMatch', 'ifNoneMatch', 'ttl']);
     if (extra !== undefined) refuse(`a get takes no ${extra} (only key and r)`);
     return { op: 'get', key: op.key, read: readLevelOf(op.r, replicas, refuse) };
   }
   if (op.r !== undefined) refuse(`a ${op.op} takes w, not r`);
   if (op.op === 'put' && !given('value')) refuse(`a put needs a value: {"op": "put", "key": ${JSON.stringify(op.key)}, "value": <any JSON>}`);
   if (op.op === 'delete' && given('value')) refuse('a delete takes no value');
+  if (op.op === 'delete' && given('ttl')) refuse('a delete takes no ttl');
   const write = writeModeOf(op, op.op === 'put' ? 'PUT' : 'DELETE', replicas, index);
   if (op.op === 'delete') return { op: 'delete', key: op.key, write };
+  let ttlSeconds: number | undefined;
+  try {
+    ttlSeconds = ttlFromJson(op.ttl);
+  } catch (error) {
+    refuse(error instanceof ProblemError ? error.problem.detail.replace(/; nothing was written$/, '') : String(error));
+  }
   // A value holding a "__proto__" key is carried as JSON text, as in a single PUT (proto-key-bodies.ts).
-  return { op: 'put', key: op.key, value: carriedBodyValue(body, op.value), echoed: op.value, write };
+  return { op: 'put', key: op.key, value: carriedBodyValue(body, op.value), echoed: op.value, ttlSeconds, write };
 }
 
 function checkKey(key: string, refuse: (detail: string) => never): void {
@@ -311,22 +319,19 @@ async function runOp(op: PlannedOp, deps: BatchDeps, request: FastifyRequest): P
 async function resultOf(op: PlannedOp, deps: BatchDeps): Promise<BatchResult> {
   if (op.op === 'get') {
     const record = op.read === 'serial' ? await deps.paxos.read(op.key) : (await deps.coordinator.read(op.key, op.read)).record;
-    if (record === undefined || record.tombstone) {
-      const detail = `key ${JSON.stringify(op.key)} does not exist${record ? ' (it was deleted)' : ''}`;
-      return { status: 404, body: problemOf(404, 'key-not-found', 'Key not found', detail) };
-    }
-    return { status: 200, body: { key: op.key, value: record.value, version: formatVersion(record) } };
+    if (record === undefined || record.tombstone) return { status: 404, body: keyNotFound(op.key, record) };
+    return { status: 200, body: storedAnswer(op.key, record) };
   }
-  const change = op.op === 'put' ? { value: op.value, tombstone: false } : { value: undefined, tombstone: true };
+  const change: WriteChange = op.op === 'put' ? { value: op.value, tombstone: false, ttlSeconds: op.ttlSeconds } : { value: undefined, tombstone: true };
   const record = await written(op.key, change, op.write, deps);
   const version = formatVersion(record);
-  return { status: 200, body: op.op === 'put' ? { key: op.key, value: op.echoed, version } : { key: op.key, deleted: true, version } };
+  return { status: 200, body: op.op === 'put' ? storedAnswer(op.key, { ...record, value: op.echoed }) : { key: op.key, deleted: true, version } };
 }
 
 /** A write as its single request makes it: a quorum write, or the key's Paxos round when it carries a condition. */
-async function written(key: string, change: { value: unknown; tombstone: boolean }, write: WriteMode, deps: BatchDeps): Promise<StoredRecord> {
+async function written(key: string, change: WriteChange, write: WriteMode, deps: BatchDeps): Promise<StoredRecord> {
   if (write.kind === 'plain') {
-    return (change.tombstone ? await deps.coordinator.delete(key, write.w) : await deps.coordinator.put(key, change.value, write.w)).record;
+    return (change.tombstone ? await deps.coordinator.delete(key, write.w) : await deps.coordinator.put(key, change.value, write.w, change.ttlSeconds)).record;
   }
   // A weak tag never matches; the 412 still tells the version the key holds, read linearizably.
   if (write.kind === 'never-matches') throw weakTagProblem(write.tag, await deps.paxos.read(key));

@@ -195,8 +195,8 @@ describe('the OpenAPI document', () => {
     const document = node(0).app.swagger() as unknown as { paths: Record<string, Record<string, Operation>> };
     const store = document.paths['/store/{key}'] as Record<string, Operation>;
     const headersOf = (method: string) => (store[method]?.parameters ?? []).filter((parameter) => parameter.in === 'header').map((parameter) => parameter.name.toLowerCase());
-    assert.deepEqual(headersOf('put').sort(), ['if-match', 'if-none-match']);
-    assert.deepEqual(headersOf('delete'), ['if-match']);
+    assert.deepEqual(headersOf('put').sort(), ['idempotency-key', 'if-match', 'if-none-match']);
+    assert.deepEqual(headersOf('delete').sort(), ['idempotency-key', 'if-match']);
     for (const method of ['put', 'delete']) {
       const schema = store[method]?.responses['412']?.content?.['application/problem+json']?.schema;
       assert.ok(schema?.properties?.['currentVersion'], `${method} documents 412 with currentVersion`);

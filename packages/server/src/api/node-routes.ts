@@ -2,7 +2,7 @@
 // /health and /metrics.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { keysPageLimitDefault, keysPageScanMax } from '@ringkv/core';
+import { isLiveAt, keysPageLimitDefault, keysPageScanMax } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError } from './problems.js';
 import { HealthSchema, KeysPageSchema, NodeInfoSchema, StatusSchema } from '@ringkv/client/schemas';
@@ -75,13 +75,15 @@ export function uptimeSeconds(deps: Pick<ApiDeps, 'startedAtMs'>): number {
 async function listKeys(deps: ApiDeps, limit: number, prefix: string, cursor: string | undefined) {
   let after = cursor === undefined ? undefined : decodeCursor(cursor);
   const keys: string[] = [];
+  // Expiry is judged once, at the page's start: a key whose ttl has passed is not listed.
+  const atHlc = deps.hlcNow();
   for (let walked = 0; walked < keysPageScanMax; ) {
     const wanted = Math.min(1000, keysPageScanMax - walked);
     const batch = await deps.engine.scan({ after, prefix, limit: wanted });
     for (const entry of batch) {
       walked++;
       after = entry.key;
-      if (!entry.record.tombstone) keys.push(entry.key);
+      if (isLiveAt(entry.record, atHlc)) keys.push(entry.key);
       if (keys.length === limit) {
         const more = (await deps.engine.scan({ after, prefix, limit: 1 })).length > 0;
         return { keys, nextCursor: more ? encodeCursor(after) : null };

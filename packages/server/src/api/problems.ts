@@ -5,7 +5,17 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { ConsistencyError, InsufficientStorageError, OutcomeUnknownError, ReadFailedError, StorageFailedError, StorageFullError, UnavailableError } from '@ringkv/core';
+import {
+  ConsistencyError,
+  IdempotencyKeyInFlightError,
+  IdempotencyKeyReusedError,
+  InsufficientStorageError,
+  OutcomeUnknownError,
+  ReadFailedError,
+  StorageFailedError,
+  StorageFullError,
+  UnavailableError,
+} from '@ringkv/core';
 
 export interface Problem {
   type: string;
@@ -32,6 +42,8 @@ export function problemOf(status: number, code: string, title: string, detail: s
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
+  // A problem that says when to come back says it in the header too (RFC 9110, section 10.2.3).
+  if (typeof problem.retryAfterSeconds === 'number') reply.header('retry-after', String(problem.retryAfterSeconds));
   return reply.code(problem.status).type(problemContentType).send(problem);
 }
 
@@ -66,6 +78,10 @@ export function problemForError(error: unknown, context: ProblemContext): Proble
   }
   if (error instanceof StorageFailedError) {
     return problemOf(503, 'storage-failed', 'Storage failed', error.message, { applied: false });
+  }
+  if (error instanceof IdempotencyKeyReusedError) return problemOf(422, 'idempotency-key-reused', 'Idempotency-Key reused', error.message, { applied: false });
+  if (error instanceof IdempotencyKeyInFlightError) {
+    return problemOf(409, 'idempotency-key-in-flight', 'Idempotent write in flight', error.message, { applied: false, retryAfterSeconds: 1 });
   }
   if (error instanceof ReadFailedError) {
     return problemOf(error.timedOut ? 504 : 503, 'read-failed', 'Not enough replicas answered', error.message, {

@@ -5,7 +5,20 @@
 // key's Paxos round instead of the quorum coordinator (write-conditions.ts).
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { ConsistencyError, formatVersion, isValidKey, keyBytesMax, PreconditionFailedError, replicaCountOf, utf8Length, type StoredRecord } from '@ringkv/core';
+import {
+  ConsistencyError,
+  formatVersion,
+  isExpired,
+  isExpiredView,
+  isValidKey,
+  keyBytesMax,
+  PreconditionFailedError,
+  replicaCountOf,
+  utf8Length,
+  type IdempotencyTag,
+  type StoredRecord,
+  type WriteChange,
+} from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { ProblemError, problemOf, sendProblem } from './problems.js';
 import { carriedBodyValue } from './proto-key-bodies.js';
@@ -16,6 +29,7 @@ import {
   KeyParams,
   PreconditionFailedSchema,
   PutBody,
+  PutQuery,
   ReadQuery,
   ReplicasSchema,
   StoredValueSchema,
@@ -24,13 +38,17 @@ import {
 import { problemResponse, problemResponses } from './schemas.js';
 import { preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
 import { storedValueText, valueTextOf } from './value-echo.js';
+import { expiresAtOf, ttlFromQuery } from './write-options.js';
+import { idempotencyOf } from './idempotency.js';
 
-/** The answers a conditional write adds: its own 400 causes, and 412 with the key's current version. */
+/** The answers conditional and idempotent writes add: their own 400 causes, 412 with the key's current version, 409 and 422. */
 const conditionResponses = {
   400: problemResponse(
-    'Bad input: malformed JSON or URL, a body without value, a bad consistency level; or a condition that is not one quoted version ' +
-      '(If-Match), not * (If-None-Match), both headers at once, or ?w= with a condition',
+    'Bad input: malformed JSON or URL, a body without value, a bad consistency level or ttl; or a condition that is not one quoted version ' +
+      '(If-Match), not * (If-None-Match), both headers at once, ?w= with a condition or an Idempotency-Key, or an Idempotency-Key that is not 1..255 visible ASCII characters',
   ),
+  409: problemResponse('The first write of this Idempotency-Key is still in flight; nothing was written. Retry after Retry-After to get its outcome'),
+  422: problemResponse('This Idempotency-Key was already used on the key for a different request (method, value, ttl or condition); nothing was written'),
   412: {
     description: "The condition did not hold: the key's version differs, or it exists (If-None-Match: *), or it is absent or deleted (If-Match). Nothing was written",
     content: { 'application/problem+json': { schema: PreconditionFailedSchema } },
@@ -50,9 +68,10 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         summary: 'Create or update a value',
         description:
           'Writes to the key\'s N replicas and answers once W of them acknowledged. With If-Match or If-None-Match: * it writes only if the ' +
-          "condition holds, decided by a majority of the key's replicas (per-key Paxos), linearizably with other conditional writes and serial reads.",
+          "condition holds, decided by a majority of the key's replicas (per-key Paxos), linearizably with other conditional writes and serial reads. " +
+          'With ?ttl= the key expires that many seconds after the write (expiresAt in the answer).',
         params: KeyParams,
-        querystring: WriteQuery,
+        querystring: PutQuery,
         headers: ConditionalPutHeaders,
         body: PutBody,
         response: { 200: StoredValueSchema, ...problemResponses(413, 414, 415, 503, 504, 507), ...conditionResponses },
@@ -61,18 +80,24 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     async (request, reply) => {
       const key = checkedKey(request.params.key);
       const requested = requestedCondition(request.headers, 'PUT', request.query.w !== undefined);
+      const ttlSeconds = ttlFromQuery(request.query.ttl);
+      const idempotency = idempotencyOf(
+        request.headers['idempotency-key'],
+        { method: 'PUT', valueText: valueTextOf(request.body) ?? JSON.stringify(request.body.value), ttlSeconds, ifMatch: headerOf(request.headers['if-match']), ifNoneMatch: headerOf(request.headers['if-none-match']) },
+        request.query.w !== undefined,
+      );
       requireReady(deps);
       // A value holding a "__proto__" key is carried as JSON text, so replicas and disks keep it exactly.
       const value = carriedBodyValue(request.body, request.body.value);
-      if (requested.kind !== 'none') {
-        const record = await writeIfCondition(deps, key, { value, tombstone: false }, requested);
+      if (requested.kind !== 'none' || idempotency !== undefined) {
+        const record = await writeByPaxos(deps, reply, key, { value, tombstone: false, ttlSeconds }, requested, idempotency);
         setVersionHeaders(reply, record, majorityOf(deps, key));
-        return echoStored(reply, key, request.body, formatVersion(record));
+        return echoStored(reply, key, request.body, record);
       }
       const w = replicaCountOf(request.query.w, deps.replicas, 'w');
-      const result = await deps.coordinator.put(key, value, w);
+      const result = await deps.coordinator.put(key, value, w, ttlSeconds);
       setVersionHeaders(reply, result.record, result.acks);
-      return echoStored(reply, key, request.body, formatVersion(result.record));
+      return echoStored(reply, key, request.body, result.record);
     },
   );
 
@@ -98,11 +123,10 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const result = r === 'serial' ? { record: await deps.paxos.read(key), replies: majorityOf(deps, key) } : await deps.coordinator.read(key, r);
       if (result.record === undefined || result.record.tombstone) {
         // An absent key is an ordinary answer, not an error: reply without building an exception.
-        const detail = `key ${JSON.stringify(key)} does not exist${result.record ? ' (it was deleted)' : ''}`;
-        return sendProblem(reply, problemOf(404, 'key-not-found', 'Key not found', detail));
+        return sendProblem(reply, keyNotFound(key, result.record));
       }
       setVersionHeaders(reply, result.record, result.replies);
-      return { key, value: result.record.value, version: formatVersion(result.record) };
+      return storedAnswer(key, result.record);
     },
   );
 
@@ -125,9 +149,14 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     async (request, reply) => {
       const key = checkedKey(request.params.key);
       const requested = requestedCondition(request.headers, 'DELETE', request.query.w !== undefined);
+      const idempotency = idempotencyOf(
+        request.headers['idempotency-key'],
+        { method: 'DELETE', valueText: undefined, ttlSeconds: undefined, ifMatch: headerOf(request.headers['if-match']), ifNoneMatch: undefined },
+        request.query.w !== undefined,
+      );
       requireReady(deps);
-      if (requested.kind !== 'none') {
-        const record = await writeIfCondition(deps, key, { value: undefined, tombstone: true }, requested);
+      if (requested.kind !== 'none' || idempotency !== undefined) {
+        const record = await writeByPaxos(deps, reply, key, { value: undefined, tombstone: true }, requested, idempotency);
         setVersionHeaders(reply, record, majorityOf(deps, key));
         return { key, deleted: true as const, version: formatVersion(record) };
       }
@@ -154,16 +183,23 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const key = checkedKey(request.params.key);
       requireReady(deps);
       const copies = await deps.coordinator.inspect(key);
+      const atHlc = deps.hlcNow();
       return {
         key,
         owners: [...deps.coordinator.replicasOf(key)],
-        replicas: copies.map((copy) => ({
-          nodeId: copy.nodeId,
-          status: copy.status,
-          version: copy.record ? formatVersion(copy.record) : null,
-          tombstone: copy.record?.tombstone ?? false,
-          ...(copy.record && !copy.record.tombstone ? { value: copy.record.value } : {}),
-        })),
+        replicas: copies.map((copy) => {
+          const expired = copy.record !== undefined && isExpired(copy.record, atHlc);
+          const expiresAt = copy.record === undefined ? undefined : expiresAtOf(copy.record);
+          return {
+            nodeId: copy.nodeId,
+            status: copy.status,
+            version: copy.record ? formatVersion(copy.record) : null,
+            tombstone: (copy.record?.tombstone ?? false) || expired,
+            ...(expired ? { expired: true as const } : {}),
+            ...(copy.record && !copy.record.tombstone && !expired ? { value: copy.record.value } : {}),
+            ...(expiresAt === undefined ? {} : { expiresAt }),
+          };
+        }),
       };
     },
   );
@@ -196,21 +232,33 @@ export function requireReady(deps: Pick<ApiDeps, 'admitClients' | 'nodeId'>): vo
   );
 }
 
-/** Runs a conditional write through the key's Paxos round; a refused condition becomes the 412 problem. */
-async function writeIfCondition(
+/**
+ * Runs a conditional or idempotent write through the key's Paxos round; a refused condition
+ * becomes the 412 problem, and an answer replayed for an Idempotency-Key says so in a header.
+ */
+async function writeByPaxos(
   deps: Pick<ApiDeps, 'paxos'>,
+  reply: FastifyReply,
   key: string,
-  change: { value: unknown; tombstone: boolean },
-  requested: Exclude<RequestedCondition, { kind: 'none' }>,
+  change: WriteChange,
+  requested: RequestedCondition,
+  idempotency: IdempotencyTag | undefined,
 ): Promise<StoredRecord> {
   // A weak tag never matches; the 412 still tells the version the key holds, read linearizably.
   if (requested.kind === 'never-matches') throw weakTagProblem(requested.tag, await deps.paxos.read(key));
   try {
-    return (await deps.paxos.write(key, change, requested.condition)).record;
+    const result = await deps.paxos.write(key, change, requested.kind === 'condition' ? requested.condition : {}, idempotency);
+    if (result.replayed === true) reply.header('idempotent-replayed', 'true');
+    return result.record;
   } catch (error) {
     if (error instanceof PreconditionFailedError) throw preconditionProblem(error);
     throw error;
   }
+}
+
+/** One header's text, a repeated header joined as Node joins it. */
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 /** The fewest replicas a Paxos round heard (a majority of the key's replicas), reported in X-Ringkv-Acks. */
@@ -237,11 +285,24 @@ function setVersionHeaders(reply: FastifyReply, record: StoredRecord, acks: numb
   reply.header('x-ringkv-acks', String(acks));
 }
 
+/** The 404 of a read: the key is absent, deleted, or expired (`record` is what the read saw). */
+export function keyNotFound(key: string, record: StoredRecord | undefined) {
+  const why = record === undefined ? '' : isExpiredView(record) ? ' (its ttl has passed)' : ' (it was deleted)';
+  return problemOf(404, 'key-not-found', 'Key not found', `key ${JSON.stringify(key)} does not exist${why}`);
+}
+
+/** The answer for a stored value: key, value, version, and expiresAt when it has a ttl. */
+export function storedAnswer(key: string, record: StoredRecord): { key: string; value: unknown; version: string; expiresAt?: string } {
+  const expiresAt = expiresAtOf(record);
+  const answer = { key, value: record.value, version: formatVersion(record) };
+  return expiresAt === undefined ? answer : { ...answer, expiresAt };
+}
+
 /** The PUT answer, around the value's own JSON text when the body parser kept it (value-echo.ts). */
-function echoStored(reply: FastifyReply, key: string, body: { value: unknown }, version: string) {
+function echoStored(reply: FastifyReply, key: string, body: { value: unknown }, record: StoredRecord) {
   const valueText = valueTextOf(body);
-  if (valueText === undefined) return { key, value: body.value, version };
-  return reply.type('application/json; charset=utf-8').serializer(sentAsIs).send(storedValueText(key, valueText, version));
+  if (valueText === undefined) return storedAnswer(key, { ...record, value: body.value });
+  return reply.type('application/json; charset=utf-8').serializer(sentAsIs).send(storedValueText(key, valueText, formatVersion(record), expiresAtOf(record)));
 }
 
 function sentAsIs(payload: unknown): string {

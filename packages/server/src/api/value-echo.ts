@@ -26,6 +26,7 @@ export function valueTextOf(body: object): string | undefined {
 }
 
 /** `{key, value, version}` as JSON text around the value's own text. */
-export function storedValueText(key: string, valueText: string, version: string): string {
-  return `{"key":${JSON.stringify(key)},"value":${valueText},"version":${JSON.stringify(version)}}`;
+export function storedValueText(key: string, valueText: string, version: string, expiresAt?: string): string {
+  const expiry = expiresAt === undefined ? '' : `,"expiresAt":${JSON.stringify(expiresAt)}`;
+  return `{"key":${JSON.stringify(key)},"value":${valueText},"version":${JSON.stringify(version)}${expiry}}`;
 }

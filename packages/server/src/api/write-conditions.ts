@@ -4,7 +4,7 @@
 // before anything is sent to a replica, so bad input is a 400 and nothing is stored; the
 // condition itself is judged by the key's replicas (packages/core/src/cluster/paxos-proposer.ts).
 // A refused condition becomes the 412 problem built here, with the key's current version.
-import { formatVersion, nodeIdPattern, type PreconditionFailedError, type WriteCondition } from '@ringkv/core';
+import { formatVersion, isExpiredView, nodeIdPattern, type PreconditionFailedError, type StoredRecord, type WriteCondition } from '@ringkv/core';
 import { ProblemError } from './problems.js';
 
 /** What the headers ask for: a plain write, a condition for the replicas, or a weak tag that can never match. */
@@ -92,20 +92,20 @@ export function preconditionProblem(error: PreconditionFailedError): ProblemErro
 }
 
 /** The 412 answer for a weak If-Match tag, with the version the key holds now (read linearizably). */
-export function weakTagProblem(tag: string, current: { hlc: number; nodeId: string; tombstone: boolean } | undefined): ProblemError {
+export function weakTagProblem(tag: string, current: StoredRecord | undefined): ProblemError {
   return conditionFailed(
     `If-Match ${tag.slice(0, 120)} is a weak entity tag, and If-Match compares strongly (RFC 9110, section 13.1.1), so it never matches; send the version as a strong tag, without W/`,
     current,
   );
 }
 
-function conditionFailed(why: string, current: { hlc: number; nodeId: string; tombstone: boolean } | undefined): ProblemError {
+function conditionFailed(why: string, current: { hlc: number; nodeId: string; tombstone: boolean; expiresAt?: number | undefined } | undefined): ProblemError {
   const currentVersion = current === undefined ? null : formatVersion(current);
   return new ProblemError(
     412,
     'precondition-failed',
     'Precondition failed',
     `${why}; nothing was written. Read the key (GET, with ?r=serial to be sure of the latest) and retry with If-Match: "<its version>", or If-None-Match: * to create it`,
-    { currentVersion, ...(current?.tombstone === true ? { deleted: true } : {}) },
+    { currentVersion, ...(current?.tombstone === true ? { deleted: true } : {}), ...(isExpiredView(current as StoredRecord | undefined) ? { expired: true } : {}) },
   );
 }

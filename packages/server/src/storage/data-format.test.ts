@@ -38,6 +38,14 @@ describe('data format marker', () => {
     assert.match(JSON.parse(await readFile(join(dataDir, 'FORMAT'), 'utf8')).createdBy, /before format markers/);
   });
 
+  it('moves a format 1 directory to the current format by its marker alone, keeping who created it', async () => {
+    const dataDir = await freshDir();
+    await writeFile(join(dataDir, 'FORMAT'), JSON.stringify({ format: 1, createdBy: '0.1.0' }));
+    assert.equal(checkDataFormat(dataDir), 1);
+    assert.deepEqual(JSON.parse(await readFile(join(dataDir, 'FORMAT'), 'utf8')), { format: dataFormat, createdBy: '0.1.0' });
+    assert.equal(checkDataFormat(dataDir), dataFormat);
+  });
+
   it('refuses a newer format at start, naming both formats, and leaves the directory as it was', async () => {
     const dataDir = await freshDir();
     await writeFile(join(dataDir, 'FORMAT'), JSON.stringify({ format: dataFormat + 1, createdBy: '9.0.0' }));

@@ -7,8 +7,15 @@ import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ringkvVersion } from '../version.js';
 
-/** The data directory layout this release writes and reads. */
-export const dataFormat = 1;
+/**
+ * The data directory layout this release writes and reads.
+ * - 1: the first layout.
+ * - 2: a value's row may carry a fifth field, its expiry (a ttl). Rows of layout 1 read
+ *   unchanged, so moving a directory from 1 to 2 rewrites only its marker; the marker must
+ *   move, because a release that reads only layout 1 would take expiring values for
+ *   permanent ones.
+ */
+export const dataFormat = 2;
 /** The oldest layout this release still reads (an older one would need a migration). */
 export const dataFormatOldest = 1;
 
@@ -35,11 +42,8 @@ export function checkDataFormat(dataDir: string): number {
   const path = join(dataDir, markerName);
   if (!existsSync(path)) {
     const older = existsSync(join(dataDir, 'lmdb'));
-    const marker: Marker = { format: dataFormat, createdBy: older ? 'unknown (before format markers)' : ringkvVersion };
-    // Written aside and renamed, so a crash leaves either no marker or a whole one.
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(marker)}\n`);
-    renameSync(`${path}.tmp`, path);
-    return dataFormat;
+    writeMarker(path, { format: dataFormat, createdBy: older ? 'unknown (before format markers)' : ringkvVersion });
+    return older ? 1 : dataFormat;
   }
   const marker = parseMarker(readFileSync(path, 'utf8'), path);
   if (marker.format > dataFormat || marker.format < dataFormatOldest) {
@@ -50,7 +54,15 @@ export function checkDataFormat(dataDir: string): number {
         `(docs/upgrading.md). Nothing in the directory was changed.`,
     );
   }
+  // Every older layout this release reads needs no change to its rows (see dataFormat): the marker moves up.
+  if (marker.format < dataFormat) writeMarker(path, { ...marker, format: dataFormat });
   return marker.format;
+}
+
+/** Written aside and renamed, so a crash leaves either the old marker or the whole new one. */
+function writeMarker(path: string, marker: Marker): void {
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(marker)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 function parseMarker(text: string, path: string): Marker {

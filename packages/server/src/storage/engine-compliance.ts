@@ -67,6 +67,21 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
       await engine.close();
     });
 
+    it('keeps the expiry of a value written with a ttl, and drops it with a later permanent write', async () => {
+      const engine = await factory.create();
+      await engine.apply('ttl', { ...live(5, 'expiring'), expiresAt: 500 });
+      await engine.apply('ttl-text', { ...live(5, carriedValue(JSON.parse(protoKeyJson))), expiresAt: 600 });
+      assert.equal((await engine.get('ttl'))?.expiresAt, 500);
+      assert.equal((await engine.get('ttl-text'))?.expiresAt, 600);
+      assert.deepEqual(
+        (await engine.scan({ prefix: 'ttl', limit: 5 })).map((entry) => entry.record.expiresAt),
+        [500, 600],
+      );
+      await engine.apply('ttl', live(6, 'permanent'));
+      assert.equal((await engine.get('ttl'))?.expiresAt, undefined);
+      await engine.close();
+    });
+
     it('merges concurrent applies of one key atomically', async () => {
       const engine = await factory.create();
       const versions = Array.from({ length: 50 }, (_, i) => (i * 37) % 50);

@@ -13,7 +13,7 @@ import { estimateRecordBytes, removalNeedBytes } from './write-size.js';
  * [hlc, writer, flag, storedAtMs, value?]: flag 1 is a tombstone (no value), 0 a value, 2 a
  * value carried as JSON text (packages/core/src/storage/json-text.ts), as in the records rows.
  */
-type HintRow = [number, string, 0 | 1 | 2, number, unknown?];
+type HintRow = [number, string, 0 | 1 | 2, number, unknown?, number?];
 
 const rowValue = 0;
 const rowTombstone = 1;
@@ -125,12 +125,18 @@ export class LmdbHintStore implements HintStore {
 function rowOf(hint: Hint): HintRow {
   const { record } = hint;
   if (record.tombstone) return [record.hlc, record.nodeId, rowTombstone, hint.storedAtMs];
-  if (record.value instanceof JsonText) return [record.hlc, record.nodeId, rowJsonText, hint.storedAtMs, record.value.text];
-  return [record.hlc, record.nodeId, rowValue, hint.storedAtMs, record.value];
+  const row: HintRow =
+    record.value instanceof JsonText
+      ? [record.hlc, record.nodeId, rowJsonText, hint.storedAtMs, record.value.text]
+      : [record.hlc, record.nodeId, rowValue, hint.storedAtMs, record.value];
+  // A value with a ttl carries its expiry last; hints stored before ttls existed have none.
+  if (record.expiresAt !== undefined) row.push(record.expiresAt);
+  return row;
 }
 
 function recordOf(row: HintRow): StoredRecord {
   const base = { hlc: row[0], nodeId: row[1] };
   if (row[2] === rowTombstone) return { ...base, tombstone: true, value: undefined };
-  return { ...base, tombstone: false, value: row[2] === rowJsonText ? new JsonText(row[4] as string) : row[4] };
+  const value = row[2] === rowJsonText ? new JsonText(row[4] as string) : row[4];
+  return typeof row[5] === 'number' ? { ...base, tombstone: false, value, expiresAt: row[5] } : { ...base, tombstone: false, value };
 }
