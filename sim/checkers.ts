@@ -18,7 +18,7 @@
 // - Versions: one coordinator process stamps each acknowledged write above the last.
 // - Replicas: after healing and repair, every replica of a key holds the same version,
 //   and no other node holds the key.
-import { compareVersions, visibleAt, type StoredRecord } from '@ringkv/core';
+import { compareVersions, isLiveAt, visibleAt, type ClusterScanPage, type StoredRecord } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
 import type { DataLoss, History, Operation, Version } from './history.js';
 import type { Trace } from './trace.js';
@@ -260,4 +260,65 @@ function sameRecord(a: StoredRecord | undefined, b: StoredRecord | undefined): b
   // A purged tombstone and a tombstone not yet purged mean the same: the key is deleted.
   if (a === undefined || b === undefined) return (a ?? b) === undefined || (a ?? b)?.tombstone === true;
   return compareVersions(a, b) === 0 && a.tombstone === b.tombstone && JSON.stringify(a.value) === JSON.stringify(b.value);
+}
+
+/** Entries per page of the final scan: small, so that keys cross many page cuts. */
+const scanPageEntries = 7;
+
+/**
+ * After repair, a cluster-wide scan (GET /cluster/keys, cluster/key-scan.ts) through one
+ * running node, a small page at a time, against the members' engines read directly before
+ * and after it: every key appears at most once, and a key whose newest copy held still
+ * meanwhile is listed, as live or not, as that copy is (judged at the same HLC time).
+ */
+export async function checkScan(cluster: InProcessCluster, keys: readonly string[], nowMs: number): Promise<Violation[]> {
+  const member = cluster.members.find((candidate) => candidate.up && !candidate.retired);
+  if (member === undefined) return [];
+  const atHlc = member.node.hlc.now();
+  const before = await newestCopies(cluster, keys);
+  const violations: Violation[] = [];
+  const scanned = new Map<string, StoredRecord>();
+  let after: string | null = null;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page: ClusterScanPage = await cluster.settle(member.node.scanPage({ prefix: '', after, limit: scanPageEntries }));
+    for (const [key, record] of page.entries) {
+      if (scanned.has(key)) violations.push({ kind: 'scan-mismatch', atMs: nowMs, key, message: `the scan through ${member.nodeId} returned ${key} twice`, operationIds: [] });
+      scanned.set(key, record);
+    }
+    if (page.next === null) break;
+    after = page.next;
+  }
+  const afterScan = await newestCopies(cluster, keys);
+  for (const key of keys) {
+    const held = before.get(key);
+    const later = afterScan.get(key);
+    const steady = held === undefined ? later === undefined : later !== undefined && compareVersions(held, later) === 0;
+    if (!steady) continue;
+    const expected = isLiveAt(held, atHlc);
+    const listed = scanned.get(key);
+    if (expected === isLiveAt(listed, atHlc)) continue;
+    violations.push({
+      kind: 'scan-mismatch',
+      atMs: nowMs,
+      key,
+      message: `the members hold ${key} ${expected ? 'live' : 'deleted or expired'} at ${held === undefined ? 'no version' : `${held.hlc}-${held.nodeId}`}, but the scan through ${member.nodeId} ${listed === undefined ? 'does not list it' : `returned ${listed.hlc}-${listed.nodeId}${isLiveAt(listed, atHlc) ? ' live' : ' deleted or expired'}`}`,
+      operationIds: [],
+    });
+  }
+  return violations;
+}
+
+/** The newest copy of each key among the running members' engines. */
+async function newestCopies(cluster: InProcessCluster, keys: readonly string[]): Promise<Map<string, StoredRecord>> {
+  const newest = new Map<string, StoredRecord>();
+  for (const member of cluster.members) {
+    // As checkReplicas: a node that left (or knows it has) is gone with what its disk holds.
+    if (!member.up || member.retired || member.node.membership.ringOf(member.nodeId) === 'left') continue;
+    for (const key of keys) {
+      const record = await member.engine.get(key);
+      const held = newest.get(key);
+      if (record !== undefined && (held === undefined || compareVersions(record, held) > 0)) newest.set(key, record);
+    }
+  }
+  return newest;
 }

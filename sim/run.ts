@@ -6,7 +6,7 @@
 // checkers. Everything is drawn from the seed; nothing reads the wall clock.
 import { InvariantError, loadKeyHasher, type Ring, type SeededRng } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
-import { checkHistory, checkReplicas } from './checkers.js';
+import { checkHistory, checkReplicas, checkScan } from './checkers.js';
 import { checkLinearizable } from './linearizability.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
@@ -281,9 +281,10 @@ async function healAndConverge(context: RunContext): Promise<void> {
     trace.add({ atMs: context.nowMs(), kind: 'phase', text: `repair: let anti-entropy run for ${waitMs} ms` });
     await cluster.run(waitMs);
   }
-  trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: compare replicas, then read each key at quorum' });
+  trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: compare replicas, read each key at quorum, then scan the cluster' });
   for (const violation of await checkReplicas(cluster, keys, trace, context.nowMs())) context.violations.push(violation);
   await sweep(context, keys, 'final', quorumOf(scenario.replicas));
+  for (const violation of await checkScan(cluster, keys, context.nowMs())) context.violations.push(violation);
 }
 
 /**

@@ -22,6 +22,8 @@ export type ViolationKind =
   | 'expired-value-read'
   /** A read reported a value expired before its coordinator's clock could have reached the expiry. */
   | 'premature-expiry'
+  /** After repair, a cluster-wide scan listed a key twice, or disagreed with the final read of a key. */
+  | 'scan-mismatch'
   /** An invariant inside the core fired (InvariantError). */
   | 'invariant'
   /** The core threw or rejected with something that is not one of its typed outcomes. */

@@ -1,5 +1,5 @@
 // After the faults are healed: wait until every node sees every member up, count the keys
-// whose replicas disagree (GET /store/{key}/replicas, which neither repairs nor needs a
+// whose replicas disagree (GET /cluster/replicas/{key}, which neither repairs nor needs a
 // quorum), read every key at quorum for the history checker, then run read repair
 // (GET ?r=all makes the coordinator ask all N replicas and repair the stale ones) until
 // every replica holds the same version. That agreed copy must not be older than the final

@@ -288,7 +288,7 @@ export class RingkvClient {
   }
 
   replicas(key: string): Promise<KeyReplicas> {
-    return this.json(`/store/${encodeURIComponent(key)}/replicas`);
+    return this.json(`/cluster/replicas/${encodeURIComponent(key)}`);
   }
 
   status(): Promise<NodeStatus> {

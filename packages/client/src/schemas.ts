@@ -37,8 +37,16 @@ export const PreconditionFailedSchema = Type.Object(
 // Requests
 
 export const KeyParams = Type.Object({
-  key: Type.String({ description: 'The key: 1..1024 UTF-8 bytes, percent-encoded in the path' }),
+  key: Type.String({
+    description: 'The key: 1..1024 UTF-8 bytes, the rest of the path. A "/" may be sent as is or as %2F (the same key); other reserved characters percent-encoded',
+  }),
 });
+
+/**
+ * What the key routes validate: Fastify names the rest of the path `*` (so `/store/a/b` is
+ * the key `a/b`); OpenAPI shows it as KeyParams (store-routes.ts, keyPathDocument).
+ */
+export const KeyPathParams = Type.Object({ '*': KeyParams.properties.key });
 
 const consistencyDescription = 'one, quorum (default), all, or a replica count from 1 to N';
 
@@ -184,6 +192,52 @@ export const ReplicasSchema = Type.Object({
 
 export const KeysPageSchema = Type.Object({
   keys: Type.Array(Type.String()),
+  nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
+});
+
+/** GET /cluster/keys takes the query of GET /keys plus whether to read values, and at what consistency. */
+export function clusterKeysQuerySchema(limits: KeysQueryLimits) {
+  const keysQuery = keysQuerySchema(limits);
+  return Type.Object(
+    {
+      ...keysQuery.properties,
+      values: Type.Optional(Type.Boolean({ default: false, description: 'true adds items: each listed key read through a quorum read at r' })),
+      r: Type.Optional(
+        Type.String({ description: `With values=true, the read consistency: ${consistencyDescription}, or serial; a key that became absent meanwhile is left out of items` }),
+      ),
+    },
+    { additionalProperties: false },
+  );
+}
+
+export const ClusterKeyItemSchema = Type.Object({
+  key: Type.String(),
+  value: Type.Unknown(),
+  version: Type.String({ description: 'Opaque version, as GET /store/{key} answers it' }),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: expiresAtDescription })),
+});
+
+export const ClusterKeysPageSchema = Type.Object({
+  keys: Type.Array(Type.String(), { description: 'Live keys of the whole cluster, each once, in UTF-8 byte order' }),
+  nextCursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Pass as cursor for the next page; null on the last page. A page may hold fewer keys than limit (even none) and still have a next one',
+  }),
+  items: Type.Optional(Type.Array(ClusterKeyItemSchema, { description: 'With values=true: the listed keys still present when read, in the same order' })),
+});
+
+/** One record of GET /admin/records: the newest copy the cluster holds, as stored (what a backup keeps). */
+export const ClusterRecordSchema = Type.Object({
+  key: Type.String(),
+  version: Type.String({ description: 'Opaque version, as GET /store/{key} answers it' }),
+  tombstone: Type.Boolean({ description: 'The key was deleted at this version (its value is absent)' }),
+  value: Type.Optional(Type.Unknown({ description: 'The value, absent for a tombstone; present for an expired value too' })),
+  expiresAt: Type.Optional(Type.String({ format: 'date-time', description: `${expiresAtDescription}; may be in the past` })),
+  hlc: Type.Integer({ minimum: 0, description: "The version's hybrid logical clock timestamp" }),
+  nodeId: Type.String({ description: 'The node that coordinated the write (breaks ties between equal timestamps)' }),
+});
+
+export const ClusterRecordsPageSchema = Type.Object({
+  records: Type.Array(ClusterRecordSchema, { description: 'Every key of the cluster with its newest copy, tombstones and expired values included, in UTF-8 byte order' }),
   nextCursor: Type.Union([Type.String(), Type.Null()], { description: 'Pass as cursor for the next page; null on the last page' }),
 });
 

@@ -29,6 +29,8 @@ export * from './cluster/peer-handler.js';
 export * from './cluster/paxos.js';
 export * from './cluster/paxos-proposer.js';
 export * from './cluster/cluster-node.js';
+export * from './cluster/restore-writes.js';
+export * from './cluster/key-scan.js';
 export * from './repair/range-index.js';
 export * from './repair/indexed-engine.js';
 export * from './repair/anti-entropy.js';

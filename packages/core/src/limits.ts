@@ -29,6 +29,16 @@ export const keysPageLimitMax = 1000;
 /** Entries (live or tombstones) one /keys page may walk before it returns early. */
 export const keysPageScanMax = 10_000;
 
+// Cluster-wide listing (cluster/key-scan.ts, GET /cluster/keys and /admin/records).
+/** Records one scanRecords reply carries at most (a member's page of a cluster-wide scan). */
+export const scanRecordsLimitMax = 1000;
+/** Value bytes (as JSON text) after which a scanRecords reply stops early, so a page of large values stays far below frameBytesMax. */
+export const scanRecordsReplyBytesMax = 4 * 1024 * 1024;
+/** How long a member has to answer one scanRecords request before the scan counts it as unanswered. */
+export const scanRecordsTimeoutMsDefault = 5000;
+/** Reads a `GET /cluster/keys?values=true` page runs at once. */
+export const scanValueReadsInFlightMax = 16;
+
 /**
  * Requests waiting for a reply on one peer connection. A node has at most
  * --inflight-requests-max client requests in flight (each sends one request per replica)
@@ -47,6 +57,12 @@ export const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** Records one pushRecords or pullRecords message may carry. */
 export const recordsPerMessageMax = 5000;
+
+// Backup and restore (issue 12, cluster/restore-writes.ts, packages/server/src/backup/).
+/** Records one POST /admin/restore may carry (its bytes are bounded by the node's body limit too). */
+export const restoreRecordsPerBatchMax = 1000;
+/** Estimated bytes of one restore push to a replica: three quarters of a frame, so that an estimate a little short still fits. */
+export const restorePushBytesMax = Math.floor((frameBytesMax * 3) / 4);
 
 /** Hints a node holds for one target replica, and in total, unless configured otherwise. */
 export const hintsPerTargetMaxDefault = 100_000;

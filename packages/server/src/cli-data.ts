@@ -142,7 +142,7 @@ export function addDataCommands(program: Command): void {
     program
       .command('ls')
       .alias('keys')
-      .description("list live keys, one per line: today the keys ONE node stores (its own replicas), the node asked; a cluster-wide listing replaces this once the API has one"),
+      .description("list live keys, one per line: the keys ONE node stores (its own replicas), the node asked; GET /cluster/keys (and `ringkv export`) lists the whole cluster"),
     `  ringkv ls --prefix app/
   ringkv ls --local --node 10.0.0.2:8000 --json`,
   )

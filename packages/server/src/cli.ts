@@ -7,6 +7,7 @@
 // ends with one of the exit codes of exit-codes.ts.
 import { Command, CommanderError, Option } from 'commander';
 import { addDataCommands, readCa } from './cli-data.js';
+import { addBackupCommands } from './cli-backup.js';
 import { configProblems, nodeConfigDefaults, type NodeConfig } from './config.js';
 import { applyConfigEntries, describeSettings, readConfigFile, sourceOf } from './config-file.js';
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
@@ -230,6 +231,7 @@ for (const action of ['pause', 'resume'] as const) {
 }
 
 addDataCommands(program);
+addBackupCommands(program);
 addSecurityCommands(program);
 const switchProblems = readSwitchEnvironment(process.env, nodeOptions());
 if (switchProblems.length > 0) {

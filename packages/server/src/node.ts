@@ -211,6 +211,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       paxos: node.paxos,
       engine,
       hlcNow: () => node.hlc.now(),
+      scanPage: (page) => node.scanPage(page),
+      restore: (entries) => node.restore(entries),
       nodeInfo: () => views.nodeInfo(),
       clusterInfo: () => views.cluster(),
       ringLayout: () => views.ringLayout(),

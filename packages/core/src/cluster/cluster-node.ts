@@ -8,7 +8,7 @@ import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
-import { idempotencyRetentionSecondsDefault, stateExchangeIntervalMs } from '../limits.js';
+import { idempotencyRetentionSecondsDefault, scanRecordsTimeoutMsDefault, stateExchangeIntervalMs } from '../limits.js';
 import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
 import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
@@ -33,6 +33,9 @@ import type { QuorumPolicy } from './quorum-policy.js';
 import { applyChosen, createPeerHandler, localReplicaOf } from './peer-handler.js';
 import { MemoryPaxosStore, PaxosAcceptor, type PaxosPolicy, type PaxosStore } from './paxos.js';
 import { PaxosProposer } from './paxos-proposer.js';
+import { scanClusterPage, scannedRecordsOf, type ClusterScanPage, type ScanPageRequest } from './key-scan.js';
+import { restoreRecords, type RestoreAnswer } from './restore-writes.js';
+import type { StoredRecord } from '../storage/record.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -53,6 +56,8 @@ export interface ClusterNodeOptions {
   tombstones?: Partial<TombstonePurgeOptions>;
   /** How long replicas remember an idempotent write (--idempotency-retention-s); a day by default. */
   idempotencyRetentionMs?: number;
+  /** How long a member has to answer one page of a cluster-wide scan; scanRecordsTimeoutMsDefault by default. */
+  scanTimeoutMs?: number;
 }
 
 /** Entries read per page while the range index is rebuilt. */
@@ -121,6 +126,8 @@ export class ClusterNode {
   readonly tombstones: TombstonePurge;
   /** Paces every background job of this node by the client load. */
   readonly budget: BackgroundBudget;
+  /** One page of every member's records, merged (cluster/key-scan.ts): GET /cluster/keys and /admin/records. */
+  readonly scanPage: (page: ScanPageRequest) => Promise<ClusterScanPage>;
   private handoffTimer: TimerHandle | undefined;
   private rebalanceTimer: TimerHandle | undefined;
   /** The node's engine, wrapped so every applied write updates the range index. */
@@ -133,6 +140,8 @@ export class ClusterNode {
   private buildingIndex: RangeIndex | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private readonly deps: ClusterNodeDeps;
+  /** To peers, unrouted (restore pushes carry no epoch). */
+  private readonly transport: Transport;
   private readonly options: ClusterNodeOptions;
   private probeTimer: TimerHandle | undefined;
   private stopped = false;
@@ -262,7 +271,18 @@ export class ClusterNode {
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);
     const transport = connect(this.handleRequest);
     connected.transport = transport;
+    this.transport = transport;
     const routedTransport = this.routed(transport);
+    const scanDeps = {
+      selfId: deps.self.nodeId,
+      members: () => this.membership.list().filter((member) => member.ring !== 'left'),
+      isAvailable: (nodeId: string) => this.membership.isAvailable(nodeId),
+      replicas: options.replicas,
+      local: (request: Parameters<typeof scannedRecordsOf>[1]) => scannedRecordsOf(this.engine, request),
+      transport,
+      timeoutMs: options.scanTimeoutMs ?? scanRecordsTimeoutMsDefault,
+    };
+    this.scanPage = (page) => scanClusterPage(scanDeps, page);
     this.coordinator = new Coordinator(
       {
         selfId: deps.self.nodeId,
@@ -357,6 +377,24 @@ export class ClusterNode {
     if (!this.isReady()) return false;
     this.membership.markServing();
     return true;
+  }
+
+  /** An operator's restore of backed-up records to their replicas (cluster/restore-writes.ts). */
+  restore(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<RestoreAnswer> {
+    return restoreRecords(
+      {
+        self: this.deps.self,
+        writeGroups: (key) => this.coordinator.writeGroups(key),
+        isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
+        addressOf: (nodeId) => this.membership.addressOf(nodeId),
+        transport: this.transport,
+        local: this.handleRequest,
+        nowHlc: () => this.hlc.now(),
+        timeoutMs: this.options.coordinator.writeTimeoutMs ?? 2000,
+        ...(this.deps.quorum !== undefined ? { quorum: this.deps.quorum } : {}),
+      },
+      entries,
+    );
   }
 
   /** The read ring: where keys are now (reads, anti-entropy, ownership). */

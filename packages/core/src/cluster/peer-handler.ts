@@ -11,6 +11,7 @@ import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { purgedBy, settledBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
 import type { LocalReplica } from './coordinator.js';
+import { scannedRecordsOf } from './key-scan.js';
 
 /** What the handler asks of membership: to answer its messages. */
 export type PeerMembership = Pick<Membership, 'handlePing' | 'handlePingReq' | 'handleState'>;
@@ -104,10 +105,13 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
         let applied = 0;
         const watermark = deps.watermark?.() ?? 0;
         // Composed before the watermark was set (held up somewhere): it may carry what a purge removed.
-        if (body.sentHlc < watermark) return { type: 'pushAck', applied: 0 };
+        // A restore is old on purpose, and an operator's (cluster/restore-writes.ts): it passes.
+        const restore = body.restore === true;
+        if (body.sentHlc < watermark && !restore) return { type: 'pushAck', applied: 0 };
         try {
           for (const [key, record] of body.entries.slice(0, recordsPerMessageMax)) {
-            if (!isValidKey(key) || purgedBy(record, watermark) || (body.hinted && !acceptsHint(deps, key, record, watermark))) continue;
+            if (!isValidKey(key) || (restore ? !(deps.replicates?.(key) ?? true) : purgedBy(record, watermark))) continue;
+            if (body.hinted && !acceptsHint(deps, key, record, watermark)) continue;
             deps.hlc.observe(record.hlc);
             if ((await deps.engine.apply(key, record)).applied) applied++;
           }
@@ -131,6 +135,14 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
           return storageFailure(error);
         }
       }
+      case 'scanRecords':
+        // A member that left no longer keeps its copies up to date: an old one must not reach a listing.
+        if (deps.servesRepair?.() === false) return leftRing();
+        try {
+          return await scannedRecordsOf(deps.engine, body);
+        } catch (error) {
+          return failure('storage-error', (error as Error).message);
+        }
       case 'transferScan':
         if (deps.transferBatch === undefined) return { type: 'failure', code: 'refused', message: 'this node does not serve transfers' };
         try {

@@ -101,6 +101,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     after: fc.option(fc.string({ minLength: 1 }), { nil: null }),
     limit: fc.nat(),
   }),
+  fc.record({ type: fc.constant('scanRecords' as const), prefix: fc.string(), after: fc.option(fc.string({ minLength: 1 }), { nil: null }), limit: fc.nat() }),
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
@@ -136,6 +137,7 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
     total: fc.nat(),
   }),
   fc.record({ type: fc.constant('pushAck' as const), applied: fc.nat() }),
+  fc.record({ type: fc.constant('scannedRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }), more: fc.boolean() }),
   fc.record({ type: fc.constant('stateReply' as const), updates: fc.array(update, { maxLength: 5 }) }),
   fc.record({ type: fc.constant('versionsReply' as const), versions: fc.array(fc.option(fc.tuple(fc.nat(), nodeId), { nil: null }), { maxLength: 5 }) }),
   fc.record({

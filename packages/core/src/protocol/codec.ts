@@ -17,8 +17,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12, paxosPrepare: 13, paxosAccept: 14, paxosCommit: 15 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13, paxosPromise: 14, paxosAccepted: 15, paxosCommitted: 16 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12, paxosPrepare: 13, paxosAccept: 14, paxosCommit: 15, scanRecords: 16 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13, paxosPromise: 14, paxosAccepted: 15, paxosCommitted: 16, scannedRecords: 17 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -72,7 +72,7 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'pullRecords':
       return [requestCodes.pullRecords, body.keys];
     case 'pushRecords':
-      return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc, body.hinted ? 1 : 0];
+      return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc, body.hinted ? 1 : 0, body.restore === true ? 1 : 0];
     case 'transferScan':
       return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
     case 'paxosPrepare':
@@ -81,6 +81,8 @@ function requestFields(body: PeerRequest): unknown[] {
       return [requestCodes.paxosAccept, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record), tagsFields(body.tags)];
     case 'paxosCommit':
       return [requestCodes.paxosCommit, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record), tagsFields(body.tags)];
+    case 'scanRecords':
+      return [requestCodes.scanRecords, body.prefix, body.after, body.limit];
   }
 }
 
@@ -127,6 +129,8 @@ function replyFields(body: PeerReply): unknown[] {
       return [replyCodes.paxosAccepted, body.accepted, body.highest === null ? null : ballotFields(body.highest)];
     case 'paxosCommitted':
       return [replyCodes.paxosCommitted];
+    case 'scannedRecords':
+      return [replyCodes.scannedRecords, body.entries.map(recordEntryFields), body.more];
   }
 }
 
@@ -159,8 +163,11 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
       return { type: 'rangeEntries', ring: int(f[0], 'ring'), range: int(f[1], 'range') };
     case requestCodes.pullRecords:
       return { type: 'pullRecords', keys: array(f[0], 'keys').map((item) => str(item, 'key')) };
-    case requestCodes.pushRecords:
-      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), sentHlc: int(f[1], 'sentHlc'), hinted: int(f[2], 'hinted') === 1 };
+    case requestCodes.pushRecords: {
+      // A sender from before restores existed sends no fifth field.
+      const restore = f[3] !== undefined && int(f[3], 'restore') === 1;
+      return { type: 'pushRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), sentHlc: int(f[1], 'sentHlc'), hinted: int(f[2], 'hinted') === 1, ...(restore ? { restore } : {}) };
+    }
     case requestCodes.transferScan:
       return {
         type: 'transferScan',
@@ -177,6 +184,8 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
       return { type: 'paxosAccept', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')), ...decodeTags(f[5]) };
     case requestCodes.paxosCommit:
       return { type: 'paxosCommit', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')), ...decodeTags(f[5]) };
+    case requestCodes.scanRecords:
+      return { type: 'scanRecords', prefix: str(f[0], 'prefix'), after: f[1] === null ? null : str(f[1], 'after'), limit: int(f[2], 'limit') };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -264,6 +273,8 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
       return { type: 'paxosAccepted', accepted: bool(f[0], 'accepted'), highest: f[1] === null ? null : decodeBallot(f[1]) };
     case replyCodes.paxosCommitted:
       return { type: 'paxosCommitted' };
+    case replyCodes.scannedRecords:
+      return { type: 'scannedRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), more: bool(f[1], 'more') };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }

@@ -324,6 +324,8 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'paxosAccepted';
     case 'paxosCommit':
       return 'paxosCommitted';
+    case 'scanRecords':
+      return 'scannedRecords';
   }
 }
 

@@ -190,6 +190,11 @@ export interface PushRecordsRequest {
    * the receiver drops any below its purge cutoff (see repair/tombstone-purge.ts, settledBy).
    */
   hinted: boolean;
+  /**
+   * An operator's restore (cluster/restore-writes.ts): records from a backup are as old as
+   * their writes, so the receiver takes them below its purge cutoff too, for keys it replicates.
+   */
+  restore?: boolean;
 }
 
 /**
@@ -209,6 +214,19 @@ export interface TransferScanRequest {
   limit: number;
 }
 
+/**
+ * Cluster-wide listing (cluster/key-scan.ts): the receiver's own records whose keys start
+ * with `prefix`, strictly after `after`, in key order, tombstones and expired values as
+ * stored; at most `limit` of them (scanRecordsLimitMax bounds it).
+ */
+export interface ScanRecordsRequest {
+  type: 'scanRecords';
+  prefix: string;
+  /** Scan keys strictly after this one; null starts at the beginning of the prefix. */
+  after: string | null;
+  limit: number;
+}
+
 export type PeerRequest =
   | HelloRequest
   | PutRequest
@@ -224,7 +242,8 @@ export type PeerRequest =
   | VersionsRequest
   | PaxosPrepareRequest
   | PaxosAcceptRequest
-  | PaxosCommitRequest;
+  | PaxosCommitRequest
+  | ScanRecordsRequest;
 
 export interface WelcomeReply {
   type: 'welcome';
@@ -348,6 +367,13 @@ export interface PushReply {
   applied: number;
 }
 
+export interface ScannedRecordsReply {
+  type: 'scannedRecords';
+  entries: Array<[string, StoredRecord]>;
+  /** True when the replier holds more keys under the prefix after the last entry. */
+  more: boolean;
+}
+
 export type PeerReply =
   | WelcomeReply
   | PutReply
@@ -364,7 +390,8 @@ export type PeerReply =
   | VersionsReply
   | PaxosPromiseReply
   | PaxosAcceptedReply
-  | PaxosCommittedReply;
+  | PaxosCommittedReply
+  | ScannedRecordsReply;
 
 export type Frame =
   | { kind: 'request'; id: number; body: PeerRequest }
@@ -387,4 +414,5 @@ export interface ReplyFor {
   paxosPrepare: PaxosPromiseReply;
   paxosAccept: PaxosAcceptedReply;
   paxosCommit: PaxosCommittedReply;
+  scanRecords: ScannedRecordsReply;
 }

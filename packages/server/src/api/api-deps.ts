@@ -1,7 +1,7 @@
 // What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
 import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
-import type { Coordinator, Engine, PaxosProposer, RingChangeResult } from '@ringkv/core';
+import type { ClusterScanPage, Coordinator, Engine, PaxosProposer, RestoreAnswer, RingChangeResult, ScanPageRequest, StoredRecord } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { ApiSecurity } from './auth.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
@@ -23,11 +23,15 @@ export interface ApiDeps {
   engine: Pick<Engine, 'scan' | 'liveCount'>;
   /** A fresh timestamp of the node's version clock: what a listing judges expiry by (record.ts, isLiveAt). */
   hlcNow(): number;
+  /** One merged page of every member's records, tombstones included (ClusterNode.scanPage): GET /cluster/keys and /admin/records. */
+  scanPage(page: ScanPageRequest): Promise<ClusterScanPage>;
   nodeInfo(): Promise<NodeInfo>;
   clusterInfo(): ClusterInfo;
   ringLayout(): RingLayout;
   /** Gathers every member's view, forwarding the caller's token. */
   clusterNodes(token?: string): Promise<ClusterNodes>;
+  /** An operator's restore of backed-up records to their replicas (ClusterNode.restore, POST /admin/restore). */
+  restore?(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<RestoreAnswer>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */
   repairNow(): Promise<RepairStatus>;
   /** Ring changes (leave, remove) and the data-movement jobs they start. */

@@ -22,6 +22,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { orderRequestsPerConnection } from './request-order.js';
 import { storeRoutes } from './store-routes.js';
 import { batchRoutes } from './batch-routes.js';
+import { restoreRoutes } from './restore-routes.js';
 import { ringkvVersion } from '../version.js';
 
 export interface BuildAppOptions {
@@ -79,6 +80,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   await app.register(clusterRoutes, { deps });
   await app.register(ringRoutes, { deps });
   await app.register(adminRoutes, { security: deps.security });
+  await app.register(restoreRoutes, { deps });
   await registerDashboard(app, deps.dashboardRoot);
   return app;
 }
@@ -88,7 +90,9 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
   // lookups and the request.routeOptions getter cost more than the observation itself.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    const histograms = new Map(methods.map((method) => [method, deps.metrics.httpDuration.labels(method, route.url)]));
+    // A key route is a wildcard (keys hold slashes); its label names the key as the routes did before, so dashboards keep matching.
+    const label = route.url.endsWith('/*') ? `${route.url.slice(0, -1)}:key` : route.url;
+    const histograms = new Map(methods.map((method) => [method, deps.metrics.httpDuration.labels(method, label)]));
     const counters = new Map<string, { inc(): void }>();
     const countsTraffic = route.url.startsWith('/store');
     const observe: onResponseHookHandler = (request, reply, done) => {
@@ -97,7 +101,7 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
       const counterKey = `${method} ${status}`;
       let counter = counters.get(counterKey);
       if (counter === undefined) {
-        counter = deps.metrics.httpRequests.labels(method, route.url, String(status));
+        counter = deps.metrics.httpRequests.labels(method, label, String(status));
         counters.set(counterKey, counter);
       }
       counter.inc();

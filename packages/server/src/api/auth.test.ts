@@ -43,8 +43,14 @@ const cases: Case[] = [
   { method: 'GET', url: '/cluster/owners/other', route: '/cluster/owners/{key}', access: 'read', key: 'other' },
   { method: 'GET', url: '/store/app%2Fseed', route: '/store/{key}', access: 'read', key: 'app/seed' },
   { method: 'GET', url: '/store/other', route: '/store/{key}', access: 'read', key: 'other' },
-  { method: 'GET', url: '/store/app%2Fseed/replicas', route: '/store/{key}/replicas', access: 'read', key: 'app/seed' },
-  { method: 'GET', url: '/store/other/replicas', route: '/store/{key}/replicas', access: 'read', key: 'other' },
+  { method: 'GET', url: '/store/app/seed', route: '/store/{key}', access: 'read', key: 'app/seed' },
+  { method: 'GET', url: '/cluster/replicas/app%2Fseed', route: '/cluster/replicas/{key}', access: 'read', key: 'app/seed' },
+  { method: 'GET', url: '/cluster/replicas/other/x', route: '/cluster/replicas/{key}', access: 'read', key: 'other/x' },
+  { method: 'GET', url: '/cluster/keys', route: '/cluster/keys', access: 'read' },
+  { method: 'GET', url: '/cluster/keys?prefix=other', route: '/cluster/keys', access: 'read', key: 'other' },
+  { method: 'GET', url: '/admin/records', route: '/admin/records', access: 'admin' },
+  { method: 'GET', url: '/admin/backup-cut', route: '/admin/backup-cut', access: 'admin' },
+  { method: 'POST', url: '/admin/restore', route: '/admin/restore', access: 'admin', body: { records: [] } },
   { method: 'PUT', url: '/store/app%2Fnew', route: '/store/{key}', access: 'write', key: 'app/new', body: { value: 1 } },
   { method: 'PUT', url: '/store/elsewhere', route: '/store/{key}', access: 'write', key: 'elsewhere', body: { value: 1 } },
   { method: 'DELETE', url: '/store/app%2Fgone', route: '/store/{key}', access: 'write', key: 'app/gone' },
@@ -154,6 +160,10 @@ describe('API roles', () => {
     assert.ok(keys.length > 0 && keys.every((key) => key.startsWith('app/')), keys.join(','));
     assert.equal((await request('GET', '/keys?prefix=app%2Fs', 'prefixed')).statusCode, 200);
     assert.equal((await request('GET', '/keys?prefix=other', 'prefixed')).statusCode, 403);
+    const cluster = await request('GET', '/cluster/keys', 'prefixed');
+    assert.equal(cluster.statusCode, 200, cluster.body);
+    assert.deepEqual((cluster.json() as { keys: string[] }).keys, keys);
+    assert.equal((await request('GET', '/cluster/keys?prefix=other', 'prefixed')).statusCode, 403);
   });
 
   it('says who the caller is', async () => {

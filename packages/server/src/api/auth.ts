@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest, onResponseHookHandler } from 'fas
 import type { Counter } from 'prom-client';
 import type { TokenCheck } from '../security/auth-tokens.js';
 import { ProblemError } from './problems.js';
-import { roleAllows, routeAccess, routeTouchesKeys, type Access, type Role } from './route-access.js';
+import { listingRoutes, roleAllows, routeAccess, routeTouchesKeys, type Access, type Role } from './route-access.js';
 
 export interface TokenVerifier {
   verify(bearer: string | undefined, nowMs: number): TokenCheck;
@@ -158,7 +158,7 @@ export function isAllowedOrigin(origin: string, request: FastifyRequest, securit
 }
 
 function confineToPrefix(request: FastifyRequest, prefix: string, url: string, security: ApiSecurity): void {
-  if (url === '/keys') {
+  if (listingRoutes.has(url)) {
     const query = request.query as { prefix?: string };
     const asked = query.prefix ?? '';
     // A listing wider than the token narrows to the token's prefix; a disjoint one is refused.
@@ -166,7 +166,9 @@ function confineToPrefix(request: FastifyRequest, prefix: string, url: string, s
     else if (!asked.startsWith(prefix)) refusePrefix(request, prefix, `keys under "${asked}"`, security);
     return;
   }
-  const key = (request.params as { key?: string }).key;
+  // Key routes take the key as the rest of the path (Fastify's `*` parameter, already decoded).
+  const params = request.params as { key?: string; '*'?: string };
+  const key = params['*'] ?? params.key;
   if (key !== undefined && !key.startsWith(prefix)) refusePrefix(request, prefix, `key "${key}"`, security);
 }
 

@@ -29,7 +29,7 @@ async function assertEveryNodeAnswers(key: string, sent: unknown): Promise<void>
     const read = await running.app.inject({ method: 'GET', url: `/store/${key}?r=all` });
     assert.equal(read.statusCode, 200, `${running.nodeId}: ${read.body}`);
     assert.deepStrictEqual((JSON.parse(read.body) as { value: unknown }).value, sent, `GET from ${running.nodeId}`);
-    const view = await running.app.inject({ method: 'GET', url: `/store/${key}/replicas` });
+    const view = await running.app.inject({ method: 'GET', url: `/cluster/replicas/${key}` });
     const replicas = (JSON.parse(view.body) as { replicas: Array<{ nodeId: string; status: string; value?: unknown }> }).replicas;
     assert.equal(replicas.length, 3);
     for (const replica of replicas) {

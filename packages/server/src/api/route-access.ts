@@ -14,7 +14,7 @@ export function roleAllows(role: Role, needed: Role): boolean {
 
 interface AccessRule {
   method: string | '*';
-  /** A Fastify route url (`/store/:key`); a trailing `*` matches the rest. */
+  /** A Fastify route url (`/cluster`); a trailing `*` matches the rest (and so the wildcard route `/store/*`). */
   url: string;
   access: Access;
 }
@@ -26,12 +26,12 @@ const accessRules: AccessRule[] = [
   { method: 'OPTIONS', url: '*', access: 'public' },
   { method: '*', url: '/docs*', access: 'public' },
   { method: '*', url: '/dashboard*', access: 'public' },
-  { method: 'GET', url: '/store/:key', access: 'read' },
-  { method: 'HEAD', url: '/store/:key', access: 'read' },
-  { method: 'PUT', url: '/store/:key', access: 'write' },
-  { method: 'DELETE', url: '/store/:key', access: 'write' },
-  { method: 'GET', url: '/store/:key/replicas', access: 'read' },
+  // A key is the rest of the path (`/store/*`, slashes included); `/store/` alone is the empty key's 400.
   { method: '*', url: '/store/', access: 'read' },
+  { method: 'GET', url: '/store/*', access: 'read' },
+  { method: 'HEAD', url: '/store/*', access: 'read' },
+  { method: 'PUT', url: '/store/*', access: 'write' },
+  { method: 'DELETE', url: '/store/*', access: 'write' },
   // Each op of a batch is checked again as its single request would be (batch-routes.ts): a read token may run gets.
   { method: 'POST', url: '/batch', access: 'read' },
   { method: 'GET', url: '/status', access: 'read' },
@@ -40,11 +40,17 @@ const accessRules: AccessRule[] = [
   { method: 'GET', url: '/metrics', access: 'read' },
   { method: 'GET', url: '/cluster', access: 'read' },
   { method: 'GET', url: '/cluster/ring', access: 'read' },
-  { method: 'GET', url: '/cluster/owners/:key', access: 'read' },
+  { method: 'GET', url: '/cluster/owners/*', access: 'read' },
+  { method: 'GET', url: '/cluster/replicas/*', access: 'read' },
+  { method: 'GET', url: '/cluster/keys', access: 'read' },
   { method: 'GET', url: '/cluster/nodes', access: 'read' },
   { method: 'GET', url: '/jobs', access: 'read' },
   { method: 'GET', url: '/cluster/jobs', access: 'read' },
   { method: 'GET', url: '/auth/me', access: 'read' },
+  // Backup and restore see and write every key, tombstones included: admin (the default, stated).
+  { method: 'GET', url: '/admin/records', access: 'admin' },
+  { method: '*', url: '/admin/backup-cut', access: 'admin' },
+  { method: 'POST', url: '/admin/restore', access: 'admin' },
 ];
 
 /** The access a route needs; `url` is the route's pattern, not the request path. */
@@ -58,7 +64,12 @@ export function routeAccess(method: string, url: string): Access {
   return 'admin';
 }
 
-/** Routes whose `:key` parameter (or `prefix` query) a prefix-limited token must stay inside. */
+/** Routes whose key (the rest of the path) or listing prefix a prefix-limited token must stay inside. */
 export function routeTouchesKeys(url: string): boolean {
-  return url.startsWith('/store/') || url === '/cluster/owners/:key' || url === '/keys';
+  return url.startsWith('/store/') || keyPathRoutes.has(url) || listingRoutes.has(url);
 }
+
+/** Routes that take the key as the rest of the path, besides /store/*. */
+const keyPathRoutes: ReadonlySet<string> = new Set(['/cluster/owners/*', '/cluster/replicas/*']);
+/** Routes that list keys under a `prefix` query. */
+export const listingRoutes: ReadonlySet<string> = new Set(['/keys', '/cluster/keys', '/admin/records']);

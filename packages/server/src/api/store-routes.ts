@@ -1,14 +1,16 @@
 // The key-value API of the original README: PUT, GET and DELETE /store/{key}, with
 // per-request consistency (?w=, ?r=), the version as ETag and the number of replicas
-// that answered in X-Ringkv-Acks. Plus GET /store/{key}/replicas for operators.
+// that answered in X-Ringkv-Acks. The key is the rest of the path, slashes included
+// (`/store/users/42` is the key `users/42`, as Consul's /v1/kv/ takes it; %2F means the same);
+// the replicas view is GET /cluster/replicas/{key} (cluster-routes.ts).
 // Conditional writes (If-Match, If-None-Match) and serial reads (?r=serial) go to the
 // key's Paxos round instead of the quorum coordinator (write-conditions.ts).
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { SwaggerTransform } from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
   ConsistencyError,
   formatVersion,
-  isExpired,
   isExpiredView,
   isValidKey,
   keyBytesMax,
@@ -27,11 +29,11 @@ import {
   ConditionalPutHeaders,
   DeleteResultSchema,
   KeyParams,
+  KeyPathParams,
   PreconditionFailedSchema,
   PutBody,
   PutQuery,
   ReadQuery,
-  ReplicasSchema,
   StoredValueSchema,
   WriteQuery,
 } from '@ringkv/client/schemas';
@@ -40,6 +42,7 @@ import { preconditionProblem, requestedCondition, weakTagProblem, type Requested
 import { storedValueText, valueTextOf } from './value-echo.js';
 import { expiresAtOf, ttlFromQuery } from './write-options.js';
 import { idempotencyOf } from './idempotency.js';
+import { documentRouteAccess } from './openapi-security.js';
 
 /** The answers conditional and idempotent writes add: their own 400 causes, 412 with the key's current version, 409 and 422. */
 const conditionResponses = {
@@ -60,8 +63,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
   const tags = ['store'];
 
   api.put(
-    '/store/:key',
+    '/store/*',
     {
+      config: { swaggerTransform: keyPathDocument },
       schema: {
         tags,
         operationId: 'putValue',
@@ -70,7 +74,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
           'Writes to the key\'s N replicas and answers once W of them acknowledged. With If-Match or If-None-Match: * it writes only if the ' +
           "condition holds, decided by a majority of the key's replicas (per-key Paxos), linearizably with other conditional writes and serial reads. " +
           'With ?ttl= the key expires that many seconds after the write (expiresAt in the answer).',
-        params: KeyParams,
+        params: KeyPathParams,
         querystring: PutQuery,
         headers: ConditionalPutHeaders,
         body: PutBody,
@@ -78,7 +82,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       },
     },
     async (request, reply) => {
-      const key = checkedKey(request.params.key);
+      const key = checkedKey(request.params['*']);
       const requested = requestedCondition(request.headers, 'PUT', request.query.w !== undefined);
       const ttlSeconds = ttlFromQuery(request.query.ttl);
       const idempotency = idempotencyOf(
@@ -102,8 +106,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
   );
 
   api.get(
-    '/store/:key',
+    '/store/*',
     {
+      config: { swaggerTransform: keyPathDocument },
       schema: {
         tags,
         operationId: 'getValue',
@@ -111,13 +116,13 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         description:
           'Reads R replicas and returns the newest version; stale replicas are repaired in the background. ' +
           "With r=serial, a per-key Paxos round among a majority of the key's replicas: it sees every conditional write answered before it.",
-        params: KeyParams,
+        params: KeyPathParams,
         querystring: ReadQuery,
         response: { 200: StoredValueSchema, ...problemResponses(400, 404, 414, 503, 504) },
       },
     },
     async (request, reply) => {
-      const key = checkedKey(request.params.key);
+      const key = checkedKey(request.params['*']);
       const r = isSerial(request.query.r) ? ('serial' as const) : readCountOf(request.query.r, deps.replicas);
       requireReady(deps);
       const result = r === 'serial' ? { record: await deps.paxos.read(key), replies: majorityOf(deps, key) } : await deps.coordinator.read(key, r);
@@ -131,8 +136,9 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
   );
 
   api.delete(
-    '/store/:key',
+    '/store/*',
     {
+      config: { swaggerTransform: keyPathDocument },
       schema: {
         tags,
         operationId: 'deleteValue',
@@ -140,14 +146,14 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
         description:
           "Writes a tombstone to the key's replicas (W acks); later reads answer 404 on every node. With If-Match it deletes only if the key " +
           "is still at that version, decided by a majority of the key's replicas (per-key Paxos).",
-        params: KeyParams,
+        params: KeyPathParams,
         querystring: WriteQuery,
         headers: ConditionalDeleteHeaders,
         response: { 200: DeleteResultSchema, ...problemResponses(414, 503, 504, 507), ...conditionResponses },
       },
     },
     async (request, reply) => {
-      const key = checkedKey(request.params.key);
+      const key = checkedKey(request.params['*']);
       const requested = requestedCondition(request.headers, 'DELETE', request.query.w !== undefined);
       const idempotency = idempotencyOf(
         request.headers['idempotency-key'],
@@ -167,43 +173,6 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
     },
   );
 
-  api.get(
-    '/store/:key/replicas',
-    {
-      schema: {
-        tags,
-        operationId: 'getReplicas',
-        summary: "Every replica's copy of a key",
-        description: 'Asks each of the key\'s replicas, in preference order, for the version it holds. No quorum, no repair.',
-        params: KeyParams,
-        response: { 200: ReplicasSchema, ...problemResponses(400, 414, 503) },
-      },
-    },
-    async (request) => {
-      const key = checkedKey(request.params.key);
-      requireReady(deps);
-      const copies = await deps.coordinator.inspect(key);
-      const atHlc = deps.hlcNow();
-      return {
-        key,
-        owners: [...deps.coordinator.replicasOf(key)],
-        replicas: copies.map((copy) => {
-          const expired = copy.record !== undefined && isExpired(copy.record, atHlc);
-          const expiresAt = copy.record === undefined ? undefined : expiresAtOf(copy.record);
-          return {
-            nodeId: copy.nodeId,
-            status: copy.status,
-            version: copy.record ? formatVersion(copy.record) : null,
-            tombstone: (copy.record?.tombstone ?? false) || expired,
-            ...(expired ? { expired: true as const } : {}),
-            ...(copy.record && !copy.record.tombstone && !expired ? { value: copy.record.value } : {}),
-            ...(expiresAt === undefined ? {} : { expiresAt }),
-          };
-        }),
-      };
-    },
-  );
-
   app.all('/store/', { schema: { hide: true } }, async () => {
     throw new ProblemError(400, 'invalid-key', 'Invalid key', 'the key is empty; use /store/{key} with a key of 1..1024 UTF-8 bytes');
   });
@@ -220,6 +189,16 @@ export function checkedKey(key: string): string {
     { limitBytes: keyBytesMax },
   );
 }
+
+/**
+ * @fastify/swagger `transform` of a route whose key is the rest of the path (`/store/*`):
+ * documented as `/store/{key}` with a `key` path parameter, which is what clients send, and
+ * with the access the table gives it (openapi-security.ts).
+ */
+export const keyPathDocument: SwaggerTransform = (input) => {
+  const { schema, url } = documentRouteAccess(input);
+  return { schema: { ...schema, params: KeyParams }, url: url.replace(/\*$/, '{key}') };
+};
 
 export function requireReady(deps: Pick<ApiDeps, 'admitClients' | 'nodeId'>): void {
   if (deps.admitClients()) return;

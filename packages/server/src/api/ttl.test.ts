@@ -60,7 +60,7 @@ describe('expiring keys (?ttl=)', () => {
   it('tells the expiry in the PUT answer, on every read and on every replica', async () => {
     assertExpiresIn(expiresAtOf(await put(0, 'ttl/long', { a: 1 }, '?ttl=3600')), 3600);
     for (const r of ['one', 'quorum', 'all', 'serial']) assertExpiresIn(expiresAtOf(await get(1, 'ttl/long', r)), 3600);
-    const replicas = await node(2).app.inject({ method: 'GET', url: `/store/${encodeURIComponent('ttl/long')}/replicas` });
+    const replicas = await node(2).app.inject({ method: 'GET', url: `/cluster/replicas/${encodeURIComponent('ttl/long')}` });
     const copies = (replicas.json() as { replicas: Array<{ expiresAt?: string; tombstone: boolean; value?: unknown }> }).replicas;
     assert.equal(copies.length, 3);
     for (const copy of copies) {
@@ -89,7 +89,7 @@ describe('expiring keys (?ttl=)', () => {
       }
       assert.deepEqual(await listed(via, 'ttl/short'), [], `/keys on n${via + 1} does not list the expired key`);
     }
-    const replicas = await node(0).app.inject({ method: 'GET', url: `/store/${encodeURIComponent('ttl/short')}/replicas` });
+    const replicas = await node(0).app.inject({ method: 'GET', url: `/cluster/replicas/${encodeURIComponent('ttl/short')}` });
     for (const copy of (replicas.json() as { replicas: Array<{ expired?: boolean; tombstone: boolean; value?: unknown; version: string }> }).replicas) {
       assert.deepEqual([copy.expired, copy.tombstone, copy.value, copy.version], [true, true, undefined, version], 'each replica still holds the version, expired');
     }

@@ -32,7 +32,12 @@ function checkedTtl(seconds: number, shown: string): number {
   return seconds;
 }
 
+/** The wall-clock time of an HLC timestamp as RFC 3339 in UTC, with milliseconds (the core keeps no Date). */
+export function hlcToIso(timestamp: number): string {
+  return new Date(hlcWallMs(timestamp)).toISOString();
+}
+
 /** `expiresAt` of an answer: RFC 3339 UTC for a value with a ttl, undefined for a permanent one. */
 export function expiresAtOf(record: Pick<StoredRecord, 'expiresAt'>): string | undefined {
-  return record.expiresAt === undefined ? undefined : new Date(hlcWallMs(record.expiresAt)).toISOString();
+  return record.expiresAt === undefined ? undefined : hlcToIso(record.expiresAt);
 }
