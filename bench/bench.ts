@@ -23,6 +23,8 @@
 // own keys and one shared key; and etcd's compare-and-swap transaction where etcd is
 // installed, BENCH_CAS_ETCD=0 leaves it out). BENCH_BATCH (0 skips the batch benchmark,
 // batch-bench.ts: N single PUTs against the same in POST /batch of 100), BENCH_BATCH_PUTS (20000).
+// BENCH_SCAN (0 skips the scan benchmark, scan-bench.ts: GET /cluster/keys paged to the end, then
+// `ringkv backup` and `ringkv restore` into a fresh cluster, in keys/s and MB/s), BENCH_SCAN_KEYS (100000).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,6 +36,7 @@ import { reportFlood, runFloodBench, type FloodResult } from './flood-bench.js';
 import { reportSdk, runSdkBench, type SdkResult } from './sdk-bench.js';
 import { reportCas, runCasBench, type CasResult } from './cas-bench.js';
 import { reportBatch, runBatchBench, type BatchResult } from './batch-bench.js';
+import { reportScan, runScanBench, type ScanResult } from './scan-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -59,7 +62,10 @@ const runSdk = only === 'sdk' || (only === undefined && process.env.BENCH_SDK !=
 const runCas = only === 'cas' || (only === undefined && process.env.BENCH_CAS !== '0');
 const runBatch = only === 'batch' || (only === undefined && process.env.BENCH_BATCH !== '0');
 const batchPuts = Number(process.env.BENCH_BATCH_PUTS ?? 20_000);
-if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk' && only !== 'cas' && only !== 'batch') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood, sdk, cas or batch, not ${only}`);
+const runScan = only === 'scan' || (only === undefined && process.env.BENCH_SCAN !== '0');
+const scanKeys = Number(process.env.BENCH_SCAN_KEYS ?? 100_000);
+if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk' && only !== 'cas' && only !== 'batch' && only !== 'scan') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood, sdk, cas, batch or scan, not ${only}`);
+if (runScan && !(Number.isInteger(scanKeys) && scanKeys >= 1)) throw new Error(`BENCH_SCAN_KEYS must be a whole number of at least 1, not ${process.env.BENCH_SCAN_KEYS}`);
 if (runBatch && !(Number.isInteger(batchPuts) && batchPuts >= 100)) throw new Error(`BENCH_BATCH_PUTS must be a whole number of at least 100, not ${process.env.BENCH_BATCH_PUTS}`);
 if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
 if (runFrozen && !(frozenSeconds >= 3 && frozenSeconds <= 120)) throw new Error(`BENCH_FROZEN_SECONDS must be 3..120, not ${process.env.BENCH_FROZEN_SECONDS}`);
@@ -109,7 +115,9 @@ async function main(): Promise<void> {
   const casResult: CasResult | null = runCas ? await runCasBench({ basePort: basePort + 180, seconds: Math.min(seconds, 5), etcd: process.env.BENCH_CAS_ETCD !== '0' }) : null;
   // Ports of its own, clear of the clusters above.
   const batchResult: BatchResult | null = runBatch ? await runBatchBench({ basePort: basePort + 200, storage: 'memory', puts: batchPuts, opsPerBatch: 100, connections }) : null;
-  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult);
+  // Ports of its own, clear of the clusters above (its second, fresh cluster takes basePort + 230).
+  const scanResult: ScanResult | null = runScan ? await runScanBench({ basePort: basePort + 220, keys: scanKeys, stepTimeoutMs: 600_000 }) : null;
+  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult, scanResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -134,7 +142,7 @@ async function measure(storage: string, operation: Measurement['operation'], clu
   return measurement;
 }
 
-function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null, casResult: CasResult | null, batchResult: BatchResult | null): void {
+function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null, casResult: CasResult | null, batchResult: BatchResult | null, scanResult: ScanResult | null): void {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = ['', `Machine: ${machine}, load from ${loadGenerator}`];
   if (results.length > 0) {
@@ -154,13 +162,14 @@ function report(results: Measurement[], joinResult: JoinResult | null, frozenRes
   if (sdkResult !== null) lines.push(...reportSdk(sdkResult));
   if (casResult !== null) lines.push(...reportCas(casResult));
   if (batchResult !== null) lines.push(...reportBatch(batchResult));
+  if (scanResult !== null) lines.push(...reportScan(scanResult));
   lines.push('');
   process.stdout.write(lines.join('\n'));
   const resultsDir = join(here, '..', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult, scan: scanResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

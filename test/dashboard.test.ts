@@ -1,6 +1,6 @@
 // Drives the dashboard served by real nodes in headless Chromium: on an open 3-node
-// cluster the overview and ring, data movement, a write through the key explorer and a
-// node killed mid-session; on a node started with an auth file the sign-in form, what
+// cluster the overview and ring, data movement, a write through the key explorer, the key
+// list searching the whole cluster by prefix (or the serving node only) and a node killed mid-session; on a node started with an auth file the sign-in form, what
 // each role is shown, prefix-limited and revoked tokens, and where the token is kept;
 // all while recording page errors, failed requests and any request leaving the node.
 import { after, before, describe, test } from 'node:test';
@@ -208,6 +208,31 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     await waitForFirstListedKey(page, 'user:20');
     assert.deepEqual(await listedKeys(page, 4), ['user:20', 'user:21', 'user:22', 'user:23']);
     assert.equal(await page.getByTestId('browse-next').isDisabled(), true);
+  });
+
+  test('the key list searches the whole cluster by prefix, finding a key written through another node; the switch lists this node only', { timeout: 20_000 }, async () => {
+    const writer = cluster.nodes[1];
+    assert.ok(writer);
+    const key = `found/via-${writer.id}/${Date.now()}`;
+    await writer.client.put(key, { writtenThrough: writer.id }, 'all');
+
+    assert.equal(await page.getByTestId('browse-node-only').isChecked(), false, 'the whole cluster is searched by default');
+    await page.getByTestId('browse-prefix').fill('found/');
+    const clusterListing = page.waitForRequest((request) => new URL(request.url()).pathname === '/cluster/keys');
+    await page.getByTestId('browse-list').click();
+    assert.equal(new URL((await clusterListing).url()).searchParams.get('prefix'), 'found/');
+    await waitForFirstListedKey(page, key);
+    assert.equal(await page.getByTestId('browse-heading').textContent(), 'Keys in the cluster');
+    assert.equal(await page.getByTestId('browse-next').isDisabled(), true);
+
+    // The switch asks the serving node for its own keys (N=3 on three nodes and w=all: it holds this one too).
+    const nodeListing = page.waitForRequest((request) => new URL(request.url()).pathname === '/keys');
+    await page.getByTestId('browse-node-only').check();
+    assert.equal(new URL((await nodeListing).url()).searchParams.get('prefix'), 'found/');
+    assert.match((await page.getByTestId('browse-heading').textContent()) ?? '', /^Stored keys/);
+    await waitForFirstListedKey(page, key);
+    await page.getByTestId('browse-node-only').uncheck();
+    await waitForFirstListedKey(page, key);
   });
 
   test('a killed node is marked down and the explorer still reads keys', { timeout: 30_000 }, async (context) => {

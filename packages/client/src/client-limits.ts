@@ -26,3 +26,6 @@ export const idempotencyKeyCharsMax = 255;
 export const inFlightRetryAfterMsDefault = 1000;
 /** Times one request asks again about its own write still in flight (409), within its time budget. */
 export const inFlightRetriesMax = 8;
+
+/** Pages one scanKeys iteration fetches at most (`pagesMax`): with 1000 keys a page, ten million keys. */
+export const scanPagesMaxDefault = 10_000;

@@ -3,6 +3,8 @@
 import type {
   AuthIdentity,
   ClusterInfo,
+  ClusterKeyItem,
+  ClusterKeysPage,
   ClusterNodes,
   JobControl,
   JobList,
@@ -25,9 +27,12 @@ import type {
 import { idempotencyKeyCharsMax, inFlightRetryAfterMsDefault } from './client-limits.js';
 import { acksOf, problemOf, replayedOf, retryAfterMsOf, storePath, storePathWithQuery } from './http-answers.js';
 import type { BatchAnswer, BatchOp } from './batch-schemas.js';
+import { clusterKeyEntries, clusterKeyPages, clusterKeysPath, type ClusterKeysOptions, type ScanKeysOptions } from './cluster-key-scan.js';
+
+export type { ClusterKeysOptions, ScanKeysOptions } from './cluster-key-scan.js';
 
 /** The bounds callers outside this package need (the CLI asks again about a write in flight at most this often). */
-export { idempotencyKeyCharsMax, inFlightRetriesMax } from './client-limits.js';
+export { idempotencyKeyCharsMax, inFlightRetriesMax, scanPagesMaxDefault } from './client-limits.js';
 
 /** An error answer from a node, carrying its problem+json body. */
 export class RingkvError extends Error {
@@ -299,6 +304,7 @@ export class RingkvClient {
     return this.json('/health');
   }
 
+  /** One page of the live keys this node stores (GET /keys: its own replicas, not the whole cluster; see clusterKeys). */
   keys(options: ListKeysOptions = {}): Promise<KeysPage> {
     const query = new URLSearchParams();
     if (options.limit !== undefined) query.set('limit', String(options.limit));
@@ -308,7 +314,7 @@ export class RingkvClient {
     return this.json(`/keys${suffix}`);
   }
 
-  /** Every live key this node stores, page by page (bounded by `pagesMax`). */
+  /** Every live key this node stores (its own replicas), page by page (bounded by `pagesMax`); scanKeys lists the whole cluster. */
   async allKeys(prefix = '', pagesMax = 10_000): Promise<string[]> {
     const keys: string[] = [];
     let cursor: string | null = null;
@@ -319,6 +325,28 @@ export class RingkvClient {
       if (cursor === null) return keys;
     }
     throw new Error(`more than ${pagesMax} pages of keys`);
+  }
+
+  /**
+   * One page of the whole cluster's live keys (GET /cluster/keys), in UTF-8 byte order; with
+   * `values`, `items` holds each key's value read at `r`. Pass `nextCursor` back as `cursor`:
+   * a page may hold fewer keys than `limit`, even none, and still have a next one. `keys()`
+   * lists this node's own replicas only.
+   */
+  clusterKeys(options: ClusterKeysOptions = {}): Promise<ClusterKeysPage> {
+    return this.json(clusterKeysPath(options));
+  }
+
+  /**
+   * Every live key of the cluster under `prefix`, page after page to the last
+   * (`for await (const key of client.scanKeys('users/'))`); with `values: true`, each key's
+   * `{key, value, version, expiresAt?}`. A key that exists for the whole scan is yielded
+   * exactly once; pages are fetched as the loop asks for them.
+   */
+  scanKeys(prefix?: string, options?: ScanKeysOptions & { values?: false }): AsyncGenerator<string, void, undefined>;
+  scanKeys(prefix: string, options: ScanKeysOptions & { values: true }): AsyncGenerator<ClusterKeyItem, void, undefined>;
+  scanKeys(prefix = '', options: ScanKeysOptions = {}): AsyncGenerator<string | ClusterKeyItem, void, undefined> {
+    return clusterKeyEntries(clusterKeyPages((page) => this.clusterKeys(page), prefix, options), options.values === true);
   }
 
   nodeInfo(): Promise<NodeInfo> {

@@ -27,11 +27,12 @@ import {
   ringRefreshMsDefault,
   requestTimeoutMsDefault,
 } from './client-limits.js';
+import { clusterKeyEntries, clusterKeyPages, clusterKeysPath, type ClusterKeysOptions, type ScanKeysOptions } from './cluster-key-scan.js';
 import { ClusterTopology, type TopologyMember } from './cluster-topology.js';
 import { acksOf, problemOf, replayedOf, storePath, storePathWithQuery } from './http-answers.js';
 import { failureKindOf, isRead, mayHaveApplied, mayRetryRequest, type AttemptFailure, type FailureKind } from './retry-policy.js';
 import { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
-import type { ClusterInfo, ConsistencyLevel, DeleteResult, MemberInfo, ReadLevel, RingLayout, StoredValue } from './types.js';
+import type { ClusterInfo, ClusterKeyItem, ClusterKeysPage, ConsistencyLevel, DeleteResult, MemberInfo, ReadLevel, RingLayout, StoredValue } from './types.js';
 
 export interface ClusterClientOptions {
   /** Base URLs of some nodes (`http://10.0.0.1:8000`); the client learns the others from them. */
@@ -154,7 +155,8 @@ interface NodeAnswer {
 
 interface Call {
   method: 'GET' | 'PUT' | 'DELETE';
-  key: string;
+  /** The store key, which decides the nodes asked first; none for a request any node answers alike. */
+  key: string | undefined;
   path: string;
   body?: unknown;
   options: RequestOptions;
@@ -251,6 +253,31 @@ export class RingkvClusterClient {
   }
 
   /**
+   * One page of the whole cluster's live keys (GET /cluster/keys), from any node: the listing is
+   * the same through each, so a node that fails is replaced by the next like for a read. Pass
+   * `nextCursor` back as `cursor`; a page may hold fewer keys than `limit` and still have a next one.
+   */
+  async clusterKeys(options: ClusterKeysOptions & RequestOptions = {}): Promise<ClusterKeysPage> {
+    const { signal, timeoutMs, ...query } = options;
+    const requestOptions: RequestOptions = { ...(signal === undefined ? {} : { signal }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+    const answer = await this.call({ method: 'GET', key: undefined, path: clusterKeysPath(query), options: requestOptions });
+    return answer.body as ClusterKeysPage;
+  }
+
+  /**
+   * Every live key of the cluster under `prefix`, page after page to the last, each page from
+   * whichever node answers (the cursor carries on through any); with `values: true`, each key's
+   * `{key, value, version, expiresAt?}`. `signal` ends the scan.
+   */
+  scanKeys(prefix?: string, options?: ScanKeysOptions & RequestOptions & { values?: false }): AsyncGenerator<string, void, undefined>;
+  scanKeys(prefix: string, options: ScanKeysOptions & RequestOptions & { values: true }): AsyncGenerator<ClusterKeyItem, void, undefined>;
+  scanKeys(prefix = '', options: ScanKeysOptions & RequestOptions = {}): AsyncGenerator<string | ClusterKeyItem, void, undefined> {
+    const { signal, timeoutMs } = options;
+    const requestOptions = { ...(signal === undefined ? {} : { signal }), ...(timeoutMs === undefined ? {} : { timeoutMs }) };
+    return clusterKeyEntries(clusterKeyPages((page) => this.clusterKeys({ ...page, ...requestOptions }), prefix, options), options.values === true);
+  }
+
+  /**
    * The Idempotency-Key a write carries: the caller's (checked now, before anything is sent),
    * else a fresh one under `idempotentWrites` unless the write names a `w` (nodes refuse both).
    */
@@ -315,7 +342,7 @@ export class RingkvClusterClient {
       // The last node's own error answer says most about what went wrong; with none, say what every attempt met.
       if (attempts.at(-1)?.kind === 'answer' && lastProblem !== undefined) throw lastProblem;
       const mayHaveAppliedWrite = !isRead(call.method) && mayHaveApplied(attempts);
-      throw new RingkvUnavailableError(`${call.method} ${call.key}`, attempts, deadline.timedOut(), mayHaveAppliedWrite, call.idempotencyKey);
+      throw new RingkvUnavailableError(`${call.method} ${call.key ?? call.path}`, attempts, deadline.timedOut(), mayHaveAppliedWrite, call.idempotencyKey);
     } finally {
       deadline.dispose();
     }

@@ -4,6 +4,8 @@
 import type { Static } from 'typebox';
 import type {
   AuthIdentitySchema,
+  ClusterKeyItemSchema,
+  ClusterKeysPageSchema,
   ClusterNodesSchema,
   ClusterSchema,
   DeleteResultSchema,
@@ -53,6 +55,8 @@ export type DeleteResult = Static<typeof DeleteResultSchema>;
 export type ReplicaCopy = Static<typeof ReplicaCopySchema>;
 export type KeyReplicas = Static<typeof ReplicasSchema>;
 export type KeysPage = Static<typeof KeysPageSchema>;
+export type ClusterKeysPage = Static<typeof ClusterKeysPageSchema>;
+export type ClusterKeyItem = Static<typeof ClusterKeyItemSchema>;
 
 export type NodeStatus = Static<typeof StatusSchema>;
 export type StorageState = Static<typeof StorageStateSchema>;

@@ -1,9 +1,9 @@
-// The data commands of the `ringkv` CLI (`get`, `put`, `delete`/`del`, `ls`/`keys`,
+// The data commands of the `ringkv` CLI (`get`, `put`, `delete`/`del`, `ls`/`keys` [--cluster],
 // `status`): their flags, help with examples, and the exit code each outcome ends with.
 // What they do is in data-commands.ts.
 import { readFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
-import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, statusCommand, valueFrom, type DataOutput, type DataTarget, type PutFlags } from './data-commands.js';
+import { deleteCommand, getCommand, listCommand, putCommand, readStdinText, statusCommand, valueFrom, type DataOutput, type DataTarget, type ListScope, type PutFlags } from './data-commands.js';
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
 import { integer } from './node-options.js';
 import { failureMessage } from './ring-commands.js';
@@ -142,14 +142,21 @@ export function addDataCommands(program: Command): void {
     program
       .command('ls')
       .alias('keys')
-      .description("list live keys, one per line: the keys ONE node stores (its own replicas), the node asked; GET /cluster/keys (and `ringkv export`) lists the whole cluster"),
-    `  ringkv ls --prefix app/
+      .description(
+        'list live keys, one per line. By default the keys ONE node stores (its own replicas: the node asked, GET /keys); ' +
+          'with --cluster every live key of the whole cluster, each once, in key order (GET /cluster/keys, page by page)',
+      ),
+    `  ringkv keys --cluster --prefix users/      # the whole cluster, under users/
+  ringkv ls --cluster --json | jq '.keys | length'
+  ringkv ls --prefix app/                     # only the keys the asked node holds
   ringkv ls --local --node 10.0.0.2:8000 --json`,
   )
     .option('--prefix <prefix>', 'only keys that start with this', '')
-    .option('--local', "list the asked node's own keys (what ls does today in any case)")
-    .action(async (flags: DataFlags & { prefix: string }) => {
-      await runDataCommand(flags, (target, io) => listCommand(target, flags.prefix, io));
+    .addOption(new Option('--cluster', 'list the whole cluster (any --node answers for all; the next is asked if one fails midway)').conflicts('local'))
+    .addOption(new Option('--local', "list the asked node's own keys (the default)").conflicts('cluster'))
+    .action(async (flags: DataFlags & { prefix: string; cluster?: boolean }) => {
+      const scope: ListScope = flags.cluster === true ? 'cluster' : 'node';
+      await runDataCommand(flags, (target, io) => listCommand(target, flags.prefix, io, scope));
     });
 
   dataOptions(

@@ -4,7 +4,9 @@
 // failing over between --node values, conditional writes (--if-match, --if-none-match, a
 // refused condition exits 3) and serial reads, expiring keys (--ttl, expiresAt printed, gone
 // after it), --idempotency-key (a repeat answers the first outcome, a reuse exits 3, a keyed
-// write fails over after no answer and waits out a 409 in flight), and the exit code of every kind of outcome.
+// write fails over after no answer and waits out a 409 in flight), `ls --cluster` on a 3-node
+// cluster with one replica per key (the whole cluster, across more than one page, against one
+// node's own list), and the exit code of every kind of outcome.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -15,6 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { RingkvClient } from '@ringkv/client';
+import { startTestCluster, type TestCluster } from './api/test-cluster.js';
 import { nodeConfigDefaults } from './config.js';
 import { startNode, type RunningNode } from './node.js';
 import { createToken } from './security/auth-tokens.js';
@@ -302,6 +306,55 @@ describe('--idempotency-key', () => {
       node.closeAllConnections();
       await new Promise((resolve) => node.close(resolve));
     }
+  });
+});
+
+describe('ls --cluster', () => {
+  let spread: TestCluster;
+  /** More than one page of the CLI's 1000 keys, each key on one node only (N=1). */
+  const treeKeys = Array.from({ length: 1_050 }, (_, index) => `tree/${String(index).padStart(4, '0')}`);
+  const slashKeys = ['tree/a/b/c', 'tree/a/b'];
+  const allTreeKeys = [...treeKeys, ...slashKeys].sort();
+
+  before(async () => {
+    spread = await startTestCluster('ls-cluster', () => ({ replicas: 1 }));
+    const client = new RingkvClient({ baseUrl: spread.nodes[0]!.url });
+    for (let start = 0; start < treeKeys.length; start += 500) {
+      const answer = await client.batch(treeKeys.slice(start, start + 500).map((key) => ({ op: 'put' as const, key, value: key })));
+      assert.ok(answer.results.every((result) => result.status === 200), 'every batch put was stored');
+    }
+    for (const key of slashKeys) await client.put(key, key);
+  });
+
+  after(() => spread.close());
+
+  it('lists every live key of the cluster once, in order, across pages; plain ls lists only the asked node', async () => {
+    const [first, second] = spread.nodes.map((node) => node.url);
+    const listed = await ringkv(['keys', '--cluster', '--prefix', 'tree/', '--node', first!]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.deepEqual(listed.stdout.split('\n').slice(0, -1), allTreeKeys);
+    const local = await ringkv(['ls', '--prefix', 'tree/', '--node', first!]);
+    assert.equal(local.status, 0, local.stderr);
+    const localKeys = local.stdout.split('\n').slice(0, -1);
+    assert.ok(localKeys.length > 0 && localKeys.length < allTreeKeys.length, `the node holds ${localKeys.length} of ${allTreeKeys.length}: its own share`);
+    assert.ok(localKeys.every((key) => allTreeKeys.includes(key)));
+
+    const json = await ringkv(['ls', '--cluster', '--prefix', 'tree/a/', '--json', '--node', second!]);
+    assert.equal(json.status, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { scope: 'cluster', prefix: 'tree/a/', keys: ['tree/a/b', 'tree/a/b/c'] });
+  });
+
+  it('leaves out deleted keys, asks the next --node when one is down, and refuses --cluster with --local', async () => {
+    const client = new RingkvClient({ baseUrl: spread.nodes[2]!.url });
+    await client.delete('tree/a/b');
+    const listed = await ringkv(['keys', '--cluster', '--prefix', 'tree/a', '--node', closedAddress, '--node', spread.nodes[1]!.url]);
+    assert.equal(listed.status, 0, listed.stderr);
+    assert.equal(listed.stdout, 'tree/a/b/c\n');
+    const both = await ringkv(['ls', '--cluster', '--local', '--node', spread.nodes[0]!.url]);
+    assert.equal(both.status, 2, both.stderr);
+    assert.match(both.stderr, /--cluster.*--local|--local.*--cluster/);
+    const help = await ringkv(['keys', '--help']);
+    assert.match(help.stdout.replace(/\s+/g, ' '), /By default the keys ONE node stores .* with --cluster every live key of the whole cluster/);
   });
 });
 

@@ -1,5 +1,5 @@
-// The CLI's data commands: `ringkv get`, `put`, `delete` (`del`) of one key, `ls` (`keys`)
-// and `status`, each through the REST API of any of the nodes given with `--node` (any
+// The CLI's data commands: `ringkv get`, `put`, `delete` (`del`) of one key, `ls` (`keys`:
+// one node's own keys, or with --cluster the whole cluster's, page by page) and `status`, each through the REST API of any of the nodes given with `--node` (any
 // node serves any key): the next node is asked when one cannot be reached or answers 503,
 // both of which mean nothing was done (a conditional write, --if-match or --if-none-match,
 // goes on only when it never reached the node). A write with --idempotency-key goes on like a
@@ -15,7 +15,9 @@ import {
   inFlightRetriesMax,
   RingkvError,
   RingkvIdempotencyKeyInFlightError,
+  scanPagesMaxDefault,
   type ClusterInfo,
+  type ClusterKeysPage,
   type ConsistencyLevel,
   type ReadLevel,
   type RingkvClient,
@@ -274,12 +276,42 @@ function durationText(totalSeconds: number): string {
   return next === undefined ? head : `${head} ${Math.floor((totalSeconds % size) / next[0])} ${next[1]}`;
 }
 
-/** The live keys one node stores (its own replicas, not the whole cluster), one per line. */
-export async function listCommand(target: DataTarget, prefix: string, io: DataOutput): Promise<number> {
+/** Whose keys `ls` lists: the asked node's own replicas (the default), or the whole cluster's (GET /cluster/keys). */
+export type ListScope = 'node' | 'cluster';
+
+/** Keys asked for per page of `ls --cluster`: the most a node gives in one page. */
+const clusterListPageKeys = 1000;
+
+/** The live keys one node stores (its own replicas), or with scope `cluster` every live key of the cluster, one per line. */
+export async function listCommand(target: DataTarget, prefix: string, io: DataOutput, scope: ListScope = 'node'): Promise<number> {
+  if (scope === 'cluster') return listClusterCommand(target, prefix, io);
   const { result: keys, node } = await withFailover(target, 'read', (client) => client.allKeys(prefix));
   if (io.json) printJson(io, { node: nodeUrl(node, target.caPem !== undefined), scope: 'node', prefix, keys });
   else for (const key of keys) io.out.write(`${key}\n`);
   return exitCodes.ok;
+}
+
+/**
+ * Every live key of the cluster, page after page until the cursor is null. Each page may come
+ * from another --node (the cursor goes on through any), and text is printed as each page
+ * arrives, so a long listing shows at once and a failure midway leaves the keys before it.
+ */
+async function listClusterCommand(target: DataTarget, prefix: string, io: DataOutput): Promise<number> {
+  const keys: string[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < scanPagesMaxDefault; page++) {
+    const asked: string | null = cursor;
+    const { result } = await withFailover(target, 'read', (client): Promise<ClusterKeysPage> => client.clusterKeys({ prefix, limit: clusterListPageKeys, cursor: asked }));
+    if (io.json) keys.push(...result.keys);
+    else if (result.keys.length > 0) io.out.write(`${result.keys.join('\n')}\n`);
+    if (result.nextCursor === null) {
+      if (io.json) printJson(io, { scope: 'cluster', prefix, keys });
+      return exitCodes.ok;
+    }
+    if (result.nextCursor === asked) throw new CommandFailure(exitCodes.unavailable, 'a node answered the cursor it was given as the next one: the listing would not advance; is it another ringkv release?');
+    cursor = result.nextCursor;
+  }
+  throw new CommandFailure(exitCodes.unavailable, `the listing did not end within ${scanPagesMaxDefault} pages of ${clusterListPageKeys} keys; narrow it with --prefix`);
 }
 
 /** The members, their state and ring status, and the ring's: a table, or /cluster as JSON. */

@@ -1,4 +1,4 @@
-// Section 6: look up, write and delete single keys, and browse keys by prefix.
+// Section 6: look up, write and delete single keys, and browse the cluster's keys by prefix.
 import { useState } from 'react';
 import { useKeyLookup, type KeyLookup } from '../hooks/use-key-lookup';
 import type { LoadedVersion } from '../lib/write-condition';
