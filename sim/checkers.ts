@@ -94,8 +94,10 @@ function explanationsOf(read: Operation, writes: readonly Operation[]): Explanat
   // and the key reads as absent: an absent read may stand for any delete, or any expired put.
   if (seen === undefined || !seen.found) return [initial, ...deletes, ...writes.filter(expirable)];
   if (!seen.tombstone) return writes.filter((write) => write.kind === 'put' && write.value === seen.value);
-  // An expired value is a tombstone at the put's own version.
-  if (seen.expiresAt !== undefined) return versionMatches(writes.filter(expirable), seen.version, read);
+  // An expired value is a tombstone at the put's own version (maybe an earlier stamp of a
+  // re-stamped put, which expires earlier than its final one: premature-expiry judges the
+  // expiry the read reported).
+  if (seen.expiresAt !== undefined) return versionMatches(writes.filter((write) => write.kind === 'put' && write.ttlSeconds !== undefined), seen.version, read);
   return versionMatches(deletes, seen.version, read);
 }
 
@@ -122,14 +124,15 @@ function versionMatches(writes: readonly Operation[], version: Version, read: Op
 
 /**
  * A read that saw a value past its expiry, or an expiry its coordinator's clock had not
- * reached. A value's expiry is the one its acknowledged put was given (a re-stamped
- * earlier copy expires earlier still), else the one the read reported.
+ * reached. A value's expiry is the earlier of the one its acknowledged put was given and
+ * the one the read reported (a re-stamped put's earlier copy expires earlier).
  */
 function judgeExpiry(read: Operation, writes: readonly Operation[], seen: string, context: HistoryCheckContext): Pick<Violation, 'kind' | 'message'> | undefined {
   const value = read.read;
   if (value === undefined || !value.found) return undefined;
   const put = value.tombstone ? undefined : writes.find((write) => write.kind === 'put' && write.value === value.value);
-  const expiresAt = put?.expiresAt ?? value.expiresAt;
+  // A read of an earlier stamp of a re-stamped put carries that stamp's (earlier) expiry.
+  const expiresAt = put?.expiresAt === undefined ? value.expiresAt : value.expiresAt === undefined ? put.expiresAt : Math.min(put.expiresAt, value.expiresAt);
   if (expiresAt === undefined) return undefined;
   const at = (hlc: number) => context.trace.describeVersion({ hlc, nodeId: read.node }).replace(/@.*$/, '');
   if (!value.tombstone && read.expiryJudgedAfter !== undefined && expiresAt <= read.expiryJudgedAfter) {
@@ -272,7 +275,8 @@ const scanPageEntries = 7;
  * meanwhile is listed, as live or not, as that copy is (judged at the same HLC time).
  */
 export async function checkScan(cluster: InProcessCluster, keys: readonly string[], nowMs: number): Promise<Violation[]> {
-  const member = cluster.members.find((candidate) => candidate.up && !candidate.retired);
+  // Through a member that serves: running, and normal in its own view (not one that has left and is stopping).
+  const member = cluster.members.find((candidate) => candidate.up && !candidate.retired && candidate.node.membership.ringOf(candidate.nodeId) === 'normal');
   if (member === undefined) return [];
   const atHlc = member.node.hlc.now();
   const before = await newestCopies(cluster, keys);

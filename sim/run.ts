@@ -254,7 +254,8 @@ async function healAndConverge(context: RunContext): Promise<void> {
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
   // A node that lost its disk rejoins by receiving its ranges, and the ring settles after.
   // Starved gossip is not healed: its window runs out first, then the usual allowance.
-  const settleMsMax = scenario.limits.recoveryMsMax + 6000 + starvedMsLeft(context);
+  // A node that leaves hands on what it still holds before it stops (rebalancer.ts): one settle period more.
+  const settleMsMax = scenario.limits.recoveryMsMax + 8000 + starvedMsLeft(context);
   // Settled means nothing is left to strike either: an operator's leave or removal still
   // being asked again would change the ring after the check, and a starved node's gossip
   // still to come back holds ring changes (the barrier).

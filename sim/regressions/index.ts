@@ -1,5 +1,5 @@
 // The scripted regression scenarios by name (`npm run sim -- --script NAME` replays one),
-// each written out from a ring-changes seed as it was drawn when it failed (102553
+// each written out from a seed as it was drawn when it failed (ring-changes 102553
 // twice: as first drawn, and as drawn later, when it failed through other steps).
 import type { Script } from '../script.js';
 import { script as ringChanges101007 } from './ring-changes-101007.js';
@@ -7,6 +7,7 @@ import { script as ringChanges101154 } from './ring-changes-101154.js';
 import { script as ringChanges102553 } from './ring-changes-102553.js';
 import { script as ringChanges102553Later } from './ring-changes-102553-later.js';
 import { script as ringChanges102728 } from './ring-changes-102728.js';
+import { script as slowGossip1731197 } from './slow-gossip-1731197.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-101007': ringChanges101007,
@@ -14,4 +15,5 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-102553': ringChanges102553,
   'ring-changes-102553-later': ringChanges102553Later,
   'ring-changes-102728': ringChanges102728,
+  'slow-gossip-1731197': slowGossip1731197,
 };

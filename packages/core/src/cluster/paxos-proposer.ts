@@ -136,6 +136,8 @@ type Begun =
       remembered: RememberedWrite | null;
       /** Tags of the last commit that some promising replica lags: this round's proposals carry them. */
       carried: RememberedWrite[];
+      /** Some promising replica's copy of the key is older than `current`: it may be on fewer than a majority. */
+      currentLagging: boolean;
       failures: ReplicaFailure[];
     };
 
@@ -204,6 +206,8 @@ export class PaxosProposer {
       if (refusal !== undefined) {
         // An earlier attempt may have been chosen and then built on: its outcome is not known.
         if (own.length > 0) throw this.unknown(key, `${refusal}, after an earlier attempt of this write may have been chosen`, failures);
+        // A 412 names the version it met: like a serial read, make sure a majority holds it first.
+        if (begun.currentLagging && current !== undefined && (await this.commit(key, ballot, current, groups, carried)).decision !== 'reached') continue;
         throw new PreconditionFailedError(refusal, seen);
       }
       if (current !== undefined && compareVersions(ballot, current) <= 0) continue; // the clock has observed it: the next ballot is above
@@ -237,6 +241,12 @@ export class PaxosProposer {
         await this.finish(key, begun.ballot, begun.inProgress, begun.groups, begun.carried);
         continue;
       }
+      // A copy some promising replica lacks may sit on a minority (its commit was cut short):
+      // a later round's majority could miss it and read an older one. Commit it to a majority
+      // before answering, as Cassandra repairs the most recent commit (simulator seed 1940625).
+      if (begun.currentLagging && begun.current !== undefined) {
+        if ((await this.commit(key, begun.ballot, begun.current, begun.groups, begun.carried)).decision !== 'reached') continue;
+      }
       // Judged at the ballot's time, as conditions are: linearizable with them.
       return visibleAt(begun.current, begun.ballot.hlc);
     }
@@ -257,7 +267,9 @@ export class PaxosProposer {
     const prepared = await this.prepare(key, ballot, groups, idempotencyKey);
     if (prepared.decision !== 'reached') return (await this.again(prepared, round)) ? { kind: 'again', failures: prepared.failures } : { kind: 'stop', failures: prepared.failures };
     const remembered = prepared.yes.find((promise) => promise.remembered !== null)?.remembered ?? null;
-    return { kind: 'promised', groups, ballot, ...this.policy.readPromises(prepared.yes), remembered, carried: carriedTags(prepared.yes), failures: prepared.failures };
+    const read = this.policy.readPromises(prepared.yes);
+    const currentLagging = read.current !== undefined && prepared.yes.some((promise) => promise.current === null || compareVersions(promise.current, read.current as StoredRecord) !== 0);
+    return { kind: 'promised', groups, ballot, ...read, remembered, carried: carriedTags(prepared.yes), currentLagging, failures: prepared.failures };
   }
 
   /**

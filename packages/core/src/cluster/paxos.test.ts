@@ -142,6 +142,22 @@ describe('conditional writes on an in-process cluster', () => {
     cluster.stop();
   });
 
+  it('commits a copy only some replica holds before a serial read answers it, so a later majority cannot miss it', async () => {
+    const cluster = new InProcessCluster({ nodes: 3, seed: 73, hash, yieldToEventLoop });
+    await cluster.start();
+    // A commit cut short (the other replicas' disks refused it) left the chosen record on n1 alone.
+    const n1 = cluster.member('n1');
+    const chosen: StoredRecord = { value: 'only-on-n1', tombstone: false, hlc: n1.node.hlc.now(), nodeId: 'n1' };
+    await n1.engine.apply('lagging', chosen);
+    const first = await cluster.settle(n1.node.paxos.read('lagging'));
+    assert.equal(first?.value, 'only-on-n1');
+    cluster.crash('n1');
+    await cluster.run(1500);
+    const later = await cluster.settle(cluster.member('n2').node.paxos.read('lagging'));
+    assert.equal(later?.value, 'only-on-n1', 'the majority without n1 holds what the first serial read answered');
+    cluster.stop();
+  });
+
   it('loses no won increment while a replica crashes and restarts midway', async () => {
     const cluster = new InProcessCluster({ nodes: 3, seed: 72, hash, yieldToEventLoop });
     await cluster.start();

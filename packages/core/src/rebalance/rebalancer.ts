@@ -84,9 +84,13 @@ export class Rebalancer {
       return;
     }
     if (placement.transition === 0) {
-      this.announceLeftIfSo();
       const seenByAll = membership.barrierPassed(membership.routeStamp().epoch);
-      if (placement.writes.length === 1 && seenByAll && membership.isReady() && membership.ringOf(selfId) === 'normal') await this.cleanUp(placement.read);
+      // A node that has left hands its keys on like any cleanup before its shell stops it: a
+      // transfer that ran while it was unavailable took its keys from the other replicas,
+      // which may lack a write only it held (simulator seed 1731197 of slow-gossip).
+      const ring = membership.ringOf(selfId);
+      if (placement.writes.length === 1 && seenByAll && membership.isReady() && (ring === 'normal' || ring === 'left')) await this.cleanUp(placement.read);
+      this.announceLeftIfSo();
       return;
     }
     const nowMs = this.deps.clock.nowMs();
@@ -108,7 +112,9 @@ export class Rebalancer {
   settled(): boolean {
     const placement = this.deps.placement();
     if (placement.transition !== 0 || placement.writes.length !== 1) return false;
-    if (this.deps.membership.ringOf(this.deps.selfId) !== 'normal') return true;
+    const ring = this.deps.membership.ringOf(this.deps.selfId);
+    if (ring === 'left') return this.handedAllOn();
+    if (ring !== 'normal') return true;
     return this.cleanup?.ring === placement.read.fingerprint && this.cleanup.finishedAtMs !== null && (this.deps.keysOutside() ?? 0) === 0;
   }
 
@@ -189,9 +195,15 @@ export class Rebalancer {
   }
 
   private announceLeftIfSo(): void {
-    if (this.leftAnnounced || this.deps.membership.ringOf(this.deps.selfId) !== 'left') return;
+    if (this.leftAnnounced || this.deps.membership.ringOf(this.deps.selfId) !== 'left' || !this.handedAllOn()) return;
     this.leftAnnounced = true;
     this.deps.events?.left?.();
+  }
+
+  /** A node that has left: its last cleanup handed on (and dropped) every key it held. */
+  private handedAllOn(): boolean {
+    const read = this.deps.placement().read;
+    return this.cleanup?.ring === read.fingerprint && this.cleanup.finishedAtMs !== null && (this.deps.keysOutside() ?? 1) === 0;
   }
 
   /** Drops keys this node is no longer a replica of (once per stable ring). */
