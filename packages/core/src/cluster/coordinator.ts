@@ -382,7 +382,8 @@ export class Coordinator {
     read.start();
     const again = () => misrouted && reroutes < reroutesMax;
     return read.result.then(
-      (replies) => (again() ? this.readRouted(key, count, reroutes + 1) : { record: visibleAt(newest, this.deps.hlc.now()), replies: replies.size }),
+      // Only a value with a ttl needs a clock reading (which also advances the HLC).
+      (replies) => (again() ? this.readRouted(key, count, reroutes + 1) : { record: newest?.expiresAt === undefined ? newest : visibleAt(newest, this.deps.hlc.now()), replies: replies.size }),
       (error: unknown) => {
         if (again()) return this.readRouted(key, count, reroutes + 1);
         throw error;

@@ -38,7 +38,7 @@ import {
   WriteQuery,
 } from '@ringkv/client/schemas';
 import { problemResponse, problemResponses } from './schemas.js';
-import { preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
+import { headerText, preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
 import { storedValueText, valueTextOf } from './value-echo.js';
 import { expiresAtOf, ttlFromQuery } from './write-options.js';
 import { idempotencyOf } from './idempotency.js';
@@ -87,7 +87,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const ttlSeconds = ttlFromQuery(request.query.ttl);
       const idempotency = idempotencyOf(
         request.headers['idempotency-key'],
-        { method: 'PUT', valueText: valueTextOf(request.body) ?? JSON.stringify(request.body.value), ttlSeconds, ifMatch: headerOf(request.headers['if-match']), ifNoneMatch: headerOf(request.headers['if-none-match']) },
+        { method: 'PUT', valueText: valueTextOf(request.body) ?? JSON.stringify(request.body.value), ttlSeconds, ifMatch: headerText(request.headers['if-match']), ifNoneMatch: headerText(request.headers['if-none-match']) },
         request.query.w !== undefined,
       );
       requireReady(deps);
@@ -157,7 +157,7 @@ export const storeRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       const requested = requestedCondition(request.headers, 'DELETE', request.query.w !== undefined);
       const idempotency = idempotencyOf(
         request.headers['idempotency-key'],
-        { method: 'DELETE', valueText: undefined, ttlSeconds: undefined, ifMatch: headerOf(request.headers['if-match']), ifNoneMatch: undefined },
+        { method: 'DELETE', valueText: undefined, ttlSeconds: undefined, ifMatch: headerText(request.headers['if-match']), ifNoneMatch: undefined },
         request.query.w !== undefined,
       );
       requireReady(deps);
@@ -235,10 +235,6 @@ async function writeByPaxos(
   }
 }
 
-/** One header's text, a repeated header joined as Node joins it. */
-function headerOf(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(', ') : value;
-}
 
 /** The fewest replicas a Paxos round heard (a majority of the key's replicas), reported in X-Ringkv-Acks. */
 function majorityOf(deps: Pick<ApiDeps, 'coordinator'>, key: string): number {

@@ -30,7 +30,7 @@ function invalidCondition(detail: string): ProblemError {
 }
 
 /** One header's text: Node joins a repeated If-Match into one comma-separated line, which parseIfMatch refuses. */
-function headerText(value: string | string[] | undefined): string | undefined {
+export function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value;
 }
 
