@@ -11,11 +11,12 @@ import { scenarioFor, type Convergence, type Profile } from './scenario.js';
 
 /**
  * One client operation: virtual ms after the workload starts, client, what, key, R or W
- * as a replica count, coordinator, and for a put its value (unique in the run).
+ * as a replica count, coordinator, and for a put its value (unique in the run) and, for
+ * one that expires, its ttl in seconds.
  */
 export type ScriptedOperation =
   | [atMs: number, client: string, kind: 'read' | 'delete', key: string, level: number, node: string]
-  | [atMs: number, client: string, kind: 'put', key: string, level: number, node: string, value: string];
+  | [atMs: number, client: string, kind: 'put', key: string, level: number, node: string, value: string, ttlSeconds?: number];
 
 export interface Script {
   /** How `npm run sim -- --script NAME` finds it (sim/regressions/index.ts). */
@@ -64,7 +65,7 @@ function replay(context: IssueContext, operations: readonly ScriptedOperation[])
         context.trace.add({ atMs: context.nowMs(), kind: 'phase', keys: [key], text: `scripted ${kind} of ${key} by ${client} skipped: ${node} is not running` });
         continue;
       }
-      const value = operation[2] === 'put' ? { value: operation[6] } : {};
+      const value = operation[2] === 'put' ? { value: operation[6], ...(operation[7] === undefined ? {} : { ttlSeconds: operation[7] }) } : {};
       context.clients.submit({ client, phase: 'workload', node, kind, key, level, ...value });
       started++;
     }

@@ -8,6 +8,7 @@ import { script as ringChanges102553 } from './ring-changes-102553.js';
 import { script as ringChanges102553Later } from './ring-changes-102553-later.js';
 import { script as ringChanges102728 } from './ring-changes-102728.js';
 import { script as slowGossip1731197 } from './slow-gossip-1731197.js';
+import { script as slowGossip1830711 } from './slow-gossip-1830711.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-101007': ringChanges101007,
@@ -16,4 +17,5 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-102553-later': ringChanges102553Later,
   'ring-changes-102728': ringChanges102728,
   'slow-gossip-1731197': slowGossip1731197,
+  'slow-gossip-1830711': slowGossip1830711,
 };

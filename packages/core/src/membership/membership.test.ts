@@ -3,14 +3,19 @@
 // by raising its incarnation, a crashed member goes down only after the suspicion timeout
 // and comes back up when it returns; the precedence rules of updates; and who may say
 // what (issue 9): forged or out-of-range claims one member makes about another, fed to a
-// node through the same entry point the transport uses, change nothing they must not.
+// node through the same entry point the transport uses, change nothing they must not; and
+// a process started on an empty disk that hears its id left, in whichever life, takes the
+// life after it.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { routeStampOf } from '../cluster/cluster-state.js';
 import { incarnationMax } from '../limits.js';
 import type { MemberUpdate } from '../protocol/messages.js';
+import type { Transport } from '../protocol/transport.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { InProcessCluster } from '../testing/in-process-cluster.js';
-import { overrides } from './membership.js';
+import { SeededRng } from '../rng.js';
+import { Membership, overrides } from './membership.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -159,5 +164,44 @@ describe('who may say what in membership gossip', () => {
     await c.run(3000);
     for (const observer of ['n1', 'n3']) assert.ok(['leaving', 'left'].includes(viewOf(c, observer, 'n4')?.ring ?? ''), `${observer} heard of the removal`);
     c.stop();
+  });
+});
+
+describe('a node id started again on an empty disk', () => {
+  // Only handlePing is called here, and it sends nothing.
+  const offline: Transport = { request: () => Promise.reject(new Error('this test has no network')) };
+  const n1 = { nodeId: 'n1', address: '10.0.0.1:8000' };
+  const n4 = { nodeId: 'n4', address: '10.0.0.4:8000' };
+  const update = (member: typeof n1, fields: Partial<MemberUpdate>): MemberUpdate => ({ ...member, state: 'up', life: 0, incarnation: 0, ring: 'normal', synced: 0, horizon: 0, serving: true, epoch: 0, ...fields });
+
+  // The cluster may hold the id at any life: a fresh process knows none and starts at 0.
+  for (const leftLife of [0, 1, 3]) {
+    it(`hears its id left in life ${leftLife} and joins as life ${leftLife + 1}, which it tells the member that told it`, () => {
+      const fresh = new Membership({ self: n4, seeds: [n1.address], transport: offline, rng: new SeededRng(1), nowMs: () => 0, selfRing: 'joining', startedEmpty: true });
+      const told = update(n4, { life: leftLife, incarnation: 8, ring: 'left', synced: 77, horizon: 5000, epoch: 16 });
+      const pong = fresh.handlePing({ type: 'ping', from: n1, updates: [update(n1, { epoch: 16 }), told] }, n1);
+      const self = fresh.list().find((member) => member.nodeId === 'n4');
+      assert.equal(self?.life, leftLife + 1, 'a new life, one after the one that left');
+      assert.equal(self?.ring, 'joining');
+      assert.equal(self?.synced, 0, 'nothing of the old life carries over');
+      assert.equal(self?.serving, false);
+      // The pong leads with the process's own update, the only source others take a new life from.
+      assert.equal(pong.updates[0]?.nodeId, 'n4');
+      assert.equal(pong.updates[0]?.life, leftLife + 1);
+      assert.equal(pong.updates[0]?.ring, 'joining');
+      assert.deepEqual(fresh.routeStamp(), routeStampOf(fresh.list()), 'requests are routed by the new life');
+    });
+  }
+
+  it('hears its id joining in a later life (that process lost its disk) and goes on as that life, which its routes count', () => {
+    const fresh = new Membership({ self: n4, seeds: [n1.address], transport: offline, rng: new SeededRng(1), nowMs: () => 0, selfRing: 'joining', startedEmpty: true });
+    fresh.handlePing({ type: 'ping', from: n1, updates: [update(n1, {})] }, n1);
+    // Alone in its ping, so that no other news of it recomputes the route stamp.
+    fresh.handlePing({ type: 'ping', from: n1, updates: [update(n4, { life: 2, incarnation: 3, ring: 'joining' })] }, n1);
+    const self = fresh.list().find((member) => member.nodeId === 'n4');
+    assert.equal(self?.life, 2);
+    assert.equal(self?.ring, 'joining');
+    assert.ok((self?.incarnation ?? 0) > 3, 'it speaks above what others hold of that life');
+    assert.deepEqual(fresh.routeStamp(), routeStampOf(fresh.list()));
   });
 });

@@ -391,11 +391,9 @@ export class Membership {
     let ringChanged = false;
     let moved = false;
     for (const update of credible) {
-      const member = this.members.get(update.nodeId);
-      // News of an earlier life of a member is no news (one of a later life is checked first).
-      if (member === undefined || member.life !== update.life) continue;
-      const change =
-        update.nodeId === this.selfId ? this.mergeAboutSelf(update) : update.nodeId === sender ? this.mergeOwnClaim(member, update) : this.mergeRelayed(member, update);
+      // News of this node goes to mergeAboutSelf whatever its life: a process that started
+      // empty knows no life of its id, and the news of a later one is how it learns it.
+      const change = update.nodeId === this.selfId ? this.mergeAboutSelf(update) : this.mergeAboutOther(update, sender);
       if (change !== 'none') ringChanged = true;
       if (change === 'moved') moved = true;
     }
@@ -420,12 +418,23 @@ export class Membership {
     this.gossip.delete(member.nodeId);
   }
 
-  /** What others say of this node: refute an accusation; take a later ring status. */
+  /** A member's update, from itself or relayed; news of an earlier life than the one held is no news. */
+  private mergeAboutOther(update: MemberUpdate, sender: string | undefined): RingChange {
+    const member = this.members.get(update.nodeId);
+    // One of a later life was checked first (startLifeOf): from the member, it replaced the record.
+    if (member === undefined || member.life !== update.life) return 'none';
+    return update.nodeId === sender ? this.mergeOwnClaim(member, update) : this.mergeRelayed(member, update);
+  }
+
+  /** What others say of this node: take its id's later life (started empty), refute an accusation, take a later ring status. */
   private mergeAboutSelf(update: MemberUpdate): RingChange {
     const self = this.members.get(this.selfId) as Member;
     // A process that started empty hears of its id's later life: it is that id now (its
-    // disk was lost, or the id was reused); it goes on as a joining member of that life.
-    if (update.life > self.life && this.deps.startedEmpty === true && self.ring === 'joining') {
+    // disk was lost, or the id was reused); it goes on as a joining member of that life,
+    // which changes the epoch even if nothing below does. A process that started empty
+    // at life 0 and hears the id left in life 1 comes here first, then starts life 2 below.
+    const adopted = update.life > self.life && this.deps.startedEmpty === true && self.ring === 'joining';
+    if (adopted) {
       self.life = update.life;
       raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
       this.spread(self);
@@ -447,7 +456,7 @@ export class Membership {
     // Others may move this node's ring status on (a `remove` reached it, or it left
     // before a restart and forgot): it accepts the later status. Only its own leave and an
     // operator's remove produce one, and a node removed while cut off must learn it.
-    if (laterRingStatus(self.ring, update.ring) === self.ring) return 'none';
+    if (laterRingStatus(self.ring, update.ring) === self.ring) return adopted ? 'moved' : 'none';
     self.ring = update.ring;
     raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
     this.spread(self);
