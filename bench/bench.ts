@@ -25,6 +25,8 @@
 // batch-bench.ts: N single PUTs against the same in POST /batch of 100), BENCH_BATCH_PUTS (20000).
 // BENCH_SCAN (0 skips the scan benchmark, scan-bench.ts: GET /cluster/keys paged to the end, then
 // `ringkv backup` and `ringkv restore` into a fresh cluster, in keys/s and MB/s), BENCH_SCAN_KEYS (100000).
+// BENCH_WATCH (0 skips the watch benchmark, watch-bench.ts: delivery latency from a write's 200 to
+// its event on GET /watch, under writers at quorum on every node).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +39,7 @@ import { reportSdk, runSdkBench, type SdkResult } from './sdk-bench.js';
 import { reportCas, runCasBench, type CasResult } from './cas-bench.js';
 import { reportBatch, runBatchBench, type BatchResult } from './batch-bench.js';
 import { reportScan, runScanBench, type ScanResult } from './scan-bench.js';
+import { reportWatch, runWatchBench, type WatchResult } from './watch-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
@@ -64,7 +67,9 @@ const runBatch = only === 'batch' || (only === undefined && process.env.BENCH_BA
 const batchPuts = Number(process.env.BENCH_BATCH_PUTS ?? 20_000);
 const runScan = only === 'scan' || (only === undefined && process.env.BENCH_SCAN !== '0');
 const scanKeys = Number(process.env.BENCH_SCAN_KEYS ?? 100_000);
-if (only !== undefined && only !== 'ops' && only !== 'join' && only !== 'frozen' && only !== 'flood' && only !== 'sdk' && only !== 'cas' && only !== 'batch' && only !== 'scan') throw new Error(`BENCH_ONLY must be ops, join, frozen, flood, sdk, cas, batch or scan, not ${only}`);
+const runWatch = only === 'watch' || (only === undefined && process.env.BENCH_WATCH !== '0');
+const benchParts = ['ops', 'join', 'frozen', 'flood', 'sdk', 'cas', 'batch', 'scan', 'watch'];
+if (only !== undefined && !benchParts.includes(only)) throw new Error(`BENCH_ONLY must be one of ${benchParts.join(', ')}, not ${only}`);
 if (runScan && !(Number.isInteger(scanKeys) && scanKeys >= 1)) throw new Error(`BENCH_SCAN_KEYS must be a whole number of at least 1, not ${process.env.BENCH_SCAN_KEYS}`);
 if (runBatch && !(Number.isInteger(batchPuts) && batchPuts >= 100)) throw new Error(`BENCH_BATCH_PUTS must be a whole number of at least 100, not ${process.env.BENCH_BATCH_PUTS}`);
 if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
@@ -117,7 +122,9 @@ async function main(): Promise<void> {
   const batchResult: BatchResult | null = runBatch ? await runBatchBench({ basePort: basePort + 200, storage: 'memory', puts: batchPuts, opsPerBatch: 100, connections }) : null;
   // Ports of its own, clear of the clusters above (its second, fresh cluster takes basePort + 230).
   const scanResult: ScanResult | null = runScan ? await runScanBench({ basePort: basePort + 220, keys: scanKeys, stepTimeoutMs: 600_000 }) : null;
-  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult, scanResult);
+  // Ports of its own, clear of the clusters above.
+  const watchResult: WatchResult | null = runWatch ? await runWatchBench({ basePort: basePort + 240, connections: Math.min(connections, 16), seconds: Math.min(seconds, 5) }) : null;
+  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult, scanResult, watchResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -142,7 +149,17 @@ async function measure(storage: string, operation: Measurement['operation'], clu
   return measurement;
 }
 
-function report(results: Measurement[], joinResult: JoinResult | null, frozenResult: FrozenResult | null, floodResult: FloodResult | null, sdkResult: SdkResult | null, casResult: CasResult | null, batchResult: BatchResult | null, scanResult: ScanResult | null): void {
+function report(
+  results: Measurement[],
+  joinResult: JoinResult | null,
+  frozenResult: FrozenResult | null,
+  floodResult: FloodResult | null,
+  sdkResult: SdkResult | null,
+  casResult: CasResult | null,
+  batchResult: BatchResult | null,
+  scanResult: ScanResult | null,
+  watchResult: WatchResult | null,
+): void {
   const machine = `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   const lines = ['', `Machine: ${machine}, load from ${loadGenerator}`];
   if (results.length > 0) {
@@ -163,13 +180,14 @@ function report(results: Measurement[], joinResult: JoinResult | null, frozenRes
   if (casResult !== null) lines.push(...reportCas(casResult));
   if (batchResult !== null) lines.push(...reportBatch(batchResult));
   if (scanResult !== null) lines.push(...reportScan(scanResult));
+  if (watchResult !== null) lines.push(...reportWatch(watchResult));
   lines.push('');
   process.stdout.write(lines.join('\n'));
   const resultsDir = join(here, '..', 'results');
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult, scan: scanResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult, scan: scanResult, watch: watchResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

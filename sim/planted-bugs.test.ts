@@ -40,6 +40,8 @@ const expectedKinds: Record<keyof Required<PlantedBugs>, readonly ViolationKind[
   ignoreInProgress: ['double-win', 'not-linearizable', 'refused-write-visible', 'stale-read'],
   // A value that never expires is read after its expiry.
   replicaDropsTtl: ['expired-value-read'],
+  // A watch that does not wait for the slowest member passes changes it has not read yet.
+  watchPassesSlowMembers: ['watch-missed-change', 'watch-out-of-order'],
 };
 
 /** Bugs that only ring changes can show run in that profile. */
@@ -72,6 +74,10 @@ async function firstSeedShowing(plantedBugs: PlantedBugs, kinds: readonly Violat
 const foundElsewhere: Partial<Record<keyof PlantedBugs, string>> = {
   writeOnlyToReadRing: 'packages/core/src/cluster/ring-change-writes.test.ts',
   fencingOff: 'packages/core/src/cluster/fencing.test.ts',
+  // cleanupWithoutHandoff: found at slow-gossip seed 149 of 200 once; since the watching
+  // client's messages shifted every schedule, first at seed 1,226 (4 seeds of 2,000): a
+  // node that alone holds a write while its replicas change is rare under the other safeguards.
+  cleanupWithoutHandoff: 'packages/core/src/rebalance/cleanup-handoff.test.ts',
 };
 
 describe('planted bugs', () => {

@@ -7,6 +7,8 @@
 import { InvariantError, loadKeyHasher, type Ring, type SeededRng } from '@ringkv/core';
 import type { InProcessCluster } from '@ringkv/core/testing';
 import { checkHistory, checkReplicas, checkScan } from './checkers.js';
+import { checkWatch } from './watch-checker.js';
+import { SimWatcher } from './watcher.js';
 import { checkLinearizable } from './linearizability.js';
 import { ClientDriver } from './clients.js';
 import { buildCluster } from './cluster-setup.js';
@@ -26,6 +28,8 @@ export interface RunResult {
   faults: TimedFault[];
   history: History;
   trace: Trace;
+  /** The watching client and what it was told. */
+  watcher: SimWatcher;
   violations: Violation[];
   /** Virtual ms the run took, start to last check. */
   virtualMs: number;
@@ -48,6 +52,8 @@ interface RunContext {
   violations: Violation[];
   /** Picks the node each phase-two read goes to. */
   sweepRng: SeededRng;
+  /** The watching client (watcher.ts). */
+  watcher: SimWatcher;
   /** Faults still to strike, by time since the workload started; refused operator requests come back here. */
   pending: Array<TimedFault & { attempts: number }>;
   /** Operator leaves and removals a node accepted, to ask again should that node lose them (see operatorChangesLost). */
@@ -119,6 +125,7 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     clients,
     violations,
     sweepRng: streamFor(seed, 'phase-two'),
+    watcher: new SimWatcher(cluster, streamFor(seed, 'watch'), trace, nowMs),
     pending: faults.map((timed) => ({ ...timed, attempts: 0 })),
     accepted: [],
     rejoins: 0,
@@ -135,13 +142,18 @@ export async function runPlanned(scenario: Scenario, plan: RunPlan): Promise<Run
     const replicasOf = (key: string) => [...new Set([...(context.placement?.preferenceList(key) ?? []), ...(finalRing?.preferenceList(key) ?? [])])];
     violations.push(...checkHistory(history, { replicas: scenario.replicas, replicasOf, dataLosses: history.dataLosses, trace }));
     violations.push(...checkLinearizable(history, { replicasOf, dataLosses: history.dataLosses, trace }));
+    if (!violations.some((violation) => violation.kind === 'no-recovery')) {
+      await catchUpWatch(context);
+      violations.push(...checkWatch(context.watcher, history, { replicas: scenario.replicas, replicasOf, dataLosses: history.dataLosses, atMs: nowMs() }));
+    }
   } catch (error) {
     report(thrownInCore(error, nowMs()));
   } finally {
     stopWatching();
+    context.watcher.stop();
     cluster.stop();
   }
-  return { seed, cluster, scenario, faults, history, trace, violations, virtualMs: nowMs() };
+  return { seed, cluster, scenario, faults, history, trace, watcher: context.watcher, violations, virtualMs: nowMs() };
 }
 
 async function startCluster(context: RunContext): Promise<void> {
@@ -162,6 +174,7 @@ async function runWorkload(context: RunContext, issue: (elapsedMs: number, budge
   const { scenario, cluster, trace, clients } = context;
   const startMs = context.nowMs();
   context.workloadStartMs = startMs;
+  context.watcher.start();
   trace.add({ atMs: startMs, kind: 'phase', text: 'phase one: workload and faults' });
   let issued = 0;
   for (;;) {
@@ -286,6 +299,13 @@ async function healAndConverge(context: RunContext): Promise<void> {
   for (const violation of await checkReplicas(cluster, keys, trace, context.nowMs())) context.violations.push(violation);
   await sweep(context, keys, 'final', quorumOf(scenario.replicas));
   for (const violation of await checkScan(cluster, keys, context.nowMs())) context.violations.push(violation);
+}
+
+/** After healing: lets the watch catch up with the newest acknowledged write (bounded). */
+async function catchUpWatch(context: RunContext): Promise<void> {
+  const newest = Math.max(0, ...context.history.operations.filter((operation) => operation.outcome === 'ok' && operation.version !== undefined).map((operation) => operation.version?.hlc ?? 0));
+  context.trace.add({ atMs: context.nowMs(), kind: 'phase', text: 'check: let the watch catch up, then judge what it delivered' });
+  await runUntil(context, () => context.watcher.resolvedAt() >= newest, context.scenario.limits.recoveryMsMax + 4000);
 }
 
 /**

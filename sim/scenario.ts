@@ -91,8 +91,8 @@ export interface ScenarioChoices {
 }
 
 /** The independent random streams of a run. */
-export type Stream = 'scenario' | 'cluster' | 'faults' | 'workload' | 'phase-two';
-const streamSalts: Record<Stream, number> = { scenario: 1, cluster: 2, faults: 3, workload: 4, 'phase-two': 5 };
+export type Stream = 'scenario' | 'cluster' | 'faults' | 'workload' | 'phase-two' | 'watch';
+const streamSalts: Record<Stream, number> = { scenario: 1, cluster: 2, faults: 3, workload: 4, 'phase-two': 5, watch: 6 };
 
 /** A seeded stream per purpose; splitmix-style mixing keeps neighbouring seeds unrelated. */
 export function streamFor(seed: number, stream: Stream): SeededRng {

@@ -35,7 +35,17 @@ export type ViolationKind =
   /** A request got no answer at all within the run's bounds. */
   | 'hung-operation'
   /** After healing, the nodes did not all see each other up again, or a read failed on the healed cluster. */
-  | 'no-recovery';
+  | 'no-recovery'
+  /** The watch delivered a change of a key twice (watch-checker.ts). */
+  | 'watch-duplicate'
+  /** The watch delivered a key's changes out of version order. */
+  | 'watch-out-of-order'
+  /** The watch delivered a change no client wrote, or one refused as "nothing applied". */
+  | 'watch-phantom'
+  /** A write acknowledged at quorum after the watch began never arrived on it. */
+  | 'watch-missed-change'
+  /** The watch never began, or after healing never caught up with the writes. */
+  | 'watch-stalled';
 
 export interface Violation {
   kind: ViolationKind;

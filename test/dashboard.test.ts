@@ -235,6 +235,27 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     await waitForFirstListedKey(page, key);
   });
 
+  test('the Changes panel shows puts and deletes written through other nodes as they happen, and a pause misses nothing', { timeout: 30_000 }, async () => {
+    const [, second, third] = cluster.nodes;
+    assert.ok(second && third);
+    const prefix = `live-${Date.now()}/`;
+    await page.getByTestId('changes-prefix').fill(prefix);
+    await page.getByTestId('changes-start').click();
+    await pollUntil(async () => ((await page.getByTestId('changes-status').getAttribute('data-phase')) === 'live' ? true : undefined), { timeoutMs: 10_000, what: 'the feed live' });
+    await second.client.put(`${prefix}a`, { n: 1 }, 'quorum');
+    await third.client.delete(`${prefix}a`, 'quorum');
+    const row = (kind: string, key: string) => page.locator(`[data-testid="changes-row"][data-kind="${kind}"][data-key="${key}"]`);
+    await row('put', `${prefix}a`).waitFor({ timeout: 10_000 });
+    await row('delete', `${prefix}a`).waitFor({ timeout: 10_000 });
+    // Paused, the feed keeps its cursor: what is written meanwhile arrives on resume.
+    await page.getByTestId('changes-pause').click();
+    await second.client.put(`${prefix}while-paused`, 'kept', 'quorum');
+    await page.getByTestId('changes-resume').click();
+    await row('put', `${prefix}while-paused`).waitFor({ timeout: 10_000 });
+    assert.equal(await row('put', `${prefix}a`).count(), 1, 'each change is shown once');
+    await page.getByTestId('changes-pause').click();
+  });
+
   test('a killed node is marked down and the explorer still reads keys', { timeout: 30_000 }, async (context) => {
     const victim = cluster.nodes[2];
     assert.ok(victim);

@@ -67,7 +67,9 @@ export function watchPage(page: Page, origin: string): PageWatch {
     if (recording && !request.url().startsWith(`${origin}/`)) watch.offOriginRequests.push(request.url());
   });
   page.on('requestfailed', (request) => {
-    if (recording) watch.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? '?'}`);
+    // A watch's stream is aborted on purpose when the Changes panel pauses or starts again.
+    const stoppedWatch = new URL(request.url()).pathname === '/watch' && request.failure()?.errorText === 'net::ERR_ABORTED';
+    if (recording && !stoppedWatch) watch.failedRequests.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText ?? '?'}`);
   });
   page.on('response', (response) => {
     const status = response.status();

@@ -29,3 +29,19 @@ export const inFlightRetriesMax = 8;
 
 /** Pages one scanKeys iteration fetches at most (`pagesMax`): with 1000 keys a page, ten million keys. */
 export const scanPagesMaxDefault = 10_000;
+
+/** A watch's wait before reconnecting grows from this after each failure in a row (`retryDelayMsMin`)… */
+export const watchRetryDelayMsMin = 250;
+/** …up to this (`retryDelayMsMax`); a 503's Retry-After is honoured up to watchRetryAfterMsMax. */
+export const watchRetryDelayMsMax = 5000;
+/** The longest Retry-After a watch waits for before it tries again. */
+export const watchRetryAfterMsMax = 30_000;
+/** Reconnections in a row without a stream that opened, after which a watch gives up and throws (`reconnectsMax`). */
+export const watchReconnectsMaxDefault = 30;
+/**
+ * A watch stream silent this long is taken for dead and reopened elsewhere (`idleTimeoutMs`):
+ * three heartbeats (nodes send one at least every 5 s), so a node lost without a reset is noticed.
+ */
+export const watchIdleTimeoutMsDefault = 15_000;
+/** Characters of one event-stream line or event a watch accepts: far above a node's largest value (1 MiB by default). */
+export const watchEventCharsMax = 64 * 1024 * 1024;

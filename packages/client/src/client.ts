@@ -28,6 +28,7 @@ import { idempotencyKeyCharsMax, inFlightRetryAfterMsDefault } from './client-li
 import { acksOf, problemOf, replayedOf, retryAfterMsOf, storePath, storePathWithQuery } from './http-answers.js';
 import type { BatchAnswer, BatchOp } from './batch-schemas.js';
 import { clusterKeyEntries, clusterKeyPages, clusterKeysPath, type ClusterKeysOptions, type ScanKeysOptions } from './cluster-key-scan.js';
+import { watchChanges, watchCursorExpiredProblemCode, type WatchEvent, type WatchOptions } from './watch.js';
 
 export type { ClusterKeysOptions, ScanKeysOptions } from './cluster-key-scan.js';
 
@@ -90,6 +91,17 @@ export class RingkvIdempotencyKeyReusedError extends RingkvError {
   }
 }
 
+/**
+ * The watch's cursor is older than the nodes keep changes for (410): changes after it may be
+ * gone. List the keys again (scanKeys) and start a fresh watch without `since`.
+ */
+export class WatchCursorExpiredError extends RingkvError {
+  constructor(problem: Problem) {
+    super(problem);
+    this.name = 'WatchCursorExpiredError';
+  }
+}
+
 /** The problem types of the two Idempotency-Key refusals (`urn:ringkv:problem:<code>`). */
 const inFlightProblemCode = 'idempotency-key-in-flight';
 const reusedProblemCode = 'idempotency-key-reused';
@@ -97,7 +109,7 @@ const reusedProblemCode = 'idempotency-key-reused';
 /**
  * The error for a node's problem answer: RingkvPreconditionFailedError for 412, the
  * Idempotency-Key errors for their 409 and 422 (told apart from other 409s by the problem
- * type; `headers` give the Retry-After), else a RingkvError.
+ * type; `headers` give the Retry-After), WatchCursorExpiredError for a watch's 410, else a RingkvError.
  */
 export function errorOfProblem(problem: Problem, headers?: Pick<Headers, 'get'>): RingkvError {
   if (problem.status === 412) return new RingkvPreconditionFailedError(problem as PreconditionFailedProblem);
@@ -105,6 +117,7 @@ export function errorOfProblem(problem: Problem, headers?: Pick<Headers, 'get'>)
     return new RingkvIdempotencyKeyInFlightError(problem, headers === undefined ? inFlightRetryAfterMsDefault : retryAfterMsOf(headers, inFlightRetryAfterMsDefault));
   }
   if (problem.status === 422 && problem.type.endsWith(reusedProblemCode)) return new RingkvIdempotencyKeyReusedError(problem);
+  if (problem.status === 410 && problem.type.endsWith(watchCursorExpiredProblemCode)) return new WatchCursorExpiredError(problem);
   return new RingkvError(problem);
 }
 
@@ -349,6 +362,28 @@ export class RingkvClient {
     return clusterKeyEntries(clusterKeyPages((page) => this.clusterKeys(page), prefix, options), options.values === true);
   }
 
+  /**
+   * The changes under `prefix` (GET /watch) as they happen, from now or after `since`
+   * (`for await (const change of client.watch({ prefix: 'users/' }))`). When the stream
+   * breaks the watch reopens on this node with the last cursor; `signal` ends it. Throws
+   * WatchCursorExpiredError when `since` is older than the node keeps changes for.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    return watchChanges(
+      {
+        fetch: this.fetchImpl,
+        headers: () => this.authorizationHeaders(),
+        nodeFor: () => Promise.resolve(this.baseUrl),
+        nodeFailed: () => undefined,
+        nodeSucceeded: () => undefined,
+        errorOf: errorOfProblem,
+        // Like every request of this client, a failure to reach the node is thrown as fetch threw it.
+        unavailableError: (_attempts, lastError) => (lastError instanceof Error ? lastError : new Error(String(lastError))),
+      },
+      options,
+    );
+  }
+
   nodeInfo(): Promise<NodeInfo> {
     return this.json('/node-info');
   }
@@ -424,6 +459,10 @@ export class RingkvClient {
     return (await response.json()) as T;
   }
 
+  private authorizationHeaders(): Record<string, string> {
+    return this.token === undefined ? {} : { authorization: `Bearer ${this.token}` };
+  }
+
   private async send(
     method: string,
     path: string,
@@ -431,8 +470,7 @@ export class RingkvClient {
     acceptedStatuses: number[] = [],
     extraHeaders: Readonly<Record<string, string>> = {},
   ): Promise<Response> {
-    const headers: Record<string, string> = { ...extraHeaders };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    const headers: Record<string, string> = { ...extraHeaders, ...this.authorizationHeaders() };
     const init: RequestInit = { method, headers, signal: AbortSignal.timeout(this.timeoutMs) };
     if (body !== undefined) {
       init.body = JSON.stringify(body);

@@ -3,9 +3,10 @@
 // key's request straight to one of the key's replicas (any node can coordinate any key,
 // but a replica saves the hop to another node), fails over to other nodes when one is
 // down, and retries only what is safe to retry (retry-policy.ts): reads, and writes that
-// carry an Idempotency-Key (`idempotentWrites: true` gives every write one). It uses nothing but
+// carry an Idempotency-Key (`idempotentWrites: true` gives every write one). Its watch (watch.ts)
+// resumes on another node when one fails. It uses nothing but
 // fetch, AbortController and timers, so it runs in Node and in browsers alike.
-import { timedSignal, untilAborted, type TimedSignal } from './abort-signals.js';
+import { pause, timedSignal, untilAborted, type TimedSignal } from './abort-signals.js';
 import {
   errorOfProblem,
   idempotencyHeaders,
@@ -30,8 +31,9 @@ import {
 import { clusterKeyEntries, clusterKeyPages, clusterKeysPath, type ClusterKeysOptions, type ScanKeysOptions } from './cluster-key-scan.js';
 import { ClusterTopology, type TopologyMember } from './cluster-topology.js';
 import { acksOf, problemOf, replayedOf, storePath, storePathWithQuery } from './http-answers.js';
-import { failureKindOf, isRead, mayHaveApplied, mayRetryRequest, type AttemptFailure, type FailureKind } from './retry-policy.js';
+import { describeError, failureKindOf, isRead, mayHaveApplied, mayRetryRequest, type AttemptFailure, type FailureKind } from './retry-policy.js';
 import { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
+import { watchChanges, type WatchEvent, type WatchOptions } from './watch.js';
 import type { ClusterInfo, ClusterKeyItem, ClusterKeysPage, ConsistencyLevel, DeleteResult, MemberInfo, ReadLevel, RingLayout, StoredValue } from './types.js';
 
 export interface ClusterClientOptions {
@@ -278,6 +280,35 @@ export class RingkvClusterClient {
   }
 
   /**
+   * The changes under `prefix` across the whole cluster (GET /watch), from now or after
+   * `since`: `for await (const change of kv.watch({ prefix: 'users/', signal }))`. When the
+   * stream breaks (the node died, it cut a watcher that fell behind, it answered 503) the
+   * watch reopens on another node with the last cursor and misses nothing; `signal` ends it.
+   * Throws WatchCursorExpiredError when the cursor is older than the nodes keep changes for
+   * (list the keys again, then watch without `since`), RingkvUnavailableError (each node's
+   * last failure in `attempts`) after `reconnectsMax` failures in a row.
+   */
+  watch(options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    return watchChanges(
+      {
+        fetch: this.fetchImpl,
+        headers: () => this.headers(),
+        nodeFor: async (previous, signal) => {
+          await this.ensureTopology(signal ?? new AbortController().signal);
+          const candidates = this.topology.candidates(undefined, this.clock());
+          return candidates.find((url) => url !== previous) ?? candidates[0]!;
+        },
+        nodeFailed: (url) => this.nodeFailed(url),
+        nodeSucceeded: (url) => this.topology.markSucceeded(url),
+        errorOf: errorOfProblem,
+        // Each node's last failure: a watch may have tried the same few nodes many times.
+        unavailableError: (attempts) => new RingkvUnavailableError(`GET /watch (${attempts.length} failures in a row)`, lastAttemptPerNode(attempts), false, false),
+      },
+      options,
+    );
+  }
+
+  /**
    * The Idempotency-Key a write carries: the caller's (checked now, before anything is sent),
    * else a fresh one under `idempotentWrites` unless the write names a `w` (nodes refuse both).
    */
@@ -475,28 +506,8 @@ function receiptOf<T>(answer: NodeAnswer): WriteReceipt<T> {
   return { body: answer.body as T, acks: acksOf({ headers: answer.headers }), replayed: replayedOf(answer.headers) };
 }
 
-/** Waits `ms`, or less when `signal` aborts first; true when the whole wait passed. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
-/** The message of an error with its cause's code (undici puts ECONNREFUSED there). */
-function describeError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
-  return code === undefined ? error.message : `${error.message} (${code})`;
+function lastAttemptPerNode(attempts: readonly AttemptRecord[]): AttemptRecord[] {
+  return [...new Map(attempts.map((attempt) => [attempt.url, attempt])).values()];
 }
 
 const unspecifiedHosts = new Set(['0.0.0.0', '[::]', '::']);

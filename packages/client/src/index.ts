@@ -10,3 +10,6 @@ export { RingLayoutError, RingMap, ringHashName } from './ring-map.js';
 export { xxhash32 } from './xxhash32.js';
 export type { TopologyMember } from './cluster-topology.js';
 export type { AttemptFailure, FailureKind } from './retry-policy.js';
+export { WatchProtocolError, watchPath } from './watch.js';
+export { ServerSentEventParser, ServerSentEventsTooLongError, type ServerSentEvent } from './server-sent-events.js';
+export type { WatchDeleteEvent, WatchEvent, WatchOptions, WatchProgressEvent, WatchPutEvent, WatchReadyEvent, WatchStatus } from './watch.js';

@@ -104,3 +104,11 @@ function errorCodes(error: unknown): string[] {
   visit(error, 0);
   return codes;
 }
+
+/** The message of an error with its cause's code (undici puts ECONNREFUSED there). */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
+  const code = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined;
+  return code === undefined ? error.message : `${error.message} (${code})`;
+}

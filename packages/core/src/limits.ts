@@ -39,6 +39,39 @@ export const scanRecordsTimeoutMsDefault = 5000;
 /** Reads a `GET /cluster/keys?values=true` page runs at once. */
 export const scanValueReadsInFlightMax = 16;
 
+// The change feed (watch/change-log.ts, watch/watch-session.ts, GET /watch).
+/**
+ * How far behind its own clock a replica closes time (--watch-close-ms): it refuses a
+ * coordinator's write stamped this much older than its HLC (the coordinator re-stamps it),
+ * so a watcher knows no new change will appear at or below that point. Events are delivered
+ * about this late.
+ */
+export const watchCloseMsDefault = 300;
+/** How long a replica keeps its change log (--watch-retention-s): an hour. Older cursors get 410. */
+export const watchRetentionSecondsDefault = 3600;
+/** Bytes of change log a replica keeps at most (--watch-retention-mb); the oldest entries go first. */
+export const watchRetentionBytesDefault = 256 * 1024 * 1024;
+/** Open watches one node serves at once (--watch-max); one more is 503. */
+export const watchersMaxDefault = 64;
+/** Change-log entries one `changes` reply scans at most. */
+export const changesScanMax = 2000;
+/** Value bytes after which a `changes` reply stops early. */
+export const changesReplyBytesMax = 4 * 1024 * 1024;
+/** How often a watch asks each member for new changes when the last answer had none. */
+export const watchPollMsDefault = 100;
+/** A member that has not answered a watch for this long no longer holds it back (if the rest cover a majority of every key's replicas). */
+export const watchMemberStaleMs = 2000;
+/** Heartbeats (`event: progress`) are sent at least this often. */
+export const watchHeartbeatMsDefault = 5000;
+/** Changes a watch holds waiting for every member to pass them; beyond it the watch is cut off (the client resumes). */
+export const watchPendingEventsMax = 100_000;
+/** Bytes a watcher's socket may have unsent before the watch is cut off as too slow. */
+export const watchUnsentBytesMax = 16 * 1024 * 1024;
+/** Cursor text accepted at most (a key in base64 and three numbers). */
+export const watchCursorLengthMax = 1500;
+/** An accepted but uncommitted Paxos proposal holds a replica's change floor back at most this long. */
+export const watchOpenProposalMsMax = 5000;
+
 /**
  * Requests waiting for a reply on one peer connection. A node has at most
  * --inflight-requests-max client requests in flight (each sends one request per replica)

@@ -2,6 +2,7 @@
 // polling the serving node for the cluster's view, showing only what the token may do.
 import { useMemo } from 'react';
 import { jobsPollMs, nodesPollMs, ringPollMs } from './cluster-client';
+import { ChangesPanel } from './components/changes-panel';
 import { ClusterOverview } from './components/cluster-overview';
 import { DataMovement } from './components/data-movement';
 import { KeyDistributionChart } from './components/key-distribution-chart';
@@ -84,6 +85,7 @@ function Dashboard() {
         <DataMovement jobs={jobs} nodes={nodes} colors={colors} />
         <TrafficCharts nodes={nodes} colors={colors} />
         <KeyExplorer colors={colors} servingNode={nodes.data?.gatheredBy ?? null} />
+        <ChangesPanel servingNode={nodes.data?.gatheredBy ?? null} />
       </main>
     </>
   );

@@ -18,7 +18,7 @@ interface DataFlags {
 }
 
 /** `--node` may be repeated or hold a comma-separated list (RINGKV_NODE=a:8000,b:8000). */
-function collectNodes(value: string, previous: string[] | undefined): string[] {
+export function collectNodes(value: string, previous: string[] | undefined): string[] {
   const given = value.split(',').map((node) => node.trim()).filter((node) => node.length > 0);
   return [...(previous ?? []), ...given];
 }

@@ -8,6 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { addDataCommands, readCa } from './cli-data.js';
 import { addBackupCommands } from './cli-backup.js';
+import { addWatchCommand } from './cli-watch.js';
 import { configProblems, nodeConfigDefaults, type NodeConfig } from './config.js';
 import { applyConfigEntries, describeSettings, readConfigFile, sourceOf } from './config-file.js';
 import { CommandFailure, exitCodeOf, exitCodes, exitCodesHelp } from './exit-codes.js';
@@ -232,6 +233,7 @@ for (const action of ['pause', 'resume'] as const) {
 
 addDataCommands(program);
 addBackupCommands(program);
+addWatchCommand(program);
 addSecurityCommands(program);
 const switchProblems = readSwitchEnvironment(process.env, nodeOptions());
 if (switchProblems.length > 0) {

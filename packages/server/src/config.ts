@@ -6,7 +6,7 @@ import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
 import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault } from '@ringkv/core';
 import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault } from '@ringkv/core';
 import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
-import { idempotencyRetentionSecondsDefault } from '@ringkv/core';
+import { idempotencyRetentionSecondsDefault, watchCloseMsDefault, watchersMaxDefault, watchRetentionBytesDefault, watchRetentionSecondsDefault } from '@ringkv/core';
 
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
@@ -67,6 +67,14 @@ export interface NodeConfig extends HttpLimits {
   tombstonePurgeMarginMs: number;
   /** How long the replicas of a key remember an idempotent write (Idempotency-Key), so a retry answers its outcome. */
   idempotencyRetentionSeconds: number;
+  /** How far behind its clock a replica closes time for watches: writes stamped older are re-stamped; events arrive about this late. */
+  watchCloseMs: number;
+  /** How long the change log behind watches is kept; an older cursor is answered 410. */
+  watchRetentionS: number;
+  /** Megabytes of change log kept at most; the oldest entries go first. */
+  watchRetentionMb: number;
+  /** Watches this node serves at once; one more is 503. */
+  watchMax: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   /** LMDB's initial map (address space); lmdb-js doubles it before a write passes its end. */
@@ -114,6 +122,10 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   ringSettleMs: 2000,
   tombstonePurgeMarginMs: 60_000,
   idempotencyRetentionSeconds: idempotencyRetentionSecondsDefault,
+  watchCloseMs: watchCloseMsDefault,
+  watchRetentionS: watchRetentionSecondsDefault,
+  watchRetentionMb: watchRetentionBytesDefault / (1024 * 1024),
+  watchMax: watchersMaxDefault,
   durable: false,
   lmdbMapBytes: lmdbMapBytesDefault,
   storageReserveBytes: storageReserveBytesDefault,
@@ -149,6 +161,12 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.idempotencyRetentionSeconds) || config.idempotencyRetentionSeconds < 60 || config.idempotencyRetentionSeconds > 30 * 86_400) {
     problems.push('--idempotency-retention-s must be 60..2592000 (one minute to 30 days)');
   }
+  if (!Number.isInteger(config.watchCloseMs) || config.watchCloseMs < 50 || config.watchCloseMs > 60_000) problems.push('--watch-close-ms must be 50..60000');
+  if (!Number.isInteger(config.watchRetentionS) || config.watchRetentionS < 1 || config.watchRetentionS > 30 * 86_400) {
+    problems.push('--watch-retention-s must be 1..2592000 (one second to 30 days)');
+  }
+  if (!Number.isInteger(config.watchRetentionMb) || config.watchRetentionMb < 1 || config.watchRetentionMb > 1024 * 1024) problems.push('--watch-retention-mb must be 1..1048576');
+  if (!Number.isInteger(config.watchMax) || config.watchMax < 0 || config.watchMax > 100_000) problems.push('--watch-max must be 0..100000 (0 turns watches off)');
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');
   for (const origin of config.corsOrigins) {

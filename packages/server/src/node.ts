@@ -117,7 +117,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       engine,
       hintStore,
       jobStore,
-      ...(lmdb ? { paxosStore: lmdbPaxosStore(lmdb) } : {}),
+      ...(lmdb ? { paxosStore: lmdbPaxosStore(lmdb), changeStore: lmdb.openChangeStore() } : {}),
       clock: systemClock,
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
@@ -164,6 +164,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       ringSettleMs: config.ringSettleMs,
       tombstones: { marginMs: config.tombstonePurgeMarginMs },
       idempotencyRetentionMs: config.idempotencyRetentionSeconds * 1000,
+      changes: { closeMs: config.watchCloseMs, retentionMs: config.watchRetentionS * 1000, retentionBytes: config.watchRetentionMb * 1024 * 1024 },
     },
     (requestHandler) => {
       handler = requestHandler;
@@ -212,6 +213,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       engine,
       hlcNow: () => node.hlc.now(),
       scanPage: (page) => node.scanPage(page),
+      watch: {
+        open: (prefix, cursor, listener) => node.openWatch(prefix, cursor, listener),
+        count: () => node.watchCount,
+        max: config.watchMax,
+      },
       restore: (entries) => node.restore(entries),
       nodeInfo: () => views.nodeInfo(),
       clusterInfo: () => views.cluster(),

@@ -8,7 +8,14 @@ import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
-import { idempotencyRetentionSecondsDefault, scanRecordsTimeoutMsDefault, stateExchangeIntervalMs } from '../limits.js';
+import {
+  idempotencyRetentionSecondsDefault,
+  scanRecordsTimeoutMsDefault,
+  stateExchangeIntervalMs,
+  watchCloseMsDefault,
+  watchRetentionBytesDefault,
+  watchRetentionSecondsDefault,
+} from '../limits.js';
 import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
 import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
@@ -36,6 +43,9 @@ import { PaxosProposer } from './paxos-proposer.js';
 import { scanClusterPage, scannedRecordsOf, type ClusterScanPage, type ScanPageRequest } from './key-scan.js';
 import { restoreRecords, type RestoreAnswer } from './restore-writes.js';
 import type { StoredRecord } from '../storage/record.js';
+import { ChangeLog, MemoryChangeStore, type ChangeLogOptions, type ChangeStore } from '../watch/change-log.js';
+import type { WatchCursor } from '../watch/watch-cursor.js';
+import { WatchError, WatchSession, type WatchListener } from '../watch/watch-session.js';
 
 export interface ClusterNodeOptions {
   replicas: number;
@@ -58,6 +68,8 @@ export interface ClusterNodeOptions {
   idempotencyRetentionMs?: number;
   /** How long a member has to answer one page of a cluster-wide scan; scanRecordsTimeoutMsDefault by default. */
   scanTimeoutMs?: number;
+  /** The change log behind watches (watch/change-log.ts): close window and retention. */
+  changes?: Partial<ChangeLogOptions>;
 }
 
 /** Entries read per page while the range index is rebuilt. */
@@ -94,6 +106,10 @@ export interface ClusterNodeDeps {
   hintStore?: HintStore;
   /** Where the acceptor keeps its Paxos state per key (durable on real nodes); a memory store by default. */
   paxosStore?: PaxosStore;
+  /** Where the change log is kept (durable on real nodes); a memory store by default. */
+  changeStore?: ChangeStore;
+  /** How a watch resolves its members' floors (watch/watch-session.ts); the lowest by default (testing/ plants a bug here). */
+  watchResolvedOf?: (floors: readonly number[]) => number;
   /** How the proposer judges promises (cluster/paxos.ts); strict by default (testing/ plants bugs here). */
   paxosPolicy?: PaxosPolicy;
   /**
@@ -130,8 +146,12 @@ export class ClusterNode {
   readonly scanPage: (page: ScanPageRequest) => Promise<ClusterScanPage>;
   private handoffTimer: TimerHandle | undefined;
   private rebalanceTimer: TimerHandle | undefined;
-  /** The node's engine, wrapped so every applied write updates the range index. */
+  /** The node's engine, wrapped so every applied write updates the range index and the change log. */
   readonly engine: Engine;
+  /** This replica's change log (watch/change-log.ts). */
+  readonly changes: ChangeLog;
+  private readonly watches = new Set<WatchSession>();
+  private readonly coverage = { key: '', covers: false };
   private currentPlacement: Placement;
   /** State exchanges under way, by peer, and when the last one with each peer ended. */
   private readonly exchanges = new Map<string, Promise<boolean>>();
@@ -194,7 +214,26 @@ export class ClusterNode {
     );
     this.currentPlacement = this.buildPlacement(undefined);
     const jobStore = deps.jobStore ?? new MemoryJobStore();
-    this.engine = new IndexedEngine(deps.engine, () => [this.liveIndex, this.buildingIndex].filter((index) => index !== undefined));
+    const indexed = new IndexedEngine(deps.engine, () => [this.liveIndex, this.buildingIndex].filter((index) => index !== undefined));
+    this.changes = new ChangeLog(
+      {
+        engine: indexed,
+        store: deps.changeStore ?? new MemoryChangeStore(),
+        hlc: this.hlc,
+        clock: deps.clock,
+        newestOf: (key) =>
+          this.coordinator.read(key, 'quorum').then(
+            (result) => result.record,
+            () => 'unreadable' as const,
+          ),
+      },
+      {
+        closeMs: options.changes?.closeMs ?? watchCloseMsDefault,
+        retentionMs: options.changes?.retentionMs ?? watchRetentionSecondsDefault * 1000,
+        retentionBytes: options.changes?.retentionBytes ?? watchRetentionBytesDefault,
+      },
+    );
+    this.engine = this.changes;
     this.antiEntropy = new AntiEntropy(
       {
         selfId: deps.self.nodeId,
@@ -243,12 +282,13 @@ export class ClusterNode {
       events: deps.events ?? {},
     });
     // What every replica write goes through, a peer's put or this node's own (below).
-    const replicaWrites = { engine: this.engine, hlc: this.hlc, watermark: () => this.tombstones.watermark };
+    const replicaWrites = { engine: this.engine, hlc: this.hlc, watermark: () => this.tombstones.watermark, changes: this.changes };
     // A chosen record is stored by the same replica code as any write.
     const acceptor = new PaxosAcceptor({
       store: deps.paxosStore ?? new MemoryPaxosStore(),
       read: (key) => this.engine.get(key),
       apply: (key, record) => applyChosen(replicaWrites, key, record),
+      accepted: (key, record) => this.changes.proposalAccepted(key, record),
       observe: (hlc) => this.hlc.observe(hlc),
       retention: { nowMs: () => deps.clock.nowMs(), ms: options.idempotencyRetentionMs ?? idempotencyRetentionSecondsDefault * 1000 },
     });
@@ -592,9 +632,71 @@ export class ClusterNode {
     return this.deps.self.nodeId;
   }
 
+  /**
+   * A watch of the changes under `prefix` (watch/watch-session.ts), from `cursor` or from
+   * now. Resolves once it has begun (after `listener.ready`); rejects with a WatchError
+   * when too few members answer.
+   */
+  async openWatch(prefix: string, cursor: WatchCursor | undefined, listener: WatchListener): Promise<WatchSession> {
+    // A node that does not yet know the whole cluster (starting, joining) cannot tell which members cover every key.
+    if (!this.isReady()) throw new WatchError('unavailable', `node ${this.nodeId} is not ready: it is starting or joining the ring; retry in a moment or use another node`);
+    const session = new WatchSession(
+      {
+        selfId: this.deps.self.nodeId,
+        members: () => this.membership.list().filter((member) => member.ring !== 'left'),
+        covers: (nodeIds) => this.covers(nodeIds),
+        isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
+        local: (request) => this.changes.changesFor(request),
+        ...(this.deps.watchResolvedOf !== undefined ? { resolvedOf: this.deps.watchResolvedOf } : {}),
+        transport: this.transport,
+        clock: this.deps.clock,
+      },
+      { prefix, cursor, startTimeoutMs: this.options.scanTimeoutMs ?? scanRecordsTimeoutMsDefault },
+      {
+        ...listener,
+        ended: (error) => {
+          this.watches.delete(session);
+          listener.ended(error);
+        },
+      },
+    );
+    this.watches.add(session);
+    try {
+      await session.start();
+    } catch (error) {
+      this.watches.delete(session);
+      throw error;
+    }
+    return session;
+  }
+
+  /** Open watches on this node. */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
+  /** Whether `nodeIds` hold a majority of the replicas of every range, in every ring writes reach. */
+  private covers(nodeIds: ReadonlySet<string>): boolean {
+    const placement = this.currentPlacement;
+    const key = `${placement.writes.map((ring) => ring.fingerprint).join(',')}|${[...nodeIds].sort().join(',')}`;
+    if (this.coverage.key === key) return this.coverage.covers;
+    let covers = true;
+    for (const ring of placement.writes) {
+      for (const range of ring.ranges()) {
+        let held = 0;
+        for (const nodeId of range.replicas) if (nodeIds.has(nodeId)) held++;
+        if (held < Math.floor(range.replicas.length / 2) + 1) covers = false;
+      }
+    }
+    this.coverage.key = key;
+    this.coverage.covers = covers;
+    return covers;
+  }
+
   /** Starts periodic probing (the first round at once), the index build and anti-entropy. */
   start(): void {
     this.stopped = false;
+    this.changes.start();
     this.probeRound();
     this.startIndexBuild();
     this.scheduleAntiEntropy();
@@ -604,6 +706,8 @@ export class ClusterNode {
 
   stop(): void {
     this.stopped = true;
+    for (const session of [...this.watches]) session.close();
+    this.track(this.changes.stop());
     if (this.probeTimer) this.deps.clock.clearTimer(this.probeTimer);
     if (this.antiEntropyTimer) this.deps.clock.clearTimer(this.antiEntropyTimer);
     if (this.handoffTimer) this.deps.clock.clearTimer(this.handoffTimer);

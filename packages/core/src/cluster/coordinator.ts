@@ -53,8 +53,12 @@ export const coordinatorDefaults: CoordinatorOptions = {
  * purge watermark and the clock are decided in one place.
  */
 export interface LocalReplica {
-  /** Whether the record was stored, and the HLC of a newer version held instead; rejects when nothing was stored (a full disk, a storage error). */
-  put(key: string, record: StoredRecord): Promise<ApplyResult>;
+  /**
+   * Whether the record was stored, and the HLC of a newer version held instead; rejects when
+   * nothing was stored (a full disk, a storage error). `repair`: a read repair's copy, not a
+   * write being coordinated (see PutRequest).
+   */
+  put(key: string, record: StoredRecord, repair?: boolean): Promise<ApplyResult>;
   get(key: string): Promise<StoredRecord | undefined>;
 }
 
@@ -285,7 +289,7 @@ export class Coordinator {
           answers.set(nodeId, { kind: 'failed', failure: { nodeId, reason: 'down' }, maybeApplied: false });
           continue;
         }
-        this.applyOn(nodeId, key, record).then(
+        this.applyOn(nodeId, key, record, false).then(
           (result) => {
             answers.set(nodeId, result.newerHlc === undefined ? { kind: 'acked' } : { kind: 'newer', hlc: result.newerHlc });
             act();
@@ -460,7 +464,7 @@ export class Coordinator {
   private repairIfStale(nodeId: string, key: string, held: StoredRecord | undefined, newest: StoredRecord | undefined): void {
     if (newest === undefined) return;
     if (held !== undefined && compareVersions(held, newest) >= 0) return;
-    this.applyOn(nodeId, key, newest).then(
+    this.applyOn(nodeId, key, newest, true).then(
       (result) => {
         if (result.applied) this.deps.events?.readRepaired?.(nodeId);
       },
@@ -469,9 +473,9 @@ export class Coordinator {
   }
 
   /** Whether the replica stored the record, and the HLC of a newer version it holds instead. */
-  private async applyOn(nodeId: string, key: string, record: StoredRecord): Promise<ApplyResult> {
-    if (nodeId === this.deps.selfId) return this.localPut(key, record);
-    const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record }, this.options.writeTimeoutMs);
+  private async applyOn(nodeId: string, key: string, record: StoredRecord, repair: boolean): Promise<ApplyResult> {
+    if (nodeId === this.deps.selfId) return this.localPut(key, record, repair);
+    const reply = await this.deps.transport.request(this.addressFor(nodeId), { type: 'put', key, record, ...(repair ? { repair } : {}) }, this.options.writeTimeoutMs);
     return { applied: reply.applied, newerHlc: reply.newerHlc };
   }
 
@@ -480,8 +484,8 @@ export class Coordinator {
    * not hold a write that needs this replica (W=all) for ever. Past the timeout the write
    * may still land, so it counts as a timeout that may have applied (504, not 503).
    */
-  private localPut(key: string, record: StoredRecord): Promise<ApplyResult> {
-    const put = this.deps.local.put(key, record);
+  private localPut(key: string, record: StoredRecord, repair: boolean): Promise<ApplyResult> {
+    const put = this.deps.local.put(key, record, repair);
     const clock = this.deps.clock;
     if (clock === undefined) return put;
     return new Promise((resolve, reject) => {

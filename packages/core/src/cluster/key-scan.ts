@@ -85,7 +85,7 @@ export async function scannedRecordsOf(engine: Pick<Engine, 'scan'>, request: Sc
 }
 
 /** The JSON size of a record's value, what it costs a frame (a tombstone costs nothing). */
-function valueBytesOf(record: StoredRecord): number {
+export function valueBytesOf(record: StoredRecord): number {
   if (record.tombstone) return 0;
   if (record.value instanceof JsonText) return record.value.text.length;
   return JSON.stringify(record.value)?.length ?? 0;

@@ -101,6 +101,8 @@ export interface AcceptorDeps {
   apply(key: string, record: StoredRecord): Promise<void>;
   /** Folds a ballot seen into this node's clock, so its own later ballots are larger. */
   observe(hlc: number): void;
+  /** Told of each proposal accepted (the change log keeps its floor below it until it is committed). */
+  accepted?(key: string, record: StoredRecord): void;
   /** How long an idempotent write is remembered (--idempotency-retention-s), by the node's wall clock; without it, only the bound per key applies. */
   retention?: { nowMs(): number; ms: number };
 }
@@ -161,6 +163,7 @@ export class PaxosAcceptor {
       this.deps.observe(ballot.hlc);
       const state = await this.stateOf(key);
       if (compareBallots(ballot, state.promised) < 0) return { accepted: false, highest: state.promised as Ballot };
+      this.deps.accepted?.(key, record);
       await this.deps.store.put(key, { ...state, promised: ballot, accepted: tags.length === 0 ? { ballot, record } : { ballot, record, tags: [...tags] } });
       return { accepted: true };
     });

@@ -5,8 +5,9 @@
 // Writes fold the writer's clock into ours before they are applied, so versions this node
 // issues later are larger than any it has stored.
 import { ClockSkewError, type HybridLogicalClock } from '../clock/hlc.js';
-import { isValidKey } from '../keys.js';
-import { recordsPerMessageMax } from '../limits.js';
+import { isValidKey, utf8Length } from '../keys.js';
+import { keyBytesMax, recordsPerMessageMax } from '../limits.js';
+import type { ChangeLog } from '../watch/change-log.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
 import { purgedBy, settledBy } from '../repair/tombstone-purge.js';
 import type { Membership } from '../membership/membership.js';
@@ -42,6 +43,8 @@ export interface PeerHandlerDeps {
    * must not feed repair, where an old copy could revive a purged delete.
    */
   servesRepair?(): boolean;
+  /** The replica's change log (watch/change-log.ts): its closed time and its answers to watches. */
+  changes?: Pick<ChangeLog, 'closedBelow' | 'changesFor'>;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
   transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
   /** The acceptor of conditional writes (cluster/paxos.ts); without it Paxos messages are refused. */
@@ -88,7 +91,7 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
           const fenced = deps.fence?.(body, from);
           if (fenced !== undefined && !fenced.serve) return failure('stale-epoch', fenced.message);
         }
-        return storeReplicaWrite(deps, body.key, body.record);
+        return storeReplicaWrite(deps, body.key, body.record, body.repair !== true);
       case 'digests':
         if (deps.servesRepair?.() === false) return leftRing();
         return deps.antiEntropy.digestsFor(body);
@@ -135,6 +138,10 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
           return storageFailure(error);
         }
       }
+      case 'changes':
+        if (deps.changes === undefined) return { type: 'failure', code: 'refused', message: 'this node keeps no change log' };
+        if (utf8Length(body.prefix) > keyBytesMax) return failure('bad-request', `a watch prefix is at most ${keyBytesMax} UTF-8 bytes`);
+        return deps.changes.changesFor(body);
       case 'scanRecords':
         // A member that left no longer keeps its copies up to date: an old one must not reach a listing.
         if (deps.servesRepair?.() === false) return leftRing();
@@ -168,9 +175,11 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
  * wires its local replica here, without the network and without the dedupe of network
  * deliveries): the clock follows the writer's, a write below the tombstone watermark is
  * refused as superseded (the coordinator re-stamps it above), and the record is stored only
- * if newer, else the newer version's HLC is returned.
+ * if newer, else the newer version's HLC is returned. A write being `coordinated` (not a
+ * read repair's copy nor a chosen Paxos value) stamped at or below the replica's closed
+ * time is refused the same way (watch/change-log.ts): a watch has passed that time.
  */
-export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>, key: string, record: StoredRecord): Promise<PeerReply> {
+export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark' | 'changes'>, key: string, record: StoredRecord, coordinated: boolean): Promise<PeerReply> {
   try {
     deps.hlc.observe(record.hlc);
   } catch (error) {
@@ -179,6 +188,13 @@ export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | '
   }
   const watermark = deps.watermark?.() ?? 0;
   if (record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
+  const closed = coordinated ? (deps.changes?.closedBelow() ?? 0) : 0;
+  if (record.hlc <= closed) {
+    const held = await deps.engine.get(key);
+    // Already stored (a retry): acknowledged as before. Otherwise re-stamped above the closed time.
+    if (held !== undefined && compareVersions(held, record) === 0) return { type: 'putAck', applied: false };
+    return { type: 'putAck', applied: false, newerHlc: Math.max(closed, held?.hlc ?? 0) };
+  }
   try {
     const outcome = await deps.engine.apply(key, record);
     if (outcome.applied || compareVersions(outcome.current, record) === 0) return { type: 'putAck', applied: outcome.applied };
@@ -220,16 +236,16 @@ async function paxosStep(acceptor: PaxosAcceptor, body: PaxosPrepareRequest | Pa
  * A chosen record applied to this replica as any write is (storeReplicaWrite): one that a
  * newer version already supersedes changes nothing; a refusal of the disk rejects.
  */
-export async function applyChosen(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>, key: string, record: StoredRecord): Promise<void> {
-  const reply = await storeReplicaWrite(deps, key, record);
+export async function applyChosen(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark' | 'changes'>, key: string, record: StoredRecord): Promise<void> {
+  const reply = await storeReplicaWrite(deps, key, record, false);
   if (reply.type === 'failure') throw reply.code === 'storage-full' ? new StorageFullError(reply.message) : new Error(reply.message);
 }
 
 /** The coordinator's own replica over `deps`: its writes are stored by storeReplicaWrite, as a peer's put is. */
-export function localReplicaOf(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark'>): LocalReplica {
+export function localReplicaOf(deps: Pick<PeerHandlerDeps, 'engine' | 'hlc' | 'watermark' | 'changes'>): LocalReplica {
   return {
-    put: async (key, record) => {
-      const ack = expectReply<PutReply>(await storeReplicaWrite(deps, key, record), 'putAck');
+    put: async (key, record, repair = false) => {
+      const ack = expectReply<PutReply>(await storeReplicaWrite(deps, key, record, !repair), 'putAck');
       return { applied: ack.applied, newerHlc: ack.newerHlc };
     },
     get: (key) => deps.engine.get(key),

@@ -102,6 +102,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     limit: fc.nat(),
   }),
   fc.record({ type: fc.constant('scanRecords' as const), prefix: fc.string(), after: fc.option(fc.string({ minLength: 1 }), { nil: null }), limit: fc.nat() }),
+  fc.record({ type: fc.constant('changes' as const), prefix: fc.string(), after: fc.option(fc.nat(), { nil: null }), limit: fc.nat() }),
 );
 
 const reply: fc.Arbitrary<PeerReply> = fc.oneof(
@@ -121,6 +122,15 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
     .map(([body, accepted]) => ({ ...body, accepted: accepted === null ? null : withTags(accepted[0], accepted[1]) })) as fc.Arbitrary<PeerReply>,
   fc.record({ type: fc.constant('welcome' as const), nodeId, address: fc.string(), proofs: fc.array(fc.string(), { minLength: 1, maxLength: 4 }) }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.boolean() }),
+  fc.record({
+    type: fc.constant('changesReply' as const),
+    gone: fc.boolean(),
+    entries: fc.array(fc.record({ pos: fc.nat(), key: fc.string(), record, expired: fc.constant(false) }), { maxLength: 3 }),
+    last: fc.nat(),
+    more: fc.boolean(),
+    floor: fc.nat(),
+    prunedThrough: fc.nat(),
+  }),
   fc.record({ type: fc.constant('putAck' as const), applied: fc.constant(false), newerHlc: fc.nat() }),
   fc.record({ type: fc.constant('getReply' as const), record: fc.option(record, { nil: null }) }),
   fc.record({ type: fc.constant('pong' as const), updates: fc.array(update, { maxLength: 5 }) }),
@@ -203,8 +213,8 @@ describe('peer codec', () => {
   });
 
   it('refuses a record whose flag is unknown, or whose JSON text is not JSON', () => {
-    // A put request as the codec lays it out: [kind request, id, put, key, epoch, digest, hlc, nodeId, flag, value].
-    const put = (flag: number, value: unknown) => pack([0, 1, 2, 'k', 0, 0, 1, 'n1', flag, value]);
+    // A put request as the codec lays it out: [kind request, id, put, key, epoch, digest, repair, hlc, nodeId, flag, value].
+    const put = (flag: number, value: unknown) => pack([0, 1, 2, 'k', 0, 0, 0, 1, 'n1', flag, value]);
     assert.deepEqual(plainValue((decodeFrame(put(2, '{"__proto__":1}')) as { body: { record: StoredRecord } }).body.record.value), JSON.parse('{"__proto__":1}'));
     assert.throws(() => decodeFrame(put(2, '{"a":')), /not valid JSON text/);
     assert.throws(() => decodeFrame(put(2, { a: 1 })), /record\.value must be a string/);

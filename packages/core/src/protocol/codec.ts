@@ -17,8 +17,8 @@ export class CodecError extends Error {
 
 const packr = new Packr({ useRecords: false, moreTypes: false, mapsAsObjects: true });
 
-const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12, paxosPrepare: 13, paxosAccept: 14, paxosCommit: 15, scanRecords: 16 } as const;
-const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13, paxosPromise: 14, paxosAccepted: 15, paxosCommitted: 16, scannedRecords: 17 } as const;
+const requestCodes = { hello: 1, put: 2, get: 3, ping: 4, digests: 5, rangeEntries: 6, pullRecords: 7, pushRecords: 8, pingReq: 9, transferScan: 10, state: 11, versions: 12, paxosPrepare: 13, paxosAccept: 14, paxosCommit: 15, scanRecords: 16, changes: 17 } as const;
+const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, digestsReply: 6, rangeEntriesReply: 7, records: 8, pushAck: 9, pingReqReply: 10, transferBatch: 11, stateReply: 12, versionsReply: 13, paxosPromise: 14, paxosAccepted: 15, paxosCommitted: 16, scannedRecords: 17, changesReply: 18 } as const;
 const kindRequest = 0;
 const kindReply = 1;
 
@@ -54,7 +54,7 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'hello':
       return [requestCodes.hello, body.clusterName, body.protocolVersion, body.nodeId, body.address, body.proofs];
     case 'put':
-      return [requestCodes.put, body.key, body.epoch ?? 0, body.digest ?? 0, ...recordFields(body.record)];
+      return [requestCodes.put, body.key, body.epoch ?? 0, body.digest ?? 0, body.repair === true ? 1 : 0, ...recordFields(body.record)];
     case 'get':
       return [requestCodes.get, body.key, body.epoch ?? 0, body.digest ?? 0];
     case 'state':
@@ -83,6 +83,8 @@ function requestFields(body: PeerRequest): unknown[] {
       return [requestCodes.paxosCommit, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), recordFields(body.record), tagsFields(body.tags)];
     case 'scanRecords':
       return [requestCodes.scanRecords, body.prefix, body.after, body.limit];
+    case 'changes':
+      return [requestCodes.changes, body.prefix, body.after, body.limit];
   }
 }
 
@@ -131,6 +133,16 @@ function replyFields(body: PeerReply): unknown[] {
       return [replyCodes.paxosCommitted];
     case 'scannedRecords':
       return [replyCodes.scannedRecords, body.entries.map(recordEntryFields), body.more];
+    case 'changesReply':
+      return [
+        replyCodes.changesReply,
+        body.gone,
+        body.entries.map((entry) => [entry.pos, entry.key, recordFields(entry.record), entry.expired]),
+        body.last,
+        body.more,
+        body.floor,
+        body.prunedThrough,
+      ];
   }
 }
 
@@ -146,7 +158,7 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         proofs: proofs(f[4]),
       };
     case requestCodes.put:
-      return { type: 'put', key: str(f[0], 'key'), ...routed(f[1], f[2]), record: decodeRecord(f.slice(3)) };
+      return { type: 'put', key: str(f[0], 'key'), ...routed(f[1], f[2]), ...(f[3] === 1 ? { repair: true } : {}), record: decodeRecord(f.slice(4)) };
     case requestCodes.get:
       return { type: 'get', key: str(f[0], 'key'), ...routed(f[1], f[2]) };
     case requestCodes.state:
@@ -186,6 +198,8 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
       return { type: 'paxosCommit', key: str(f[0], 'key'), ...routed(f[1], f[2]), ballot: decodeBallot(f[3]), record: decodeRecord(array(f[4], 'record')), ...decodeTags(f[5]) };
     case requestCodes.scanRecords:
       return { type: 'scanRecords', prefix: str(f[0], 'prefix'), after: f[1] === null ? null : str(f[1], 'after'), limit: int(f[2], 'limit') };
+    case requestCodes.changes:
+      return { type: 'changes', prefix: str(f[0], 'prefix'), after: f[1] === null ? null : int(f[1], 'after'), limit: int(f[2], 'limit') };
     default:
       throw new CodecError(`unknown request type ${String(code)}`);
   }
@@ -275,6 +289,16 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
       return { type: 'paxosCommitted' };
     case replyCodes.scannedRecords:
       return { type: 'scannedRecords', entries: array(f[0], 'entries').map(decodeRecordEntry), more: bool(f[1], 'more') };
+    case replyCodes.changesReply:
+      return {
+        type: 'changesReply',
+        gone: bool(f[0], 'gone'),
+        entries: array(f[1], 'entries').map(decodeChangeEntry),
+        last: int(f[2], 'last'),
+        more: bool(f[3], 'more'),
+        floor: int(f[4], 'floor'),
+        prunedThrough: int(f[5], 'prunedThrough'),
+      };
     default:
       throw new CodecError(`unknown reply type ${String(code)}`);
   }
@@ -349,6 +373,14 @@ function ballotFields(ballot: Ballot): unknown[] {
 function decodeBallot(value: unknown): Ballot {
   const pair = array(value, 'ballot');
   return { hlc: int(pair[0], 'ballot.hlc'), nodeId: str(pair[1], 'ballot.nodeId') };
+}
+
+function decodeChangeEntry(item: unknown): { pos: number; key: string; record: StoredRecord; expired: boolean } {
+  const f = array(item, 'change');
+  const record = decodeRecord(array(f[2], 'change.record'));
+  const expired = bool(f[3], 'change.expired');
+  if (expired && record.expiresAt === undefined) throw new CodecError('an expiry entry without an expiry');
+  return { pos: int(f[0], 'change.pos'), key: str(f[1], 'change.key'), record, expired };
 }
 
 function recordEntryFields([key, record]: [string, StoredRecord]): unknown[] {

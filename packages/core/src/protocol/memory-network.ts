@@ -326,6 +326,8 @@ export function replyTypeOf(type: DataRequest['type']): PeerReply['type'] {
       return 'paxosCommitted';
     case 'scanRecords':
       return 'scannedRecords';
+    case 'changes':
+      return 'changesReply';
   }
 }
 

@@ -3,7 +3,7 @@
 import type { StoredRecord } from '../storage/record.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 9;
+export const protocolVersion = 10;
 
 export interface MemberAddress {
   nodeId: string;
@@ -41,6 +41,12 @@ export interface PutRequest extends Routed {
   type: 'put';
   key: string;
   record: StoredRecord;
+  /**
+   * A read repair: a copy of a version another replica holds, not a write being
+   * coordinated. Never refused for being older than the replica's closed time
+   * (watch/change-log.ts).
+   */
+  repair?: boolean;
 }
 
 /** Read a replica's copy of a key. */
@@ -227,7 +233,20 @@ export interface ScanRecordsRequest {
   limit: number;
 }
 
+/**
+ * A watch reading a member's change log (watch/change-log.ts): entries with a position above
+ * `after` whose key starts with `prefix`, at most `limit` scanned; `after: null` asks only
+ * for the member's floor (a new watch starts from the lowest floor).
+ */
+export interface ChangesRequest {
+  type: 'changes';
+  prefix: string;
+  after: number | null;
+  limit: number;
+}
+
 export type PeerRequest =
+  | ChangesRequest
   | HelloRequest
   | PutRequest
   | GetRequest
@@ -374,7 +393,22 @@ export interface ScannedRecordsReply {
   more: boolean;
 }
 
+export interface ChangesReply {
+  type: 'changesReply';
+  /** The log no longer holds entries after `after` (pruned): the watch's cursor is too old. */
+  gone: boolean;
+  entries: Array<{ pos: number; key: string; record: StoredRecord; expired: boolean }>;
+  /** The position read through: the next request asks after it. */
+  last: number;
+  /** More entries follow `last` at once (then `floor` is 0: not known yet). */
+  more: boolean;
+  /** No entry appended after this answer has a change time at or below this. */
+  floor: number;
+  prunedThrough: number;
+}
+
 export type PeerReply =
+  | ChangesReply
   | WelcomeReply
   | PutReply
   | GetReply
@@ -415,4 +449,5 @@ export interface ReplyFor {
   paxosAccept: PaxosAcceptedReply;
   paxosCommit: PaxosCommittedReply;
   scanRecords: ScannedRecordsReply;
+  changes: ChangesReply;
 }

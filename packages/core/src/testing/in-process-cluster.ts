@@ -3,6 +3,7 @@
 // and by the simulator (sim/). Time moves only when `run`, `tick` or `settle` advance it.
 // Each node gets its own skewable wall clock and a disk that can be slowed down, so the
 // simulator can inject clock and disk faults without touching the core.
+import { MemoryChangeStore } from '../watch/change-log.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
 import { MemoryPaxosStore } from '../cluster/paxos.js';
@@ -47,6 +48,8 @@ export interface InProcessMember {
   meta: MemoryJobStore;
   /** The acceptor's Paxos state per key, durable like its engine. */
   paxos: MemoryPaxosStore;
+  /** The node's change log (watch/change-log.ts), durable like its engine. */
+  changes: MemoryChangeStore;
   /** The members the node has learned, saved with its data as a real node does (members.json). */
   knownMembers: KnownMember[];
   /** The node's wall clock; its timers run on the cluster's shared clock. */
@@ -112,6 +115,7 @@ export class InProcessCluster {
       hints: new MemoryHintStore(),
       meta: new MemoryJobStore(),
       paxos: new MemoryPaxosStore(),
+      changes: new MemoryChangeStore(),
       knownMembers: [] as KnownMember[],
       clock: new SkewedClock(this.clock),
       disk: { delayMinMs: 0, delayMaxMs: 0 },
@@ -150,6 +154,7 @@ export class InProcessCluster {
       member.hints = new MemoryHintStore();
       member.meta = new MemoryJobStore();
       member.paxos = new MemoryPaxosStore();
+      member.changes = new MemoryChangeStore();
       member.knownMembers = [];
     }
   }
@@ -174,6 +179,7 @@ export class InProcessCluster {
     member.hints = new MemoryHintStore();
     member.meta = new MemoryJobStore();
     member.paxos = new MemoryPaxosStore();
+    member.changes = new MemoryChangeStore();
     if (options.remembers !== true) member.knownMembers = [];
     this.restart(nodeId);
     return member;
@@ -259,6 +265,7 @@ export class InProcessCluster {
       hintStore: member.hints,
       jobStore: member.meta,
       paxosStore: member.paxos,
+      changeStore: member.changes,
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,

@@ -34,6 +34,8 @@ export interface PlantedBugs {
   ignoreInProgress?: boolean;
   /** A replica stores a value written with a ttl as a permanent one, so it never expires. */
   replicaDropsTtl?: boolean;
+  /** A watch passes a time once any member has (the highest floor), not once every member has. */
+  watchPassesSlowMembers?: boolean;
 }
 
 export const noPlantedBugs: PlantedBugs = Object.freeze({});
@@ -51,6 +53,7 @@ export const plantedBugNames: ReadonlyArray<keyof PlantedBugs> = Object.freeze([
   'acceptWithoutPromiseQuorum',
   'ignoreInProgress',
   'replicaDropsTtl',
+  'watchPassesSlowMembers',
 ]);
 
 /** A node's dependencies with the faulty parts for `bugs` swapped in; with none planted, `deps` as given. */
@@ -64,6 +67,7 @@ export function withPlantedBugs(deps: ClusterNodeDeps, bugs: PlantedBugs): Clust
   if (bugs.fencingOff === true) planted.fencing = servesAnyRoute;
   if (bugs.cleanupWithoutHandoff === true) planted.cleanupHandoff = dropsUnseen;
   if (bugs.acceptWithoutPromiseQuorum === true || bugs.ignoreInProgress === true) planted.paxosPolicy = plantedPaxos(bugs);
+  if (bugs.watchPassesSlowMembers === true) planted.watchResolvedOf = (floors) => Math.max(...floors);
   return planted;
 }
 

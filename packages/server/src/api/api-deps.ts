@@ -1,7 +1,7 @@
 // What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
 import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout } from '@ringkv/client';
-import type { ClusterScanPage, Coordinator, Engine, PaxosProposer, RestoreAnswer, RingChangeResult, ScanPageRequest, StoredRecord } from '@ringkv/core';
+import type { ClusterScanPage, Coordinator, Engine, PaxosProposer, RestoreAnswer, RingChangeResult, ScanPageRequest, StoredRecord, WatchCursor, WatchListener, WatchSession } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { ApiSecurity } from './auth.js';
 import type { TrafficRecorder } from '../metrics/traffic.js';
@@ -30,6 +30,14 @@ export interface ApiDeps {
   ringLayout(): RingLayout;
   /** Gathers every member's view, forwarding the caller's token. */
   clusterNodes(token?: string): Promise<ClusterNodes>;
+  /** Watches (GET /watch, ClusterNode.openWatch): open one, how many are open, and how many may be. */
+  watch?: {
+    open(prefix: string, cursor: WatchCursor | undefined, listener: WatchListener): Promise<WatchSession>;
+    count(): number;
+    max: number;
+    /** Heartbeats at least this often; watchHeartbeatMsDefault when not given. */
+    heartbeatMs?: number;
+  };
   /** An operator's restore of backed-up records to their replicas (ClusterNode.restore, POST /admin/restore). */
   restore?(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<RestoreAnswer>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */

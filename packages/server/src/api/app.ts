@@ -22,6 +22,7 @@ import { registerRateLimit } from './rate-limit.js';
 import { orderRequestsPerConnection } from './request-order.js';
 import { storeRoutes } from './store-routes.js';
 import { batchRoutes } from './batch-routes.js';
+import { watchRoutes } from './watch-routes.js';
 import { restoreRoutes } from './restore-routes.js';
 import { ringkvVersion } from '../version.js';
 
@@ -81,6 +82,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   await app.register(ringRoutes, { deps });
   await app.register(adminRoutes, { security: deps.security });
   await app.register(restoreRoutes, { deps });
+  await app.register(watchRoutes, { deps });
   await registerDashboard(app, deps.dashboardRoot);
   return app;
 }
@@ -153,6 +155,7 @@ async function registerDocs(app: FastifyInstance): Promise<void> {
       components: { securitySchemes: { [bearerSchemeName]: bearerSecurityScheme } },
       tags: [
         { name: 'store', description: 'Keys and values' },
+        { name: 'watch', description: 'The change feed: every put, delete and expiry under a prefix, as Server-Sent Events' },
         { name: 'node', description: "This node's status, keys and metrics" },
         { name: 'cluster', description: 'Members, ring and key placement' },
         { name: 'ring changes', description: 'Members leaving or removed, and the data-movement jobs that follow' },

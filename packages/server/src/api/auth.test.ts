@@ -48,6 +48,9 @@ const cases: Case[] = [
   { method: 'GET', url: '/cluster/replicas/other/x', route: '/cluster/replicas/{key}', access: 'read', key: 'other/x' },
   { method: 'GET', url: '/cluster/keys', route: '/cluster/keys', access: 'read' },
   { method: 'GET', url: '/cluster/keys?prefix=other', route: '/cluster/keys', access: 'read', key: 'other' },
+  // A bad cursor ends the request once it is authorised (a stream that opened would never end under inject).
+  { method: 'GET', url: '/watch?since=not-a-cursor', route: '/watch', access: 'read' },
+  { method: 'GET', url: '/watch?prefix=other&since=not-a-cursor', route: '/watch', access: 'read', key: 'other' },
   { method: 'GET', url: '/admin/records', route: '/admin/records', access: 'admin' },
   { method: 'GET', url: '/admin/backup-cut', route: '/admin/backup-cut', access: 'admin' },
   { method: 'POST', url: '/admin/restore', route: '/admin/restore', access: 'admin', body: { records: [] } },

@@ -137,7 +137,8 @@ export class LoadShedder implements ClientLoad {
 /** Probes and scrapes are never shed: they are how an operator sees the overload. */
 function isExempt(request: FastifyRequest): boolean {
   const url = request.routeOptions.url;
-  return url === '/health' || url === '/metrics';
+  // A watch is one long answer: it would hold its place for as long as it lasts. Watches have a bound of their own (--watch-max).
+  return url === '/health' || url === '/metrics' || url === '/watch';
 }
 
 /**

@@ -43,6 +43,7 @@ const accessRules: AccessRule[] = [
   { method: 'GET', url: '/cluster/owners/*', access: 'read' },
   { method: 'GET', url: '/cluster/replicas/*', access: 'read' },
   { method: 'GET', url: '/cluster/keys', access: 'read' },
+  { method: 'GET', url: '/watch', access: 'read' },
   { method: 'GET', url: '/cluster/nodes', access: 'read' },
   { method: 'GET', url: '/jobs', access: 'read' },
   { method: 'GET', url: '/cluster/jobs', access: 'read' },
@@ -72,4 +73,4 @@ export function routeTouchesKeys(url: string): boolean {
 /** Routes that take the key as the rest of the path, besides /store/*. */
 const keyPathRoutes: ReadonlySet<string> = new Set(['/cluster/owners/*', '/cluster/replicas/*']);
 /** Routes that list keys under a `prefix` query. */
-export const listingRoutes: ReadonlySet<string> = new Set(['/keys', '/cluster/keys', '/admin/records']);
+export const listingRoutes: ReadonlySet<string> = new Set(['/keys', '/cluster/keys', '/admin/records', '/watch']);

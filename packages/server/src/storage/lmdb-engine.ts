@@ -43,6 +43,7 @@ import {
 import { DataFileReserve, filesystemSpace, type FilesystemSpace } from './data-file-reserve.js';
 import { diskErrorKind, isIoError } from './disk-errors.js';
 import { DiskState, type DiskStateEvents, type StorageStatus } from './disk-state.js';
+import { LmdbChangeStore } from './lmdb-change-store.js';
 import { LmdbHintStore } from './lmdb-hint-store.js';
 import { isTombstoneRow, recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
 import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes } from './write-size.js';
@@ -492,6 +493,11 @@ export class LmdbEngine implements Engine, LmdbWriter {
     const needBytes = estimateRecordBytes(name, { hlc: 0, nodeId: '', tombstone: false, value }) + pagesPerWrite * this.pageBytes;
     await this.write(() => (value === undefined ? this.meta.removeSync(name) : this.meta.putSync(name, value)), needBytes, 'upkeep');
     return true;
+  }
+
+  /** The durable change log kept in this environment (watches, lmdb-change-store.ts). */
+  openChangeStore(): LmdbChangeStore {
+    return new LmdbChangeStore(this.root, this);
   }
 
   /** The durable hint store kept in this environment. */

@@ -1,0 +1,432 @@
+// A replica's change log (docs/design.md, "Watch"): every record that becomes this
+// replica's newest version of its key, in the order it did, kept for a retention window so
+// that a watch can read it from any point (watch/watch-session.ts).
+//
+// Ordering. Each entry has a position: this node's HLC when it was appended, strictly
+// increasing. A change's own time (`changeAt`) is its version's HLC, or its expiry for an
+// expiry. A watch delivers changes in change time, and to know that no change at or below a
+// time T can still appear here, a replica *closes* time: it refuses a coordinator's write
+// stamped more than the close window below its clock (peer-handler.ts storeReplicaWrite;
+// the coordinator re-stamps it above). `floor()` is the time below which no further entry
+// will be appended: the closed time, held back by writes being applied, by Paxos
+// proposals accepted but not yet committed, and by expiries not yet logged.
+//
+// Entries whose change time is already below the floor when they are applied (a hint,
+// repair or transfer of an old version) are not logged: the replica that took the write
+// from its coordinator logged it then. A watch can miss a change only if no replica took it
+// in time, which is a write that failed (docs/guarantees.md, "Watch").
+//
+// An entry is appended after its record is stored and before the write is acknowledged, so
+// an acknowledged write is always in the log of the replica that acknowledged it.
+import type { Clock, TimerHandle } from '../clock/clock.js';
+import { hlcPlusMs, type HybridLogicalClock } from '../clock/hlc.js';
+import { changesReplyBytesMax, changesScanMax, watchOpenProposalMsMax } from '../limits.js';
+import type { ChangesReply, ChangesRequest } from '../protocol/messages.js';
+import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import { compareVersions, type StoredRecord } from '../storage/record.js';
+import { valueBytesOf } from '../cluster/key-scan.js';
+
+export interface ChangeEntry {
+  /** Position in this replica's log: its HLC when the entry was appended. */
+  pos: number;
+  key: string;
+  record: StoredRecord;
+  /** The record's ttl ran out while it was this replica's newest version of the key. */
+  expired: boolean;
+}
+
+/** When the change happened: its version's time, or for an expiry the expiry's. */
+export function changeAt(entry: Pick<ChangeEntry, 'record' | 'expired'>): number {
+  return entry.expired ? (entry.record.expiresAt as number) : entry.record.hlc;
+}
+
+/** Where the log is kept: memory here, LMDB on real nodes (packages/server/src/storage/lmdb-change-store.ts). */
+export interface ChangeStore {
+  /** Appends entries in the order given (positions increasing); resolves once they are stored. */
+  append(entries: readonly ChangeEntry[]): Promise<void>;
+  /** Up to `limit` entries with a position above `after`, in position order. */
+  read(after: number, limit: number): ChangeEntry[];
+  /** Drops entries with a position below `beforePos`, then the oldest while more than `maxBytes` are kept. */
+  prune(beforePos: number, maxBytes: number): Promise<void>;
+  /** The highest position dropped by pruning (0 when nothing ever was): a cursor at or below it has lost entries. */
+  prunedThrough(): number;
+  /** Entries kept and their approximate size. */
+  size(): { entries: number; bytes: number };
+}
+
+/** The approximate stored size of an entry, for the retention budget. */
+export function changeEntryBytes(entry: ChangeEntry): number {
+  return 48 + entry.key.length * 3 + valueBytesOf(entry.record);
+}
+
+export class MemoryChangeStore implements ChangeStore {
+  private entries: ChangeEntry[] = [];
+  private bytes = 0;
+  private pruned = 0;
+
+  async append(entries: readonly ChangeEntry[]): Promise<void> {
+    for (const entry of entries) {
+      this.entries.push(entry);
+      this.bytes += changeEntryBytes(entry);
+    }
+  }
+
+  read(after: number, limit: number): ChangeEntry[] {
+    let low = 0;
+    let high = this.entries.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if ((this.entries[middle] as ChangeEntry).pos <= after) low = middle + 1;
+      else high = middle;
+    }
+    return this.entries.slice(low, low + limit);
+  }
+
+  async prune(beforePos: number, maxBytes: number): Promise<void> {
+    let drop = 0;
+    while (drop < this.entries.length) {
+      const entry = this.entries[drop] as ChangeEntry;
+      if (entry.pos >= beforePos && this.bytes <= maxBytes) break;
+      this.bytes -= changeEntryBytes(entry);
+      this.pruned = Math.max(this.pruned, entry.pos);
+      drop++;
+    }
+    if (drop > 0) this.entries = this.entries.slice(drop);
+  }
+
+  prunedThrough(): number {
+    return this.pruned;
+  }
+
+  size(): { entries: number; bytes: number } {
+    return { entries: this.entries.length, bytes: this.bytes };
+  }
+}
+
+export interface ChangeLogOptions {
+  /** The close window (--watch-close-ms). */
+  closeMs: number;
+  /** How long entries are kept (--watch-retention-s), in ms. */
+  retentionMs: number;
+  /** Bytes kept at most (--watch-retention-mb). */
+  retentionBytes: number;
+}
+
+export interface ChangeLogDeps {
+  engine: Engine;
+  store: ChangeStore;
+  hlc: HybridLogicalClock;
+  clock: Clock;
+  /**
+   * The newest version of the key a quorum of its replicas holds (a read), or undefined
+   * when they cannot be read. An expiry is logged only when no replica that answers holds
+   * a newer version: one written before the expiry that this replica missed replaced the
+   * expiring value, which then never expired as the key's value.
+   */
+  newestOf?(key: string): Promise<StoredRecord | undefined | 'unreadable'>;
+}
+
+interface PendingExpiry {
+  at: number;
+  key: string;
+  hlc: number;
+  nodeId: string;
+  /** When the key's replicas were first found unreadable for it (wall ms). */
+  unreadableSinceMs?: number;
+}
+
+/** How long an expiry waits for its key's replicas to be readable before it is logged unconfirmed. */
+const expiryConfirmMsMax = 3000;
+
+/** How often expiries are logged and the log pruned. */
+const tickMs = 50;
+/** Prune at most this often. */
+const pruneEveryMs = 1000;
+
+/**
+ * The node's engine, logging what it applies (an Engine decorator, like
+ * repair/indexed-engine.ts), and the replica's side of the change feed.
+ */
+export class ChangeLog implements Engine {
+  private readonly deps: ChangeLogDeps;
+  private readonly options: ChangeLogOptions;
+  /** Versions (HLCs) of writes being applied or logged, with how many of each. */
+  private readonly inFlight = new Map<number, number>();
+  /** Accepted Paxos proposals not yet committed, by key: their record's HLC and when accepted. */
+  private readonly openProposals = new Map<string, { hlc: number; sinceMs: number }>();
+  private readonly expiries = new ExpiryHeap();
+  /** Until the stored keys with a ttl are found, time stays closed at this point. */
+  private scanHold: number | undefined;
+  private timer: TimerHandle | undefined;
+  private lastPruneMs = 0;
+  private appendFailures = 0;
+  private stopped = false;
+  /** Appends that have not resolved (expiry entries), so `stop` can wait for them. */
+  private appending: Promise<void> = Promise.resolve();
+
+  constructor(deps: ChangeLogDeps, options: ChangeLogOptions) {
+    this.deps = deps;
+    this.options = options;
+  }
+
+  get kind(): Engine['kind'] {
+    return this.deps.engine.kind;
+  }
+
+  /** Finds the stored keys with a ttl (their expiry is logged when it comes) and starts the timer. */
+  start(): void {
+    this.scanHold = this.closedBelow();
+    void this.findExpiring();
+    this.schedule();
+  }
+
+  stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) this.deps.clock.clearTimer(this.timer);
+    return this.appending;
+  }
+
+  /**
+   * A coordinator's write stamped at or below this is refused (the coordinator re-stamps it
+   * above). Reads the clock, so an idle replica's closed time still moves with time.
+   */
+  closedBelow(): number {
+    return this.closedAt(this.deps.hlc.now());
+  }
+
+  /** No entry appended from now on has a change time at or below this. */
+  floor(): number {
+    return this.floorAt(this.closedBelow());
+  }
+
+  private closedAt(hlc: number): number {
+    return Math.max(0, hlcPlusMs(hlc, -this.options.closeMs));
+  }
+
+  /** The floor, given the closed time. */
+  private floorAt(closed: number): number {
+    let floor = closed;
+    if (this.scanHold !== undefined) floor = Math.min(floor, this.scanHold);
+    for (const hlc of this.inFlight.keys()) floor = Math.min(floor, hlc - 1);
+    const nowMs = this.deps.clock.nowMs();
+    for (const [key, proposal] of this.openProposals) {
+      if (nowMs - proposal.sinceMs > watchOpenProposalMsMax) this.openProposals.delete(key);
+      else floor = Math.min(floor, proposal.hlc - 1);
+    }
+    const nextExpiry = this.expiries.peek();
+    if (nextExpiry !== undefined) floor = Math.min(floor, nextExpiry.at - 1);
+    return floor;
+  }
+
+  /** A Paxos proposal this replica accepted: its commit may come late, and must still be logged. */
+  proposalAccepted(key: string, record: StoredRecord): void {
+    this.openProposals.set(key, { hlc: record.hlc, sinceMs: this.deps.clock.nowMs() });
+  }
+
+  get(key: string): Promise<StoredRecord | undefined> {
+    return this.deps.engine.get(key);
+  }
+
+  async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
+    // Decided before anything is awaited: a record above the floor now is one a watch may not
+    // have passed. The clock is not read again: a coordinated write was just judged against
+    // the closed time of its last reading (peer-handler.ts storeReplicaWrite).
+    const logged = record.hlc > this.floorAt(this.closedAt(this.deps.hlc.peek()));
+    if (logged) this.hold(record.hlc);
+    try {
+      const outcome = await this.deps.engine.apply(key, record);
+      const proposal = this.openProposals.get(key);
+      if (proposal !== undefined && outcome.current.hlc >= proposal.hlc) this.openProposals.delete(key);
+      if (!outcome.applied) return outcome;
+      if (record.expiresAt !== undefined) this.expiries.push({ at: record.expiresAt, key, hlc: record.hlc, nodeId: record.nodeId });
+      if (logged) {
+        try {
+          await this.deps.store.append([{ pos: this.deps.hlc.now(), key, record, expired: false }]);
+        } catch {
+          // The record is stored: the write must not be reported as refused. Only the watch
+          // can miss it here, on this replica; the others log it (stats show the count).
+          this.appendFailures++;
+        }
+      }
+      return outcome;
+    } finally {
+      if (logged) this.release(record.hlc);
+    }
+  }
+
+  scan(options: ScanOptions): Promise<ScanEntry[]> {
+    return this.deps.engine.scan(options);
+  }
+
+  discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
+    return this.deps.engine.discard(entries);
+  }
+
+  liveCount(): number {
+    return this.deps.engine.liveCount();
+  }
+
+  close(): Promise<void> {
+    return this.deps.engine.close();
+  }
+
+  /** A member's answer to a watch (watch/watch-session.ts): its entries after `after` under the prefix, and its floor. */
+  changesFor(request: ChangesRequest): ChangesReply {
+    const prunedThrough = this.deps.store.prunedThrough();
+    // The floor is taken before reading: an entry stored meanwhile is read too, and one
+    // still being stored holds the floor below its own time.
+    const floor = this.floor();
+    if (request.after !== null && request.after < prunedThrough) return { type: 'changesReply', gone: true, entries: [], last: request.after, more: false, floor: 0, prunedThrough };
+    // A new watch first learns each member's floor; it reads entries from the lowest of them.
+    if (request.after === null) return { type: 'changesReply', gone: false, entries: [], last: this.deps.hlc.peek(), more: false, floor, prunedThrough };
+    const after = request.after;
+    const scanned = this.deps.store.read(after, Math.min(request.limit, changesScanMax));
+    const entries: ChangeEntry[] = [];
+    let bytes = 0;
+    let last = after;
+    let stoppedEarly = false;
+    for (const entry of scanned) {
+      last = entry.pos;
+      if (!entry.key.startsWith(request.prefix)) continue;
+      entries.push(entry);
+      bytes += changeEntryBytes(entry);
+      if (bytes >= changesReplyBytesMax) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    const more = stoppedEarly || scanned.length >= Math.min(request.limit, changesScanMax);
+    return { type: 'changesReply', gone: false, entries, last, more, floor: more ? 0 : floor, prunedThrough };
+  }
+
+  /** What /node-info and /metrics show of the log. */
+  stats(): { entries: number; bytes: number; prunedThrough: number; floor: number; appendFailures: number } {
+    return { ...this.deps.store.size(), prunedThrough: this.deps.store.prunedThrough(), floor: this.floor(), appendFailures: this.appendFailures };
+  }
+
+  private hold(hlc: number): void {
+    this.inFlight.set(hlc, (this.inFlight.get(hlc) ?? 0) + 1);
+  }
+
+  private release(hlc: number): void {
+    const count = (this.inFlight.get(hlc) ?? 1) - 1;
+    if (count <= 0) this.inFlight.delete(hlc);
+    else this.inFlight.set(hlc, count);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.deps.clock.setTimer(tickMs, () => {
+      const work = this.tick().catch(() => undefined);
+      this.appending = this.appending.then(() => work);
+      void work.then(() => this.schedule());
+    });
+  }
+
+  /** Logs the expiries time has closed past, and prunes the log now and then. */
+  private async tick(): Promise<void> {
+    const closed = this.closedBelow();
+    const due: Array<{ key: string; record: StoredRecord }> = [];
+    const held: number[] = [];
+    const retry: PendingExpiry[] = [];
+    try {
+      for (let next = this.expiries.peek(); next !== undefined && next.at <= closed; next = this.expiries.peek()) {
+        this.expiries.pop();
+        // Held until stored (or put back), so the floor stays below it meanwhile.
+        this.hold(next.at);
+        held.push(next.at);
+        const verdict = await this.judgeExpiry(next);
+        if (typeof verdict === 'object') due.push({ key: next.key, record: verdict });
+        else if (verdict === 'retry') retry.push({ ...next, unreadableSinceMs: next.unreadableSinceMs ?? this.deps.clock.nowMs() });
+      }
+      // Positions are taken as the entries are appended, so they follow the log's order.
+      const entries = due.map(({ key, record }) => ({ pos: this.deps.hlc.now(), key, record, expired: true }));
+      if (entries.length > 0) await this.deps.store.append(entries);
+    } finally {
+      for (const item of retry) this.expiries.push(item);
+      for (const hlc of held) this.release(hlc);
+    }
+    const nowMs = this.deps.clock.nowMs();
+    if (nowMs - this.lastPruneMs >= pruneEveryMs) {
+      this.lastPruneMs = nowMs;
+      await this.deps.store.prune(hlcPlusMs(this.deps.hlc.peek(), -this.options.retentionMs), this.options.retentionBytes);
+    }
+  }
+
+  /**
+   * The record whose expiry is a change of its key, if it is: the value is still this
+   * replica's copy, and no replica that answers holds a newer version. `retry` while the
+   * replicas cannot be read (for a while; then it is logged unconfirmed).
+   */
+  private async judgeExpiry(expiry: PendingExpiry): Promise<StoredRecord | 'skip' | 'retry'> {
+    const current = await this.deps.engine.get(expiry.key);
+    if (current === undefined || current.tombstone || compareVersions(current, expiry) !== 0 || current.expiresAt !== expiry.at) return 'skip';
+    let newest: StoredRecord | undefined | 'unreadable' = current;
+    try {
+      if (this.deps.newestOf !== undefined) newest = await this.deps.newestOf(expiry.key);
+    } catch {
+      newest = 'unreadable';
+    }
+    if (newest !== 'unreadable') return newest !== undefined && compareVersions(newest, current) > 0 ? 'skip' : current;
+    const sinceMs = expiry.unreadableSinceMs ?? this.deps.clock.nowMs();
+    return this.deps.clock.nowMs() - sinceMs < expiryConfirmMsMax ? 'retry' : current;
+  }
+
+  private async findExpiring(): Promise<void> {
+    let after: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.deps.engine.scan({ limit: 1000, ...(after !== undefined ? { after } : {}) });
+        for (const { key, record } of page) {
+          if (!record.tombstone && record.expiresAt !== undefined) this.expiries.push({ at: record.expiresAt, key, hlc: record.hlc, nodeId: record.nodeId });
+        }
+        if (page.length < 1000 || this.stopped) break;
+        after = (page[page.length - 1] as ScanEntry).key;
+        await new Promise<void>((resolve) => this.deps.clock.setTimer(0, resolve));
+      }
+    } finally {
+      this.scanHold = undefined;
+    }
+  }
+}
+
+/** Expiries in time order (a binary heap); a superseded one is skipped when it comes up. */
+class ExpiryHeap {
+  private readonly items: PendingExpiry[] = [];
+
+  peek(): PendingExpiry | undefined {
+    return this.items[0];
+  }
+
+  push(item: PendingExpiry): void {
+    const items = this.items;
+    items.push(item);
+    let index = items.length - 1;
+    while (index > 0) {
+      const parent = (index - 1) >>> 1;
+      if ((items[parent] as PendingExpiry).at <= item.at) break;
+      items[index] = items[parent] as PendingExpiry;
+      index = parent;
+    }
+    items[index] = item;
+  }
+
+  pop(): PendingExpiry | undefined {
+    const items = this.items;
+    const top = items[0];
+    const last = items.pop();
+    if (top === undefined || last === undefined || items.length === 0) return top;
+    let index = 0;
+    for (;;) {
+      const left = 2 * index + 1;
+      if (left >= items.length) break;
+      const right = left + 1;
+      const child = right < items.length && (items[right] as PendingExpiry).at < (items[left] as PendingExpiry).at ? right : left;
+      if ((items[child] as PendingExpiry).at >= last.at) break;
+      items[index] = items[child] as PendingExpiry;
+      index = child;
+    }
+    items[index] = last;
+    return top;
+  }
+}
