@@ -5,7 +5,7 @@
 // whether it is an expiry. Writes go through the engine's transactions (lmdb-engine.ts) as
 // upkeep: a log entry follows a record already stored, so it may use the space reserved.
 import type { Database, RootDatabase } from 'lmdb';
-import { changeEntryBytes, type ChangeEntry, type ChangeStore } from '@ringkv/core';
+import { changeEntryBytes, type ChangeEntry, type ChangeStore, type StoredRecord } from '@ringkv/core';
 import type { LmdbWriter } from './lmdb-engine.js';
 import { recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
 
@@ -18,6 +18,7 @@ const pruneBatchMax = 10_000;
 
 export class LmdbChangeStore implements ChangeStore {
   private readonly db: Database<ChangeRow | number, number>;
+  private readonly records: Database<RecordRow, string>;
   private readonly writer: LmdbWriter;
   private entries = 0;
   private bytes = 0;
@@ -26,6 +27,7 @@ export class LmdbChangeStore implements ChangeStore {
   constructor(root: RootDatabase, writer: LmdbWriter) {
     this.writer = writer;
     this.db = root.openDB<ChangeRow | number, number>({ name: 'changes' });
+    this.records = root.openDB<RecordRow, string>({ name: 'records' });
     const pruned = this.db.get(prunedKey);
     this.pruned = typeof pruned === 'number' ? pruned : 0;
     for (const { value } of this.db.getRange({ start: prunedKey + 1 })) {
@@ -52,6 +54,30 @@ export class LmdbChangeStore implements ChangeStore {
       this.entries++;
       this.bytes += changeEntryBytes(entry);
     }
+  }
+
+  async appendWithRecord(key: string, record: StoredRecord, position: () => number): Promise<boolean> {
+    if (!this.writer.isOpen()) return false;
+    const row: ChangeRow = [key, recordToRow(record), 0];
+    const bytes = changeEntryBytes({ pos: 0, key, record, expired: false });
+    let appended = false;
+    // Queued right behind the record's own write, so it runs in the same transaction: the
+    // entry is stored with the record, or not at all (an older record was not applied).
+    await this.writer.write(
+      () => {
+        const held = this.records.get(key);
+        if (held === undefined || held[0] !== record.hlc || held[1] !== record.nodeId) return;
+        this.db.putSync(position(), row);
+        appended = true;
+      },
+      2 * this.writer.pageBytes + bytes,
+      'upkeep',
+    );
+    if (appended) {
+      this.entries++;
+      this.bytes += bytes;
+    }
+    return appended;
   }
 
   read(after: number, limit: number): ChangeEntry[] {
