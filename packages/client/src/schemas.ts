@@ -261,6 +261,22 @@ export const HealthSchema = Type.Object({
   storage: StorageStateSchema,
 });
 
+export const WatchInfoSchema = Type.Object(
+  {
+    open: Type.Integer({ description: 'Watches (GET /watch) this node serves now' }),
+    max: Type.Integer({ description: 'Watches it serves at most (--watch-max)' }),
+    closeMs: Type.Integer({ description: 'How far behind its clock it closes time (--watch-close-ms): events arrive about this late' }),
+    retentionSeconds: Type.Integer({ description: 'How long its change log is kept (--watch-retention-s)' }),
+    retentionBytes: Type.Number({ description: 'Bytes of change log kept at most (--watch-retention-mb)' }),
+    logEntries: Type.Integer({ description: 'Entries its change log holds' }),
+    logBytes: Type.Number({ description: 'Their approximate size' }),
+    prunedBefore: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'Changes before this time are gone from this replica: a cursor older than that is answered 410; null when nothing was pruned' }),
+    floorLagMs: Type.Number({ description: 'How far behind its clock its floor is: a watch delivers changes up to the floor, so this is about --watch-close-ms unless writes are held up' }),
+    refusedWrites: Type.Number({ description: "Coordinators' writes it refused as stamped at or below its closed time (the coordinator re-stamped them)" }),
+  },
+  { description: 'The change feed on this node: its watches and its change log' },
+);
+
 export const DiskInfoSchema = Type.Object(
   {
     state: StorageStateSchema,
@@ -406,6 +422,7 @@ export const NodeInfoSchema = Type.Object(
     jobs: Type.Array(JobSchema),
     security: SecurityPostureSchema,
     disk: DiskInfoSchema,
+    watch: WatchInfoSchema,
   },
   { description: 'One node and how it is doing' },
 );

@@ -65,8 +65,8 @@ export const watchMemberStaleMs = 2000;
 export const watchHeartbeatMsDefault = 5000;
 /** Changes a watch holds waiting for every member to pass them; beyond it the watch is cut off (the client resumes). */
 export const watchPendingEventsMax = 100_000;
-/** Bytes a watcher's socket may have unsent before the watch is cut off as too slow. */
-export const watchUnsentBytesMax = 16 * 1024 * 1024;
+/** Megabytes a watcher's socket may have unsent before the watch is cut off as too slow (--watch-unsent-mb). */
+export const watchUnsentMegabytesDefault = 16;
 /** Cursor text accepted at most (a key in base64 and three numbers). */
 export const watchCursorLengthMax = 1500;
 /** An accepted but uncommitted Paxos proposal holds a replica's change floor back at most this long. */

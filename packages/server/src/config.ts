@@ -6,7 +6,7 @@ import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
 import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault } from '@ringkv/core';
 import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault } from '@ringkv/core';
 import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
-import { idempotencyRetentionSecondsDefault, watchCloseMsDefault, watchersMaxDefault, watchRetentionBytesDefault, watchRetentionSecondsDefault } from '@ringkv/core';
+import { idempotencyRetentionSecondsDefault, watchCloseMsDefault, watchersMaxDefault, watchRetentionBytesDefault, watchRetentionSecondsDefault, watchUnsentMegabytesDefault } from '@ringkv/core';
 
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
@@ -75,6 +75,8 @@ export interface NodeConfig extends HttpLimits {
   watchRetentionMb: number;
   /** Watches this node serves at once; one more is 503. */
   watchMax: number;
+  /** Megabytes of events a watcher may leave unread before it is cut off. */
+  watchUnsentMb: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
   durable: boolean;
   /** LMDB's initial map (address space); lmdb-js doubles it before a write passes its end. */
@@ -126,6 +128,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   watchRetentionS: watchRetentionSecondsDefault,
   watchRetentionMb: watchRetentionBytesDefault / (1024 * 1024),
   watchMax: watchersMaxDefault,
+  watchUnsentMb: watchUnsentMegabytesDefault,
   durable: false,
   lmdbMapBytes: lmdbMapBytesDefault,
   storageReserveBytes: storageReserveBytesDefault,
@@ -167,6 +170,7 @@ export function configProblems(config: NodeConfig): string[] {
   }
   if (!Number.isInteger(config.watchRetentionMb) || config.watchRetentionMb < 1 || config.watchRetentionMb > 1024 * 1024) problems.push('--watch-retention-mb must be 1..1048576');
   if (!Number.isInteger(config.watchMax) || config.watchMax < 0 || config.watchMax > 100_000) problems.push('--watch-max must be 0..100000 (0 turns watches off)');
+  if (!Number.isInteger(config.watchUnsentMb) || config.watchUnsentMb < 1 || config.watchUnsentMb > 1024) problems.push('--watch-unsent-mb must be 1..1024');
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');
   for (const origin of config.corsOrigins) {

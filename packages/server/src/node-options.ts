@@ -103,6 +103,10 @@ export function sharedOptions(): Option[] {
     new Option('--watch-retention-s <s>', 'how long the change log behind GET /watch is kept; a cursor older than that is answered 410').env('RINGKV_WATCH_RETENTION_S').default(defaults.watchRetentionS).argParser(integer),
     new Option('--watch-retention-mb <mb>', 'megabytes of change log kept at most (the oldest entries go first)').env('RINGKV_WATCH_RETENTION_MB').default(defaults.watchRetentionMb).argParser(integer),
     new Option('--watch-max <n>', 'watches (GET /watch) this node serves at once; one more is 503 (0 turns watches off)').env('RINGKV_WATCH_MAX').default(defaults.watchMax).argParser(integer),
+    new Option('--watch-unsent-mb <mb>', 'megabytes of events a watcher may leave unread before it is cut off with event: error (it resumes from its last id)')
+      .env('RINGKV_WATCH_UNSENT_MB')
+      .default(defaults.watchUnsentMb)
+      .argParser(integer),
     new Option('--durable', 'flush every write batch to disk before acknowledging (LMDB)').env('RINGKV_DURABLE').default(defaults.durable),
     new Option('--lmdb-map-bytes <n>', "LMDB's initial map (address space); it doubles before a write would pass its end").env('RINGKV_LMDB_MAP_BYTES').default(defaults.lmdbMapBytes).argParser(integer),
     new Option('--storage-reserve-bytes <n>', 'space kept allocated ahead of the data, so a full disk refuses writes (507) instead of failing a commit')

@@ -151,6 +151,25 @@ export class NodeViews {
       jobs: this.deps.node.rebalancer.jobs(),
       security: this.deps.security.posture(),
       disk: this.deps.disk(),
+      watch: this.watchInfo(),
+    };
+  }
+
+  /** The change feed on this node: open watches and the change log (watch/change-log.ts). */
+  watchInfo(): NodeInfo['watch'] {
+    const { config, node } = this.deps;
+    const log = node.changes.stats();
+    return {
+      open: node.watchCount,
+      max: config.watchMax,
+      closeMs: config.watchCloseMs,
+      retentionSeconds: config.watchRetentionS,
+      retentionBytes: config.watchRetentionMb * 1024 * 1024,
+      logEntries: log.entries,
+      logBytes: log.bytes,
+      prunedBefore: log.prunedThrough === 0 ? null : new Date(hlcWallMs(log.prunedThrough)).toISOString(),
+      floorLagMs: Math.max(0, hlcWallMs(node.hlc.peek()) - hlcWallMs(log.floor)),
+      refusedWrites: log.refusedWrites,
     };
   }
 

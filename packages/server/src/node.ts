@@ -20,6 +20,7 @@ import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
 import { checkDataFormat } from './storage/data-format.js';
 import { lmdbPaxosStore } from './storage/lmdb-paxos-store.js';
 import { openNodeStorage } from './storage/node-storage.js';
+import { registerWatchMetrics } from './metrics/watch-metrics.js';
 import { registerStorageMetrics } from './metrics/storage-metrics.js';
 import { attachPeerServer } from './transport/peer-server.js';
 import { TcpTransport } from './transport/tcp-transport.js';
@@ -185,6 +186,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const traffic = new TrafficRecorder();
   registerStorageMetrics(metrics.registry, storage);
   const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report() });
+  registerWatchMetrics(metrics.registry, () => views.watchInfo());
   let listeningPort = config.port;
   const app = await buildApp({
     logger: log,
@@ -217,6 +219,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         open: (prefix, cursor, listener) => node.openWatch(prefix, cursor, listener),
         count: () => node.watchCount,
         max: config.watchMax,
+        unsentBytesMax: config.watchUnsentMb * 1024 * 1024,
       },
       restore: (entries) => node.restore(entries),
       nodeInfo: () => views.nodeInfo(),

@@ -44,7 +44,7 @@ export interface PeerHandlerDeps {
    */
   servesRepair?(): boolean;
   /** The replica's change log (watch/change-log.ts): its closed time and its answers to watches. */
-  changes?: Pick<ChangeLog, 'closedBelow' | 'changesFor'>;
+  changes?: Pick<ChangeLog, 'refusesAt' | 'changesFor'>;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
   transferBatch?(request: TransferScanRequest): Promise<TransferBatchReply>;
   /** The acceptor of conditional writes (cluster/paxos.ts); without it Paxos messages are refused. */
@@ -188,8 +188,8 @@ export async function storeReplicaWrite(deps: Pick<PeerHandlerDeps, 'engine' | '
   }
   const watermark = deps.watermark?.() ?? 0;
   if (record.hlc < watermark) return { type: 'putAck', applied: false, newerHlc: watermark };
-  const closed = coordinated ? (deps.changes?.closedBelow() ?? 0) : 0;
-  if (record.hlc <= closed) {
+  const closed = coordinated ? deps.changes?.refusesAt(record.hlc) : undefined;
+  if (closed !== undefined) {
     const held = await deps.engine.get(key);
     // Already stored (a retry): acknowledged as before. Otherwise re-stamped above the closed time.
     if (held !== undefined && compareVersions(held, record) === 0) return { type: 'putAck', applied: false };

@@ -168,6 +168,8 @@ export class ChangeLog implements Engine {
   private timer: TimerHandle | undefined;
   private lastPruneMs = 0;
   private appendFailures = 0;
+  /** Coordinators' writes refused for being stamped at or below the closed time. */
+  private refused = 0;
   private stopped = false;
   /** Appends that have not resolved (expiry entries), so `stop` can wait for them. */
   private appending: Promise<void> = Promise.resolve();
@@ -200,6 +202,17 @@ export class ChangeLog implements Engine {
    */
   closedBelow(): number {
     return this.closedAt(this.deps.hlc.now());
+  }
+
+  /**
+   * For a coordinator's write stamped at `hlc`: the closed time it is refused below (the
+   * coordinator re-stamps it above), or undefined when it is not refused. Counts refusals.
+   */
+  refusesAt(hlc: number): number | undefined {
+    const closed = this.closedBelow();
+    if (hlc > closed) return undefined;
+    this.refused++;
+    return closed;
   }
 
   /** No entry appended from now on has a change time at or below this. */
@@ -313,8 +326,8 @@ export class ChangeLog implements Engine {
   }
 
   /** What /node-info and /metrics show of the log. */
-  stats(): { entries: number; bytes: number; prunedThrough: number; floor: number; appendFailures: number } {
-    return { ...this.deps.store.size(), prunedThrough: this.deps.store.prunedThrough(), floor: this.floor(), appendFailures: this.appendFailures };
+  stats(): { entries: number; bytes: number; prunedThrough: number; floor: number; appendFailures: number; refusedWrites: number } {
+    return { ...this.deps.store.size(), prunedThrough: this.deps.store.prunedThrough(), floor: this.floor(), appendFailures: this.appendFailures, refusedWrites: this.refused };
   }
 
   private hold(hlc: number): void {

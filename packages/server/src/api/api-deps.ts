@@ -37,6 +37,8 @@ export interface ApiDeps {
     max: number;
     /** Heartbeats at least this often; watchHeartbeatMsDefault when not given. */
     heartbeatMs?: number;
+    /** Bytes a watcher may leave unread before it is cut off (--watch-unsent-mb). */
+    unsentBytesMax: number;
   };
   /** An operator's restore of backed-up records to their replicas (ClusterNode.restore, POST /admin/restore). */
   restore?(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<RestoreAnswer>;

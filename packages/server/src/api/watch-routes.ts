@@ -16,7 +16,6 @@ import {
   watchCursorLengthMax,
   watchHeartbeatMsDefault,
   WatchError,
-  watchUnsentBytesMax,
   type WatchEvent,
   type WatchListener,
   type WatchSession,
@@ -106,7 +105,7 @@ export const watchRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
       if (watch.count() >= watch.max) {
         throw new ProblemError(503, 'watch-limit', 'Too many watches', `node ${deps.nodeId} serves ${watch.max} watches already (--watch-max); retry later or use another node`, { retryAfterSeconds: 1 });
       }
-      const stream = new EventStream(reply, watch.heartbeatMs ?? watchHeartbeatMsDefault);
+      const stream = new EventStream(reply, watch.heartbeatMs ?? watchHeartbeatMsDefault, watch.unsentBytesMax);
       let session: WatchSession;
       try {
         session = await watch.open(prefix, cursor, stream.listener);
@@ -125,6 +124,7 @@ export const watchRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { 
 class EventStream {
   private readonly reply: FastifyReply;
   private readonly heartbeatMs: number;
+  private readonly unsentBytesMax: number;
   private readonly early: string[] = [];
   private started = false;
   private finished = false;
@@ -132,9 +132,10 @@ class EventStream {
   private readyCursor = '';
   readonly listener: WatchListener;
 
-  constructor(reply: FastifyReply, heartbeatMs: number) {
+  constructor(reply: FastifyReply, heartbeatMs: number, unsentBytesMax: number) {
     this.reply = reply;
     this.heartbeatMs = heartbeatMs;
+    this.unsentBytesMax = unsentBytesMax;
     this.listener = {
       ready: (cursor) => {
         this.readyCursor = cursor;
@@ -177,8 +178,8 @@ class EventStream {
     }
     const raw = this.reply.raw;
     raw.write(text);
-    if (raw.writableLength > watchUnsentBytesMax) {
-      this.cut(problemOf(503, 'watch-too-slow', 'Watcher too slow', `more than ${watchUnsentBytesMax} bytes of events wait for this watcher to read them; resume from the last event id`));
+    if (raw.writableLength > this.unsentBytesMax) {
+      this.cut(problemOf(503, 'watch-too-slow', 'Watcher too slow', `more than ${this.unsentBytesMax} bytes of events wait for this watcher to read them (--watch-unsent-mb); read faster, then resume from the last event id`));
     }
   }
 

@@ -14,7 +14,7 @@ import { startTestCluster, type TestCluster } from './test-cluster.js';
 let cluster: TestCluster;
 
 before(async () => {
-  cluster = await startTestCluster('watch', (index) => ({ watchRetentionS: 2, watchMax: index === 2 ? 1 : 64 }));
+  cluster = await startTestCluster('watch', (index) => ({ watchRetentionS: 2, watchMax: index === 2 ? 1 : 64, watchUnsentMb: 1 }));
 });
 
 after(() => cluster.close());
@@ -103,6 +103,15 @@ describe('GET /watch', () => {
     assert.equal((await fetch(`${node(1).url}/store/w1/a`, { method: 'DELETE' })).status, 200);
     assert.equal((await put(2, 'w1/ttl', 'short', '?ttl=1')).status, 200);
     const changes = await watch.changes(5);
+    // The node shows its watches and its change log, in /node-info and /metrics.
+    const info = (await (await fetch(`${node(0).url}/node-info`)).json()) as { watch: { open: number; max: number; logEntries: number; floorLagMs: number; prunedBefore: string | null } };
+    assert.equal(info.watch.open, 1);
+    assert.equal(info.watch.max, 64);
+    assert.ok(info.watch.logEntries >= 3, `the change log holds ${info.watch.logEntries} entries`);
+    assert.ok(info.watch.floorLagMs < 5000, `the floor lags ${info.watch.floorLagMs} ms`);
+    const metrics = await (await fetch(`${node(0).url}/metrics`)).text();
+    assert.match(metrics, /^ringkv_watches_open\{[^}]*\} 1$/m);
+    assert.match(metrics, /^ringkv_change_log_entries\{[^}]*\} \d+$/m);
     await watch.close();
     assert.equal(watch.events[0]?.event, 'ready');
     assert.ok(watch.events[0]?.id);
@@ -147,6 +156,30 @@ describe('GET /watch', () => {
       late.map((event) => event.data.key),
       ['w2/late'],
     );
+  });
+
+  it('cuts off a watcher that leaves more than --watch-unsent-mb unread, with an error event saying how to resume', async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${node(1).url}/watch?prefix=w4/`, { signal: controller.signal });
+    assert.equal(response.status, 200);
+    // Nothing is read while 24 values of 512 KiB are written: more than the socket buffers and the 1 MiB allowed.
+    const big = 'x'.repeat(512 * 1024);
+    for (let i = 0; i < 24; i++) assert.equal((await put(i, `w4/big${i}`, big)).status, 200);
+    await sleep(1500);
+    const parser = new ServerSentEventParser(1 << 26);
+    const events: string[] = [];
+    let cut: { type: string; detail: string } | undefined;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      for (const message of parser.push(chunk)) {
+        events.push(message.event);
+        if (message.event === 'error') cut = JSON.parse(message.data) as { type: string; detail: string };
+      }
+    }
+    controller.abort();
+    assert.ok(cut !== undefined, `the stream ended without an error event after ${events.join(',')}`);
+    assert.match(cut.type, /watch-too-slow$/);
+    assert.match(cut.detail, /resume from the last event id/);
+    assert.ok(events.filter((name) => name === 'put').length < 24, 'it was cut before every change went out');
   });
 
   it('answers a bad cursor 400, one older than retention 410, and one watch too many 503', async () => {
