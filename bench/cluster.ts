@@ -34,6 +34,9 @@ export interface BenchCluster {
   stop(): Promise<void>;
 }
 
+/** BENCH_NODE_ARGS: extra Node.js flags for every node process, to profile one (`--cpu-prof --cpu-prof-dir=DIR`). */
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+
 /** Every process (node, load generator) and data directory this benchmark started, so an exit handler can still clean up what is left. */
 const running = new Set<ChildProcess>();
 const dataDirs = new Set<string>();
@@ -80,7 +83,7 @@ export async function startCluster(storage: Storage, basePort: number, secure = 
     const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
       process.execPath,
-      [cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, ...(security?.args(id) ?? []), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      [...nodeArgs, cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, ...(security?.args(id) ?? []), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);

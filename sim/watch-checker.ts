@@ -1,7 +1,8 @@
 // The watch checker (docs/guarantees.md, "Watch"), judging what the watching client
 // (watcher.ts) was told against the history:
 // - once: no (key, version, kind) arrives twice, across every resume;
-// - order: each key's changes arrive in version order (an expiry after its own put);
+// - order: each key's changes arrive in version order (an expiry after its own put; an
+//   expiry may follow the change of a newer write that was not acknowledged);
 // - real: every change names a write some client made (a put's value and version, a
 //   delete, an expiry of a put with a ttl), never one refused as "nothing applied";
 // - complete: every put or delete acknowledged at quorum or more, invoked after the watch
@@ -44,6 +45,9 @@ export function checkWatch(watcher: SimWatcher, history: History, context: Watch
       const previous = changes[i - 1] as WatchedChange;
       const change = changes[i] as WatchedChange;
       const order = compareVersions(change.version, previous.version);
+      // A replica logs an expiry once a quorum read shows no newer version; a newer write
+      // that was not acknowledged (504) may sit on a minority then, and its change arrive first.
+      if (order < 0 && change.kind === 'expire' && writeOf(previous, writes)?.outcome !== 'ok') continue;
       if (order < 0 || (order === 0 && !(change.kind === 'expire' && previous.kind === 'put'))) {
         violations.push({ kind: 'watch-out-of-order', atMs: change.atMs, key, message: `${change.kind} of ${key} at ${change.version.hlc}-${change.version.nodeId} arrived after ${previous.kind} at ${previous.version.hlc}-${previous.version.nodeId}`, operationIds: [] });
       }

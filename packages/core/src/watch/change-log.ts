@@ -45,13 +45,14 @@ export interface ChangeStore {
   /** Appends entries in the order given (positions increasing); resolves once they are stored. */
   append(entries: readonly ChangeEntry[]): Promise<void>;
   /**
-   * Called right after the engine was asked to apply `record` (before anything is awaited):
-   * appends its entry in the same write as the record if the record is what the key holds
-   * when that write runs, with the position `position()` gives then. Resolves with whether it
-   * appended. A store that shares a transaction with the engine saves a commit per write
-   * and stores the record and its entry atomically; without it, `append` follows the apply.
+   * Called just before the engine is asked to apply `record`: if the engine stores it, its
+   * entry is stored in the same write, at the position `position()` gives then. Returns a
+   * check, to call once the apply has resolved (always: it forgets the record), that says
+   * whether the entry was stored. A store that shares its engine's transactions saves a
+   * commit per write and stores a record and its entry atomically; without it, `append`
+   * follows the apply.
    */
-  appendWithRecord?(key: string, record: StoredRecord, position: () => number): Promise<boolean>;
+  appendWithRecord?(key: string, record: StoredRecord, position: () => number): () => boolean;
   /** Up to `limit` entries with a position above `after`, in position order. */
   read(after: number, limit: number): ChangeEntry[];
   /** Drops entries with a position below `beforePos`, then the oldest while more than `maxBytes` are kept. */
@@ -255,19 +256,23 @@ export class ChangeLog implements Engine {
     const logged = record.hlc > this.floorAt(this.closedAt(this.deps.hlc.peek()));
     if (logged) this.hold(record.hlc);
     try {
-      const applying = this.deps.engine.apply(key, record);
-      const appending = logged ? this.deps.store.appendWithRecord?.(key, record, () => this.deps.hlc.now()) : undefined;
-      // Settled whatever the apply does, so a refused write leaves no unhandled rejection.
-      const appended = appending?.catch(() => false);
-      const outcome = await applying;
+      const appended = logged ? this.deps.store.appendWithRecord?.(key, record, () => this.deps.hlc.now()) : undefined;
+      let outcome: ApplyOutcome;
+      try {
+        outcome = await this.deps.engine.apply(key, record);
+      } catch (error) {
+        appended?.();
+        throw error;
+      }
+      const stored = appended?.();
       const proposal = this.openProposals.get(key);
       if (proposal !== undefined && outcome.current.hlc >= proposal.hlc) this.openProposals.delete(key);
       if (!outcome.applied) return outcome;
       if (record.expiresAt !== undefined) this.expiries.push({ at: record.expiresAt, key, hlc: record.hlc, nodeId: record.nodeId });
       if (logged) {
         try {
-          if (appended === undefined) await this.deps.store.append([{ pos: this.deps.hlc.now(), key, record, expired: false }]);
-          else if (!(await appended)) this.appendFailures++;
+          if (stored === undefined) await this.deps.store.append([{ pos: this.deps.hlc.now(), key, record, expired: false }]);
+          else if (!stored) this.appendFailures++;
         } catch {
           // The record is stored: the write must not be reported as refused. Only the watch
           // can miss it here, on this replica; the others log it (stats show the count).

@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from './problems.js';
 import { noteParsedBody } from './proto-key-bodies.js';
-import { noteBodyText } from './value-echo.js';
+import { noteBodyText, plainStringBody } from './value-echo.js';
 
 const openBrace = 0x7b;
 const openBracket = 0x5b;
@@ -73,9 +73,18 @@ function stringEnd(text: string, start: number): number {
 export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): void {
   const parseJson = app.getDefaultJsonParser('ignore', 'ignore');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    // parseAs 'string' hands over the body as text.
-    const text = body as string;
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    // parseAs 'buffer' hands over the body's bytes; the PUT answer reuses them (value-echo.ts).
+    const bytes = body as Buffer;
+    const text = bytes.toString('utf8');
+    // A plain string value needs no parse at all, nor a depth check.
+    const plain = plainStringBody(text);
+    if (plain !== undefined) {
+      noteParsedBody(plain, text);
+      noteBodyText(plain, text, bytes);
+      done(null, plain);
+      return;
+    }
     if (jsonDepthExceeds(text, depthMax)) {
       done(
         new ProblemError(
@@ -94,7 +103,7 @@ export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): 
       // Lets the PUT route skip the walk for "__proto__" keys when the text has none (proto-key-bodies.ts).
       if (!error) {
         noteParsedBody(parsed, text);
-        noteBodyText(parsed, text);
+        noteBodyText(parsed, text, bytes);
       }
       done(error, parsed);
     });

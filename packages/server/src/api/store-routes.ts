@@ -39,7 +39,7 @@ import {
 } from '@ringkv/client/schemas';
 import { problemResponse, problemResponses } from './schemas.js';
 import { headerText, preconditionProblem, requestedCondition, weakTagProblem, type RequestedCondition } from './write-conditions.js';
-import { storedValueText, valueTextOf } from './value-echo.js';
+import { storedValueBytes, valueTextOf } from './value-echo.js';
 import { expiresAtOf, ttlFromQuery } from './write-options.js';
 import { idempotencyOf } from './idempotency.js';
 import { documentRouteAccess } from './openapi-security.js';
@@ -275,11 +275,7 @@ export function storedAnswer(key: string, record: StoredRecord): { key: string; 
 
 /** The PUT answer, around the value's own JSON text when the body parser kept it (value-echo.ts). */
 function echoStored(reply: FastifyReply, key: string, body: { value: unknown }, record: StoredRecord) {
-  const valueText = valueTextOf(body);
-  if (valueText === undefined) return storedAnswer(key, { ...record, value: body.value });
-  return reply.type('application/json; charset=utf-8').serializer(sentAsIs).send(storedValueText(key, valueText, formatVersion(record), expiresAtOf(record)));
-}
-
-function sentAsIs(payload: unknown): string {
-  return payload as string;
+  const answer = storedValueBytes(body, key, formatVersion(record), expiresAtOf(record));
+  if (answer === undefined) return storedAnswer(key, { ...record, value: body.value });
+  return reply.type('application/json; charset=utf-8').send(answer);
 }

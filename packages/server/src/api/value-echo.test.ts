@@ -1,29 +1,55 @@
-// Checks the PUT answer built around the value's own JSON text: it parses to exactly what
-// serialising would give, for bodies as clients send them, and falls back to serialising
-// for a body whose property name is escaped or that no parser recorded.
+// Checks the PUT answer built around the value's own bytes: it parses to exactly what
+// serialising would give, for bodies as clients send them (non-ASCII keys and values
+// included), and falls back to serialising for a body whose property name is escaped or
+// that no parser recorded; and the parse-free reading of a plain string body agrees with
+// JSON.parse on every text it accepts (property test) and refuses every text it must.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { noteBodyText, storedValueText, valueTextOf } from './value-echo.js';
+import fc from 'fast-check';
+import { noteBodyText, plainStringBody, storedValueBytes, valueTextOf } from './value-echo.js';
 
 function parsedBody(text: string): { value: unknown } {
   const body = JSON.parse(text) as { value: unknown };
-  noteBodyText(body, text);
+  noteBodyText(body, text, Buffer.from(text));
   return body;
 }
 
-describe('the PUT answer from the value text', () => {
-  const bodies = ['{"value":1}', '{ "value" : {"a": [1, 2, {"b": "}"}]} }\n', '\t{"value":"x\\"}"}', '{"value": null}', '{"value":[]}', '{"value": "é \\u00e9"}'];
+describe('the PUT answer from the value bytes', () => {
+  const bodies = ['{"value":1}', '{ "value" : {"a": [1, 2, {"b": "}"}]} }\n', '\t{"value":"x\\"}"}', '{"value": null}', '{"value":[]}', '{"value": "é \\u00e9 ☃"}'];
   for (const text of bodies) {
     it(`echoes ${JSON.stringify(text)} as serialising would`, () => {
       const body = parsedBody(text);
-      const valueText = valueTextOf(body);
-      assert.notEqual(valueText, undefined);
-      assert.deepEqual(JSON.parse(storedValueText('k/ü', valueText as string, '12-n1')), { key: 'k/ü', value: body.value, version: '12-n1' });
+      assert.notEqual(valueTextOf(body), undefined);
+      const answer = storedValueBytes(body, 'k/ü', '12-n1', '2026-11-29T10:00:00.000Z');
+      assert.ok(answer !== undefined);
+      assert.deepEqual(JSON.parse(answer.toString('utf8')), { key: 'k/ü', value: body.value, version: '12-n1', expiresAt: '2026-11-29T10:00:00.000Z' });
     });
   }
 
   it('falls back to serialising for an escaped property name, or a body no parser recorded', () => {
     assert.equal(valueTextOf(parsedBody('{"\\u0076alue": 1}')), undefined);
+    assert.equal(storedValueBytes(parsedBody('{"\\u0076alue": 1}'), 'k', '1-n1'), undefined);
     assert.equal(valueTextOf({ value: 1 }), undefined);
+  });
+});
+
+describe('a plain string body read without JSON.parse', () => {
+  it('agrees with JSON.parse on every body it reads, and reads every plain one', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), fc.constantFrom('', ' ', '\n', '\t '), (value, space) => {
+        const text = `${space}{${space}"value"${space}:${space}${JSON.stringify(value)}${space}}${space}`;
+        const read = plainStringBody(text);
+        const plain = !/["\\\u0000-\u001f]/.test(value);
+        if (read === undefined) assert.ok(!plain, `a plain string was not read: ${JSON.stringify(text)}`);
+        else assert.equal(read.value, (JSON.parse(text) as { value: string }).value);
+      }),
+    );
+  });
+
+  it('refuses what is not one plain string value', () => {
+    for (const text of ['{"value":"a"', '{"value":"a"}x', '{"value":"a\\"b"}', '{"value":"a","x":"b"}', '{"value":"a\u0001"}', '{"value":1}', '{"\\u0076alue":"a"}', '["value","a"]']) {
+      assert.equal(plainStringBody(text), undefined, text);
+    }
+    assert.deepEqual(plainStringBody('{"value":""}'), { value: '' });
   });
 });

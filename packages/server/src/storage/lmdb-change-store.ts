@@ -1,9 +1,12 @@
 // The change log in LMDB (a `changes` database beside the records; the log itself is
-// packages/core/src/watch/change-log.ts). Keys are positions (the replica's HLC at append,
-// ordered as numbers), so a watch reads a contiguous range and pruning drops a prefix.
-// Rows hold the key, the record as the records database stores it (record-rows.ts) and
-// whether it is an expiry. Writes go through the engine's transactions (lmdb-engine.ts) as
-// upkeep: a log entry follows a record already stored, so it may use the space reserved.
+// packages/core/src/watch/change-log.ts). Keys are [position, size]: the position (the
+// replica's HLC at append) orders them, so a watch reads a contiguous range and pruning
+// drops a prefix, and the entry's approximate size rides in the key, so counting and
+// pruning read keys only, never a large value. Rows hold the key, the record as the
+// records database stores it (record-rows.ts) and whether it is an expiry. An entry is
+// written inside the transaction of its record when the change log asks for that
+// (appendWithRecord, lmdb-engine.ts apply), else through the engine's transactions as
+// upkeep: it follows a record already stored, so it may use the space reserved.
 import type { Database, RootDatabase } from 'lmdb';
 import { changeEntryBytes, type ChangeEntry, type ChangeStore, type StoredRecord } from '@ringkv/core';
 import type { LmdbWriter } from './lmdb-engine.js';
@@ -11,14 +14,18 @@ import { recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
 
 type ChangeRow = [string, RecordRow, 0 | 1];
 
-/** Where the highest pruned position is kept (in the changes database, below every position). */
-const prunedKey = 0;
+/** Where the highest pruned position is kept (in the changes database, below every entry's key). */
+const prunedKey = [0];
+/** Where entries begin. */
+const firstEntryKey = [1];
+type ChangeKey = number[];
 /** Entries one prune removes at most (the rest go on the next). */
 const pruneBatchMax = 10_000;
 
 export class LmdbChangeStore implements ChangeStore {
-  private readonly db: Database<ChangeRow | number, number>;
-  private readonly records: Database<RecordRow, string>;
+  private readonly db: Database<ChangeRow | number, ChangeKey>;
+  /** Records whose entries are to be stored with them, by the record object the engine is given. */
+  private readonly expected = new Map<StoredRecord, { position: () => number; stored: boolean }>();
   private readonly writer: LmdbWriter;
   private entries = 0;
   private bytes = 0;
@@ -26,13 +33,12 @@ export class LmdbChangeStore implements ChangeStore {
 
   constructor(root: RootDatabase, writer: LmdbWriter) {
     this.writer = writer;
-    this.db = root.openDB<ChangeRow | number, number>({ name: 'changes' });
-    this.records = root.openDB<RecordRow, string>({ name: 'records' });
+    this.db = root.openDB<ChangeRow | number, ChangeKey>({ name: 'changes' });
     const pruned = this.db.get(prunedKey);
     this.pruned = typeof pruned === 'number' ? pruned : 0;
-    for (const { value } of this.db.getRange({ start: prunedKey + 1 })) {
+    for (const key of this.db.getKeys({ start: firstEntryKey })) {
       this.entries++;
-      this.bytes += changeEntryBytes(entryOf(0, value as ChangeRow));
+      this.bytes += key[1] ?? 0;
     }
   }
 
@@ -40,68 +46,74 @@ export class LmdbChangeStore implements ChangeStore {
     if (!this.writer.isOpen()) throw new Error('the LMDB engine is closed');
     let needBytes = 2 * this.writer.pageBytes;
     const rows = entries.map((entry) => {
-      needBytes += changeEntryBytes(entry);
-      return [entry.pos, [entry.key, recordToRow(entry.record), entry.expired ? 1 : 0] as ChangeRow] as const;
+      const bytes = changeEntryBytes(entry);
+      needBytes += bytes;
+      return [[entry.pos, bytes] as ChangeKey, [entry.key, recordToRow(entry.record), entry.expired ? 1 : 0] as ChangeRow] as const;
     });
     await this.writer.write(
       () => {
-        for (const [pos, row] of rows) this.db.putSync(pos, row);
+        for (const [key, row] of rows) this.db.putSync(key, row);
       },
       needBytes,
       'upkeep',
     );
-    for (const entry of entries) {
+    for (const [key] of rows) {
       this.entries++;
-      this.bytes += changeEntryBytes(entry);
+      this.bytes += key[1] ?? 0;
     }
   }
 
-  async appendWithRecord(key: string, record: StoredRecord, position: () => number): Promise<boolean> {
-    if (!this.writer.isOpen()) return false;
-    const row: ChangeRow = [key, recordToRow(record), 0];
+  appendWithRecord(key: string, record: StoredRecord, position: () => number): () => boolean {
+    const expected = { position, stored: false };
+    this.expected.set(record, expected);
+    return () => {
+      this.expected.delete(record);
+      return expected.stored;
+    };
+  }
+
+  /**
+   * Called by the engine inside the write that stores `record` (lmdb-engine.ts apply): the
+   * entry of a record the change log expects goes into the same transaction.
+   */
+  stored(key: string, record: StoredRecord, row: RecordRow): void {
+    const expected = this.expected.get(record);
+    if (expected === undefined || expected.stored) return;
+    const entry: ChangeRow = [key, row, 0];
     const bytes = changeEntryBytes({ pos: 0, key, record, expired: false });
-    let appended = false;
-    // Queued right behind the record's own write, so it runs in the same transaction: the
-    // entry is stored with the record, or not at all (an older record was not applied).
-    await this.writer.write(
-      () => {
-        const held = this.records.get(key);
-        if (held === undefined || held[0] !== record.hlc || held[1] !== record.nodeId) return;
-        this.db.putSync(position(), row);
-        appended = true;
-      },
-      2 * this.writer.pageBytes + bytes,
-      'upkeep',
-    );
-    if (appended) {
-      this.entries++;
-      this.bytes += bytes;
+    try {
+      this.db.putSync([expected.position(), bytes], entry);
+    } catch {
+      // The record's own write must not fail for its entry (it is stored either way): the change log counts the miss.
+      return;
     }
-    return appended;
+    expected.stored = true;
+    this.entries++;
+    this.bytes += bytes;
   }
 
   read(after: number, limit: number): ChangeEntry[] {
     if (!this.writer.isOpen() || limit <= 0) return [];
     const entries: ChangeEntry[] = [];
-    for (const { key, value } of this.db.getRange({ start: Math.max(after, prunedKey) + 1, limit })) entries.push(entryOf(key, value as ChangeRow));
+    for (const { key, value } of this.db.getRange({ start: [Math.max(after, 0) + 1], limit })) entries.push(entryOf(key[0] as number, value as ChangeRow));
     return entries;
   }
 
   async prune(beforePos: number, maxBytes: number): Promise<void> {
     if (!this.writer.isOpen()) return;
-    const drop: number[] = [];
+    const drop: ChangeKey[] = [];
     let bytes = this.bytes;
     let droppedBytes = 0;
-    for (const { key, value } of this.db.getRange({ start: prunedKey + 1 })) {
+    for (const key of this.db.getKeys({ start: firstEntryKey })) {
       if (drop.length >= pruneBatchMax) break;
-      const size = changeEntryBytes(entryOf(key, value as ChangeRow));
-      if (key >= beforePos && bytes <= maxBytes) break;
+      const size = key[1] ?? 0;
+      if ((key[0] as number) >= beforePos && bytes <= maxBytes) break;
       drop.push(key);
       bytes -= size;
       droppedBytes += size;
     }
     if (drop.length === 0) return;
-    const through = drop[drop.length - 1] as number;
+    const through = (drop[drop.length - 1] as ChangeKey)[0] as number;
     await this.writer.write(
       () => {
         for (const key of drop) this.db.removeSync(key);

@@ -124,6 +124,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
   private readonly onWriteRefused: (() => void) | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private live = 0;
+  private changeStore: LmdbChangeStore | undefined;
   private batch: QueuedWrite[] = [];
   private readonly commitBytesMax: number;
   /** Estimated bytes of the writes queued or being committed (`queuedBytes`). */
@@ -201,7 +202,14 @@ export class LmdbEngine implements Engine, LmdbWriter {
     this.live += liveDelta(current, record);
     try {
       const row = recordToRow(record);
-      await this.write(() => this.records.putSync(key, row), estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes, 'client');
+      await this.write(
+        () => {
+          this.records.putSync(key, row);
+          this.changeStore?.stored(key, record, row);
+        },
+        estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes,
+        'client',
+      );
     } catch (error) {
       this.live -= liveDelta(current, record);
       if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
@@ -495,9 +503,10 @@ export class LmdbEngine implements Engine, LmdbWriter {
     return true;
   }
 
-  /** The durable change log kept in this environment (watches, lmdb-change-store.ts). */
+  /** The durable change log kept in this environment (watches, lmdb-change-store.ts); its entries share the records' transactions. */
   openChangeStore(): LmdbChangeStore {
-    return new LmdbChangeStore(this.root, this);
+    this.changeStore ??= new LmdbChangeStore(this.root, this);
+    return this.changeStore;
   }
 
   /** The durable hint store kept in this environment. */
