@@ -63,9 +63,12 @@ export function plainStringBody(text: string): { value: string } | undefined {
   const end = text.length - tail[0].length;
   if (end < start) return undefined;
   const closing = text.indexOf('"', start);
-  if (closing !== end || text.indexOf('\\', start) !== -1 || controlCharacter.test(text.slice(start, end))) return undefined;
+  if (closing !== end || text.indexOf('\\', start) !== -1 || holdsControlCharacter(text, start, end)) return undefined;
   return { value: text.slice(start, end) };
 }
 
-/** A character JSON allows in a string only escaped. */
-const controlCharacter = /[\u0000-\u001f]/;
+/** Whether `text` between `start` and `end` holds a character JSON allows in a string only escaped (below U+0020). */
+function holdsControlCharacter(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index++) if (text.charCodeAt(index) < 0x20) return true;
+  return false;
+}
