@@ -2,7 +2,7 @@
 // (watcher.ts) was told against the history:
 // - once: no (key, version, kind) arrives twice, across every resume;
 // - order: each key's changes arrive in version order (an expiry after its own put; an
-//   expiry may follow the change of a newer write that was not acknowledged);
+//   expiry may follow the change of a newer write not acknowledged by a quorum);
 // - real: every change names a write some client made (a put's value and version, a
 //   delete, an expiry of a put with a ttl), never one refused as "nothing applied";
 // - complete: every put or delete acknowledged at quorum or more, invoked after the watch
@@ -46,8 +46,9 @@ export function checkWatch(watcher: SimWatcher, history: History, context: Watch
       const change = changes[i] as WatchedChange;
       const order = compareVersions(change.version, previous.version);
       // A replica logs an expiry once a quorum read shows no newer version; a newer write
-      // that was not acknowledged (504) may sit on a minority then, and its change arrive first.
-      if (order < 0 && change.kind === 'expire' && writeOf(previous, writes)?.outcome !== 'ok') continue;
+      // not acknowledged by a quorum (answered 504, or written at w=1) may sit on a minority
+      // then, and its change arrive first.
+      if (order < 0 && change.kind === 'expire' && !quorumAcknowledged(writeOf(previous, writes), context.replicas)) continue;
       if (order < 0 || (order === 0 && !(change.kind === 'expire' && previous.kind === 'put'))) {
         violations.push({ kind: 'watch-out-of-order', atMs: change.atMs, key, message: `${change.kind} of ${key} at ${change.version.hlc}-${change.version.nodeId} arrived after ${previous.kind} at ${previous.version.hlc}-${previous.version.nodeId}`, operationIds: [] });
       }
@@ -107,6 +108,11 @@ function writeOf(change: WatchedChange, writes: readonly Operation[]): Operation
     return write.kind === 'put' && write.value === change.value && (change.kind === 'put' || write.ttlSeconds !== undefined);
   });
   return candidates.find((write) => write.outcome !== 'failed') ?? candidates[0];
+}
+
+/** A write acknowledged by a majority of its key's replicas: at quorum or more, or a conditional write. */
+function quorumAcknowledged(write: Operation | undefined, replicas: number): boolean {
+  return write !== undefined && write.outcome === 'ok' && (write.condition !== undefined || write.level >= Math.floor(replicas / 2) + 1);
 }
 
 /** A replica of the key lost its disk after the write began: the write itself may be gone. */

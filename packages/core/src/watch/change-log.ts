@@ -11,10 +11,12 @@
 // will be appended: the closed time, held back by writes being applied, by Paxos
 // proposals accepted but not yet committed, and by expiries not yet logged.
 //
-// Entries whose change time is already below the floor when they are applied (a hint,
-// repair or transfer of an old version) are not logged: the replica that took the write
-// from its coordinator logged it then. A watch can miss a change only if no replica took it
-// in time, which is a write that failed (docs/guarantees.md, "Watch").
+// A record whose change time is already below the floor when it is applied (a hint, repair
+// or transfer of an older version) does not hold the floor: a replica that took the write
+// from its coordinator logged it in time. It is logged all the same while younger than the
+// retention window, for a watch resumed from before a ring change, which finds it only on
+// the new owners. A watch can miss a change only if no replica took it in time, which is a
+// write that failed (docs/guarantees.md, "Watch").
 //
 // An entry is appended after its record is stored and before the write is acknowledged, so
 // an acknowledged write is always in the log of the replica that acknowledged it.
@@ -251,10 +253,16 @@ export class ChangeLog implements Engine {
 
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     // Decided before anything is awaited: a record above the floor now is one a watch may not
-    // have passed. The clock is not read again: a coordinated write was just judged against
-    // the closed time of its last reading (peer-handler.ts storeReplicaWrite).
-    const logged = record.hlc > this.floorAt(this.closedAt(this.deps.hlc.peek()));
-    if (logged) this.hold(record.hlc);
+    // have passed, and it holds the floor below it until it is stored. The clock is not read
+    // again: a coordinated write was just judged against the closed time of its last reading
+    // (peer-handler.ts storeReplicaWrite).
+    const peek = this.deps.hlc.peek();
+    const onTime = record.hlc > this.floorAt(this.closedAt(peek));
+    // A record below the floor (a transfer, hint or repair of an older version) is logged too
+    // while a cursor could still ask for it: a watch resumed from before it, after the ring
+    // changed, may find it only on the replicas that received it (the new owners).
+    const logged = onTime || record.hlc > hlcPlusMs(peek, -this.options.retentionMs);
+    if (onTime) this.hold(record.hlc);
     try {
       const appended = logged ? this.deps.store.appendWithRecord?.(key, record, () => this.deps.hlc.now()) : undefined;
       let outcome: ApplyOutcome;
@@ -281,7 +289,7 @@ export class ChangeLog implements Engine {
       }
       return outcome;
     } finally {
-      if (logged) this.release(record.hlc);
+      if (onTime) this.release(record.hlc);
     }
   }
 

@@ -275,13 +275,21 @@ export class WatchSession {
     const nowMs = this.deps.clock.nowMs();
     const counted = new Set<string>();
     const floors: number[] = [];
+    // A member that is up but has not answered yet (a watch that just began, one that just
+    // joined) is waited for, for a while: after a ring change the members covering every key
+    // now need not hold what changed before it, and the one that does may be the slowest.
+    let waiting = false;
     for (const [nodeId, member] of this.members) {
-      if (member.floor === undefined || nowMs - member.lastAnswerMs > watchMemberStaleMs) continue;
+      if (nowMs - member.lastAnswerMs > watchMemberStaleMs) continue;
+      if (member.floor === undefined) {
+        if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) waiting = true;
+        continue;
+      }
       counted.add(nodeId);
       floors.push(member.floor);
     }
     const passed = floors.length === 0 ? 0 : (this.deps.resolvedOf ?? lowestFloor)(floors);
-    if (passed > this.resolved && this.deps.covers(counted)) this.deliverThrough(passed);
+    if (!waiting && passed > this.resolved && this.deps.covers(counted)) this.deliverThrough(passed);
     const heartbeatMs = this.options.heartbeatMs ?? watchHeartbeatMsDefault;
     const due = this.resolved > this.progressedTo ? Math.min(1000, heartbeatMs) : heartbeatMs;
     if (nowMs - this.lastProgressMs >= due) {
