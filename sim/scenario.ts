@@ -2,8 +2,8 @@
 // requests, how replicas are brought back in step after healing, and the bounds on every
 // part of the run (docs/style.md, "Limit everything"). Each part of a run draws from
 // its own random stream, so adding a fault kind does not reshuffle the workload.
-import { SeededRng } from '@ringkv/core';
-import type { PlantedBugs } from '@ringkv/core/testing';
+import { paxosBackoffMsMax, paxosRoundsMax, SeededRng } from '@ringkv/core';
+import { inProcessNodeDefaults, type PlantedBugs } from '@ringkv/core/testing';
 
 /**
  * `standard`: every fault the current design claims to survive. Clock faults (backward
@@ -68,6 +68,14 @@ export const simulationLimitsDefault: SimulationLimits = {
  */
 const ringChangeLimits: Partial<SimulationLimits> = { opsMax: 500, workloadMs: 3000, recoveryMsMax: 6000 };
 
+/**
+ * A conditional write is at most paxosRoundsMax rounds, each phase bounded by the write
+ * timeout and each retry by the backoff: with messages lost, a replay that must hear a
+ * majority of two overlapping groups during a ring change can take many of them (cas seed
+ * 2600817: five commit rounds of 200 ms). Its answer is waited for that long, no longer.
+ */
+const casDrainMsMax = paxosRoundsMax * ((inProcessNodeDefaults.coordinator.writeTimeoutMs ?? 200) + paxosBackoffMsMax);
+
 export interface Scenario {
   seed: number;
   profile: Profile;
@@ -114,7 +122,7 @@ export function scenarioFor(seed: number, choices: ScenarioChoices = {}): Scenar
     clients: 3 + rng.nextInt(6),
     routing: profile !== 'standard' || rng.next() < 0.5 ? 'any-node' : 'key-home',
     convergence: rng.next() < 0.5 ? 'read-repair' : 'anti-entropy',
-    limits: { ...simulationLimitsDefault, ...(hasRingChanges(profile) ? ringChangeLimits : {}), ...choices.limits },
+    limits: { ...simulationLimitsDefault, ...(hasRingChanges(profile) ? ringChangeLimits : {}), ...(profile === 'cas' ? { drainMsMax: casDrainMsMax } : {}), ...choices.limits },
     plantedBugs: choices.plantedBugs ?? {},
   };
 }
