@@ -13,6 +13,7 @@ const sectionLinks = [
   ['data-movement', 'Data movement'],
   ['traffic', 'Traffic'],
   ['explorer', 'Key explorer'],
+  ['changes', 'Changes'],
 ] as const;
 
 export function PageHeader({ nodes }: { nodes: Polled<ClusterNodes> }) {
