@@ -42,8 +42,8 @@ import { MemoryPaxosStore, PaxosAcceptor, type PaxosPolicy, type PaxosStore } fr
 import { PaxosProposer } from './paxos-proposer.js';
 import { scanClusterPage, scannedRecordsOf, type ClusterScanPage, type ScanPageRequest } from './key-scan.js';
 import { restoreRecords, type RestoreAnswer } from './restore-writes.js';
-import type { StoredRecord } from '../storage/record.js';
-import { ChangeLog, MemoryChangeStore, type ChangeLogOptions, type ChangeStore } from '../watch/change-log.js';
+import { compareVersions, type StoredRecord } from '../storage/record.js';
+import { ChangeLog, MemoryChangeStore, type ChangeLogOptions, type ChangeStore, type KeyVersionSeen } from '../watch/change-log.js';
 import type { WatchCursor } from '../watch/watch-cursor.js';
 import { WatchError, WatchSession, type WatchListener } from '../watch/watch-session.js';
 
@@ -221,11 +221,7 @@ export class ClusterNode {
         store: deps.changeStore ?? new MemoryChangeStore(),
         hlc: this.hlc,
         clock: deps.clock,
-        newestOf: (key) =>
-          this.coordinator.read(key, 'quorum').then(
-            (result) => result.record,
-            () => 'unreadable' as const,
-          ),
+        newestVersions: (keys) => this.newestVersions(keys),
       },
       {
         closeMs: options.changes?.closeMs ?? watchCloseMsDefault,
@@ -673,6 +669,58 @@ export class ClusterNode {
   /** Open watches on this node. */
   get watchCount(): number {
     return this.watches.size;
+  }
+
+  /**
+   * For each key, the newest version a majority of its replicas answered with (null: none
+   * holds it), or 'unreadable': one `versions` question per replica for all the keys.
+   */
+  private async newestVersions(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>> {
+    const ring = this.currentPlacement.read;
+    const byNode = new Map<string, string[]>();
+    for (const key of keys) {
+      for (const nodeId of ring.preferenceList(key)) {
+        const list = byNode.get(nodeId) ?? [];
+        list.push(key);
+        byNode.set(nodeId, list);
+      }
+    }
+    const answers = new Map<string, Array<Pick<StoredRecord, 'hlc' | 'nodeId'> | null>>();
+    const heard = (key: string, version: Pick<StoredRecord, 'hlc' | 'nodeId'> | null) => answers.set(key, [...(answers.get(key) ?? []), version]);
+    await Promise.all(
+      [...byNode].map(async ([nodeId, nodeKeys]) => {
+        if (nodeId === this.nodeId) {
+          for (const key of nodeKeys) {
+            const record = await this.engine.get(key);
+            heard(key, record === undefined ? null : record);
+          }
+          return;
+        }
+        const address = this.membership.addressOf(nodeId);
+        if (address === undefined || !this.membership.isAvailable(nodeId)) return;
+        try {
+          const reply = await this.transport.request(address, { type: 'versions', keys: nodeKeys }, this.options.coordinator.readTimeoutMs ?? 2000);
+          nodeKeys.forEach((key, i) => {
+            const version = reply.versions[i];
+            heard(key, version === null || version === undefined ? null : { hlc: version[0], nodeId: version[1] });
+          });
+        } catch {
+          // Unanswered: its keys may lack a majority, and are asked again later.
+        }
+      }),
+    );
+    const newest = new Map<string, KeyVersionSeen>();
+    for (const key of keys) {
+      const heardOf = answers.get(key) ?? [];
+      if (heardOf.length < Math.floor(ring.preferenceList(key).length / 2) + 1) {
+        newest.set(key, 'unreadable');
+        continue;
+      }
+      let best: Pick<StoredRecord, 'hlc' | 'nodeId'> | null = null;
+      for (const version of heardOf) if (version !== null && (best === null || compareVersions(version, best) > 0)) best = version;
+      newest.set(key, best);
+    }
+    return newest;
   }
 
   /** Whether `nodeIds` hold a majority of the replicas of every range, in every ring writes reach. */

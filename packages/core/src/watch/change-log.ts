@@ -129,13 +129,17 @@ export interface ChangeLogDeps {
   hlc: HybridLogicalClock;
   clock: Clock;
   /**
-   * The newest version of the key a quorum of its replicas holds (a read), or undefined
-   * when they cannot be read. An expiry is logged only when no replica that answers holds
-   * a newer version: one written before the expiry that this replica missed replaced the
-   * expiring value, which then never expired as the key's value.
+   * For each key, the newest version a majority of its replicas answered with (null when
+   * none holds it), or 'unreadable' when too few answered: one question per replica for
+   * all the keys. An expiry is logged only when no replica that answers holds a newer
+   * version: one written before the expiry that this replica missed replaced the expiring
+   * value, which then never expired as the key's value.
    */
-  newestOf?(key: string): Promise<StoredRecord | undefined | 'unreadable'>;
+  newestVersions?(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>>;
 }
+
+/** The newest version of a key its replicas answered with: null when none holds it, 'unreadable' when too few answered. */
+export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | 'unreadable';
 
 interface PendingExpiry {
   at: number;
@@ -148,6 +152,8 @@ interface PendingExpiry {
 
 /** How long an expiry waits for its key's replicas to be readable before it is logged unconfirmed. */
 const expiryConfirmMsMax = 3000;
+/** Expiries confirmed per tick at most (one question per replica for all of them); the rest wait for the next. */
+const expiriesPerTickMax = 1000;
 
 /** How often expiries are logged and the log pruned. */
 const tickMs = 50;
@@ -369,14 +375,29 @@ export class ChangeLog implements Engine {
     const held: number[] = [];
     const retry: PendingExpiry[] = [];
     try {
-      for (let next = this.expiries.peek(); next !== undefined && next.at <= closed; next = this.expiries.peek()) {
+      // The expiries time has closed past whose value is still this replica's copy.
+      const candidates: Array<{ expiry: PendingExpiry; record: StoredRecord }> = [];
+      for (let next = this.expiries.peek(); next !== undefined && next.at <= closed && candidates.length < expiriesPerTickMax; next = this.expiries.peek()) {
         this.expiries.pop();
         // Held until stored (or put back), so the floor stays below it meanwhile.
         this.hold(next.at);
         held.push(next.at);
-        const verdict = await this.judgeExpiry(next);
-        if (typeof verdict === 'object') due.push({ key: next.key, record: verdict });
-        else if (verdict === 'retry') retry.push({ ...next, unreadableSinceMs: next.unreadableSinceMs ?? this.deps.clock.nowMs() });
+        const current = await this.deps.engine.get(next.key);
+        if (current === undefined || current.tombstone || compareVersions(current, next) !== 0 || current.expiresAt !== next.at) continue;
+        candidates.push({ expiry: next, record: current });
+      }
+      const newest = candidates.length === 0 ? new Map<string, KeyVersionSeen>() : await this.newestOf(candidates.map(({ expiry }) => expiry.key));
+      const nowMs = this.deps.clock.nowMs();
+      for (const { expiry, record } of candidates) {
+        const seen = newest.get(expiry.key) ?? 'unreadable';
+        if (seen !== 'unreadable') {
+          if (seen === null || compareVersions(seen, record) <= 0) due.push({ key: expiry.key, record });
+          continue;
+        }
+        // Asked again on the next tick (the floor stays below it), for a while; then logged unconfirmed.
+        const sinceMs = expiry.unreadableSinceMs ?? nowMs;
+        if (nowMs - sinceMs < expiryConfirmMsMax) retry.push({ ...expiry, unreadableSinceMs: sinceMs });
+        else due.push({ key: expiry.key, record });
       }
       // Positions are taken as the entries are appended, so they follow the log's order.
       const entries = due.map(({ key, record }) => ({ pos: this.deps.hlc.now(), key, record, expired: true }));
@@ -392,23 +413,14 @@ export class ChangeLog implements Engine {
     }
   }
 
-  /**
-   * The record whose expiry is a change of its key, if it is: the value is still this
-   * replica's copy, and no replica that answers holds a newer version. `retry` while the
-   * replicas cannot be read (for a while; then it is logged unconfirmed).
-   */
-  private async judgeExpiry(expiry: PendingExpiry): Promise<StoredRecord | 'skip' | 'retry'> {
-    const current = await this.deps.engine.get(expiry.key);
-    if (current === undefined || current.tombstone || compareVersions(current, expiry) !== 0 || current.expiresAt !== expiry.at) return 'skip';
-    let newest: StoredRecord | undefined | 'unreadable' = current;
+  /** What the keys' replicas hold (newestVersions); without it, nothing newer is known. */
+  private async newestOf(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>> {
+    if (this.deps.newestVersions === undefined) return new Map(keys.map((key) => [key, null]));
     try {
-      if (this.deps.newestOf !== undefined) newest = await this.deps.newestOf(expiry.key);
+      return await this.deps.newestVersions(keys);
     } catch {
-      newest = 'unreadable';
+      return new Map();
     }
-    if (newest !== 'unreadable') return newest !== undefined && compareVersions(newest, current) > 0 ? 'skip' : current;
-    const sinceMs = expiry.unreadableSinceMs ?? this.deps.clock.nowMs();
-    return this.deps.clock.nowMs() - sinceMs < expiryConfirmMsMax ? 'retry' : current;
   }
 
   private async findExpiring(): Promise<void> {

@@ -124,6 +124,25 @@ describe('watch', () => {
     cluster.stop();
   });
 
+  it('logs no expiry for a value a newer write replaced on the other replicas, though this one missed it', async () => {
+    const cluster = new InProcessCluster({ nodes: 3, seed: 14, hash, yieldToEventLoop, node: { antiEntropyIntervalMs: 0, hintDeliveryIntervalMs: 0 } });
+    await cluster.start();
+    const n1 = cluster.member('n1').node;
+    const expiring = await cluster.settle(n1.coordinator.put('lease', 'held', 'all', 1));
+    cluster.crash('n3');
+    await cluster.run(50);
+    const replaced = await cluster.settle(n1.coordinator.put('lease', 'renewed for good', 2));
+    cluster.restart('n3');
+    // n3 still holds the expiring value (no hint, no repair reached it) when its ttl passes.
+    await cluster.run(3000);
+    assert.equal((await cluster.member('n3').engine.get('lease'))?.hlc, expiring.record.hlc);
+    for (const member of cluster.members) {
+      const logged = member.changes.read(0, 1000).filter((entry) => entry.key === 'lease');
+      assert.ok(!logged.some((entry) => entry.expired), `${member.nodeId} logged an expiry of a value replaced by ${formatVersion(replaced.record)}`);
+    }
+    cluster.stop();
+  });
+
   it('refuses a cursor older than what the members keep', async () => {
     const cluster = new InProcessCluster({ nodes: 3, seed: 13, hash, yieldToEventLoop, node: { changes: { retentionMs: 1000 } } });
     await cluster.start();
