@@ -196,6 +196,7 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     await page.locator('#browse-limit').selectOption('10');
     await page.getByTestId('browse-prefix').fill('user:');
     await page.getByTestId('browse-list').click();
+    await waitForFirstListedKey(page, 'user:00');
     const firstPage = await listedKeys(page, 10);
     assert.deepEqual(firstPage, Array.from({ length: 10 }, (_, index) => `user:${String(index).padStart(2, '0')}`));
     await page.getByTestId('browse-next').click();
@@ -502,10 +503,17 @@ async function sendSteadyTraffic(cluster: TestCluster, durationMs: number): Prom
 }
 
 /** The keys the browser lists once at least `countMin` are shown. */
+/** The keys the list shows once it shows at least `countMin` (a list being reloaded is empty for a moment, so it is read again). */
 async function listedKeys(page: Page, countMin: number): Promise<string[]> {
   const buttons = page.getByTestId('browse-keys').locator('button');
-  await buttons.nth(countMin - 1).waitFor();
-  return buttons.allTextContents();
+  return pollUntil(
+    async () => {
+      await buttons.nth(countMin - 1).waitFor();
+      const keys = await buttons.allTextContents();
+      return keys.length >= countMin ? keys : undefined;
+    },
+    { timeoutMs: 5_000, what: `at least ${countMin} keys listed` },
+  );
 }
 
 async function waitForFirstListedKey(page: Page, key: string): Promise<void> {
