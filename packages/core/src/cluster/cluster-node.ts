@@ -678,8 +678,11 @@ export class ClusterNode {
   private async newestVersions(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>> {
     const ring = this.currentPlacement.read;
     const byNode = new Map<string, string[]>();
+    const majorities = new Map<string, number>();
     for (const key of keys) {
-      for (const nodeId of ring.preferenceList(key)) {
+      const replicas = ring.preferenceList(key);
+      majorities.set(key, Math.floor(replicas.length / 2) + 1);
+      for (const nodeId of replicas) {
         const list = byNode.get(nodeId) ?? [];
         list.push(key);
         byNode.set(nodeId, list);
@@ -712,7 +715,7 @@ export class ClusterNode {
     const newest = new Map<string, KeyVersionSeen>();
     for (const key of keys) {
       const heardOf = answers.get(key) ?? [];
-      if (heardOf.length < Math.floor(ring.preferenceList(key).length / 2) + 1) {
+      if (heardOf.length < (majorities.get(key) ?? 1)) {
         newest.set(key, 'unreadable');
         continue;
       }

@@ -24,6 +24,7 @@ import type { ApiDeps } from './api-deps.js';
 import { problemOf, ProblemError, type Problem } from './problems.js';
 import { problemResponse, problemResponses } from './schemas.js';
 import { requireReady, storedAnswer } from './store-routes.js';
+import { headerText } from './write-conditions.js';
 import { expiresAtOf } from './write-options.js';
 
 const WatchQuery = Type.Object(
@@ -160,14 +161,14 @@ class EventStream {
     this.started = true;
     raw.write(`event: ready\nid: ${this.readyCursor}\ndata: ${JSON.stringify({ cursor: this.readyCursor, prefix })}\n\n`);
     for (const text of this.early.splice(0)) this.send(text);
-    raw.on('close', () => {
-      this.finished = true;
-      session.close();
-    });
     // A comment now and then keeps proxies from closing an idle stream; progress events carry cursors.
     const keepAlive = setInterval(() => this.send(':\n\n'), this.heartbeatMs);
     keepAlive.unref();
-    raw.once('close', () => clearInterval(keepAlive));
+    raw.once('close', () => {
+      this.finished = true;
+      clearInterval(keepAlive);
+      session.close();
+    });
   }
 
   private send(text: string): void {
@@ -213,8 +214,4 @@ function problemOfEnd(error: WatchError): Problem {
     case 'unavailable':
       return problemOf(503, 'watch-unavailable', 'Cannot watch every key', error.message, { retryAfterSeconds: 1 });
   }
-}
-
-function headerText(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
 }
