@@ -12,6 +12,7 @@ export * from './storage/engine.js';
 export * from './storage/record.js';
 export * from './storage/json-text.js';
 export * from './storage/memory-engine.js';
+export * from './storage/ring-order.js';
 export * from './storage/storage-errors.js';
 export * from './protocol/messages.js';
 export * from './protocol/codec.js';

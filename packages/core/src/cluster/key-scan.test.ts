@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { scanRecordsLimitMax, scanRecordsReplyBytesMax } from '../limits.js';
 import type { MemberAddress, PeerReply, ScanRecordsRequest } from '../protocol/messages.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
-import { compareUtf8, MemoryEngine } from '../storage/memory-engine.js';
+import { compareUtf8 } from '../keys.js';
+import { MemoryEngine } from '../storage/memory-engine.js';
 import { formatVersion, supersedes, type StoredRecord } from '../storage/record.js';
 import { mergeScanPages, scanClusterPage, scannedRecordsOf, ScanUnavailableError, type KeyScanDeps, type MemberScanPage } from './key-scan.js';
 

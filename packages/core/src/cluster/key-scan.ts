@@ -16,7 +16,7 @@ import type { MemberAddress, PeerReply, ScannedRecordsReply, ScanRecordsRequest 
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import { JsonText } from '../storage/json-text.js';
-import { compareUtf8 } from '../storage/memory-engine.js';
+import { compareUtf8 } from '../keys.js';
 import { supersedes, type StoredRecord } from '../storage/record.js';
 
 /** One member's answer to a scanRecords request. */

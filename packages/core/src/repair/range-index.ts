@@ -9,11 +9,8 @@ import type { KeyHasher } from '../ring/hash.js';
 import type { Ring } from '../ring/ring.js';
 import type { KeyVersion } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import { versionHash, type RangeSummary } from '../storage/ring-order.js';
 
-export interface RangeSummary {
-  digest: number;
-  keys: number;
-}
 
 export class RangeIndex {
   readonly ring: Ring;
@@ -36,7 +33,7 @@ export class RangeIndex {
 
   /** The hash of one key at one version. */
   versionHash(key: string, record: Pick<StoredRecord, 'hlc' | 'nodeId' | 'tombstone'>): number {
-    return this.hash(`${key}\u0000${record.hlc}.${record.nodeId}.${record.tombstone ? 1 : 0}`);
+    return versionHash(this.hash, key, record);
   }
 
   /** Records that `key` now holds `next` (it held `previous` before). */

@@ -3,6 +3,7 @@
 // engine and any simulated engine pass the same compliance suite
 // (packages/server/src/storage/engine-compliance.ts).
 import type { StoredRecord } from './record.js';
+import type { RangeSummary, RingCursor } from './ring-order.js';
 
 export interface ApplyOutcome {
   /** True when the record was newer than what was stored and is now stored. */
@@ -57,4 +58,46 @@ export interface Engine {
   /** Live (non-tombstone) keys stored. */
   liveCount(): number;
   close(): Promise<void>;
+}
+
+/** A walk of the ring index over the arc (start, end] (storage/ring-order.ts, arcSpans). */
+export interface RingScanOptions {
+  /** Exclusive start token of the arc (a ring range's start). */
+  start: number;
+  /** Inclusive end token; start >= end wraps past the top of the circle, start === end is all of it. */
+  end: number;
+  /** Resume strictly after this place in ring order (a page cursor). */
+  after?: RingCursor;
+  /** At most this many entries (live or tombstones) are returned. */
+  limit: number;
+}
+
+export interface RingScanEntry extends ScanEntry {
+  token: number;
+}
+
+export interface RingKeyEntry {
+  key: string;
+  token: number;
+  /** storage/ring-order.ts, versionHash, of the version the engine holds. */
+  versionHash: number;
+}
+
+/**
+ * What an engine keeps in ring order (storage/ring-order.ts), in step with its records: in
+ * the same transaction as each write, so a crash cannot leave them apart.
+ * - `ringScan` and `ringKeys` walk the arc in ring order (token, then key bytes); an arc
+ *   that wraps is walked from just after `start` to the top of the circle, then from 0.
+ *   `after` is a cursor returned by the previous page of the same walk.
+ * - `summarize` is the XOR of the version hashes of the arc's keys and their count.
+ * - `purgeableBelow` lists tombstones whose HLC, and ttl values whose expiresAt, is below
+ *   `watermark` (lowest first, at most `limit`), without walking other keys.
+ */
+export interface RingOrderedEngine {
+  ringScan(options: RingScanOptions): Promise<RingScanEntry[]>;
+  ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]>;
+  summarize(start: number, end: number): Promise<RangeSummary>;
+  purgeableBelow(watermark: number, limit: number): Promise<KeyVersion[]>;
+  /** Keys stored, live and tombstones. */
+  keyCount(): number;
 }

@@ -2,6 +2,7 @@
 // Map; the sorted key list for scans is rebuilt only after new keys arrive.
 import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from './engine.js';
 import { supersedes, type StoredRecord } from './record.js';
+import { compareUtf8 } from '../keys.js';
 
 export class MemoryEngine implements Engine {
   readonly kind = 'memory' as const;
@@ -78,26 +79,6 @@ export function liveDelta(previous: StoredRecord | undefined, next: StoredRecord
   const wasLive = previous !== undefined && !previous.tombstone;
   if (wasLive === !next.tombstone) return 0;
   return next.tombstone ? -1 : 1;
-}
-
-/**
- * Order strings by their UTF-8 bytes, as LMDB does. JavaScript's `<` compares UTF-16 code
- * units, which differs only for characters above U+FFFF against U+E000..U+FFFF.
- */
-export function compareUtf8(a: string, b: string): number {
-  const length = Math.min(a.length, b.length);
-  for (let i = 0; i < length; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x === y) continue;
-    const xSurrogate = x >= 0xd800 && x <= 0xdfff;
-    const ySurrogate = y >= 0xd800 && y <= 0xdfff;
-    // A surrogate half encodes a code point above U+FFFF, whose UTF-8 form sorts after
-    // every code point of the basic plane.
-    if (xSurrogate !== ySurrogate) return xSurrogate ? 1 : -1;
-    return x < y ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 function lowerBound(keys: readonly string[], target: string): number {

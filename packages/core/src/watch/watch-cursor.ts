@@ -7,7 +7,7 @@
 // Times are base-36 HLCs; node and key are base64url of their UTF-8, so cursors are plain
 // ASCII that survive an HTTP header.
 import { watchCursorLengthMax } from '../limits.js';
-import { compareUtf8 } from '../storage/memory-engine.js';
+import { compareUtf8 } from '../keys.js';
 
 export type ChangeKind = 'put' | 'delete' | 'expire';
 
