@@ -83,6 +83,19 @@ export interface RingKeyEntry {
   versionHash: number;
 }
 
+export interface PurgeableOptions {
+  /** Only records gone before this HLC time (Infinity: every tombstone and ttl value). */
+  below: number;
+  /** Resume strictly after this entry of the previous page. */
+  after?: { goneAt: number; key: string };
+  limit: number;
+}
+
+export interface PurgeableEntry extends KeyVersion {
+  goneAt: number;
+  tombstone: boolean;
+}
+
 /**
  * What an engine keeps in ring order (storage/ring-order.ts), in step with its records: in
  * the same transaction as each write, so a crash cannot leave them apart.
@@ -90,14 +103,15 @@ export interface RingKeyEntry {
  *   that wraps is walked from just after `start` to the top of the circle, then from 0.
  *   `after` is a cursor returned by the previous page of the same walk.
  * - `summarize` is the XOR of the version hashes of the arc's keys and their count.
- * - `purgeableBelow` lists tombstones whose HLC, and ttl values whose expiresAt, is below
- *   `watermark` (lowest first, at most `limit`), without walking other keys.
+ * - `purgeable` lists tombstones and ttl values by the time they are gone (record.ts,
+ *   goneAt: a tombstone's HLC, a value's expiresAt), lowest first, then by key bytes, only
+ *   those gone before `below`, without walking other keys.
  */
 export interface RingOrderedEngine {
   ringScan(options: RingScanOptions): Promise<RingScanEntry[]>;
   ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]>;
   summarize(start: number, end: number): Promise<RangeSummary>;
-  purgeableBelow(watermark: number, limit: number): Promise<KeyVersion[]>;
+  purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]>;
   /** Keys stored, live and tombstones. */
   keyCount(): number;
 }
