@@ -8,6 +8,7 @@ import type {
   ClusterNodes,
   JobControl,
   JobList,
+  Pace,
   RingChange,
   ConsistencyLevel,
   DeleteResult,
@@ -436,6 +437,17 @@ export class RingkvClient {
 
   resumeJob(id: string, node?: string): Promise<JobControl> {
     return this.controlJob(id, 'resume', node);
+  }
+
+  /**
+   * Sets the cap on the megabytes per second `node` (this node by default; another member's
+   * is forwarded) receives in transfers; 0 lifts it. Not kept across a restart: the node
+   * starts again from --transfer-mb-per-s.
+   */
+  async setPace(transferMbPerSecond: number, node?: string): Promise<Pace> {
+    const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
+    const response = await this.send('PUT', `/jobs/pace${query}`, { transferMbPerSecond });
+    return (await response.json()) as Pace;
   }
 
   private controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<JobControl> {

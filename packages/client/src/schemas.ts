@@ -340,6 +340,8 @@ export const JobSchema = Type.Object(
     keysDone: Type.Number({ description: 'Keys examined so far' }),
     keysTotal: Type.Number({ description: 'Keys to examine in all' }),
     recordsMoved: Type.Number({ description: 'Records received (transfer) or dropped (cleanup)' }),
+    bytesMoved: Type.Number({ description: 'Bytes of keys and values received (transfer) or dropped (cleanup)' }),
+    bytesPerSecond: Type.Number({ description: 'bytesMoved per second since the job started' }),
     keysPerSecond: Type.Number(),
     etaSeconds: Type.Union([Type.Number(), Type.Null()]),
     startedAtMs: Type.Number(),
@@ -349,9 +351,30 @@ export const JobSchema = Type.Object(
   { description: 'A data movement (a transfer of ranges to this node, or a cleanup of ranges it gave up) with its progress' },
 );
 
+export const PaceSchema = Type.Object(
+  {
+    node: Type.String(),
+    transferMbPerSecond: Type.Number({ description: 'Cap on the megabytes (10^6 bytes) per second this node receives in transfers; 0 for no cap' }),
+    transferredBytes: Type.Number({ description: 'Bytes this node has received in transfers since it started' }),
+    transferWaitedMs: Type.Number({ description: 'Time its transfers have waited for the cap since it started' }),
+    backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: 1 with no client request in flight, less under client load, never below 0.1' }),
+  },
+  { description: "How fast a node's background jobs may go: the transfer cap (set with PUT /jobs/pace or --transfer-mb-per-s) and the share they yield to clients" },
+);
+
+export const PaceQuery = Type.Object({
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The member whose cap to set; this node when absent' })),
+});
+
+export const PaceUpdateSchema = Type.Object(
+  { transferMbPerSecond: Type.Number({ minimum: 0, maximum: 100_000, description: 'The new cap in MB/s; 0 for no cap' }) },
+  { additionalProperties: false },
+);
+
 export const JobListSchema = Type.Object({
   jobs: Type.Array(JobSchema),
   unreachable: Type.Array(Type.String(), { description: 'Members whose jobs could not be read' }),
+  paces: Type.Array(PaceSchema, { description: "The pace of this node (GET /jobs) or of every member that answered (GET /cluster/jobs)" }),
 });
 
 export const JobControlSchema = Type.Object({

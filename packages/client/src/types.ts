@@ -14,6 +14,7 @@ import type {
   JobControlSchema,
   JobKindSchema,
   JobListSchema,
+  PaceSchema,
   JobSchema,
   JobStateSchema,
   KeyCountsSchema,
@@ -71,6 +72,7 @@ export type JobKind = Static<typeof JobKindSchema>;
 export type JobState = Static<typeof JobStateSchema>;
 export type Job = Static<typeof JobSchema>;
 export type JobList = Static<typeof JobListSchema>;
+export type Pace = Static<typeof PaceSchema>;
 export type JobControl = Static<typeof JobControlSchema>;
 export type RingChange = Static<typeof RingChangeSchema>;
 export type KeyCounts = Static<typeof KeyCountsSchema>;

@@ -16,7 +16,7 @@ import { runLocalCluster } from './local-cluster.js';
 import type { RunningNode } from './node.js';
 import { integer, logLevels, nodeOptions, readSwitchEnvironment, sharedOptions, clusterPassThroughExcluded } from './node-options.js';
 import { addSecurityCommands } from './security-commands.js';
-import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, removeCommand, type ApiTarget } from './ring-commands.js';
+import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, paceCommand, removeCommand, type ApiTarget } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
 
 const program = new Command('ringkv')
@@ -230,6 +230,16 @@ for (const action of ['pause', 'resume'] as const) {
     },
   );
 }
+
+ringOptions(
+  jobs
+    .command('pace')
+    .description('cap the megabytes per second a node receives in transfers (join, leave, removal); 0 lifts the cap; lasts until the node restarts')
+    .argument('<mb-per-s>', 'the cap, 0 for none')
+    .option('--member <node-id>', 'the member whose cap to set (default: the node --node names)'),
+).action(async (cap: string, flags: TargetFlags & { member?: string }) => {
+  await runRingCommand(flags, (target) => paceCommand(target, Number(cap), flags.member, process.stdout));
+});
 
 addDataCommands(program);
 addBackupCommands(program);

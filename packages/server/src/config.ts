@@ -75,6 +75,8 @@ export interface NodeConfig extends HttpLimits {
   watchRetentionMb: number;
   /** Watches this node serves at once; one more is 503. */
   watchMax: number;
+  /** Cap on the megabytes per second this node receives in transfers (join, leave, removal); 0 for none. Changed at run time by PUT /jobs/pace. */
+  transferMbPerS: number;
   /** Megabytes of events a watcher may leave unread before it is cut off. */
   watchUnsentMb: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
@@ -128,6 +130,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   watchRetentionS: watchRetentionSecondsDefault,
   watchRetentionMb: watchRetentionBytesDefault / (1024 * 1024),
   watchMax: watchersMaxDefault,
+  transferMbPerS: 0,
   watchUnsentMb: watchUnsentMegabytesDefault,
   durable: false,
   lmdbMapBytes: lmdbMapBytesDefault,
@@ -170,6 +173,7 @@ export function configProblems(config: NodeConfig): string[] {
   }
   if (!Number.isInteger(config.watchRetentionMb) || config.watchRetentionMb < 1 || config.watchRetentionMb > 1024 * 1024) problems.push('--watch-retention-mb must be 1..1048576');
   if (!Number.isInteger(config.watchMax) || config.watchMax < 0 || config.watchMax > 100_000) problems.push('--watch-max must be 0..100000 (0 turns watches off)');
+  if (!isTransferMbPerS(config.transferMbPerS)) problems.push(`--transfer-mb-per-s must be 0..${transferMbPerSMax} (0: no cap)`);
   if (!Number.isInteger(config.watchUnsentMb) || config.watchUnsentMb < 1 || config.watchUnsentMb > 1024) problems.push('--watch-unsent-mb must be 1..1024');
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');
@@ -246,4 +250,12 @@ function storageProblems(config: NodeConfig): string[] {
   }
   if (!(config.diskWarnPercent >= 1 && config.diskWarnPercent <= 100)) problems.push('--disk-warn-percent must be 1..100');
   return problems;
+}
+
+/** The largest transfer cap --transfer-mb-per-s and PUT /jobs/pace take (far above any disk). */
+export const transferMbPerSMax = 100_000;
+
+/** A valid transfer cap in MB/s: 0 (no cap) up to transferMbPerSMax. */
+export function isTransferMbPerS(value: number): boolean {
+  return Number.isFinite(value) && value >= 0 && value <= transferMbPerSMax;
 }

@@ -417,4 +417,19 @@ describe('exit codes', () => {
     assert.equal(leave.status, 2);
     assert.match(leave.stderr, /--node names one node for this command/);
   });
+
+  it('jobs pace sets the transfer cap, `jobs` shows it, and a bad cap or member is refused', async () => {
+    const set = await ringkv(['jobs', 'pace', '12.5']);
+    assert.equal(set.status, 0, set.stderr);
+    assert.match(set.stdout, /transfers capped at 12\.5 MB\/s/);
+    assert.match((await ringkv(['jobs'])).stdout, /pace .*transfers capped at 12\.5 MB\/s.*background share now/);
+    const bad = await ringkv(['jobs', 'pace', 'fast']);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /megabytes per second from 0/);
+    const unknown = await ringkv(['jobs', 'pace', '5', '--member', 'n9']);
+    assert.equal(unknown.status, 1, unknown.stderr);
+    assert.match(unknown.stderr, /n9/);
+    const lifted = await ringkv(['jobs', 'pace', '0']);
+    assert.match(lifted.stdout, /no transfer cap/);
+  });
 });

@@ -103,6 +103,10 @@ export function sharedOptions(): Option[] {
     new Option('--watch-retention-s <s>', 'how long the change log behind GET /watch is kept; a cursor older than that is answered 410').env('RINGKV_WATCH_RETENTION_S').default(defaults.watchRetentionS).argParser(integer),
     new Option('--watch-retention-mb <mb>', 'megabytes of change log kept at most (the oldest entries go first)').env('RINGKV_WATCH_RETENTION_MB').default(defaults.watchRetentionMb).argParser(integer),
     new Option('--watch-max <n>', 'watches (GET /watch) this node serves at once; one more is 503 (0 turns watches off)').env('RINGKV_WATCH_MAX').default(defaults.watchMax).argParser(integer),
+    new Option('--transfer-mb-per-s <mb>', 'cap on the megabytes per second this node receives in transfers (join, leave, removal); 0 for no cap; change it at run time with PUT /jobs/pace')
+      .env('RINGKV_TRANSFER_MB_PER_S')
+      .default(defaults.transferMbPerS)
+      .argParser(decimal),
     new Option('--watch-unsent-mb <mb>', 'megabytes of events a watcher may leave unread before it is cut off with event: error (it resumes from its last id)')
       .env('RINGKV_WATCH_UNSENT_MB')
       .default(defaults.watchUnsentMb)

@@ -1,7 +1,7 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
-import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine } from '@ringkv/core';
+import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
+import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type TokenBucket } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import type { NodeSecurity } from './node-security.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
@@ -20,7 +20,11 @@ export interface NodeViewDeps {
   security: Pick<NodeSecurity, 'memberFetch' | 'scheme' | 'posture'>;
   /** The data directory's disk and whether writes are taken (storage/storage-report.ts). */
   disk(): DiskInfo;
+  /** The cap on the bytes per second this node receives in transfers (PUT /jobs/pace). */
+  transferRate: TokenBucket;
 }
+
+const bytesPerMegabyte = 1_000_000;
 
 /** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
 const keyRoleSampleMax = 200_000;
@@ -47,26 +51,61 @@ export class NodeViews {
 
   /** This node's jobs (transfers it receives, cleanups it runs). */
   jobs(): JobList {
-    return { jobs: this.deps.node.rebalancer.jobs(), unreachable: [] };
+    return { jobs: this.deps.node.rebalancer.jobs(), unreachable: [], paces: [this.pace()] };
+  }
+
+  /** How fast this node's background jobs may go. */
+  pace(): Pace {
+    const rate = this.deps.transferRate.status();
+    return {
+      node: this.deps.config.id,
+      transferMbPerSecond: rate.bytesPerSecond / bytesPerMegabyte,
+      transferredBytes: rate.bytesTaken,
+      transferWaitedMs: rate.waitedMs,
+      backgroundShare: this.deps.node.budget.share(),
+    };
+  }
+
+  /**
+   * Sets the transfer cap of `node` (this node by default; another member's is forwarded, as
+   * for job control). Undefined when no member has that id.
+   */
+  async setPace(transferMbPerSecond: number, node?: string, token?: string): Promise<Pace | undefined> {
+    if (node !== undefined && node !== this.deps.config.id) {
+      const address = this.deps.node.membership.addressOf(node);
+      if (address === undefined) return undefined;
+      try {
+        return await this.memberClient(address, token, 2000).setPace(transferMbPerSecond);
+      } catch (error) {
+        throw new Error(`${node} did not answer: ${(error as Error).message}`);
+      }
+    }
+    this.deps.transferRate.setRate(transferMbPerSecond * bytesPerMegabyte);
+    return this.pace();
   }
 
   /** Every member's jobs, gathered by this node (1 s per member). */
   /** Gathered with the caller's own token: a member answers this node only what it would answer the caller. */
   async clusterJobs(token?: string): Promise<JobList> {
     const jobs: Job[] = [...this.deps.node.rebalancer.jobs()];
+    const paces: Pace[] = [this.pace()];
     const unreachable: string[] = [];
     await Promise.all(
       this.deps.node.membership.list().map(async (member) => {
         if (member.nodeId === this.deps.config.id || member.ring === 'left') return;
         try {
-          jobs.push(...(await this.memberClient(member.address, token).jobs()).jobs);
+          const list = await this.memberClient(member.address, token).jobs();
+          jobs.push(...list.jobs);
+          // A member of an older release lists no paces.
+          paces.push(...(list.paces ?? []));
         } catch {
           unreachable.push(member.nodeId);
         }
       }),
     );
     jobs.sort((a, b) => b.startedAtMs - a.startedAtMs || (a.node < b.node ? -1 : 1));
-    return { jobs, unreachable: unreachable.sort() };
+    paces.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+    return { jobs, unreachable: unreachable.sort(), paces };
   }
 
   /**

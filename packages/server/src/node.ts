@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
-import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, seedLookupRetryMs, seedLookupTimeoutMs, type JobStore, type RequestHandler, type RingChangeResult } from '@ringkv/core';
+import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, seedLookupRetryMs, seedLookupTimeoutMs, type JobStore, type RequestHandler, type RingChangeResult, TokenBucket } from '@ringkv/core';
 import { buildApp } from './api/app.js';
 import { LoadShedder } from './api/load-shedding.js';
 import { httpLimitsOf } from './api/http-limits.js';
@@ -109,6 +109,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     // This node's own replica lags too: LMDB commits off the event loop, so writes queue there.
     () => (transport?.unansweredBytes() ?? 0) + (lmdb?.queuedBytes() ?? 0),
   );
+  // What transfers into this node may take of the disks and the network (PUT /jobs/pace).
+  const transferRate = new TokenBucket(systemClock, config.transferMbPerS * 1_000_000);
   const node = new ClusterNode(
     {
       self: { nodeId: config.id, address },
@@ -123,6 +125,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       rng: { next: Math.random },
       hash: await loadKeyHasher(),
       clientLoad: shedder,
+      transferRate,
       events: {
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
         readRepaired: (replica) => metrics.readRepairs.inc({ replica }),
@@ -185,7 +188,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   nodeRef.current = node;
   const traffic = new TrafficRecorder();
   registerStorageMetrics(metrics.registry, storage);
-  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report() });
+  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report(), transferRate });
   registerWatchMetrics(metrics.registry, () => views.watchInfo());
   let listeningPort = config.port;
   const app = await buildApp({
@@ -233,6 +236,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         clusterJobs: (token) => views.clusterJobs(token),
         pause: (id, node, token) => views.controlJob(id, 'pause', node, token),
         resume: (id, node, token) => views.controlJob(id, 'resume', node, token),
+        setPace: (transferMbPerSecond, node, token) => views.setPace(transferMbPerSecond, node, token),
       },
       repairNow: async () => {
         const peers = node.membership.list().length - 1;

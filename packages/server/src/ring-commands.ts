@@ -1,7 +1,7 @@
 // The CLI side of ring changes: `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
-import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList } from '@ringkv/client';
+import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace } from '@ringkv/client';
 import { CommandFailure, exitCodes } from './exit-codes.js';
 import { fetchTrusting } from './security/trusted-fetch.js';
 
@@ -64,7 +64,7 @@ export async function watchRingChange(watcher: RingkvClient, finished: (members:
   const bar = new ProgressBar(1, options.out);
   const deadline = Date.now() + options.timeoutMs;
   for (;;) {
-    let jobs: JobList = { jobs: [], unreachable: [] };
+    let jobs: JobList = { jobs: [], unreachable: [], paces: [] };
     try {
       const cluster = await watcher.cluster();
       if (finished(cluster)) {
@@ -126,6 +126,25 @@ export async function jobsCommand(target: ApiTarget, watch: boolean, options: Wa
   if (list.jobs.length === 0) options.out.write('no data movement: the ring is stable\n');
   for (const job of list.jobs) options.out.write(`${describeJob(job)}\n`);
   if (list.unreachable.length > 0) options.out.write(`unreachable: ${list.unreachable.join(', ')}\n`);
+  for (const pace of list.paces) options.out.write(`${describePace(pace)}\n`);
+  return 0;
+}
+
+/** One line for a node's pace: its transfer cap, what it has received, and the share clients leave its background jobs. */
+export function describePace(pace: Pace): string {
+  const cap = pace.transferMbPerSecond === 0 ? 'no transfer cap' : `transfers capped at ${pace.transferMbPerSecond} MB/s`;
+  const received = (pace.transferredBytes / 1_000_000).toFixed(1);
+  const waited = (pace.transferWaitedMs / 1000).toFixed(1);
+  return `pace ${pace.node.padEnd(10)} ${cap}; ${received} MB received, ${waited} s waited for the cap; background share now ${pace.backgroundShare.toFixed(2)}`;
+}
+
+/** Sets the transfer cap of `member` (the target node when absent), e.g. to slow a join that costs clients too much. */
+export async function paceCommand(target: ApiTarget, transferMbPerSecond: number, member: string | undefined, out: WatchOptions['out']): Promise<number> {
+  if (!(transferMbPerSecond >= 0 && transferMbPerSecond <= 100_000)) {
+    throw new CommandFailure(exitCodes.usage, `the cap is megabytes per second from 0 (no cap) to 100000, not ${transferMbPerSecond}`);
+  }
+  const pace = await clientFor(target).setPace(transferMbPerSecond, member);
+  out.write(`${describePace(pace)}\n`);
   return 0;
 }
 

@@ -5,6 +5,7 @@
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (docs/style.md, "One code path, many worlds").
 import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js';
+import type { ByteRate } from '../clock/token-bucket.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { Membership, type KnownMember, type MembershipOptions, type MemberState, type MemberView } from '../membership/membership.js';
@@ -117,6 +118,8 @@ export interface ClusterNodeDeps {
    * jobs give way to it (clock/background-budget.ts). Without it they run at full speed.
    */
   clientLoad?: ClientLoad;
+  /** Caps the bytes per second this node receives in transfers (clock/token-bucket.ts); uncapped without it. */
+  transferRate?: ByteRate;
   events?: CoordinatorEvents & AntiEntropyEvents & HintedHandoffEvents & {
     membersChanged?(members: readonly KnownMember[]): void;
     memberStateChanged?(member: MemberView, previous: MemberState): void;
@@ -365,6 +368,7 @@ export class ClusterNode {
         accepts: (record) => !purgedBy(record, this.tombstones.watermark),
         current: (transition) => !this.stopped && this.currentPlacement.transition === transition,
         budget: this.budget,
+        ...(deps.transferRate !== undefined ? { rate: deps.transferRate } : {}),
         events: deps.events ?? {},
       },
       options.transfer ?? {},

@@ -24,6 +24,9 @@ export interface JobView {
   keysTotal: number;
   /** Records stored (a transfer) or dropped (a cleanup) so far. */
   recordsMoved: number;
+  /** Bytes of the keys and values received (a transfer) or dropped (a cleanup) so far, and per second of the job. */
+  bytesMoved: number;
+  bytesPerSecond: number;
   keysPerSecond: number;
   /** Seconds left at the current rate; null while unknown. */
   etaSeconds: number | null;
@@ -52,10 +55,17 @@ export class MemoryJobStore implements JobStore {
   }
 }
 
-/** Rate and ETA from progress since `startedAtMs`. */
-export function jobPace(done: number, total: number, startedAtMs: number, nowMs: number): { keysPerSecond: number; etaSeconds: number | null } {
+/** Rates and ETA from progress since `startedAtMs`: `done` of `total` keys, `bytes` moved. */
+export function jobPace(
+  done: number,
+  total: number,
+  bytes: number,
+  startedAtMs: number,
+  nowMs: number,
+): { keysPerSecond: number; bytesPerSecond: number; etaSeconds: number | null } {
   const seconds = (nowMs - startedAtMs) / 1000;
   const keysPerSecond = seconds > 0 ? done / seconds : 0;
-  if (done >= total) return { keysPerSecond, etaSeconds: 0 };
-  return { keysPerSecond, etaSeconds: keysPerSecond > 0 ? (total - done) / keysPerSecond : null };
+  const bytesPerSecond = seconds > 0 ? bytes / seconds : 0;
+  if (done >= total) return { keysPerSecond, bytesPerSecond, etaSeconds: 0 };
+  return { keysPerSecond, bytesPerSecond, etaSeconds: keysPerSecond > 0 ? (total - done) / keysPerSecond : null };
 }

@@ -18,6 +18,8 @@ import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring } from '../ring/ring.js';
 import type { Engine, ScanEntry } from '../storage/engine.js';
+import { valueBytesOf } from '../cluster/key-scan.js';
+import { utf8Length } from '../keys.js';
 import { jobPace, type JobKind, type JobView } from './job.js';
 import type { Transfer } from './transfer.js';
 
@@ -57,6 +59,7 @@ interface CleanupJob {
   scanned: number;
   total: number;
   dropped: number;
+  droppedBytes: number;
 }
 
 export class Rebalancer {
@@ -219,8 +222,16 @@ export class Rebalancer {
     if (this.cleanup?.ring !== ring.fingerprint || this.cleanup.finishedAtMs === null) {
       // A new ring (or a restart, or an interrupted or repeated pass): scan from the start,
       // counting what earlier passes over the same ring dropped.
-      const dropped = this.cleanup?.ring === ring.fingerprint ? this.cleanup.dropped : 0;
-      this.cleanup = { ring: ring.fingerprint, startedAtMs: this.deps.clock.nowMs(), finishedAtMs: null, scanned: 0, total: this.deps.engine.liveCount(), dropped };
+      const same = this.cleanup?.ring === ring.fingerprint ? this.cleanup : undefined;
+      this.cleanup = {
+        ring: ring.fingerprint,
+        startedAtMs: this.deps.clock.nowMs(),
+        finishedAtMs: null,
+        scanned: 0,
+        total: this.deps.engine.liveCount(),
+        dropped: same?.dropped ?? 0,
+        droppedBytes: same?.droppedBytes ?? 0,
+      };
     }
     const job = this.cleanup;
     // The range index counts the keys held outside this node's ranges: when there are
@@ -245,6 +256,7 @@ export class Rebalancer {
       if (handedOn.length > 0) {
         const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
         job.dropped += removed.length;
+        for (const { key, record } of removed) job.droppedBytes += utf8Length(key) + valueBytesOf(record);
         this.deps.events?.keysCleanedUp?.(removed.length);
       }
       job.scanned += page.length;
@@ -257,7 +269,7 @@ export class Rebalancer {
   }
 
   private cleanupView(job: CleanupJob): JobView {
-    const pace = jobPace(job.scanned, job.total, job.startedAtMs, job.finishedAtMs ?? this.deps.clock.nowMs());
+    const pace = jobPace(job.scanned, job.total, job.droppedBytes, job.startedAtMs, job.finishedAtMs ?? this.deps.clock.nowMs());
     return {
       id: `cleanup-${job.ring.toString(16)}`,
       kind: 'cleanup',
@@ -267,6 +279,7 @@ export class Rebalancer {
       keysDone: job.scanned,
       keysTotal: job.total,
       recordsMoved: job.dropped,
+      bytesMoved: job.droppedBytes,
       ...pace,
       startedAtMs: job.startedAtMs,
       finishedAtMs: job.finishedAtMs,
@@ -285,6 +298,8 @@ export class Rebalancer {
       keysDone: 0,
       keysTotal: 0,
       recordsMoved: 0,
+      bytesMoved: 0,
+      bytesPerSecond: 0,
       keysPerSecond: 0,
       etaSeconds: null,
       startedAtMs: this.seenAtMs,

@@ -2,7 +2,9 @@
 // it can be paused and resumed, and a new process resumes it from its checkpoint.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { TokenBucket } from '../clock/token-bucket.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
+import { valueBytesOf } from '../cluster/key-scan.js';
 import type { DataRequest, Transport } from '../protocol/transport.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { buildRing, transitionId, type Placement } from '../ring/placement.js';
@@ -48,7 +50,14 @@ async function setUp() {
   return { transport, gained, plan, placement, sources };
 }
 
-function transferFor(context: Awaited<ReturnType<typeof setUp>>, engine: MemoryEngine, store: MemoryJobStore, batchesPerRun: number, isAvailable = (_nodeId: string) => true) {
+function transferFor(
+  context: Awaited<ReturnType<typeof setUp>>,
+  engine: MemoryEngine,
+  store: MemoryJobStore,
+  batchesPerRun: number,
+  isAvailable = (_nodeId: string) => true,
+  paced: { clock?: VirtualClock; rate?: TokenBucket } = {},
+) {
   return new Transfer(
     {
       selfId: 'g',
@@ -56,7 +65,8 @@ function transferFor(context: Awaited<ReturnType<typeof setUp>>, engine: MemoryE
       addressOf: (nodeId) => nodeId,
       isAvailable,
       engine,
-      clock: new VirtualClock(),
+      clock: paced.clock ?? new VirtualClock(),
+      ...(paced.rate !== undefined ? { rate: paced.rate } : {}),
       store,
       current: (transition) => transition === context.placement.transition,
     },
@@ -121,5 +131,30 @@ describe('transfer', () => {
     const sources = transfer.view()?.sources ?? [];
     assert.ok((sources.find((source) => source.nodeId === 'a')?.scanned ?? 0) > 0, 'a was scanned once it came back');
     assert.equal((await engine.get(onlyOnA))?.value, 'newest', 'the write only a held reached g');
+  });
+
+  it('counts the bytes it moves and keeps to its byte cap', async () => {
+    const context = await setUp();
+    const engine = new MemoryEngine();
+    const clock = new VirtualClock();
+    const bytesPerSecond = 20_000;
+    const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, rate: new TokenBucket(clock, bytesPerSecond) });
+    const startedAtMs = clock.nowMs();
+    let finished = false;
+    const running = transfer.run(context.plan).then((done) => (finished = done));
+    for (let step = 0; step < 10_000 && !finished; step++) {
+      clock.advance(10);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await running;
+    assert.equal(finished, true);
+    let expectedBytes = 0;
+    for (const key of context.gained) expectedBytes += key.length + valueBytesOf((await engine.get(key))!);
+    const view = transfer.view()!;
+    assert.equal(view.bytesMoved, expectedBytes);
+    // The first second's worth passes at once; the rest waits for the rate (10 ms steps).
+    const elapsedMs = clock.nowMs() - startedAtMs;
+    const neededMs = ((expectedBytes - bytesPerSecond) / bytesPerSecond) * 1000;
+    assert.ok(elapsedMs >= neededMs && elapsedMs <= neededMs + 1000, `moved ${expectedBytes} bytes in ${elapsedMs} ms at ${bytesPerSecond} B/s`);
   });
 });

@@ -7,6 +7,9 @@
 // status change that completes the transition follows (rebalance/rebalancer.ts).
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
+import type { ByteRate } from '../clock/token-bucket.js';
+import { valueBytesOf } from '../cluster/key-scan.js';
+import { utf8Length } from '../keys.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
@@ -43,6 +46,8 @@ export interface TransferCheckpoint {
   finishedAtMs: number | null;
   paused: boolean;
   received: number;
+  /** Bytes of the keys and values received (absent in a checkpoint saved by an older release). */
+  receivedBytes?: number;
   unavailable: string[];
   sources: Record<string, SourceCheckpoint>;
 }
@@ -74,6 +79,8 @@ export interface TransferDeps {
   current(transition: number): boolean;
   /** Paces the batches so that the transfer yields to clients here (clock/background-budget.ts); unpaced without it. */
   budget?: BackgroundPace;
+  /** Caps the bytes per second received (clock/token-bucket.ts, PUT /jobs/pace); uncapped without it. */
+  rate?: ByteRate;
   events?: { recordsReceived?(count: number): void };
 }
 
@@ -149,7 +156,7 @@ export class Transfer {
     const keysDone = sources.reduce((sum, source) => sum + source.scanned, 0);
     const keysTotal = sources.reduce((sum, source) => sum + source.total, 0);
     const nowMs = job.finishedAtMs ?? this.deps.clock.nowMs();
-    const pace = jobPace(keysDone, keysTotal, job.startedAtMs, nowMs);
+    const pace = jobPace(keysDone, keysTotal, job.receivedBytes ?? 0, job.startedAtMs, nowMs);
     return {
       id: `transfer-${job.transition.toString(16)}`,
       kind: job.kind,
@@ -159,6 +166,7 @@ export class Transfer {
       keysDone,
       keysTotal,
       recordsMoved: job.received,
+      bytesMoved: job.receivedBytes ?? 0,
       ...pace,
       startedAtMs: job.startedAtMs,
       finishedAtMs: job.finishedAtMs,
@@ -239,7 +247,9 @@ export class Transfer {
     }
     if (!reply.ringsMatch) return false; // the source has not seen the same rings yet
     let stored = 0;
+    let bytes = 0;
     for (const [key, record] of reply.entries) {
+      bytes += utf8Length(key) + valueBytesOf(record);
       if (this.deps.accepts?.(record) === false) continue;
       try {
         this.deps.observe?.(record.hlc);
@@ -250,6 +260,7 @@ export class Transfer {
     }
     if (!this.deps.current(plan.transition) || this.checkpoint !== job) return false;
     job.received += stored;
+    job.receivedBytes = (job.receivedBytes ?? 0) + bytes;
     source.scanned += reply.scanned;
     source.total = reply.total;
     source.after = reply.next;
@@ -257,6 +268,8 @@ export class Transfer {
     if (source.done) source.scanned = Math.max(source.scanned, source.total);
     this.deps.events?.recordsReceived?.(stored);
     await this.save();
+    // The cap is paid after the batch, so the next one waits: a batch is never cut short.
+    await this.deps.rate?.take(bytes);
     return true;
   }
 

@@ -15,6 +15,8 @@ function job(overrides: Partial<Job>): Job {
     keysDone: 0,
     keysTotal: 0,
     recordsMoved: 0,
+    bytesMoved: 0,
+    bytesPerSecond: 0,
     keysPerSecond: 0,
     etaSeconds: null,
     startedAtMs: 1_000,

@@ -64,6 +64,7 @@ const cases: Case[] = [
   { method: 'POST', url: '/cluster/remove/ghost', route: '/cluster/remove/{nodeId}', access: 'admin' },
   { method: 'POST', url: '/jobs/none/pause', route: '/jobs/{id}/pause', access: 'admin' },
   { method: 'POST', url: '/jobs/none/resume', route: '/jobs/{id}/resume', access: 'admin' },
+  { method: 'PUT', url: '/jobs/pace', route: '/jobs/pace', access: 'admin' },
   { method: 'POST', url: '/admin/reload', route: '/admin/reload', access: 'admin' },
   // Last: a one-node cluster refuses to lose its only member, but the call must get that far.
   { method: 'POST', url: '/cluster/leave', route: '/cluster/leave', access: 'admin' },

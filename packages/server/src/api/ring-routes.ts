@@ -8,7 +8,7 @@ import type { RingChangeResult } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { bearerOf } from './auth.js';
 import { ProblemError } from './problems.js';
-import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, RingChangeSchema } from '@ringkv/client/schemas';
+import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, PaceQuery, PaceSchema, PaceUpdateSchema, RingChangeSchema } from '@ringkv/client/schemas';
 import { problemResponses } from './schemas.js';
 
 function accepted(result: RingChangeResult, nodeId: string, ringStatus: 'leaving' | 'left') {
@@ -65,6 +65,33 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
     '/cluster/jobs',
     { schema: { tags, operationId: 'listClusterJobs', summary: "Every member's data-movement jobs, gathered by this node", response: { 200: JobListSchema } } },
     async (request) => deps.ring.clusterJobs(bearerOf(request)),
+  );
+
+  api.put(
+    '/jobs/pace',
+    {
+      schema: {
+        tags,
+        operationId: 'setPace',
+        summary: 'Cap the rate at which this node receives transfers',
+        description:
+          'Sets the megabytes per second this node may receive in transfers (join, leave, removal); 0 lifts the cap. It applies at once to running jobs and lasts until the node restarts, which starts again from --transfer-mb-per-s. ' +
+          'Background jobs also give way to client requests whatever the cap (backgroundShare in GET /jobs). With ?node=<id> the request is forwarded to that member.',
+        querystring: PaceQuery,
+        body: PaceUpdateSchema,
+        response: { 200: PaceSchema, ...problemResponses(400, 404, 502) },
+      },
+    },
+    async (request) => {
+      let pace;
+      try {
+        pace = await deps.ring.setPace(request.body.transferMbPerSecond, request.query.node, bearerOf(request));
+      } catch (error) {
+        throw new ProblemError(502, 'member-unreachable', 'Member unreachable', `${(error as Error).message}; retry, or check that ${request.query.node ?? 'the member'} is up`);
+      }
+      if (pace === undefined) throw new ProblemError(404, 'no-such-member', 'No such member', `no member is called ${request.query.node ?? ''}; GET /cluster/nodes lists them`);
+      return pace;
+    },
   );
 
   for (const action of ['pause', 'resume'] as const) {

@@ -1,0 +1,66 @@
+// Checks the transfer cap through the API of a real 3-node cluster: GET /jobs and GET
+// /cluster/jobs show every node's pace, PUT /jobs/pace sets this node's cap or, forwarded,
+// another member's, and bad caps or unknown members are problem+json that change nothing.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { JobList, Pace } from '@ringkv/client';
+import { startTestCluster, type TestCluster } from './test-cluster.js';
+
+let cluster: TestCluster;
+
+before(async () => {
+  cluster = await startTestCluster('pace', (index) => (index === 0 ? { transferMbPerS: 25 } : {}));
+});
+
+after(async () => {
+  await cluster.close();
+});
+
+function inject(index: number, method: 'GET' | 'PUT', url: string, payload?: unknown) {
+  const app = (cluster.nodes[index] as (typeof cluster.nodes)[number]).app;
+  return app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
+async function paceOf(index: number, node: string): Promise<Pace> {
+  const list = (await inject(index, 'GET', '/cluster/jobs')).json() as JobList;
+  const pace = list.paces.find((item) => item.node === node);
+  assert.ok(pace !== undefined, `no pace for ${node} in ${JSON.stringify(list.paces)}`);
+  return pace;
+}
+
+describe('transfer pace', () => {
+  it('lists the cap each node started with, and the share clients leave background jobs', async () => {
+    const own = (await inject(0, 'GET', '/jobs')).json() as JobList;
+    assert.deepEqual(own.paces.map((pace) => pace.node), ['n1']);
+    assert.equal(own.paces[0]?.transferMbPerSecond, 25);
+    assert.equal(own.paces[0]?.transferredBytes, 0);
+    const all = (await inject(1, 'GET', '/cluster/jobs')).json() as JobList;
+    assert.deepEqual(all.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), [['n1', 25], ['n2', 0], ['n3', 0]]);
+    for (const pace of all.paces) assert.ok(pace.backgroundShare > 0 && pace.backgroundShare <= 1);
+  });
+
+  it('sets the cap of this node, and of another member through this one', async () => {
+    const own = await inject(0, 'PUT', '/jobs/pace', { transferMbPerSecond: 80 });
+    assert.equal(own.statusCode, 200, own.body);
+    assert.equal((own.json() as Pace).transferMbPerSecond, 80);
+    assert.equal((await paceOf(2, 'n1')).transferMbPerSecond, 80);
+    const forwarded = await inject(0, 'PUT', '/jobs/pace?node=n3', { transferMbPerSecond: 0.5 });
+    assert.equal(forwarded.statusCode, 200, forwarded.body);
+    assert.deepEqual([(forwarded.json() as Pace).node, (forwarded.json() as Pace).transferMbPerSecond], ['n3', 0.5]);
+    assert.equal((await paceOf(0, 'n3')).transferMbPerSecond, 0.5);
+    assert.equal((await inject(0, 'PUT', '/jobs/pace', { transferMbPerSecond: 0 })).statusCode, 200);
+    assert.equal((await paceOf(1, 'n1')).transferMbPerSecond, 0);
+  });
+
+  it('refuses a bad cap or an unknown member with problem+json, changing nothing', async () => {
+    for (const payload of [{ transferMbPerSecond: -1 }, { transferMbPerSecond: 'fast' }, { transferMbPerSecond: 1e9 }, {}, { transferMbPerSecond: 5, extra: true }]) {
+      const answer = await inject(1, 'PUT', '/jobs/pace', payload);
+      assert.equal(answer.statusCode, 400, `${JSON.stringify(payload)}: ${answer.body}`);
+      assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
+    }
+    const unknown = await inject(1, 'PUT', '/jobs/pace?node=n9', { transferMbPerSecond: 5 });
+    assert.equal(unknown.statusCode, 404, unknown.body);
+    assert.match((unknown.json() as { detail: string }).detail, /n9/);
+    assert.equal((await paceOf(1, 'n2')).transferMbPerSecond, 0);
+  });
+});
