@@ -2,10 +2,16 @@
 // target per round, through the same pushRecords message anti-entropy uses (the target
 // keeps each record only if it is newer than its own). Delivered hints are removed. Each
 // batch is paced by the node's background budget, so delivery gives way to clients.
+//
+// Hints are held through here, so that it knows since when this node holds writes that
+// their replicas may lack: a write that reached no replica is only in hints, no range's
+// verification covers it, and the node's repair horizon must not pass it (docs/design.md,
+// "Repair"; simulator seed 2700828 of ring-changes, where the purge watermark passed such a
+// write and only one replica took its late hint).
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { PushReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
-import type { HintStore } from './hint-store.js';
+import type { Hint, HintStore } from './hint-store.js';
 import { settledBy } from '../repair/tombstone-purge.js';
 
 export interface HintedHandoffEvents {
@@ -40,10 +46,28 @@ export class HintedHandoff {
   private readonly deps: HintedHandoffDeps;
   private readonly options: HintedHandoffOptions;
   private delivered = 0;
+  /**
+   * When the store last went from empty to holding hints (ms), undefined while it is empty:
+   * no waiting hint was stored earlier. Hints found on disk at start are of unknown age,
+   * so 0 then: the horizon stays where it was until they are gone.
+   */
+  private heldSince: number | undefined;
 
   constructor(deps: HintedHandoffDeps, options: Partial<HintedHandoffOptions> = {}) {
     this.deps = deps;
     this.options = { ...hintedHandoffDefaults, ...options };
+    this.heldSince = deps.store.count() > 0 ? 0 : undefined;
+  }
+
+  /** Keeps a hint for its target (false when the store's bounds dropped it). */
+  hold(hint: Hint): Promise<boolean> {
+    this.heldSince ??= hint.storedAtMs;
+    return this.deps.store.add(hint);
+  }
+
+  /** No hint waiting was stored before this time (ms); undefined when none waits. */
+  heldSinceMs(): number | undefined {
+    return this.heldSince;
   }
 
   get deliveredTotal(): number {
@@ -78,5 +102,6 @@ export class HintedHandoff {
       if (hints.length > live.length) this.deps.events?.hintsExpired?.(target, hints.length - live.length);
       if (startedAtMs !== undefined) await this.deps.budget?.pause(startedAtMs);
     }
+    if (this.deps.store.count() === 0) this.heldSince = undefined;
   }
 }

@@ -4,7 +4,8 @@
 // that differ, in both directions (each side keeps the newer version, so the exchange is
 // safe whichever side is behind). A round is bounded: ranges compared, ranges repaired and
 // keys moved per batch are limits. Each range remembers when it was last verified equal on
-// all of its replicas; the oldest such time over this node's ranges is its repair horizon.
+// all of its replicas; the oldest such time over this node's ranges is its repair horizon,
+// unless the node holds hints older than that: a write that reached no replica is only there.
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { BackgroundPace } from '../clock/background-budget.js';
@@ -52,6 +53,13 @@ export interface AntiEntropyDeps {
   /** The tombstone watermark (repair/tombstone-purge.ts), and how a higher one from a peer is taken. */
   watermark?(): number;
   adoptWatermark?(watermark: number): void;
+  /**
+   * Since when this node holds writes for other replicas that they may lack (its hints;
+   * undefined for none). Such a write is in no range's verification: its replicas were
+   * equal without it. The horizon stops there, or the purge watermark could pass it and
+   * its hints be taken by a replica whose watermark lags and dropped by the others.
+   */
+  hintsHeldSinceMs?(): number | undefined;
   /** This node's HLC now, stamped on pushes so a receiver can drop one delayed past its watermark. */
   now?(): number;
   /** Paces the round between messages so that it yields to clients (clock/background-budget.ts); unpaced without it. */
@@ -60,7 +68,7 @@ export interface AntiEntropyDeps {
 }
 
 export interface RepairStatus {
-  /** Oldest time (ms) at which one of this node's ranges was verified on all its replicas; null until all were. */
+  /** Oldest time (ms) at which one of this node's ranges was verified on all its replicas, and not past its oldest hint; null until all were. */
   horizonMs: number | null;
   rangesVerified: number;
   rangesOwned: number;
@@ -161,6 +169,8 @@ export class AntiEntropy {
       verified++;
       if (oldest === null || at < oldest) oldest = at;
     }
+    const hintsSinceMs = this.deps.hintsHeldSinceMs?.();
+    if (oldest !== null && hintsSinceMs !== undefined) oldest = Math.min(oldest, hintsSinceMs);
     return {
       horizonMs: verified === owned.length && owned.length > 0 ? oldest : null,
       rangesVerified: verified,
