@@ -1,5 +1,5 @@
 // Drives the dashboard served by real nodes in headless Chromium: on an open 3-node
-// cluster the overview and ring, data movement, a write through the key explorer, the key
+// cluster the overview and ring, data movement and a transfer cap set from it, a write through the key explorer, the key
 // list searching the whole cluster by prefix (or the serving node only) and a node killed mid-session; on a node started with an auth file the sign-in form, what
 // each role is shown, prefix-limited and revoked tokens, and where the token is kept;
 // all while recording page errors, failed requests and any request leaving the node.
@@ -123,6 +123,53 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
       assert.match((await empty.textContent()) ?? '', /^(No data movement: the ring is stable\.|The ring is changing; its transfers have not started yet\.)$/);
     }
     assert.match((await section.getByTestId('rebalancing-status').textContent()) ?? '', /^(Ring stable|Rebalancing)$/);
+  });
+
+  test('an admin sets a node\'s transfer cap in the Data movement panel, and the cluster agrees', { timeout: 30_000 }, async () => {
+    // Not the serving node, so the Set goes through the forwarding path.
+    const target = nodeIds[1] ?? '';
+    const section = page.getByTestId('section-data-movement');
+    const capOf = (nodeId: string) => section.getByTestId(`pace-${nodeId}-cap`).textContent({ timeout: 2_000 });
+    for (const nodeId of nodeIds) {
+      await pollUntil(async () => ((await capOf(nodeId)) === 'no cap' ? true : undefined), { timeoutMs: 5_000, what: `${nodeId} listed with no cap` });
+      assert.match((await section.getByTestId(`pace-${nodeId}-share`).textContent()) ?? '', /^\d+%$/);
+      assert.match((await section.getByTestId(`pace-${nodeId}-received`).textContent()) ?? '', /MB$/);
+    }
+    const input = section.getByTestId(`pace-${target}-input`);
+    const set = section.getByTestId(`pace-${target}-set`);
+
+    // An empty field is refused before anything is sent; a cap beyond the node's bound shows its problem detail.
+    await set.click();
+    assert.match((await section.getByTestId(`pace-${target}-error`).textContent()) ?? '', /^Enter a cap in MB\/s/);
+    watch.expectErrorResponses((url, status) => status === 400 && new URL(url).pathname === '/jobs/pace');
+    await input.fill('200000');
+    await set.click();
+    assert.match((await section.getByTestId(`pace-${target}-error`).textContent()) ?? '', /^Setting the cap failed: .*transferMbPerSecond.* \(HTTP 400\)$/);
+
+    await input.fill('7');
+    await set.click();
+    assert.equal(await section.getByTestId(`pace-${target}-answer`).textContent(), `${target} now receives transfers at up to 7 MB/s.`);
+    assert.equal(await capOf(target), '7 MB/s');
+    const gathered = await cluster.nodes[0]?.client.clusterJobs();
+    assert.deepEqual(gathered?.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), nodeIds.map((nodeId) => [nodeId, nodeId === target ? 7 : 0]));
+    await section.screenshot({ path: `${artifactsDir}dashboard-data-movement.png` });
+
+    // A second page, which saw no answer, shows the cap from its poll alone. It is not
+    // watched: closing it aborts its polls on purpose.
+    const fresh = await browser.newPage({ viewport });
+    try {
+      await fresh.goto(`${origin}/dashboard/`);
+      const freshCap = fresh.getByTestId('section-data-movement').getByTestId(`pace-${target}-cap`);
+      assert.equal(await freshCap.textContent({ timeout: 10_000 }), '7 MB/s');
+    } finally {
+      await fresh.close();
+    }
+
+    // 0 lifts the cap again, so the rest of the file runs as before.
+    await input.fill('0');
+    await set.click();
+    assert.equal(await section.getByTestId(`pace-${target}-answer`).textContent(), `${target} now receives transfers with no cap.`);
+    assert.equal((await cluster.nodes[1]?.client.jobs())?.paces[0]?.transferMbPerSecond, 0);
   });
 
   test('a key put through the explorer is held by 3 replicas and readable on another node', { timeout: 30_000 }, async () => {
@@ -391,6 +438,15 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     assert.ok(sentAuthorizations.has(`Bearer ${tokens.read}`), 'API requests carry the token as a bearer header');
   });
 
+  test('a read token sees each node\'s transfer pace but no Set control', { timeout: 15_000 }, async () => {
+    const section = page.getByTestId('section-data-movement');
+    assert.equal(await section.getByTestId('pace-n1-cap').textContent(), 'no cap');
+    assert.match((await section.getByTestId('pace-n1-share').textContent()) ?? '', /^\d+%$/);
+    assert.equal(await section.getByTestId('pace-n1-set').count(), 0, 'a read token is offered no Set');
+    assert.equal(await section.getByTestId('pace-n1-input').count(), 0);
+    assert.match((await section.textContent()) ?? '', /Pausing, resuming or pacing transfers needs an admin token/);
+  });
+
   test('a banner shows the warning of a node started with --insecure', { timeout: 15_000 }, async () => {
     const warning = (await page.getByTestId('security-warning').first().textContent()) ?? '';
     assert.match(warning, /^started with --insecure: .+ \(n1\)$/);
@@ -423,6 +479,7 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     assert.equal(await page.getByTestId('identity-name').textContent(), 'operator');
     assert.equal(await page.getByTestId('explorer-put').count(), 1);
     assert.doesNotMatch((await page.getByTestId('section-data-movement').textContent()) ?? '', /needs an admin token/);
+    await page.getByTestId('pace-n1-set').waitFor({ timeout: 5_000 });
     await page.getByTestId('repair-run').click();
     assert.match((await page.getByTestId('repair-message').textContent({ timeout: 15_000 })) ?? '', /^n1 ran a repair round: /);
     await page.locator('.page-header').screenshot({ path: `${artifactsDir}dashboard-signed-in-admin.png` });

@@ -1,6 +1,6 @@
-// One data-movement job: where it runs, what it moves, how far it has got, and its controls.
+// One data-movement job: where it runs, what it moves, how far and how fast it has got, and its controls.
 import type { Job, JobState } from '@ringkv/client';
-import { formatCount, formatRate } from '../lib/format';
+import { formatCount, formatMegabytes, formatMegabytesPerSecond, formatRate } from '../lib/format';
 import type { ControlAnswer } from '../lib/job-control';
 import { formatJobEta } from '../lib/job-progress';
 import { JobControls } from './job-controls';
@@ -41,9 +41,14 @@ export function JobRow({ job, colors, baseUrl, controllable, onAnswer }: JobRowP
       <td>
         <JobProgressBar job={job} testId={`${testId}-progress`} />
       </td>
-      <td className="numeric">{formatCount(job.recordsMoved)}</td>
+      <td className="numeric" title={`${formatMegabytes(job.bytesMoved)} of keys and values`} data-testid={`${testId}-records`}>
+        {formatCount(job.recordsMoved)}
+      </td>
       <td className="numeric" title="average since the job started">
         {formatRate(job.keysPerSecond)}
+      </td>
+      <td className="numeric" title={`${formatMegabytes(job.bytesMoved)} moved; average since the job started`} data-testid={`${testId}-mb-per-second`}>
+        {formatMegabytesPerSecond(job.bytesPerSecond)}
       </td>
       <td className="numeric" data-testid={`${testId}-eta`}>
         {formatJobEta(job)}

@@ -9,7 +9,7 @@ export type Role = AuthIdentity['role'];
 export interface Permissions {
   /** Put and delete keys: the write and admin roles. */
   write: boolean;
-  /** Ring changes, repair, and pausing or resuming transfers: the admin role only. */
+  /** Ring changes, repair, pausing or resuming transfers and setting their pace: the admin role only. */
   admin: boolean;
 }
 

@@ -8,6 +8,8 @@ import {
   formatCount,
   formatDurationSeconds,
   formatLatencyMs,
+  formatMegabytes,
+  formatMegabytesPerSecond,
   formatPercent,
   formatRate,
 } from './format.js';
@@ -21,6 +23,25 @@ test('formatBytes picks the largest binary unit below 1024', () => {
   assert.equal(formatBytes(3 * 1024 ** 3), '3.00 GiB');
   assert.equal(formatBytes(-1), '–');
   assert.equal(formatBytes(Number.NaN), '–');
+});
+
+test('formatMegabytes counts decimal megabytes, the unit transfers are capped in', () => {
+  assert.equal(formatMegabytes(0), '0 MB');
+  assert.equal(formatMegabytes(9_999), '< 0.01 MB');
+  assert.equal(formatMegabytes(2_345_000), '2.35 MB');
+  assert.equal(formatMegabytes(52_250_000), '52.3 MB');
+  assert.equal(formatMegabytes(1_048_576), '1.05 MB', 'a MiB is a little more than a MB');
+  assert.equal(formatMegabytes(12_345_678_901), '12,346 MB');
+  assert.equal(formatMegabytes(-1), '–');
+  assert.equal(formatMegabytes(Number.NaN), '–');
+});
+
+test('formatMegabytesPerSecond gives the number for a column headed MB/s', () => {
+  assert.equal(formatMegabytesPerSecond(0), '0');
+  assert.equal(formatMegabytesPerSecond(1_250_000), '1.25');
+  assert.equal(formatMegabytesPerSecond(7_000_000), '7.00');
+  assert.equal(formatMegabytesPerSecond(140_400_000), '140');
+  assert.equal(formatMegabytesPerSecond(Number.POSITIVE_INFINITY), '–');
 });
 
 test('formatDurationSeconds shows the two largest non-zero units', () => {

@@ -57,6 +57,30 @@ export function formatRate(perSecond: number): string {
   return formatCount(Math.round(perSecond));
 }
 
+/** Bytes in a megabyte as transfers are capped and reported (PUT /jobs/pace): decimal, like MB/s of a disk or a link. */
+const bytesPerMegabyte = 1_000_000;
+
+/** Megabytes with about three significant digits; a trickle reads `< 0.01`, not `0.00`. */
+function formatMegabyteAmount(megabytes: number): string {
+  if (megabytes === 0) return '0';
+  if (megabytes < 0.01) return '< 0.01';
+  if (megabytes < 10) return megabytes.toFixed(2);
+  if (megabytes < 100) return megabytes.toFixed(1);
+  return formatCount(megabytes);
+}
+
+/** `2_345_000` → `2.35 MB`: decimal megabytes, the unit of the transfer cap. */
+export function formatMegabytes(bytes: number): string {
+  if (!Number.isFinite(bytes) || bytes < 0) return '–';
+  return `${formatMegabyteAmount(bytes / bytesPerMegabyte)} MB`;
+}
+
+/** A byte rate in MB/s without its unit, for a column headed MB/s: `1_250_000` → `1.25`. */
+export function formatMegabytesPerSecond(bytesPerSecond: number): string {
+  if (!Number.isFinite(bytesPerSecond) || bytesPerSecond < 0) return '–';
+  return formatMegabyteAmount(bytesPerSecond / bytesPerMegabyte);
+}
+
 /** A whole count with thousands separators: `12345` → `12,345`. */
 export function formatCount(count: number): string {
   if (!Number.isFinite(count)) return '–';

@@ -1,0 +1,76 @@
+// The transfer pace of every member that answered GET /cluster/jobs: the cap on the bytes
+// it receives in transfers, the bytes received and the time waited for the cap since it
+// started, and the share of time client load leaves background jobs now. Shown whether or
+// not a job runs, since a cap is best set before a join starts. Admin tokens get a field
+// per node to change the cap (PaceControl).
+import type { Pace } from '@ringkv/client';
+import { formatDurationSeconds, formatMegabytes, formatPercent } from '../lib/format';
+import { describeTransferCap, type PaceAnswer } from '../lib/transfer-pace';
+import { NodeName } from './node-swatch';
+import { PaceControl } from './pace-control';
+
+interface PaceListProps {
+  paces: readonly Pace[];
+  colors: ReadonlyMap<string, string>;
+  /** Where a Set for the node goes, see jobNodeBaseUrl. */
+  baseUrlFor: (nodeId: string) => string | null;
+  /** Whether the token may set caps (admin); otherwise the column is left out. */
+  controllable: boolean;
+  onAnswer: (answer: PaceAnswer) => void;
+}
+
+export function PaceList({ paces, colors, baseUrlFor, controllable, onAnswer }: PaceListProps) {
+  return (
+    <div className="pace-list" data-testid="pace-list">
+      <h3 id="pace-heading">Pace</h3>
+      {paces.length === 0 ? (
+        <p className="hint" data-testid="pace-empty">
+          No member reported its pace.
+        </p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table compact" aria-labelledby="pace-heading" data-testid="pace-table">
+            <thead>
+              <tr>
+                <th scope="col">Node</th>
+                <th scope="col" title="Cap on the bytes the node receives in transfers; 0 lifts it">
+                  Transfer cap
+                </th>
+                <th scope="col" className="numeric">Received</th>
+                <th scope="col" className="numeric">Waited for cap</th>
+                <th scope="col" className="numeric" title="Share of time background jobs may take now: they give way to client requests whatever the cap">
+                  Background share now
+                </th>
+                {controllable && <th scope="col">Set cap</th>}
+              </tr>
+            </thead>
+            <tbody>
+              {paces.map((pace) => (
+                <tr key={pace.node} data-testid={`pace-${pace.node}`}>
+                  <th scope="row">
+                    <NodeName nodeId={pace.node} colors={colors} />
+                  </th>
+                  <td data-testid={`pace-${pace.node}-cap`}>{describeTransferCap(pace.transferMbPerSecond)}</td>
+                  <td className="numeric" title="keys and values received in transfers since the node started" data-testid={`pace-${pace.node}-received`}>
+                    {formatMegabytes(pace.transferredBytes)}
+                  </td>
+                  <td className="numeric" title="time transfers waited for the cap since the node started">
+                    {formatDurationSeconds(pace.transferWaitedMs / 1000)}
+                  </td>
+                  <td className="numeric" data-testid={`pace-${pace.node}-share`}>
+                    {formatPercent(pace.backgroundShare, 0)}
+                  </td>
+                  {controllable && (
+                    <td>
+                      <PaceControl pace={pace} baseUrl={baseUrlFor(pace.node)} onAnswer={onAnswer} />
+                    </td>
+                  )}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
