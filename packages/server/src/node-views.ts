@@ -62,7 +62,8 @@ export class NodeViews {
       transferMbPerSecond: rate.bytesPerSecond / bytesPerMegabyte,
       transferredBytes: rate.bytesTaken,
       transferWaitedMs: rate.waitedMs,
-      backgroundShare: this.deps.node.budget.share(),
+      // The request asking is in flight too; it is not the client load the share is about.
+      backgroundShare: this.deps.node.budget.share(1),
     };
   }
 

@@ -80,9 +80,12 @@ export class BackgroundBudget implements BackgroundPace {
     return this.clock.nowMs();
   }
 
-  /** The share of time background work may take now. */
-  share(): number {
-    return backgroundShare(this.load?.inflight() ?? 0, this.options.shareMin);
+  /**
+   * The share of time background work may take now; `excluding` leaves out requests of the
+   * caller's own (a GET /jobs that reports it is itself a request in flight).
+   */
+  share(excluding = 0): number {
+    return backgroundShare((this.load?.inflight() ?? 0) - excluding, this.options.shareMin);
   }
 
   pauseMsAfter(startedAtMs: number): number {

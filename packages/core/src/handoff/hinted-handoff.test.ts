@@ -1,6 +1,7 @@
 // Delivers hints on a virtual clock through a transport whose pushes take time, and checks
 // that delivery gives way to clients: with client requests in flight a round pauses after
-// each target's batch (the background budget), and with none it runs at full speed.
+// each target's batch (the background budget), and with none it runs at full speed; and
+// that a push lost on the way to one target does not hold up the others' hints.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BackgroundBudget } from '../clock/background-budget.js';
@@ -50,5 +51,37 @@ describe('hinted handoff', () => {
     assert.ok(idle.tookMs <= targets.length * pushMs + targets.length, `idle round took ${idle.tookMs} ms`);
     // With 3 requests in flight background work keeps a quarter of the time: about 3x its work in pauses.
     assert.ok(busy.tookMs >= idle.tookMs * 3, `busy round took ${busy.tookMs} ms, idle ${idle.tookMs} ms`);
+  });
+
+  it('delivers to every target at once: a lost push to one does not hold up the others', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryHintStore();
+    for (const target of targets) await store.add({ target, key: 'k', record: { value: 1, tombstone: false, hlc: 1000, nodeId: 'n1' }, storedAtMs: 0 });
+    const deliveredAtMs = new Map<string, number>();
+    const transport: Transport = {
+      // n2's pushes are lost: the request fails only when its timeout passes.
+      request: (address, _body, timeoutMs) =>
+        new Promise((resolve, reject) => {
+          if (address === 'n2:1') clock.setTimer(timeoutMs ?? 0, () => reject(new Error('timed out')));
+          else
+            clock.setTimer(pushMs, () => {
+              deliveredAtMs.set(address, clock.nowMs());
+              resolve({ type: 'pushAck', applied: 1 } as never);
+            });
+        }),
+    };
+    const handoff = new HintedHandoff({ store, transport, addressOf: (nodeId) => `${nodeId}:1`, isUp: () => true }, { requestTimeoutMs: 5000 });
+    const startMs = clock.nowMs();
+    let done = false;
+    void handoff.round().then(() => (done = true));
+    for (let i = 0; i < 100_000 && !done; i++) {
+      await new Promise(setImmediate);
+      if (!done) clock.advance(1);
+    }
+    assert.ok(done);
+    assert.deepEqual([...deliveredAtMs.keys()].sort(), ['n3:1', 'n4:1', 'n5:1']);
+    for (const [address, atMs] of deliveredAtMs) assert.ok(atMs - startMs <= pushMs + 1, `${address} got its hint ${atMs - startMs} ms into the round`);
+    assert.deepEqual(store.targets(), ['n2'], "n2's hint waits for the next round");
+    assert.equal(handoff.heldSinceMs(), 0, 'the horizon still stops at the waiting hint');
   });
 });

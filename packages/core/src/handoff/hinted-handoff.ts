@@ -74,34 +74,40 @@ export class HintedHandoff {
     return this.delivered;
   }
 
-  /** One batch to every target that is up. Failures wait for the next round. */
+  /**
+   * One batch to every target that is up, all at once: a push lost on the way to one
+   * target waits out its timeout without holding up the others' hints (and, with them,
+   * this node's repair horizon). Failures wait for the next round.
+   */
   async round(): Promise<void> {
-    for (const target of this.deps.store.targets()) {
-      const startedAtMs = this.deps.budget?.nowMs();
-      const gone = this.deps.isGone?.(target) ?? false;
-      const address = this.deps.addressOf(target);
-      if (!gone && (address === undefined || !this.deps.isUp(target))) continue;
-      const hints = await this.deps.store.batch(target, this.options.batchSize);
-      if (hints.length === 0) continue;
-      const watermark = this.deps.watermark?.() ?? 0;
-      const live = gone ? [] : hints.filter((hint) => !settledBy(hint.record, watermark));
-      if (live.length > 0) {
-        try {
-          (await this.deps.transport.request(
-            address as string,
-            { type: 'pushRecords', entries: live.map((hint) => [hint.key, hint.record]), sentHlc: this.deps.now?.() ?? 0, hinted: true },
-            this.options.requestTimeoutMs,
-          )) as PushReply;
-        } catch {
-          continue;
-        }
-      }
-      await this.deps.store.remove(hints);
-      this.delivered += live.length;
-      if (live.length > 0) this.deps.events?.hintsDelivered?.(target, live.length);
-      if (hints.length > live.length) this.deps.events?.hintsExpired?.(target, hints.length - live.length);
-      if (startedAtMs !== undefined) await this.deps.budget?.pause(startedAtMs);
-    }
+    await Promise.all(this.deps.store.targets().map((target) => this.deliverTo(target)));
     if (this.deps.store.count() === 0) this.heldSince = undefined;
+  }
+
+  private async deliverTo(target: string): Promise<void> {
+    const startedAtMs = this.deps.budget?.nowMs();
+    const gone = this.deps.isGone?.(target) ?? false;
+    const address = this.deps.addressOf(target);
+    if (!gone && (address === undefined || !this.deps.isUp(target))) return;
+    const hints = await this.deps.store.batch(target, this.options.batchSize);
+    if (hints.length === 0) return;
+    const watermark = this.deps.watermark?.() ?? 0;
+    const live = gone ? [] : hints.filter((hint) => !settledBy(hint.record, watermark));
+    if (live.length > 0) {
+      try {
+        (await this.deps.transport.request(
+          address as string,
+          { type: 'pushRecords', entries: live.map((hint) => [hint.key, hint.record]), sentHlc: this.deps.now?.() ?? 0, hinted: true },
+          this.options.requestTimeoutMs,
+        )) as PushReply;
+      } catch {
+        return;
+      }
+    }
+    await this.deps.store.remove(hints);
+    this.delivered += live.length;
+    if (live.length > 0) this.deps.events?.hintsDelivered?.(target, live.length);
+    if (hints.length > live.length) this.deps.events?.hintsExpired?.(target, hints.length - live.length);
+    if (startedAtMs !== undefined) await this.deps.budget?.pause(startedAtMs);
   }
 }

@@ -36,7 +36,8 @@ describe('transfer pace', () => {
     assert.equal(own.paces[0]?.transferredBytes, 0);
     const all = (await inject(1, 'GET', '/cluster/jobs')).json() as JobList;
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), [['n1', 25], ['n2', 0], ['n3', 0]]);
-    for (const pace of all.paces) assert.ok(pace.backgroundShare > 0 && pace.backgroundShare <= 1);
+    // Idle but for the requests asking: background work may take all the time.
+    for (const pace of all.paces) assert.equal(pace.backgroundShare, 1, JSON.stringify(pace));
   });
 
   it('sets the cap of this node, and of another member through this one', async () => {
