@@ -6,10 +6,10 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import fastifyCors from '@fastify/cors';
 import type { ApiDeps } from './api-deps.js';
 import { adminRoutes } from './admin-routes.js';
-import { isAllowedOrigin, registerAuth } from './auth.js';
+import { registerAuth } from './auth.js';
+import { registerCors } from './cors.js';
 import { clusterRoutes } from './cluster-routes.js';
 import { ringRoutes } from './ring-routes.js';
 import { nodeRoutes } from './node-routes.js';
@@ -71,7 +71,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   app.setNotFoundHandler((request, reply) => sendProblem(reply, notFoundProblem(request)));
 
   recordTraffic(app, deps);
-  await registerCors(app, deps);
+  registerCors(app, deps.security);
   registerAuth(app, deps.security);
   await registerRateLimit(app, http.rateLimitPerMinute);
   await registerDocs(app);
@@ -114,26 +114,6 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
     route.onResponse = route.onResponse === undefined ? [observe] : [...[route.onResponse].flat(), observe];
   });
   // Requests that match no route (404 from the not-found handler) are not counted here.
-}
-
-/** CORS headers for the allowed origins only (docs/security.md, "Browsers"). */
-async function registerCors(app: FastifyInstance, deps: ApiDeps): Promise<void> {
-  // Built once: the delegator runs on every request, most of them without an Origin.
-  const shared = {
-    methods: ['GET', 'HEAD', 'PUT', 'POST', 'DELETE'],
-    allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'Idempotency-Key'],
-    exposedHeaders: ['ETag', 'X-Ringkv-Acks', 'Idempotent-Replayed', 'Retry-After'],
-    maxAge: 600,
-  };
-  const allowedOptions = Object.freeze({ ...shared, origin: true });
-  const refusedOptions = Object.freeze({ ...shared, origin: false });
-  await app.register(fastifyCors, {
-    delegator: (request, callback) => {
-      const origin = request.headers.origin;
-      const allowed = origin !== undefined && isAllowedOrigin(origin, request as never, deps.security);
-      callback(null, allowed ? allowedOptions : refusedOptions);
-    },
-  });
 }
 
 async function registerDocs(app: FastifyInstance): Promise<void> {

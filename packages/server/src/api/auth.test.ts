@@ -218,6 +218,27 @@ describe('browser origins', () => {
     const foreign = await request('GET', '/status', 'read', undefined, { origin: 'http://evil.example' });
     assert.equal(foreign.headers['access-control-allow-origin'], undefined);
   });
+
+  it('answers a preflight from an allowed origin before authentication, and none from others', async () => {
+    const own = `http://127.0.0.1:${new URL(running.url).port}`;
+    const preflight = await request('OPTIONS', '/store/app%2Fx', 'none', undefined, { origin: own, 'access-control-request-method': 'PUT' });
+    assert.equal(preflight.statusCode, 204, preflight.body);
+    assert.equal(preflight.headers['access-control-allow-origin'], own);
+    assert.equal(preflight.headers['access-control-allow-methods'], 'GET, HEAD, PUT, POST, DELETE');
+    assert.match(String(preflight.headers['access-control-allow-headers']), /Authorization/);
+    assert.equal(preflight.headers['access-control-max-age'], '600');
+    assert.equal(preflight.headers.vary, 'Origin');
+    const noMethod = await request('OPTIONS', '/store/app%2Fx', 'none', undefined, { origin: own });
+    assert.equal(noMethod.statusCode, 400);
+    assert.match(String(noMethod.headers['content-type']), /^application\/problem\+json/);
+    const foreign = await request('OPTIONS', '/store/app%2Fx', 'none', undefined, { origin: 'http://evil.example', 'access-control-request-method': 'PUT' });
+    assert.equal(foreign.statusCode, 404);
+    assert.equal(foreign.headers['access-control-allow-origin'], undefined);
+    assert.equal(foreign.headers.vary, 'Origin');
+    const plain = await request('GET', '/health', 'none');
+    assert.equal(plain.headers.vary, 'Origin');
+    assert.equal(plain.headers['access-control-allow-origin'], undefined);
+  });
 });
 
 describe('protected mode', () => {
