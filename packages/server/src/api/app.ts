@@ -88,27 +88,27 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
 }
 
 function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
-  // Each route gets its own onResponse hook with its metric children bound once: label
-  // lookups and the request.routeOptions getter cost more than the observation itself.
+  // Each route gets its own onResponse hook with its metric children and counts bound once:
+  // label lookups and the request.routeOptions getter cost more than the observation itself.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     // A key route is a wildcard (keys hold slashes); its label names the key as the routes did before, so dashboards keep matching.
     const label = route.url.endsWith('/*') ? `${route.url.slice(0, -1)}:key` : route.url;
     const histograms = new Map(methods.map((method) => [method, deps.metrics.httpDuration.labels(method, label)]));
-    const counters = new Map<string, { inc(): void }>();
+    const counts = new Map(methods.map((method) => [method, deps.metrics.requestCounts.route(method, label)]));
     const countsTraffic = route.url.startsWith('/store');
     const observe: onResponseHookHandler = (request, reply, done) => {
       const method = request.method;
-      const status = reply.statusCode;
-      const counterKey = `${method} ${status}`;
-      let counter = counters.get(counterKey);
-      if (counter === undefined) {
-        counter = deps.metrics.httpRequests.labels(method, label, String(status));
-        counters.set(counterKey, counter);
+      const elapsedMs = reply.elapsedTime;
+      let methodCounts = counts.get(method);
+      if (methodCounts === undefined) {
+        // A method the route was not declared with (the HEAD Fastify adds to a GET) is counted too.
+        methodCounts = deps.metrics.requestCounts.route(method, label);
+        counts.set(method, methodCounts);
       }
-      counter.inc();
-      histograms.get(method)?.observe(reply.elapsedTime / 1000);
-      if (countsTraffic) deps.traffic.record(reply.elapsedTime);
+      methodCounts.count(reply.statusCode);
+      histograms.get(method)?.observe(elapsedMs / 1000);
+      if (countsTraffic) deps.traffic.record(elapsedMs);
       done();
     };
     route.onResponse = route.onResponse === undefined ? [observe] : [...[route.onResponse].flat(), observe];

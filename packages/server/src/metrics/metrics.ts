@@ -2,10 +2,13 @@
 // can live in one process in tests. Names follow Prometheus conventions: base units,
 // `_total` for counters.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { RequestCounts } from './request-counts.js';
 
 export interface NodeMetrics {
   registry: Registry;
+  /** Read through a scrape: requests are counted in `requestCounts` and added to it then. */
   httpRequests: Counter<'method' | 'route' | 'status'>;
+  requestCounts: RequestCounts;
   httpDuration: Histogram<'method' | 'route'>;
   peerDuration: Histogram<'type' | 'outcome'>;
   peerConnectionsRejected: Counter<'reason'>;
@@ -37,6 +40,7 @@ const latencyBucketsSeconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 
 export function createNodeMetrics(sources: MetricsSources, labels: { node: string }): NodeMetrics {
   const registry = new Registry();
+  const requestCounts = new RequestCounts();
   registry.setDefaultLabels(labels);
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -119,7 +123,11 @@ export function createNodeMetrics(sources: MetricsSources, labels: { node: strin
       help: 'HTTP requests served, by route and status.',
       labelNames: ['method', 'route', 'status'],
       registers: [registry],
+      collect() {
+        requestCounts.flushInto(this);
+      },
     }),
+    requestCounts,
     httpDuration: new Histogram({
       name: 'ringkv_http_request_duration_seconds',
       help: 'HTTP request latency, by route.',
