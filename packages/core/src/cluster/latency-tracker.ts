@@ -30,6 +30,9 @@ export class LatencyWindow {
   private readonly counts = new Uint32Array(bucketCount);
   private size = 0;
   private next = 0;
+  /** The last percentile asked and its answer, until the next record: every read asks, few reads record. */
+  private cachedPercentile = Number.NaN;
+  private cachedMs: number | undefined;
 
   constructor(capacity = readLatencySamplesMax) {
     invariant(Number.isInteger(capacity) && capacity > 0, `a latency window holds at least one answer, not ${capacity}`);
@@ -49,10 +52,18 @@ export class LatencyWindow {
     this.ring[this.next] = bucket;
     this.counts[bucket] = (this.counts[bucket] as number) + 1;
     this.next = (this.next + 1) % this.ring.length;
+    this.cachedPercentile = Number.NaN;
   }
 
   /** The latency `percentile`% of recent answers came within (rounded up to a bucket bound); undefined when empty. */
   percentileMs(percentile: number): number | undefined {
+    if (percentile === this.cachedPercentile) return this.cachedMs;
+    this.cachedMs = this.walkPercentileMs(percentile);
+    this.cachedPercentile = percentile;
+    return this.cachedMs;
+  }
+
+  private walkPercentileMs(percentile: number): number | undefined {
     if (this.size === 0) return undefined;
     const rank = Math.max(1, Math.ceil((percentile / 100) * this.size));
     let seen = 0;

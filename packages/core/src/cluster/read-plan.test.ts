@@ -7,6 +7,7 @@ import { readOrder } from './read-plan.js';
 describe('readOrder', () => {
   const cases: Array<{ name: string; replicas: string[]; self: string; down: string[]; slow: string[]; order: string[]; available: number }> = [
     { name: 'itself first, then preference order', replicas: ['a', 'b', 'c'], self: 'b', down: [], slow: [], order: ['b', 'a', 'c'], available: 3 },
+    { name: 'itself last in preference: first, the others in their order', replicas: ['a', 'b', 'c', 'd'], self: 'd', down: [], slow: [], order: ['d', 'a', 'b', 'c'], available: 4 },
     { name: 'not a replica itself', replicas: ['a', 'b', 'c'], self: 'x', down: [], slow: [], order: ['a', 'b', 'c'], available: 3 },
     { name: 'a slow replica goes behind the healthy ones', replicas: ['a', 'b', 'c'], self: 'c', down: [], slow: ['a'], order: ['c', 'b', 'a'], available: 3 },
     { name: 'a down replica goes behind the slow ones', replicas: ['a', 'b', 'c'], self: 'x', down: ['a'], slow: ['b'], order: ['c', 'b', 'a'], available: 2 },

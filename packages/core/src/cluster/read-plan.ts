@@ -16,6 +16,22 @@ export interface ReadOrder {
  * herding every read onto the replica that was fastest a moment ago.
  */
 export function readOrder(replicas: readonly string[], selfId: string, isAvailable: (nodeId: string) => boolean, isSlow: (nodeId: string) => boolean): ReadOrder {
+  // The usual case, every replica up and none slow, builds one array (every read plans its order).
+  const selfAt = replicas.indexOf(selfId);
+  let allHealthy = true;
+  for (const nodeId of replicas) {
+    if (nodeId !== selfId && (!isAvailable(nodeId) || isSlow(nodeId))) {
+      allHealthy = false;
+      break;
+    }
+  }
+  if (allHealthy) {
+    const order = replicas.slice();
+    // Itself first, the others keep their preference order.
+    for (let i = selfAt; i > 0; i--) order[i] = order[i - 1] as string;
+    if (selfAt > 0) order[0] = selfId;
+    return { order, available: order.length };
+  }
   const healthy: string[] = [];
   const slow: string[] = [];
   const down: string[] = [];
