@@ -116,7 +116,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   readTimeoutMs: 2000,
   probeIntervalMs: 1000,
   suspicionTimeoutMs: 3000,
-  readRepairChance: 0.1,
+  readRepairChance: 0,
   speculativeRetryPercentile: speculativeRetryPercentileDefault,
   speculativeRetryFloorMs: speculativeRetryFloorMsDefault,
   speculativeRetryMaxMs: speculativeRetryMaxMsDefault,

@@ -41,7 +41,7 @@ export interface CoordinatorOptions {
 export const coordinatorDefaults: CoordinatorOptions = {
   writeTimeoutMs: 2000,
   readTimeoutMs: 2000,
-  readRepairChance: 0.1,
+  readRepairChance: 0,
   speculativeRetryPercentile: speculativeRetryPercentileDefault,
   speculativeRetryFloorMs: speculativeRetryFloorMsDefault,
   speculativeRetryMaxMs: speculativeRetryMaxMsDefault,
