@@ -212,6 +212,13 @@ export const lmdbMapBytesDefault = 1024 * 1024 * 1024;
 export const lmdbCommitBytesMaxDefault = 8 * 1024 * 1024;
 /** Space the data file keeps allocated ahead of what LMDB uses (`--storage-reserve-bytes`), so LMDB never meets a full disk mid-commit. */
 export const storageReserveBytesDefault = 16 * 1024 * 1024;
+/**
+ * Records per write transaction while the LMDB engine builds its ring index from its
+ * records (data format 3, packages/server/src/storage/lmdb-ring-build.ts): large, since
+ * each transaction may copy most of the index's pages, and bounded, since the batch's
+ * versions are held in memory.
+ */
+export const ringIndexBuildKeysPerCommit = 100_000;
 /** Free space the reserve never takes, left for members.json, logs and the rest of the machine. */
 export const diskFreeMarginBytes = 1024 * 1024;
 /** A node with a full disk checks this often whether space has returned. */

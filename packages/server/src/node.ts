@@ -17,7 +17,7 @@ import { createNodeMetrics } from './metrics/metrics.js';
 import { TrafficRecorder } from './metrics/traffic.js';
 import { NodeViews, replicaCountNote } from './node-views.js';
 import { loadNodeSecurity, protectedModeProblems } from './node-security.js';
-import { checkDataFormat } from './storage/data-format.js';
+import { checkDataFormat, markDataFormat } from './storage/data-format.js';
 import { lmdbPaxosStore } from './storage/lmdb-paxos-store.js';
 import { openNodeStorage } from './storage/node-storage.js';
 import { registerWatchMetrics } from './metrics/watch-metrics.js';
@@ -50,7 +50,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
   mkdirSync(config.dataDir, { recursive: true });
   // Before anything in the directory is read or written: a layout this release cannot read is refused untouched.
-  checkDataFormat(config.dataDir);
+  const formatFound = checkDataFormat(config.dataDir);
   // Read once: whether it had left decides what happens to its data, and the core starts from it.
   const known = loadMembers(config.dataDir);
   if (hadLeft(known, config.id)) {
@@ -62,7 +62,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const security = loadNodeSecurity(config, log);
   for (const warning of security.posture().warnings) log.warn({ security: true }, warning);
   // A full or failed disk is reported, never fatal (docs/architecture.md, "Disk full").
-  const storage = await openNodeStorage(config, log);
+  const storage = await openNodeStorage(config, log, formatFound);
+  // Only now that the storage is in the current layout (its ring index built) does the marker say so.
+  markDataFormat(config.dataDir);
   const { lmdb, engine } = storage;
   const saveMembersFile = membersSaver(config.dataDir, log);
   const hintLimits = { perTargetMax: config.hintsPerTargetMax, totalMax: config.hintsTotalMax };

@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode } from '../node.js';
 import { ringkvVersion } from '../version.js';
-import { checkDataFormat, dataFormat, DataFormatError } from './data-format.js';
+import { checkDataFormat, dataFormat, DataFormatError, markDataFormat } from './data-format.js';
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -38,10 +38,12 @@ describe('data format marker', () => {
     assert.match(JSON.parse(await readFile(join(dataDir, 'FORMAT'), 'utf8')).createdBy, /before format markers/);
   });
 
-  it('moves a format 1 directory to the current format by its marker alone, keeping who created it', async () => {
+  it('moves an older directory to the current format only once its storage is open, keeping who created it', async () => {
     const dataDir = await freshDir();
     await writeFile(join(dataDir, 'FORMAT'), JSON.stringify({ format: 1, createdBy: '0.1.0' }));
     assert.equal(checkDataFormat(dataDir), 1);
+    assert.deepEqual(JSON.parse(await readFile(join(dataDir, 'FORMAT'), 'utf8')), { format: 1, createdBy: '0.1.0' }, 'a crash before the storage is open leaves the old marker');
+    markDataFormat(dataDir);
     assert.deepEqual(JSON.parse(await readFile(join(dataDir, 'FORMAT'), 'utf8')), { format: dataFormat, createdBy: '0.1.0' });
     assert.equal(checkDataFormat(dataDir), dataFormat);
   });

@@ -2,7 +2,10 @@
 // node opens carries a small marker file, `FORMAT`, naming the layout it was written in and
 // the ringkv release that created it. A node refuses a directory in a layout it cannot read,
 // naming both layouts, before it opens anything in it: a newer layout may mean records a
-// release that is too old would misread, and misread records are lost writes.
+// release that is too old would misread, and misread records are lost writes. An older
+// layout is moved up when the storage is opened (the LMDB engine builds what it lacks), and
+// only then does the marker move: a crash before leaves the old marker, and the move starts
+// again.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ringkvVersion } from '../version.js';
@@ -14,8 +17,14 @@ import { ringkvVersion } from '../version.js';
  *   unchanged, so moving a directory from 1 to 2 rewrites only its marker; the marker must
  *   move, because a release that reads only layout 1 would take expiring values for
  *   permanent ones.
+ * - 3: LMDB keeps a ring index, bucket digests and a purge list beside the records, in the
+ *   same transactions (lmdb-ring-index.ts). Opening a directory of layout 1 or 2 builds
+ *   them from the records (lmdb-ring-build.ts); the marker must move, because a release
+ *   without them would write records the index does not list.
  */
-export const dataFormat = 2;
+export const dataFormat = 3;
+/** The layout from which the LMDB engine's ring index is kept with every write. */
+export const ringIndexFormat = 3;
 /** The oldest layout this release still reads (an older one would need a migration). */
 export const dataFormatOldest = 1;
 
@@ -34,15 +43,15 @@ export class DataFormatError extends Error {
 }
 
 /**
- * Checks the marker of `dataDir` (which exists) and writes it when absent. A directory
- * without a marker is either new or written before markers existed; both are layout 1.
- * Returns the layout found.
+ * Checks the marker of `dataDir` (which exists) and writes it when absent: a new directory
+ * gets the current layout, one written before markers existed is layout 1. Returns the
+ * layout found; an older one keeps its marker until `markDataFormat`.
  */
 export function checkDataFormat(dataDir: string): number {
   const path = join(dataDir, markerName);
   if (!existsSync(path)) {
     const older = existsSync(join(dataDir, 'lmdb'));
-    writeMarker(path, { format: dataFormat, createdBy: older ? 'unknown (before format markers)' : ringkvVersion });
+    writeMarker(path, older ? { format: 1, createdBy: 'unknown (before format markers)' } : { format: dataFormat, createdBy: ringkvVersion });
     return older ? 1 : dataFormat;
   }
   const marker = parseMarker(readFileSync(path, 'utf8'), path);
@@ -54,9 +63,14 @@ export function checkDataFormat(dataDir: string): number {
         `(docs/upgrading.md). Nothing in the directory was changed.`,
     );
   }
-  // Every older layout this release reads needs no change to its rows (see dataFormat): the marker moves up.
-  if (marker.format < dataFormat) writeMarker(path, { ...marker, format: dataFormat });
   return marker.format;
+}
+
+/** Moves the marker of `dataDir` up to the current layout, once its storage has been opened in it; who created it is kept. */
+export function markDataFormat(dataDir: string): void {
+  const path = join(dataDir, markerName);
+  const marker = parseMarker(readFileSync(path, 'utf8'), path);
+  if (marker.format < dataFormat) writeMarker(path, { ...marker, format: dataFormat });
 }
 
 /** Written aside and renamed, so a crash leaves either the old marker or the whole new one. */

@@ -8,10 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { StorageFailedError, StorageFullError, type StoredRecord } from '@ringkv/core';
+import { loadKeyHasher, StorageFailedError, StorageFullError, type StoredRecord } from '@ringkv/core';
 import { diskErrorKind } from './disk-errors.js';
 import type { StorageState } from './disk-state.js';
 import { LmdbEngine, type TransactionRunner } from './lmdb-engine.js';
+
+const hash = await loadKeyHasher();
 
 const directories: string[] = [];
 after(() => directories.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
@@ -75,6 +77,7 @@ describe('LMDB engine when the disk fills up (free-space seam)', () => {
     let freeBytes = 64 * 1024 * 1024;
     const changes: StorageState[] = [];
     const engine = await LmdbEngine.open({
+      hash,
       path: freshPath(),
       durable: false,
       reserveBytes: 256 * 1024,
@@ -110,7 +113,7 @@ describe('LMDB engine when the disk fails (fault hook)', () => {
       (run: TransactionRunner): TransactionRunner =>
       (work) =>
         failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, pwrite'), { code: 5 })) : run(work);
-    const engine = await LmdbEngine.open({ path: freshPath(), durable: false, wrapTransaction });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction });
     await engine.apply('kept', live('before'));
     failing = true;
     await assert.rejects(engine.apply('lost', live('during')), StorageFailedError);
@@ -140,13 +143,13 @@ describe('LMDB engine on a real full disk (tmpfs)', { skip: mountable ? false : 
       try {
         const path = join(mountPoint, 'lmdb');
         mkdirSync(path);
-        let engine = await LmdbEngine.open({ path, durable, reserveBytes: 1024 * 1024, probeIntervalMs: 50 });
+        let engine = await LmdbEngine.open({ hash, path, durable, reserveBytes: 1024 * 1024, probeIntervalMs: 50 });
         const { stored, full } = await fill(engine, 'k', 1400);
         assert.ok(full > 0 && stored.length > 0, `both stored (${stored.length}) and refused (${full})`);
         assert.equal(engine.storageStatus().state, 'full');
         assert.equal(engine.storageUsage().reserveOverruns, 0);
         await engine.close();
-        engine = await LmdbEngine.open({ path, durable, reserveBytes: 1024 * 1024, probeIntervalMs: 50 });
+        engine = await LmdbEngine.open({ hash, path, durable, reserveBytes: 1024 * 1024, probeIntervalMs: 50 });
         for (const key of stored) assert.equal((await engine.get(key))?.value, value8k);
         assert.ok((await fill(engine, 'r', 200)).full > 0, 'a restarted full node still refuses writes');
         execFileSync('mount', ['-o', 'remount,size=32m', mountPoint]);

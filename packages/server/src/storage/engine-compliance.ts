@@ -1,10 +1,12 @@
 // The one compliance suite every Engine passes (docs/style.md, "One contract, one
 // compliance suite"). Each engine's test file calls `engineComplianceSuite` with a
 // factory; a `reopen` factory, when given, also checks that data survives closing and
-// reopening the engine.
+// reopening the engine. The ring-order cases (ring-order-compliance.ts) run against every
+// engine that keeps ring order (RingOrderedEngine) and are skipped by one that does not.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { carriedValue, compareUtf8, JsonText, plainValue, type Engine, type StoredRecord } from '@ringkv/core';
+import { ringOrderComplianceCases } from './ring-order-compliance.js';
 
 export interface EngineFactory {
   create(): Promise<Engine>;
@@ -122,5 +124,7 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
         await again.close();
       });
     }
+
+    ringOrderComplianceCases(factory);
   });
 }

@@ -6,8 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { carriedValue, JsonText, MemoryHintStore, plainValue, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
+import { loadKeyHasher, carriedValue, JsonText, MemoryHintStore, plainValue, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
 import { LmdbEngine } from './lmdb-engine.js';
+
+const hash = await loadKeyHasher();
 
 const directories: string[] = [];
 after(() => directories.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
@@ -26,12 +28,12 @@ function assertProtoKeyValue(value: unknown): void {
 async function lmdbStore(limits?: HintLimits): Promise<{ store: HintStore; reopen: () => Promise<HintStore> }> {
   const path = mkdtempSync(join(tmpdir(), 'ringkv-hints-'));
   directories.push(path);
-  let engine = await LmdbEngine.open({ path, durable: false });
+  let engine = await LmdbEngine.open({ hash, path, durable: false });
   return {
     store: engine.openHintStore(limits),
     reopen: async () => {
       await engine.close();
-      engine = await LmdbEngine.open({ path, durable: false });
+      engine = await LmdbEngine.open({ hash, path, durable: false });
       return engine.openHintStore(limits);
     },
   };

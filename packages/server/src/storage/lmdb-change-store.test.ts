@@ -8,9 +8,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ChangeLog, HybridLogicalClock, JsonText, type StoredRecord } from '@ringkv/core';
+import { loadKeyHasher, ChangeLog, HybridLogicalClock, JsonText, type StoredRecord } from '@ringkv/core';
 import { systemClock } from '../clock/system-clock.js';
 import { LmdbEngine } from './lmdb-engine.js';
+
+const hash = await loadKeyHasher();
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -22,7 +24,7 @@ async function openEngine(path?: string): Promise<{ engine: LmdbEngine; path: st
     dirs.push(dir);
     at = join(dir, 'lmdb');
   }
-  return { engine: await LmdbEngine.open({ path: at, durable: false }), path: at };
+  return { engine: await LmdbEngine.open({ hash, path: at, durable: false }), path: at };
 }
 
 const value = (hlc: number, content: unknown, nodeId = 'n1'): StoredRecord => ({ hlc, nodeId, tombstone: false, value: content });

@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StoredRecord } from '@ringkv/core';
+import { loadKeyHasher } from '@ringkv/core';
 import { LmdbEngine, type TransactionRunner } from './lmdb-engine.js';
+
+const hash = await loadKeyHasher();
 
 const directories: string[] = [];
 after(() => directories.forEach((directory) => rmSync(directory, { recursive: true, force: true })));
@@ -31,7 +34,7 @@ describe('LMDB engine commit queue', () => {
         if (held) await new Promise<void>((resolve) => (release = resolve));
         return run(work);
       };
-    const engine = await LmdbEngine.open({ path: freshPath(), durable: false, wrapTransaction });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction });
     await engine.apply('a', live(1, 'first'));
     assert.equal(engine.queuedBytes(), 0);
     held = true;
@@ -60,7 +63,7 @@ describe('LMDB engine commit queue', () => {
         commits++;
         return run(work);
       };
-    const engine = await LmdbEngine.open({ path: freshPath(), durable: false, wrapTransaction, commitBytesMax: 64 * 1024 });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction, commitBytesMax: 64 * 1024 });
     const value16k = 'v'.repeat(16 * 1024);
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => engine.apply(`k${i}`, live(1, value16k))));
     assert.ok(results.every((result) => result.applied));
@@ -73,7 +76,7 @@ describe('LMDB engine commit queue', () => {
   });
 
   it('keeps the event loop turning while 128 MiB of 1 MiB values are committed', async () => {
-    const engine = await LmdbEngine.open({ path: freshPath(), durable: false });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false });
     const value = 'x'.repeat(1024 * 1024);
     // The longest gap between turns of the loop, against the whole time the writes took:
     // one synchronous commit of them all is nearly the whole time; commits off the loop

@@ -19,6 +19,11 @@
 // pages it may add are the only ones past LMDB's end while the reserve is checked or
 // grown. LMDB's write map is off: a page it could not back would end the process with
 // SIGBUS. Other disk errors stop writes (`failed`).
+//
+// Ring order (docs/design.md, "Storage"; lmdb-ring-index.ts): every change of `records`
+// also changes the ring index, bucket digests and purge list in the same transaction, so a
+// crash cannot leave them apart. A store without a complete index (data format 2 or older)
+// gets one built on open (lmdb-ring-build.ts).
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import {
@@ -35,7 +40,15 @@ import {
   type ApplyOutcome,
   type HintLimits,
   type Engine,
+  type KeyHasher,
   type KeyVersion,
+  type PurgeableEntry,
+  type PurgeableOptions,
+  type RangeSummary,
+  type RingKeyEntry,
+  type RingOrderedEngine,
+  type RingScanEntry,
+  type RingScanOptions,
   type ScanEntry,
   type ScanOptions,
   type StoredRecord,
@@ -45,8 +58,10 @@ import { diskErrorKind, isIoError } from './disk-errors.js';
 import { DiskState, type DiskStateEvents, type StorageStatus } from './disk-state.js';
 import { LmdbChangeStore } from './lmdb-change-store.js';
 import { LmdbHintStore } from './lmdb-hint-store.js';
+import { buildRingIndex, type ProgressLog } from './lmdb-ring-build.js';
+import { LmdbRingIndex, type BucketWrites } from './lmdb-ring-index.js';
 import { isTombstoneRow, recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
-import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes } from './write-size.js';
+import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes, ringIndexWriteBytes } from './write-size.js';
 
 /**
  * Records are stored as compact arrays (record-rows.ts): a value carried as JSON text (one
@@ -81,6 +96,17 @@ export interface LmdbWriter {
 
 export interface LmdbEngineOptions {
   path: string;
+  /** The ring's key hasher (ring/hash.ts): a key's token, and its version hashes, in the ring index. */
+  hash: KeyHasher;
+  /**
+   * Rebuild the ring index even if it is marked complete: the directory's format marker
+   * (data-format.ts) says a release without the index may have written to it since.
+   */
+  rebuildRingIndex?: boolean;
+  /** Where the progress of a ring index build goes. */
+  log?: ProgressLog;
+  /** Test seam: records per transaction of a ring index build (ringIndexBuildKeysPerCommit). */
+  buildKeysPerCommit?: number;
   /** Wait for each batch to be flushed to disk before acknowledging it. */
   durable: boolean;
   /** LMDB's initial map; lmdb-js grows it to twice the used size before a write passes its end. */
@@ -107,12 +133,13 @@ interface QueuedWrite {
   done(error?: unknown): void;
 }
 
-export class LmdbEngine implements Engine, LmdbWriter {
+export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   readonly kind = 'lmdb' as const;
   readonly pageBytes: number;
   private readonly root: RootDatabase;
   private readonly records: Database<RecordRow, string>;
   private readonly meta: Database<unknown, string>;
+  private readonly index: LmdbRingIndex;
   private readonly pending = new Map<string, StoredRecord>();
   private readonly durable: boolean;
   private readonly path: string;
@@ -152,6 +179,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
     });
     this.records = this.root.openDB<RecordRow, string>({ name: 'records' });
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
+    this.index = new LmdbRingIndex(this.root, this.meta, options.hash);
     this.pageBytes = (this.root.getStats() as { pageSize: number }).pageSize;
     const base: TransactionRunner = (work) => this.root.transaction(work).then(() => undefined);
     this.runTransaction = options.wrapTransaction ? options.wrapTransaction(base) : base;
@@ -175,6 +203,13 @@ export class LmdbEngine implements Engine, LmdbWriter {
    */
   static async open(options: LmdbEngineOptions): Promise<LmdbEngine> {
     const engine = new LmdbEngine(options);
+    try {
+      if (options.rebuildRingIndex !== true && engine.index.isBuilt()) engine.index.load();
+      else await engine.buildIndex(options.log, options.buildKeysPerCommit);
+    } catch (error) {
+      await engine.close();
+      throw error;
+    }
     for (const { value } of engine.records.getRange({})) if (!isTombstoneRow(value)) engine.live++;
     try {
       engine.admit(pagesPerCommit * engine.pageBytes, 'client');
@@ -183,6 +218,24 @@ export class LmdbEngine implements Engine, LmdbWriter {
       if (!(error instanceof StorageFullError)) throw error;
     }
     return engine;
+  }
+
+  /** Builds the ring index from the records, before the engine takes any write. */
+  private async buildIndex(log: ProgressLog | undefined, keysPerCommit: number | undefined): Promise<void> {
+    try {
+      await buildRingIndex({
+        records: this.records,
+        index: this.index,
+        transact: (work, needBytes) => this.transact(work, needBytes, 'upkeep'),
+        pageBytes: this.pageBytes,
+        log,
+        nowMs: () => Date.now(),
+        ...(keysPerCommit === undefined ? {} : { keysPerCommit }),
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new Error(`could not build the ring index of ${this.path} (data format 3): ${reason}. The records are untouched; the build starts again on the next start.`, { cause: error });
+    }
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -205,9 +258,10 @@ export class LmdbEngine implements Engine, LmdbWriter {
       await this.write(
         () => {
           this.records.putSync(key, row);
+          this.index.stored(key, record);
           this.changeStore?.stored(key, record, row);
         },
-        estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes,
+        estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes),
         'client',
       );
     } catch (error) {
@@ -245,14 +299,49 @@ export class LmdbEngine implements Engine, LmdbWriter {
           const row = this.records.get(key);
           if (row === undefined || row[0] !== hlc || row[1] !== nodeId) continue;
           this.records.removeSync(key);
+          this.index.removed(key);
           removed.push({ key, record: rowToRecord(row) });
         }
       },
-      removalNeedBytes(this.records, entries.length, this.pageBytes),
+      removalNeedBytes(this.records, entries.length, this.pageBytes) + this.index.trees().reduce((bytes, tree) => bytes + removalNeedBytes(tree, entries.length, this.pageBytes), 0),
       'upkeep',
     );
     for (const { record } of removed) if (!record.tombstone) this.live--;
     return removed;
+  }
+
+  async ringScan(options: RingScanOptions): Promise<RingScanEntry[]> {
+    this.assertOpen();
+    // One synchronous walk: the index and the records are read in the same snapshot.
+    return this.index.ringKeys(options).map(({ key, token }) => {
+      const row = this.records.get(key);
+      if (row === undefined) throw new Error(`the ring index lists ${JSON.stringify(key)}, which the records do not hold`);
+      return { key, token, record: rowToRecord(row) };
+    });
+  }
+
+  async ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]> {
+    this.assertOpen();
+    return this.index.ringKeys(options);
+  }
+
+  async summarize(start: number, end: number): Promise<RangeSummary> {
+    this.assertOpen();
+    return this.index.summarize(start, end);
+  }
+
+  async purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]> {
+    this.assertOpen();
+    return this.index.purgeable(options);
+  }
+
+  keyCount(): number {
+    return this.index.keyCount();
+  }
+
+  /** Test and measurement seam: the ring index itself. */
+  ringIndex(): LmdbRingIndex {
+    return this.index;
   }
 
   /** Queues `work` for the next transaction (LmdbWriter); resolves once it is committed. */
@@ -318,9 +407,11 @@ export class LmdbEngine implements Engine, LmdbWriter {
     for (const item of batch) needBytes += item.needBytes;
     // One write's own error (thrown by its work) fails that write alone, as a write of its own would.
     const failures = new Map<QueuedWrite, unknown>();
+    let bucketWrites: BucketWrites | undefined;
     try {
       await this.transact(
         () => {
+          this.index.beginTransaction();
           for (const item of batch) {
             try {
               item.work();
@@ -328,6 +419,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
               failures.set(item, error);
             }
           }
+          bucketWrites = this.index.endTransaction();
         },
         needBytes,
         batch.some((item) => item.kind === 'client') ? 'client' : 'upkeep',
@@ -336,6 +428,7 @@ export class LmdbEngine implements Engine, LmdbWriter {
       for (const item of batch) item.done(error);
       return;
     }
+    this.index.committed(bucketWrites);
     const settle = (flushError?: unknown) => {
       for (const item of batch) item.done(flushError ?? (failures.has(item) ? this.storageError(failures.get(item)) : undefined));
     };

@@ -5,9 +5,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { JsonText, PaxosAcceptor, type PaxosState } from '@ringkv/core';
+import { loadKeyHasher, JsonText, PaxosAcceptor, type PaxosState } from '@ringkv/core';
 import { LmdbEngine } from './lmdb-engine.js';
 import { lmdbPaxosStore } from './lmdb-paxos-store.js';
+
+const hash = await loadKeyHasher();
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -22,10 +24,10 @@ describe('LMDB Paxos store', () => {
       accepted: { ballot: { hlc: 20, nodeId: 'n1' }, record: { hlc: 20, nodeId: 'n1', tombstone: false, value: new JsonText('{"a":[1,2]}') } },
       committed: { hlc: 10, nodeId: 'n3' },
     };
-    const engine = await LmdbEngine.open({ path, durable: false });
+    const engine = await LmdbEngine.open({ hash, path, durable: false });
     await lmdbPaxosStore(engine).put('k', state);
     await engine.close();
-    const again = await LmdbEngine.open({ path, durable: false });
+    const again = await LmdbEngine.open({ hash, path, durable: false });
     const store = lmdbPaxosStore(again);
     const read = await store.get('k');
     assert.deepEqual(read?.promised, state.promised);

@@ -5,9 +5,10 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DiskInfo } from '@ringkv/client';
-import { MemoryEngine, type Engine } from '@ringkv/core';
+import { loadKeyHasher, MemoryEngine, type Engine } from '@ringkv/core';
 import type { NodeConfig } from '../config.js';
 import type { StorageState, StorageStatus } from './disk-state.js';
+import { ringIndexFormat } from './data-format.js';
 import { LmdbEngine } from './lmdb-engine.js';
 import { storageReport } from './storage-report.js';
 
@@ -29,7 +30,12 @@ export interface NodeStorage {
 
 type StorageConfig = Pick<NodeConfig, 'storage' | 'dataDir' | 'durable' | 'lmdbMapBytes' | 'storageReserveBytes' | 'diskWarnPercent'>;
 
-export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, 'info' | 'warn' | 'error'>): Promise<NodeStorage> {
+/**
+ * `formatFound` is the data format the directory was in (data-format.ts, checkDataFormat):
+ * below the ring index's format, a release without the index may have written to it, so
+ * the LMDB engine rebuilds its index even if one is marked complete.
+ */
+export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, 'info' | 'warn' | 'error'>, formatFound: number): Promise<NodeStorage> {
   const counts: StorageCounts = { changes: { ok: 0, full: 0, failed: 0 }, refusedWrites: 0 };
   const changed = (status: StorageStatus, previous: StorageState) => {
     counts.changes[status.state]++;
@@ -42,6 +48,9 @@ export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, '
     config.storage === 'lmdb'
       ? await LmdbEngine.open({
           path: join(config.dataDir, 'lmdb'),
+          hash: await loadKeyHasher(),
+          rebuildRingIndex: formatFound < ringIndexFormat,
+          log: { info: (fields, message) => log.info(fields, message) },
           durable: config.durable,
           mapBytes: config.lmdbMapBytes,
           reserveBytes: config.storageReserveBytes,

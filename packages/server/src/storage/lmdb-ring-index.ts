@@ -1,0 +1,308 @@
+// The LMDB engine's records in ring order (packages/core/src/storage/ring-order.ts;
+// docs/design.md, "Storage"), kept in the same write transaction as the records:
+// - `ring`: one row per key, (token, key bytes) -> version hash [+ goneAt], so a ring range
+//   is one contiguous cursor walk;
+// - `buckets`: one row per bucket holding keys, (bucket) -> XOR of version hashes and key
+//   count, written once per transaction with the batch's changes coalesced;
+// - `purge`: one row per tombstone or ttl value, (goneAt, key bytes) -> its version, so the
+//   purge reads the records gone before a time without walking the others.
+// Nothing here is per key on the heap: the only memory is the bucket table (512 KiB), a
+// mirror of the committed `buckets` rows that makes summaries and bucket updates free of
+// reads.
+import type { Database, RootDatabase } from 'lmdb';
+import {
+  arcSpans,
+  coverArc,
+  goneAt,
+  ringBucketCount,
+  ringBucketOf,
+  tokenSpace,
+  versionHash,
+  type KeyHasher,
+  type PurgeableEntry,
+  type PurgeableOptions,
+  type RangeSummary,
+  type RingKeyEntry,
+  type RingScanOptions,
+  type StoredRecord,
+  type TokenSpan,
+} from '@ringkv/core';
+import {
+  bucketRow,
+  bucketRowDigest,
+  bucketRowKeys,
+  purgeRowGoneAt,
+  purgeRowKey,
+  purgeRowKeyText,
+  purgeTimeStart,
+  ringRowKey,
+  ringRowKeyText,
+  ringRowToken,
+  ringRowValue,
+  ringTokenStart,
+  ringValueGoneAt,
+  ringValueHash,
+  type PurgeRow,
+} from './ring-rows.js';
+
+/** The meta row saying the ring index is complete; written with the last rows of a build. */
+export const ringIndexBuiltName = 'ring-index-built';
+/** What that row holds: bumped if the rows' layout ever changes, so an older build is rebuilt. */
+const ringIndexLayout = 1;
+const lastToken = tokenSpace - 1;
+
+/** Bucket rows a transaction wrote, to be mirrored once it is committed. */
+export interface BucketWrites {
+  buckets: number[];
+  digests: number[];
+  counts: number[];
+}
+
+export class LmdbRingIndex {
+  private readonly ring: Database<Buffer, Buffer>;
+  private readonly purge: Database<PurgeRow, Buffer>;
+  private readonly bucketRows: Database<Buffer, number>;
+  /** The committed bucket rows: digest and key count per bucket. */
+  private readonly digests = new Uint32Array(ringBucketCount);
+  private readonly counts = new Uint32Array(ringBucketCount);
+  private total = 0;
+  /** Changes of the transaction being built, per bucket, and the buckets they touch. */
+  private readonly digestDeltas = new Uint32Array(ringBucketCount);
+  private readonly countDeltas = new Int32Array(ringBucketCount);
+  private touched: number[] = [];
+
+  constructor(
+    root: RootDatabase,
+    private readonly meta: Database<unknown, string>,
+    private readonly hash: KeyHasher,
+  ) {
+    this.ring = root.openDB<Buffer, Buffer>({ name: 'ring', keyEncoding: 'binary', encoding: 'binary' });
+    this.purge = root.openDB<PurgeRow, Buffer>({ name: 'purge', keyEncoding: 'binary' });
+    this.bucketRows = root.openDB<Buffer, number>({ name: 'buckets', keyEncoding: 'uint32', encoding: 'binary' });
+  }
+
+  /** The index's trees, whose sizes bound what a transaction may copy (write-size.ts). */
+  trees(): Array<Pick<Database, 'getStats'>> {
+    return [this.ring, this.purge, this.bucketRows];
+  }
+
+  /** True when the last build finished (and no write since went around the index). */
+  isBuilt(): boolean {
+    return this.meta.get(ringIndexBuiltName) === ringIndexLayout;
+  }
+
+  /** Reads the committed bucket rows into the table: at most 65,536 short rows, no key is read. */
+  load(): void {
+    this.digests.fill(0);
+    this.counts.fill(0);
+    this.total = 0;
+    for (const { key, value } of this.bucketRows.getRange({})) {
+      this.digests[key] = bucketRowDigest(value);
+      this.counts[key] = bucketRowKeys(value);
+      this.total += bucketRowKeys(value);
+    }
+  }
+
+  // --- Inside a write transaction -------------------------------------------------------
+
+  /** Starts a transaction's changes (dropping those of one that never reached its end). */
+  beginTransaction(): void {
+    for (const bucket of this.touched) {
+      this.digestDeltas[bucket] = 0;
+      this.countDeltas[bucket] = 0;
+    }
+    this.touched = [];
+  }
+
+  /**
+   * `record` replaces whatever the key held. The old version is read from the ring row,
+   * which is small, rather than from the record, which may be large.
+   */
+  stored(key: string, record: StoredRecord): void {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const token = this.hash(key);
+    const rowKey = ringRowKey(token, keyBytes);
+    const old = this.ring.getBinaryFast(rowKey);
+    // The buffer is LMDB's and reused by the next read: take what is needed now.
+    const oldHash = old === undefined ? 0 : ringValueHash(old);
+    const oldGoneAt = old === undefined ? undefined : ringValueGoneAt(old);
+    const hash = versionHash(this.hash, key, record);
+    const gone = goneAt(record);
+    this.ring.putSync(rowKey, ringRowValue(hash, gone));
+    if (oldGoneAt !== undefined) this.purge.removeSync(purgeRowKey(oldGoneAt, keyBytes));
+    if (gone !== undefined) this.purge.putSync(purgeRowKey(gone, keyBytes), [record.hlc, record.nodeId, record.tombstone]);
+    this.noteChange(ringBucketOf(token), oldHash ^ hash, old === undefined ? 1 : 0);
+  }
+
+  /** The key's record was removed. */
+  removed(key: string): void {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const token = this.hash(key);
+    const rowKey = ringRowKey(token, keyBytes);
+    const old = this.ring.getBinaryFast(rowKey);
+    if (old === undefined) throw new Error(`the ring index has no row for the stored key ${JSON.stringify(key)}`);
+    const oldHash = ringValueHash(old);
+    const oldGoneAt = ringValueGoneAt(old);
+    this.ring.removeSync(rowKey);
+    if (oldGoneAt !== undefined) this.purge.removeSync(purgeRowKey(oldGoneAt, keyBytes));
+    this.noteChange(ringBucketOf(token), oldHash, -1);
+  }
+
+  /** Writes the transaction's bucket rows; `committed` mirrors them once the commit is done. */
+  endTransaction(): BucketWrites | undefined {
+    if (this.touched.length === 0) return undefined;
+    const writes: BucketWrites = { buckets: [], digests: [], counts: [] };
+    for (const bucket of this.touched) {
+      const digest = ((this.digests[bucket] as number) ^ (this.digestDeltas[bucket] as number)) >>> 0;
+      const count = (this.counts[bucket] as number) + (this.countDeltas[bucket] as number);
+      if (count < 0 || (count === 0 && digest !== 0)) throw new Error(`ring bucket ${bucket} would hold ${count} keys with digest ${digest}`);
+      if (count === 0) this.bucketRows.removeSync(bucket);
+      else this.bucketRows.putSync(bucket, bucketRow(digest, count));
+      writes.buckets.push(bucket);
+      writes.digests.push(digest);
+      writes.counts.push(count);
+    }
+    this.beginTransaction();
+    return writes;
+  }
+
+  /** Buckets the transaction (or build) being written has changed so far. */
+  bucketsChanged(): number {
+    return this.touched.length;
+  }
+
+  committed(writes: BucketWrites | undefined): void {
+    if (writes === undefined) return;
+    for (let i = 0; i < writes.buckets.length; i++) {
+      const bucket = writes.buckets[i] as number;
+      this.total += (writes.counts[i] as number) - (this.counts[bucket] as number);
+      this.digests[bucket] = writes.digests[i] as number;
+      this.counts[bucket] = writes.counts[i] as number;
+    }
+  }
+
+  private noteChange(bucket: number, digestDelta: number, countDelta: number): void {
+    if (this.digestDeltas[bucket] === 0 && this.countDeltas[bucket] === 0) this.touched.push(bucket);
+    this.digestDeltas[bucket] = ((this.digestDeltas[bucket] as number) ^ digestDelta) >>> 0;
+    this.countDeltas[bucket] = (this.countDeltas[bucket] as number) + countDelta;
+  }
+
+  // --- Building from the records (data format 3, lmdb-ring-build.ts) ---------------------
+
+  /** Empties the index (in a write transaction): a build starts from nothing, even after a crash mid-build. */
+  clear(): void {
+    this.meta.removeSync(ringIndexBuiltName);
+    this.ring.clearSync();
+    this.purge.clearSync();
+    this.bucketRows.clearSync();
+    this.beginTransaction();
+    this.digests.fill(0);
+    this.counts.fill(0);
+    this.total = 0;
+  }
+
+  /**
+   * Adds a key the index does not hold yet, in a write transaction of a build. The bucket
+   * changes stay in the delta table across the build's transactions: `finishBuild` writes them.
+   */
+  added(key: string, record: Pick<StoredRecord, 'hlc' | 'nodeId' | 'tombstone' | 'expiresAt'>): void {
+    const keyBytes = Buffer.from(key, 'utf8');
+    const token = this.hash(key);
+    const hash = versionHash(this.hash, key, record);
+    const gone = goneAt(record);
+    this.ring.putSync(ringRowKey(token, keyBytes), ringRowValue(hash, gone));
+    if (gone !== undefined) this.purge.putSync(purgeRowKey(gone, keyBytes), [record.hlc, record.nodeId, record.tombstone]);
+    this.noteChange(ringBucketOf(token), hash, 1);
+  }
+
+  /** The last transaction of a build: the buckets' rows and the mark that the index is complete. */
+  finishBuild(): BucketWrites | undefined {
+    const writes = this.endTransaction();
+    this.meta.putSync(ringIndexBuiltName, ringIndexLayout);
+    return writes;
+  }
+
+  // --- Reads -----------------------------------------------------------------------------
+
+  /** The ring rows of the arc (start, end] in ring order, after the cursor, at most `limit`. */
+  ringKeys(options: RingScanOptions): RingKeyEntry[] {
+    const entries: RingKeyEntry[] = [];
+    for (const span of spansFrom(options)) {
+      const range = span.after === undefined ? { start: ringTokenStart(span.lo) } : { start: ringRowKey(span.after.token, Buffer.from(span.after.key, 'utf8')), exclusiveStart: true };
+      for (const { key, value } of this.ring.getRange({ ...range, end: spanEnd(span.hi), limit: options.limit - entries.length })) {
+        entries.push({ key: ringRowKeyText(key), token: ringRowToken(key), versionHash: ringValueHash(value) });
+      }
+      if (entries.length >= options.limit) break;
+    }
+    return entries;
+  }
+
+  summarize(start: number, end: number): RangeSummary {
+    const cover = coverArc(start, end);
+    let digest = 0;
+    let keys = 0;
+    for (const { first, last } of cover.buckets) {
+      for (let bucket = first; bucket <= last; bucket++) {
+        digest ^= this.digests[bucket] as number;
+        keys += this.counts[bucket] as number;
+      }
+    }
+    for (const edge of cover.edges) {
+      for (const { value } of this.ring.getRange({ start: ringTokenStart(edge.lo), end: spanEnd(edge.hi) })) {
+        digest ^= ringValueHash(value);
+        keys++;
+      }
+    }
+    return { digest: digest >>> 0, keys };
+  }
+
+  /** Summarizes from the `buckets` rows rather than the table: for measuring which is faster. */
+  summarizeFromRows(start: number, end: number): RangeSummary {
+    const cover = coverArc(start, end);
+    let digest = 0;
+    let keys = 0;
+    for (const { first, last } of cover.buckets) {
+      for (const { value } of this.bucketRows.getRange({ start: first, end: last + 1 })) {
+        digest ^= bucketRowDigest(value);
+        keys += bucketRowKeys(value);
+      }
+    }
+    for (const edge of cover.edges) {
+      for (const { value } of this.ring.getRange({ start: ringTokenStart(edge.lo), end: spanEnd(edge.hi) })) {
+        digest ^= ringValueHash(value);
+        keys++;
+      }
+    }
+    return { digest: digest >>> 0, keys };
+  }
+
+  purgeable(options: PurgeableOptions): PurgeableEntry[] {
+    const range =
+      options.after === undefined ? {} : { start: purgeRowKey(options.after.goneAt, Buffer.from(options.after.key, 'utf8')), exclusiveStart: true };
+    const end = Number.isFinite(options.below) && options.below <= Number.MAX_SAFE_INTEGER ? purgeTimeStart(Math.max(0, Math.ceil(options.below))) : undefined;
+    const entries: PurgeableEntry[] = [];
+    for (const { key, value } of this.purge.getRange({ ...range, end, limit: options.limit })) {
+      entries.push({ key: purgeRowKeyText(key), goneAt: purgeRowGoneAt(key), hlc: value[0], nodeId: value[1], tombstone: value[2] });
+    }
+    return entries;
+  }
+
+  keyCount(): number {
+    return this.total;
+  }
+}
+
+/** The arc's spans in walk order, the first one resuming after the cursor and those before it left out. */
+function spansFrom(options: RingScanOptions): Array<TokenSpan & { after?: { token: number; key: string } }> {
+  const spans = arcSpans(options.start, options.end);
+  const { after } = options;
+  if (after === undefined) return spans;
+  const index = spans.findIndex((span) => after.token >= span.lo && after.token <= span.hi);
+  if (index < 0) return [];
+  return [{ ...(spans[index] as TokenSpan), after }, ...spans.slice(index + 1)];
+}
+
+/** The exclusive end of a span's rows: the first row of the next token, none past the top. */
+function spanEnd(hi: number): Buffer | undefined {
+  return hi === lastToken ? undefined : ringTokenStart(hi + 1);
+}
