@@ -59,7 +59,8 @@ import { DiskState, type DiskStateEvents, type StorageStatus } from './disk-stat
 import { LmdbChangeStore } from './lmdb-change-store.js';
 import { LmdbHintStore } from './lmdb-hint-store.js';
 import { buildRingIndex, type ProgressLog } from './lmdb-ring-build.js';
-import { LmdbRingIndex, type BucketWrites } from './lmdb-ring-index.js';
+import type { BucketWrites } from './lmdb-bucket-digests.js';
+import { LmdbRingIndex } from './lmdb-ring-index.js';
 import { isTombstoneRow, recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
 import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes, ringIndexWriteBytes } from './write-size.js';
 
@@ -150,6 +151,8 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   private readonly space: (path: string) => FilesystemSpace;
   private readonly onWriteRefused: (() => void) | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
+  /** What the last commit refused for want of space needed: space has returned once that fits. */
+  private refusedNeedBytes = 0;
   private live = 0;
   private changeStore: LmdbChangeStore | undefined;
   private batch: QueuedWrite[] = [];
@@ -403,7 +406,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       batch = batch.filter((item) => item.kind === 'upkeep' && !(refusal instanceof StorageFailedError));
       if (batch.length === 0) return;
     }
-    let needBytes = pagesPerCommit * this.pageBytes;
+    let needBytes = pagesPerCommit * this.pageBytes + this.index.transactionExtraBytes();
     for (const item of batch) needBytes += item.needBytes;
     // One write's own error (thrown by its work) fails that write alone, as a write of its own would.
     const failures = new Map<QueuedWrite, unknown>();
@@ -484,6 +487,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       if (kind === 'client') this.disk.markOk();
       return;
     }
+    this.refusedNeedBytes = needBytes;
     this.disk.markFull(`${this.freeText()} free, a write needs ${needBytes} bytes more than the ${this.reserve.headroomBytes(this.usedEndBytes())} reserved`);
     throw this.disk.fullError();
   }
@@ -516,12 +520,15 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     this.probeTimer.unref();
   }
 
-  /** Space has returned when the reserve can be filled again. */
+  /**
+   * Space has returned when the reserve can be filled again and the commit last refused
+   * would fit: a reserve that holds less would only be refused again (full, ok, full).
+   */
   private probe(): void {
     // A commit in flight may be writing just past LMDB's end: the reserve is the committer's then.
     if (this.closed || this.disk.state !== 'full' || this.committing !== undefined) return;
     try {
-      if (this.reserve.ensure(this.usedEndBytes(), Math.min(this.reserveBytes, 4 * 1024 * 1024))) this.disk.markOk();
+      if (this.reserve.ensure(this.usedEndBytes(), Math.max(Math.min(this.reserveBytes, 4 * 1024 * 1024), this.refusedNeedBytes))) this.disk.markOk();
     } catch (error) {
       this.storageError(error);
     }

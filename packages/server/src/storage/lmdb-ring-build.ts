@@ -4,7 +4,7 @@
 // complete only in the last transaction, so a build cut short by a crash starts again from
 // nothing on the next open.
 import type { Database } from 'lmdb';
-import { ringIndexBuildKeysPerCommit, type StoredRecord } from '@ringkv/core';
+import { ringBucketCount, ringIndexBuildKeysPerCommit, type StoredRecord } from '@ringkv/core';
 import type { LmdbRingIndex } from './lmdb-ring-index.js';
 import { isTombstoneRow, type RecordRow } from './record-rows.js';
 import { clearNeedBytes, insertionNeedBytes, ringIndexRowBytes } from './write-size.js';
@@ -32,8 +32,6 @@ export interface RingIndexBuildResult {
 }
 
 const progressIntervalMs = 1000;
-/** A bucket row with its key and LMDB's row header. */
-const bucketRowBytes = 24;
 
 type Versioned = [key: string, version: Pick<StoredRecord, 'hlc' | 'nodeId' | 'tombstone' | 'expiresAt'>];
 
@@ -64,7 +62,7 @@ export async function buildRingIndex(deps: RingIndexBuildDeps): Promise<RingInde
     }
   }
   let writes: ReturnType<LmdbRingIndex['finishBuild']>;
-  await deps.transact(() => (writes = deps.index.finishBuild()), insertionNeedBytes(deps.index.trees(), 0, deps.index.bucketsChanged() * bucketRowBytes, deps.pageBytes));
+  await deps.transact(() => (writes = deps.index.finishBuild()), insertionNeedBytes(deps.index.trees(), 0, ringBucketCount * 8, deps.pageBytes));
   deps.index.committed(writes);
   const elapsedMs = deps.nowMs() - startedMs;
   deps.log?.info({ keysDone: done, keysTotal: total, elapsedMs }, 'ring index built');

@@ -2,13 +2,11 @@
 // docs/design.md, "Storage"), kept in the same write transaction as the records:
 // - `ring`: one row per key, (token, key bytes) -> version hash [+ goneAt], so a ring range
 //   is one contiguous cursor walk;
-// - `buckets`: one row per bucket holding keys, (bucket) -> XOR of version hashes and key
-//   count, written once per transaction with the batch's changes coalesced;
+// - the bucket digests (lmdb-bucket-digests.ts): XOR of version hashes and key count per
+//   bucket, written once per transaction with the batch's changes coalesced;
 // - `purge`: one row per tombstone or ttl value, (goneAt, key bytes) -> its version, so the
 //   purge reads the records gone before a time without walking the others.
-// Nothing here is per key on the heap: the only memory is the bucket table (512 KiB), a
-// mirror of the committed `buckets` rows that makes summaries and bucket updates free of
-// reads.
+// Nothing here is per key on the heap: the only memory is the bucket table (512 KiB).
 import type { Database, RootDatabase } from 'lmdb';
 import {
   arcSpans,
@@ -27,10 +25,8 @@ import {
   type StoredRecord,
   type TokenSpan,
 } from '@ringkv/core';
+import { LmdbBucketDigests, type BucketWrites } from './lmdb-bucket-digests.js';
 import {
-  bucketRow,
-  bucketRowDigest,
-  bucketRowKeys,
   purgeRowGoneAt,
   purgeRowKey,
   purgeRowKeyText,
@@ -51,25 +47,10 @@ export const ringIndexBuiltName = 'ring-index-built';
 const ringIndexLayout = 1;
 const lastToken = tokenSpace - 1;
 
-/** Bucket rows a transaction wrote, to be mirrored once it is committed. */
-export interface BucketWrites {
-  buckets: number[];
-  digests: number[];
-  counts: number[];
-}
-
 export class LmdbRingIndex {
   private readonly ring: Database<Buffer, Buffer>;
   private readonly purge: Database<PurgeRow, Buffer>;
-  private readonly bucketRows: Database<Buffer, number>;
-  /** The committed bucket rows: digest and key count per bucket. */
-  private readonly digests = new Uint32Array(ringBucketCount);
-  private readonly counts = new Uint32Array(ringBucketCount);
-  private total = 0;
-  /** Changes of the transaction being built, per bucket, and the buckets they touch. */
-  private readonly digestDeltas = new Uint32Array(ringBucketCount);
-  private readonly countDeltas = new Int32Array(ringBucketCount);
-  private touched: number[] = [];
+  private readonly buckets: LmdbBucketDigests;
 
   constructor(
     root: RootDatabase,
@@ -78,12 +59,12 @@ export class LmdbRingIndex {
   ) {
     this.ring = root.openDB<Buffer, Buffer>({ name: 'ring', keyEncoding: 'binary', encoding: 'binary' });
     this.purge = root.openDB<PurgeRow, Buffer>({ name: 'purge', keyEncoding: 'binary' });
-    this.bucketRows = root.openDB<Buffer, number>({ name: 'buckets', keyEncoding: 'uint32', encoding: 'binary' });
+    this.buckets = new LmdbBucketDigests(root);
   }
 
   /** The index's trees, whose sizes bound what a transaction may copy (write-size.ts). */
   trees(): Array<Pick<Database, 'getStats'>> {
-    return [this.ring, this.purge, this.bucketRows];
+    return [this.ring, this.purge, ...this.buckets.trees()];
   }
 
   /** True when the last build finished (and no write since went around the index). */
@@ -91,27 +72,16 @@ export class LmdbRingIndex {
     return this.meta.get(ringIndexBuiltName) === ringIndexLayout;
   }
 
-  /** Reads the committed bucket rows into the table: at most 65,536 short rows, no key is read. */
+  /** Reads the bucket digests into memory: no key is read. */
   load(): void {
-    this.digests.fill(0);
-    this.counts.fill(0);
-    this.total = 0;
-    for (const { key, value } of this.bucketRows.getRange({})) {
-      this.digests[key] = bucketRowDigest(value);
-      this.counts[key] = bucketRowKeys(value);
-      this.total += bucketRowKeys(value);
-    }
+    this.buckets.load();
   }
 
   // --- Inside a write transaction -------------------------------------------------------
 
   /** Starts a transaction's changes (dropping those of one that never reached its end). */
   beginTransaction(): void {
-    for (const bucket of this.touched) {
-      this.digestDeltas[bucket] = 0;
-      this.countDeltas[bucket] = 0;
-    }
-    this.touched = [];
+    this.buckets.begin();
   }
 
   /**
@@ -131,7 +101,7 @@ export class LmdbRingIndex {
     this.ring.putSync(rowKey, ringRowValue(hash, gone));
     if (oldGoneAt !== undefined) this.purge.removeSync(purgeRowKey(oldGoneAt, keyBytes));
     if (gone !== undefined) this.purge.putSync(purgeRowKey(gone, keyBytes), [record.hlc, record.nodeId, record.tombstone]);
-    this.noteChange(ringBucketOf(token), oldHash ^ hash, old === undefined ? 1 : 0);
+    this.buckets.note(ringBucketOf(token), oldHash ^ hash, old === undefined ? 1 : 0);
   }
 
   /** The key's record was removed. */
@@ -145,46 +115,21 @@ export class LmdbRingIndex {
     const oldGoneAt = ringValueGoneAt(old);
     this.ring.removeSync(rowKey);
     if (oldGoneAt !== undefined) this.purge.removeSync(purgeRowKey(oldGoneAt, keyBytes));
-    this.noteChange(ringBucketOf(token), oldHash, -1);
+    this.buckets.note(ringBucketOf(token), oldHash, -1);
   }
 
-  /** Writes the transaction's bucket rows; `committed` mirrors them once the commit is done. */
+  /** Writes the transaction's bucket changes; `committed` mirrors them once the commit is done. */
   endTransaction(): BucketWrites | undefined {
-    if (this.touched.length === 0) return undefined;
-    const writes: BucketWrites = { buckets: [], digests: [], counts: [] };
-    for (const bucket of this.touched) {
-      const digest = ((this.digests[bucket] as number) ^ (this.digestDeltas[bucket] as number)) >>> 0;
-      const count = (this.counts[bucket] as number) + (this.countDeltas[bucket] as number);
-      if (count < 0 || (count === 0 && digest !== 0)) throw new Error(`ring bucket ${bucket} would hold ${count} keys with digest ${digest}`);
-      if (count === 0) this.bucketRows.removeSync(bucket);
-      else this.bucketRows.putSync(bucket, bucketRow(digest, count));
-      writes.buckets.push(bucket);
-      writes.digests.push(digest);
-      writes.counts.push(count);
-    }
-    this.beginTransaction();
-    return writes;
+    return this.buckets.end();
   }
 
-  /** Buckets the transaction (or build) being written has changed so far. */
-  bucketsChanged(): number {
-    return this.touched.length;
+  /** Bytes the next transaction adds beyond its writes' own: a snapshot of the bucket digests when one is due. */
+  transactionExtraBytes(): number {
+    return this.buckets.snapshotDue() ? ringBucketCount * 8 : 0;
   }
 
   committed(writes: BucketWrites | undefined): void {
-    if (writes === undefined) return;
-    for (let i = 0; i < writes.buckets.length; i++) {
-      const bucket = writes.buckets[i] as number;
-      this.total += (writes.counts[i] as number) - (this.counts[bucket] as number);
-      this.digests[bucket] = writes.digests[i] as number;
-      this.counts[bucket] = writes.counts[i] as number;
-    }
-  }
-
-  private noteChange(bucket: number, digestDelta: number, countDelta: number): void {
-    if (this.digestDeltas[bucket] === 0 && this.countDeltas[bucket] === 0) this.touched.push(bucket);
-    this.digestDeltas[bucket] = ((this.digestDeltas[bucket] as number) ^ digestDelta) >>> 0;
-    this.countDeltas[bucket] = (this.countDeltas[bucket] as number) + countDelta;
+    this.buckets.committed(writes);
   }
 
   // --- Building from the records (data format 3, lmdb-ring-build.ts) ---------------------
@@ -194,11 +139,7 @@ export class LmdbRingIndex {
     this.meta.removeSync(ringIndexBuiltName);
     this.ring.clearSync();
     this.purge.clearSync();
-    this.bucketRows.clearSync();
-    this.beginTransaction();
-    this.digests.fill(0);
-    this.counts.fill(0);
-    this.total = 0;
+    this.buckets.clear();
   }
 
   /**
@@ -212,12 +153,12 @@ export class LmdbRingIndex {
     const gone = goneAt(record);
     this.ring.putSync(ringRowKey(token, keyBytes), ringRowValue(hash, gone));
     if (gone !== undefined) this.purge.putSync(purgeRowKey(gone, keyBytes), [record.hlc, record.nodeId, record.tombstone]);
-    this.noteChange(ringBucketOf(token), hash, 1);
+    this.buckets.note(ringBucketOf(token), hash, 1);
   }
 
-  /** The last transaction of a build: the buckets' rows and the mark that the index is complete. */
+  /** The last transaction of a build: the bucket digests' snapshot and the mark that the index is complete. */
   finishBuild(): BucketWrites | undefined {
-    const writes = this.endTransaction();
+    const writes = this.buckets.end(true);
     this.meta.putSync(ringIndexBuiltName, ringIndexLayout);
     return writes;
   }
@@ -243,28 +184,8 @@ export class LmdbRingIndex {
     let keys = 0;
     for (const { first, last } of cover.buckets) {
       for (let bucket = first; bucket <= last; bucket++) {
-        digest ^= this.digests[bucket] as number;
-        keys += this.counts[bucket] as number;
-      }
-    }
-    for (const edge of cover.edges) {
-      for (const { value } of this.ring.getRange({ start: ringTokenStart(edge.lo), end: spanEnd(edge.hi) })) {
-        digest ^= ringValueHash(value);
-        keys++;
-      }
-    }
-    return { digest: digest >>> 0, keys };
-  }
-
-  /** Summarizes from the `buckets` rows rather than the table: for measuring which is faster. */
-  summarizeFromRows(start: number, end: number): RangeSummary {
-    const cover = coverArc(start, end);
-    let digest = 0;
-    let keys = 0;
-    for (const { first, last } of cover.buckets) {
-      for (const { value } of this.bucketRows.getRange({ start: first, end: last + 1 })) {
-        digest ^= bucketRowDigest(value);
-        keys += bucketRowKeys(value);
+        digest ^= this.buckets.digest(bucket);
+        keys += this.buckets.keys(bucket);
       }
     }
     for (const edge of cover.edges) {
@@ -288,7 +209,7 @@ export class LmdbRingIndex {
   }
 
   keyCount(): number {
-    return this.total;
+    return this.buckets.keyCount();
   }
 }
 

@@ -1,4 +1,4 @@
-// The binary rows of the LMDB engine's ring index, bucket digests and purge list
+// The binary rows of the LMDB engine's ring index and purge list
 // (docs/design.md, "Storage"). Keys are compared by LMDB as bytes, so each key starts with
 // a big-endian number: LMDB's order is then ring order (token, then key bytes) or purge
 // order (goneAt, then key bytes) with no comparator of our own.
@@ -70,22 +70,6 @@ export function purgeRowKeyText(row: Uint8Array): string {
 
 /** A purge row's value: the version it lists, so the purge reads no record. */
 export type PurgeRow = [hlc: number, nodeId: string, tombstone: boolean];
-
-/** A bucket row: the XOR of its keys' version hashes, then how many keys it holds. */
-export function bucketRow(digest: number, keys: number): Buffer {
-  const row = Buffer.allocUnsafe(8);
-  row.writeUInt32BE(digest >>> 0, 0);
-  row.writeUInt32BE(keys, 4);
-  return row;
-}
-
-export function bucketRowDigest(row: Uint8Array): number {
-  return readUint32(row, 0);
-}
-
-export function bucketRowKeys(row: Uint8Array): number {
-  return readUint32(row, 4);
-}
 
 /** HLC times and expiries are safe integers (clock/hlc.ts), so 8 bytes hold them in order. */
 function writeUint64(target: Buffer, offset: number, value: number): void {
