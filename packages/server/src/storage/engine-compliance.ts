@@ -115,12 +115,16 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
         await engine.apply('kept', live(7, { deep: [1, 2, 3] }));
         await engine.apply('gone', tombstone(8));
         await engine.apply('proto', live(9, carriedValue(JSON.parse(protoKeyJson))));
+        // A ttl value is in the purge list but live; a tombstone written over it is not.
+        await engine.apply('expiring', { ...live(10, 'soon'), expiresAt: 1_000_000 });
+        await engine.apply('revoked', { ...live(11, 'x'), expiresAt: 1_000_000 });
+        await engine.apply('revoked', tombstone(12));
         await engine.close();
         const again = await reopen();
         assert.deepEqual((await again.get('kept'))?.value, { deep: [1, 2, 3] });
         assert.equal((await again.get('gone'))?.tombstone, true);
         assertProtoKeyValue((await again.get('proto'))?.value);
-        assert.equal(again.liveCount(), 2, 'a value kept as JSON text counts as live');
+        assert.equal(again.liveCount(), 3, 'a value kept as JSON text and a ttl value count as live');
         await again.close();
       });
     }

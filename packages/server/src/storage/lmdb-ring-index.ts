@@ -208,6 +208,13 @@ export class LmdbRingIndex {
     return entries;
   }
 
+  /** Tombstones stored: a walk of the purge list's values (tombstones and ttl values only). */
+  tombstoneCount(): number {
+    let count = 0;
+    for (const { value } of this.purge.getRange({})) if (value[2]) count++;
+    return count;
+  }
+
   keyCount(): number {
     return this.buckets.keyCount();
   }
