@@ -62,7 +62,8 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const security = loadNodeSecurity(config, log);
   for (const warning of security.posture().warnings) log.warn({ security: true }, warning);
   // A full or failed disk is reported, never fatal (docs/architecture.md, "Disk full").
-  const storage = await openNodeStorage(config, log, formatFound);
+  const hash = await loadKeyHasher();
+  const storage = await openNodeStorage(config, hash, log, formatFound);
   // Only now that the storage is in the current layout (its ring index built) does the marker say so.
   markDataFormat(config.dataDir);
   const { lmdb, engine } = storage;
@@ -125,7 +126,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       ...(lmdb ? { paxosStore: lmdbPaxosStore(lmdb), changeStore: lmdb.openChangeStore() } : {}),
       clock: systemClock,
       rng: { next: Math.random },
-      hash: await loadKeyHasher(),
+      hash,
       clientLoad: shedder,
       transferRate,
       events: {

@@ -68,7 +68,7 @@ function replicasAhead(aheadMs: number): { transport: Transport; held: Map<strin
 describe('Coordinator outcomes', () => {
   it('re-stamps a write that replicas refuse as older, instead of acknowledging it', async () => {
     const { transport, held } = replicasAhead(50);
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const coordinator = coordinatorWith(transport, engine, 0);
     const written = await coordinator.put('k', 'newest', 2);
     assert.ok(written.record.hlc > (1_000_000 + 50) * 1024, 'the acknowledged version is above what the replicas held');
@@ -79,7 +79,7 @@ describe('Coordinator outcomes', () => {
   });
 
   it('does not answer "nothing was written" while its own replica may still apply the write', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const coordinator = coordinatorWith(failFast, engine, 5);
     await assert.rejects(coordinator.put('k', 'v', 2), (error: unknown) => {
       assert.ok(error instanceof OutcomeUnknownError, `got ${String(error)}`);
@@ -90,7 +90,7 @@ describe('Coordinator outcomes', () => {
   });
 
   it('answers 503 only when no replica can have applied the write', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const failingLocal = coordinatorWith(failFast, engine, 0);
     // Make the local replica fail too: nothing is applied anywhere.
     const broken = new Coordinator({

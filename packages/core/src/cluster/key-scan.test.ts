@@ -3,15 +3,21 @@
 // MemoryEngines behind an in-process transport) and must return exactly the newest copy of
 // every key, once, in UTF-8 order, also with members failing or sending malformed pages.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { scanRecordsLimitMax, scanRecordsReplyBytesMax } from '../limits.js';
 import type { MemberAddress, PeerReply, ScanRecordsRequest } from '../protocol/messages.js';
 import { PeerError, type Transport } from '../protocol/transport.js';
 import { compareUtf8 } from '../keys.js';
+import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { formatVersion, supersedes, type StoredRecord } from '../storage/record.js';
 import { mergeScanPages, scanClusterPage, scannedRecordsOf, ScanUnavailableError, type KeyScanDeps, type MemberScanPage } from './key-scan.js';
+
+let hash: KeyHasher;
+before(async () => {
+  hash = await loadKeyHasher();
+});
 
 function value(hlc: number, nodeId = 'a'): StoredRecord {
   return { value: hlc, hlc, nodeId, tombstone: false };
@@ -73,7 +79,7 @@ describe('mergeScanPages', () => {
 
 describe('scannedRecordsOf', () => {
   it('answers one page after the cursor under the prefix, tombstones included, and says whether more remain', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     for (const key of ['p/a', 'p/b', 'p/c', 'q/a']) await engine.apply(key, value(1));
     await engine.apply('p/d', { value: undefined, hlc: 2, nodeId: 'a', tombstone: true });
     const first = await scannedRecordsOf(engine, { type: 'scanRecords', prefix: 'p/', after: 'p/a', limit: 2 });
@@ -87,7 +93,7 @@ describe('scannedRecordsOf', () => {
   });
 
   it('stops early once the values pass the byte bound, and never answers more than the limit allows', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const big = 'x'.repeat(Math.ceil(scanRecordsReplyBytesMax / 3));
     for (const key of ['a', 'b', 'c', 'd', 'e']) await engine.apply(key, { value: big, hlc: 1, nodeId: 'a', tombstone: false });
     const reply = await scannedRecordsOf(engine, { type: 'scanRecords', prefix: '', after: null, limit: 10 });
@@ -103,7 +109,7 @@ describe('scannedRecordsOf', () => {
 async function membersOf(holdings: ReadonlyArray<ReadonlyArray<[string, StoredRecord]>>, failing: ReadonlySet<number>, malformed: ReadonlySet<number>) {
   const engines = await Promise.all(
     holdings.map(async (records) => {
-      const engine = new MemoryEngine();
+      const engine = new MemoryEngine(hash);
       for (const [key, record] of records) await engine.apply(key, record);
       return engine;
     }),

@@ -1,22 +1,28 @@
 // What a replica takes from pushed records (anti-entropy and hints) around the tombstone
 // purge cutoff and ring changes, and how it answers a put delivered twice.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import type { Membership } from '../membership/membership.js';
 import type { PeerReply, PushRecordsRequest } from '../protocol/messages.js';
 import type { DataRequest } from '../protocol/transport.js';
 import type { AntiEntropy } from '../repair/anti-entropy.js';
+import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import { StorageFullError } from '../storage/storage-errors.js';
 import { createPeerHandler } from './peer-handler.js';
 
+let hash: KeyHasher;
+before(async () => {
+  hash = await loadKeyHasher();
+});
+
 const cutoff = 5000;
 const self = { nodeId: 'n2', address: '10.0.0.2:8000' };
 
 function replica(replicates: (key: string) => boolean = () => true) {
-  const engine = new MemoryEngine();
+  const engine = new MemoryEngine(hash);
   const handler = createPeerHandler({
     engine,
     hlc: new HybridLogicalClock(() => 10),
@@ -69,7 +75,7 @@ describe('replica handler: pushed records', () => {
 
 describe('replica handler: a put delivered twice', () => {
   it('answers the duplicate as the first, so a put refused for a full disk is not applied once space returns', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
     let full = true;
@@ -103,7 +109,7 @@ describe('replica handler: a put delivered twice', () => {
 
 describe('peer handler: a node that has left', () => {
   it('serves no repair (its copies no longer count toward the purge cutoff), while one still in the ring does', async () => {
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     await engine.apply('k', value(cutoff + 1));
     const handlerFor = (servesRepair: boolean) =>
       createPeerHandler({

@@ -45,7 +45,7 @@ function harness(
   const clock = new VirtualClock();
   const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
   const remotes = ring.preferenceList(key).filter((nodeId) => nodeId !== 'n1');
-  const stores = new Map(['n2', 'n3'].map((nodeId) => [nodeId, new MemoryEngine()]));
+  const stores = new Map(['n2', 'n3'].map((nodeId) => [nodeId, new MemoryEngine(hash)]));
   const sent = new Map<string, number>();
   let speculations = 0;
   const transport: Transport = {
@@ -80,7 +80,7 @@ function harness(
       placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
       addressOf: (nodeId) => `${nodeId}:1`,
       isAvailable: () => true,
-      local: local ?? localReplicaOf({ engine: new MemoryEngine(), hlc }),
+      local: local ?? localReplicaOf({ engine: new MemoryEngine(hash), hlc }),
       transport,
       hlc,
       rng: new SeededRng(1),

@@ -26,7 +26,7 @@ async function setUp() {
   const target = buildRing(['a', 'b', 'c', 'g'], settings);
   const placement: Placement = { read, target, writes: [read, target], transition: transitionId(read, target, hash), settling: [] };
   const sources = new Map<string, MemoryEngine>();
-  for (const nodeId of read.nodeIds) sources.set(nodeId, new MemoryEngine());
+  for (const nodeId of read.nodeIds) sources.set(nodeId, new MemoryEngine(hash));
   for (let i = 0; i < keyCount; i++) {
     const key = `key-${i}`;
     for (const nodeId of read.preferenceList(key)) await sources.get(nodeId)!.apply(key, { value: i, tombstone: false, hlc: 1000 + i, nodeId: 'a' });
@@ -81,7 +81,7 @@ async function heldKeys(engine: MemoryEngine): Promise<Set<string>> {
 describe('transfer', () => {
   it('receives exactly the keys its node gains, each from the replica it replaces', async () => {
     const context = await setUp();
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000);
     assert.equal(await transfer.run(context.plan), true);
     assert.deepEqual(await heldKeys(engine), context.gained);
@@ -94,7 +94,7 @@ describe('transfer', () => {
 
   it('resumes from its checkpoint in a new process, and honours pause and resume', async () => {
     const context = await setUp();
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const store = new MemoryJobStore();
     const first = transferFor(context, engine, store, 3);
     assert.equal(await first.run(context.plan), false, 'three batches do not finish the transfer');
@@ -121,7 +121,7 @@ describe('transfer', () => {
     const onlyOnA = [...context.gained].find((key) => context.placement.read.preferenceList(key).includes('a') && !context.placement.target.preferenceList(key).includes('a'));
     assert.ok(onlyOnA !== undefined);
     await context.sources.get('a')!.apply(onlyOnA, { value: 'newest', tombstone: false, hlc: 1_000_000, nodeId: 'a' });
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     let aAvailable = false;
     const transfer = transferFor(context, engine, new MemoryJobStore(), 2, (nodeId) => nodeId !== 'a' || aAvailable);
     // While a is away the others send its keys on its behalf, a few batches at a time.
@@ -135,7 +135,7 @@ describe('transfer', () => {
 
   it('counts the bytes it moves and keeps to its byte cap', async () => {
     const context = await setUp();
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const clock = new VirtualClock();
     const bytesPerSecond = 20_000;
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, rate: new TokenBucket(clock, bytesPerSecond) });

@@ -34,7 +34,7 @@ function setUp() {
     selfId: 'n1',
     ring: () => ring,
     index: () => undefined,
-    engine: new MemoryEngine(),
+    engine: new MemoryEngine(hash),
     transport,
     addressOf: () => undefined,
     isAvailable: () => false,

@@ -25,7 +25,7 @@ const msToHlc = (ms: number) => ms * 2 ** hlcLogicalBits;
 
 async function purgeWith(ringChanging: boolean, held: Record<string, StoredRecord> = {}): Promise<{ held: boolean; watermark: number; engine: IndexedEngine }> {
   const index = new RangeIndex(buildRing(['n1', 'n2', 'n3'], { vnodes: 8, replicas: 3, hash }), hash);
-  const engine = new IndexedEngine(new MemoryEngine(), () => [index]);
+  const engine = new IndexedEngine(new MemoryEngine(hash), () => [index]);
   const deletedAtMs = 5000;
   await engine.apply('gone', { value: undefined, tombstone: true, hlc: msToHlc(deletedAtMs), nodeId: 'n1' });
   for (const [key, record] of Object.entries(held)) await engine.apply(key, record);

@@ -111,7 +111,7 @@ export class InProcessCluster {
     const member = {
       nodeId,
       address: addressOf(index),
-      engine: new MemoryEngine(),
+      engine: new MemoryEngine(this.options.hash),
       hints: new MemoryHintStore(),
       meta: new MemoryJobStore(),
       paxos: new MemoryPaxosStore(),
@@ -150,7 +150,7 @@ export class InProcessCluster {
     this.network.setUp(member.address, false);
     this.options.crashed?.(nodeId);
     if (options.loseData) {
-      member.engine = new MemoryEngine();
+      member.engine = new MemoryEngine(this.options.hash);
       member.hints = new MemoryHintStore();
       member.meta = new MemoryJobStore();
       member.paxos = new MemoryPaxosStore();
@@ -175,7 +175,7 @@ export class InProcessCluster {
     const member = this.member(nodeId);
     if (!member.retired) throw new Error(`${nodeId} has not stopped for good: restart it instead`);
     member.retired = false;
-    member.engine = new MemoryEngine();
+    member.engine = new MemoryEngine(this.options.hash);
     member.hints = new MemoryHintStore();
     member.meta = new MemoryJobStore();
     member.paxos = new MemoryPaxosStore();

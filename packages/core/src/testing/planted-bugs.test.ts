@@ -1,27 +1,33 @@
 // Checks that each planted bug lives at its seam and does what it says (and only when
 // planted): the faulty engine, clock, quorum and purge policies against the correct ones.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { HybridLogicalClock } from '../clock/hlc.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import type { ClusterNodeDeps } from '../cluster/cluster-node.js';
 import { strictQuorum } from '../cluster/quorum-policy.js';
 import { purgeBelowEveryHorizon } from '../repair/tombstone-purge.js';
 import { SeededRng } from '../rng.js';
+import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import { plantedQuorum, purgeOnTimeAlone, withPlantedBugs } from './planted-bugs.js';
 import { VersionBlindEngine } from './version-blind-engine.js';
 import { WallFollowingClock } from './wall-following-clock.js';
 
+let hash: KeyHasher;
+before(async () => {
+  hash = await loadKeyHasher();
+});
+
 const live = (hlc: number, value: unknown): StoredRecord => ({ hlc, nodeId: 'n1', value, tombstone: false });
 
 describe('planted bugs at seams', () => {
   it('VersionBlindEngine stores an older record over a newer one; the plain engine refuses it', async () => {
-    const plain = new MemoryEngine();
+    const plain = new MemoryEngine(hash);
     await plain.apply('k', live(10, 'new'));
     assert.equal((await plain.apply('k', live(5, 'old'))).applied, false);
-    const blind = new VersionBlindEngine(new MemoryEngine());
+    const blind = new VersionBlindEngine(new MemoryEngine(hash));
     await blind.apply('k', live(10, 'new'));
     assert.equal((await blind.apply('k', live(5, 'old'))).applied, true);
     const stored = await blind.get('k');
@@ -61,7 +67,7 @@ describe('planted bugs at seams', () => {
 
   it('withPlantedBugs swaps in a faulty part only for the bugs planted', () => {
     const clock = new VirtualClock();
-    const engine = new MemoryEngine();
+    const engine = new MemoryEngine(hash);
     const deps = { engine, clock, rng: new SeededRng(1) } as unknown as ClusterNodeDeps;
     const clean = withPlantedBugs(deps, {});
     assert.equal(clean.engine, engine);

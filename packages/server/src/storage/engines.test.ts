@@ -15,7 +15,7 @@ after(() => {
   for (const directory of directories) rmSync(directory, { recursive: true, force: true });
 });
 
-engineComplianceSuite('memory', { create: async () => new MemoryEngine() });
+engineComplianceSuite('memory', { create: async () => new MemoryEngine(await loadKeyHasher()) });
 
 let lastPath = '';
 engineComplianceSuite('lmdb', {

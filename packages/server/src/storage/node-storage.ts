@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { DiskInfo } from '@ringkv/client';
-import { loadKeyHasher, MemoryEngine, type Engine } from '@ringkv/core';
+import { MemoryEngine, type Engine, type KeyHasher } from '@ringkv/core';
 import type { NodeConfig } from '../config.js';
 import type { StorageState, StorageStatus } from './disk-state.js';
 import { ringIndexFormat } from './data-format.js';
@@ -34,8 +34,9 @@ type StorageConfig = Pick<NodeConfig, 'storage' | 'dataDir' | 'durable' | 'lmdbM
  * `formatFound` is the data format the directory was in (data-format.ts, checkDataFormat):
  * below the ring index's format, a release without the index may have written to it, so
  * the LMDB engine rebuilds its index even if one is marked complete.
+ * `hash` is the ring's: engines keep their records in ring order by it (packages/core/src/storage/ring-order.ts).
  */
-export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, 'info' | 'warn' | 'error'>, formatFound: number): Promise<NodeStorage> {
+export async function openNodeStorage(config: StorageConfig, hash: KeyHasher, log: Pick<Logger, 'info' | 'warn' | 'error'>, formatFound: number): Promise<NodeStorage> {
   const counts: StorageCounts = { changes: { ok: 0, full: 0, failed: 0 }, refusedWrites: 0 };
   const changed = (status: StorageStatus, previous: StorageState) => {
     counts.changes[status.state]++;
@@ -48,7 +49,7 @@ export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, '
     config.storage === 'lmdb'
       ? await LmdbEngine.open({
           path: join(config.dataDir, 'lmdb'),
-          hash: await loadKeyHasher(),
+          hash,
           rebuildRingIndex: formatFound < ringIndexFormat,
           log: { info: (fields, message) => log.info(fields, message) },
           durable: config.durable,
@@ -62,7 +63,7 @@ export async function openNodeStorage(config: StorageConfig, log: Pick<Logger, '
   // A store that is already full at start says so once, like any later change.
   if (status().state !== 'ok') changed(status(), 'ok');
   return {
-    engine: lmdb ?? new MemoryEngine(),
+    engine: lmdb ?? new MemoryEngine(hash),
     lmdb,
     state: () => status().state,
     report: () => storageReport({ dataDir: config.dataDir, warnPercent: config.diskWarnPercent, status, usage: () => lmdb?.storageUsage() }),
