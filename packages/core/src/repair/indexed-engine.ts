@@ -1,7 +1,8 @@
 // An Engine decorator that keeps the RangeIndex in step with every applied write, whoever
 // applies it: the coordinator's local replica, the replica handler, read repair,
 // anti-entropy or hint delivery. One place, so no write path can forget the index.
-import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, PurgeableEntry, PurgeableOptions, RingKeyEntry, RingScanEntry, RingScanOptions, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { RangeSummary } from '../storage/ring-order.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { RangeIndex } from './range-index.js';
 
@@ -37,6 +38,26 @@ export class IndexedEngine implements Engine {
     const removed = await this.inner.discard(entries);
     for (const index of this.indexes()) for (const { key } of removed) index.remove(key);
     return removed;
+  }
+
+  ringScan(options: RingScanOptions): Promise<RingScanEntry[]> {
+    return this.inner.ringScan(options);
+  }
+
+  ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]> {
+    return this.inner.ringKeys(options);
+  }
+
+  summarize(start: number, end: number): Promise<RangeSummary> {
+    return this.inner.summarize(start, end);
+  }
+
+  purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]> {
+    return this.inner.purgeable(options);
+  }
+
+  keyCount(): number {
+    return this.inner.keyCount();
   }
 
   liveCount(): number {

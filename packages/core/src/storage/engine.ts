@@ -43,8 +43,9 @@ export interface ScanEntry {
  *   survives a crash of the process (and, with durable mode, of the machine).
  * - `scan` walks keys in ascending byte order of their UTF-8 encoding, tombstones included.
  * - Errors reject the promise; the engine stays usable for other keys.
+ * - It keeps its records in ring order too (RingOrderedEngine, below).
  */
-export interface Engine {
+export interface Engine extends RingOrderedEngine {
   readonly kind: 'memory' | 'lmdb';
   get(key: string): Promise<StoredRecord | undefined>;
   apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;

@@ -1,6 +1,7 @@
 // An engine that passes every call to the one it wraps: the faulty engines of the planted
 // bugs (planted-bugs.ts) extend it and change only the call they get wrong.
-import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, PurgeableEntry, PurgeableOptions, RingKeyEntry, RingScanEntry, RingScanOptions, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { RangeSummary } from '../storage/ring-order.js';
 import type { StoredRecord } from '../storage/record.js';
 
 export class EngineWrapper implements Engine {
@@ -28,6 +29,26 @@ export class EngineWrapper implements Engine {
 
   discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
     return this.inner.discard(entries);
+  }
+
+  ringScan(options: RingScanOptions): Promise<RingScanEntry[]> {
+    return this.inner.ringScan(options);
+  }
+
+  ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]> {
+    return this.inner.ringKeys(options);
+  }
+
+  summarize(start: number, end: number): Promise<RangeSummary> {
+    return this.inner.summarize(start, end);
+  }
+
+  purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]> {
+    return this.inner.purgeable(options);
+  }
+
+  keyCount(): number {
+    return this.inner.keyCount();
   }
 
   liveCount(): number {

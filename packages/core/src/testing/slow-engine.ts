@@ -5,7 +5,8 @@
 // never stored.
 import type { Clock } from '../clock/clock.js';
 import type { Rng } from '../rng.js';
-import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, PurgeableEntry, PurgeableOptions, RingKeyEntry, RingScanEntry, RingScanOptions, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { RangeSummary } from '../storage/ring-order.js';
 import type { StoredRecord } from '../storage/record.js';
 import { StorageFullError } from '../storage/storage-errors.js';
 
@@ -55,6 +56,30 @@ export class SlowEngine implements Engine {
   async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
     await this.wait();
     return this.inner.discard(entries);
+  }
+
+  async ringScan(options: RingScanOptions): Promise<RingScanEntry[]> {
+    await this.wait();
+    return this.inner.ringScan(options);
+  }
+
+  async ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]> {
+    await this.wait();
+    return this.inner.ringKeys(options);
+  }
+
+  async summarize(start: number, end: number): Promise<RangeSummary> {
+    await this.wait();
+    return this.inner.summarize(start, end);
+  }
+
+  async purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]> {
+    await this.wait();
+    return this.inner.purgeable(options);
+  }
+
+  keyCount(): number {
+    return this.inner.keyCount();
   }
 
   liveCount(): number {

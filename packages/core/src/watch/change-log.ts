@@ -24,7 +24,8 @@ import type { Clock, TimerHandle } from '../clock/clock.js';
 import { hlcPlusMs, type HybridLogicalClock } from '../clock/hlc.js';
 import { changesReplyBytesMax, changesScanMax, watchOpenProposalMsMax } from '../limits.js';
 import type { ChangesReply, ChangesRequest } from '../protocol/messages.js';
-import type { ApplyOutcome, Engine, KeyVersion, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { ApplyOutcome, Engine, KeyVersion, PurgeableEntry, PurgeableOptions, RingKeyEntry, RingScanEntry, RingScanOptions, ScanEntry, ScanOptions } from '../storage/engine.js';
+import type { RangeSummary } from '../storage/ring-order.js';
 import { compareVersions, type StoredRecord } from '../storage/record.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
 
@@ -305,6 +306,26 @@ export class ChangeLog implements Engine {
 
   discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
     return this.deps.engine.discard(entries);
+  }
+
+  ringScan(options: RingScanOptions): Promise<RingScanEntry[]> {
+    return this.deps.engine.ringScan(options);
+  }
+
+  ringKeys(options: RingScanOptions): Promise<RingKeyEntry[]> {
+    return this.deps.engine.ringKeys(options);
+  }
+
+  summarize(start: number, end: number): Promise<RangeSummary> {
+    return this.deps.engine.summarize(start, end);
+  }
+
+  purgeable(options: PurgeableOptions): Promise<PurgeableEntry[]> {
+    return this.deps.engine.purgeable(options);
+  }
+
+  keyCount(): number {
+    return this.deps.engine.keyCount();
   }
 
   liveCount(): number {

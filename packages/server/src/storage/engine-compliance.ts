@@ -1,11 +1,29 @@
 // The one compliance suite every Engine passes (docs/style.md, "One contract, one
 // compliance suite"). Each engine's test file calls `engineComplianceSuite` with a
 // factory; a `reopen` factory, when given, also checks that data survives closing and
-// reopening the engine. The ring-order cases (ring-order-compliance.ts) run against every
-// engine that keeps ring order (RingOrderedEngine) and are skipped by one that does not.
+// reopening the engine. The ring-order cases below compare every answer with a naive
+// reference: the same records filtered and sorted in the test (storage/ring-order.ts,
+// engine.ts); those of ring-order-compliance.ts check edge cases and survival of a reopen.
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { carriedValue, compareUtf8, JsonText, plainValue, type Engine, type StoredRecord } from '@ringkv/core';
+import { before, describe, it } from 'node:test';
+import {
+  arcSpans,
+  carriedValue,
+  compareRingOrder,
+  compareUtf8,
+  goneAt,
+  inArc,
+  JsonText,
+  loadKeyHasher,
+  plainValue,
+  SeededRng,
+  tokenSpace,
+  versionHash,
+  type Engine,
+  type KeyHasher,
+  type RingCursor,
+  type StoredRecord,
+} from '@ringkv/core';
 import { ringOrderComplianceCases } from './ring-order-compliance.js';
 
 export interface EngineFactory {
@@ -30,6 +48,8 @@ function assertProtoKeyValue(value: unknown): void {
 
 export function engineComplianceSuite(name: string, factory: EngineFactory): void {
   describe(`Engine compliance: ${name}`, () => {
+    ringOrderCases(factory);
+
     it('stores, reads back and merges by version', async () => {
       const engine = await factory.create();
       assert.equal(await engine.get('a'), undefined);
@@ -130,5 +150,186 @@ export function engineComplianceSuite(name: string, factory: EngineFactory): voi
     }
 
     ringOrderComplianceCases(factory);
+  });
+}
+
+const lastToken = tokenSpace - 1;
+
+/** The records an engine should hold, kept beside it by the ring-order cases. */
+class Reference {
+  readonly records = new Map<string, StoredRecord>();
+  constructor(readonly hash: KeyHasher) {}
+
+  async apply(engine: Engine, key: string, record: StoredRecord): Promise<void> {
+    const outcome = await engine.apply(key, record);
+    if (outcome.applied) this.records.set(key, record);
+  }
+
+  async discard(engine: Engine, keys: readonly string[]): Promise<void> {
+    const versions = keys.map((key) => ({ key, hlc: (this.records.get(key) as StoredRecord).hlc, nodeId: (this.records.get(key) as StoredRecord).nodeId }));
+    const removed = await engine.discard(versions);
+    assert.equal(removed.length, keys.length);
+    for (const key of keys) this.records.delete(key);
+  }
+
+  /** The arc's keys in walk order: its spans in turn, each in ring order. */
+  walk(start: number, end: number): Array<{ key: string; token: number; record: StoredRecord }> {
+    const spans = arcSpans(start, end);
+    const spanOf = (token: number) => spans.findIndex((span) => token >= span.lo && token <= span.hi);
+    return [...this.records]
+      .map(([key, record]) => ({ key, token: this.hash(key), record }))
+      .filter(({ token }) => inArc(token, start, end))
+      .sort((a, b) => spanOf(a.token) - spanOf(b.token) || compareRingOrder(a, b));
+  }
+
+  summary(start: number, end: number): { digest: number; keys: number } {
+    let digest = 0;
+    const walked = this.walk(start, end);
+    for (const { key, record } of walked) digest ^= versionHash(this.hash, key, record);
+    return { digest: digest >>> 0, keys: walked.length };
+  }
+
+  purgeable(below: number): Array<{ key: string; goneAt: number }> {
+    return [...this.records]
+      .flatMap(([key, record]) => {
+        const gone = goneAt(record);
+        return gone === undefined || gone >= below ? [] : [{ key, goneAt: gone }];
+      })
+      .sort((a, b) => a.goneAt - b.goneAt || compareUtf8(a.key, b.key));
+  }
+}
+
+/** Arcs worth checking around `tokens`: plain, wrapping, the whole circle, inside one bucket, at the ends of the circle. */
+function arcsAround(tokens: readonly number[], rng: SeededRng): Array<[number, number]> {
+  const pick = () => tokens[rng.nextInt(tokens.length)] as number;
+  const arcs: Array<[number, number]> = [[0, lastToken], [lastToken, 0], [lastToken, lastToken], [12345, 12345], [lastToken, 2 ** 31]];
+  for (let i = 0; i < 12; i++) {
+    const a = pick();
+    const b = pick();
+    arcs.push([Math.min(a, b), Math.max(a, b)], [Math.max(a, b), Math.min(a, b)]);
+    // Just one key's token, and a sliver of one bucket around it.
+    arcs.push([(a - 1 + tokenSpace) % tokenSpace, a], [(a - 100 + tokenSpace) % tokenSpace, (a + 100) % tokenSpace]);
+  }
+  return arcs;
+}
+
+/** Every page of a ring walk of (start, end], `limit` at a time, each resumed after the last entry of the one before. */
+async function pagedWalk<T extends { key: string; token: number }>(read: (after: RingCursor | undefined) => Promise<T[]>, limit: number): Promise<T[]> {
+  const all: T[] = [];
+  let after: RingCursor | undefined;
+  for (let page = 0; page < 10_000; page++) {
+    const entries = await read(after);
+    assert.ok(entries.length <= limit, `a page of ${entries.length} entries exceeds its limit ${limit}`);
+    all.push(...entries);
+    if (entries.length < limit) return all;
+    const last = entries[entries.length - 1] as T;
+    after = { token: last.token, key: last.key };
+  }
+  throw new Error('the walk did not end');
+}
+
+function ringOrderCases(factory: EngineFactory): void {
+  let hash: KeyHasher;
+  before(async () => {
+    hash = await loadKeyHasher();
+  });
+
+  /** An engine and its reference holding 150 keys: values, tombstones, values with a ttl, some unicode. */
+  async function filled(): Promise<{ engine: Engine; reference: Reference; rng: SeededRng }> {
+    const engine = await factory.create();
+    const reference = new Reference(hash);
+    const rng = new SeededRng(7);
+    for (let i = 0; i < 150; i++) {
+      const key = i % 10 === 0 ? `ключ-${i}-\u{1F600}` : `key-${i}`;
+      const kind = i % 3;
+      const record: StoredRecord = kind === 0 ? tombstone(100 + (i % 7)) : kind === 1 ? { ...live(10 + i, i), expiresAt: 1000 + (i % 5) } : live(10 + i, { i });
+      await reference.apply(engine, key, record);
+    }
+    return { engine, reference, rng };
+  }
+
+  async function checkWalks(engine: Engine, reference: Reference, rng: SeededRng): Promise<void> {
+    const tokens = [...reference.records.keys()].map((key) => hash(key));
+    for (const [start, end] of arcsAround(tokens, rng)) {
+      const expected = reference.walk(start, end);
+      for (const limit of [1, 7, 1000]) {
+        const scanned = await pagedWalk((after) => engine.ringScan({ start, end, limit, ...(after !== undefined ? { after } : {}) }), limit);
+        assert.deepEqual(
+          scanned.map(({ key, token, record }) => [key, token, record.hlc, record.tombstone]),
+          expected.map(({ key, token, record }) => [key, token, record.hlc, record.tombstone]),
+          `ringScan of (${start}, ${end}] by ${limit}`,
+        );
+      }
+      const keyed = await pagedWalk((after) => engine.ringKeys({ start, end, limit: 5, ...(after !== undefined ? { after } : {}) }), 5);
+      assert.deepEqual(
+        keyed.map(({ key, token, versionHash: hashed }) => [key, token, hashed]),
+        expected.map(({ key, token, record }) => [key, token, versionHash(hash, key, record)]),
+        `ringKeys of (${start}, ${end}]`,
+      );
+      assert.deepEqual(await engine.summarize(start, end), reference.summary(start, end), `summarize (${start}, ${end}]`);
+    }
+    assert.equal(engine.keyCount(), reference.records.size);
+  }
+
+  async function checkPurgeable(engine: Engine, reference: Reference): Promise<void> {
+    for (const below of [0, 103, 1002, Number.POSITIVE_INFINITY]) {
+      const expected = reference.purgeable(below);
+      for (const limit of [1, 4, 1000]) {
+        const listed: Array<{ key: string; goneAt: number }> = [];
+        let after: { goneAt: number; key: string } | undefined;
+        for (let page = 0; page < 1000; page++) {
+          const entries = await engine.purgeable({ below, limit, ...(after !== undefined ? { after } : {}) });
+          assert.ok(entries.length <= limit);
+          for (const entry of entries) {
+            const record = reference.records.get(entry.key) as StoredRecord;
+            assert.deepEqual([entry.hlc, entry.nodeId, entry.tombstone], [record.hlc, record.nodeId, record.tombstone], `the version held of ${entry.key}`);
+          }
+          listed.push(...entries.map(({ key, goneAt: gone }) => ({ key, goneAt: gone })));
+          if (entries.length < limit) break;
+          after = entries[entries.length - 1];
+        }
+        assert.deepEqual(listed, expected, `purgeable below ${below} by ${limit}`);
+      }
+    }
+  }
+
+  it('walks ring arcs in ring order, wrapping and paged, and summarizes them as the naive XOR', async () => {
+    const { engine, reference, rng } = await filled();
+    await checkWalks(engine, reference, rng);
+    await engine.close();
+  });
+
+  it('keeps the ring index in step with overwrites, tombstones, ttl values and discards', async () => {
+    const { engine, reference, rng } = await filled();
+    const keys = [...reference.records.keys()];
+    for (let i = 0; i < 40; i++) {
+      const key = keys[rng.nextInt(keys.length)] as string;
+      const hlc = 10_000 + i;
+      const record = i % 3 === 0 ? tombstone(hlc) : i % 3 === 1 ? { ...live(hlc, 'ttl'), expiresAt: 500 + i } : live(hlc, 'over');
+      await reference.apply(engine, key, record);
+    }
+    // An older write changes nothing.
+    await reference.apply(engine, keys[0] as string, live(1, 'old'));
+    await reference.discard(engine, keys.filter((_, i) => i % 4 === 1));
+    await checkWalks(engine, reference, rng);
+    // Discarding a version the engine no longer holds removes nothing.
+    const kept = [...reference.records.keys()][0] as string;
+    assert.deepEqual(await engine.discard([{ key: kept, hlc: 1, nodeId: 'n1' }]), []);
+    assert.equal(engine.keyCount(), reference.records.size);
+    await engine.close();
+  });
+
+  it('lists purgeable records by the time they are gone, then key, below a bound, paged', async () => {
+    const { engine, reference } = await filled();
+    const keys = [...reference.records.keys()];
+    await checkPurgeable(engine, reference);
+    // A tombstone revived by a value, and a value deleted, move in and out of the list.
+    await reference.apply(engine, keys[0] as string, live(20_000, 'back'));
+    await reference.apply(engine, keys[2] as string, tombstone(20_001));
+    await checkPurgeable(engine, reference);
+    await reference.discard(engine, [keys[3] as string, keys[6] as string]);
+    await checkPurgeable(engine, reference);
+    assert.ok(reference.purgeable(Number.POSITIVE_INFINITY).length > 50, 'the case holds enough tombstones and ttl values');
+    await engine.close();
   });
 }
