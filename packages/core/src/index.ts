@@ -36,8 +36,6 @@ export * from './cluster/key-scan.js';
 export * from './watch/change-log.js';
 export * from './watch/watch-cursor.js';
 export * from './watch/watch-session.js';
-export * from './repair/range-index.js';
-export * from './repair/indexed-engine.js';
 export * from './repair/anti-entropy.js';
 export * from './handoff/hint-store.js';
 export * from './handoff/hinted-handoff.js';

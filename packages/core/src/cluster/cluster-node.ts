@@ -1,6 +1,6 @@
 // One node's core, wired from its parts: membership, the placement (read and target rings)
-// built from the members, the coordinator, the replica handler, anti-entropy over a range
-// index, tombstone purging, hinted handoff and the rebalancer that moves data when the
+// built from the members, the coordinator, the replica handler, anti-entropy over the
+// engine's ring index, tombstone purging, hinted handoff and the rebalancer that moves data when the
 // ring changes. The shell (packages/server) gives it real
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (docs/style.md, "One code path, many worlds").
@@ -33,8 +33,6 @@ import type { Engine } from '../storage/engine.js';
 import { MemoryHintStore, type HintStore } from '../handoff/hint-store.js';
 import { HintedHandoff, type HintedHandoffEvents } from '../handoff/hinted-handoff.js';
 import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
-import { IndexedEngine } from '../repair/indexed-engine.js';
-import { RangeIndex } from '../repair/range-index.js';
 import { strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
@@ -72,9 +70,6 @@ export interface ClusterNodeOptions {
   /** The change log behind watches (watch/change-log.ts): close window and retention. */
   changes?: Partial<ChangeLogOptions>;
 }
-
-/** Entries read per page while the range index is rebuilt. */
-const indexScanPage = 2000;
 
 /** Requests routed by the ring: each carries the cluster state it was routed by (fencing). */
 const routedTypes: ReadonlySet<DataRequest['type']> = new Set(['put', 'get', 'paxosPrepare', 'paxosAccept', 'paxosCommit']);
@@ -149,7 +144,7 @@ export class ClusterNode {
   readonly scanPage: (page: ScanPageRequest) => Promise<ClusterScanPage>;
   private handoffTimer: TimerHandle | undefined;
   private rebalanceTimer: TimerHandle | undefined;
-  /** The node's engine, wrapped so every applied write updates the range index and the change log. */
+  /** The node's engine, wrapped so every applied write enters the change log. */
   readonly engine: Engine;
   /** This replica's change log (watch/change-log.ts). */
   readonly changes: ChangeLog;
@@ -159,8 +154,6 @@ export class ClusterNode {
   /** State exchanges under way, by peer, and when the last one with each peer ended. */
   private readonly exchanges = new Map<string, Promise<boolean>>();
   private readonly exchangedAtMs = new Map<string, number>();
-  private liveIndex: RangeIndex | undefined;
-  private buildingIndex: RangeIndex | undefined;
   private antiEntropyTimer: TimerHandle | undefined;
   private readonly deps: ClusterNodeDeps;
   /** To peers, unrouted (restore pushes carry no epoch). */
@@ -217,10 +210,9 @@ export class ClusterNode {
     );
     this.currentPlacement = this.buildPlacement(undefined);
     const jobStore = deps.jobStore ?? new MemoryJobStore();
-    const indexed = new IndexedEngine(deps.engine, () => [this.liveIndex, this.buildingIndex].filter((index) => index !== undefined));
     this.changes = new ChangeLog(
       {
-        engine: indexed,
+        engine: deps.engine,
         store: deps.changeStore ?? new MemoryChangeStore(),
         hlc: this.hlc,
         clock: deps.clock,
@@ -237,7 +229,6 @@ export class ClusterNode {
       {
         selfId: deps.self.nodeId,
         ring: () => this.currentPlacement.read,
-        index: () => this.liveIndex,
         engine: this.engine,
         transport: lazyTransport,
         addressOf: (nodeId) => this.membership.addressOf(nodeId),
@@ -256,7 +247,6 @@ export class ClusterNode {
     this.tombstones = new TombstonePurge(
       {
         engine: this.engine,
-        index: () => this.liveIndex,
         store: jobStore,
         nowMs: () => deps.clock.nowMs(),
         horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
@@ -305,7 +295,7 @@ export class ClusterNode {
           selfId: deps.self.nodeId,
           placement: () => this.currentPlacement,
           engine: this.engine,
-          totalKeys: () => this.liveIndex?.size ?? this.engine.liveCount(),
+          totalKeys: () => this.engine.keyCount(),
         }),
     });
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);
@@ -383,7 +373,6 @@ export class ClusterNode {
       clock: deps.clock,
       settleMs: this.settleMs,
       exchangeState: (nodeId) => this.exchangeState(nodeId),
-      keysOutside: () => this.liveIndex?.keysOutside(deps.self.nodeId),
       handOff: (foreign, ring) =>
         (deps.cleanupHandoff ?? handOff)(foreign, ring, {
           selfId: deps.self.nodeId,
@@ -443,9 +432,9 @@ export class ClusterNode {
     return this.currentPlacement.read;
   }
 
-  /** Tombstones this node holds (from the range index; 0 while it is rebuilt). */
+  /** Tombstones this node holds. */
   tombstoneCount(): number {
-    return this.liveIndex?.tombstones ?? 0;
+    return this.engine.keyCount() - this.engine.liveCount();
   }
 
   get placement(): Placement {
@@ -468,7 +457,6 @@ export class ClusterNode {
       next.settling.length !== previous.settling.length;
     if (!changed) return;
     this.currentPlacement = next;
-    if (next.read.fingerprint !== previous.read.fingerprint) this.startIndexBuild();
   }
 
   /** The placement that follows `previous` for the ring statuses this node holds now (ring/placement.ts). */
@@ -749,12 +737,11 @@ export class ClusterNode {
     return covers;
   }
 
-  /** Starts periodic probing (the first round at once), the index build and anti-entropy. */
+  /** Starts periodic probing (the first round at once) and the background jobs. */
   start(): void {
     this.stopped = false;
     this.changes.start();
     this.probeRound();
-    this.startIndexBuild();
     this.scheduleAntiEntropy();
     this.scheduleHandoff();
     this.scheduleRebalance();
@@ -822,8 +809,6 @@ export class ClusterNode {
 
   private scheduleAntiEntropy(): void {
     const round = async () => {
-      // An index build that failed (say, a storage error) is retried before the round.
-      if (this.liveIndex === undefined && this.buildingIndex === undefined) this.startIndexBuild();
       await this.antiEntropy.round();
       // Published only once the ring is formed: a horizon also tells new nodes that the
       // cluster holds data, so that they join by receiving it (rebalance/rebalancer.ts).
@@ -832,37 +817,6 @@ export class ClusterNode {
       await this.tombstones.round();
     };
     this.repeat(this.options.antiEntropyIntervalMs ?? 1000, round, (timer) => (this.antiEntropyTimer = timer));
-  }
-
-  private startIndexBuild(): void {
-    const build = this.track(this.rebuildIndex());
-    build.catch(() => {
-      this.buildingIndex = undefined;
-    });
-  }
-
-  /**
-   * Builds a fresh range index for the current ring by scanning the engine. Writes applied
-   * during the scan go to the index being built as well, so it misses none of them.
-   */
-  private async rebuildIndex(): Promise<void> {
-    const ring = this.currentPlacement.read;
-    const building = new RangeIndex(ring, this.deps.hash);
-    this.buildingIndex = building;
-    this.liveIndex = undefined;
-    let after: string | undefined;
-    for (;;) {
-      const pageStartedAtMs = this.deps.clock.nowMs();
-      const page = await this.deps.engine.scan({ after, limit: indexScanPage });
-      if (this.buildingIndex !== building || this.stopped) return; // a newer ring started another build, or the node stops
-      for (const entry of page) building.addScanned(entry.key, entry.record);
-      if (page.length < indexScanPage) break;
-      after = page[page.length - 1]?.key;
-      await this.budget.turn(pageStartedAtMs);
-    }
-    if (this.currentPlacement.read !== ring) return;
-    this.liveIndex = building;
-    this.buildingIndex = undefined;
   }
 
   private probeRound(): void {

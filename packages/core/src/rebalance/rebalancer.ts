@@ -11,15 +11,17 @@
 //    it first;
 // 3. once the ring has been stable for the settle period and every member has seen it,
 //    drops the keys this node no longer owns, so every key ends on exactly N nodes (a
-//    cleanup job).
+//    cleanup job). Those keys lie in the arcs of the ranges this node does not replicate:
+//    the engine's ring index counts them and walks only those arcs (storage/ring-order.ts).
 import type { BackgroundPace } from '../clock/background-budget.js';
 import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
-import type { Ring } from '../ring/ring.js';
+import type { Ring, RingArc } from '../ring/ring.js';
 import type { Engine, ScanEntry } from '../storage/engine.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
 import { utf8Length } from '../keys.js';
+import type { RingCursor } from '../storage/ring-order.js';
 import { jobPace, type JobKind, type JobView } from './job.js';
 import type { Transfer } from './transfer.js';
 
@@ -34,8 +36,6 @@ export interface RebalancerDeps {
   settleMs: number;
   /** Exchanges cluster states with a member directly (cluster/cluster-node.ts); resolves with whether it answered. */
   exchangeState(nodeId: string): Promise<boolean>;
-  /** Keys held outside this node's ranges, from the range index (undefined while it is rebuilt). */
-  keysOutside(): number | undefined;
   /**
    * Of the keys a cleanup would drop, those a majority of their new replicas hold (after
    * being handed any they lack: rebalance/cleanup-handoff.ts); without it, all of them.
@@ -70,6 +70,8 @@ export class Rebalancer {
   private seenEpoch = 0;
   private gainersOf: { transition: number; nodes: Set<string> } = { transition: 0, nodes: new Set() };
   private cleanup: CleanupJob | undefined;
+  /** Keys this node held outside its ranges of a read ring when last counted (each cleanup round counts them). */
+  private outside: { ring: number; keys: number } | undefined;
   private leftAnnounced = false;
 
   constructor(deps: RebalancerDeps) {
@@ -118,7 +120,7 @@ export class Rebalancer {
     const ring = this.deps.membership.ringOf(this.deps.selfId);
     if (ring === 'left') return this.handedAllOn();
     if (ring !== 'normal') return true;
-    return this.cleanup?.ring === placement.read.fingerprint && this.cleanup.finishedAtMs !== null && (this.deps.keysOutside() ?? 0) === 0;
+    return this.cleanup?.ring === placement.read.fingerprint && this.cleanup.finishedAtMs !== null && this.outsideOf(placement.read) === 0;
   }
 
   /** Jobs on this node: the transfer under way or last finished, and the last cleanup. */
@@ -206,21 +208,40 @@ export class Rebalancer {
   /** A node that has left: its last cleanup handed on (and dropped) every key it held. */
   private handedAllOn(): boolean {
     const read = this.deps.placement().read;
-    return this.cleanup?.ring === read.fingerprint && this.cleanup.finishedAtMs !== null && (this.deps.keysOutside() ?? 1) === 0;
+    return this.cleanup?.ring === read.fingerprint && this.cleanup.finishedAtMs !== null && this.outsideOf(read) === 0;
+  }
+
+  /** The last count of keys outside this node's ranges of `ring`; undefined when none was taken for it. */
+  private outsideOf(ring: Ring): number | undefined {
+    return this.outside?.ring === ring.fingerprint ? this.outside.keys : undefined;
+  }
+
+  /** The arcs of `ring` whose ranges this node does not replicate. */
+  private foreignArcs(ring: Ring): RingArc[] {
+    return ring.arcsWhere((replicas) => !replicas.includes(this.deps.selfId));
+  }
+
+  /** Counts the keys held in `arcs` (the ring index's summaries, no walk) and remembers the count for `ring`. */
+  private async countOutside(ring: Ring, arcs: readonly RingArc[]): Promise<number> {
+    let keys = 0;
+    for (const arc of arcs) keys += (await this.deps.engine.summarize(arc.start, arc.end)).keys;
+    this.outside = { ring: ring.fingerprint, keys };
+    return keys;
   }
 
   /** Drops keys this node is no longer a replica of (once per stable ring). */
   private async cleanUp(ring: Ring): Promise<void> {
+    const arcs = this.foreignArcs(ring);
+    const outside = await this.countOutside(ring, arcs);
     if (this.cleanup?.ring === ring.fingerprint && this.cleanup.finishedAtMs !== null) {
       // Done for this ring, unless keys arrived outside its ranges since (a coordinator
       // that had not yet heard of a ring change wrote to the old owners): go again, once
       // the settle period since the last pass has passed.
-      const outside = this.deps.keysOutside() ?? 0;
       if (outside === 0 || this.deps.clock.nowMs() - this.cleanup.finishedAtMs < this.deps.settleMs) return;
       this.cleanup.finishedAtMs = null;
     }
     if (this.cleanup?.ring !== ring.fingerprint || this.cleanup.finishedAtMs === null) {
-      // A new ring (or a restart, or an interrupted or repeated pass): scan from the start,
+      // A new ring (or a restart, or an interrupted or repeated pass): walk from the start,
       // counting what earlier passes over the same ring dropped.
       const same = this.cleanup?.ring === ring.fingerprint ? this.cleanup : undefined;
       this.cleanup = {
@@ -228,31 +249,32 @@ export class Rebalancer {
         startedAtMs: this.deps.clock.nowMs(),
         finishedAtMs: null,
         scanned: 0,
-        total: this.deps.engine.liveCount(),
+        total: outside,
         dropped: same?.dropped ?? 0,
         droppedBytes: same?.droppedBytes ?? 0,
       };
     }
     const job = this.cleanup;
-    // The range index counts the keys held outside this node's ranges: when there are
-    // none (after a restart, or on a node that gave nothing up) no scan is needed.
-    const outside = this.deps.keysOutside();
-    if (outside === undefined) return; // the index is being rebuilt: look again next round
-    if (outside === 0) {
-      job.total = 0;
-      job.finishedAtMs = this.deps.clock.nowMs();
-      return;
+    job.total = Math.max(outside, job.scanned);
+    // After a restart, or on a node that gave nothing up, there is nothing to walk.
+    for (const arc of outside === 0 ? [] : arcs) {
+      if (!(await this.cleanArc(ring, arc, job))) return;
     }
-    let after: string | undefined;
+    job.finishedAtMs = this.deps.clock.nowMs();
+  }
+
+  /** Hands on and drops the keys of one foreign arc, page by page; false when the ring changed meanwhile. */
+  private async cleanArc(ring: Ring, arc: RingArc, job: CleanupJob): Promise<boolean> {
+    let after: RingCursor | undefined;
     for (;;) {
-      if (this.deps.placement().read !== ring || this.cleanup !== job) return;
+      if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
       const pageStartedAtMs = this.deps.clock.nowMs();
-      const page = await this.deps.engine.scan({ after, limit: cleanupPage });
-      const foreign = page.filter(({ key }) => !ring.preferenceList(key).includes(this.deps.selfId));
+      const page = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: cleanupPage, ...(after !== undefined ? { after } : {}) });
+      const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
       // Dropped only once the new replicas hold them (handed on first if need be).
       const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
       // The ring may have changed while the page was read: check again before dropping.
-      if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return;
+      if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
       if (handedOn.length > 0) {
         const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
         job.dropped += removed.length;
@@ -261,11 +283,11 @@ export class Rebalancer {
       }
       job.scanned += page.length;
       job.total = Math.max(job.total, job.scanned);
-      if (page.length < cleanupPage) break;
-      after = page[page.length - 1]?.key;
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < cleanupPage) return true;
+      after = { token: last.token, key: last.key };
       await (this.deps.budget?.turn(pageStartedAtMs) ?? pacedTurn(this.deps.clock, pageStartedAtMs));
     }
-    job.finishedAtMs = this.deps.clock.nowMs();
   }
 
   private cleanupView(job: CleanupJob): JobView {

@@ -6,14 +6,16 @@
 // keys moved per batch are limits. Each range remembers when it was last verified equal on
 // all of its replicas; the oldest such time over this node's ranges is its repair horizon,
 // unless the node holds hints older than that: a write that reached no replica is only there.
+// Digests and version hashes come from the engine's ring index (storage/ring-order.ts):
+// nothing per key is kept here, and a ring change rebuilds nothing.
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { DigestsReply, DigestsRequest, PullRecordsRequest, PushRecordsRequest, RangeEntriesReply, RangeEntriesRequest, RecordsReply, PushReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
-import type { Ring } from '../ring/ring.js';
-import type { RangeIndex } from './range-index.js';
+import type { Ring, RingArc } from '../ring/ring.js';
+import type { RangeSummary, RingCursor } from '../storage/ring-order.js';
 import { purgedBy } from './tombstone-purge.js';
 
 export interface AntiEntropyOptions {
@@ -25,6 +27,9 @@ export interface AntiEntropyOptions {
   keysPerBatch: number;
   requestTimeoutMs: number;
 }
+
+/** Version hashes read from the engine per page while a range's entries are gathered. */
+const rangeEntriesPage = 4096;
 
 export const antiEntropyDefaults: AntiEntropyOptions = {
   digestsPerMessage: 1024,
@@ -40,9 +45,8 @@ export interface AntiEntropyEvents {
 
 export interface AntiEntropyDeps {
   selfId: string;
+  /** The read ring: its ranges are the ones compared. */
   ring(): Ring;
-  /** The live index, or undefined while it is being rebuilt. */
-  index(): RangeIndex | undefined;
   engine: Engine;
   transport: Transport;
   addressOf(nodeId: string): string | undefined;
@@ -93,40 +97,41 @@ export class AntiEntropy {
 
   /** One bounded round with the next peer. Resolves when it is done (errors are swallowed: the next round retries). */
   async round(): Promise<void> {
-    const index = this.deps.index();
-    if (index === undefined) return;
-    this.resetIfRingChanged(index.ring);
-    const peer = this.nextPeer(index.ring);
+    const ring = this.deps.ring();
+    this.resetIfRingChanged(ring);
+    const peer = this.nextPeer(ring);
     if (peer === undefined) return;
     const address = this.deps.addressOf(peer);
     if (address === undefined) return;
     this.rounds++;
     try {
-      const shared = sharedRanges(index.ring, this.deps.selfId, peer);
+      const shared = sharedRanges(ring, this.deps.selfId, peer);
+      const views = ring.ranges();
       const differing: number[] = [];
       for (let start = 0; start < shared.length; start += this.options.digestsPerMessage) {
         const startedAtMs = this.deps.clock.nowMs();
         const ranges = shared.slice(start, start + this.options.digestsPerMessage);
         const watermark = this.watermark();
-        const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: index.ring.fingerprint, ranges, watermark });
+        const reply = await this.ask<DigestsReply>(address, { type: 'digests', ring: ring.fingerprint, ranges, watermark });
         // Replicas compare digests only under the same watermark: with different ones, one
         // side still counts tombstones the other has purged. The lower side catches up first.
         if (reply.watermark !== watermark) {
           this.deps.adoptWatermark?.(reply.watermark);
           return;
         }
-        if (reply.ring !== index.ring.fingerprint || reply.summaries.length !== ranges.length) return;
+        if (reply.ring !== ring.fingerprint || reply.summaries.length !== ranges.length) return;
+        const ours = await this.summaries(views, ranges);
         ranges.forEach((range, i) => {
           const [digest, keys] = reply.summaries[i] as [number, number];
-          const ours = index.summary(range);
-          if (ours.digest === digest && ours.keys === keys) this.markVerified(range, peer);
+          const summary = ours[i] as RangeSummary;
+          if (summary.digest === digest && summary.keys === keys) this.markVerified(ring, range, peer);
           else differing.push(range);
         });
         await this.pace(startedAtMs);
       }
       for (const range of differing.slice(0, this.options.rangesRepairedPerRound)) {
         const startedAtMs = this.deps.clock.nowMs();
-        await this.repairRange(index, address, range);
+        await this.repairRange(ring, views, address, range);
         await this.pace(startedAtMs);
       }
     } catch {
@@ -134,32 +139,29 @@ export class AntiEntropy {
     }
   }
 
-  /** Answers a peer's digest request from this node's index. */
-  digestsFor(request: DigestsRequest): DigestsReply {
+  /** Answers a peer's digest request from this node's engine. */
+  async digestsFor(request: DigestsRequest): Promise<DigestsReply> {
     this.deps.adoptWatermark?.(request.watermark);
     const watermark = this.watermark();
-    const index = this.deps.index();
-    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'digestsReply', ring: index?.ring.fingerprint ?? 0, summaries: [], watermark };
-    return {
-      type: 'digestsReply',
-      ring: request.ring,
-      watermark,
-      summaries: request.ranges.map((range) => {
-        const summary = index.summary(range);
-        return [summary.digest, summary.keys];
-      }),
-    };
+    const ring = this.deps.ring();
+    if (ring.fingerprint !== request.ring) return { type: 'digestsReply', ring: ring.fingerprint, summaries: [], watermark };
+    const views = ring.ranges();
+    const ranges = request.ranges.filter((range) => range < views.length);
+    if (ranges.length !== request.ranges.length) return { type: 'digestsReply', ring: ring.fingerprint, summaries: [], watermark };
+    const summaries = await this.summaries(views, ranges);
+    return { type: 'digestsReply', ring: request.ring, watermark, summaries: summaries.map((summary) => [summary.digest, summary.keys]) };
   }
 
-  rangeEntriesFor(request: RangeEntriesRequest): RangeEntriesReply {
-    const index = this.deps.index();
-    if (index === undefined || index.ring.fingerprint !== request.ring) return { type: 'rangeEntriesReply', ring: index?.ring.fingerprint ?? 0, entries: [] };
-    return { type: 'rangeEntriesReply', ring: request.ring, entries: index.entries(request.range) };
+  async rangeEntriesFor(request: RangeEntriesRequest): Promise<RangeEntriesReply> {
+    const ring = this.deps.ring();
+    const view = ring.ranges()[request.range];
+    if (ring.fingerprint !== request.ring || view === undefined) return { type: 'rangeEntriesReply', ring: ring.fingerprint, entries: [] };
+    return { type: 'rangeEntriesReply', ring: request.ring, entries: await this.entriesOf(view) };
   }
 
   status(): RepairStatus {
-    const index = this.deps.index();
-    const ring = index?.ring ?? this.deps.ring();
+    const ring = this.deps.ring();
+    this.resetIfRingChanged(ring);
     const owned = ring.ranges().flatMap((range, i) => (range.replicas.includes(this.deps.selfId) ? [i] : []));
     let oldest: number | null = null;
     let verified = 0;
@@ -180,11 +182,32 @@ export class AntiEntropy {
     };
   }
 
-  private async repairRange(index: RangeIndex, address: string, range: number): Promise<void> {
-    const reply = await this.ask<RangeEntriesReply>(address, { type: 'rangeEntries', ring: index.ring.fingerprint, range });
-    if (reply.ring !== index.ring.fingerprint) return;
+  /** The summaries of the numbered ranges of `views`, from the engine. */
+  private summaries(views: readonly RingArc[], ranges: readonly number[]): Promise<RangeSummary[]> {
+    return Promise.all(ranges.map((range) => {
+      const arc = views[range] as RingArc;
+      return this.deps.engine.summarize(arc.start, arc.end);
+    }));
+  }
+
+  /** Every key of the arc with the hash of the version held, read from the engine page by page. */
+  private async entriesOf(arc: RingArc): Promise<Array<[string, number]>> {
+    const entries: Array<[string, number]> = [];
+    let after: RingCursor | undefined;
+    for (;;) {
+      const page = await this.deps.engine.ringKeys({ start: arc.start, end: arc.end, limit: rangeEntriesPage, ...(after !== undefined ? { after } : {}) });
+      for (const entry of page) entries.push([entry.key, entry.versionHash]);
+      const last = page[page.length - 1];
+      if (last === undefined || page.length < rangeEntriesPage) return entries;
+      after = { token: last.token, key: last.key };
+    }
+  }
+
+  private async repairRange(ring: Ring, views: readonly RingArc[], address: string, range: number): Promise<void> {
+    const reply = await this.ask<RangeEntriesReply>(address, { type: 'rangeEntries', ring: ring.fingerprint, range });
+    if (reply.ring !== ring.fingerprint) return;
     const theirs = new Map(reply.entries);
-    const ours = new Map(index.entries(range));
+    const ours = new Map(await this.entriesOf(views[range] as RingArc));
     const toPush = [...ours.keys()].filter((key) => theirs.get(key) !== ours.get(key));
     const toPull = [...theirs.keys()].filter((key) => ours.get(key) !== theirs.get(key));
     for (let start = 0; start < toPush.length; start += this.options.keysPerBatch) {
@@ -238,7 +261,9 @@ export class AntiEntropy {
     return this.deps.transport.request(address, body, this.options.requestTimeoutMs) as Promise<T>;
   }
 
-  private markVerified(range: number, peer: string): void {
+  private markVerified(ring: Ring, range: number, peer: string): void {
+    // Range numbers name ranges of the ring this round compared: not of one that replaced it meanwhile.
+    if (this.verifiedRing !== ring || this.deps.ring() !== ring) return;
     let peers = this.verifiedWith.get(range);
     if (peers === undefined) {
       peers = new Map();

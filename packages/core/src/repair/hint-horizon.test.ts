@@ -33,7 +33,6 @@ function setUp() {
   const antiEntropy = new AntiEntropy({
     selfId: 'n1',
     ring: () => ring,
-    index: () => undefined,
     engine: new MemoryEngine(hash),
     transport,
     addressOf: () => undefined,

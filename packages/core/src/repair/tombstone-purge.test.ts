@@ -1,4 +1,4 @@
-// Checks the tombstone purge on a memory engine and a real range index: below every
+// Checks the tombstone purge on a memory engine and its ring index: below every
 // member's horizon (less the margin) tombstones go, but never while the ring changes, when
 // a node gaining a range may hold an older copy no horizon covers (simulator seed 931086
 // of ring-changes: a delete came back that way).
@@ -7,11 +7,8 @@ import { before, describe, it } from 'node:test';
 import { hlcLogicalBits } from '../clock/hlc.js';
 import { MemoryJobStore } from '../rebalance/job.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
-import { buildRing } from '../ring/placement.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import type { StoredRecord } from '../storage/record.js';
-import { IndexedEngine } from './indexed-engine.js';
-import { RangeIndex } from './range-index.js';
 import { TombstonePurge } from './tombstone-purge.js';
 
 let hash: KeyHasher;
@@ -23,16 +20,14 @@ const marginMs = 1000;
 
 const msToHlc = (ms: number) => ms * 2 ** hlcLogicalBits;
 
-async function purgeWith(ringChanging: boolean, held: Record<string, StoredRecord> = {}): Promise<{ held: boolean; watermark: number; engine: IndexedEngine }> {
-  const index = new RangeIndex(buildRing(['n1', 'n2', 'n3'], { vnodes: 8, replicas: 3, hash }), hash);
-  const engine = new IndexedEngine(new MemoryEngine(hash), () => [index]);
+async function purgeWith(ringChanging: boolean, held: Record<string, StoredRecord> = {}): Promise<{ held: boolean; watermark: number; engine: MemoryEngine }> {
+  const engine = new MemoryEngine(hash);
   const deletedAtMs = 5000;
   await engine.apply('gone', { value: undefined, tombstone: true, hlc: msToHlc(deletedAtMs), nodeId: 'n1' });
   for (const [key, record] of Object.entries(held)) await engine.apply(key, record);
   const purge = new TombstonePurge(
     {
       engine,
-      index: () => index,
       store: new MemoryJobStore(),
       nowMs: () => 60_000,
       // Every member verified every range well after the delete.

@@ -16,11 +16,10 @@ import { hlcLogicalBits } from '../clock/hlc.js';
 import type { JobStore } from '../rebalance/job.js';
 import type { Engine } from '../storage/engine.js';
 import { goneAt, type StoredRecord } from '../storage/record.js';
-import type { RangeIndex } from './range-index.js';
 
 export interface TombstonePurgeDeps {
+  /** Lists what is below the watermark (purgeable, in its ring index) and drops it. */
   engine: Engine;
-  index(): RangeIndex | undefined;
   store: JobStore;
   nowMs(): number;
   /** Published repair horizons (ms, 0 for none yet) of every member that holds data. */
@@ -120,21 +119,20 @@ export class TombstonePurge {
   async round(): Promise<void> {
     if (this.deps.ringChanging?.() === true) return;
     this.adopt(this.candidate());
-    const index = this.deps.index();
-    if (index === undefined || this.mark === 0) return;
+    if (this.mark === 0) return;
     for (let batch = 0; batch < 100; batch++) {
       const startedAtMs = this.deps.nowMs();
-      const below = index.tombstonesBelow(this.mark, this.options.batch);
+      const below = await this.deps.engine.purgeable({ below: this.mark, limit: this.options.batch });
       if (below.length === 0) return;
-      const removed = await this.deps.engine.discard(below);
+      const removed = await this.deps.engine.discard(below.map(({ key, hlc, nodeId }) => ({ key, hlc, nodeId })));
       if (removed.length > 0) {
         this.purgedTotal += removed.length;
         this.deps.events?.tombstonesPurged?.(removed.length);
       }
-      // Tombstones not removed were overwritten meanwhile and left the list; a changed index is rebuilt.
-      if (removed.length < below.length || this.deps.index() !== index) return;
+      // Records not removed were overwritten meanwhile; the next round looks again.
+      if (removed.length < below.length) return;
       await this.deps.budget?.pause(startedAtMs);
-      if (this.deps.index() !== index) return;
+      if (this.deps.ringChanging?.() === true) return;
     }
   }
 

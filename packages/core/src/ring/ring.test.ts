@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadKeyHasher, type KeyHasher } from './hash.js';
+import { inArc } from '../storage/ring-order.js';
 import { Ring, tokenSpace } from './ring.js';
 
 let hash: KeyHasher;
@@ -77,6 +78,26 @@ describe('Ring', () => {
     assert.equal(ranges.length, 24);
     const covered = ranges.reduce((sum, range) => sum + ((range.end - range.start + tokenSpace) % tokenSpace), 0);
     assert.equal(covered, tokenSpace);
+  });
+
+  it('joins the ranges a predicate keeps into disjoint arcs that hold exactly their keys', () => {
+    const ring = new Ring({ nodeIds: ids(4), vnodes: 16, replicas: 2, hash });
+    const cases: Array<(replicas: readonly string[]) => boolean> = [() => true, () => false];
+    for (const nodeId of ring.nodeIds) cases.push((replicas) => replicas.includes(nodeId), (replicas) => !replicas.includes(nodeId), (replicas) => replicas[0] === nodeId);
+    const wrapping = (keep: (replicas: readonly string[]) => boolean) => keep(ring.replicasOfRange(0)) && keep(ring.replicasOfRange(ring.tokenCount - 1));
+    assert.ok(cases.some((keep) => wrapping(keep) && !ring.ranges().every((range) => keep(range.replicas))), 'some case has a run across the top of the circle');
+    for (const keep of cases) {
+      const arcs = ring.arcsWhere(keep);
+      // Neighbours on the circle, the last arc and the first included, are joined.
+      for (let i = 1; i < arcs.length; i++) assert.notEqual((arcs[i - 1] as { end: number }).end, (arcs[i] as { start: number }).start);
+      if (arcs.length > 1) assert.notEqual((arcs[arcs.length - 1] as { end: number }).end, (arcs[0] as { start: number }).start);
+      for (const key of sampleKeys.slice(0, 5000)) {
+        const position = hash(key);
+        const holding = arcs.filter((arc) => inArc(position, arc.start, arc.end)).length;
+        assert.equal(holding, keep(ring.preferenceListAt(position)) ? 1 : 0, key);
+      }
+    }
+    assert.equal(ring.arcsWhere(() => true).length, 1, 'a predicate that keeps every range gives the whole circle');
   });
 
   it('is the same whatever order members are given in', () => {

@@ -16,11 +16,15 @@ export interface RingOptions {
   hash: KeyHasher;
 }
 
-export interface RingRangeView {
-  /** Exclusive start token (the previous token on the circle). */
+/** The tokens after `start` up to `end`, wrapping past the top when start >= end (start === end: the whole circle). */
+export interface RingArc {
+  /** Exclusive start token. */
   start: number;
   /** Inclusive end token. */
   end: number;
+}
+
+export interface RingRangeView extends RingArc {
   replicas: readonly string[];
 }
 
@@ -106,6 +110,36 @@ export class Ring {
       views.push({ start, end: this.tokens[index] as number, replicas: this.preferenceLists[index] as readonly string[] });
     }
     return views;
+  }
+
+  /**
+   * The arcs made of the ranges whose replicas `keep` accepts, neighbours joined, so that
+   * a walk of the engine's ring index reads each run once (storage/ring-order.ts).
+   */
+  arcsWhere(keep: (replicas: readonly string[]) => boolean): RingArc[] {
+    const count = this.tokens.length;
+    const arcs: RingArc[] = [];
+    let open: RingArc | undefined;
+    for (let index = 0; index < count; index++) {
+      if (!keep(this.preferenceLists[index] as readonly string[])) {
+        open = undefined;
+        continue;
+      }
+      const end = this.tokens[index] as number;
+      if (open !== undefined) open.end = end;
+      else {
+        open = { start: this.tokens[(index - 1 + count) % count] as number, end };
+        arcs.push(open);
+      }
+    }
+    // A run that reaches the last token goes on into the one that starts at the first.
+    const first = arcs[0];
+    const last = arcs[arcs.length - 1];
+    if (arcs.length > 1 && first !== undefined && last !== undefined && last.end === this.tokens[count - 1] && first.start === last.end) {
+      last.end = first.end;
+      arcs.shift();
+    }
+    return arcs;
   }
 
   /** Index of the first token at or after `position`, wrapping to 0 past the last. */

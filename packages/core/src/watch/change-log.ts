@@ -162,8 +162,8 @@ const tickMs = 50;
 const pruneEveryMs = 1000;
 
 /**
- * The node's engine, logging what it applies (an Engine decorator, like
- * repair/indexed-engine.ts), and the replica's side of the change feed.
+ * The node's engine, logging what it applies (an Engine decorator), and the replica's side
+ * of the change feed.
  */
 export class ChangeLog implements Engine {
   private readonly deps: ChangeLogDeps;

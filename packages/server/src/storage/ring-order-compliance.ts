@@ -20,13 +20,11 @@ import {
   type KeyHasher,
   type PurgeableEntry,
   type RingKeyEntry,
-  type RingOrderedEngine,
   type RingScanEntry,
   type RingScanOptions,
   type StoredRecord,
 } from '@ringkv/core';
 
-export type RingEngine = Engine & RingOrderedEngine;
 
 interface RingFactory {
   create(): Promise<Engine>;
@@ -36,16 +34,12 @@ interface RingFactory {
 const bucketWidth = tokenSpace / ringBucketCount;
 const lastToken = tokenSpace - 1;
 
-export function isRingOrdered(engine: Engine): engine is RingEngine {
-  return 'ringScan' in engine;
-}
-
 /** What the engine must hold: the newest record of each key applied and not discarded. */
 class Model {
   readonly records = new Map<string, StoredRecord>();
 
   constructor(
-    private readonly engine: RingEngine,
+    private readonly engine: Engine,
     private readonly hash: KeyHasher,
   ) {}
 
@@ -96,7 +90,7 @@ async function walk<T extends RingKeyEntry | RingScanEntry>(read: (options: Ring
   throw new Error('the walk did not end');
 }
 
-async function purgeWalk(engine: RingEngine, below: number, limit: number): Promise<PurgeableEntry[]> {
+async function purgeWalk(engine: Engine, below: number, limit: number): Promise<PurgeableEntry[]> {
   const all: PurgeableEntry[] = [];
   for (let pages = 0; pages < 10_000; pages++) {
     const last = all[all.length - 1];
@@ -128,7 +122,7 @@ function arcsFor(model: Model, hash: KeyHasher, rng: SeededRng): Array<[number, 
   return arcs;
 }
 
-async function checkAgainstModel(engine: RingEngine, model: Model, hash: KeyHasher, seed: number): Promise<void> {
+async function checkAgainstModel(engine: Engine, model: Model, hash: KeyHasher, seed: number): Promise<void> {
   const rng = new SeededRng(seed);
   assert.equal(engine.keyCount(), model.records.size);
   for (const [start, end] of arcsFor(model, hash, rng)) {
@@ -151,7 +145,7 @@ async function checkAgainstModel(engine: RingEngine, model: Model, hash: KeyHash
 }
 
 /** Checks every ring walk, summary and purge page of `engine` against `records`, by brute force. */
-export async function assertRingOrderMatches(engine: RingEngine, records: ReadonlyMap<string, StoredRecord>, seed: number): Promise<void> {
+export async function assertRingOrderMatches(engine: Engine, records: ReadonlyMap<string, StoredRecord>, seed: number): Promise<void> {
   const hash = await loadKeyHasher();
   const model = new Model(engine, hash);
   for (const [key, record] of records) model.records.set(key, record);
@@ -181,15 +175,10 @@ async function churn(model: Model, seed: number, keyCount: number): Promise<void
   await model.apply(gone[0] as string, tombstone(hlc++));
 }
 
-/** The ring-order cases; each is skipped by an engine that does not keep ring order. */
+/** The ring-order cases: edge cases of the walks, and survival of a close and reopen. */
 export function ringOrderComplianceCases(factory: RingFactory): void {
-  it('walks, summarizes and lists for purge exactly what a brute-force pass over its records finds', async (context) => {
+  it('walks, summarizes and lists for purge exactly what a brute-force pass over its records finds', async () => {
     const engine = await factory.create();
-    if (!isRingOrdered(engine)) {
-      await engine.close();
-      context.skip('this engine keeps no ring order yet');
-      return;
-    }
     const hash = await loadKeyHasher();
     const model = new Model(engine, hash);
     await checkAgainstModel(engine, model, hash, 1);
@@ -198,13 +187,8 @@ export function ringOrderComplianceCases(factory: RingFactory): void {
     await engine.close();
   });
 
-  it('pages a ring walk from a cursor that is not a stored key, and returns nothing for a cursor outside the arc', async (context) => {
+  it('pages a ring walk from a cursor that is not a stored key, and returns nothing for a cursor outside the arc', async () => {
     const engine = await factory.create();
-    if (!isRingOrdered(engine)) {
-      await engine.close();
-      context.skip('this engine keeps no ring order yet');
-      return;
-    }
     const hash = await loadKeyHasher();
     const model = new Model(engine, hash);
     for (let i = 0; i < 50; i++) await model.apply(`k${i}`, live(i + 1, i));
@@ -219,19 +203,13 @@ export function ringOrderComplianceCases(factory: RingFactory): void {
 
   const reopen = factory.reopen;
   if (reopen !== undefined) {
-    it('has the same ring walks, summaries and purge list after close and reopen', async (context) => {
+    it('has the same ring walks, summaries and purge list after close and reopen', async () => {
       const engine = await factory.create();
-      if (!isRingOrdered(engine)) {
-        await engine.close();
-        context.skip('this engine keeps no ring order yet');
-        return;
-      }
       const hash = await loadKeyHasher();
       const model = new Model(engine, hash);
       await churn(model, 7, 200);
       await engine.close();
       const again = await reopen();
-      assert.ok(isRingOrdered(again));
       const reopened = new Model(again, hash);
       for (const [key, record] of model.records) reopened.records.set(key, record);
       await checkAgainstModel(again, reopened, hash, 3);
