@@ -156,6 +156,9 @@ const expiryConfirmMsMax = 3000;
 /** Expiries confirmed per tick at most (one question per replica for all of them); the rest wait for the next. */
 const expiriesPerTickMax = 1000;
 
+/** Entries of the engine's purgeable list read per page while the stored ttl values are found. */
+const expiringPage = 1000;
+
 /** How often expiries are logged and the log pruned. */
 const tickMs = 50;
 /** Prune at most this often. */
@@ -444,16 +447,18 @@ export class ChangeLog implements Engine {
     }
   }
 
+  /** Finds the stored values with a ttl from the engine's purgeable list (tombstones come in it too and are skipped). */
   private async findExpiring(): Promise<void> {
-    let after: string | undefined;
+    let after: { goneAt: number; key: string } | undefined;
     try {
       for (;;) {
-        const page = await this.deps.engine.scan({ limit: 1000, ...(after !== undefined ? { after } : {}) });
-        for (const { key, record } of page) {
-          if (!record.tombstone && record.expiresAt !== undefined) this.expiries.push({ at: record.expiresAt, key, hlc: record.hlc, nodeId: record.nodeId });
+        const page = await this.deps.engine.purgeable({ below: Number.POSITIVE_INFINITY, limit: expiringPage, ...(after !== undefined ? { after } : {}) });
+        for (const entry of page) {
+          if (!entry.tombstone) this.expiries.push({ at: entry.goneAt, key: entry.key, hlc: entry.hlc, nodeId: entry.nodeId });
         }
-        if (page.length < 1000 || this.stopped) break;
-        after = (page[page.length - 1] as ScanEntry).key;
+        const last = page[page.length - 1];
+        if (last === undefined || page.length < expiringPage || this.stopped) break;
+        after = { goneAt: last.goneAt, key: last.key };
         await new Promise<void>((resolve) => this.deps.clock.setTimer(0, resolve));
       }
     } finally {
