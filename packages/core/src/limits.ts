@@ -91,6 +91,13 @@ export const nodeIdPattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Records one pushRecords or pullRecords message may carry. */
 export const recordsPerMessageMax = 5000;
 
+// Transfers of a ring change (rebalance/transfer.ts, transfer-source.ts): a batch is bounded
+// by its bytes, so that small records move many to a message and large ones few.
+/** Estimated bytes (keys and values) after which a transfer batch ends: far below frameBytesMax even with one value of valueBytesMaxDefault more. */
+export const transferBatchBytesMax = 1024 * 1024;
+/** Records one transfer batch carries at most, however small. */
+export const transferRecordsPerBatchMax = 20_000;
+
 // Backup and restore (issue 12, cluster/restore-writes.ts, packages/server/src/backup/).
 /** Records one POST /admin/restore may carry (its bytes are bounded by the node's body limit too). */
 export const restoreRecordsPerBatchMax = 1000;

@@ -295,7 +295,6 @@ export class ClusterNode {
           selfId: deps.self.nodeId,
           placement: () => this.currentPlacement,
           engine: this.engine,
-          totalKeys: () => this.engine.keyCount(),
         }),
     });
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);

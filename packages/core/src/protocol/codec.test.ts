@@ -58,6 +58,7 @@ const expiringRecord = fc
   .tuple(liveRecord.filter((record) => record.hlc < Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: 2 ** 50 }))
   .map(([record, ttl]) => ({ ...record, expiresAt: Math.min(Number.MAX_SAFE_INTEGER, record.hlc + ttl) }));
 const record = fc.oneof(liveRecord, tombstone, expiringRecord);
+const ringCursor = fc.record({ token: fc.integer({ min: 0, max: 0xffffffff }), key: fc.string({ minLength: 1 }) });
 
 const ballot = fc.record({ hlc: fc.nat(), nodeId });
 /** Idempotent writes a Paxos message carries: absent, or a non-empty list (an empty one is not sent). */
@@ -98,7 +99,7 @@ const request: fc.Arbitrary<PeerRequest> = fc.oneof(
     targetRing: fc.nat(),
     forNode: nodeId,
     unavailable: fc.array(nodeId, { maxLength: 3 }),
-    after: fc.option(fc.string({ minLength: 1 }), { nil: null }),
+    after: fc.option(ringCursor, { nil: null }),
     limit: fc.nat(),
   }),
   fc.record({ type: fc.constant('scanRecords' as const), prefix: fc.string(), after: fc.option(fc.string({ minLength: 1 }), { nil: null }), limit: fc.nat() }),
@@ -142,7 +143,7 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
     type: fc.constant('transferBatch' as const),
     ringsMatch: fc.boolean(),
     entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }),
-    next: fc.option(fc.string({ minLength: 1 }), { nil: null }),
+    next: fc.option(ringCursor, { nil: null }),
     scanned: fc.nat(),
     total: fc.nat(),
   }),

@@ -6,6 +6,7 @@ import { Packr } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
 import { JsonText } from '../storage/json-text.js';
 import type { StoredRecord } from '../storage/record.js';
+import type { RingCursor } from '../storage/ring-order.js';
 import type { Ballot, Frame, MemberAddress, MemberUpdate, PeerReply, PeerRequest, RememberedWrite } from './messages.js';
 
 export class CodecError extends Error {
@@ -74,7 +75,7 @@ function requestFields(body: PeerRequest): unknown[] {
     case 'pushRecords':
       return [requestCodes.pushRecords, body.entries.map(recordEntryFields), body.sentHlc, body.hinted ? 1 : 0, body.restore === true ? 1 : 0];
     case 'transferScan':
-      return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, body.after, body.limit];
+      return [requestCodes.transferScan, body.readRing, body.targetRing, body.forNode, body.unavailable, cursorFields(body.after), body.limit];
     case 'paxosPrepare':
       return [requestCodes.paxosPrepare, body.key, body.epoch ?? 0, body.digest ?? 0, ballotFields(body.ballot), body.idempotencyKey ?? null];
     case 'paxosAccept':
@@ -111,7 +112,7 @@ function replyFields(body: PeerReply): unknown[] {
     case 'pushAck':
       return [replyCodes.pushAck, body.applied];
     case 'transferBatch':
-      return [replyCodes.transferBatch, body.ringsMatch, body.entries.map(recordEntryFields), body.next, body.scanned, body.total];
+      return [replyCodes.transferBatch, body.ringsMatch, body.entries.map(recordEntryFields), cursorFields(body.next), body.scanned, body.total];
     case 'stateReply':
       return [replyCodes.stateReply, body.updates.map(updateFields)];
     case 'versionsReply':
@@ -187,7 +188,7 @@ function decodeRequest(code: unknown, f: unknown[]): PeerRequest {
         targetRing: int(f[1], 'targetRing'),
         forNode: str(f[2], 'forNode'),
         unavailable: array(f[3], 'unavailable').map((item) => str(item, 'unavailable')),
-        after: f[4] === null ? null : str(f[4], 'after'),
+        after: decodeCursor(f[4], 'after'),
         limit: int(f[5], 'limit'),
       };
     case requestCodes.paxosPrepare:
@@ -255,7 +256,7 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
         type: 'transferBatch',
         ringsMatch: bool(f[0], 'ringsMatch'),
         entries: array(f[1], 'entries').map(decodeRecordEntry),
-        next: f[2] === null ? null : str(f[2], 'next'),
+        next: decodeCursor(f[2], 'next'),
         scanned: int(f[3], 'scanned'),
         total: int(f[4], 'total'),
       };
@@ -381,6 +382,18 @@ function decodeChangeEntry(item: unknown): { pos: number; key: string; record: S
   const expired = bool(f[3], 'change.expired');
   if (expired && record.expiresAt === undefined) throw new CodecError('an expiry entry without an expiry');
   return { pos: int(f[0], 'change.pos'), key: str(f[1], 'change.key'), record, expired };
+}
+
+function cursorFields(cursor: RingCursor | null): unknown[] | null {
+  return cursor === null ? null : [cursor.token, cursor.key];
+}
+
+function decodeCursor(value: unknown, name: string): RingCursor | null {
+  if (value === null) return null;
+  const fields = array(value, name);
+  const token = int(fields[0], `${name}.token`);
+  if (token < 0 || token > 0xffffffff) throw new CodecError(`${name}.token ${token} is not a 32-bit ring token`);
+  return { token, key: str(fields[1], `${name}.key`) };
 }
 
 function recordEntryFields([key, record]: [string, StoredRecord]): unknown[] {

@@ -1,9 +1,10 @@
 // The one vocabulary of peer messages (docs/design.md, "One message vocabulary"). The TCP transport and the
 // in-process transport carry exactly these values, encoded by protocol/codec.ts.
 import type { StoredRecord } from '../storage/record.js';
+import type { RingCursor } from '../storage/ring-order.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 10;
+export const protocolVersion = 11;
 
 export interface MemberAddress {
   nodeId: string;
@@ -205,7 +206,8 @@ export interface PushRecordsRequest {
 
 /**
  * Rebalancing: the next batch of records the receiver holds that `forNode` takes over in
- * the ring transition from `readRing` to `targetRing`, scanning keys after `after`.
+ * the ring transition from `readRing` to `targetRing`, walking the arcs it sends
+ * (ring/placement.ts, sendingArcs) in ring order after `after`.
  */
 export interface TransferScanRequest {
   type: 'transferScan';
@@ -214,9 +216,9 @@ export interface TransferScanRequest {
   forNode: string;
   /** Members the receiving node treats as unavailable: their keys come from the other replicas. */
   unavailable: string[];
-  /** Scan keys strictly after this one; null starts at the beginning. */
-  after: string | null;
-  /** Records returned at most (the scan itself is bounded too). */
+  /** Walk strictly after this place in ring order; null starts at token 0. */
+  after: RingCursor | null;
+  /** Records returned at most (transferRecordsPerBatchMax and transferBatchBytesMax bound a batch too). */
   limit: number;
 }
 
@@ -374,9 +376,9 @@ export interface TransferBatchReply {
   /** False when the replier's rings differ from the request's: ask again later. */
   ringsMatch: boolean;
   entries: Array<[string, StoredRecord]>;
-  /** Where the next scan starts; null when the replier's keys are exhausted. */
-  next: string | null;
-  /** Keys (live and tombstones) this scan walked, and all the replier holds. */
+  /** Where the next walk starts; null when the replier has sent every key of its arcs. */
+  next: RingCursor | null;
+  /** Keys (live and tombstones) this walk covered, and all the replier holds in the arcs it sends. */
   scanned: number;
   total: number;
 }

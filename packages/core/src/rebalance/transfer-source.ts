@@ -1,21 +1,26 @@
-// The sending side of a ring transition: one bounded scan of this node's keys in order,
-// returning the records the asking member takes over (ring/placement.ts, sendsKey).
+// The sending side of a ring transition: the records the asking member takes over lie in
+// the arcs where this node sends it keys (ring/placement.ts, sendingArcs), so one request
+// walks only those arcs of the engine's ring index, in ring order, and returns everything
+// it walks, up to a batch's bytes (storage/ring-order.ts; docs/design.md, "Rebalancing").
+import { valueBytesOf } from '../cluster/key-scan.js';
+import { transferBatchBytesMax, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
-import { sendsKey, type Placement } from '../ring/placement.js';
+import { sendingArcs, type Placement } from '../ring/placement.js';
+import type { RingArc } from '../ring/ring.js';
 import type { Engine } from '../storage/engine.js';
+import { arcSpans, type RingCursor, type TokenSpan } from '../storage/ring-order.js';
 import type { StoredRecord } from '../storage/record.js';
-import { recordsPerMessageMax } from '../limits.js';
+import { tokenSpace } from '../ring/ring.js';
 
-/** Keys one request may walk, whatever it returns (bounds the time a request holds the node). */
-export const transferScanMax = 5000;
-const scanPage = 1000;
+/** Entries read from the engine per call while a batch is gathered. */
+const walkPage = 1000;
+/** What a record costs a message beside its key, node id and value: its version, flags and framing. */
+const recordOverheadBytes = 24;
 
 export interface TransferSourceDeps {
   selfId: string;
   placement(): Placement;
   engine: Engine;
-  /** Keys (live and tombstones) this node holds. */
-  totalKeys(): number;
 }
 
 export async function transferBatchFor(request: TransferScanRequest, deps: TransferSourceDeps): Promise<TransferBatchReply> {
@@ -23,23 +28,40 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   if (placement.read.fingerprint !== request.readRing || placement.target.fingerprint !== request.targetRing) {
     return { type: 'transferBatch', ringsMatch: false, entries: [], next: request.after, scanned: 0, total: 0 };
   }
-  const limit = Math.max(1, Math.min(request.limit, recordsPerMessageMax));
-  const unavailable = new Set(request.unavailable);
+  const arcs = sendingArcs(placement.read, placement.target, deps.selfId, request.forNode, new Set(request.unavailable));
+  let total = 0;
+  for (const arc of arcs) total += (await deps.engine.summarize(arc.start, arc.end)).keys;
+  const limit = Math.max(1, Math.min(request.limit, transferRecordsPerBatchMax));
   const entries: Array<[string, StoredRecord]> = [];
-  let after = request.after ?? undefined;
-  let scanned = 0;
-  const reply = (next: string | null): TransferBatchReply => ({ type: 'transferBatch', ringsMatch: true, entries, next, scanned, total: deps.totalKeys() });
-  for (;;) {
-    const wanted = Math.min(scanPage, transferScanMax - scanned);
-    const page = await deps.engine.scan({ after, limit: wanted });
-    for (const entry of page) {
-      scanned++;
-      after = entry.key;
-      if (!sendsKey(placement.read, placement.target, entry.key, deps.selfId, request.forNode, unavailable)) continue;
-      entries.push([entry.key, entry.record]);
-      if (entries.length >= limit) return reply(after);
+  let bytes = 0;
+  const reply = (next: RingCursor | null): TransferBatchReply => ({ type: 'transferBatch', ringsMatch: true, entries, next, scanned: entries.length, total });
+  const after = request.after ?? undefined;
+  // The arcs' spans in ring order: a cursor is a place in ring order, whichever arc it is in.
+  const spans = arcs.flatMap((arc) => arcSpans(arc.start, arc.end)).sort((a, b) => a.lo - b.lo);
+  for (const span of spans) {
+    if (after !== undefined && after.token > span.hi) continue;
+    let cursor = after !== undefined && after.token >= span.lo ? after : undefined;
+    for (;;) {
+      const wanted = Math.min(walkPage, limit - entries.length);
+      const page = await deps.engine.ringScan({ ...arcOf(span), limit: wanted, ...(cursor !== undefined ? { after: cursor } : {}) });
+      for (const { key, token, record } of page) {
+        entries.push([key, record]);
+        bytes += batchBytesOf(key, record);
+        cursor = { token, key };
+        if (entries.length >= limit || bytes >= transferBatchBytesMax) return reply(cursor);
+      }
+      if (page.length < wanted) break;
     }
-    if (page.length < wanted) return reply(null);
-    if (scanned >= transferScanMax) return reply(after ?? null);
   }
+  return reply(null);
+}
+
+/** The arc (start, end] that is exactly the span [lo, hi] (a span starting at token 0 is the arc from the top). */
+function arcOf(span: TokenSpan): RingArc {
+  return { start: span.lo === 0 ? tokenSpace - 1 : span.lo - 1, end: span.hi };
+}
+
+/** About what one record adds to a batch's frame. */
+function batchBytesOf(key: string, record: StoredRecord): number {
+  return key.length + record.nodeId.length + valueBytesOf(record) + recordOverheadBytes;
 }

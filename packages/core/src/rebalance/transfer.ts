@@ -2,17 +2,25 @@
 // pulls them, batch by batch, from the members of the read ring. Each source sends only
 // the keys whose replica set it leaves (so each key comes from the copy it replaces),
 // or, when those replicas are unavailable, from every other replica. The cursor per
-// source is checkpointed after each batch, so a restarted node resumes where it was.
-// When every source is exhausted the member announces it (Membership.markSynced) and the
-// status change that completes the transition follows (rebalance/rebalancer.ts).
+// source (a place in ring order) is checkpointed after each batch, so a restarted node
+// resumes where it was. When every source is exhausted the member announces it
+// (Membership.markSynced) and the status change that completes the transition follows
+// (rebalance/rebalancer.ts).
+//
+// Batches are large (bounded by bytes, limits.ts) and pipelined: once a source's batch
+// arrives, its next one is asked for at once, and comes while this one's records are
+// applied, all at the same time, so the engine commits them in few transactions.
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { ByteRate } from '../clock/token-bucket.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
 import { utf8Length } from '../keys.js';
+import { transferRecordsPerBatchMax } from '../limits.js';
+import type { TransferBatchReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import type { StoredRecord } from '../storage/record.js';
+import type { RingCursor } from '../storage/ring-order.js';
 import { jobPace, type JobKind, type JobStore, type JobView } from './job.js';
 
 export interface TransferOptions {
@@ -24,13 +32,13 @@ export interface TransferOptions {
 }
 
 export const transferDefaults: TransferOptions = {
-  recordsPerBatch: 1000,
+  recordsPerBatch: transferRecordsPerBatchMax,
   requestTimeoutMs: 10_000,
   batchesPerRun: 10_000,
 };
 
 interface SourceCheckpoint {
-  after: string | null;
+  after: RingCursor | null;
   done: boolean;
   scanned: number;
   total: number;
@@ -86,6 +94,15 @@ export interface TransferDeps {
 
 const checkpointName = 'transfer';
 
+/** A source's next batch, asked for while the one before it is applied. */
+interface BatchAhead {
+  nodeId: string;
+  after: RingCursor;
+  /** The unavailable members it was asked with: a different set makes it stale. */
+  unavailable: string;
+  reply: Promise<TransferBatchReply | undefined>;
+}
+
 export class Transfer {
   private readonly deps: TransferDeps;
   private readonly options: TransferOptions;
@@ -110,14 +127,11 @@ export class Transfer {
   async run(plan: TransferPlan): Promise<boolean> {
     const job = await this.begin(plan);
     if (job.finishedAtMs !== null) return true;
+    let ahead: BatchAhead | undefined;
     for (let batch = 0; batch < this.options.batchesPerRun; batch++) {
       if (job.paused || !this.deps.current(plan.transition)) return false;
       await this.noticeUnavailable(job, plan);
-      // The least advanced source next, so every source reports its total early and the
-      // job's total (hence progress and ETA) stops growing after the first few batches.
-      const next = plan.sources
-        .filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId))
-        .sort((a, b) => (job.sources[a] as SourceCheckpoint).scanned - (job.sources[b] as SourceCheckpoint).scanned)[0];
+      const next = this.nextSource(job, plan, ahead?.nodeId);
       if (next === undefined) {
         // Every source is done (noticeUnavailable marks the unavailable ones). Unless some source answered, nothing was received: a transfer from nobody is no transfer.
         if (plan.sources.length > 0 && plan.sources.every((nodeId) => job.unavailable.includes(nodeId))) return false;
@@ -126,9 +140,13 @@ export class Transfer {
         return true;
       }
       const startedAtMs = this.deps.clock.nowMs();
-      const progressed = await this.pullBatch(job, plan, next);
-      if (!progressed) return false;
-      // The batch's time includes the source's scan: pacing here spares the source too.
+      const source = job.sources[next] as SourceCheckpoint;
+      const reply = ahead !== undefined && ahead.nodeId === next && sameCursor(ahead.after, source.after) && ahead.unavailable === job.unavailable.join() ? await ahead.reply : await this.ask(job, plan, next, source.after);
+      ahead = undefined;
+      if (reply === undefined || !reply.ringsMatch) return false; // unanswered, or the source has not seen the same rings yet
+      if (reply.next !== null && this.streams(job, plan, next)) ahead = { nodeId: next, after: reply.next, unavailable: job.unavailable.join(), reply: this.ask(job, plan, next, reply.next) };
+      if (!(await this.take(job, plan, source, reply))) return false;
+      // The batch's time includes the source's walk: pacing here spares the source too.
       await this.deps.budget?.pause(startedAtMs);
     }
     return false;
@@ -223,30 +241,42 @@ export class Transfer {
     await this.save();
   }
 
-  private async pullBatch(job: TransferCheckpoint, plan: TransferPlan, nodeId: string): Promise<boolean> {
+  /**
+   * The source to ask next: one not yet asked first, so that every source reports its total
+   * early and the job's total (hence progress and ETA) stops growing; then the one whose
+   * batch is already asked for; then the least advanced.
+   */
+  private nextSource(job: TransferCheckpoint, plan: TransferPlan, streaming: string | undefined): string | undefined {
+    const open = plan.sources.filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId));
+    const unasked = open.find((nodeId) => (job.sources[nodeId] as SourceCheckpoint).after === null);
+    if (unasked !== undefined) return unasked;
+    if (streaming !== undefined && open.includes(streaming)) return streaming;
+    return open.sort((a, b) => (job.sources[a] as SourceCheckpoint).scanned - (job.sources[b] as SourceCheckpoint).scanned)[0];
+  }
+
+  /** Whether `nodeId` will be asked next again, so that its next batch is worth asking for now. */
+  private streams(job: TransferCheckpoint, plan: TransferPlan, nodeId: string): boolean {
+    return !plan.sources.some((other) => other !== nodeId && !(job.sources[other] as SourceCheckpoint).done && (job.sources[other] as SourceCheckpoint).after === null && this.deps.isAvailable(other));
+  }
+
+  /** One batch from `nodeId` after `after`; undefined when it did not answer (never rejects: a batch asked ahead may be dropped). */
+  private async ask(job: TransferCheckpoint, plan: TransferPlan, nodeId: string, after: RingCursor | null): Promise<TransferBatchReply | undefined> {
     const address = this.deps.addressOf(nodeId);
-    const source = job.sources[nodeId] as SourceCheckpoint;
-    if (address === undefined) return false;
-    let reply;
+    if (address === undefined) return undefined;
     try {
-      reply = await this.deps.transport.request(
+      return await this.deps.transport.request(
         address,
-        {
-          type: 'transferScan',
-          readRing: plan.readRing,
-          targetRing: plan.targetRing,
-          forNode: this.deps.selfId,
-          unavailable: job.unavailable,
-          after: source.after,
-          limit: this.options.recordsPerBatch,
-        },
+        { type: 'transferScan', readRing: plan.readRing, targetRing: plan.targetRing, forNode: this.deps.selfId, unavailable: [...job.unavailable], after, limit: this.options.recordsPerBatch },
         this.options.requestTimeoutMs,
       );
     } catch {
-      return false;
+      return undefined;
     }
-    if (!reply.ringsMatch) return false; // the source has not seen the same rings yet
-    let stored = 0;
+  }
+
+  /** Stores a batch's records (all applied at once) and moves the source's cursor past it; false when the transition changed meanwhile. */
+  private async take(job: TransferCheckpoint, plan: TransferPlan, source: SourceCheckpoint, reply: TransferBatchReply): Promise<boolean> {
+    const taken: Array<[string, StoredRecord]> = [];
     let bytes = 0;
     for (const [key, record] of reply.entries) {
       bytes += utf8Length(key) + valueBytesOf(record);
@@ -256,8 +286,10 @@ export class Transfer {
       } catch {
         continue; // stamped too far in the future (the clock-skew guard); anti-entropy decides later
       }
-      if ((await this.deps.engine.apply(key, record)).applied) stored++;
+      taken.push([key, record]);
     }
+    const outcomes = await Promise.all(taken.map(([key, record]) => this.deps.engine.apply(key, record)));
+    const stored = outcomes.filter((outcome) => outcome.applied).length;
     if (!this.deps.current(plan.transition) || this.checkpoint !== job) return false;
     job.received += stored;
     job.receivedBytes = (job.receivedBytes ?? 0) + bytes;
@@ -282,5 +314,14 @@ function readCheckpoint(value: unknown): TransferCheckpoint | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const job = value as Partial<TransferCheckpoint>;
   if (typeof job.transition !== 'number' || typeof job.sources !== 'object' || job.sources === null) return undefined;
+  // A cursor saved by a release that walked keys in key order (a string) means nothing in
+  // ring order: that source is walked again from the start.
+  for (const source of Object.values(job.sources)) {
+    if (source.after !== null && typeof source.after !== 'object') Object.assign(source, { after: null, done: false, scanned: 0 });
+  }
   return value as TransferCheckpoint;
+}
+
+function sameCursor(a: RingCursor, b: RingCursor | null): boolean {
+  return b !== null && a.token === b.token && a.key === b.key;
 }

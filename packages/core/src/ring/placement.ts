@@ -8,7 +8,7 @@
 // ring a reader uses, its R replicas meet the W that acknowledged the write. The data a
 // member gains streams to it before its status changes (rebalance/transfer.ts).
 import type { KeyHasher } from './hash.js';
-import { Ring } from './ring.js';
+import { joinedArcs, Ring, type RingArc } from './ring.js';
 import type { RingStatus } from '../protocol/messages.js';
 
 export interface Placement {
@@ -144,7 +144,11 @@ export function gainers(read: Ring, target: Ring): Set<string> {
  * when every such replica is unavailable, any other replica of the read ring.
  */
 export function sendsKey(read: Ring, target: Ring, key: string, source: string, receiver: string, unavailable: ReadonlySet<string>): boolean {
-  const position = read.hashOf(key);
+  return sendsAt(read, target, read.hashOf(key), source, receiver, unavailable);
+}
+
+/** sendsKey for every key at ring position `position`. */
+export function sendsAt(read: Ring, target: Ring, position: number, source: string, receiver: string, unavailable: ReadonlySet<string>): boolean {
   const after = target.preferenceListAt(position);
   if (!after.includes(receiver)) return false;
   const before = read.preferenceListAt(position);
@@ -156,4 +160,16 @@ export function sendsKey(read: Ring, target: Ring, key: string, source: string, 
     if (!unavailable.has(nodeId)) leaverAvailable = true;
   }
   return !leaverAvailable;
+}
+
+/**
+ * The arcs of the circle whose keys `source` sends to `receiver` (sendsKey), neighbours
+ * joined. Between two neighbouring tokens of the read and target rings together, both
+ * preference lists are the same for every position, so sendsKey's answer is too: it is
+ * decided once per arc, at its end token. A transfer walks these arcs of the engine's ring
+ * index (rebalance/transfer-source.ts) instead of every key.
+ */
+export function sendingArcs(read: Ring, target: Ring, source: string, receiver: string, unavailable: ReadonlySet<string>): RingArc[] {
+  const ends = [...new Set([...read.tokenPositions(), ...target.tokenPositions()])].sort((a, b) => a - b);
+  return joinedArcs(ends, (index) => sendsAt(read, target, ends[index] as number, source, receiver, unavailable));
 }

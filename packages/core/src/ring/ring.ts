@@ -117,29 +117,7 @@ export class Ring {
    * a walk of the engine's ring index reads each run once (storage/ring-order.ts).
    */
   arcsWhere(keep: (replicas: readonly string[]) => boolean): RingArc[] {
-    const count = this.tokens.length;
-    const arcs: RingArc[] = [];
-    let open: RingArc | undefined;
-    for (let index = 0; index < count; index++) {
-      if (!keep(this.preferenceLists[index] as readonly string[])) {
-        open = undefined;
-        continue;
-      }
-      const end = this.tokens[index] as number;
-      if (open !== undefined) open.end = end;
-      else {
-        open = { start: this.tokens[(index - 1 + count) % count] as number, end };
-        arcs.push(open);
-      }
-    }
-    // A run that reaches the last token goes on into the one that starts at the first.
-    const first = arcs[0];
-    const last = arcs[arcs.length - 1];
-    if (arcs.length > 1 && first !== undefined && last !== undefined && last.end === this.tokens[count - 1] && first.start === last.end) {
-      last.end = first.end;
-      arcs.shift();
-    }
-    return arcs;
+    return joinedArcs(this.tokens, (index) => keep(this.preferenceLists[index] as readonly string[]));
   }
 
   /** Index of the first token at or after `position`, wrapping to 0 past the last. */
@@ -154,6 +132,37 @@ export class Ring {
     }
     return low === tokens.length ? 0 : low;
   }
+}
+
+/**
+ * The arcs ending at the `ends` (ascending tokens) that `keep` accepts, each starting at the
+ * end before it, neighbours joined, a run across the top of the circle included: all of
+ * them accepted make the whole circle, (last, last].
+ */
+export function joinedArcs(ends: ArrayLike<number>, keep: (index: number) => boolean): RingArc[] {
+  const count = ends.length;
+  const arcs: RingArc[] = [];
+  let open: RingArc | undefined;
+  for (let index = 0; index < count; index++) {
+    if (!keep(index)) {
+      open = undefined;
+      continue;
+    }
+    const end = ends[index] as number;
+    if (open !== undefined) open.end = end;
+    else {
+      open = { start: ends[(index - 1 + count) % count] as number, end };
+      arcs.push(open);
+    }
+  }
+  // A run that reaches the last end goes on into the one that starts at the first.
+  const first = arcs[0];
+  const last = arcs[arcs.length - 1];
+  if (arcs.length > 1 && first !== undefined && last !== undefined && last.end === ends[count - 1] && first.start === last.end) {
+    last.end = first.end;
+    arcs.shift();
+  }
+  return arcs;
 }
 
 /** Width of a range on the circle; a lone token owns the whole circle. */
