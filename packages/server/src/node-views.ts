@@ -1,7 +1,7 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
 import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
-import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type TokenBucket } from '@ringkv/core';
+import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type RingArc, type RingCursor, type TokenBucket } from '@ringkv/core';
 import type { NodeConfig } from './config.js';
 import type { NodeSecurity } from './node-security.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
@@ -26,8 +26,9 @@ export interface NodeViewDeps {
 
 const bytesPerMegabyte = 1_000_000;
 
-/** Keys walked to count primary and replica keys; beyond it the split is extrapolated. */
-const keyRoleSampleMax = 200_000;
+/** Primary keys walked to tell live ones from tombstones; beyond it the split is taken in proportion. */
+const keyRoleWalkMax = 200_000;
+const keyRolePage = 5000;
 const keyRoleCacheMs = 5000;
 
 export class NodeViews {
@@ -242,30 +243,44 @@ export class NodeViews {
     return new RingkvClient({ baseUrl: `${security.scheme}://${address}`, timeoutMs, fetch: security.memberFetch(), ...(token ? { token } : {}) });
   }
 
-  /** Live keys this node holds as primary or as a later replica, cached for 5 s. */
+  /**
+   * Live keys this node holds as primary or as a later replica, cached for 5 s. The keys it
+   * is primary for lie in the arcs where it heads the preference list: the engine's ring
+   * index counts them (summarize), and walks them to tell live keys from tombstones while
+   * they are few enough; beyond, the live ones are taken in proportion.
+   */
   private async keyCounts(): Promise<KeyCounts> {
     const ring = this.deps.node.ring;
     const nowMs = Date.now();
     if (this.keyRoles && this.keyRoles.ring === ring && nowMs - this.keyRoles.atMs < keyRoleCacheMs) return this.keyRoles.counts;
-    let primary = 0;
-    let walkedLive = 0;
-    let after: string | undefined;
-    while (walkedLive < keyRoleSampleMax) {
-      const batch = await this.deps.engine.scan({ after, limit: 5000 });
-      for (const entry of batch) {
-        if (entry.record.tombstone) continue;
-        walkedLive++;
-        if (ring.preferenceList(entry.key)[0] === this.deps.config.id) primary++;
-      }
-      if (batch.length < 5000) break;
-      after = batch[batch.length - 1]?.key;
-    }
-    const total = this.deps.engine.liveCount();
-    const primaryTotal = walkedLive === 0 ? 0 : Math.round((primary / walkedLive) * total);
-    const counts = { total, primary: primaryTotal, replica: total - primaryTotal };
+    const { engine } = this.deps;
+    const arcs = ring.arcsWhere((replicas) => replicas[0] === this.deps.config.id);
+    let primaryStored = 0;
+    for (const arc of arcs) primaryStored += (await engine.summarize(arc.start, arc.end)).keys;
+    const total = engine.liveCount();
+    const counted = primaryStored <= keyRoleWalkMax ? await this.liveKeysIn(arcs) : Math.round((primaryStored / Math.max(1, engine.keyCount())) * total);
+    const primary = Math.min(counted, total);
+    const counts = { total, primary, replica: total - primary };
     this.keyRoles = { counts, atMs: nowMs, ring };
     return counts;
   }
+
+  /** Live keys in `arcs`, walked in the engine's ring index. */
+  private async liveKeysIn(arcs: readonly RingArc[]): Promise<number> {
+    let live = 0;
+    for (const arc of arcs) {
+      let after: RingCursor | undefined;
+      for (;;) {
+        const page = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: keyRolePage, ...(after !== undefined ? { after } : {}) });
+        for (const entry of page) if (!entry.record.tombstone) live++;
+        const last = page[page.length - 1];
+        if (last === undefined || page.length < keyRolePage) break;
+        after = { token: last.token, key: last.key };
+      }
+    }
+    return live;
+  }
+
 }
 
 
