@@ -260,6 +260,9 @@ export class Rebalancer {
     for (const arc of outside === 0 ? [] : arcs) {
       if (!(await this.cleanArc(ring, arc, job))) return;
     }
+    // Counted again now that the pass is done, so a node that has left knows at once whether
+    // it handed everything on (the count taken before the pass still holds what it dropped).
+    if (outside > 0) await this.countOutside(ring, arcs);
     job.finishedAtMs = this.deps.clock.nowMs();
   }
 

@@ -1,7 +1,7 @@
 // The sending side of a ring transition: the records the asking member takes over lie in
 // the arcs where this node sends it keys (ring/placement.ts, sendingArcs), so one request
 // walks only those arcs of the engine's ring index, in ring order, and returns everything
-// it walks, up to a batch's bytes (storage/ring-order.ts; docs/design.md, "Rebalancing").
+// it walks, up to a batch's bytes (storage/ring-order.ts; docs/design.md, "Membership and ring").
 import { valueBytesOf } from '../cluster/key-scan.js';
 import { transferBatchBytesMax, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';

@@ -413,7 +413,8 @@ export class ChangeLog implements Engine {
       const newest = candidates.length === 0 ? new Map<string, KeyVersionSeen>() : await this.newestOf(candidates.map(({ expiry }) => expiry.key));
       const nowMs = this.deps.clock.nowMs();
       for (const { expiry, record } of candidates) {
-        const seen = newest.get(expiry.key) ?? 'unreadable';
+        // null is an answer (no replica holds a version of the key); a key missing from the map is not.
+        const seen = newest.has(expiry.key) ? (newest.get(expiry.key) as KeyVersionSeen) : 'unreadable';
         if (seen !== 'unreadable') {
           if (seen === null || compareVersions(seen, record) <= 0) due.push({ key: expiry.key, record });
           continue;
