@@ -1,18 +1,30 @@
 // `npm run bench`: starts its own local 3-node cluster (memory, then LMDB), prefills
 // 10,000 keys with 100-byte values, then drives PUT and then GET load at quorum with
 // 32 connections spread over the three nodes for a fixed time, and prints requests per
-// second and p50/p99 latency per operation. Then the join benchmark (join-bench.ts): a
-// fourth node joins a 3-node LMDB cluster holding 1,000,000 keys, under load. Results also
-// go to bench/results/latest.json. The load generator is wrk when it is installed
+// second and p50/p99 latency per operation. Then ringkv beside its yardsticks
+// (yardstick-bench.ts: LMDB ringkv, the naive 3-process fan-out of fanout-node.ts and etcd
+// where installed, the same wrk load at c=33 in alternating rounds, with the issue's target
+// ratios marked pass or miss); the join benchmark (join-bench.ts: a fourth node joins a
+// 3-node LMDB cluster holding 1,000,000 keys and leaves again, under an open-loop load of
+// quorum GETs at a share of the measured capacity, open-loop-generator.ts, judged per second
+// by p99 against a baseline; then a fifth joins under the closed loop); and memory per key
+// (memory-bench.ts: RssAnon and RSS per node at each key count, restart to ready). Results
+// also go to bench/results/latest.json. The load generator is wrk when it is installed
 // (`apt-get install wrk`), else autocannon (load.ts).
-// Knobs (environment): BENCH_SECONDS (default 10; also the join benchmark's steady-state
-// measurement), BENCH_KEYS (10000), BENCH_CONNECTIONS (32), BENCH_STORAGE (memory,lmdb),
-// BENCH_BASE_PORT (18000), BENCH_LOAD (wrk or autocannon), BENCH_ONLY (ops or join: run
-// one part only), BENCH_JOIN (0 skips the join benchmark), BENCH_JOIN_KEYS (1000000),
-// BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the load during the join),
-// BENCH_JOIN_TIMEOUT_S (600: bound on the join, and again on the cleanup after it),
-// BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a token on every
-// request, in the same run, so the cost of security is a ratio; 0 skips it),
+// Knobs (environment): BENCH_SECONDS (default 10; also each yardstick figure and the join
+// benchmark's baselines), BENCH_KEYS (10000; also the yardsticks' keys), BENCH_CONNECTIONS (32),
+// BENCH_STORAGE (memory,lmdb), BENCH_BASE_PORT (18000), BENCH_LOAD (wrk or autocannon),
+// BENCH_ONLY (ops, yardsticks, join, memory, frozen, flood, sdk, cas, batch, scan or watch:
+// run one part only). BENCH_YARDSTICKS (0 skips the yardsticks), BENCH_YARDSTICK_ROUNDS (2),
+// BENCH_YARDSTICK_ETCD (0 leaves etcd out). BENCH_JOIN (0 skips the join benchmark),
+// BENCH_JOIN_KEYS (1000000), BENCH_JOIN_OPEN_SHARE (0.3: the open loop's rate as a share of
+// the closed-loop quorum-GET capacity), BENCH_JOIN_CLOSED (0 skips the closed-loop join of a
+// fifth node), BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the closed-loop load),
+// BENCH_JOIN_TIMEOUT_S (600: bound on each ring change, and again on its cleanup).
+// BENCH_MEMORY (0 skips memory per key), BENCH_MEMORY_KEYS (100000,1000000,3000000: the key
+// counts loaded in turn), BENCH_MEMORY_SETTLE_S (10: pause after each load and restart before
+// memory is read). BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a
+// token on every request, in the same run, so the cost of security is a ratio; 0 skips it),
 // BENCH_FROZEN (0 skips the frozen-replica benchmark, frozen-bench.ts: quorum p99 with one
 // replica SIGSTOPped beside healthy p99), BENCH_FROZEN_SECONDS (5: each of its four phases),
 // BENCH_FROZEN_STORAGE (lmdb). BENCH_FLOOD (0 skips the flood benchmark, flood-bench.ts: a
@@ -41,6 +53,8 @@ import { reportBatch, runBatchBench, type BatchResult } from './batch-bench.js';
 import { reportScan, runScanBench, type ScanResult } from './scan-bench.js';
 import { reportWatch, runWatchBench, type WatchResult } from './watch-bench.js';
 import { reportJoin, runJoinBench, type JoinResult } from './join-bench.js';
+import { reportMemory, runMemoryBench, type MemoryResult } from './memory-bench.js';
+import { reportYardsticks, runYardstickBench, type YardstickResult } from './yardstick-bench.js';
 import { loadGenerator, runLoad, valueBody } from './load.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -56,6 +70,8 @@ const runJoin = only === 'join' || (only === undefined && process.env.BENCH_JOIN
 const joinKeys = Number(process.env.BENCH_JOIN_KEYS ?? 1_000_000);
 const joinWriteShare = Number(process.env.BENCH_JOIN_WRITE_SHARE ?? 0.2);
 const joinTimeoutMs = Number(process.env.BENCH_JOIN_TIMEOUT_S ?? 600) * 1000;
+const joinOpenShare = Number(process.env.BENCH_JOIN_OPEN_SHARE ?? 0.3);
+const joinClosedLoop = process.env.BENCH_JOIN_CLOSED !== '0';
 const runFrozen = only === 'frozen' || (only === undefined && process.env.BENCH_FROZEN !== '0');
 const frozenSeconds = Number(process.env.BENCH_FROZEN_SECONDS ?? 5);
 const frozenStorage = (process.env.BENCH_FROZEN_STORAGE ?? 'lmdb') as Storage;
@@ -68,12 +84,23 @@ const batchPuts = Number(process.env.BENCH_BATCH_PUTS ?? 20_000);
 const runScan = only === 'scan' || (only === undefined && process.env.BENCH_SCAN !== '0');
 const scanKeys = Number(process.env.BENCH_SCAN_KEYS ?? 100_000);
 const runWatch = only === 'watch' || (only === undefined && process.env.BENCH_WATCH !== '0');
-const benchParts = ['ops', 'join', 'frozen', 'flood', 'sdk', 'cas', 'batch', 'scan', 'watch'];
+const runYardsticks = only === 'yardsticks' || (only === undefined && process.env.BENCH_YARDSTICKS !== '0');
+const yardstickRounds = Number(process.env.BENCH_YARDSTICK_ROUNDS ?? 2);
+const runMemory = only === 'memory' || (only === undefined && process.env.BENCH_MEMORY !== '0');
+const memoryKeyCounts = (process.env.BENCH_MEMORY_KEYS ?? '100000,1000000,3000000').split(',').map(Number);
+const memorySettleSeconds = Number(process.env.BENCH_MEMORY_SETTLE_S ?? 10);
+const benchParts = ['ops', 'yardsticks', 'join', 'memory', 'frozen', 'flood', 'sdk', 'cas', 'batch', 'scan', 'watch'];
 if (only !== undefined && !benchParts.includes(only)) throw new Error(`BENCH_ONLY must be one of ${benchParts.join(', ')}, not ${only}`);
+if (runYardsticks && !(Number.isInteger(yardstickRounds) && yardstickRounds >= 1 && yardstickRounds <= 10)) throw new Error(`BENCH_YARDSTICK_ROUNDS must be a whole number 1..10, not ${process.env.BENCH_YARDSTICK_ROUNDS}`);
+if (runMemory && !memoryKeyCounts.every((count, i) => Number.isInteger(count) && count >= 1000 && count > (memoryKeyCounts[i - 1] ?? 0))) {
+  throw new Error(`BENCH_MEMORY_KEYS must be increasing whole numbers of at least 1000, comma-separated, not ${process.env.BENCH_MEMORY_KEYS}`);
+}
+if (runMemory && !(memorySettleSeconds >= 0 && memorySettleSeconds <= 300)) throw new Error(`BENCH_MEMORY_SETTLE_S must be 0..300, not ${process.env.BENCH_MEMORY_SETTLE_S}`);
 if (runScan && !(Number.isInteger(scanKeys) && scanKeys >= 1)) throw new Error(`BENCH_SCAN_KEYS must be a whole number of at least 1, not ${process.env.BENCH_SCAN_KEYS}`);
 if (runBatch && !(Number.isInteger(batchPuts) && batchPuts >= 100)) throw new Error(`BENCH_BATCH_PUTS must be a whole number of at least 100, not ${process.env.BENCH_BATCH_PUTS}`);
 if (runFlood && !(Number.isInteger(floodPuts) && floodPuts >= 32)) throw new Error(`BENCH_FLOOD_PUTS must be a whole number of at least 32, not ${process.env.BENCH_FLOOD_PUTS}`);
 if (runFrozen && !(frozenSeconds >= 3 && frozenSeconds <= 120)) throw new Error(`BENCH_FROZEN_SECONDS must be 3..120, not ${process.env.BENCH_FROZEN_SECONDS}`);
+if (runJoin && !(joinOpenShare > 0 && joinOpenShare <= 1)) throw new Error(`BENCH_JOIN_OPEN_SHARE must be a share of capacity in (0, 1], not ${process.env.BENCH_JOIN_OPEN_SHARE}`);
 if (runJoin && !(Number.isInteger(joinKeys) && joinKeys >= 100)) throw new Error(`BENCH_JOIN_KEYS must be a whole number of at least 100, not ${process.env.BENCH_JOIN_KEYS}`);
 
 interface Measurement {
@@ -102,11 +129,26 @@ async function main(): Promise<void> {
       }
     }
   }
+  // Ports of its own, clear of the clusters below (etcd, when installed, takes the six after the three nodes').
+  const yardstickResult: YardstickResult | null = runYardsticks
+    ? await runYardstickBench({ basePort: basePort + 260, seconds, rounds: yardstickRounds, keyCount, etcd: process.env.BENCH_YARDSTICK_ETCD !== '0' })
+    : null;
   let joinResult: JoinResult | null = null;
   if (runJoin) {
     // Ports of its own: a node of the cluster above may still be releasing its port.
-    joinResult = await runJoinBench({ basePort: basePort + 10, keyCount: joinKeys, connections, seconds, writeShare: joinWriteShare, timeoutMs: joinTimeoutMs });
+    joinResult = await runJoinBench({
+      basePort: basePort + 10,
+      keyCount: joinKeys,
+      connections,
+      seconds,
+      writeShare: joinWriteShare,
+      timeoutMs: joinTimeoutMs,
+      openShare: joinOpenShare,
+      closedLoop: joinClosedLoop,
+    });
   }
+  // Ports of its own, clear of the clusters above.
+  const memoryResult: MemoryResult | null = runMemory ? await runMemoryBench({ basePort: basePort + 280, keyCounts: memoryKeyCounts, settleSeconds: memorySettleSeconds }) : null;
   let frozenResult: FrozenResult | null = null;
   if (runFrozen) {
     // Ports of its own, clear of the clusters above.
@@ -124,7 +166,7 @@ async function main(): Promise<void> {
   const scanResult: ScanResult | null = runScan ? await runScanBench({ basePort: basePort + 220, keys: scanKeys, stepTimeoutMs: 600_000 }) : null;
   // Ports of its own, clear of the clusters above.
   const watchResult: WatchResult | null = runWatch ? await runWatchBench({ basePort: basePort + 240, connections: Math.min(connections, 16), seconds: Math.min(seconds, 5) }) : null;
-  report(results, joinResult, frozenResult, floodResult, sdkResult, casResult, batchResult, scanResult, watchResult);
+  report(results, yardstickResult, joinResult, memoryResult, frozenResult, floodResult, sdkResult, casResult, batchResult, scanResult, watchResult);
 }
 
 async function prefill(cluster: BenchCluster): Promise<void> {
@@ -151,7 +193,9 @@ async function measure(storage: string, operation: Measurement['operation'], clu
 
 function report(
   results: Measurement[],
+  yardstickResult: YardstickResult | null,
   joinResult: JoinResult | null,
+  memoryResult: MemoryResult | null,
   frozenResult: FrozenResult | null,
   floodResult: FloodResult | null,
   sdkResult: SdkResult | null,
@@ -173,7 +217,9 @@ function report(
       ...results.map((r) => `| ${r.storage} | ${r.operation} | ${r.requestsPerSecond} | ${r.p50Ms} | ${r.p99Ms} | ${r.errors + r.non2xx} |`),
     );
   }
+  if (yardstickResult !== null) lines.push(...reportYardsticks(yardstickResult));
   if (joinResult !== null) lines.push(...reportJoin(joinResult));
+  if (memoryResult !== null) lines.push(...reportMemory(memoryResult));
   if (frozenResult !== null) lines.push(...reportFrozen(frozenResult));
   if (floodResult !== null) lines.push(...reportFlood(floodResult));
   if (sdkResult !== null) lines.push(...reportSdk(sdkResult));
@@ -187,7 +233,7 @@ function report(
   mkdirSync(resultsDir, { recursive: true });
   writeFileSync(
     join(resultsDir, 'latest.json'),
-    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, join: joinResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult, scan: scanResult, watch: watchResult }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), machine, loadGenerator, seconds, keyCount, connections, results, yardsticks: yardstickResult, join: joinResult, memory: memoryResult, frozen: frozenResult, flood: floodResult, sdk: sdkResult, cas: casResult, batch: batchResult, scan: scanResult, watch: watchResult }, null, 2)}\n`,
   );
   process.stdout.write(`results written to bench/results/latest.json\n`);
 }

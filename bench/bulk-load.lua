@@ -1,10 +1,11 @@
--- wrk script for the join benchmark's bulk load: PUTs key0 .. key(KEYS-1) at w=WRITE, each
+-- wrk script for the benchmarks' bulk loads: PUTs keyFIRST .. key(KEYS-1) at w=WRITE, each
 -- key once, with a 100-byte value. Thread i of THREADS (one per node in HOSTS) writes keys
--- i, i+THREADS, i+2*THREADS, ... through its own node.
+-- FIRST+i, FIRST+i+THREADS, ... through its own node.
 -- wrk itself only stops at its -d deadline, so a thread that has its answers prints
 -- THREAD_DONE and stops; the benchmark interrupts wrk (SIGINT) once every thread has,
 -- and done() then prints the RESULT line.
 local nkeys = tonumber(os.getenv("KEYS") or "1000")
+local first = tonumber(os.getenv("FIRST") or "0")
 local nthreads = tonumber(os.getenv("THREADS") or "1")
 local write = os.getenv("WRITE") or "one"
 local hosts = os.getenv("HOSTS")
@@ -25,15 +26,15 @@ end
 
 local next_key, share, answered
 function init(args)
-  next_key = tid
-  share = math.floor((nkeys - tid + nthreads - 1) / nthreads)
+  next_key = first + tid
+  share = math.floor((nkeys - first - tid + nthreads - 1) / nthreads)
   answered = 0
 end
 
 -- Once a thread has sent its last key, its connections still ask for requests until the
 -- answers are in: they write that last key again, which changes nothing stored.
 -- wrk calls request() once before the run to check the script, and throws that request
--- away: the benchmark writes key0 .. key(THREADS-1) again itself after the load.
+-- away: the benchmark writes keyFIRST .. key(FIRST+THREADS-1) again itself after the load.
 function request()
   local key = next_key
   if next_key + nthreads < nkeys then next_key = next_key + nthreads end

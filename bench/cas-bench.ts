@@ -196,13 +196,13 @@ async function drive(step: Step, clients: number, seconds: number): Promise<Omit
   };
 }
 
-interface EtcdCluster {
+export interface EtcdCluster {
   urls: string[];
   stop(): Promise<void>;
 }
 
 /** Three etcd members on 127.0.0.1 (client ports base..base+2, peer ports base+3..base+5), as the team's etcd yardstick starts them. */
-async function startEtcd(basePort: number): Promise<EtcdCluster> {
+export async function startEtcd(basePort: number): Promise<EtcdCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ringkv-bench-etcd-'));
   const members = [0, 1, 2].map((index) => ({ name: `m${index + 1}`, client: `http://127.0.0.1:${basePort + index}`, peer: `http://127.0.0.1:${basePort + 3 + index}` }));
   const initialCluster = members.map((member) => `${member.name}=${member.peer}`).join(',');
@@ -253,7 +253,7 @@ async function etcdAnswers(urls: readonly string[]): Promise<boolean> {
 }
 
 /** etcd's JSON gateway (etcd 3.4 serves /v3/...): keys and values in base64, int64 as strings. */
-async function etcdCall(url: string, path: string, body: unknown): Promise<Record<string, unknown>> {
+export async function etcdCall(url: string, path: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(`${url}/v3/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(requestTimeoutMs) });
   const answer = (await response.json()) as Record<string, unknown>;
   if (response.status !== 200) throw new Error(`etcd ${path} status ${response.status}`);
@@ -299,7 +299,7 @@ async function etcdStep(urls: readonly string[], operation: 'put' | 'txn compare
   };
 }
 
-function base64(text: string): string {
+export function base64(text: string): string {
   return Buffer.from(text).toString('base64');
 }
 

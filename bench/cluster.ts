@@ -31,6 +31,8 @@ export interface BenchCluster {
   nodes: BenchNode[];
   /** Starts a new node with the founders as seeds: it joins the running cluster. */
   addNode(id: string, port: number): BenchNode;
+  /** Stops a node (SIGTERM) and starts it again on the same port and data directory; resolves once it is spawned. */
+  restartNode(id: string): Promise<BenchNode>;
   stop(): Promise<void>;
 }
 
@@ -78,7 +80,7 @@ export async function startCluster(storage: Storage, basePort: number, secure = 
   ensureClusterSecretFile(secretFile);
   const security = secure ? secureSetup(dataDir) : undefined;
   const nodes: BenchNode[] = [];
-  const startNode = (id: string, port: number): BenchNode => {
+  const spawnNode = (id: string, port: number): BenchNode => {
     const address = `127.0.0.1:${port}`;
     const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
@@ -87,7 +89,10 @@ export async function startCluster(storage: Storage, basePort: number, secure = 
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);
-    const node = { id, address, url: `${security ? 'https' : 'http'}://${address}`, child };
+    return { id, address, url: `${security ? 'https' : 'http'}://${address}`, child };
+  };
+  const startNode = (id: string, port: number): BenchNode => {
+    const node = spawnNode(id, port);
     nodes.push(node);
     return node;
   };
@@ -97,6 +102,15 @@ export async function startCluster(storage: Storage, basePort: number, secure = 
     ...(security ? { credentials: security.credentials } : {}),
     nodes,
     addNode: startNode,
+    restartNode: async (id) => {
+      const index = nodes.findIndex((node) => node.id === id);
+      const old = nodes[index];
+      if (old === undefined) throw new Error(`no node ${id} in the benchmark cluster`);
+      await stopChild(old.child);
+      const node = spawnNode(id, Number(old.address.split(':')[1]));
+      nodes[index] = node;
+      return node;
+    },
     stop: async () => {
       await Promise.all(nodes.map((node) => stopChild(node.child)));
       rmSync(dataDir, { recursive: true, force: true });

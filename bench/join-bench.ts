@@ -1,101 +1,146 @@
-// The join benchmark: how long a fourth node takes to join a 3-node LMDB cluster holding
-// `keyCount` keys (100-byte values), how fast the data moves into it, and what the join
-// costs the requests served meanwhile, against the same load on the steady cluster.
+// The join benchmark (issue 14, "Targets"): how fast data moves when a fourth node joins a
+// 3-node LMDB cluster holding `keyCount` keys (100-byte values) and when it leaves again, how
+// long each change takes from its start until every cleanup is done, and what it costs the
+// clients meanwhile.
 //
-// Steps: bulk-load the keys; warm up, then run the load for `seconds` (steady state); start
-// n4 (a new node finding a cluster that holds data, so it joins) and run the same load until
-// n4 is normal and no node reports a ring change under way (the join: start-up and ring
-// settle, n4's transfer, then the completion, during which the other nodes usually also run
-// their cleanup jobs, dropping the keys they gave up to n4); if a cleanup is still running
-// then, keep the load on until every one is done. The load is quorum reads and writes of
-// keys that exist, spread over the three founding nodes only: clients of a real cluster do
-// not move to a node the moment it appears. Per-second response counts show what an
-// average hides (nodes that stop answering for seconds).
-// Lastly, every key must be on exactly N=3 of the 4 nodes: the key counts must add up to
-// 3 x keyCount.
+// Steps: bulk-load the keys; measure the cluster's quorum-GET capacity with a closed loop
+// (wrk, a few seconds), and the mixed closed-loop load of earlier versions for reference.
+// Then start the open loop (open-loop.ts: quorum GETs on a fixed schedule at `openShare` of
+// that capacity, latency counted from each request's due time, spread over the three founding
+// nodes, as clients of a real cluster do not move to a node the moment it appears) and keep it
+// running through: a baseline of `seconds`, the join of n4 (started to normal, then until
+// every node's cleanup is done), a second baseline, and the leave of n4 (POST /cluster/leave
+// to n4 left, then the cleanups). The target is judged per second of each change: the worst
+// second's p99 against its baseline's p99, and errors. Lastly, unless `closedLoop` is off, n5
+// joins under the closed loop, whose throughput against its steady state is reported (a
+// closed loop that saturates both cores leaves no room for a transfer: not the target).
+// After each change every key must be on exactly N=3 of the live nodes.
 import { RingkvClient, type ClusterInfo, type Job, type JobList } from '@ringkv/client';
-import { sleep, startCluster, type BenchCluster } from './cluster.js';
+import { sleep, startCluster, type BenchCluster, type BenchNode } from './cluster.js';
 import { bulkLoad, round, runLoad, startLoad, type BulkLoadResult, type LoadResult, type LoadSpec } from './load.js';
+import { openLoopWindow, startOpenLoop, type OpenLoopSecond } from './open-loop.js';
 
 export interface JoinBenchOptions {
   basePort: number;
   keyCount: number;
   connections: number;
-  /** Length of the steady-state measurement. */
+  /** Length of each baseline and steady-state measurement. */
   seconds: number;
-  /** Share of PUTs in the load (the rest are GETs). */
+  /** Share of PUTs in the closed-loop mixed load (the rest are GETs). */
   writeShare: number;
-  /** Bound on the join, and again on the cleanup. */
+  /** Bound on each ring change, and again on its cleanup. */
   timeoutMs: number;
+  /** The open loop's rate, as a share of the measured quorum-GET capacity. */
+  openShare: number;
+  /** Also join a fifth node under the closed-loop load. */
+  closedLoop: boolean;
 }
 
-export interface JoinPhase extends LoadResult {
-  phase: 'steady' | 'join' | 'cleanup';
+/** What the open loop saw before and during one ring change. */
+export interface OpenLoopImpact {
+  baselineP50Ms: number | null;
+  baselineP99Ms: number | null;
+  baselineErrors: number;
+  p99Ms: number | null;
+  /** The highest p99 of any second the change touched (of those with answers), and that over the baseline's p99. */
+  worstSecondP99Ms: number | null;
+  worstOverBaseline: number | null;
+  /** Seconds in which no request was answered (all failed): no p99, but they count as errors. */
+  secondsWithoutAnswers: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  perSecond: OpenLoopSecond[];
+}
+
+/** What the closed loop saw: throughput against its steady state. */
+export interface ClosedLoopImpact {
+  steady: Pick<LoadResult, 'requestsPerSecond' | 'p50Ms' | 'p99Ms'>;
+  requestsPerSecond: number;
   /** requestsPerSecond / the steady state's. */
   ratio: number;
-  /** Fewest responses in one whole second of the phase (the first and last seconds are partial). */
+  /** Fewest answers in one whole second of the change. */
   worstSecond: number | null;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
 }
 
-export interface JoinResult {
-  keyCount: number;
-  valueBytes: number;
-  writeShare: number;
-  connections: number;
-  bulkLoad: BulkLoadResult;
-  /** From starting n4 to n4 normal with no ring change under way (wall clock, polled every 250 ms). */
-  joinSeconds: number;
-  /** From starting n4 to the start of its transfer: start-up, gossip, then the ring settle period. */
+export interface RingChangeResult {
+  change: 'join' | 'leave';
+  node: string;
+  load: 'open loop' | 'closed loop';
+  /** From the start (node started, or leave asked) until the ring is normal with no change under way. */
+  ringSeconds: number;
+  /** From the start to the first transfer's start: start-up, gossip, the ring settle period. */
   settleSeconds: number;
-  /** n4's transfer job, startedAtMs to finishedAtMs. */
+  /** From the first transfer job's start to the last one's end. */
   transferSeconds: number;
-  /** Records stored by n4 (job.recordsMoved), and per second of transfer. */
   recordsMoved: number;
   recordsPerSecond: number;
-  /** Records the sources scanned to find them (job.keysDone), and per second. */
+  /** Records the sources scanned to find them. */
   keysScanned: number;
-  keysScannedPerSecond: number;
-  /** From the end of n4's transfer to the end of the join (n4 normal, no ring change under way). */
-  completionSeconds: number;
-  /** From the end of the join until every node's cleanup job is done (0 when they were done before). */
+  /** Records moved x (key bytes + value bytes); from the jobs when they report bytesMoved. */
+  payloadBytes: number;
+  payloadFrom: 'jobs' | 'key and value sizes';
+  payloadMegabytesPerSecond: number;
+  /** From the end of the ring change until every cleanup is done. */
   cleanupSeconds: number;
-  /**
-   * Each node's cleanup of the keys it gave up: records dropped (its live keys before the
-   * join less those after), and when its cleanup passes ran, in seconds after n4 started.
-   * A node runs another pass if keys arrived outside its ranges meanwhile; a pass that ran
-   * entirely while the polls went unanswered is not seen.
-   */
-  cleanups: Array<{ node: string; dropped: number; passes: Array<{ fromSeconds: number; toSeconds: number; dropped: number }> }>;
-  /** Measured: steady state, the join, and what remained of the cleanups after it. */
-  phases: JoinPhase[];
-  /** Parts of the join, from the per-second counts: during n4's transfer, and from its end to the end of the join. */
-  joinParts: Array<{ part: 'transfer' | 'after the transfer'; seconds: number; requestsPerSecond: number | null; worstSecond: number | null }>;
-  /** Whole seconds, from n4's start to the end of the cleanups, in which fewer than a tenth of the steady state's requests were answered. */
-  stallSeconds: number;
-  /** Live keys per node (GET /status keyCount) at the end, their sum, and the expected sum (N x keyCount). */
+  /** From the start until every cleanup is done. */
+  wholeSeconds: number;
+  cleanups: Array<{ node: string; dropped: number; fromSeconds: number; toSeconds: number }>;
   keysStored: Record<string, number>;
   keysStoredSum: number;
   keysExpected: number;
   /** Polls (of GET /cluster and /cluster/jobs on n1) that failed or timed out. */
   pollFailures: number;
-  /** What the polls saw, about once a second: n4's ring status, members n1 did not see up (suspect or down), n4's join job. */
-  timeline: Array<{ atMs: number; n4: string; rebalancing: boolean | null; notUp: string[]; keysDone: number; keysTotal: number; recordsMoved: number }>;
+  openLoop?: OpenLoopImpact;
+  closedLoop?: ClosedLoopImpact;
+}
+
+export interface JoinTarget {
+  figure: string;
+  value: number | null;
+  bound: 'min' | 'max';
+  target: number;
+  unit: string;
+  pass: boolean | null;
+}
+
+export interface JoinResult {
+  keyCount: number;
+  valueBytes: number;
+  /** Mean length of the keys written (key0 .. key(keyCount-1)). */
+  keyBytesMean: number;
+  connections: number;
+  writeShare: number;
+  bulkLoad: BulkLoadResult;
+  /** Closed loop (wrk), quorum GETs: what the cluster serves at most. */
+  capacity: Pick<LoadResult, 'requestsPerSecond' | 'p50Ms' | 'p99Ms' | 'errors' | 'non2xx'>;
+  openShare: number;
+  openRequestsPerSecond: number;
+  changes: RingChangeResult[];
+  targets: JoinTarget[];
 }
 
 const replicas = 3;
+const valueBytes = 100;
 const pollMs = 250;
-const warmUpSeconds = 5;
+const warmUpSeconds = 3;
+const capacitySeconds = 5;
+/** The README's 1,000,000-key join before issue 14: 40.5 s to normal, cleanups done 11.5 s later. */
+const joinWholeSecondsBefore = 52;
+const transferKinds = new Set(['join', 'leave', 'remove']);
 
 export async function runJoinBench(options: JoinBenchOptions): Promise<JoinResult> {
   const cluster = await startCluster('lmdb', options.basePort);
   try {
-    return await measureJoin(cluster, options);
+    return await measureChanges(cluster, options);
   } finally {
     await cluster.stop();
   }
 }
 
-async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Promise<JoinResult> {
+async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions): Promise<JoinResult> {
   const { keyCount } = options;
   const say = (line: string) => process.stdout.write(`join: ${line}\n`);
   say(`bulk-loading ${keyCount} keys (100-byte values, w=one)...`);
@@ -103,175 +148,250 @@ async function measureJoin(cluster: BenchCluster, options: JoinBenchOptions): Pr
   const loaded = await bulkLoad(cluster.urls, keyCount, 60_000 + keyCount * 2);
   say(`loaded ${keyCount} keys in ${loaded.seconds} s (${loaded.keysPerSecond} keys/s, ${loaded.errors} failed writes)`);
   // At w=one the other replicas' writes may still be in flight: wait for them, bounded.
-  const afterLoad = await waitForKeyCount(cluster.nodes.map((node) => node.url), replicas * keyCount, 30_000);
+  const afterLoad = await waitForKeyCount(cluster.urls, replicas * keyCount, 30_000);
   if (afterLoad.sum !== replicas * keyCount) say(`after the load the nodes hold ${afterLoad.sum} records, not ${replicas * keyCount}`);
 
-  const spec = (seconds: number): LoadSpec => ({
+  const closed = (operation: LoadSpec['operation'], seconds: number): LoadSpec => ({
     urls: cluster.urls,
-    operation: 'mixed',
+    operation,
     keyCount,
     connections: options.connections,
     writeShare: options.writeShare,
     seconds,
   });
-  // Throughput right after the bulk load climbs for several seconds: a warm-up keeps that
-  // transient out of the steady state the join is compared with.
-  await runLoad(spec(warmUpSeconds));
-  const steady = await runLoad(spec(options.seconds));
-  say(`steady state: ${steady.requestsPerSecond} req/s, p99 ${steady.p99Ms} ms`);
+  // Throughput right after the bulk load climbs for a while: a warm-up keeps that out of the capacity.
+  await runLoad(closed('GET', warmUpSeconds));
+  const capacity = await runLoad(closed('GET', capacitySeconds));
+  const openRate = Math.max(1, Math.round(capacity.requestsPerSecond * options.openShare));
+  say(`capacity (closed loop, quorum GET): ${capacity.requestsPerSecond} req/s, p99 ${capacity.p99Ms} ms; open loop at ${openRate} req/s`);
 
-  const seed = new RingkvClient({ baseUrl: cluster.urls[0] as string, timeoutMs: 5000 });
-  // Every cleanup pass seen, per node and start time (a job's view only shows the last pass).
-  const passes = new Map<string, Job>();
-  const collect = (jobs: JobList | undefined) => {
-    for (const job of jobs?.jobs ?? []) if (job.kind === 'cleanup') passes.set(`${job.node} ${job.startedAtMs}`, job);
-  };
-  const timeline: JoinResult['timeline'] = [];
-  let pollFailures = 0;
-  const n4Port = options.basePort + 3;
-  const joinStartMs = Date.now();
-  const n4 = cluster.addNode('n4', n4Port);
-  const joinLoad = startLoad(spec(Math.ceil(options.timeoutMs / 1000) + 60));
-  let joinJob: Job | undefined;
-  let joinEndMs: number;
+  const changes: TimedChange[] = [];
+  const boundSeconds = 4 * (options.timeoutMs / 1000) + 4 * options.seconds + 120;
+  const open = await startOpenLoop({ urls: cluster.urls, keyCount, requestsPerSecond: openRate, secondsMax: boundSeconds });
+  const marks: Array<{ baselineFromMs: number; fromMs: number; toMs: number }> = [];
+  let measured: Awaited<ReturnType<typeof open.stop>>;
   try {
+    await sleep(warmUpSeconds * 1000);
+    let baselineFromMs = Date.now();
+    await sleep(options.seconds * 1000);
+    const n4 = cluster.addNode('n4', options.basePort + 3);
     say('n4 started');
-    for (;;) {
-      const pollStartMs = Date.now();
-      if (n4.child.exitCode !== null || n4.child.signalCode !== null) throw new Error(`n4 exited during the join (${n4.child.signalCode ?? `code ${n4.child.exitCode}`})`);
-      const [view, jobs] = await Promise.all([seed.cluster().catch(() => undefined), seed.clusterJobs().catch(() => undefined)]);
-      if (view === undefined || jobs === undefined) pollFailures++;
-      collect(jobs);
-      joinJob = jobs?.jobs.find((job) => job.node === 'n4' && job.kind === 'join') ?? joinJob;
-      const ring = view?.members.find((member) => member.nodeId === 'n4')?.ringStatus ?? 'unknown';
-      note(timeline, ring, view, joinJob);
-      if (ring === 'normal' && view?.rebalancing === false) break;
-      if (Date.now() - joinStartMs > options.timeoutMs) {
-        throw new Error(`the join did not complete within ${options.timeoutMs / 1000} s: n4 ${ring}, ${describeJob(joinJob)}`);
-      }
-      await sleep(Math.max(0, pollMs - (Date.now() - pollStartMs)));
-    }
-    joinEndMs = Date.now();
+    const joined = await watchRingChange(cluster, { change: 'join', node: n4, load: 'open loop', keyCount, timeoutMs: options.timeoutMs }, say);
+    changes.push(joined);
+    marks.push({ baselineFromMs, fromMs: joined.startMs, toMs: joined.endMs });
+
+    baselineFromMs = Date.now();
+    await sleep(options.seconds * 1000);
+    const leaveAtMs = Date.now();
+    await new RingkvClient({ baseUrl: n4.url, timeoutMs: 10_000 }).leave();
+    say('n4 asked to leave');
+    const left = await watchRingChange(cluster, { change: 'leave', node: n4, load: 'open loop', keyCount, timeoutMs: options.timeoutMs, startMs: leaveAtMs }, say);
+    changes.push(left);
+    marks.push({ baselineFromMs, fromMs: left.startMs, toMs: left.endMs });
+  } finally {
+    measured = await open.stop();
+  }
+  // A node that left stops by itself after the settle period; the next change must not count it.
+  const n4 = cluster.nodes.find((node) => node.id === 'n4');
+  if (n4 !== undefined) await pollUntil(60_000, pollMs, async () => n4.child.exitCode !== null || n4.child.signalCode !== null, () => 'n4 left the ring but did not stop within 60 s');
+  for (const [i, mark] of marks.entries()) {
+    const baseline = openLoopWindow(measured, mark.baselineFromMs, mark.fromMs, true);
+    const during = openLoopWindow(measured, mark.fromMs, mark.toMs, false);
+    const answered = during.perSecond.flatMap((second) => (second.p99Ms === null ? [] : [second.p99Ms]));
+    const worst = answered.length === 0 ? null : Math.max(...answered);
+    const change = changes[i];
+    if (change === undefined) continue;
+    change.openLoop = {
+      baselineP50Ms: baseline.p50Ms,
+      baselineP99Ms: baseline.p99Ms,
+      baselineErrors: baseline.errors,
+      p99Ms: during.p99Ms,
+      worstSecondP99Ms: worst,
+      worstOverBaseline: worst !== null && baseline.p99Ms !== null && baseline.p99Ms > 0 ? round(worst / baseline.p99Ms) : null,
+      secondsWithoutAnswers: during.perSecond.length - answered.length,
+      errors: during.errors,
+      errorKinds: during.errorKinds,
+      perSecond: during.perSecond,
+    };
+  }
+  if (options.closedLoop) changes.push(await closedLoopJoin(cluster, options, closed, say));
+  const result = {
+    keyCount,
+    valueBytes,
+    keyBytesMean: round(keyBytesTotal(keyCount) / keyCount),
+    connections: options.connections,
+    writeShare: options.writeShare,
+    bulkLoad: loaded,
+    capacity: { requestsPerSecond: capacity.requestsPerSecond, p50Ms: capacity.p50Ms, p99Ms: capacity.p99Ms, errors: capacity.errors, non2xx: capacity.non2xx },
+    openShare: options.openShare,
+    openRequestsPerSecond: openRate,
+    changes: changes.map(({ startMs: _start, endMs: _end, ...change }) => change),
+  };
+  return { ...result, targets: judge(result) };
+}
+
+/** n5 joins under the closed-loop mixed load, after a steady-state measurement of it. */
+async function closedLoopJoin(
+  cluster: BenchCluster,
+  options: JoinBenchOptions,
+  closed: (operation: LoadSpec['operation'], seconds: number) => LoadSpec,
+  say: (line: string) => void,
+): Promise<TimedChange> {
+  const steady = await runLoad(closed('mixed', options.seconds));
+  say(`closed loop steady state: ${steady.requestsPerSecond} req/s, p99 ${steady.p99Ms} ms`);
+  const load = startLoad(closed('mixed', 2 * Math.ceil(options.timeoutMs / 1000) + 60));
+  let change: TimedChange;
+  try {
+    const n5 = cluster.addNode('n5', options.basePort + 4);
+    say('n5 started');
+    change = await watchRingChange(cluster, { change: 'join', node: n5, load: 'closed loop', keyCount: options.keyCount, timeoutMs: options.timeoutMs }, say);
   } catch (error) {
     // The load must end too; its own failure would only hide this one.
-    await joinLoad.stop().catch(() => undefined);
+    await load.stop().catch(() => undefined);
     throw error;
   }
-  const joinMeasured = await joinLoad.stop();
-  say(`n4 normal after ${round((joinEndMs - joinStartMs) / 1000)} s; ${joinMeasured.requestsPerSecond} req/s, p99 ${joinMeasured.p99Ms} ms during the join`);
-
-  const cleanupLoad = startLoad(spec(Math.ceil(options.timeoutMs / 1000) + 60));
-  let cleanups: Job[];
-  let cleanupEndMs: number;
-  try {
-    // The poll that saw n4 normal may have read the jobs a moment before the transfer's end.
-    joinJob = (await finalJoinJob(n4.url)) ?? joinJob;
-    const transferEndMs = joinJob?.finishedAtMs ?? joinEndMs;
-    const ids = cluster.nodes.map((node) => node.id);
-    for (;;) {
-      const pollStartMs = Date.now();
-      const jobs: JobList | undefined = await seed.clusterJobs().catch(() => undefined);
-      if (jobs === undefined) pollFailures++;
-      collect(jobs);
-      // A cleanup for the new ring starts on each node once it sees the ring stable; older ones are from before the join.
-      cleanups = ids.map((id) => jobs?.jobs.find((job) => job.node === id && job.kind === 'cleanup' && job.startedAtMs >= transferEndMs)).filter((job) => job !== undefined);
-      if (cleanups.length === ids.length && cleanups.every((job) => job.state === 'done')) break;
-      if (Date.now() - joinEndMs > options.timeoutMs) {
-        throw new Error(`the cleanup did not complete within ${options.timeoutMs / 1000} s: ${cleanups.map((job) => `${job.node} ${job.state} ${job.keysDone}/${job.keysTotal}`).join(', ')}`);
-      }
-      await sleep(Math.max(0, pollMs - (Date.now() - pollStartMs)));
-    }
-    cleanupEndMs = Math.max(joinEndMs, ...cleanups.map((job) => job.finishedAtMs ?? Date.now()));
-  } catch (error) {
-    await cleanupLoad.stop().catch(() => undefined);
-    throw error;
-  }
-  const cleanupMeasured = await cleanupLoad.stop();
-  const sinceStart = (ms: number) => round((ms - joinStartMs) / 1000);
-  const cleanupPasses = (node: string) =>
-    [...passes.values()]
-      .filter((pass) => pass.node === node && pass.startedAtMs >= (joinJob?.finishedAtMs ?? joinEndMs))
-      .sort((a, b) => a.startedAtMs - b.startedAtMs)
-      .map((pass) => ({ fromSeconds: sinceStart(pass.startedAtMs), toSeconds: sinceStart(pass.finishedAtMs ?? cleanupEndMs), dropped: pass.recordsMoved }));
-  say(`cleanups done ${round((cleanupEndMs - joinStartMs) / 1000)} s after n4 started`);
-
-  const stored = await waitForKeyCount(cluster.nodes.map((node) => node.url), replicas * keyCount, 30_000);
-  const job = joinJob;
-  if (job === undefined || job.finishedAtMs === null) throw new Error(`n4 is normal but its join job was not seen finished: ${describeJob(job)}`);
-  const transferSeconds = (job.finishedAtMs - job.startedAtMs) / 1000;
-  const phase = (name: JoinPhase['phase'], measured: LoadResult): JoinPhase => ({
-    phase: name,
-    ...measured,
-    ratio: round(measured.requestsPerSecond / Math.max(1, steady.requestsPerSecond)),
-    worstSecond: worstSecond(measured.perSecond.slice(1, -1)),
-  });
-  const part = (name: JoinResult['joinParts'][number]['part'], fromMs: number, toMs: number) => {
-    const inside = joinMeasured.perSecond.filter((point) => point.second * 1000 >= fromMs && (point.second + 1) * 1000 <= toMs);
-    const mean = inside.length === 0 ? null : Math.round(inside.reduce((sum, point) => sum + point.requests, 0) / inside.length);
-    return { part: name, seconds: round((toMs - fromMs) / 1000), requestsPerSecond: mean, worstSecond: worstSecond(inside) };
+  const during = await load.stop();
+  const inside = during.perSecond.filter((point) => point.second * 1000 >= change.startMs && (point.second + 1) * 1000 <= change.endMs);
+  change.closedLoop = {
+    steady: { requestsPerSecond: steady.requestsPerSecond, p50Ms: steady.p50Ms, p99Ms: steady.p99Ms },
+    requestsPerSecond: during.requestsPerSecond,
+    ratio: round(during.requestsPerSecond / Math.max(1, steady.requestsPerSecond)),
+    worstSecond: inside.length === 0 ? null : Math.min(...inside.map((point) => point.requests)),
+    p50Ms: during.p50Ms,
+    p99Ms: during.p99Ms,
+    errors: during.errors + during.non2xx,
   };
-  // Cleanups over before the join, or within a second of its end (the usual case), leave nothing to measure.
-  const cleanupMeasurable = cleanupEndMs - joinEndMs >= 1000;
-  const afterStart = [...joinMeasured.perSecond.slice(1, -1), ...(cleanupMeasurable ? cleanupMeasured.perSecond : [])].filter(
-    (point) => (point.second + 1) * 1000 <= cleanupEndMs,
-  );
+  return change;
+}
+
+/** A change with its wall-clock window (Unix ms), to cut the loads' measurements by. */
+type TimedChange = RingChangeResult & { startMs: number; endMs: number };
+
+interface ChangeSpec {
+  change: 'join' | 'leave';
+  node: BenchNode;
+  load: RingChangeResult['load'];
+  keyCount: number;
+  timeoutMs: number;
+  /** When the change was asked for (a leave); a join starts now, with its node. */
+  startMs?: number;
+}
+
+/**
+ * Polls n1 until the ring change is over (the node normal, or left, and nothing
+ * rebalancing), then until every remaining node has run its cleanup for the new ring, and
+ * checks that every key is on N of the remaining nodes.
+ */
+async function watchRingChange(cluster: BenchCluster, spec: ChangeSpec, say: (line: string) => void): Promise<TimedChange> {
+  const startMs = spec.startMs ?? Date.now();
+  const seed = new RingkvClient({ baseUrl: cluster.urls[0] as string, timeoutMs: 5000 });
+  const subject = spec.node.id;
+  const jobs = new Map<string, Job>();
+  let pollFailures = 0;
+  const poll = async (withView: boolean): Promise<ClusterInfo | undefined> => {
+    const [view, list] = await Promise.all([withView ? seed.cluster().catch(() => undefined) : undefined, seed.clusterJobs().catch(() => undefined)]);
+    if ((withView && view === undefined) || list === undefined) pollFailures++;
+    collect(jobs, list, startMs);
+    return view;
+  };
+  const wanted = spec.change === 'join' ? 'normal' : 'left';
+  await pollUntil(spec.timeoutMs, pollMs, async () => {
+    if (spec.change === 'join' && spec.node.child.exitCode !== null) throw new Error(`${subject} exited during its join (code ${spec.node.child.exitCode})`);
+    const view = await poll(true);
+    const status = view?.members.find((member) => member.nodeId === subject)?.ringStatus;
+    return status === wanted && view?.rebalancing === false;
+  }, () => `the ${spec.change} of ${subject} did not complete within ${spec.timeoutMs / 1000} s: ${describeJobs(jobs)}`);
+  const ringEndMs = Date.now();
+  say(`${spec.change} of ${subject}: ring settled after ${round((ringEndMs - startMs) / 1000)} s`);
+
+  // Transfers run on the nodes that gain keys; a poll may have read them a moment before their end.
+  const transfers = () => [...jobs.values()].filter((job) => transferKinds.has(job.kind));
+  await pollUntil(30_000, pollMs, async () => {
+    await poll(false);
+    return transfers().length > 0 && transfers().every((job) => job.finishedAtMs !== null);
+  }, () => `the ${spec.change} of ${subject} ended but its transfer jobs were not seen finished: ${describeJobs(jobs)}`);
+  const transferStartMs = Math.min(...transfers().map((job) => job.startedAtMs));
+  const transferEndMs = Math.max(...transfers().map((job) => job.finishedAtMs ?? 0));
+
+  const remaining = cluster.nodes.filter((node) => node.child.exitCode === null && node.child.signalCode === null && !(spec.change === 'leave' && node === spec.node));
+  // A cleanup for the new ring starts on each remaining node once it sees the ring stable.
+  const cleanupsOf = () => remaining.map((node) => latestCleanup(jobs, node.id, transferEndMs));
+  await pollUntil(spec.timeoutMs, pollMs, async () => {
+    await poll(false);
+    return cleanupsOf().every((job) => job?.state === 'done');
+  }, () => `the cleanups after the ${spec.change} of ${subject} did not complete within ${spec.timeoutMs / 1000} s: ${describeJobs(jobs)}`);
+  const cleanups = cleanupsOf().filter((job) => job !== undefined);
+  const endMs = Math.max(ringEndMs, ...cleanups.map((job) => job.finishedAtMs ?? Date.now()));
+  say(`${spec.change} of ${subject}: cleanups done ${round((endMs - startMs) / 1000)} s after the start`);
+
+  const stored = await waitForKeyCount(remaining.map((node) => node.url), replicas * spec.keyCount, 30_000);
+  const transferSeconds = Math.max(0.001, (transferEndMs - transferStartMs) / 1000);
+  const recordsMoved = transfers().reduce((sum, job) => sum + job.recordsMoved, 0);
+  const reported = transfers().map((job) => (job as Job & { bytesMoved?: unknown }).bytesMoved);
+  const fromJobs = reported.every((bytes) => typeof bytes === 'number');
+  const payloadBytes = fromJobs ? reported.reduce<number>((sum, bytes) => sum + (bytes as number), 0) : Math.round(recordsMoved * (keyBytesTotal(spec.keyCount) / spec.keyCount + valueBytes));
+  const sinceStart = (ms: number) => round((ms - startMs) / 1000);
   return {
-    keyCount,
-    valueBytes: 100,
-    writeShare: options.writeShare,
-    connections: options.connections,
-    bulkLoad: loaded,
-    joinSeconds: round((joinEndMs - joinStartMs) / 1000),
-    settleSeconds: round((job.startedAtMs - joinStartMs) / 1000),
+    change: spec.change,
+    node: subject,
+    load: spec.load,
+    ringSeconds: round((ringEndMs - startMs) / 1000),
+    settleSeconds: sinceStart(transferStartMs),
     transferSeconds: round(transferSeconds),
-    recordsMoved: job.recordsMoved,
-    recordsPerSecond: Math.round(job.recordsMoved / Math.max(0.001, transferSeconds)),
-    keysScanned: job.keysDone,
-    keysScannedPerSecond: Math.round(job.keysDone / Math.max(0.001, transferSeconds)),
-    completionSeconds: round((joinEndMs - job.finishedAtMs) / 1000),
-    cleanupSeconds: round((cleanupEndMs - joinEndMs) / 1000),
-    cleanups: cluster.nodes.map(({ id }) => {
-      const seen = cleanupPasses(id);
-      // A founding node held every key before the join (N=3 of 3), and the load only rewrites existing keys.
-      const before = afterLoad.perNode[id];
-      const dropped = before === undefined ? seen.reduce((sum, pass) => sum + pass.dropped, 0) : before - (stored.perNode[id] ?? before);
-      return { node: id, dropped, passes: seen };
-    }),
-    phases: [phase('steady', steady), phase('join', joinMeasured), ...(cleanupMeasurable ? [phase('cleanup', cleanupMeasured)] : [])],
-    joinParts: [part('transfer', job.startedAtMs, job.finishedAtMs), part('after the transfer', job.finishedAtMs, joinEndMs)],
-    stallSeconds: afterStart.filter((point) => point.requests < steady.requestsPerSecond / 10).length,
+    recordsMoved,
+    recordsPerSecond: Math.round(recordsMoved / transferSeconds),
+    keysScanned: transfers().reduce((sum, job) => sum + job.keysDone, 0),
+    payloadBytes,
+    payloadFrom: fromJobs ? 'jobs' : 'key and value sizes',
+    payloadMegabytesPerSecond: round(payloadBytes / 1e6 / transferSeconds),
+    cleanupSeconds: round((endMs - ringEndMs) / 1000),
+    wholeSeconds: round((endMs - startMs) / 1000),
+    cleanups: cleanups.map((job) => ({ node: job.node, dropped: job.recordsMoved, fromSeconds: sinceStart(job.startedAtMs), toSeconds: sinceStart(job.finishedAtMs ?? endMs) })),
     keysStored: stored.perNode,
     keysStoredSum: stored.sum,
-    keysExpected: replicas * keyCount,
+    keysExpected: replicas * spec.keyCount,
     pollFailures,
-    timeline,
+    startMs,
+    endMs,
   };
 }
 
-/** Keeps about one point a second, and every change of n4's ring status or of who is up. */
-function note(timeline: JoinResult['timeline'], n4: string, view: ClusterInfo | undefined, job: Job | undefined): void {
-  const last = timeline[timeline.length - 1];
-  const atMs = Date.now();
-  const notUp = (view?.members ?? []).filter((member) => member.state !== 'up').map((member) => `${member.nodeId} ${member.state}`);
-  if (last !== undefined && last.n4 === n4 && last.notUp.join() === notUp.join() && atMs - last.atMs < 1000) return;
-  timeline.push({ atMs, n4, rebalancing: view?.rebalancing ?? null, notUp, keysDone: job?.keysDone ?? 0, keysTotal: job?.keysTotal ?? 0, recordsMoved: job?.recordsMoved ?? 0 });
+/**
+ * Keeps the latest view of every job of this change (started after `sinceMs`), by node and
+ * id: a job's view changes as it goes from waiting to done, and a node's cleanup passes for
+ * one ring share an id, so the pass kept is the last one seen.
+ */
+function collect(jobs: Map<string, Job>, list: JobList | undefined, sinceMs: number): void {
+  for (const job of list?.jobs ?? []) if (job.startedAtMs >= sinceMs) jobs.set(`${job.node} ${job.id}`, job);
 }
 
-async function finalJoinJob(url: string): Promise<Job | undefined> {
-  const client = new RingkvClient({ baseUrl: url, timeoutMs: 5000 });
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const job = (await client.jobs().catch(() => undefined))?.jobs.find((item) => item.kind === 'join');
-    if (job?.finishedAtMs != null) return job;
-    await sleep(pollMs);
+/** The node's last cleanup pass started after the transfers ended (a node runs another pass if keys arrived outside its ranges). */
+function latestCleanup(jobs: Map<string, Job>, node: string, afterMs: number): Job | undefined {
+  return [...jobs.values()].filter((job) => job.node === node && job.kind === 'cleanup' && job.startedAtMs >= afterMs).sort((a, b) => b.startedAtMs - a.startedAtMs)[0];
+}
+
+async function pollUntil(timeoutMs: number, everyMs: number, done: () => Promise<boolean>, failure: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pollStartMs = Date.now();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error(failure());
+    await sleep(Math.max(0, everyMs - (Date.now() - pollStartMs)));
   }
-  return undefined;
+}
+
+/** Bytes of the keys key0 .. key(count-1), counted by decimal length. */
+function keyBytesTotal(count: number): number {
+  let total = 0;
+  for (let digits = 1, from = 0; from < count; digits++, from = 10 ** (digits - 1)) total += (Math.min(count, 10 ** digits) - from) * ('key'.length + digits);
+  return total;
 }
 
 /**
  * Live keys on each node. GET /status reads the engine's count directly (the same figure as
  * /node-info keys.total, which is cached for seconds): polled until the sum is `expected`, or the time is up.
  */
-async function waitForKeyCount(urls: string[], expected: number, timeoutMs: number): Promise<{ perNode: Record<string, number>; sum: number }> {
+export async function waitForKeyCount(urls: string[], expected: number, timeoutMs: number): Promise<{ perNode: Record<string, number>; sum: number }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const statuses = await Promise.all(urls.map((url) => new RingkvClient({ baseUrl: url, timeoutMs: 5000 }).status().catch(() => undefined)));
@@ -282,44 +402,80 @@ async function waitForKeyCount(urls: string[], expected: number, timeoutMs: numb
   }
 }
 
-function worstSecond(points: LoadResult['perSecond']): number | null {
-  return points.length === 0 ? null : Math.min(...points.map((point) => point.requests));
+function describeJobs(jobs: Map<string, Job>): string {
+  if (jobs.size === 0) return 'no job seen';
+  return [...jobs.values()].map((job) => `${job.node} ${job.kind} ${job.state} ${job.keysDone}/${job.keysTotal} scanned, ${job.recordsMoved} records`).join('; ');
 }
 
-function describeJob(job: Job | undefined): string {
-  if (job === undefined) return 'no join job seen';
-  return `join job ${job.state}, ${job.keysDone}/${job.keysTotal} keys scanned, ${job.recordsMoved} records moved`;
+function judge(result: Omit<JoinResult, 'targets'>): JoinTarget[] {
+  const target = (figure: string, value: number | null, bound: 'min' | 'max', limit: number, unit: string): JoinTarget => ({
+    figure,
+    value,
+    bound,
+    target: limit,
+    unit,
+    pass: value === null ? null : bound === 'min' ? value >= limit : value <= limit,
+  });
+  const join = result.changes.find((change) => change.change === 'join' && change.load === 'open loop');
+  const leave = result.changes.find((change) => change.change === 'leave');
+  const atMillion = result.keyCount === 1_000_000;
+  return [
+    target('join: payload into n4', join?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
+    target(`join: start to cleanups done${atMillion ? '' : ' (judged at 1,000,000 keys only)'}`, atMillion ? (join?.wholeSeconds ?? null) : null, 'max', round(joinWholeSecondsBefore / 3), 's'),
+    target('join: worst second p99 / baseline p99 (open loop)', join?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
+    target('join: errors (open loop)', join?.openLoop?.errors ?? null, 'max', 0, ''),
+    target('leave: payload out of n4', leave?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
+    target('leave: worst second p99 / baseline p99 (open loop)', leave?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
+    target('leave: errors (open loop)', leave?.openLoop?.errors ?? null, 'max', 0, ''),
+  ];
 }
 
 export function reportJoin(result: JoinResult): string[] {
-  const steady = result.phases[0]?.requestsPerSecond ?? 0;
-  const ratio = (rps: number | null) => (rps === null || steady === 0 ? '-' : (rps / steady).toFixed(2));
-  const phaseName = { steady: 'steady state', join: 'join (n4 started to n4 normal)', cleanup: 'after the join, until the cleanups are done' };
-  const stored = Object.entries(result.keysStored).map(([node, count]) => `${node} ${count}`).join(', ');
-  return [
+  const describe = (change: RingChangeResult) => `${change.change} of ${change.node} (${change.load})`;
+  const lines = [
     '',
-    `ringkv join benchmark: a 4th node joins 3 LMDB nodes (N=3) holding ${result.keyCount} keys (${result.valueBytes}-byte values),`,
-    `under quorum load (${Math.round(result.writeShare * 100)}% PUT, ${Math.round((1 - result.writeShare) * 100)}% GET) from ${result.connections} connections spread over the 3 founding nodes.`,
-    '',
+    `ringkv join benchmark: a 4th node joins 3 LMDB nodes (N=3) holding ${result.keyCount} keys (${result.valueBytes}-byte values, keys of ${result.keyBytesMean} bytes on average), then leaves.`,
     `bulk load: ${result.bulkLoad.keys} keys in ${result.bulkLoad.seconds} s (${result.bulkLoad.keysPerSecond} keys/s at w=one, ${result.bulkLoad.errors} failed)`,
-    `join: ${result.joinSeconds} s from starting n4 to n4 normal: ${result.settleSeconds} s start-up and ring settle, ${result.transferSeconds} s transfer, ${result.completionSeconds} s to complete`,
-    `transfer: ${result.recordsMoved} records into n4, ${result.recordsPerSecond} records/s (the sources scanned ${result.keysScanned} records, ${result.keysScannedPerSecond}/s)`,
-    `cleanups: ${result.cleanups.map((job) => `${job.node} dropped ${job.dropped} (${job.passes.map((pass) => `+${pass.fromSeconds}..+${pass.toSeconds} s`).join(', ')})`).join(', ')}` +
-      (result.cleanupSeconds > 0 ? `; the last done ${result.cleanupSeconds} s after the join` : '; all done before the join completed'),
-    `keys stored: ${stored}; sum ${result.keysStoredSum}, expected ${result.keysExpected} (${result.keysStoredSum === result.keysExpected ? 'ok' : 'MISMATCH'})`,
-    `seconds with under a tenth of the steady throughput: ${result.stallSeconds}` + (result.pollFailures > 0 ? `; ${result.pollFailures} status polls failed or timed out` : ''),
-    ...result.phases
-      .filter((p) => p.errors + p.non2xx > 0)
-      .map((p) => `errors ${phaseName[p.phase]}: ${p.errors} connection errors or timeouts, non-2xx ${JSON.stringify(p.statuses)}`),
+    `capacity (closed loop, wrk, ${result.connections} connections spread, quorum GET): ${result.capacity.requestsPerSecond} req/s, p50 ${result.capacity.p50Ms} ms, p99 ${result.capacity.p99Ms} ms`,
+    `open loop: quorum GETs at ${result.openShare} of capacity = ${result.openRequestsPerSecond} req/s on a fixed schedule over the 3 founding nodes, latency from each request's due time`,
     '',
-    '| phase | seconds | requests/s | vs steady | worst second | p50 ms | p99 ms | errors |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...result.phases.flatMap((p) => [
-      `| ${phaseName[p.phase]} | ${p.seconds} | ${p.requestsPerSecond} | ${p.ratio.toFixed(2)} | ${p.worstSecond ?? '-'} | ${p.p50Ms} | ${p.p99Ms} | ${p.errors + p.non2xx} |`,
-      ...(p.phase === 'join'
-        ? result.joinParts.map((part) => `| - ${part.part} | ${part.seconds} | ${part.requestsPerSecond ?? '-'} | ${ratio(part.requestsPerSecond)} | ${part.worstSecond ?? '-'} | | | |`)
-        : []),
-    ]),
+    '| ring change | start to cleanups done s | ring settled s | transfer s | records moved | records/s | payload MB/s | cleanup s | keys stored |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+    ...result.changes.map(
+      (c) =>
+        `| ${describe(c)} | ${c.wholeSeconds} | ${c.ringSeconds} | ${c.transferSeconds} | ${c.recordsMoved} | ${c.recordsPerSecond} | ${c.payloadMegabytesPerSecond} | ${c.cleanupSeconds} | ${c.keysStoredSum}/${c.keysExpected} ${c.keysStoredSum === c.keysExpected ? 'ok' : 'MISMATCH'} |`,
+    ),
+    `(payload = records moved x (key + value bytes), ${result.changes[0]?.payloadFrom ?? 'key and value sizes'}; the sources scanned ${result.changes.map((c) => `${c.keysScanned} for the ${c.change} of ${c.node}`).join(', ')})`,
     '',
+    '| open loop | baseline p50 ms | baseline p99 ms | p99 ms during | worst second p99 ms | worst / baseline | errors |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
   ];
+  for (const change of result.changes) {
+    const o = change.openLoop;
+    if (o === undefined) continue;
+    const kinds = Object.entries(o.errorKinds).map(([kind, count]) => `${kind}: ${count}`).join(', ');
+    lines.push(`| ${describe(change)} | ${o.baselineP50Ms ?? '-'} | ${o.baselineP99Ms ?? '-'} | ${o.p99Ms ?? '-'} | ${o.worstSecondP99Ms ?? '-'} | ${o.worstOverBaseline ?? '-'} | ${o.errors}${kinds === '' ? '' : ` (${kinds})`} |`);
+  }
+  for (const change of result.changes) {
+    if (change.openLoop === undefined) continue;
+    const seconds = change.openLoop.perSecond.map((s) => `${s.p99Ms ?? '-'}${s.errors > 0 ? `[${s.errors} errors]` : ''}`);
+    const silent = change.openLoop.secondsWithoutAnswers;
+    lines.push(`p99 ms per second, ${describe(change)}${silent > 0 ? ` (${silent} seconds without an answer: no p99)` : ''}: ${seconds.join(' ')}`);
+  }
+  const closed = result.changes.filter((change) => change.closedLoop !== undefined);
+  if (closed.length > 0) {
+    lines.push('', '| closed loop (wrk, mixed) | steady req/s | req/s during | vs steady | worst second | p99 ms steady | p99 ms during | errors |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const change of closed) {
+      const c = change.closedLoop as ClosedLoopImpact;
+      lines.push(`| ${describe(change)} | ${c.steady.requestsPerSecond} | ${c.requestsPerSecond} | ${c.ratio.toFixed(2)} | ${c.worstSecond ?? '-'} | ${c.steady.p99Ms} | ${c.p99Ms} | ${c.errors} |`);
+    }
+  }
+  lines.push(
+    '',
+    '| target | measured | limit | |',
+    '| --- | ---: | ---: | --- |',
+    ...result.targets.map((t) => `| ${t.figure} | ${t.value ?? '-'} ${t.unit} | ${t.bound === 'min' ? '≥' : '≤'} ${t.target} ${t.unit} | ${t.pass === null ? 'not judged' : t.pass ? 'pass' : 'MISS'} |`),
+    '',
+  );
+  return lines;
 }

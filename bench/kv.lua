@@ -1,6 +1,9 @@
 -- wrk script for `npm run bench`: random keys over KEYS, PUT with a VALUE_SIZE-byte value,
 -- GET, or MIX (a PUT with chance WRITE_SHARE, else a GET), each wrk thread on its own node
--- from HOSTS ("h:p,h:p,..."). done() prints machine-readable lines: RESULT (totals), SERIES
+-- from HOSTS ("h:p,h:p,..."). API=store (default) speaks ringkv's /store/{key} (GETs with
+-- ?r=READ, no query when READ is empty, as the fan-out yardstick takes them); API=etcd sends
+-- the same load to etcd's v3 JSON gateway (PUT is kv/put, GET a linearizable kv/range).
+-- done() prints machine-readable lines: RESULT (totals), SERIES
 -- (responses per wall-clock second, to see dips that an average hides) and STATUSES (how
 -- many answers of each non-2xx status).
 local mode = os.getenv("MODE") or "GET"
@@ -9,6 +12,7 @@ local vsize = tonumber(os.getenv("VALUE_SIZE") or "100")
 local read = os.getenv("READ") or "quorum"
 local write_share = tonumber(os.getenv("WRITE_SHARE") or "0")
 local hosts = os.getenv("HOSTS")
+local api = os.getenv("API") or "store"
 
 local threads = {}
 function setup(thread)
@@ -30,12 +34,45 @@ if token and token ~= "" then
   get_headers["Authorization"] = "Bearer " .. token
 end
 
+local get_query = read == "" and "" or ("?r=" .. read)
+
+-- etcd's gateway takes keys and values in base64; each key's encoding is kept once made.
+local alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+local function sextet(n) return alphabet:sub(n + 1, n + 1) end
+local function base64(text)
+  local out = {}
+  for i = 1, #text, 3 do
+    local a, b, c = text:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    out[#out + 1] = sextet(math.floor(n / 262144) % 64) .. sextet(math.floor(n / 4096) % 64)
+      .. (b and sextet(math.floor(n / 64) % 64) or "=") .. (c and sextet(n % 64) or "=")
+  end
+  return table.concat(out)
+end
+local encoded_value = base64(string.rep("v", vsize))
+local encoded_keys = {}
+local function etcd_key(key)
+  local encoded = encoded_keys[key]
+  if encoded == nil then
+    encoded = base64(key)
+    encoded_keys[key] = encoded
+  end
+  return encoded
+end
+
 function request()
   local key = "key" .. math.random(0, nkeys - 1)
-  if mode == "PUT" or (mode == "MIX" and math.random() < write_share) then
+  local put = mode == "PUT" or (mode == "MIX" and math.random() < write_share)
+  if api == "etcd" then
+    if put then
+      return wrk.format("POST", "/v3/kv/put", put_headers, '{"key":"' .. etcd_key(key) .. '","value":"' .. encoded_value .. '"}')
+    end
+    return wrk.format("POST", "/v3/kv/range", put_headers, '{"key":"' .. etcd_key(key) .. '"}')
+  end
+  if put then
     return wrk.format("PUT", "/store/" .. key, put_headers, body)
   end
-  return wrk.format("GET", "/store/" .. key .. "?r=" .. read, get_headers)
+  return wrk.format("GET", "/store/" .. key .. get_query, get_headers)
 end
 
 -- Globals, not locals: done() reads them from each thread with thread:get().

@@ -27,9 +27,17 @@ function hasWrk(): boolean {
 /** `mixed`: a PUT (w=quorum) with chance `writeShare`, else a GET (r=quorum). */
 export type Operation = 'PUT' | 'GET' | 'GET r=one' | 'mixed';
 
+/**
+ * Whose API the load speaks: ringkv's (GETs carry ?r=), the fan-out yardstick's (the same
+ * /store/{key} routes, GETs without a query), or etcd's v3 JSON gateway (put and range).
+ */
+export type LoadApi = 'ringkv' | 'fan-out' | 'etcd';
+
 export interface LoadSpec {
   urls: string[];
   operation: Operation;
+  /** 'ringkv' when absent. */
+  api?: LoadApi;
   /** Keys are drawn at random from key0 .. key(keyCount-1). */
   keyCount: number;
   connections: number;
@@ -82,7 +90,8 @@ function startWrk(spec: LoadSpec): RunningLoad {
         ...process.env,
         MODE: spec.operation === 'PUT' ? 'PUT' : spec.operation === 'mixed' ? 'MIX' : 'GET',
         WRITE_SHARE: String(spec.writeShare ?? 0),
-        READ: spec.operation === 'GET r=one' ? 'one' : 'quorum',
+        API: spec.api === 'etcd' ? 'etcd' : 'store',
+        READ: spec.api === 'fan-out' ? '' : spec.operation === 'GET r=one' ? 'one' : 'quorum',
         HOSTS: hosts,
         KEYS: String(spec.keyCount),
         TOKEN: spec.credentials?.token ?? '',
@@ -154,10 +163,16 @@ function startAutocannon(spec: LoadSpec): RunningLoad {
           requests: [
             {
               setupRequest: (request) => {
-                const path = `/store/key${Math.floor(Math.random() * keyCount)}`;
+                const key = `key${Math.floor(Math.random() * keyCount)}`;
                 const put = operation === 'PUT' || (operation === 'mixed' && Math.random() < (spec.writeShare ?? 0));
+                if (spec.api === 'etcd') {
+                  const body = JSON.stringify({ key: Buffer.from(key).toString('base64'), ...(put ? { value: Buffer.from('v'.repeat(100)).toString('base64') } : {}) });
+                  return { ...request, method: 'POST', path: put ? '/v3/kv/put' : '/v3/kv/range', body, headers: { 'content-type': 'application/json' } };
+                }
+                const path = `/store/${key}`;
                 if (put) return { ...request, method: 'PUT', path, body: valueBody, headers: { 'content-type': 'application/json', ...auth } };
-                return { ...request, method: 'GET', path: `${path}?r=${operation === 'GET r=one' ? 'one' : 'quorum'}`, body: undefined, headers: auth };
+                const query = spec.api === 'fan-out' ? '' : `?r=${operation === 'GET r=one' ? 'one' : 'quorum'}`;
+                return { ...request, method: 'GET', path: `${path}${query}`, body: undefined, headers: auth };
               },
             },
           ],
@@ -213,28 +228,30 @@ export interface BulkLoadResult {
 }
 
 /**
- * Writes key0 .. key(keyCount-1) once each with a 100-byte value, at w=one: the point is
- * to fill the store fast, and every write still goes to all N replicas.
+ * Writes key`firstKey` .. key(keyCount-1) once each with a 100-byte value, at w=one: the
+ * point is to fill the store fast, and every write still goes to all N replicas. Any server
+ * with ringkv's PUT /store/{key} will do (the fan-out yardstick ignores the query).
  */
-export async function bulkLoad(urls: string[], keyCount: number, timeoutMs: number): Promise<BulkLoadResult> {
+export async function bulkLoad(urls: string[], keyCount: number, timeoutMs: number, firstKey = 0): Promise<BulkLoadResult> {
   const startedAtMs = Date.now();
-  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, keyCount, timeoutMs) : await bulkLoadWithFetch(urls, 0, keyCount, 64, timeoutMs);
+  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, firstKey, keyCount, timeoutMs) : await bulkLoadWithFetch(urls, firstKey, keyCount, 64, timeoutMs);
   // wrk throws away the first request it builds (see bulk-load.lua): write the first key of
   // every thread again. Cheap, and right whichever wrk version ran.
-  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, 0, Math.min(urls.length, keyCount), urls.length, 30_000);
+  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, firstKey, Math.min(firstKey + urls.length, keyCount), urls.length, 30_000);
   const seconds = (Date.now() - startedAtMs) / 1000;
-  return { keys: keyCount, seconds: round(seconds), keysPerSecond: Math.round(keyCount / seconds), errors };
+  const keys = keyCount - firstKey;
+  return { keys, seconds: round(seconds), keysPerSecond: Math.round(keys / seconds), errors };
 }
 
 /** 32 connections per node; resolves with the number of failed writes. */
-async function bulkLoadWithWrk(urls: string[], keyCount: number, timeoutMs: number): Promise<number> {
+async function bulkLoadWithWrk(urls: string[], firstKey: number, keyCount: number, timeoutMs: number): Promise<number> {
   const threads = urls.length;
   const child = spawn(
     'wrk',
     [`-t${threads}`, `-c${32 * threads}`, `-d${Math.ceil(timeoutMs / 1000)}s`, '--timeout', '10s', '-s', join(benchDir, 'bulk-load.lua'), urls[0] as string],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, KEYS: String(keyCount), THREADS: String(threads), WRITE: 'one', HOSTS: urls.map((url) => url.replace('http://', '')).join(',') },
+      env: { ...process.env, FIRST: String(firstKey), KEYS: String(keyCount), THREADS: String(threads), WRITE: 'one', HOSTS: urls.map((url) => url.replace('http://', '')).join(',') },
     },
   );
   killOnExit(child);
