@@ -11,7 +11,7 @@ import { RingkvClient } from '@ringkv/client';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const cliPath = join(here, '..', '..', 'packages', 'server', 'dist', 'cli.js');
-const startTimeoutMs = 30_000;
+const startTimeoutMs = 60_000;
 const stopTimeoutMs = 10_000;
 
 export type Storage = 'memory' | 'lmdb';

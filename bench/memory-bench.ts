@@ -45,6 +45,8 @@ export interface MemoryPoint {
     readySeconds: number;
     atReady: ProcessMemory;
     settled: ProcessMemory;
+    /** The highest RssAnon and RSS sampled each second from ready to settled (work after start, such as rebuilding state, may peak in between). */
+    peakAfterReady: ProcessMemory;
   };
 }
 
@@ -121,7 +123,13 @@ async function measureCount(cluster: BenchCluster, from: number, keys: number, p
   const node = await cluster.restartNode('n1');
   const readySeconds = await waitReady(node);
   const atReady = memoryOf(node);
-  await sleep(settleSeconds * 1000);
+  const peakAfterReady = { ...atReady };
+  for (let second = 0; second < settleSeconds; second++) {
+    await sleep(1000);
+    const memory = memoryOf(node);
+    peakAfterReady.rssAnonBytes = Math.max(peakAfterReady.rssAnonBytes, memory.rssAnonBytes);
+    peakAfterReady.rssBytes = Math.max(peakAfterReady.rssBytes, memory.rssBytes);
+  }
   const settled = memoryOf(node);
   say(`${keys} keys: n1 restarted, ready in ${readySeconds} s; RssAnon ${mb(atReady.rssAnonBytes)} MB at ready, ${mb(settled.rssAnonBytes)} MB after ${settleSeconds} s`);
   return {
@@ -134,7 +142,7 @@ async function measureCount(cluster: BenchCluster, from: number, keys: number, p
     anonBytesPerKey: Math.round(highest((memory) => memory.rssAnonBytes) / keys),
     rssBytesPerKey: Math.round(highest((memory) => memory.rssBytes) / keys),
     anonBytesPerAddedKey: Math.round((highest((memory) => memory.rssAnonBytes) - previousAnon) / (keys - from)),
-    restart: { node: node.id, readySeconds, atReady, settled },
+    restart: { node: node.id, readySeconds, atReady, settled, peakAfterReady },
   };
 }
 
@@ -177,7 +185,7 @@ function judge(points: MemoryPoint[]): MemoryTarget[] {
   const steadyAnon = at === undefined ? null : mb(Math.max(...Object.values(at.steady).map((memory) => memory.rssAnonBytes)));
   return [
     target('RssAnon at 1,000,000 keys, steady (highest node)', steadyAnon, 200, 'MB'),
-    target('RssAnon at 1,000,000 keys, after a restart (n1, settled)', at === undefined ? null : mb(at.restart.settled.rssAnonBytes), 200, 'MB'),
+    target('RssAnon at 1,000,000 keys, after a restart (n1, highest from ready to settled)', at === undefined ? null : mb(at.restart.peakAfterReady.rssAnonBytes), 200, 'MB'),
     target('restart to ready at 1,000,000 keys', at?.restart.readySeconds ?? null, 2, 's'),
   ];
 }
@@ -199,12 +207,12 @@ export function reportMemory(result: MemoryResult): string[] {
     `after a ${result.settleSeconds} s settle (RssAnon: heap and other private memory; RSS adds LMDB's mapped pages). Then n1 restarts: time to /health 200.`,
     `Empty cluster: ${describe(result.empty)}.`,
     '',
-    '| keys | load keys/s | RssAnon MB (highest node) | RSS MB (highest node) | RssAnon B/key | RSS B/key | RssAnon B per added key | peak RssAnon MB during load | restart to ready s | n1 RssAnon MB at ready / settled | n1 RSS MB at ready / settled |',
+    '| keys | load keys/s | RssAnon MB (highest node) | RSS MB (highest node) | RssAnon B/key | RSS B/key | RssAnon B per added key | peak RssAnon MB during load | restart to ready s | n1 RssAnon MB at ready / highest / settled | n1 RSS MB at ready / highest / settled |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
     ...result.points.map((p) => {
       const highest = (pick: (memory: ProcessMemory) => number) => mb(Math.max(...Object.values(p.steady).map(pick)));
       const r = p.restart;
-      return `| ${p.keys} | ${p.keysPerSecond} | ${highest((m) => m.rssAnonBytes)} | ${highest((m) => m.rssBytes)} | ${p.anonBytesPerKey} | ${p.rssBytesPerKey} | ${p.anonBytesPerAddedKey} | ${mb(p.peakDuringLoad.rssAnonBytes)} | ${r.readySeconds} | ${mb(r.atReady.rssAnonBytes)} / ${mb(r.settled.rssAnonBytes)} | ${mb(r.atReady.rssBytes)} / ${mb(r.settled.rssBytes)} |`;
+      return `| ${p.keys} | ${p.keysPerSecond} | ${highest((m) => m.rssAnonBytes)} | ${highest((m) => m.rssBytes)} | ${p.anonBytesPerKey} | ${p.rssBytesPerKey} | ${p.anonBytesPerAddedKey} | ${mb(p.peakDuringLoad.rssAnonBytes)} | ${r.readySeconds} | ${mb(r.atReady.rssAnonBytes)} / ${mb(r.peakAfterReady.rssAnonBytes)} / ${mb(r.settled.rssAnonBytes)} | ${mb(r.atReady.rssBytes)} / ${mb(r.peakAfterReady.rssBytes)} / ${mb(r.settled.rssBytes)} |`;
     }),
     '',
     '| target | measured | limit | |',
