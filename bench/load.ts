@@ -228,30 +228,32 @@ export interface BulkLoadResult {
 }
 
 /**
- * Writes key`firstKey` .. key(keyCount-1) once each with a 100-byte value, at w=one: the
- * point is to fill the store fast, and every write still goes to all N replicas. Any server
- * with ringkv's PUT /store/{key} will do (the fan-out yardstick ignores the query).
+ * Writes key`firstKey` .. key(keyCount-1) once each with a 100-byte value, at w=one by
+ * default: the point is to fill the store fast, and every write still goes to all N
+ * replicas (but one that misses a replica may stay there, unseen by a quorum read, until
+ * repair; w=quorum rules that out). Any server with ringkv's PUT /store/{key} will do (the
+ * fan-out yardstick ignores the query).
  */
-export async function bulkLoad(urls: string[], keyCount: number, timeoutMs: number, firstKey = 0): Promise<BulkLoadResult> {
+export async function bulkLoad(urls: string[], keyCount: number, timeoutMs: number, firstKey = 0, write: 'one' | 'quorum' = 'one'): Promise<BulkLoadResult> {
   const startedAtMs = Date.now();
-  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, firstKey, keyCount, timeoutMs) : await bulkLoadWithFetch(urls, firstKey, keyCount, 64, timeoutMs);
+  let errors = loadGenerator === 'wrk' ? await bulkLoadWithWrk(urls, firstKey, keyCount, timeoutMs, write) : await bulkLoadWithFetch(urls, firstKey, keyCount, 64, timeoutMs, write);
   // wrk throws away the first request it builds (see bulk-load.lua): write the first key of
   // every thread again. Cheap, and right whichever wrk version ran.
-  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, firstKey, Math.min(firstKey + urls.length, keyCount), urls.length, 30_000);
+  if (loadGenerator === 'wrk') errors += await bulkLoadWithFetch(urls, firstKey, Math.min(firstKey + urls.length, keyCount), urls.length, 30_000, write);
   const seconds = (Date.now() - startedAtMs) / 1000;
   const keys = keyCount - firstKey;
   return { keys, seconds: round(seconds), keysPerSecond: Math.round(keys / seconds), errors };
 }
 
 /** 32 connections per node; resolves with the number of failed writes. */
-async function bulkLoadWithWrk(urls: string[], firstKey: number, keyCount: number, timeoutMs: number): Promise<number> {
+async function bulkLoadWithWrk(urls: string[], firstKey: number, keyCount: number, timeoutMs: number, write: 'one' | 'quorum'): Promise<number> {
   const threads = urls.length;
   const child = spawn(
     'wrk',
     [`-t${threads}`, `-c${32 * threads}`, `-d${Math.ceil(timeoutMs / 1000)}s`, '--timeout', '10s', '-s', join(benchDir, 'bulk-load.lua'), urls[0] as string],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FIRST: String(firstKey), KEYS: String(keyCount), THREADS: String(threads), WRITE: 'one', HOSTS: urls.map((url) => url.replace('http://', '')).join(',') },
+      env: { ...process.env, FIRST: String(firstKey), KEYS: String(keyCount), THREADS: String(threads), WRITE: write, HOSTS: urls.map((url) => url.replace('http://', '')).join(',') },
     },
   );
   killOnExit(child);
@@ -273,7 +275,7 @@ async function bulkLoadWithWrk(urls: string[], firstKey: number, keyCount: numbe
 }
 
 /** `concurrency` keep-alive writers, keys from..to-1 round-robin over the nodes. */
-async function bulkLoadWithFetch(urls: string[], from: number, to: number, concurrency: number, timeoutMs: number): Promise<number> {
+async function bulkLoadWithFetch(urls: string[], from: number, to: number, concurrency: number, timeoutMs: number, write: 'one' | 'quorum'): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let next = from;
   let failed = 0;
@@ -281,7 +283,7 @@ async function bulkLoadWithFetch(urls: string[], from: number, to: number, concu
     while (next < to) {
       if (Date.now() > deadline) throw new Error(`bulk load: ${next - from} of ${to - from} writes sent within ${timeoutMs / 1000} s`);
       const i = next++;
-      const response = await fetch(`${urls[i % urls.length]}/store/key${i}?w=one`, {
+      const response = await fetch(`${urls[i % urls.length]}/store/key${i}?w=${write}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/json' },
         body: valueBody,

@@ -107,7 +107,7 @@ export async function runYardstickBench(options: YardstickBenchOptions): Promise
     const urlsOf: Record<YardstickSystem, string[] | undefined> = { ringkv: ringkv.urls, 'fan-out': fanOut.urls, etcd: etcd?.urls };
     const loadTimeoutMs = 60_000 + options.keyCount * 2;
     for (const [system, urls] of [['ringkv', ringkv.urls], ['fan-out', fanOut.urls]] as const) {
-      const loaded = await bulkLoad(urls, options.keyCount, loadTimeoutMs);
+      const loaded = await bulkLoad(urls, options.keyCount, loadTimeoutMs, 0, 'quorum');
       if (loaded.errors > 0) throw new Error(`yardsticks: ${loaded.errors} writes failed filling ${system}`);
     }
     if (etcd !== undefined) await fillEtcd(etcd.urls, options.keyCount);
