@@ -129,8 +129,9 @@ const valueBytes = 100;
 const pollMs = 250;
 const warmUpSeconds = 3;
 /**
- * Before the first baseline: right after the bulk load the nodes are still busy (writes at
- * the third replica of each write arriving, hints and repair), which would inflate the baseline the join is judged by.
+ * Before the first baseline: right after the bulk load the nodes are still busy (the last
+ * replica of each write arriving, hints, repair), which would inflate the baseline the join
+ * is judged by.
  */
 const openWarmUpSeconds = 15;
 const capacitySeconds = 5;
