@@ -15,6 +15,7 @@
 // joins under the closed loop, whose throughput against its steady state is reported (a
 // closed loop that saturates both cores leaves no room for a transfer: not the target).
 // After each change every key must be on exactly N=3 of the live nodes.
+import { benchTarget, type BenchTarget } from './bench-target.js';
 import { RingkvClient, type ClusterInfo, type Job, type JobList } from '@ringkv/client';
 import { sleep, startCluster, type BenchCluster, type BenchNode } from './cluster.js';
 import { bulkLoad, round, runLoad, startLoad, type BulkLoadResult, type LoadResult, type LoadSpec } from './load.js';
@@ -99,14 +100,7 @@ export interface RingChangeResult {
   closedLoop?: ClosedLoopImpact;
 }
 
-export interface JoinTarget {
-  figure: string;
-  value: number | null;
-  bound: 'min' | 'max';
-  target: number;
-  unit: string;
-  pass: boolean | null;
-}
+export type JoinTarget = BenchTarget;
 
 export interface JoinResult {
   keyCount: number;
@@ -419,25 +413,17 @@ function describeJobs(jobs: Map<string, Job>): string {
 }
 
 function judge(result: Omit<JoinResult, 'targets'>): JoinTarget[] {
-  const target = (figure: string, value: number | null, bound: 'min' | 'max', limit: number, unit: string): JoinTarget => ({
-    figure,
-    value,
-    bound,
-    target: limit,
-    unit,
-    pass: value === null ? null : bound === 'min' ? value >= limit : value <= limit,
-  });
   const join = result.changes.find((change) => change.change === 'join' && change.load === 'open loop');
   const leave = result.changes.find((change) => change.change === 'leave');
   const atMillion = result.keyCount === 1_000_000;
   return [
-    target('join: payload into n4', join?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
-    target(`join: start to cleanups done${atMillion ? '' : ' (judged at 1,000,000 keys only)'}`, atMillion ? (join?.wholeSeconds ?? null) : null, 'max', round(joinWholeSecondsBefore / 3), 's'),
-    target('join: worst second p99 / baseline p99 (open loop)', join?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
-    target('join: errors (open loop)', join?.openLoop?.errors ?? null, 'max', 0, ''),
-    target('leave: payload out of n4', leave?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
-    target('leave: worst second p99 / baseline p99 (open loop)', leave?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
-    target('leave: errors (open loop)', leave?.openLoop?.errors ?? null, 'max', 0, ''),
+    benchTarget('join: payload into n4', join?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
+    benchTarget(`join: start to cleanups done${atMillion ? '' : ' (judged at 1,000,000 keys only)'}`, atMillion ? (join?.wholeSeconds ?? null) : null, 'max', round(joinWholeSecondsBefore / 3), 's'),
+    benchTarget('join: worst second p99 / baseline p99 (open loop)', join?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
+    benchTarget('join: errors (open loop)', join?.openLoop?.errors ?? null, 'max', 0, ''),
+    benchTarget('leave: payload out of n4', leave?.payloadMegabytesPerSecond ?? null, 'min', 50, 'MB/s'),
+    benchTarget('leave: worst second p99 / baseline p99 (open loop)', leave?.openLoop?.worstOverBaseline ?? null, 'max', 3, 'x'),
+    benchTarget('leave: errors (open loop)', leave?.openLoop?.errors ?? null, 'max', 0, ''),
   ];
 }
 

@@ -6,6 +6,7 @@
 // fan-out PUT, etcd put, ...), each after a short unmeasured warm-up, and each figure is the
 // median of the rounds, so a noisy stretch of the shared machine hits all systems alike. The
 // ratios the issue sets targets for are printed with their target and whether they pass.
+import { benchTarget, type BenchTarget } from './bench-target.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,16 +43,7 @@ export interface YardstickRow {
   rounds: number[];
 }
 
-export interface YardstickTarget {
-  figure: string;
-  value: number | null;
-  /** 'min': the value must be at least the target; 'max': at most. */
-  bound: 'min' | 'max';
-  target: number;
-  unit: 'x' | 'ms';
-  /** null when a yardstick was not measured. */
-  pass: boolean | null;
-}
+export type YardstickTarget = BenchTarget;
 
 export interface YardstickResult {
   seconds: number;
@@ -147,21 +139,13 @@ export async function runYardstickBench(options: YardstickBenchOptions): Promise
 function judge(rows: YardstickRow[]): YardstickTarget[] {
   const rate = (system: YardstickSystem, operation: string) => rows.find((row) => row.system === system && row.operation === operation)?.requestsPerSecond;
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? null : round(a / b));
-  const target = (figure: string, value: number | null, bound: 'min' | 'max', limit: number, unit: 'x' | 'ms'): YardstickTarget => ({
-    figure,
-    value,
-    bound,
-    target: limit,
-    unit,
-    pass: value === null ? null : bound === 'min' ? value >= limit : value <= limit,
-  });
   const oneConnection = rows.find((row) => row.operation === 'PUT w=quorum, one connection');
   return [
-    target('ringkv GET r=one / fan-out local GET', ratio(rate('ringkv', 'GET r=one'), rate('fan-out', 'GET (local)')), 'min', 0.8, 'x'),
-    target('ringkv quorum PUT / fan-out PUT', ratio(rate('ringkv', 'PUT w=quorum'), rate('fan-out', 'PUT (W=2)')), 'min', 1.5, 'x'),
-    target('ringkv quorum PUT / etcd put', ratio(rate('ringkv', 'PUT w=quorum'), rate('etcd', 'put')), 'min', 4, 'x'),
-    target('ringkv quorum GET / etcd range', ratio(rate('ringkv', 'GET r=quorum'), rate('etcd', 'range (linearizable)')), 'min', 4, 'x'),
-    target('ringkv one-connection PUT p50', oneConnection?.p50Ms ?? null, 'max', 0.3, 'ms'),
+    benchTarget('ringkv GET r=one / fan-out local GET', ratio(rate('ringkv', 'GET r=one'), rate('fan-out', 'GET (local)')), 'min', 0.8, 'x'),
+    benchTarget('ringkv quorum PUT / fan-out PUT', ratio(rate('ringkv', 'PUT w=quorum'), rate('fan-out', 'PUT (W=2)')), 'min', 1.5, 'x'),
+    benchTarget('ringkv quorum PUT / etcd put', ratio(rate('ringkv', 'PUT w=quorum'), rate('etcd', 'put')), 'min', 4, 'x'),
+    benchTarget('ringkv quorum GET / etcd range', ratio(rate('ringkv', 'GET r=quorum'), rate('etcd', 'range (linearizable)')), 'min', 4, 'x'),
+    benchTarget('ringkv one-connection PUT p50', oneConnection?.p50Ms ?? null, 'max', 0.3, 'ms'),
   ];
 }
 
