@@ -74,13 +74,7 @@ export class NodeViews {
    */
   async setPace(transferMbPerSecond: number, node?: string, token?: string): Promise<Pace | undefined> {
     if (node !== undefined && node !== this.deps.config.id) {
-      const address = this.deps.node.membership.addressOf(node);
-      if (address === undefined) return undefined;
-      try {
-        return await this.memberClient(address, token, 2000).setPace(transferMbPerSecond);
-      } catch (error) {
-        throw new Error(`${node} did not answer: ${(error as Error).message}`);
-      }
+      return this.forwardTo(node, token, (member) => member.setPace(transferMbPerSecond));
     }
     this.deps.transferRate.setRate(transferMbPerSecond * bytesPerMegabyte);
     return this.pace();
@@ -117,21 +111,28 @@ export class NodeViews {
    */
   async controlJob(id: string, action: 'pause' | 'resume', node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined> {
     if (node !== undefined && node !== this.deps.config.id) {
-      const address = this.deps.node.membership.addressOf(node);
-      if (address === undefined) return undefined;
-      const owner = this.memberClient(address, token, 2000);
-      try {
-        return await (action === 'pause' ? owner.pauseJob(id) : owner.resumeJob(id));
-      } catch (error) {
-        if (error instanceof RingkvError && error.status === 404) return undefined;
-        throw new Error(`${node} did not answer: ${(error as Error).message}`);
-      }
+      return this.forwardTo(node, token, (owner) => (action === 'pause' ? owner.pauseJob(id) : owner.resumeJob(id)));
     }
     const rebalancer = this.deps.node.rebalancer;
     const job = rebalancer.jobs().find((item) => item.id === id);
     if (job === undefined || job.kind === 'cleanup') return undefined;
     const changed = action === 'pause' ? rebalancer.pause() : rebalancer.resume();
     return { job: rebalancer.jobs().find((item) => item.id === id) ?? job, changed };
+  }
+
+  /**
+   * Sends a control request on to member `node` with the caller's token: undefined when no
+   * member has that id or it answers 404; an error naming it when it does not answer.
+   */
+  private async forwardTo<T>(node: string, token: string | undefined, call: (member: RingkvClient) => Promise<T>): Promise<T | undefined> {
+    const address = this.deps.node.membership.addressOf(node);
+    if (address === undefined) return undefined;
+    try {
+      return await call(this.memberClient(address, token, 2000));
+    } catch (error) {
+      if (error instanceof RingkvError && error.status === 404) return undefined;
+      throw new Error(`${node} did not answer: ${(error as Error).message}`);
+    }
   }
 
   cluster(): ClusterInfo {

@@ -10,13 +10,12 @@
 // answered; anything beyond it could be missing a member's copy, so the page ends there
 // and the next round starts after it.
 import { invariant } from '../assert.js';
-import { isValidKey, utf8Length } from '../keys.js';
+import { compareUtf8, isValidKey, utf8Length } from '../keys.js';
 import { keyBytesMax, scanRecordsLimitMax, scanRecordsReplyBytesMax } from '../limits.js';
 import type { MemberAddress, PeerReply, ScannedRecordsReply, ScanRecordsRequest } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
 import { JsonText } from '../storage/json-text.js';
-import { compareUtf8 } from '../keys.js';
 import { supersedes, type StoredRecord } from '../storage/record.js';
 
 /** One member's answer to a scanRecords request. */
@@ -91,6 +90,11 @@ export function valueBytesOf(record: StoredRecord): number {
   // A string's length and its quotes, escapes aside: no copy of a large value just to count it.
   if (typeof record.value === 'string') return record.value.length + 2;
   return JSON.stringify(record.value)?.length ?? 0;
+}
+
+/** A record's payload as the jobs count it (bytesMoved): its key's UTF-8 bytes and its value's JSON size. */
+export function payloadBytesOf(key: string, record: StoredRecord): number {
+  return utf8Length(key) + valueBytesOf(record);
 }
 
 /** Too many members did not answer: a key whose every replica is among them could be missing. */

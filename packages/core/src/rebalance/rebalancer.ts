@@ -19,8 +19,7 @@ import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring, RingArc } from '../ring/ring.js';
 import type { Engine, ScanEntry } from '../storage/engine.js';
-import { valueBytesOf } from '../cluster/key-scan.js';
-import { utf8Length } from '../keys.js';
+import { payloadBytesOf } from '../cluster/key-scan.js';
 import type { RingCursor } from '../storage/ring-order.js';
 import { jobPace, type JobKind, type JobView } from './job.js';
 import type { Transfer } from './transfer.js';
@@ -281,7 +280,7 @@ export class Rebalancer {
       if (handedOn.length > 0) {
         const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
         job.dropped += removed.length;
-        for (const { key, record } of removed) job.droppedBytes += utf8Length(key) + valueBytesOf(record);
+        for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
         this.deps.events?.keysCleanedUp?.(removed.length);
       }
       job.scanned += page.length;

@@ -13,8 +13,7 @@
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { ByteRate } from '../clock/token-bucket.js';
-import { valueBytesOf } from '../cluster/key-scan.js';
-import { utf8Length } from '../keys.js';
+import { payloadBytesOf } from '../cluster/key-scan.js';
 import { transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
@@ -279,7 +278,7 @@ export class Transfer {
     const taken: Array<[string, StoredRecord]> = [];
     let bytes = 0;
     for (const [key, record] of reply.entries) {
-      bytes += utf8Length(key) + valueBytesOf(record);
+      bytes += payloadBytesOf(key, record);
       if (this.deps.accepts?.(record) === false) continue;
       try {
         this.deps.observe?.(record.hlc);
