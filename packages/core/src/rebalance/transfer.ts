@@ -9,7 +9,8 @@
 //
 // Batches are large (bounded by bytes, limits.ts) and pipelined: once a source's batch
 // arrives, its next one is asked for at once, and comes while this one's records are
-// applied, all at the same time, so the engine commits them in few transactions.
+// applied as one write (Engine.applyBatch): one transaction, committed after the client
+// writes waiting, so a batch does not hold them up.
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { ByteRate } from '../clock/token-bucket.js';
@@ -287,7 +288,7 @@ export class Transfer {
       }
       taken.push([key, record]);
     }
-    const outcomes = await Promise.all(taken.map(([key, record]) => this.deps.engine.apply(key, record)));
+    const outcomes = await this.deps.engine.applyBatch(taken);
     const stored = outcomes.filter((outcome) => outcome.applied).length;
     if (!this.deps.current(plan.transition) || this.checkpoint !== job) return false;
     job.received += stored;

@@ -49,6 +49,14 @@ export interface Engine extends RingOrderedEngine {
   readonly kind: 'memory' | 'lmdb';
   get(key: string): Promise<StoredRecord | undefined>;
   apply(key: string, record: StoredRecord): Promise<ApplyOutcome>;
+  /**
+   * Applies each record as `apply` does (a merge per key, in the order given) as one write:
+   * the engine may store them in one transaction, after the client writes already waiting.
+   * For background work that brings many records at once (transfers). Outcomes come in the
+   * order of `entries`. It rejects as a whole, though some records may be stored: each merge
+   * is safe to repeat.
+   */
+  applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]>;
   scan(options: ScanOptions): Promise<ScanEntry[]>;
   /**
    * Removes each key that still holds exactly the given version (a key the node no longer

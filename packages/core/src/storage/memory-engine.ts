@@ -64,8 +64,17 @@ export class MemoryEngine implements Engine {
     return this.slots.get(key)?.record;
   }
 
+  async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
+    this.assertOpen();
+    return entries.map(([key, record]) => this.store(key, record));
+  }
+
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     this.assertOpen();
+    return this.store(key, record);
+  }
+
+  private store(key: string, record: StoredRecord): ApplyOutcome {
     const slot = this.slots.get(key);
     const current = slot?.record;
     if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };

@@ -23,6 +23,11 @@ export class EngineWrapper implements Engine {
     return this.inner.apply(key, record);
   }
 
+  /** Record by record through `apply`, so a wrapper that changes `apply` changes batches too. */
+  applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
+    return Promise.all(entries.map(([key, record]) => this.apply(key, record)));
+  }
+
   scan(options: ScanOptions): Promise<ScanEntry[]> {
     return this.inner.scan(options);
   }

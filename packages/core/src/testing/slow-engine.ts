@@ -48,6 +48,13 @@ export class SlowEngine implements Engine {
     return this.inner.apply(key, record);
   }
 
+  /** One delay for the batch, as one write of many records on a real disk. */
+  async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
+    await this.wait();
+    if (this.latency.full === true) throw new StorageFullError('the simulated disk is full; nothing was written');
+    return this.inner.applyBatch(entries);
+  }
+
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
     await this.wait();
     return this.inner.scan(options);

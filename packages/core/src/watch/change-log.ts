@@ -142,6 +142,17 @@ export interface ChangeLogDeps {
 /** The newest version of a key its replicas answered with: null when none holds it, 'unreadable' when too few answered. */
 export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | 'unreadable';
 
+/** A write on its way to the engine, and how the log takes it. */
+interface LoggedWrite {
+  key: string;
+  record: StoredRecord;
+  /** Above the floor when it began: it holds the floor until it is stored. */
+  onTime: boolean;
+  logged: boolean;
+  /** Ends the engine's expectation of the entry (lmdb-change-store.ts); true when it went into the record's transaction. */
+  appended: (() => boolean) | undefined;
+}
+
 interface PendingExpiry {
   at: number;
   key: string;
@@ -262,32 +273,62 @@ export class ChangeLog implements Engine {
   }
 
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
-    // Decided before anything is awaited: a record above the floor now is one a watch may not
-    // have passed, and it holds the floor below it until it is stored. The clock is not read
-    // again: a coordinated write was just judged against the closed time of its last reading
-    // (peer-handler.ts storeReplicaWrite).
+    const write = this.begin(key, record);
+    let outcome: ApplyOutcome;
+    try {
+      outcome = await this.deps.engine.apply(key, record);
+    } catch (error) {
+      this.abandon(write);
+      throw error;
+    }
+    return this.finish(write, outcome);
+  }
+
+  async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
+    const writes = entries.map(([key, record]) => this.begin(key, record));
+    let outcomes: ApplyOutcome[];
+    try {
+      outcomes = await this.deps.engine.applyBatch(entries);
+    } catch (error) {
+      for (const write of writes) this.abandon(write);
+      throw error;
+    }
+    return Promise.all(writes.map((write, index) => this.finish(write, outcomes[index] as ApplyOutcome)));
+  }
+
+  /**
+   * Decided before anything is awaited: a record above the floor now is one a watch may not
+   * have passed, and it holds the floor below it until it is stored. The clock is not read
+   * again: a coordinated write was just judged against the closed time of its last reading
+   * (peer-handler.ts storeReplicaWrite).
+   */
+  private begin(key: string, record: StoredRecord): LoggedWrite {
     const peek = this.deps.hlc.peek();
     const onTime = record.hlc > this.floorAt(this.closedAt(peek));
     // A record below the floor (a transfer, hint or repair of an older version) is logged too
     // while a cursor could still ask for it: a watch resumed from before it, after the ring
     // changed, may find it only on the replicas that received it (the new owners).
     const logged = onTime || record.hlc > hlcPlusMs(peek, -this.options.retentionMs);
+    const appended = logged ? this.deps.store.appendWithRecord?.(key, record, () => this.deps.hlc.now()) : undefined;
     if (onTime) this.hold(record.hlc);
+    return { key, record, onTime, logged, appended };
+  }
+
+  /** The engine refused the write: nothing of it is logged. */
+  private abandon(write: LoggedWrite): void {
+    write.appended?.();
+    if (write.onTime) this.release(write.record.hlc);
+  }
+
+  private async finish(write: LoggedWrite, outcome: ApplyOutcome): Promise<ApplyOutcome> {
+    const { key, record } = write;
     try {
-      const appended = logged ? this.deps.store.appendWithRecord?.(key, record, () => this.deps.hlc.now()) : undefined;
-      let outcome: ApplyOutcome;
-      try {
-        outcome = await this.deps.engine.apply(key, record);
-      } catch (error) {
-        appended?.();
-        throw error;
-      }
-      const stored = appended?.();
+      const stored = write.appended?.();
       const proposal = this.openProposals.get(key);
       if (proposal !== undefined && outcome.current.hlc >= proposal.hlc) this.openProposals.delete(key);
       if (!outcome.applied) return outcome;
       if (record.expiresAt !== undefined) this.expiries.push({ at: record.expiresAt, key, hlc: record.hlc, nodeId: record.nodeId });
-      if (logged) {
+      if (write.logged) {
         try {
           if (stored === undefined) await this.deps.store.append([{ pos: this.deps.hlc.now(), key, record, expired: false }]);
           else if (!stored) this.appendFailures++;
@@ -299,7 +340,7 @@ export class ChangeLog implements Engine {
       }
       return outcome;
     } finally {
-      if (onTime) this.release(record.hlc);
+      if (write.onTime) this.release(record.hlc);
     }
   }
 

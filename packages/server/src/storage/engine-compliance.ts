@@ -319,6 +319,39 @@ function ringOrderCases(factory: EngineFactory): void {
     await engine.close();
   });
 
+  it('applies a batch as its records one by one: merged in order, outcomes in order, the ring index in step', async () => {
+    const { engine, reference, rng } = await filled();
+    const keys = [...reference.records.keys()];
+    const batch: Array<[string, StoredRecord]> = [];
+    for (let i = 0; i < 60; i++) {
+      const key = i % 5 === 0 ? `batch-new-${i}` : (keys[rng.nextInt(keys.length)] as string);
+      const hlc = i % 7 === 0 ? 1 : 30_000 + i; // some older than what is held: they change nothing
+      batch.push([key, i % 3 === 0 ? tombstone(hlc) : i % 3 === 1 ? { ...live(hlc, 'ttl'), expiresAt: 700 + i } : live(hlc, `batch-${i}`)]);
+    }
+    // A key twice in one batch: the newer wins, whichever comes first.
+    batch.push(['batch-twice', live(40_002, 'newer')], ['batch-twice', live(40_001, 'older')]);
+    const expected = batch.map(([key, record]) => {
+      const held = reference.records.get(key);
+      const applied = held === undefined || record.hlc > held.hlc || (record.hlc === held.hlc && record.nodeId > held.nodeId);
+      if (applied) reference.records.set(key, record);
+      return { applied, current: reference.records.get(key) };
+    });
+    const liveBefore = engine.liveCount();
+    const outcomes = await engine.applyBatch(batch);
+    assert.deepEqual(
+      outcomes.map(({ applied, current }) => ({ applied, current })),
+      expected,
+    );
+    assert.equal((await engine.get('batch-twice'))?.value, 'newer');
+    assert.deepEqual(await engine.applyBatch([]), []);
+    const liveNow = [...reference.records.values()].filter((record) => !record.tombstone).length;
+    assert.ok(liveNow !== liveBefore, 'the batch changes the live count');
+    assert.equal(engine.liveCount(), liveNow);
+    await checkWalks(engine, reference, rng);
+    await checkPurgeable(engine, reference);
+    await engine.close();
+  });
+
   it('lists purgeable records by the time they are gone, then key, below a bound, paged', async () => {
     const { engine, reference } = await filled();
     const keys = [...reference.records.keys()];

@@ -2,13 +2,14 @@
 // after a position, with expiries and JSON-text values as written; an entry written with
 // its record (appendWithRecord) is stored only when the record is what the key holds;
 // pruning by age and by size drops the oldest first and remembers how far it went, across
-// a restart; and a change log over the LMDB engine logs each applied write once.
+// a restart; and a change log over the LMDB engine logs each applied write once, a batch's
+// records in the batch's own transaction.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadKeyHasher, ChangeLog, HybridLogicalClock, JsonText, type StoredRecord } from '@ringkv/core';
+import { loadKeyHasher, ChangeLog, HybridLogicalClock, hlcPlusMs, JsonText, type StoredRecord } from '@ringkv/core';
 import { systemClock } from '../clock/system-clock.js';
 import { LmdbEngine } from './lmdb-engine.js';
 
@@ -115,6 +116,36 @@ describe('LMDB change store', () => {
     assert.ok(logged.entries.every((entry, i) => i === 0 || entry.pos > (logged.entries[i - 1]?.pos ?? 0)));
     assert.equal(logged.more, false);
     assert.ok(logged.floor > 0);
+    await engine.close();
+  });
+
+  it('logs the records a batch applies, in the transaction of the batch, and nothing it does not', async () => {
+    const { engine } = await openEngine();
+    const hlc = new HybridLogicalClock(() => Date.now());
+    const changes = new ChangeLog({ engine, store: engine.openChangeStore(), hlc, clock: systemClock }, { closeMs: 300, retentionMs: 60_000, retentionBytes: 1 << 20 });
+    const newer = value(hlc.now(), 'held');
+    await changes.apply('held', newer);
+    // A transfer's batch: records older than the floor (still within retention), one that loses to what is held.
+    const old = hlcPlusMs(hlc.now(), -5000);
+    const outcomes = await changes.applyBatch([
+      ['moved-a', value(old, 'a')],
+      ['held', value(old, 'stale')],
+      ['moved-b', value(old + 1, 'b')],
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.applied),
+      [true, false, true],
+    );
+    const logged = changes.changesFor({ type: 'changes', prefix: '', after: 0, limit: 100 });
+    assert.deepEqual(
+      logged.entries.map((entry) => [entry.key, entry.record.value]),
+      [
+        ['held', 'held'],
+        ['moved-a', 'a'],
+        ['moved-b', 'b'],
+      ],
+    );
+    assert.equal(changes.stats().appendFailures, 0, 'every entry went into the transaction of its record');
     await engine.close();
   });
 });

@@ -55,6 +55,71 @@ describe('LMDB engine commit queue', () => {
     await engine.close();
   });
 
+  it('commits a batch after the client writes queued behind it, as one transaction', async () => {
+    let release: () => void = () => undefined;
+    let held = false;
+    const commits: string[][] = [];
+    const watched: { engine?: LmdbEngine } = {};
+    const engine = await LmdbEngine.open({
+      hash,
+      path: freshPath(),
+      durable: false,
+      wrapTransaction: (run) => async (work) => {
+        if (held) await new Promise<void>((resolve) => (release = resolve));
+        const engineNow = watched.engine;
+        if (engineNow === undefined) return run(work);
+        const before = new Set((await engineNow.scan({ limit: 10_000 })).map(({ key }) => key));
+        await run(work);
+        commits.push((await engineNow.scan({ limit: 10_000 })).map(({ key }) => key).filter((key) => !before.has(key)));
+      },
+    });
+    watched.engine = engine;
+    // A commit in flight holds the queue while a transfer batch and then a client write join it.
+    held = true;
+    const first = engine.apply('first', live(1, 'x'));
+    for (let turns = 0; turns < 5 && commits.length === 0; turns++) await new Promise((resolve) => setImmediate(resolve));
+    const batch = engine.applyBatch(Array.from({ length: 2000 }, (_, i) => [`moved-${String(i).padStart(4, '0')}`, live(1, i)] as const));
+    const client = engine.apply('client', live(1, 'y'));
+    held = false;
+    release();
+    await Promise.all([first, batch, client]);
+    const clientCommit = commits.findIndex((keys) => keys.includes('client'));
+    const batchCommits = commits.flatMap((keys, index) => (keys.some((key) => key.startsWith('moved-')) ? [index] : []));
+    assert.deepEqual(batchCommits.length, 1, 'the batch is one transaction');
+    assert.ok(clientCommit >= 0 && clientCommit < (batchCommits[0] as number), `the client write commits first (commits: ${JSON.stringify(commits.map((keys) => keys.length))})`);
+    assert.equal(commits[batchCommits[0] as number]?.length, 2000);
+    assert.equal(engine.liveCount(), 2002);
+    await engine.close();
+  });
+
+  it('commits a batch after at most one commit of client writes, however steadily they come', async () => {
+    const commits: number[] = [];
+    const clientWrites: Array<Promise<unknown>> = [];
+    let engine: LmdbEngine | undefined;
+    let written = 0;
+    engine = await LmdbEngine.open({
+      hash,
+      path: freshPath(),
+      durable: false,
+      wrapTransaction: (run) => async (work) => {
+        await run(work);
+        const open = engine;
+        if (open === undefined) return;
+        commits.push(open.keyCount());
+        // Another client write arrives during every commit, for a while.
+        if (written < 20) clientWrites.push(open.apply(`client-${written++}`, live(1, 'y')));
+      },
+    });
+    clientWrites.push(engine.apply(`client-${written++}`, live(1, 'y')));
+    const batch = engine.applyBatch(Array.from({ length: 100 }, (_, i) => [`moved-${i}`, live(1, i)] as const));
+    await batch;
+    assert.ok(commits.length <= 3, `the batch waited ${commits.length - 1} commits of client writes`);
+    await Promise.all(clientWrites);
+    const opened = engine;
+    engine = undefined;
+    await opened.close();
+  });
+
   it('takes at most commitBytesMax from the queue per commit, and a larger write alone', async () => {
     let commits = 0;
     const wrapTransaction =

@@ -62,7 +62,7 @@ import { buildRingIndex, type ProgressLog } from './lmdb-ring-build.js';
 import type { BucketWrites } from './lmdb-bucket-digests.js';
 import { LmdbRingIndex } from './lmdb-ring-index.js';
 import { recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
-import { estimateRecordBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes, ringIndexWriteBytes } from './write-size.js';
+import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes, ringIndexRowBytes, ringIndexWriteBytes } from './write-size.js';
 
 /**
  * Records are stored as compact arrays (record-rows.ts): a value carried as JSON text (one
@@ -90,7 +90,7 @@ export type WriteKind = 'client' | 'upkeep';
 /** What the hint store needs from the engine: its transactions. */
 export interface LmdbWriter {
   /** Runs `work` in the next write transaction; resolves once it is committed. */
-  write(work: () => void, needBytes: number, kind: WriteKind): Promise<void>;
+  write(work: () => void, needBytes: number, kind: WriteKind, turn?: WriteTurn): Promise<void>;
   readonly pageBytes: number;
   isOpen(): boolean;
 }
@@ -134,6 +134,16 @@ interface QueuedWrite {
   done(error?: unknown): void;
 }
 
+/**
+ * When a queued write commits: with the writes before it, or after every write queued by a
+ * client (a background batch of many records, which would hold a client's write up for
+ * the length of its commit).
+ */
+export type WriteTurn = 'in-order' | 'after-clients';
+
+/** Pages of the change log's tree a batch can touch: its entries are appended at its end. */
+const changeLogPathPages = 4;
+
 export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   readonly kind = 'lmdb' as const;
   readonly pageBytes: number;
@@ -156,6 +166,10 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   private live = 0;
   private changeStore: LmdbChangeStore | undefined;
   private batch: QueuedWrite[] = [];
+  /** Writes that wait until no write of `batch` is queued (WriteTurn 'after-clients'). */
+  private afterClients: QueuedWrite[] = [];
+  /** Commits of other writes while `afterClients` waited (it goes after one). */
+  private clientCommitsWaited = 0;
   private readonly commitBytesMax: number;
   /** Estimated bytes of the writes queued or being committed (`queuedBytes`). */
   private queuedNeedBytes = 0;
@@ -279,6 +293,58 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     return { applied: true, current: record, previous: current };
   }
 
+  async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
+    // Read and claim synchronously, as `apply` does; the batch is one queued write.
+    const outcomes: ApplyOutcome[] = [];
+    const writes: Array<{ key: string; record: StoredRecord; current: StoredRecord | undefined }> = [];
+    let rowBytes = 0;
+    for (const [key, record] of entries) {
+      const current = this.pending.get(key) ?? this.read(key);
+      if (!supersedes(record, current)) {
+        outcomes.push({ applied: false, current: current as StoredRecord });
+        continue;
+      }
+      if (writes.length === 0) {
+        const refusal = this.disk.refusal();
+        if (refusal !== undefined) {
+          this.onWriteRefused?.();
+          throw refusal;
+        }
+      }
+      this.pending.set(key, record);
+      writes.push({ key, record, current });
+      outcomes.push({ applied: true, current: record, previous: current });
+      // Its record, its ring index rows, and the change log's entry in the same transaction.
+      rowBytes += 2 * estimateRecordBytes(key, record) + ringIndexRowBytes(key, record);
+    }
+    if (writes.length === 0) return outcomes;
+    let liveChange = 0;
+    for (const { record, current } of writes) liveChange += liveDelta(current, record);
+    this.live += liveChange;
+    try {
+      await this.write(
+        () => {
+          for (const { key, record } of writes) {
+            const row = recordToRow(record);
+            this.records.putSync(key, row);
+            this.index.stored(key, record);
+            this.changeStore?.stored(key, record, row);
+          }
+        },
+        insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes,
+        'client',
+        'after-clients',
+      );
+    } catch (error) {
+      this.live -= liveChange;
+      if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
+      throw error;
+    } finally {
+      for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
+    }
+    return outcomes;
+  }
+
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
     this.assertOpen();
     const prefix = options.prefix ?? '';
@@ -350,7 +416,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   }
 
   /** Queues `work` for the next transaction (LmdbWriter); resolves once it is committed. */
-  write(work: () => void, needBytes: number, kind: WriteKind): Promise<void> {
+  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order'): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queuedNeedBytes += needBytes;
       const done = (error?: unknown) => {
@@ -358,7 +424,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         if (error === undefined) resolve();
         else reject(error);
       };
-      this.batch.push({ work, needBytes, kind, done });
+      (turn === 'in-order' ? this.batch : this.afterClients).push({ work, needBytes, kind, done });
       // The first write of a turn starts the committer on the next turn, so the turn's
       // writes share a transaction; while a commit is in flight the committer takes them next.
       this.committing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.commitAll());
@@ -368,22 +434,30 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   /** Commits what is queued, one batch at a time, until nothing is left. */
   private async commitAll(): Promise<void> {
     try {
-      while (this.batch.length > 0) await this.commitBatch(this.takeBatch());
+      while (this.batch.length > 0 || this.afterClients.length > 0) await this.commitBatch(this.takeBatch());
     } finally {
       this.committing = undefined;
     }
   }
 
-  /** The writes at the head of the queue up to `commitBytesMax`, and at least one. */
+  /**
+   * The writes at the head of the queue up to `commitBytesMax`, and at least one. Writes
+   * queued after clients never commit with others (a client's write does not wait for a
+   * batch's records to be put) and, while others wait, after one commit of theirs: a steady
+   * stream of client writes does not hold a transfer back for ever.
+   */
   private takeBatch(): QueuedWrite[] {
+    const afterClientsTurn = this.afterClients.length > 0 && (this.batch.length === 0 || this.clientCommitsWaited > 0);
+    this.clientCommitsWaited = afterClientsTurn || this.afterClients.length === 0 ? 0 : this.clientCommitsWaited + 1;
+    const queue = afterClientsTurn ? this.afterClients : this.batch;
     let count = 0;
     let bytes = 0;
-    for (const item of this.batch) {
+    for (const item of queue) {
       if (count > 0 && bytes + item.needBytes > this.commitBytesMax) break;
       bytes += item.needBytes;
       count++;
     }
-    return this.batch.splice(0, count);
+    return queue.splice(0, count);
   }
 
   /**
