@@ -270,15 +270,20 @@ export class Rebalancer {
     let after: RingCursor | undefined;
     for (;;) {
       if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
-      const pageStartedAtMs = this.deps.clock.nowMs();
+      // Paced by the work done here, the walk and the drop: the replicas asked in between pace
+      // their answers by their own budgets (cluster-node.ts, pacedForPeers).
+      const scanStartedAtMs = this.deps.clock.nowMs();
       const page = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: cleanupPage, ...(after !== undefined ? { after } : {}) });
+      let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
       const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
       // Dropped only once the new replicas hold them (handed on first if need be).
       const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
       // The ring may have changed while the page was read: check again before dropping.
       if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
       if (handedOn.length > 0) {
+        const dropStartedAtMs = this.deps.clock.nowMs();
         const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
+        workMs += this.deps.clock.nowMs() - dropStartedAtMs;
         job.dropped += removed.length;
         for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
         this.deps.events?.keysCleanedUp?.(removed.length);
@@ -288,7 +293,8 @@ export class Rebalancer {
       const last = page[page.length - 1];
       if (last === undefined || page.length < cleanupPage) return true;
       after = { token: last.token, key: last.key };
-      await (this.deps.budget?.turn(pageStartedAtMs) ?? pacedTurn(this.deps.clock, pageStartedAtMs));
+      const workedFromMs = this.deps.clock.nowMs() - workMs;
+      await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
     }
   }
 

@@ -4,6 +4,7 @@
 // stored the one before.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import type { BackgroundPace } from '../clock/background-budget.js';
 import { TokenBucket } from '../clock/token-bucket.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
@@ -60,7 +61,7 @@ function transferFor(
   store: MemoryJobStore,
   batchesPerRun: number,
   isAvailable = (_nodeId: string) => true,
-  paced: { clock?: VirtualClock; rate?: TokenBucket } = {},
+  paced: { clock?: VirtualClock; rate?: TokenBucket; budget?: BackgroundPace } = {},
 ) {
   return new Transfer(
     {
@@ -71,6 +72,7 @@ function transferFor(
       engine,
       clock: paced.clock ?? new VirtualClock(),
       ...(paced.rate !== undefined ? { rate: paced.rate } : {}),
+      ...(paced.budget !== undefined ? { budget: paced.budget } : {}),
       store,
       current: (transition) => transition === context.placement.transition,
     },
@@ -161,6 +163,41 @@ describe('transfer', () => {
     const elapsedMs = clock.nowMs() - startedAtMs;
     const neededMs = ((expectedBytes - bytesPerSecond) / bytesPerSecond) * 1000;
     assert.ok(elapsedMs >= neededMs && elapsedMs <= neededMs + 1000, `moved ${expectedBytes} bytes in ${elapsedMs} ms at ${bytesPerSecond} B/s`);
+  });
+
+  it("paces by its own work of storing a batch, not by the wait for the source's answer", async () => {
+    const context = await setUp();
+    const clock = new VirtualClock();
+    const sourceDelayMs = 100;
+    const inner = context.transport;
+    // Each source answers after 100 ms: its own walk and its own budget's pause.
+    context.transport = {
+      request: async (address: string, body: DataRequest) => {
+        await new Promise<void>((resolve) => clock.setTimer(sourceDelayMs, resolve));
+        return (await inner.request(address, body, 1000)) as never;
+      },
+    };
+    const paced: number[] = [];
+    const budget: BackgroundPace = {
+      turn: async (startedAtMs) => void paced.push(clock.nowMs() - startedAtMs),
+      pause: async (startedAtMs) => void paced.push(clock.nowMs() - startedAtMs),
+      pauseMsAfter: () => 0,
+    };
+    const engine = new MemoryEngine(hash);
+    const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, budget });
+    let finished = false;
+    const running = transfer.run(context.plan).then((done) => (finished = done));
+    for (let step = 0; step < 10_000 && !finished; step++) {
+      clock.advance(10);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await running;
+    assert.equal(finished, true);
+    assert.ok(paced.length > 3, `${paced.length} batches paced`);
+    assert.ok(
+      paced.every((workMs) => workMs < sourceDelayMs),
+      `the work a batch was paced for (ms): ${paced.join(', ')}; storing one takes no time on this clock`,
+    );
   });
 
   it('bounds a batch by bytes: large values move a few to a message', async () => {

@@ -139,15 +139,17 @@ export class Transfer {
         await this.save();
         return true;
       }
-      const startedAtMs = this.deps.clock.nowMs();
       const source = job.sources[next] as SourceCheckpoint;
       const reply = ahead !== undefined && ahead.nodeId === next && sameCursor(ahead.after, source.after) && ahead.unavailable === job.unavailable.join() ? await ahead.reply : await this.ask(job, plan, next, source.after);
       ahead = undefined;
       if (reply === undefined || !reply.ringsMatch) return false; // unanswered, or the source has not seen the same rings yet
       if (reply.next !== null && this.streams(job, plan, next)) ahead = { nodeId: next, after: reply.next, unavailable: job.unavailable.join(), reply: this.ask(job, plan, next, reply.next) };
+      // Paced by the work done here, storing the batch: the source's walk is paced by the
+      // source's own budget before it answers (cluster-node.ts, pacedForPeers). Counting the
+      // wait for its answer here too paced each batch twice over.
+      const takenFromMs = this.deps.clock.nowMs();
       if (!(await this.take(job, plan, source, reply))) return false;
-      // The batch's time includes the source's walk: pacing here spares the source too.
-      await this.deps.budget?.pause(startedAtMs);
+      await this.deps.budget?.pause(takenFromMs);
     }
     return false;
   }
