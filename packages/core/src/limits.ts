@@ -217,6 +217,11 @@ export const lmdbMapBytesDefault = 1024 * 1024 * 1024;
  * while the event loop has reads to serve (packages/server/src/storage/lmdb-engine.ts).
  */
 export const lmdbCommitBytesMaxDefault = 8 * 1024 * 1024;
+/**
+ * Records of a batch (a transfer's, Engine.applyBatch) one LMDB transaction takes: about
+ * 5 ms of puts, so the event loop turns between slices while clients wait.
+ */
+export const lmdbBatchRecordsPerCommit = 1000;
 /** Space the data file keeps allocated ahead of what LMDB uses (`--storage-reserve-bytes`), so LMDB never meets a full disk mid-commit. */
 export const storageReserveBytesDefault = 16 * 1024 * 1024;
 /**

@@ -1,7 +1,7 @@
 // A transfer pulls exactly the keys its node gains, from the replicas those keys leave;
 // it can be paused and resumed, and a new process resumes it from its checkpoint. Sources
-// bound batches by bytes, and the receiver asks for a source's next batch before it has
-// stored the one before.
+// bound batches by bytes, and the receiver asks every source at once, and a source's next
+// batch before it has stored the one before.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import type { BackgroundPace } from '../clock/background-budget.js';
@@ -233,6 +233,27 @@ describe('transfer', () => {
     assert.equal(await transfer.run(context.plan), true);
     assert.deepEqual(await heldKeys(engine), context.gained);
     assert.ok(askedAhead > 0, 'some batch was asked for while the one before was being stored');
+  });
+
+  it('asks every source at once, so that each paces only its own part', async () => {
+    const context = await setUp();
+    const engine = new MemoryEngine(hash);
+    const waiting = new Map<string, number>();
+    let mostAtOnce = 0;
+    const inner = context.transport;
+    context.transport = {
+      request: async (address: string, body: DataRequest) => {
+        waiting.set(address, (waiting.get(address) ?? 0) + 1);
+        mostAtOnce = Math.max(mostAtOnce, [...waiting.values()].filter((count) => count > 0).length);
+        await new Promise((resolve) => setImmediate(resolve));
+        waiting.set(address, (waiting.get(address) ?? 0) - 1);
+        return (await inner.request(address, body, 1000)) as never;
+      },
+    };
+    const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000);
+    assert.equal(await transfer.run(context.plan), true);
+    assert.deepEqual(await heldKeys(engine), context.gained);
+    assert.equal(mostAtOnce, 3, 'the three sources had a request in flight at the same time');
   });
 
   it('walks again from the start a source whose checkpointed cursor is from a key-order release', async () => {

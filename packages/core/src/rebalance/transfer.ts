@@ -7,9 +7,9 @@
 // (Membership.markSynced) and the status change that completes the transition follows
 // (rebalance/rebalancer.ts).
 //
-// Batches are large (bounded by bytes, limits.ts) and pipelined: once a source's batch
-// arrives, its next one is asked for at once, and comes while this one's records are
-// applied as one write (Engine.applyBatch): one transaction, committed after the client
+// Batches are large (bounded by bytes, limits.ts) and pipelined: every source is asked at
+// once, and once a source's batch arrives its next one is asked for, and comes while this
+// one's records are applied as one write (Engine.applyBatch): one transaction, committed after the client
 // writes waiting, so a batch does not hold them up.
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
@@ -94,10 +94,10 @@ export interface TransferDeps {
 
 const checkpointName = 'transfer';
 
-/** A source's next batch, asked for while the one before it is applied. */
+/** A source's next batch, asked for while others are applied. */
 interface BatchAhead {
   nodeId: string;
-  after: RingCursor;
+  after: RingCursor | null;
   /** The unavailable members it was asked with: a different set makes it stale. */
   unavailable: string;
   reply: Promise<TransferBatchReply | undefined>;
@@ -127,28 +127,39 @@ export class Transfer {
   async run(plan: TransferPlan): Promise<boolean> {
     const job = await this.begin(plan);
     if (job.finishedAtMs !== null) return true;
-    let ahead: BatchAhead | undefined;
+    // Every open source has its next batch asked for at once: each paces its walks by its
+    // own budget (its clients' load), so asking them together moves data as fast as the
+    // least busy allow, while this node stores one batch at a time.
+    const asked = new Map<string, BatchAhead>();
     for (let batch = 0; batch < this.options.batchesPerRun; batch++) {
       if (job.paused || !this.deps.current(plan.transition)) return false;
       await this.noticeUnavailable(job, plan);
-      const next = this.nextSource(job, plan, ahead?.nodeId);
-      if (next === undefined) {
+      const open = plan.sources.filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId));
+      if (open.length === 0) {
         // Every source is done (noticeUnavailable marks the unavailable ones). Unless some source answered, nothing was received: a transfer from nobody is no transfer.
         if (plan.sources.length > 0 && plan.sources.every((nodeId) => job.unavailable.includes(nodeId))) return false;
         job.finishedAtMs = this.deps.clock.nowMs();
         await this.save();
         return true;
       }
-      const source = job.sources[next] as SourceCheckpoint;
-      const reply = ahead !== undefined && ahead.nodeId === next && sameCursor(ahead.after, source.after) && ahead.unavailable === job.unavailable.join() ? await ahead.reply : await this.ask(job, plan, next, source.after);
-      ahead = undefined;
+      const unavailable = job.unavailable.join();
+      for (const nodeId of open) {
+        const after = (job.sources[nodeId] as SourceCheckpoint).after;
+        const ahead = asked.get(nodeId);
+        // An answer to a request made before the source's cursor moved back (a rescan) or with a different set of unavailable members is stale.
+        if (ahead !== undefined && sameCursor(ahead.after, after) && ahead.unavailable === unavailable) continue;
+        asked.set(nodeId, { nodeId, after, unavailable, reply: this.ask(job, plan, nodeId, after) });
+      }
+      for (const nodeId of asked.keys()) if (!open.includes(nodeId)) asked.delete(nodeId);
+      const { ahead, reply } = await Promise.race([...asked.values()].map((ahead) => ahead.reply.then((reply) => ({ ahead, reply }))));
+      asked.delete(ahead.nodeId);
       if (reply === undefined || !reply.ringsMatch) return false; // unanswered, or the source has not seen the same rings yet
-      if (reply.next !== null && this.streams(job, plan, next)) ahead = { nodeId: next, after: reply.next, unavailable: job.unavailable.join(), reply: this.ask(job, plan, next, reply.next) };
+      if (reply.next !== null) asked.set(ahead.nodeId, { nodeId: ahead.nodeId, after: reply.next, unavailable, reply: this.ask(job, plan, ahead.nodeId, reply.next) });
       // Paced by the work done here, storing the batch: the source's walk is paced by the
       // source's own budget before it answers (cluster-node.ts, pacedForPeers). Counting the
       // wait for its answer here too paced each batch twice over.
       const takenFromMs = this.deps.clock.nowMs();
-      if (!(await this.take(job, plan, source, reply))) return false;
+      if (!(await this.take(job, plan, job.sources[ahead.nodeId] as SourceCheckpoint, reply))) return false;
       await this.deps.budget?.pause(takenFromMs);
     }
     return false;
@@ -243,24 +254,6 @@ export class Transfer {
     await this.save();
   }
 
-  /**
-   * The source to ask next: one not yet asked first, so that every source reports its total
-   * early and the job's total (hence progress and ETA) stops growing; then the one whose
-   * batch is already asked for; then the least advanced.
-   */
-  private nextSource(job: TransferCheckpoint, plan: TransferPlan, streaming: string | undefined): string | undefined {
-    const open = plan.sources.filter((nodeId) => !(job.sources[nodeId] as SourceCheckpoint).done && this.deps.isAvailable(nodeId));
-    const unasked = open.find((nodeId) => (job.sources[nodeId] as SourceCheckpoint).after === null);
-    if (unasked !== undefined) return unasked;
-    if (streaming !== undefined && open.includes(streaming)) return streaming;
-    return open.sort((a, b) => (job.sources[a] as SourceCheckpoint).scanned - (job.sources[b] as SourceCheckpoint).scanned)[0];
-  }
-
-  /** Whether `nodeId` will be asked next again, so that its next batch is worth asking for now. */
-  private streams(job: TransferCheckpoint, plan: TransferPlan, nodeId: string): boolean {
-    return !plan.sources.some((other) => other !== nodeId && !(job.sources[other] as SourceCheckpoint).done && (job.sources[other] as SourceCheckpoint).after === null && this.deps.isAvailable(other));
-  }
-
   /** One batch from `nodeId` after `after`; undefined when it did not answer (never rejects: a batch asked ahead may be dropped). */
   private async ask(job: TransferCheckpoint, plan: TransferPlan, nodeId: string, after: RingCursor | null): Promise<TransferBatchReply | undefined> {
     const address = this.deps.addressOf(nodeId);
@@ -324,6 +317,6 @@ function readCheckpoint(value: unknown): TransferCheckpoint | undefined {
   return value as TransferCheckpoint;
 }
 
-function sameCursor(a: RingCursor, b: RingCursor | null): boolean {
-  return b !== null && a.token === b.token && a.key === b.key;
+function sameCursor(a: RingCursor | null, b: RingCursor | null): boolean {
+  return a === null || b === null ? a === b : a.token === b.token && a.key === b.key;
 }

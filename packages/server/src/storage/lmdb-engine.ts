@@ -30,6 +30,7 @@ import {
   compareUtf8,
   diskFreeMarginBytes,
   liveDelta,
+  lmdbBatchRecordsPerCommit,
   lmdbCommitBytesMaxDefault,
   lmdbMapBytesDefault,
   storageProbeIntervalMsDefault,
@@ -294,11 +295,31 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   }
 
   async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
-    // Read and claim synchronously, as `apply` does; the batch is one queued write.
+    // A slice at a time, each merged and put in its own transaction, with a turn of the
+    // event loop between: a batch of thousands of records would otherwise hold the event
+    // loop for tens of milliseconds, and every client request with it.
     const outcomes: ApplyOutcome[] = [];
+    const commits: Array<Promise<void>> = [];
+    let refused: { reason: unknown } | undefined;
+    try {
+      for (let from = 0; from < entries.length; from += lmdbBatchRecordsPerCommit) {
+        if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+        commits.push(this.applySlice(entries.slice(from, from + lmdbBatchRecordsPerCommit), outcomes));
+      }
+    } catch (error) {
+      refused = { reason: error }; // a full or failed store: the slices queued before still settle
+    }
+    const settled = await Promise.allSettled(commits);
+    const failed = refused ?? settled.find((result) => result.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
+    return outcomes;
+  }
+
+  /** Merges `slice` at once (adding its outcomes), as `apply` does, and queues its records as one write; resolves once they are committed. */
+  private applySlice(slice: ReadonlyArray<readonly [string, StoredRecord]>, outcomes: ApplyOutcome[]): Promise<void> {
     const writes: Array<{ key: string; record: StoredRecord; current: StoredRecord | undefined }> = [];
     let rowBytes = 0;
-    for (const [key, record] of entries) {
+    for (const [key, record] of slice) {
       const current = this.pending.get(key) ?? this.read(key);
       if (!supersedes(record, current)) {
         outcomes.push({ applied: false, current: current as StoredRecord });
@@ -317,32 +338,31 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       // Its record, its ring index rows, and the change log's entry in the same transaction.
       rowBytes += 2 * estimateRecordBytes(key, record) + ringIndexRowBytes(key, record);
     }
-    if (writes.length === 0) return outcomes;
+    if (writes.length === 0) return Promise.resolve();
     let liveChange = 0;
     for (const { record, current } of writes) liveChange += liveDelta(current, record);
     this.live += liveChange;
-    try {
-      await this.write(
-        () => {
-          for (const { key, record } of writes) {
-            const row = recordToRow(record);
-            this.records.putSync(key, row);
-            this.index.stored(key, record);
-            this.changeStore?.stored(key, record, row);
-          }
-        },
-        insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes,
-        'client',
-        'after-clients',
-      );
-    } catch (error) {
-      this.live -= liveChange;
-      if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
-      throw error;
-    } finally {
-      for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
-    }
-    return outcomes;
+    return this.write(
+      () => {
+        for (const { key, record } of writes) {
+          const row = recordToRow(record);
+          this.records.putSync(key, row);
+          this.index.stored(key, record);
+          this.changeStore?.stored(key, record, row);
+        }
+      },
+      insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes,
+      'client',
+      'after-clients',
+    )
+      .catch((error: unknown) => {
+        this.live -= liveChange;
+        if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
+        throw error;
+      })
+      .finally(() => {
+        for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
+      });
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
@@ -441,15 +461,17 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   }
 
   /**
-   * The writes at the head of the queue up to `commitBytesMax`, and at least one. Writes
-   * queued after clients never commit with others (a client's write does not wait for a
-   * batch's records to be put) and, while others wait, after one commit of theirs: a steady
-   * stream of client writes does not hold a transfer back for ever.
+   * The writes at the head of the queue up to `commitBytesMax`, and at least one. A write
+   * queued after clients commits alone (a client's write does not wait for a batch's
+   * records to be put, nor the event loop for more than one slice of them) and, while
+   * others wait, after one commit of theirs: a steady stream of client writes does not
+   * hold a transfer back for ever.
    */
   private takeBatch(): QueuedWrite[] {
     const afterClientsTurn = this.afterClients.length > 0 && (this.batch.length === 0 || this.clientCommitsWaited > 0);
     this.clientCommitsWaited = afterClientsTurn || this.afterClients.length === 0 ? 0 : this.clientCommitsWaited + 1;
-    const queue = afterClientsTurn ? this.afterClients : this.batch;
+    if (afterClientsTurn) return this.afterClients.splice(0, 1);
+    const queue = this.batch;
     let count = 0;
     let bytes = 0;
     for (const item of queue) {
