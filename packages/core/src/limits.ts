@@ -97,6 +97,8 @@ export const recordsPerMessageMax = 5000;
 export const transferBatchBytesMax = 1024 * 1024;
 /** Records one transfer batch carries at most, however small. */
 export const transferRecordsPerBatchMax = 20_000;
+/** Records of a batch the receiver stores before it takes its pause (clock/background-budget.ts). */
+export const transferRecordsPerApply = 1000;
 
 // Backup and restore (issue 12, cluster/restore-writes.ts, packages/server/src/backup/).
 /** Records one POST /admin/restore may carry (its bytes are bounded by the node's body limit too). */

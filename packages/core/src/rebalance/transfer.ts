@@ -15,7 +15,7 @@ import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { ByteRate } from '../clock/token-bucket.js';
 import { payloadBytesOf } from '../cluster/key-scan.js';
-import { transferRecordsPerBatchMax } from '../limits.js';
+import { transferRecordsPerApply, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
 import type { Engine } from '../storage/engine.js';
@@ -155,12 +155,10 @@ export class Transfer {
       asked.delete(ahead.nodeId);
       if (reply === undefined || !reply.ringsMatch) return false; // unanswered, or the source has not seen the same rings yet
       if (reply.next !== null) asked.set(ahead.nodeId, { nodeId: ahead.nodeId, after: reply.next, unavailable, reply: this.ask(job, plan, ahead.nodeId, reply.next) });
-      // Paced by the work done here, storing the batch: the source's walk is paced by the
-      // source's own budget before it answers (cluster-node.ts, pacedForPeers). Counting the
-      // wait for its answer here too paced each batch twice over.
-      const takenFromMs = this.deps.clock.nowMs();
+      // Paced by the work done here, storing the batch (in `take`): the source's walk is paced
+      // by the source's own budget before it answers (cluster-node.ts, pacedForPeers).
+      // Counting the wait for its answer here too paced each batch twice over.
       if (!(await this.take(job, plan, job.sources[ahead.nodeId] as SourceCheckpoint, reply))) return false;
-      await this.deps.budget?.pause(takenFromMs);
     }
     return false;
   }
@@ -283,8 +281,16 @@ export class Transfer {
       }
       taken.push([key, record]);
     }
-    const outcomes = await this.deps.engine.applyBatch(taken);
-    const stored = outcomes.filter((outcome) => outcome.applied).length;
+    // Stored a slice at a time, each paced by the budget for the work it took: a whole
+    // batch's work is longer than the longest pause, so pacing once per batch gave
+    // background work more than its share under client load.
+    let stored = 0;
+    for (let from = 0; from < taken.length; from += transferRecordsPerApply) {
+      const sliceStartedAtMs = this.deps.clock.nowMs();
+      const outcomes = await this.deps.engine.applyBatch(taken.slice(from, from + transferRecordsPerApply));
+      stored += outcomes.filter((outcome) => outcome.applied).length;
+      await this.deps.budget?.pause(sliceStartedAtMs);
+    }
     if (!this.deps.current(plan.transition) || this.checkpoint !== job) return false;
     job.received += stored;
     job.receivedBytes = (job.receivedBytes ?? 0) + bytes;
