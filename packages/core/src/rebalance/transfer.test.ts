@@ -84,6 +84,17 @@ async function heldKeys(engine: MemoryEngine): Promise<Set<string>> {
   return new Set((await engine.scan({ limit: keyCount * 2 })).map((entry) => entry.key));
 }
 
+/** Runs the transfer to its end while the virtual clock moves on in 10 ms steps (at most 100 s). */
+async function runOnClock(transfer: Transfer, plan: TransferPlan, clock: VirtualClock): Promise<boolean> {
+  let finished: boolean | undefined;
+  const running = transfer.run(plan).then((done) => (finished = done));
+  for (let step = 0; step < 10_000 && finished === undefined; step++) {
+    clock.advance(10);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return running;
+}
+
 describe('transfer', () => {
   it('receives exactly the keys its node gains, each from the replica it replaces', async () => {
     const context = await setUp();
@@ -147,14 +158,7 @@ describe('transfer', () => {
     const bytesPerSecond = 20_000;
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, rate: new TokenBucket(clock, bytesPerSecond) });
     const startedAtMs = clock.nowMs();
-    let finished = false;
-    const running = transfer.run(context.plan).then((done) => (finished = done));
-    for (let step = 0; step < 10_000 && !finished; step++) {
-      clock.advance(10);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await running;
-    assert.equal(finished, true);
+    assert.equal(await runOnClock(transfer, context.plan, clock), true);
     let expectedBytes = 0;
     for (const key of context.gained) expectedBytes += key.length + valueBytesOf((await engine.get(key))!);
     const view = transfer.view()!;
@@ -185,14 +189,7 @@ describe('transfer', () => {
     };
     const engine = new MemoryEngine(hash);
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, budget });
-    let finished = false;
-    const running = transfer.run(context.plan).then((done) => (finished = done));
-    for (let step = 0; step < 10_000 && !finished; step++) {
-      clock.advance(10);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    await running;
-    assert.equal(finished, true);
+    assert.equal(await runOnClock(transfer, context.plan, clock), true);
     assert.ok(paced.length > 3, `${paced.length} batches paced`);
     assert.ok(
       paced.every((workMs) => workMs < sourceDelayMs),
