@@ -41,8 +41,9 @@ import { MemoryPaxosStore, PaxosAcceptor, type PaxosPolicy, type PaxosStore } fr
 import { PaxosProposer } from './paxos-proposer.js';
 import { scanClusterPage, scannedRecordsOf, type ClusterScanPage, type ScanPageRequest } from './key-scan.js';
 import { restoreRecords, type RestoreAnswer } from './restore-writes.js';
-import { compareVersions, type StoredRecord } from '../storage/record.js';
+import type { StoredRecord } from '../storage/record.js';
 import { ChangeLog, MemoryChangeStore, type ChangeLogOptions, type ChangeStore, type KeyVersionSeen } from '../watch/change-log.js';
+import { newestConfirmed, type VersionAnswer } from '../watch/expiry-confirmation.js';
 import type { WatchCursor } from '../watch/watch-cursor.js';
 import { WatchError, WatchSession, type WatchListener } from '../watch/watch-session.js';
 
@@ -664,30 +665,31 @@ export class ClusterNode {
   }
 
   /**
-   * For each key, the newest version a majority of its replicas answered with (null: none
-   * holds it), or 'unreadable': one `versions` question per replica for all the keys.
+   * For each key, the newest version its replicas answered with (null: none holds it), or
+   * 'unreadable' unless a majority answered in every ring writes reach
+   * (watch/expiry-confirmation.ts): one `versions` question per replica for all the keys.
    */
   private async newestVersions(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>> {
-    const ring = this.currentPlacement.read;
+    const rings = this.currentPlacement.writes;
     const byNode = new Map<string, string[]>();
-    const majorities = new Map<string, number>();
+    const replicaSets = new Map<string, Array<readonly string[]>>();
     for (const key of keys) {
-      const replicas = ring.preferenceList(key);
-      majorities.set(key, Math.floor(replicas.length / 2) + 1);
-      for (const nodeId of replicas) {
+      const sets = rings.map((ring) => ring.preferenceList(key));
+      replicaSets.set(key, sets);
+      for (const nodeId of new Set(sets.flat())) {
         const list = byNode.get(nodeId) ?? [];
         list.push(key);
         byNode.set(nodeId, list);
       }
     }
-    const answers = new Map<string, Array<Pick<StoredRecord, 'hlc' | 'nodeId'> | null>>();
-    const heard = (key: string, version: Pick<StoredRecord, 'hlc' | 'nodeId'> | null) => answers.set(key, [...(answers.get(key) ?? []), version]);
+    const answers = new Map<string, Map<string, VersionAnswer>>(keys.map((key) => [key, new Map()]));
+    const heard = (key: string, nodeId: string, version: VersionAnswer) => answers.get(key)?.set(nodeId, version);
     await Promise.all(
       [...byNode].map(async ([nodeId, nodeKeys]) => {
         if (nodeId === this.nodeId) {
           for (const key of nodeKeys) {
             const record = await this.engine.get(key);
-            heard(key, record === undefined ? null : record);
+            heard(key, nodeId, record === undefined ? null : record);
           }
           return;
         }
@@ -697,25 +699,14 @@ export class ClusterNode {
           const reply = await this.transport.request(address, { type: 'versions', keys: nodeKeys }, this.options.coordinator.readTimeoutMs ?? 2000);
           nodeKeys.forEach((key, i) => {
             const version = reply.versions[i];
-            heard(key, version === null || version === undefined ? null : { hlc: version[0], nodeId: version[1] });
+            heard(key, nodeId, version === null || version === undefined ? null : { hlc: version[0], nodeId: version[1] });
           });
         } catch {
           // Unanswered: its keys may lack a majority, and are asked again later.
         }
       }),
     );
-    const newest = new Map<string, KeyVersionSeen>();
-    for (const key of keys) {
-      const heardOf = answers.get(key) ?? [];
-      if (heardOf.length < (majorities.get(key) ?? 1)) {
-        newest.set(key, 'unreadable');
-        continue;
-      }
-      let best: Pick<StoredRecord, 'hlc' | 'nodeId'> | null = null;
-      for (const version of heardOf) if (version !== null && (best === null || compareVersions(version, best) > 0)) best = version;
-      newest.set(key, best);
-    }
-    return newest;
+    return new Map(keys.map((key) => [key, newestConfirmed(replicaSets.get(key) ?? [], answers.get(key) ?? new Map())]));
   }
 
   /** Whether `nodeIds` hold a majority of the replicas of every range, in every ring writes reach. */
