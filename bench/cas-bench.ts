@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { killOnExit, sleep, startCluster } from './cluster.js';
+import { killOnExit, sleep, startCluster, stopChild } from './cluster.js';
 import { round } from './load.js';
 
 export interface CasBenchOptions {
@@ -208,7 +208,7 @@ export async function startEtcd(basePort: number): Promise<EtcdCluster> {
   const initialCluster = members.map((member) => `${member.name}=${member.peer}`).join(',');
   const children: ChildProcess[] = [];
   const stop = async () => {
-    await Promise.all(children.map((child) => stopProcess(child)));
+    await Promise.all(children.map((child) => stopChild(child)));
     rmSync(dataDir, { recursive: true, force: true });
   };
   for (const member of members) {
@@ -303,17 +303,6 @@ export function base64(text: string): string {
   return Buffer.from(text).toString('base64');
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 export function reportCas(result: CasResult): string[] {
   const lines = [

@@ -167,11 +167,12 @@ function secureSetup(dataDir: string): { args(id: string): string[]; credentials
   };
 }
 
-function stopChild(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL for a process that has not exited within `timeoutMs`; resolves once it has exited. */
+export function stopChild(child: ChildProcess, timeoutMs = stopTimeoutMs): Promise<void> {
   return new Promise<void>((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     // A node that does not stop in time (e.g. stuck in a long write) is killed outright.
-    const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();

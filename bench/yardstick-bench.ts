@@ -10,7 +10,7 @@ import { benchTarget, type BenchTarget } from './bench-target.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killOnExit, startCluster, type BenchCluster } from './cluster.js';
+import { killOnExit, startCluster, stopChild, type BenchCluster } from './cluster.js';
 import { base64, etcdCall, startEtcd, type EtcdCluster } from './cas-bench.js';
 import { bulkLoad, round, runLoad, type LoadApi, type Operation } from './load.js';
 
@@ -153,7 +153,7 @@ function judge(rows: YardstickRow[]): YardstickTarget[] {
 async function startFanOut(): Promise<{ urls: string[]; stop(): Promise<void> }> {
   const children: ChildProcess[] = [0, 1, 2].map(() => fork(join(here, 'fanout-node.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
   for (const child of children) killOnExit(child);
-  const stop = () => Promise.all(children.map((child) => stopFanOutNode(child))).then(() => undefined);
+  const stop = () => Promise.all(children.map((child) => stopChild(child, 5000))).then(() => undefined);
   try {
     const ports = await Promise.all(children.map((child) => nextMessage<{ port: number }>(child, 'port')));
     await Promise.all(
@@ -186,17 +186,6 @@ function nextMessage<T>(child: ChildProcess, field: string): Promise<T> {
   });
 }
 
-function stopFanOutNode(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
-}
 
 /** key0 .. key(keyCount-1) with the load's 100-byte value, 32 writes in flight, round-robin over the members. */
 async function fillEtcd(urls: string[], keyCount: number): Promise<void> {

@@ -142,6 +142,13 @@ interface QueuedWrite {
  */
 export type WriteTurn = 'in-order' | 'after-clients';
 
+/** A record `apply` or `applyBatch` claimed (in `pending`) over what the key held. */
+interface ClaimedWrite {
+  key: string;
+  record: StoredRecord;
+  current: StoredRecord | undefined;
+}
+
 /** Pages of the change log's tree a batch can touch: its entries are appended at its end. */
 const changeLogPathPages = 4;
 
@@ -266,31 +273,10 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     // Read and claim synchronously: no other apply may run between the compare and the set.
     const current = this.pending.get(key) ?? this.read(key);
     if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };
-    const refusal = this.disk.refusal();
-    if (refusal !== undefined) {
-      this.onWriteRefused?.();
-      throw refusal;
-    }
+    this.refuseWhileFull();
     this.pending.set(key, record);
-    this.live += liveDelta(current, record);
-    try {
-      const row = recordToRow(record);
-      await this.write(
-        () => {
-          this.records.putSync(key, row);
-          this.index.stored(key, record);
-          this.changeStore?.stored(key, record, row);
-        },
-        estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes),
-        'client',
-      );
-    } catch (error) {
-      this.live -= liveDelta(current, record);
-      if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
-      throw error;
-    } finally {
-      if (this.pending.get(key) === record) this.pending.delete(key);
-    }
+    const needBytes = estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
+    await this.storeClaimed([{ key, record, current }], needBytes, 'in-order');
     return { applied: true, current: record, previous: current };
   }
 
@@ -317,7 +303,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   /** Merges `slice` at once (adding its outcomes), as `apply` does, and queues its records as one write; resolves once they are committed. */
   private applySlice(slice: ReadonlyArray<readonly [string, StoredRecord]>, outcomes: ApplyOutcome[]): Promise<void> {
-    const writes: Array<{ key: string; record: StoredRecord; current: StoredRecord | undefined }> = [];
+    const writes: ClaimedWrite[] = [];
     let rowBytes = 0;
     for (const [key, record] of slice) {
       const current = this.pending.get(key) ?? this.read(key);
@@ -325,13 +311,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         outcomes.push({ applied: false, current: current as StoredRecord });
         continue;
       }
-      if (writes.length === 0) {
-        const refusal = this.disk.refusal();
-        if (refusal !== undefined) {
-          this.onWriteRefused?.();
-          throw refusal;
-        }
-      }
+      if (writes.length === 0) this.refuseWhileFull();
       this.pending.set(key, record);
       writes.push({ key, record, current });
       outcomes.push({ applied: true, current: record, previous: current });
@@ -339,30 +319,48 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       rowBytes += 2 * estimateRecordBytes(key, record) + ringIndexRowBytes(key, record);
     }
     if (writes.length === 0) return Promise.resolve();
+    const needBytes = insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes;
+    return this.storeClaimed(writes, needBytes, 'after-clients');
+  }
+
+  /** Throws the store's refusal (full or failed) for a client write, counting it. */
+  private refuseWhileFull(): void {
+    const refusal = this.disk.refusal();
+    if (refusal === undefined) return;
+    this.onWriteRefused?.();
+    throw refusal;
+  }
+
+  /**
+   * Puts records already claimed in `pending` (each newer than `current`) in one queued
+   * write, with their ring index rows and change log entries; counts them live at once, and
+   * takes that back if the write fails. Resolves once they are committed.
+   */
+  private async storeClaimed(writes: readonly ClaimedWrite[], needBytes: number, turn: WriteTurn): Promise<void> {
     let liveChange = 0;
     for (const { record, current } of writes) liveChange += liveDelta(current, record);
     this.live += liveChange;
-    return this.write(
-      () => {
-        for (const { key, record } of writes) {
-          const row = recordToRow(record);
-          this.records.putSync(key, row);
-          this.index.stored(key, record);
-          this.changeStore?.stored(key, record, row);
-        }
-      },
-      insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes,
-      'client',
-      'after-clients',
-    )
-      .catch((error: unknown) => {
-        this.live -= liveChange;
-        if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
-        throw error;
-      })
-      .finally(() => {
-        for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
-      });
+    try {
+      await this.write(
+        () => {
+          for (const { key, record } of writes) {
+            const row = recordToRow(record);
+            this.records.putSync(key, row);
+            this.index.stored(key, record);
+            this.changeStore?.stored(key, record, row);
+          }
+        },
+        needBytes,
+        'client',
+        turn,
+      );
+    } catch (error) {
+      this.live -= liveChange;
+      if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
+      throw error;
+    } finally {
+      for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
+    }
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
