@@ -111,8 +111,8 @@ describe('LMDB engine when the disk fails (fault hook)', () => {
     let failing = false;
     const wrapTransaction =
       (run: TransactionRunner): TransactionRunner =>
-      (work) =>
-        failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, pwrite'), { code: 5 })) : run(work);
+      (work, onLoop) =>
+        failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, pwrite'), { code: 5 })) : run(work, onLoop);
     const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction });
     await engine.apply('kept', live('before'));
     failing = true;

@@ -1,5 +1,5 @@
-// Checks that the LMDB engine commits off the event loop: reads and merges go on while a
-// commit is held back (through the transaction seam), a commit takes a bounded slice of the
+// Checks that the LMDB engine commits large batches off the event loop and small ones on it
+// (unless durable): reads and merges go on while a commit is held back (through the transaction seam), a commit takes a bounded slice of the
 // queue, the queue's bytes are counted for load shedding, the event loop keeps turning
 // while 128 MiB of large values are written, and a batch (a transfer's) commits in slices
 // after the client writes waiting, without holding them back for ever.
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { StoredRecord } from '@ringkv/core';
-import { loadKeyHasher, lmdbBatchRecordsPerCommit } from '@ringkv/core';
+import { loadKeyHasher, lmdbBatchRecordsPerCommit, lmdbOnLoopCommitBytesMax } from '@ringkv/core';
 import { LmdbEngine, type TransactionRunner } from './lmdb-engine.js';
 
 const hash = await loadKeyHasher();
@@ -31,9 +31,9 @@ describe('LMDB engine commit queue', () => {
     let held = false;
     const wrapTransaction =
       (run: TransactionRunner): TransactionRunner =>
-      async (work) => {
+      async (work, onLoop) => {
         if (held) await new Promise<void>((resolve) => (release = resolve));
-        return run(work);
+        return run(work, onLoop);
       };
     const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction });
     await engine.apply('a', live(1, 'first'));
@@ -56,6 +56,26 @@ describe('LMDB engine commit queue', () => {
     await engine.close();
   });
 
+  it('commits a small batch on the event loop, and a large one or any durable one off it', async () => {
+    for (const durable of [false, true]) {
+      const modes: boolean[] = [];
+      const wrapTransaction =
+        (run: TransactionRunner): TransactionRunner =>
+        (work, onLoop) => {
+          modes.push(onLoop);
+          return run(work, onLoop);
+        };
+      const engine = await LmdbEngine.open({ hash, path: freshPath(), durable, wrapTransaction });
+      modes.length = 0;
+      await engine.apply('small', live(1, 'x'.repeat(100)));
+      await engine.apply('large', live(1, 'x'.repeat(lmdbOnLoopCommitBytesMax)));
+      assert.deepEqual(modes, [!durable, false], durable ? 'a durable commit waits for its flush off the event loop' : 'a lone small write skips the hops to the write thread');
+      assert.equal(((await engine.get('large'))?.value as string).length, lmdbOnLoopCommitBytesMax);
+      assert.equal((await engine.get('small'))?.value, 'x'.repeat(100));
+      await engine.close();
+    }
+  });
+
   it('commits a batch after the client writes queued behind it, a slice per transaction', async () => {
     let release: () => void = () => undefined;
     let held = false;
@@ -65,12 +85,12 @@ describe('LMDB engine commit queue', () => {
       hash,
       path: freshPath(),
       durable: false,
-      wrapTransaction: (run) => async (work) => {
+      wrapTransaction: (run) => async (work, onLoop) => {
         if (held) await new Promise<void>((resolve) => (release = resolve));
         const engineNow = watched.engine;
-        if (engineNow === undefined) return run(work);
+        if (engineNow === undefined) return run(work, onLoop);
         const before = new Set((await engineNow.scan({ limit: 10_000 })).map(({ key }) => key));
-        await run(work);
+        await run(work, onLoop);
         commits.push((await engineNow.scan({ limit: 10_000 })).map(({ key }) => key).filter((key) => !before.has(key)));
       },
     });
@@ -103,8 +123,8 @@ describe('LMDB engine commit queue', () => {
       hash,
       path: freshPath(),
       durable: false,
-      wrapTransaction: (run) => async (work) => {
-        await run(work);
+      wrapTransaction: (run) => async (work, onLoop) => {
+        await run(work, onLoop);
         const open = engine;
         if (open === undefined) return;
         commits.push(open.keyCount());
@@ -126,9 +146,9 @@ describe('LMDB engine commit queue', () => {
     let commits = 0;
     const wrapTransaction =
       (run: TransactionRunner): TransactionRunner =>
-      (work) => {
+      (work, onLoop) => {
         commits++;
-        return run(work);
+        return run(work, onLoop);
       };
     const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction, commitBytesMax: 64 * 1024 });
     const value16k = 'v'.repeat(16 * 1024);

@@ -32,6 +32,7 @@ import {
   liveDelta,
   lmdbBatchRecordsPerCommit,
   lmdbCommitBytesMaxDefault,
+  lmdbOnLoopCommitBytesMax,
   lmdbMapBytesDefault,
   storageProbeIntervalMsDefault,
   storageReserveBytesDefault,
@@ -72,10 +73,11 @@ import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite,
  */
 
 /**
- * Runs `work` in one write transaction and resolves once it is committed. The engine's is
- * lmdb-js's asynchronous `transaction`; a test wraps it to inject disk faults.
+ * Runs `work` in one write transaction and resolves once it is committed: on the main
+ * thread (`onLoop`, lmdb-js's `transactionSync`) or committed by lmdb-js's write thread
+ * (`transaction`). A test wraps it to inject disk faults.
  */
-export type TransactionRunner = (work: () => void) => Promise<void>;
+export type TransactionRunner = (work: () => void, onLoop: boolean) => Promise<void>;
 
 /** How long to wait for the LMDB error behind an lmdb-js "Commit failed" (it follows at once). */
 const commitErrorWaitMs = 1000;
@@ -206,7 +208,10 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     this.index = new LmdbRingIndex(this.root, this.meta, options.hash);
     this.pageBytes = (this.root.getStats() as { pageSize: number }).pageSize;
-    const base: TransactionRunner = (work) => this.root.transaction(work).then(() => undefined);
+    const base: TransactionRunner = async (work, onLoop) => {
+      if (onLoop) this.root.transactionSync(work);
+      else await this.root.transaction(work);
+    };
     this.runTransaction = options.wrapTransaction ? options.wrapTransaction(base) : base;
     const probeIntervalMs = options.probeIntervalMs ?? storageProbeIntervalMsDefault;
     this.disk = new DiskState(() => Date.now(), probeIntervalMs, {
@@ -502,8 +507,10 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       batch = batch.filter((item) => item.kind === 'upkeep' && !(refusal instanceof StorageFailedError));
       if (batch.length === 0) return;
     }
-    let needBytes = pagesPerCommit * this.pageBytes + this.index.transactionExtraBytes();
-    for (const item of batch) needBytes += item.needBytes;
+    let writesBytes = 0;
+    for (const item of batch) writesBytes += item.needBytes;
+    const needBytes = pagesPerCommit * this.pageBytes + this.index.transactionExtraBytes() + writesBytes;
+    const onLoop = !this.durable && writesBytes <= lmdbOnLoopCommitBytesMax;
     // One write's own error (thrown by its work) fails that write alone, as a write of its own would.
     const failures = new Map<QueuedWrite, unknown>();
     let bucketWrites: BucketWrites | undefined;
@@ -522,6 +529,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         },
         needBytes,
         batch.some((item) => item.kind === 'client') ? 'client' : 'upkeep',
+        onLoop,
       );
     } catch (error) {
       for (const item of batch) item.done(error);
@@ -542,10 +550,10 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
    * what the disk throws into StorageFullError or StorageFailedError. Only `commitAll` calls
    * it, one at a time: nothing else writes between the check and the commit.
    */
-  private async transact(work: () => void, needBytes: number, kind: WriteKind): Promise<void> {
+  private async transact(work: () => void, needBytes: number, kind: WriteKind, onLoop = false): Promise<void> {
     await this.admitAsync(needBytes, kind);
     try {
-      await this.runTransaction(work);
+      await this.runTransaction(work, onLoop);
     } catch (error) {
       throw this.storageError(await commitCause(error));
     } finally {

@@ -65,7 +65,7 @@ describe('LMDB ring index build (data format 3)', () => {
     await writeOldLayout(path, records);
     const logged: Array<Record<string, unknown>> = [];
     let commits = 0;
-    const wrapTransaction = (run: TransactionRunner): TransactionRunner => (work) => (commits++, run(work));
+    const wrapTransaction = (run: TransactionRunner): TransactionRunner => (work, onLoop) => (commits++, run(work, onLoop));
     const engine = await LmdbEngine.open({ hash, path, durable: false, buildKeysPerCommit: 400, wrapTransaction, log: { info: (fields) => logged.push(fields) } });
     assert.ok(commits >= 2 + Math.ceil(2_500 / 400), `one transaction per 400 records, plus the clear and the finish (${commits})`);
     assert.deepEqual(logged[0], { keysTotal: 2_500 });
@@ -83,7 +83,7 @@ describe('LMDB ring index build (data format 3)', () => {
     const records = oldRecords(1_200);
     await writeOldLayout(path, records);
     let commits = 0;
-    const failThird = (run: TransactionRunner): TransactionRunner => (work) => (++commits === 3 ? Promise.reject(new Error('the machine lost power')) : run(work));
+    const failThird = (run: TransactionRunner): TransactionRunner => (work, onLoop) => (++commits === 3 ? Promise.reject(new Error('the machine lost power')) : run(work, onLoop));
     await assert.rejects(LmdbEngine.open({ hash, path, durable: false, buildKeysPerCommit: 300, wrapTransaction: failThird }), /could not build the ring index .*the machine lost power.*starts again on the next start/);
     const engine = await LmdbEngine.open({ hash, path, durable: false, buildKeysPerCommit: 300 });
     await assertRecordsIntact(engine, records);
