@@ -192,6 +192,13 @@ export const peerQueuedBytesMax = 32 * 1024 * 1024;
 export const backgroundShareMin = 0.1;
 /** The longest pause a background job takes after one page of work. */
 export const backgroundPauseMsMax = 250;
+/**
+ * The share of time background jobs leave idle for client bursts: they take what the
+ * clients leave of the rest, where the shell measures how busy its event loop is.
+ */
+export const backgroundIdleHeadroom = 0.3;
+/** The moment over which the event loop's busy share and background work's own share are taken. */
+export const backgroundBusyWindowMs = 250;
 
 // Rapid read protection (issue 13, cluster/read-plan.ts and cluster/latency-tracker.ts).
 /** A read asks one more replica once those asked are slower than this percentile of recent answers (`--speculative-retry-percentile`; 0 turns it off). */

@@ -2,7 +2,7 @@
 // times, and its turns on a virtual clock with a client load that rises and falls.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackgroundBudget, backgroundPauseMs, backgroundShare } from './background-budget.js';
+import { BackgroundBudget, backgroundPauseMs, backgroundShare, idleShare } from './background-budget.js';
 import { VirtualClock } from './virtual-clock.js';
 
 describe('backgroundShare', () => {
@@ -53,7 +53,44 @@ describe('backgroundPauseMs', () => {
   });
 });
 
+describe('idleShare', () => {
+  const table: Array<[busy: number, own: number, headroom: number, byCount: number, share: number, why: string]> = [
+    [0.4, 0, 0.3, 0.1, 0.3, 'clients busy 40%: the idle 60% less the headroom'],
+    [0.4, 0.3, 0.3, 0.1, 0.6, 'of 40% busy, 30% was background work itself: clients 10%'],
+    [0.9, 0, 0.3, 0.1, 0.1, 'clients busier than the headroom allows: the count decides'],
+    [0.9, 0, 0.3, 0.25, 0.25, 'never below what the count in flight gives'],
+    [0.2, 0.5, 0.3, 0.1, 0.7, 'own work above the busy share (overlapping jobs) counts as all of it'],
+    [0, 0, 0, 0.1, 1, 'an idle loop and no headroom: all of it'],
+  ];
+  for (const [busy, own, headroom, byCount, share, why] of table) {
+    it(`is ${share}: ${why}`, () => {
+      assert.ok(Math.abs(idleShare(busy, own, headroom, byCount) - share) < 1e-9);
+    });
+  }
+});
+
 describe('BackgroundBudget', () => {
+  it('takes the time a half-idle event loop leaves, less its own work and the headroom', () => {
+    const clock = new VirtualClock(0);
+    let busy: number | undefined;
+    const budget = new BackgroundBudget(clock, { inflight: () => 20, busyShare: () => busy }, { shareMin: 0.1, pauseMsMax: 10_000, headroom: 0.3, busyWindowMs: 250 });
+    assert.equal(budget.share(), 0.1, 'not measured yet: the count in flight');
+    busy = 0.5;
+    assert.ok(Math.abs(budget.share() - 0.2) < 1e-9, 'clients took half, background nothing yet');
+    // 100 ms of background work in a 250 ms window: 40% of the loop was its own.
+    const startedAtMs = clock.nowMs();
+    clock.advance(100);
+    budget.pauseMsAfter(startedAtMs);
+    clock.advance(150);
+    busy = 0.7;
+    assert.ok(Math.abs(budget.share() - 0.4) < 1e-9, 'busy 70%, of which 40% its own: clients 30%, share 1 - 0.3 - 0.3');
+    {
+      const idle = new BackgroundBudget(clock, { inflight: () => 0, busyShare: () => 0.9 });
+      assert.equal(idle.share(), 1, 'no client in flight: full speed whatever the loop did');
+    }
+  });
+
+
   it('pauses by the client load read at each turn, and runs at full speed without one', async () => {
     const clock = new VirtualClock(1000);
     let inflight = 0;

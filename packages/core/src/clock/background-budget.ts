@@ -3,12 +3,17 @@
 // purges and index rebuilds work in pages; after each page they call `turn`, which pauses
 // them in proportion to the work just done. The proportion follows the client load the
 // shell reports: with no client request in flight they run at full speed (still yielding
-// one timer turn, so sockets are served between pages); the busier the clients, the
-// smaller their share, down to a floor that keeps them progressing.
+// one timer turn, so sockets are served between pages). Under load they take the time the
+// clients leave idle, less a headroom for bursts, when the shell measures how busy its
+// event loop is (issue 14: counting requests in flight alone left a node that was half
+// idle giving its cleanup a tenth of its time); and never less than the share the count
+// of requests in flight gives, down to a floor that keeps them progressing.
 //
 // Pure apart from the injected Clock: the simulator and tests replay it exactly, and a
 // node without a load signal (the simulator) runs its background work at full speed.
 import {
+  backgroundBusyWindowMs,
+  backgroundIdleHeadroom,
   backgroundPauseMsMax,
   backgroundShareMin,
 } from '../limits.js';
@@ -18,6 +23,12 @@ import { yieldTurn, type Clock } from './clock.js';
 export interface ClientLoad {
   /** Client requests in flight now (or lately: the shell may smooth it). */
   inflight(): number;
+  /**
+   * The share of the last moment (about `backgroundBusyWindowMs`) the event loop was busy,
+   * background work included; undefined while not measured. Without it the budget goes by
+   * the count in flight alone.
+   */
+  busyShare?(): number | undefined;
 }
 
 /** The narrow face background jobs see: pause after a page of work. */
@@ -38,11 +49,17 @@ export interface BackgroundBudgetOptions {
   shareMin: number;
   /** The longest single pause, so a long page never stalls its job for long. */
   pauseMsMax: number;
+  /** The share of time kept idle for client bursts when the busy share is known. */
+  headroom: number;
+  /** The window background work's own time is summed over, as the shell's busy share is. */
+  busyWindowMs: number;
 }
 
 export const backgroundBudgetDefaults: BackgroundBudgetOptions = {
   shareMin: backgroundShareMin,
   pauseMsMax: backgroundPauseMsMax,
+  headroom: backgroundIdleHeadroom,
+  busyWindowMs: backgroundBusyWindowMs,
 };
 
 /**
@@ -53,6 +70,17 @@ export const backgroundBudgetDefaults: BackgroundBudgetOptions = {
 export function backgroundShare(inflight: number, shareMin: number): number {
   if (!(inflight > 0)) return 1;
   return Math.max(shareMin, 1 / (1 + inflight));
+}
+
+/**
+ * The share of time background work may take when the event loop was `busy` for that
+ * share of the last moment, `own` of it for background work: the time the clients left
+ * idle less `headroom`, and never less than `byCount` (what `backgroundShare` gives for
+ * the requests in flight).
+ */
+export function idleShare(busy: number, own: number, headroom: number, byCount: number): number {
+  const clients = Math.max(0, busy - Math.max(0, Math.min(own, busy)));
+  return Math.max(byCount, Math.min(1, 1 - headroom - clients));
 }
 
 /**
@@ -68,6 +96,10 @@ export class BackgroundBudget implements BackgroundPace {
   private readonly clock: Clock;
   private readonly load: ClientLoad | undefined;
   private readonly options: BackgroundBudgetOptions;
+  /** Background work done in the current window, and the share it took of the last one. */
+  private windowStartMs = Number.NEGATIVE_INFINITY;
+  private windowWorkMs = 0;
+  private lastWindowShare = 0;
 
   constructor(clock: Clock, load?: ClientLoad, options: Partial<BackgroundBudgetOptions> = {}) {
     this.clock = clock;
@@ -85,12 +117,39 @@ export class BackgroundBudget implements BackgroundPace {
    * caller's own (a GET /jobs that reports it is itself a request in flight).
    */
   share(excluding = 0): number {
-    return backgroundShare((this.load?.inflight() ?? 0) - excluding, this.options.shareMin);
+    const inflight = (this.load?.inflight() ?? 0) - excluding;
+    const byCount = backgroundShare(inflight, this.options.shareMin);
+    const busy = byCount < 1 ? this.load?.busyShare?.() : undefined;
+    if (busy === undefined) return byCount;
+    return idleShare(busy, this.ownShare(), this.options.headroom, byCount);
   }
 
   pauseMsAfter(startedAtMs: number): number {
     const workMs = Math.max(0, this.clock.nowMs() - startedAtMs);
+    this.noteWork(workMs);
     return backgroundPauseMs(workMs, this.share(), this.options.pauseMsMax);
+  }
+
+  /** Adds `workMs` of background work to the current window, opening a new one when it has passed. */
+  private noteWork(workMs: number): void {
+    this.rollWindow();
+    this.windowWorkMs += workMs;
+  }
+
+  /** The share of the last whole window background work took here. */
+  private ownShare(): number {
+    this.rollWindow();
+    return this.lastWindowShare;
+  }
+
+  private rollWindow(): void {
+    const nowMs = this.clock.nowMs();
+    const elapsedMs = nowMs - this.windowStartMs;
+    if (elapsedMs < this.options.busyWindowMs) return;
+    // A window long past (no work since) tells nothing of the last moment.
+    this.lastWindowShare = elapsedMs < 2 * this.options.busyWindowMs ? Math.min(1, this.windowWorkMs / elapsedMs) : 0;
+    this.windowStartMs = nowMs;
+    this.windowWorkMs = 0;
   }
 
   turn(startedAtMs: number): Promise<void> {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
@@ -49,6 +50,37 @@ describe('LoadShedder', () => {
     assert.equal(shedder.inflight(), 3);
     nowMs = 1600;
     assert.equal(shedder.inflight(), 0);
+  });
+
+  it('reports how busy the event loop was over the last window, measured once a window has passed', () => {
+    let nowMs = 0;
+    let active = 0;
+    let idle = 0;
+    // A fake of performance.eventLoopUtilization: marks of busy and idle time, and their difference.
+    const meter = (current?: EventLoopUtilization, previous?: EventLoopUtilization): EventLoopUtilization => {
+      if (current === undefined) return { active, idle, utilization: 0 };
+      const busy = current.active - (previous?.active ?? 0);
+      const rest = current.idle - (previous?.idle ?? 0);
+      return { active: busy, idle: rest, utilization: busy / (busy + rest) };
+    };
+    const shedder = new LoadShedder({}, () => nowMs, () => 0, meter);
+    assert.equal(shedder.busyShare(), undefined, 'nothing measured yet');
+    nowMs = 100;
+    active = 80;
+    idle = 20;
+    assert.equal(shedder.busyShare(), undefined, 'a window has not passed');
+    nowMs = 250;
+    active = 200;
+    idle = 50;
+    assert.equal(shedder.busyShare(), 0.8);
+    nowMs = 400;
+    active = 210;
+    idle = 190;
+    assert.equal(shedder.busyShare(), 0.8, 'kept until the next window has passed');
+    nowMs = 500;
+    active = 225;
+    idle = 275;
+    assert.equal(shedder.busyShare(), 0.1);
   });
 
   it('counts a body by its Content-Length, a chunked one as the largest body', () => {

@@ -7,11 +7,13 @@
 // all accepted and queued: memory grew by hundreds of MB and every other client waited.
 // /health and /metrics are never shed: probes and scrapes must see an overloaded node.
 //
-// The same counts tell the node's background jobs how busy its clients are
-// (ClientLoad, packages/core/src/clock/background-budget.ts).
+// The same counts, and how busy the event loop was lately, tell the node's background jobs
+// how busy its clients are (ClientLoad, packages/core/src/clock/background-budget.ts).
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
+  backgroundBusyWindowMs,
   inflightBodyBytesMaxDefault,
   inflightRequestsMaxDefault,
   overloadRetryAfterSecondsDefault,
@@ -44,6 +46,9 @@ export type ShedReason = 'requests' | 'body-bytes' | 'replica-backlog' | 'peer-q
 /** How long a burst of client requests keeps counting as load after it ended (ClientLoad). */
 const recentLoadWindowMs = 1000;
 
+/** Node's `performance.eventLoopUtilization`: a mark, or the difference between two. */
+export type EventLoopUtilizationMeter = (current?: EventLoopUtilization, previous?: EventLoopUtilization) => EventLoopUtilization;
+
 /** Counts a node's client requests and body bytes in flight, and decides which to shed. */
 export class LoadShedder implements ClientLoad {
   readonly options: LoadSheddingOptions;
@@ -56,6 +61,10 @@ export class LoadShedder implements ClientLoad {
   private readonly replicaBacklogBytes: () => number;
   /** Told of every shed request (the metrics counter). */
   onShed: ((reason: ShedReason) => void) | undefined;
+  private readonly eventLoop: EventLoopUtilizationMeter;
+  private eventLoopMark: EventLoopUtilization;
+  private eventLoopMarkAtMs: number;
+  private lastBusyShare: number | undefined;
 
   /**
    * `replicaBacklogBytes`: bytes this node sent to replicas that have not answered yet,
@@ -64,10 +73,18 @@ export class LoadShedder implements ClientLoad {
    * this, a flood outruns the slowest replica and its backlog grows in this node's memory
    * without bound (node.ts passes the transport's count plus the LMDB engine's queue).
    */
-  constructor(options: Partial<LoadSheddingOptions> = {}, nowMs: () => number = () => performance.now(), replicaBacklogBytes: () => number = () => 0) {
+  constructor(
+    options: Partial<LoadSheddingOptions> = {},
+    nowMs: () => number = () => performance.now(),
+    replicaBacklogBytes: () => number = () => 0,
+    eventLoop: EventLoopUtilizationMeter = performance.eventLoopUtilization,
+  ) {
     this.options = { ...loadSheddingDefaults, ...options };
     this.nowMs = nowMs;
     this.replicaBacklogBytes = replicaBacklogBytes;
+    this.eventLoop = eventLoop;
+    this.eventLoopMark = eventLoop();
+    this.eventLoopMarkAtMs = nowMs();
   }
 
   /**
@@ -123,6 +140,23 @@ export class LoadShedder implements ClientLoad {
   inflight(): number {
     if (this.nowMs() - this.recentPeakAtMs > recentLoadWindowMs) return this.requests;
     return Math.max(this.requests, this.recentPeak);
+  }
+
+  /**
+   * ClientLoad: the share of the last window (`backgroundBusyWindowMs` or a little more)
+   * the event loop was busy, from Node's event-loop utilisation; undefined until a window
+   * has passed. A window that ended long ago is taken whole: it is read after every page
+   * of background work, so that is seldom.
+   */
+  busyShare(): number | undefined {
+    const nowMs = this.nowMs();
+    if (nowMs - this.eventLoopMarkAtMs >= backgroundBusyWindowMs) {
+      const mark = this.eventLoop();
+      this.lastBusyShare = this.eventLoop(mark, this.eventLoopMark).utilization;
+      this.eventLoopMark = mark;
+      this.eventLoopMarkAtMs = nowMs;
+    }
+    return this.lastBusyShare;
   }
 
   private notePeak(): void {
