@@ -296,6 +296,7 @@ export class ClusterNode {
           selfId: deps.self.nodeId,
           placement: () => this.currentPlacement,
           engine: this.engine,
+          clock: deps.clock,
         }),
     });
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);

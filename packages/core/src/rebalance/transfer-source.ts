@@ -2,6 +2,9 @@
 // the arcs where this node sends it keys (ring/placement.ts, sendingArcs), so one request
 // walks only those arcs of the engine's ring index, in ring order, and returns everything
 // it walks, up to a batch's bytes (storage/ring-order.ts; docs/design.md, "Membership and ring").
+// A batch is walked a page at a time with a timer turn between pages: the source serves
+// clients, and a whole batch walked at once held its event loop for 50-170 ms (issue 14).
+import { yieldTurn, type Clock } from '../clock/clock.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
 import { transferBatchBytesMax, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
@@ -12,8 +15,8 @@ import { arcSpans, type RingCursor, type TokenSpan } from '../storage/ring-order
 import type { StoredRecord } from '../storage/record.js';
 import { tokenSpace } from '../ring/ring.js';
 
-/** Entries read from the engine per call while a batch is gathered. */
-const walkPage = 1000;
+/** Entries read from the engine per call while a batch is gathered (a few ms of work), with a turn of the event loop between calls. */
+const walkPage = 500;
 /** What a record costs a message beside its key, node id and value: its version, flags and framing. */
 const recordOverheadBytes = 24;
 
@@ -21,6 +24,8 @@ export interface TransferSourceDeps {
   selfId: string;
   placement(): Placement;
   engine: Engine;
+  /** Takes a timer turn between pages of a batch; without it the pages follow one another at once. */
+  clock?: Clock;
 }
 
 export async function transferBatchFor(request: TransferScanRequest, deps: TransferSourceDeps): Promise<TransferBatchReply> {
@@ -38,12 +43,18 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   const after = request.after ?? undefined;
   // The arcs' spans in ring order: a cursor is a place in ring order, whichever arc it is in.
   const spans = arcs.flatMap((arc) => arcSpans(arc.start, arc.end)).sort((a, b) => a.lo - b.lo);
+  let walkedSinceTurn = 0;
   for (const span of spans) {
     if (after !== undefined && after.token > span.hi) continue;
     let cursor = after !== undefined && after.token >= span.lo ? after : undefined;
     for (;;) {
+      if (walkedSinceTurn >= walkPage && deps.clock !== undefined) {
+        await yieldTurn(deps.clock);
+        walkedSinceTurn = 0;
+      }
       const wanted = Math.min(walkPage, limit - entries.length);
       const page = await deps.engine.ringScan({ ...arcOf(span), limit: wanted, ...(cursor !== undefined ? { after: cursor } : {}) });
+      walkedSinceTurn += page.length;
       for (const { key, token, record } of page) {
         entries.push([key, record]);
         bytes += batchBytesOf(key, record);

@@ -210,6 +210,31 @@ describe('transfer', () => {
     assert.ok(reply.next !== null && reply.total > reply.entries.length);
   });
 
+  it('walks a batch a page at a time on the source, with a timer turn between pages', async () => {
+    const context = await setUp();
+    const source = context.sources.get('a')!;
+    const clock = new VirtualClock(0);
+    let turns = 0;
+    const counting = Object.assign(Object.create(clock) as VirtualClock, {
+      setTimer: (delayMs: number, callback: () => void) => {
+        turns++;
+        return clock.setTimer(delayMs, callback);
+      },
+    });
+    const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 10_000 };
+    let reply: Awaited<ReturnType<typeof transferBatchFor>> | undefined;
+    const walking = transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source, clock: counting }).then((answer) => (reply = answer));
+    for (let step = 0; step < 100 && reply === undefined; step++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.advance(1);
+    }
+    await walking;
+    const unpaced = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source });
+    assert.deepEqual(reply!.entries, unpaced.entries, 'the same batch, turns or not');
+    assert.ok(unpaced.entries.length > 500, `${unpaced.entries.length} records sent from a`);
+    assert.equal(turns, Math.floor((unpaced.entries.length - 1) / 500), 'a turn after every 500 records walked');
+  });
+
   it("asks for a source's next batch before it has stored the one before", async () => {
     const context = await setUp();
     const engine = new MemoryEngine(hash);
