@@ -18,7 +18,7 @@ import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
 import type { Ring, RingArc } from '../ring/ring.js';
-import type { Engine, ScanEntry } from '../storage/engine.js';
+import type { Engine, RingScanEntry, ScanEntry } from '../storage/engine.js';
 import { payloadBytesOf } from '../cluster/key-scan.js';
 import type { RingCursor } from '../storage/ring-order.js';
 import { jobPace, type JobKind, type JobView } from './job.js';
@@ -256,24 +256,41 @@ export class Rebalancer {
     const job = this.cleanup;
     job.total = Math.max(outside, job.scanned);
     // After a restart, or on a node that gave nothing up, there is nothing to walk.
-    for (const arc of outside === 0 ? [] : arcs) {
-      if (!(await this.cleanArc(ring, arc, job))) return;
-    }
+    if (outside > 0 && !(await this.cleanArcs(ring, arcs, job))) return;
     // Counted again now that the pass is done, so a node that has left knows at once whether
     // it handed everything on (the count taken before the pass still holds what it dropped).
     if (outside > 0) await this.countOutside(ring, arcs);
     job.finishedAtMs = this.deps.clock.nowMs();
   }
 
-  /** Hands on and drops the keys of one foreign arc, page by page; false when the ring changed meanwhile. */
-  private async cleanArc(ring: Ring, arc: RingArc, job: CleanupJob): Promise<boolean> {
+  /**
+   * Hands on and drops the keys of the foreign arcs, page by page; false when the ring
+   * changed meanwhile. A page gathers up to `cleanupPage` keys across arcs in ring order:
+   * with hundreds of vnodes an arc holds a few hundred keys, and a page per arc asked the
+   * new replicas once per arc and took no pause between arcs.
+   */
+  private async cleanArcs(ring: Ring, arcs: readonly RingArc[], job: CleanupJob): Promise<boolean> {
+    let index = 0;
     let after: RingCursor | undefined;
-    for (;;) {
+    while (index < arcs.length) {
       if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
       // Paced by the work done here, the walk and the drop: the replicas asked in between pace
       // their answers by their own budgets (cluster-node.ts, pacedForPeers).
       const scanStartedAtMs = this.deps.clock.nowMs();
-      const page = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: cleanupPage, ...(after !== undefined ? { after } : {}) });
+      const page: RingScanEntry[] = [];
+      while (page.length < cleanupPage && index < arcs.length) {
+        const arc = arcs[index] as RingArc;
+        const wanted = cleanupPage - page.length;
+        const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(after !== undefined ? { after } : {}) });
+        page.push(...part);
+        const last = part[part.length - 1];
+        if (part.length < wanted || last === undefined) {
+          index++;
+          after = undefined;
+        } else {
+          after = { token: last.token, key: last.key };
+        }
+      }
       let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
       const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
       // Dropped only once the new replicas hold them (handed on first if need be).
@@ -290,12 +307,11 @@ export class Rebalancer {
       }
       job.scanned += page.length;
       job.total = Math.max(job.total, job.scanned);
-      const last = page[page.length - 1];
-      if (last === undefined || page.length < cleanupPage) return true;
-      after = { token: last.token, key: last.key };
+      if (index >= arcs.length) return true;
       const workedFromMs = this.deps.clock.nowMs() - workMs;
       await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
     }
+    return true;
   }
 
   private cleanupView(job: CleanupJob): JobView {
