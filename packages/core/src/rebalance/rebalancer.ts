@@ -267,51 +267,71 @@ export class Rebalancer {
    * Hands on and drops the keys of the foreign arcs, page by page; false when the ring
    * changed meanwhile. A page gathers up to `cleanupPage` keys across arcs in ring order:
    * with hundreds of vnodes an arc holds a few hundred keys, and a page per arc asked the
-   * new replicas once per arc and took no pause between arcs.
+   * new replicas once per arc and took no pause between arcs. A page's drop commits while
+   * the next page is walked and handed on: the drop is mostly a wait for its commit, and
+   * the hand-off a wait for the replicas.
    */
   private async cleanArcs(ring: Ring, arcs: readonly RingArc[], job: CleanupJob): Promise<boolean> {
     let index = 0;
     let after: RingCursor | undefined;
-    while (index < arcs.length) {
-      if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
-      // Paced by the work done here, the walk and the drop: the replicas asked in between pace
-      // their answers by their own budgets (cluster-node.ts, pacedForPeers).
-      const scanStartedAtMs = this.deps.clock.nowMs();
-      const page: RingScanEntry[] = [];
-      while (page.length < cleanupPage && index < arcs.length) {
-        const arc = arcs[index] as RingArc;
-        const wanted = cleanupPage - page.length;
-        const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(after !== undefined ? { after } : {}) });
-        page.push(...part);
-        const last = part[part.length - 1];
-        if (part.length < wanted || last === undefined) {
-          index++;
-          after = undefined;
-        } else {
-          after = { token: last.token, key: last.key };
+    /** The previous page's drop: how long it took, or its error (held, so that it is never an unhandled rejection while the next page is handed on). */
+    let dropping: Promise<{ ms: number } | { error: unknown }> | undefined;
+    const dropped = async (): Promise<number> => {
+      const outcome = await dropping;
+      dropping = undefined;
+      if (outcome === undefined) return 0;
+      if ('error' in outcome) throw outcome.error;
+      return outcome.ms;
+    };
+    try {
+      while (index < arcs.length) {
+        if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
+        // Paced by the work done here, the walk and the drop: the replicas asked in between pace
+        // their answers by their own budgets (cluster-node.ts, pacedForPeers).
+        const scanStartedAtMs = this.deps.clock.nowMs();
+        const page: RingScanEntry[] = [];
+        while (page.length < cleanupPage && index < arcs.length) {
+          const arc = arcs[index] as RingArc;
+          const wanted = cleanupPage - page.length;
+          const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(after !== undefined ? { after } : {}) });
+          page.push(...part);
+          const last = part[part.length - 1];
+          if (part.length < wanted || last === undefined) {
+            index++;
+            after = undefined;
+          } else {
+            after = { token: last.token, key: last.key };
+          }
         }
+        let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
+        const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
+        // Dropped only once the new replicas hold them (handed on first if need be).
+        const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
+        workMs += await dropped();
+        // The ring may have changed while the page was read: check again before dropping.
+        if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
+        if (handedOn.length > 0) dropping = this.drop(handedOn, job).then((ms) => ({ ms }), (error: unknown) => ({ error }));
+        job.scanned += page.length;
+        job.total = Math.max(job.total, job.scanned);
+        if (index >= arcs.length) break;
+        const workedFromMs = this.deps.clock.nowMs() - workMs;
+        await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
       }
-      let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
-      const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
-      // Dropped only once the new replicas hold them (handed on first if need be).
-      const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
-      // The ring may have changed while the page was read: check again before dropping.
-      if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
-      if (handedOn.length > 0) {
-        const dropStartedAtMs = this.deps.clock.nowMs();
-        const removed = await this.deps.engine.discard(handedOn.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
-        workMs += this.deps.clock.nowMs() - dropStartedAtMs;
-        job.dropped += removed.length;
-        for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
-        this.deps.events?.keysCleanedUp?.(removed.length);
-      }
-      job.scanned += page.length;
-      job.total = Math.max(job.total, job.scanned);
-      if (index >= arcs.length) return true;
-      const workedFromMs = this.deps.clock.nowMs() - workMs;
-      await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
+    } finally {
+      // Done, or stopped by a ring change: the last drop finishes before the pass is over.
+      await dropped();
     }
     return true;
+  }
+
+  /** Drops `entries` where they still hold the version walked; resolves to the time it took. */
+  private async drop(entries: readonly ScanEntry[], job: CleanupJob): Promise<number> {
+    const startedAtMs = this.deps.clock.nowMs();
+    const removed = await this.deps.engine.discard(entries.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
+    job.dropped += removed.length;
+    for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
+    this.deps.events?.keysCleanedUp?.(removed.length);
+    return this.deps.clock.nowMs() - startedAtMs;
   }
 
   private cleanupView(job: CleanupJob): JobView {
