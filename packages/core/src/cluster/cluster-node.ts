@@ -296,7 +296,7 @@ export class ClusterNode {
           selfId: deps.self.nodeId,
           placement: () => this.currentPlacement,
           engine: this.engine,
-          clock: deps.clock,
+          pace: { budget: this.budget, clock: deps.clock },
         }),
     });
     this.handleRequest = pacedForPeers(replicaHandler, this.budget);
@@ -819,8 +819,12 @@ export class ClusterNode {
   }
 }
 
-/** Requests a peer's background job sends (anti-entropy, transfers): served at the pace of this node's budget. */
-const backgroundRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['digests', 'rangeEntries', 'pullRecords', 'transferScan', 'versions']);
+/**
+ * Requests a peer's background job sends (anti-entropy, cleanups): served at the pace of
+ * this node's budget. A transfer's `transferScan` paces itself between the pages of its
+ * walk (rebalance/transfer-source.ts), by its own work only.
+ */
+const backgroundRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['digests', 'rangeEntries', 'pullRecords', 'versions']);
 
 /**
  * Answers a peer's background requests only after the pause this node's budget asks for

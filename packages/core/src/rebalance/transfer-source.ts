@@ -2,9 +2,12 @@
 // the arcs where this node sends it keys (ring/placement.ts, sendingArcs), so one request
 // walks only those arcs of the engine's ring index, in ring order, and returns everything
 // it walks, up to a batch's bytes (storage/ring-order.ts; docs/design.md, "Membership and ring").
-// A batch is walked a page at a time with a timer turn between pages: the source serves
-// clients, and a whole batch walked at once held its event loop for 50-170 ms (issue 14).
-import { yieldTurn, type Clock } from '../clock/clock.js';
+// A batch is walked a page at a time, paced by this node's budget between pages and after
+// the last: the source serves clients meanwhile (a whole batch walked at once held its event
+// loop for 50-170 ms, issue 14), and only its own walking counts as work, not the turns its
+// clients took in between (pacedForPeers in cluster-node.ts leaves these requests alone).
+import type { BackgroundPace } from '../clock/background-budget.js';
+import type { Clock } from '../clock/clock.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
 import { transferBatchBytesMax, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
@@ -15,7 +18,7 @@ import { arcSpans, type RingCursor, type TokenSpan } from '../storage/ring-order
 import type { StoredRecord } from '../storage/record.js';
 import { tokenSpace } from '../ring/ring.js';
 
-/** Entries read from the engine per call while a batch is gathered (a few ms of work), with a turn of the event loop between calls. */
+/** Entries read from the engine per call while a batch is gathered (a few ms of work), with a paced turn of the event loop between calls. */
 const walkPage = 500;
 /** What a record costs a message beside its key, node id and value: its version, flags and framing. */
 const recordOverheadBytes = 24;
@@ -24,8 +27,8 @@ export interface TransferSourceDeps {
   selfId: string;
   placement(): Placement;
   engine: Engine;
-  /** Takes a timer turn between pages of a batch; without it the pages follow one another at once. */
-  clock?: Clock;
+  /** Paces the walk by its own work, a turn between pages and a pause after the last; without it the pages follow one another at once. */
+  pace?: { budget: BackgroundPace; clock: Clock };
 }
 
 export async function transferBatchFor(request: TransferScanRequest, deps: TransferSourceDeps): Promise<TransferBatchReply> {
@@ -33,6 +36,7 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   if (placement.read.fingerprint !== request.readRing || placement.target.fingerprint !== request.targetRing) {
     return { type: 'transferBatch', ringsMatch: false, entries: [], next: request.after, scanned: 0, total: 0 };
   }
+  let workStartedAtMs = deps.pace?.clock.nowMs() ?? 0;
   const arcs = sendingArcs(placement.read, placement.target, deps.selfId, request.forNode, new Set(request.unavailable));
   let total = 0;
   for (const arc of arcs) total += (await deps.engine.summarize(arc.start, arc.end)).keys;
@@ -48,8 +52,9 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
     if (after !== undefined && after.token > span.hi) continue;
     let cursor = after !== undefined && after.token >= span.lo ? after : undefined;
     for (;;) {
-      if (walkedSinceTurn >= walkPage && deps.clock !== undefined) {
-        await yieldTurn(deps.clock);
+      if (walkedSinceTurn >= walkPage && deps.pace !== undefined) {
+        await deps.pace.budget.turn(workStartedAtMs);
+        workStartedAtMs = deps.pace.clock.nowMs();
         walkedSinceTurn = 0;
       }
       const wanted = Math.min(walkPage, limit - entries.length);
@@ -59,11 +64,15 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
         entries.push([key, record]);
         bytes += batchBytesOf(key, record);
         cursor = { token, key };
-        if (entries.length >= limit || bytes >= transferBatchBytesMax) return reply(cursor);
+        if (entries.length >= limit || bytes >= transferBatchBytesMax) {
+          await deps.pace?.budget.pause(workStartedAtMs);
+          return reply(cursor);
+        }
       }
       if (page.length < wanted) break;
     }
   }
+  await deps.pace?.budget.pause(workStartedAtMs);
   return reply(null);
 }
 

@@ -210,29 +210,34 @@ describe('transfer', () => {
     assert.ok(reply.next !== null && reply.total > reply.entries.length);
   });
 
-  it('walks a batch a page at a time on the source, with a timer turn between pages', async () => {
+  it('walks a batch a page at a time on the source, paced by its own walking between pages and after the last', async () => {
     const context = await setUp();
     const source = context.sources.get('a')!;
     const clock = new VirtualClock(0);
     let turns = 0;
-    const counting = Object.assign(Object.create(clock) as VirtualClock, {
-      setTimer: (delayMs: number, callback: () => void) => {
+    let pauses = 0;
+    const worked: number[] = [];
+    // Each turn lets clients in for 50 ms of the clock; the walk itself takes none here.
+    const budget: BackgroundPace = {
+      turn: async (startedAtMs) => {
+        worked.push(clock.nowMs() - startedAtMs);
         turns++;
-        return clock.setTimer(delayMs, callback);
+        clock.advance(50);
       },
-    });
+      pause: async (startedAtMs) => {
+        worked.push(clock.nowMs() - startedAtMs);
+        pauses++;
+      },
+      pauseMsAfter: () => 0,
+    };
     const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 10_000 };
-    let reply: Awaited<ReturnType<typeof transferBatchFor>> | undefined;
-    const walking = transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source, clock: counting }).then((answer) => (reply = answer));
-    for (let step = 0; step < 100 && reply === undefined; step++) {
-      await new Promise((resolve) => setImmediate(resolve));
-      clock.advance(1);
-    }
-    await walking;
+    const reply = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source, pace: { budget, clock } });
     const unpaced = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source });
-    assert.deepEqual(reply!.entries, unpaced.entries, 'the same batch, turns or not');
+    assert.deepEqual(reply.entries, unpaced.entries, 'the same batch, paced or not');
     assert.ok(unpaced.entries.length > 500, `${unpaced.entries.length} records sent from a`);
-    assert.equal(turns, Math.floor((unpaced.entries.length - 1) / 500), 'a turn after every 500 records walked');
+    assert.ok(turns >= 1 && turns <= Math.floor(unpaced.entries.length / 500), `${turns} turns for ${unpaced.entries.length} records, one per 500 walked at most`);
+    assert.equal(pauses, 1, 'paced once more after the last page');
+    assert.deepEqual(new Set(worked), new Set([0]), "the clients' turns between pages never count as the walk's work");
   });
 
   it("asks for a source's next batch before it has stored the one before", async () => {
