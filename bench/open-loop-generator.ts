@@ -7,7 +7,10 @@
 // HTTP/1.1 on raw sockets, one request in flight per connection: a response is framed by
 // its content-length (ringkv always sends one). A due request takes an idle connection to
 // its node or opens a new one, so it never waits for a connection; the in-flight count is
-// bounded, and a request due beyond the bound is counted as an error, not queued.
+// bounded, and a request due beyond the bound is counted as an error, not queued. A
+// connection idle for longer than `idleReuseMaxMs` is closed rather than reused: the
+// node closes keep-alive connections idle for 10 s (--http-keep-alive-timeout-ms), and a
+// request sent as that close crossed it was counted as a connection error.
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -49,6 +52,8 @@ export interface GeneratorReport {
 /** 2% wide buckets: fine enough for a p99, small enough to send per second. */
 const bucketGrowth = 1.02;
 const tickMs = 1;
+/** Well below the node's keep-alive timeout (10 s by default). */
+const idleReuseMaxMs = 4000;
 
 export function bucketOfLatency(latencyMs: number): number {
   return Math.max(0, Math.floor(Math.log(Math.max(latencyMs, 0.001) * 1000) / Math.log(bucketGrowth)));
@@ -69,6 +74,8 @@ interface Connection {
   host: number;
   buffered: Buffer;
   pending: Pending | undefined;
+  /** When its last answer came (performance.now()). */
+  idleSinceMs: number;
 }
 
 interface SecondTally {
@@ -114,7 +121,18 @@ function run(settings: GeneratorSettings): { stop(): Promise<GeneratorReport> } 
       const bucket = bucketOfLatency(performance.now() - pending.dueMs);
       tally.histogram.set(bucket, (tally.histogram.get(bucket) ?? 0) + 1);
     }
+    connection.idleSinceMs = performance.now();
     idle[connection.host]?.push(connection);
+  };
+  /** An idle connection to `host` recent enough to reuse; older ones are closed. */
+  const idleConnection = (host: number): Connection | undefined => {
+    const list = idle[host] ?? [];
+    const nowMs = performance.now();
+    for (let connection = list.pop(); connection !== undefined; connection = list.pop()) {
+      if (nowMs - connection.idleSinceMs <= idleReuseMaxMs) return connection;
+      connection.socket.destroy();
+    }
+    return undefined;
   };
   const drop = (connection: Connection, error: string) => {
     connection.socket.destroy();
@@ -126,7 +144,7 @@ function run(settings: GeneratorSettings): { stop(): Promise<GeneratorReport> } 
   const openConnection = (host: number): Connection => {
     const [name, port] = (settings.hosts[host] as string).split(':') as [string, string];
     const socket = connect({ host: name, port: Number(port), noDelay: true });
-    const connection: Connection = { socket, host, buffered: Buffer.alloc(0), pending: undefined };
+    const connection: Connection = { socket, host, buffered: Buffer.alloc(0), pending: undefined, idleSinceMs: performance.now() };
     open++;
     connectionsMax = Math.max(connectionsMax, open);
     socket.on('data', (chunk: Buffer) => onData(connection, chunk));
@@ -153,7 +171,7 @@ function run(settings: GeneratorSettings): { stop(): Promise<GeneratorReport> } 
     tallyOf(second).due++;
     if (inFlight >= settings.inFlightMax) return fail(second, 'in-flight bound');
     const host = sent % settings.hosts.length;
-    const connection = idle[host]?.pop() ?? openConnection(host);
+    const connection = idleConnection(host) ?? openConnection(host);
     inFlight++;
     const timer = setTimeout(() => drop(connection, 'timeout'), Math.max(1, dueMs + settings.requestTimeoutMs - performance.now()));
     connection.pending = { dueMs, second, timer };
