@@ -77,7 +77,7 @@ export class LoadShedder implements ClientLoad {
     options: Partial<LoadSheddingOptions> = {},
     nowMs: () => number = () => performance.now(),
     replicaBacklogBytes: () => number = () => 0,
-    eventLoop: EventLoopUtilizationMeter = performance.eventLoopUtilization,
+    eventLoop: EventLoopUtilizationMeter = (current, previous) => performance.eventLoopUtilization(current, previous),
   ) {
     this.options = { ...loadSheddingDefaults, ...options };
     this.nowMs = nowMs;
