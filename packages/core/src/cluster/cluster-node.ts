@@ -666,8 +666,8 @@ export class ClusterNode {
   }
 
   /**
-   * For each key, the newest version its replicas answered with (null: none holds it), or
-   * 'unreadable' unless a majority answered in every ring writes reach
+   * For each key, the newest version its replicas answered with (null: none holds it); when
+   * fewer than a majority answered in every ring writes reach, only what those few hold
    * (watch/expiry-confirmation.ts): one `versions` question per replica for all the keys.
    */
   private async newestVersions(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>> {

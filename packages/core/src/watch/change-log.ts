@@ -139,8 +139,12 @@ export interface ChangeLogDeps {
   newestVersions?(keys: readonly string[]): Promise<Map<string, KeyVersionSeen>>;
 }
 
-/** The newest version of a key its replicas answered with: null when none holds it, 'unreadable' when too few answered. */
-export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | 'unreadable';
+/**
+ * The newest version of a key its replicas answered with: null when none holds it,
+ * 'unreadable' when too few answered and none of them holds a version, `fewAnswered` when
+ * too few answered and the newest of them is that.
+ */
+export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | 'unreadable' | { fewAnswered: Pick<StoredRecord, 'hlc' | 'nodeId'> };
 
 /** A write on its way to the engine, and how the log takes it. */
 interface LoggedWrite {
@@ -456,10 +460,15 @@ export class ChangeLog implements Engine {
       for (const { expiry, record } of candidates) {
         // null is an answer (no replica holds a version of the key); a key missing from the map is not.
         const seen = newest.has(expiry.key) ? (newest.get(expiry.key) as KeyVersionSeen) : 'unreadable';
-        if (seen !== 'unreadable') {
+        if (seen !== 'unreadable' && (seen === null || !('fewAnswered' in seen))) {
           if (seen === null || compareVersions(seen, record) <= 0) due.push({ key: expiry.key, record });
           continue;
         }
+        // One answer holding a newer version is enough to refute the expiry, however few
+        // answered: otherwise it would be logged unconfirmed below, after that newer write
+        // (slow-gossip seed 3601432: a replica of a ring only the coordinator knew, its own
+        // gossip starved, heard only from the replica holding the newer quorum write).
+        if (seen !== 'unreadable' && compareVersions(seen.fewAnswered, record) > 0) continue;
         // Asked again on the next tick (the floor stays below it), for a while; then logged unconfirmed.
         const sinceMs = expiry.unreadableSinceMs ?? nowMs;
         if (nowMs - sinceMs < expiryConfirmMsMax) retry.push({ ...expiry, unreadableSinceMs: sinceMs });

@@ -13,15 +13,17 @@ import type { KeyVersionSeen } from './change-log.js';
 export type VersionAnswer = Pick<StoredRecord, 'hlc' | 'nodeId'> | null;
 
 /**
- * The newest version among `answers` (by replica; null: it holds no version of the key),
- * or 'unreadable' unless a majority of the replicas of each ring in `replicaSets` answered.
+ * The newest version among `answers` (by replica; null: it holds no version of the key).
+ * Unless a majority of the replicas of each ring in `replicaSets` answered, it is only
+ * `fewAnswered` (or 'unreadable' when none of them holds a version): enough to refute an
+ * expiry, not to confirm one.
  */
 export function newestConfirmed(replicaSets: ReadonlyArray<readonly string[]>, answers: ReadonlyMap<string, VersionAnswer>): KeyVersionSeen {
-  for (const replicas of replicaSets) {
-    const answered = replicas.filter((nodeId) => answers.has(nodeId)).length;
-    if (answered < Math.floor(replicas.length / 2) + 1) return 'unreadable';
-  }
   let newest: VersionAnswer = null;
   for (const version of answers.values()) if (version !== null && (newest === null || compareVersions(version, newest) > 0)) newest = version;
+  for (const replicas of replicaSets) {
+    const answered = replicas.filter((nodeId) => answers.has(nodeId)).length;
+    if (answered < Math.floor(replicas.length / 2) + 1) return newest === null ? 'unreadable' : { fewAnswered: newest };
+  }
   return newest;
 }
