@@ -11,6 +11,7 @@ import { script as ringChanges2700828 } from './ring-changes-2700828.js';
 import { script as slowGossip1731197 } from './slow-gossip-1731197.js';
 import { script as slowGossip1830711 } from './slow-gossip-1830711.js';
 import { script as slowGossip3201077 } from './slow-gossip-3201077.js';
+import { script as slowGossip3601432 } from './slow-gossip-3601432.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-101007': ringChanges101007,
@@ -22,4 +23,5 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'slow-gossip-1731197': slowGossip1731197,
   'slow-gossip-1830711': slowGossip1830711,
   'slow-gossip-3201077': slowGossip3201077,
+  'slow-gossip-3601432': slowGossip3601432,
 };
