@@ -97,6 +97,12 @@ export const recordsPerMessageMax = 5000;
 export const transferBatchBytesMax = 1024 * 1024;
 /** Records one transfer batch carries at most, however small. */
 export const transferRecordsPerBatchMax = 20_000;
+/**
+ * How long a source may spend gathering one batch, its paced turns included, before it
+ * answers with what it has: well within the receiver's request timeout (10 s), however
+ * hard its clients make it pause.
+ */
+export const transferBatchWallMsMax = 2000;
 /** Records of a batch the receiver stores before it takes its pause (clock/background-budget.ts). */
 export const transferRecordsPerApply = 1000;
 

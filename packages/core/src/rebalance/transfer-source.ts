@@ -9,7 +9,7 @@
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
-import { transferBatchBytesMax, transferRecordsPerBatchMax } from '../limits.js';
+import { transferBatchBytesMax, transferBatchWallMsMax, transferRecordsPerBatchMax } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import { sendingArcs, type Placement } from '../ring/placement.js';
 import type { RingArc } from '../ring/ring.js';
@@ -36,7 +36,8 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   if (placement.read.fingerprint !== request.readRing || placement.target.fingerprint !== request.targetRing) {
     return { type: 'transferBatch', ringsMatch: false, entries: [], next: request.after, scanned: 0, total: 0 };
   }
-  let workStartedAtMs = deps.pace?.clock.nowMs() ?? 0;
+  const batchStartedAtMs = deps.pace?.clock.nowMs() ?? 0;
+  let workStartedAtMs = batchStartedAtMs;
   const arcs = sendingArcs(placement.read, placement.target, deps.selfId, request.forNode, new Set(request.unavailable));
   let total = 0;
   for (const arc of arcs) total += (await deps.engine.summarize(arc.start, arc.end)).keys;
@@ -48,6 +49,7 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   // The arcs' spans in ring order: a cursor is a place in ring order, whichever arc it is in.
   const spans = arcs.flatMap((arc) => arcSpans(arc.start, arc.end)).sort((a, b) => a.lo - b.lo);
   let walkedSinceTurn = 0;
+  let last: RingCursor | undefined;
   for (const span of spans) {
     if (after !== undefined && after.token > span.hi) continue;
     let cursor = after !== undefined && after.token >= span.lo ? after : undefined;
@@ -56,6 +58,8 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
         await deps.pace.budget.turn(workStartedAtMs);
         workStartedAtMs = deps.pace.clock.nowMs();
         walkedSinceTurn = 0;
+        // Paced hard (a busy source), a batch ends early rather than outlast the asker's timeout.
+        if (last !== undefined && workStartedAtMs - batchStartedAtMs >= transferBatchWallMsMax) return reply(last);
       }
       const wanted = Math.min(walkPage, limit - entries.length);
       const page = await deps.engine.ringScan({ ...arcOf(span), limit: wanted, ...(cursor !== undefined ? { after: cursor } : {}) });
@@ -64,6 +68,7 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
         entries.push([key, record]);
         bytes += batchBytesOf(key, record);
         cursor = { token, key };
+        last = cursor;
         if (entries.length >= limit || bytes >= transferBatchBytesMax) {
           await deps.pace?.budget.pause(workStartedAtMs);
           return reply(cursor);

@@ -11,7 +11,7 @@ import { valueBytesOf } from '../cluster/key-scan.js';
 import type { DataRequest, Transport } from '../protocol/transport.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { buildRing, transitionId, type Placement } from '../ring/placement.js';
-import { transferBatchBytesMax } from '../limits.js';
+import { transferBatchBytesMax, transferBatchWallMsMax } from '../limits.js';
 import type { TransferScanRequest } from '../protocol/messages.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { MemoryJobStore } from './job.js';
@@ -238,6 +238,27 @@ describe('transfer', () => {
     assert.ok(turns >= 1 && turns <= Math.floor(unpaced.entries.length / 500), `${turns} turns for ${unpaced.entries.length} records, one per 500 walked at most`);
     assert.equal(pauses, 1, 'paced once more after the last page');
     assert.deepEqual(new Set(worked), new Set([0]), "the clients' turns between pages never count as the walk's work");
+  });
+
+  it('ends a batch early when its paced turns have taken the most a batch may, and resumes after it', async () => {
+    const context = await setUp();
+    const source = context.sources.get('a')!;
+    const clock = new VirtualClock(0);
+    // A hard-pressed source: every turn between pages waits 2.5 s for its clients.
+    const budget: BackgroundPace = {
+      turn: async () => void clock.advance(2500),
+      pause: async () => undefined,
+      pauseMsAfter: () => 0,
+    };
+    const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 10_000 };
+    const unpaced = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source });
+    const first = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source, pace: { budget, clock } });
+    assert.ok(unpaced.entries.length > 500, `${unpaced.entries.length} records sent from a`);
+    assert.ok(first.entries.length < unpaced.entries.length, `ended early after ${first.entries.length} records (${clock.nowMs()} ms of turns)`);
+    assert.ok(clock.nowMs() < transferBatchWallMsMax + 2500, 'at the first turn past the most a batch may take');
+    assert.deepEqual(first.entries, unpaced.entries.slice(0, first.entries.length));
+    const rest = await transferBatchFor({ ...request, after: first.next }, { selfId: 'a', placement: () => context.placement, engine: source });
+    assert.deepEqual([...first.entries, ...rest.entries], unpaced.entries, 'the next batch goes on from where it ended');
   });
 
   it("asks for a source's next batch before it has stored the one before", async () => {
