@@ -51,6 +51,12 @@ export interface RebalancerDeps {
 
 const cleanupPage = 1000;
 
+/** Where a cleanup's walk of its foreign arcs stands: the arc, and the last key walked in it. */
+interface ArcPosition {
+  index: number;
+  after: RingCursor | undefined;
+}
+
 interface CleanupJob {
   ring: number;
   startedAtMs: number;
@@ -272,56 +278,59 @@ export class Rebalancer {
    * the hand-off a wait for the replicas.
    */
   private async cleanArcs(ring: Ring, arcs: readonly RingArc[], job: CleanupJob): Promise<boolean> {
-    let index = 0;
-    let after: RingCursor | undefined;
-    /** The previous page's drop: how long it took, or its error (held, so that it is never an unhandled rejection while the next page is handed on). */
-    let dropping: Promise<{ ms: number } | { error: unknown }> | undefined;
-    const dropped = async (): Promise<number> => {
-      const outcome = await dropping;
-      dropping = undefined;
-      if (outcome === undefined) return 0;
-      if ('error' in outcome) throw outcome.error;
-      return outcome.ms;
-    };
+    const position: ArcPosition = { index: 0, after: undefined };
+    /** The previous page's drop, resolving to how long it took; awaited before the next drop and before the pass ends. */
+    let dropping: Promise<number> | undefined;
     try {
-      while (index < arcs.length) {
+      while (position.index < arcs.length) {
         if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
         // Paced by the work done here, the walk and the drop: the replicas asked in between pace
         // their answers by their own budgets (cluster-node.ts, pacedForPeers).
         const scanStartedAtMs = this.deps.clock.nowMs();
-        const page: RingScanEntry[] = [];
-        while (page.length < cleanupPage && index < arcs.length) {
-          const arc = arcs[index] as RingArc;
-          const wanted = cleanupPage - page.length;
-          const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(after !== undefined ? { after } : {}) });
-          page.push(...part);
-          const last = part[part.length - 1];
-          if (part.length < wanted || last === undefined) {
-            index++;
-            after = undefined;
-          } else {
-            after = { token: last.token, key: last.key };
-          }
-        }
+        const page = await this.gatherPage(arcs, position);
         let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
         const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
         // Dropped only once the new replicas hold them (handed on first if need be).
         const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
-        workMs += await dropped();
+        workMs += (await dropping) ?? 0;
+        dropping = undefined;
         // The ring may have changed while the page was read: check again before dropping.
         if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
-        if (handedOn.length > 0) dropping = this.drop(handedOn, job).then((ms) => ({ ms }), (error: unknown) => ({ error }));
+        if (handedOn.length > 0) {
+          dropping = this.drop(handedOn, job);
+          // Its error surfaces where it is awaited; until then it is not an unhandled rejection.
+          dropping.catch(() => undefined);
+        }
         job.scanned += page.length;
         job.total = Math.max(job.total, job.scanned);
-        if (index >= arcs.length) break;
+        if (position.index >= arcs.length) break;
         const workedFromMs = this.deps.clock.nowMs() - workMs;
         await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
       }
     } finally {
       // Done, or stopped by a ring change: the last drop finishes before the pass is over.
-      await dropped();
+      await dropping;
     }
     return true;
+  }
+
+  /** Up to `cleanupPage` keys from `arcs`, in ring order from `position`, which it moves on. */
+  private async gatherPage(arcs: readonly RingArc[], position: ArcPosition): Promise<RingScanEntry[]> {
+    const page: RingScanEntry[] = [];
+    while (page.length < cleanupPage && position.index < arcs.length) {
+      const arc = arcs[position.index] as RingArc;
+      const wanted = cleanupPage - page.length;
+      const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(position.after !== undefined ? { after: position.after } : {}) });
+      page.push(...part);
+      const last = part[part.length - 1];
+      if (part.length < wanted || last === undefined) {
+        position.index++;
+        position.after = undefined;
+      } else {
+        position.after = { token: last.token, key: last.key };
+      }
+    }
+    return page;
   }
 
   /** Drops `entries` where they still hold the version walked; resolves to the time it took. */
