@@ -707,7 +707,7 @@ export class ClusterNode {
         }
       }),
     );
-    return new Map(keys.map((key) => [key, newestConfirmed(replicaSets.get(key) ?? [], answers.get(key) ?? new Map())]));
+    return new Map(keys.map((key) => [key, newestConfirmed(this.nodeId, replicaSets.get(key) ?? [], answers.get(key) ?? new Map())]));
   }
 
   /** Whether `nodeIds` hold a majority of the replicas of every range, in every ring writes reach. */

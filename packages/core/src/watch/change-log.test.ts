@@ -1,7 +1,8 @@
 // Checks on a virtual clock that a change log started over an engine that already holds
 // values with a ttl (a restarted replica) finds them in the engine's purgeable list and logs
 // each expiry when time closes past it, and nothing for tombstones or permanent values; and
-// that an expiry one answer refutes is never logged, however long too few replicas answer.
+// that, however long too few replicas answer, an expiry one answer refutes is never logged,
+// nor one whose replica heard no majority of its own replicas (it moves its floor past it).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { HybridLogicalClock, hlcPlusMs } from '../clock/hlc.js';
@@ -45,28 +46,40 @@ describe('change log over stored ttl values', () => {
     );
   });
 
-  it('never logs an expiry when too few replicas answer but one holds a newer version', async () => {
+  it('logs an expiry unconfirmed only when a majority of its own replicas answered, never when one answer refutes it', async () => {
     const clock = new VirtualClock();
     const hlc = new HybridLogicalClock(() => clock.nowMs());
     const engine = new MemoryEngine(hash);
     const writtenAt = hlc.now();
-    await engine.apply('refuted', { value: 'a', tombstone: false, hlc: writtenAt, nodeId: 'n2', expiresAt: hlcPlusMs(writtenAt, 150) });
-    await engine.apply('unanswered', { value: 'b', tombstone: false, hlc: writtenAt, nodeId: 'n2', expiresAt: hlcPlusMs(writtenAt, 150) });
+    for (const key of ['refuted', 'alone', 'ring-short', 'unanswered']) {
+      await engine.apply(key, { value: key, tombstone: false, hlc: writtenAt, nodeId: 'n2', expiresAt: hlcPlusMs(writtenAt, 150) });
+    }
+    const own = { hlc: writtenAt, nodeId: 'n2' };
     const newer = { hlc: hlcPlusMs(writtenAt, 120), nodeId: 'n5' };
+    // refuted: as slow-gossip seed 3601432, the one replica that answered holds a newer
+    // version; alone: as seed 4000313, only this replica answered; ring-short: a majority of
+    // its own ring answered, not of a joining ring; unanswered: the question failed.
+    const answers: Record<string, KeyVersionSeen> = {
+      refuted: { fewAnswered: newer, ownRingMajority: false },
+      alone: { fewAnswered: own, ownRingMajority: false },
+      'ring-short': { fewAnswered: own, ownRingMajority: true },
+    };
+    const newestVersions = async (keys: readonly string[]) => new Map<string, KeyVersionSeen>(keys.filter((key) => key in answers).map((key) => [key, answers[key] as KeyVersionSeen]));
     const store = new MemoryChangeStore();
-    // As slow-gossip seed 3601432: one replica in three answers, holding a newer version of one key and nothing of the other.
-    const newestVersions = async (keys: readonly string[]) => new Map<string, KeyVersionSeen>(keys.map((key) => [key, key === 'refuted' ? { fewAnswered: newer } : 'unreadable']));
     const log = new ChangeLog({ engine, store, hlc, clock, newestVersions }, { closeMs: 100, retentionMs: 60_000, retentionBytes: 1024 * 1024 });
     log.start();
-    // Past the 3 s an expiry waits for a majority: the unanswered one is then logged unconfirmed.
+    // Past the 3 s an expiry waits for a majority, and past it the floor must move on.
+    const floorBefore = log.floor();
     for (let elapsedMs = 0; elapsedMs < 4000; elapsedMs += 10) {
       clock.advance(10);
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+    assert.ok(log.floor() > hlcPlusMs(writtenAt, 150), 'an expiry left to other replicas no longer holds the floor');
+    assert.ok(log.floor() > floorBefore);
     await log.stop();
     assert.deepEqual(
       store.read(0, 100).map((entry) => [entry.key, entry.expired]),
-      [['unanswered', true]],
+      [['ring-short', true]],
     );
   });
 });

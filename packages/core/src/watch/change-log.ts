@@ -131,8 +131,8 @@ export interface ChangeLogDeps {
   clock: Clock;
   /**
    * For each key, the newest version a majority of its replicas answered with (null when
-   * none holds it), or 'unreadable' when too few answered: one question per replica for
-   * all the keys. An expiry is logged only when no replica that answers holds a newer
+   * none holds it), or what the few that answered hold: one question per replica for all
+   * the keys. An expiry is logged only when no replica that answers holds a newer
    * version: one written before the expiry that this replica missed replaced the expiring
    * value, which then never expired as the key's value.
    */
@@ -140,11 +140,14 @@ export interface ChangeLogDeps {
 }
 
 /**
- * The newest version of a key its replicas answered with: null when none holds it,
- * 'unreadable' when too few answered and none of them holds a version, `fewAnswered` when
- * too few answered and the newest of them is that.
+ * The newest version of a key its replicas answered with (null when none holds it), or,
+ * when fewer than a majority answered in some ring writes reach, `fewAnswered`: the newest
+ * those few hold, and whether a majority answered in a ring this replica is one of.
  */
-export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | 'unreadable' | { fewAnswered: Pick<StoredRecord, 'hlc' | 'nodeId'> };
+export type KeyVersionSeen = Pick<StoredRecord, 'hlc' | 'nodeId'> | null | { fewAnswered: Pick<StoredRecord, 'hlc' | 'nodeId'> | null; ownRingMajority: boolean };
+
+/** What is known of a key no answer came for (the question failed). */
+const nothingHeard: KeyVersionSeen = { fewAnswered: null, ownRingMajority: false };
 
 /** A write on its way to the engine, and how the log takes it. */
 interface LoggedWrite {
@@ -162,11 +165,11 @@ interface PendingExpiry {
   key: string;
   hlc: number;
   nodeId: string;
-  /** When the key's replicas were first found unreadable for it (wall ms). */
-  unreadableSinceMs?: number;
+  /** When too few of the key's replicas first answered for it (wall ms). */
+  unconfirmedSinceMs?: number;
 }
 
-/** How long an expiry waits for its key's replicas to be readable before it is logged unconfirmed. */
+/** How long an expiry waits for a majority of its key's replicas before it is logged unconfirmed or left to them. */
 const expiryConfirmMsMax = 3000;
 /** Expiries confirmed per tick at most (one question per replica for all of them); the rest wait for the next. */
 const expiriesPerTickMax = 1000;
@@ -459,8 +462,8 @@ export class ChangeLog implements Engine {
       const nowMs = this.deps.clock.nowMs();
       for (const { expiry, record } of candidates) {
         // null is an answer (no replica holds a version of the key); a key missing from the map is not.
-        const seen = newest.has(expiry.key) ? (newest.get(expiry.key) as KeyVersionSeen) : 'unreadable';
-        if (seen !== 'unreadable' && (seen === null || !('fewAnswered' in seen))) {
+        const seen = newest.has(expiry.key) ? (newest.get(expiry.key) as KeyVersionSeen) : nothingHeard;
+        if (seen === null || !('fewAnswered' in seen)) {
           if (seen === null || compareVersions(seen, record) <= 0) due.push({ key: expiry.key, record });
           continue;
         }
@@ -468,11 +471,17 @@ export class ChangeLog implements Engine {
         // answered: otherwise it would be logged unconfirmed below, after that newer write
         // (slow-gossip seed 3601432: a replica of a ring only the coordinator knew, its own
         // gossip starved, heard only from the replica holding the newer quorum write).
-        if (seen !== 'unreadable' && compareVersions(seen.fewAnswered, record) > 0) continue;
-        // Asked again on the next tick (the floor stays below it), for a while; then logged unconfirmed.
-        const sinceMs = expiry.unreadableSinceMs ?? nowMs;
-        if (nowMs - sinceMs < expiryConfirmMsMax) retry.push({ ...expiry, unreadableSinceMs: sinceMs });
-        else due.push({ key: expiry.key, record });
+        if (seen.fewAnswered !== null && compareVersions(seen.fewAnswered, record) > 0) continue;
+        // Asked again on the next tick (the floor stays below it), for a while.
+        const sinceMs = expiry.unconfirmedSinceMs ?? nowMs;
+        if (nowMs - sinceMs < expiryConfirmMsMax) retry.push({ ...expiry, unconfirmedSinceMs: sinceMs });
+        // Then logged unconfirmed only if a majority of this replica's own replicas answered
+        // (a ring change left another ring short). One that heard no such majority may be
+        // the one that missed the newer write, and it cannot tell: it leaves the expiry to
+        // the replicas that hold the value and can confirm it (a watch takes each change from
+        // whichever replica logs it) rather than hold every watch's floor while it is cut off
+        // (slow-gossip seed 4000313: gossip starved, it held the others down and heard only itself).
+        else if (seen.ownRingMajority) due.push({ key: expiry.key, record });
       }
       // Positions are taken as the entries are appended, so they follow the log's order.
       const entries = due.map(({ key, record }) => ({ pos: this.deps.hlc.now(), key, record, expired: true }));

@@ -15,15 +15,21 @@ export type VersionAnswer = Pick<StoredRecord, 'hlc' | 'nodeId'> | null;
 /**
  * The newest version among `answers` (by replica; null: it holds no version of the key).
  * Unless a majority of the replicas of each ring in `replicaSets` answered, it is only
- * `fewAnswered` (or 'unreadable' when none of them holds a version): enough to refute an
- * expiry, not to confirm one.
+ * `fewAnswered`: enough to refute an expiry, not to confirm one; `ownRingMajority` then
+ * says whether a majority answered in some ring that `selfId` is a replica of (a replica
+ * that heard no majority of its own replicas, or holds the key outside its own placement,
+ * never logs the expiry unconfirmed: slow-gossip seed 4000313).
  */
-export function newestConfirmed(replicaSets: ReadonlyArray<readonly string[]>, answers: ReadonlyMap<string, VersionAnswer>): KeyVersionSeen {
+export function newestConfirmed(selfId: string, replicaSets: ReadonlyArray<readonly string[]>, answers: ReadonlyMap<string, VersionAnswer>): KeyVersionSeen {
   let newest: VersionAnswer = null;
   for (const version of answers.values()) if (version !== null && (newest === null || compareVersions(version, newest) > 0)) newest = version;
+  let everyRing = true;
+  let ownRingMajority = false;
   for (const replicas of replicaSets) {
     const answered = replicas.filter((nodeId) => answers.has(nodeId)).length;
-    if (answered < Math.floor(replicas.length / 2) + 1) return newest === null ? 'unreadable' : { fewAnswered: newest };
+    const majority = answered >= Math.floor(replicas.length / 2) + 1;
+    if (!majority) everyRing = false;
+    else if (replicas.includes(selfId)) ownRingMajority = true;
   }
-  return newest;
+  return everyRing ? newest : { fewAnswered: newest, ownRingMajority };
 }
