@@ -12,6 +12,7 @@ import { script as slowGossip1731197 } from './slow-gossip-1731197.js';
 import { script as slowGossip1830711 } from './slow-gossip-1830711.js';
 import { script as slowGossip3201077 } from './slow-gossip-3201077.js';
 import { script as slowGossip3601432 } from './slow-gossip-3601432.js';
+import { script as slowGossip3800272 } from './slow-gossip-3800272.js';
 import { script as slowGossip4000313 } from './slow-gossip-4000313.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
@@ -25,5 +26,6 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'slow-gossip-1830711': slowGossip1830711,
   'slow-gossip-3201077': slowGossip3201077,
   'slow-gossip-3601432': slowGossip3601432,
+  'slow-gossip-3800272': slowGossip3800272,
   'slow-gossip-4000313': slowGossip4000313,
 };

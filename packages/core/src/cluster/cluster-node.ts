@@ -150,6 +150,8 @@ export class ClusterNode {
   /** This replica's change log (watch/change-log.ts). */
   readonly changes: ChangeLog;
   private readonly watches = new Set<WatchSession>();
+  /** Latched once this node, having lost its data, had every range it owns verified by repair (dataIncomplete). */
+  private repairedSinceDataLoss = false;
   private readonly coverage = { key: '', covers: false };
   private currentPlacement: Placement;
   /** State exchanges under way, by peer, and when the last one with each peer ended. */
@@ -291,6 +293,7 @@ export class ClusterNode {
       replicates: (key) => this.currentPlacement.writes.some((ring) => ring.preferenceList(key).includes(deps.self.nodeId)),
       fence: (request, from) => this.fence(request, from),
       servesRepair: () => this.membership.ringOf(deps.self.nodeId) !== 'left',
+      dataIncomplete: () => this.dataIncomplete(),
       transferBatch: (request) =>
         transferBatchFor(request, {
           selfId: deps.self.nodeId,
@@ -684,13 +687,21 @@ export class ClusterNode {
       }
     }
     const answers = new Map<string, Map<string, VersionAnswer>>(keys.map((key) => [key, new Map()]));
-    const heard = (key: string, nodeId: string, version: VersionAnswer) => answers.get(key)?.set(nodeId, version);
+    const heldOnly = new Map<string, VersionAnswer[]>(keys.map((key) => [key, []]));
+    // A replica that lost its data (dataIncomplete) counts toward no majority: its "none"
+    // may be a newer write it lost with its disk (slow-gossip seed 3800272). What it does
+    // hold still refutes an expiry.
+    const heard = (key: string, nodeId: string, version: VersionAnswer, incomplete: boolean) => {
+      if (!incomplete) answers.get(key)?.set(nodeId, version);
+      else if (version !== null) heldOnly.get(key)?.push(version);
+    };
     await Promise.all(
       [...byNode].map(async ([nodeId, nodeKeys]) => {
         if (nodeId === this.nodeId) {
+          const incomplete = this.dataIncomplete();
           for (const key of nodeKeys) {
             const record = await this.engine.get(key);
-            heard(key, nodeId, record === undefined ? null : record);
+            heard(key, nodeId, record === undefined ? null : record, incomplete);
           }
           return;
         }
@@ -700,14 +711,27 @@ export class ClusterNode {
           const reply = await this.transport.request(address, { type: 'versions', keys: nodeKeys }, this.options.coordinator.readTimeoutMs ?? 2000);
           nodeKeys.forEach((key, i) => {
             const version = reply.versions[i];
-            heard(key, nodeId, version === null || version === undefined ? null : { hlc: version[0], nodeId: version[1] });
+            heard(key, nodeId, version === null || version === undefined ? null : { hlc: version[0], nodeId: version[1] }, reply.incomplete === true);
           });
         } catch {
           // Unanswered: its keys may lack a majority, and are asked again later.
         }
       }),
     );
-    return new Map(keys.map((key) => [key, newestConfirmed(this.nodeId, replicaSets.get(key) ?? [], answers.get(key) ?? new Map())]));
+    return new Map(keys.map((key) => [key, newestConfirmed(this.nodeId, replicaSets.get(key) ?? [], answers.get(key) ?? new Map(), heldOnly.get(key) ?? [])]));
+  }
+
+  /**
+   * Whether this node lost its data (membership `lostData`: it restarted on an empty disk as
+   * a member the ring already held) and repair has not yet verified every range it owns
+   * against the other replicas since (the anti-entropy horizon): until then what it holds
+   * is no evidence of what its ranges held. Latched once repaired.
+   */
+  private dataIncomplete(): boolean {
+    if (this.repairedSinceDataLoss || !this.membership.lostData) return false;
+    if (this.antiEntropy.status().horizonMs === null) return true;
+    this.repairedSinceDataLoss = true;
+    return false;
   }
 
   /** Whether `nodeIds` hold a majority of the replicas of every range, in every ring writes reach. */

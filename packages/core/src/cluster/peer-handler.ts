@@ -43,6 +43,8 @@ export interface PeerHandlerDeps {
    * must not feed repair, where an old copy could revive a purged delete.
    */
   servesRepair?(): boolean;
+  /** True while this node lost its data and repair has not brought it back (versionsReply.incomplete). */
+  dataIncomplete?(): boolean;
   /** The replica's change log (watch/change-log.ts): its closed time and its answers to watches. */
   changes?: Pick<ChangeLog, 'refusesAt' | 'changesFor'>;
   /** Answers a transfer scan (rebalance/transfer-source.ts). */
@@ -77,7 +79,7 @@ export function createPeerHandler(deps: PeerHandlerDeps): RequestHandler {
           const record = await deps.engine.get(key);
           versions.push(record === undefined ? null : [record.hlc, record.nodeId]);
         }
-        return { type: 'versionsReply', versions };
+        return deps.dataIncomplete?.() === true ? { type: 'versionsReply', versions, incomplete: true } : { type: 'versionsReply', versions };
       }
       case 'get': {
         if (!isValidKey(body.key)) return failure('bad-request', 'key must be 1..1024 UTF-8 bytes');

@@ -5,7 +5,8 @@
 // what (issue 9): forged or out-of-range claims one member makes about another, fed to a
 // node through the same entry point the transport uses, change nothing they must not; and
 // a process started on an empty disk that hears its id left, in whichever life, takes the
-// life after it.
+// life after it, and one that hears its id already holds ranges in its life knows it lost
+// that life's data.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { routeStampOf } from '../cluster/cluster-state.js';
@@ -203,5 +204,19 @@ describe('a node id started again on an empty disk', () => {
     assert.equal(self?.ring, 'joining');
     assert.ok((self?.incarnation ?? 0) > 3, 'it speaks above what others hold of that life');
     assert.deepEqual(fresh.routeStamp(), routeStampOf(fresh.list()));
+    assert.equal(fresh.lostData, false, 'a new life is given its ranges as it joins');
+  });
+
+  // Slow-gossip seed 3800272: such a process answered "none" for a delete it had taken
+  // before its disk was lost, and so helped confirm an expiry the delete had replaced.
+  it('hears its id normal in its own life: it lost the data of that life, which a process that kept its disk did not', () => {
+    const fresh = new Membership({ self: n4, seeds: [n1.address], transport: offline, rng: new SeededRng(1), nowMs: () => 0, selfRing: 'joining', startedEmpty: true });
+    assert.equal(fresh.lostData, false);
+    fresh.handlePing({ type: 'ping', from: n1, updates: [update(n1, {}), update(n4, { incarnation: 2, ring: 'normal' })] }, n1);
+    assert.equal(fresh.list().find((member) => member.nodeId === 'n4')?.ring, 'normal');
+    assert.equal(fresh.lostData, true);
+    const remembered = new Membership({ self: n4, seeds: [n1.address], transport: offline, rng: new SeededRng(1), nowMs: () => 0, selfRing: 'joining' });
+    remembered.handlePing({ type: 'ping', from: n1, updates: [update(n1, {}), update(n4, { incarnation: 2, ring: 'normal' })] }, n1);
+    assert.equal(remembered.lostData, false, 'a process that kept its disk kept its data');
   });
 });

@@ -137,6 +137,8 @@ export class Membership {
   private probeOrder: string[] = [];
   /** The epoch and ring digest of the members' ring statuses, kept up to date by noteRingChange. */
   private stamp: RouteStamp = { epoch: 0, digest: 0 };
+  /** Set by mergeAboutSelf: see `lostData`. */
+  private startedWithoutLifeData = false;
 
   constructor(deps: MembershipDeps, options: Partial<MembershipOptions> = {}) {
     this.deps = deps;
@@ -188,6 +190,15 @@ export class Membership {
 
   get selfId(): string {
     return this.deps.self.nodeId;
+  }
+
+  /**
+   * This process started empty, and others told it that its id was already a member of the
+   * ring in this life (normal or leaving) rather than it joining by itself: it holds none of
+   * the data that life was given, until repair brings it back.
+   */
+  get lostData(): boolean {
+    return this.startedWithoutLifeData;
   }
 
   /** True once every seed address is known to belong to a member: the ring is complete. */
@@ -457,6 +468,9 @@ export class Membership {
     // before a restart and forgot): it accepts the later status. Only its own leave and an
     // operator's remove produce one, and a node removed while cut off must learn it.
     if (laterRingStatus(self.ring, update.ring) === self.ring) return adopted ? 'moved' : 'none';
+    // Started empty, it learns that its id already holds ranges in this life: it lost that
+    // life's data (a disk lost or wiped under the same id), which its answers then lack.
+    if (this.deps.startedEmpty === true && self.ring === 'joining' && update.ring !== 'left') this.startedWithoutLifeData = true;
     self.ring = update.ring;
     raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
     this.spread(self);

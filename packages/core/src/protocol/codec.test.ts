@@ -150,7 +150,7 @@ const reply: fc.Arbitrary<PeerReply> = fc.oneof(
   fc.record({ type: fc.constant('pushAck' as const), applied: fc.nat() }),
   fc.record({ type: fc.constant('scannedRecords' as const), entries: fc.array(fc.tuple(fc.string({ minLength: 1 }), record), { maxLength: 4 }), more: fc.boolean() }),
   fc.record({ type: fc.constant('stateReply' as const), updates: fc.array(update, { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('versionsReply' as const), versions: fc.array(fc.option(fc.tuple(fc.nat(), nodeId), { nil: null }), { maxLength: 5 }) }),
+  fc.record({ type: fc.constant('versionsReply' as const), versions: fc.array(fc.option(fc.tuple(fc.nat(), nodeId), { nil: null }), { maxLength: 5 }), incomplete: fc.constant(true as const) }, { requiredKeys: ['type', 'versions'] }),
   fc.record({
     type: fc.constant('failure' as const),
     code: fc.constantFrom('refused', 'bad-request', 'storage-error', 'clock-skew', 'not-ready', 'stale-epoch' as const),

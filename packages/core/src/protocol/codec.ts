@@ -116,7 +116,7 @@ function replyFields(body: PeerReply): unknown[] {
     case 'stateReply':
       return [replyCodes.stateReply, body.updates.map(updateFields)];
     case 'versionsReply':
-      return [replyCodes.versionsReply, body.versions];
+      return body.incomplete === true ? [replyCodes.versionsReply, body.versions, true] : [replyCodes.versionsReply, body.versions];
     case 'paxosPromise':
       return [
         replyCodes.paxosPromise,
@@ -270,6 +270,7 @@ function decodeReply(code: unknown, f: unknown[]): PeerReply {
           const pair = array(item, 'version');
           return [int(pair[0], 'version.hlc'), str(pair[1], 'version.nodeId')] as [number, string];
         }),
+        ...(f[1] === true ? { incomplete: true as const } : {}),
       };
     case replyCodes.paxosPromise: {
       const accepted = f[2] === null ? null : array(f[2], 'accepted');

@@ -285,6 +285,12 @@ export interface VersionsReply {
   type: 'versionsReply';
   /** Per requested key, in order: the HLC and writer of the version held, or null for none. */
   versions: Array<[number, string] | null>;
+  /**
+   * Set when the replica lost its data and repair has not yet brought it back (it restarted
+   * on an empty disk as a member the ring already held): a version it holds is real, but
+   * "none" or an older one says nothing of what it held before.
+   */
+  incomplete?: true;
 }
 
 export interface PaxosPromiseReply {

@@ -13,16 +13,17 @@ import type { KeyVersionSeen } from './change-log.js';
 export type VersionAnswer = Pick<StoredRecord, 'hlc' | 'nodeId'> | null;
 
 /**
- * The newest version among `answers` (by replica; null: it holds no version of the key).
+ * The newest version among `answers` (by replica; null: it holds no version of the key)
+ * and `heldOnly` (versions held by replicas whose answers count toward no majority).
  * Unless a majority of the replicas of each ring in `replicaSets` answered, it is only
  * `fewAnswered`: enough to refute an expiry, not to confirm one; `ownRingMajority` then
  * says whether a majority answered in some ring that `selfId` is a replica of (a replica
  * that heard no majority of its own replicas, or holds the key outside its own placement,
  * never logs the expiry unconfirmed: slow-gossip seed 4000313).
  */
-export function newestConfirmed(selfId: string, replicaSets: ReadonlyArray<readonly string[]>, answers: ReadonlyMap<string, VersionAnswer>): KeyVersionSeen {
+export function newestConfirmed(selfId: string, replicaSets: ReadonlyArray<readonly string[]>, answers: ReadonlyMap<string, VersionAnswer>, heldOnly: readonly VersionAnswer[] = []): KeyVersionSeen {
   let newest: VersionAnswer = null;
-  for (const version of answers.values()) if (version !== null && (newest === null || compareVersions(version, newest) > 0)) newest = version;
+  for (const version of [...answers.values(), ...heldOnly]) if (version !== null && (newest === null || compareVersions(version, newest) > 0)) newest = version;
   let everyRing = true;
   let ownRingMajority = false;
   for (const replicas of replicaSets) {
