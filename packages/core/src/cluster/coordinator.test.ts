@@ -9,6 +9,8 @@ import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { Ring } from '../ring/ring.js';
 import { SeededRng } from '../rng.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
+import { VirtualClock } from '../clock/virtual-clock.js';
+import type { StoredRecord } from '../storage/record.js';
 import { Coordinator } from './coordinator.js';
 import { OutcomeUnknownError, UnavailableError } from './outcomes.js';
 import { localReplicaOf } from './peer-handler.js';
@@ -99,5 +101,66 @@ describe('Coordinator outcomes', () => {
     });
     await assert.rejects(broken.put('k', 'v', 2), UnavailableError);
     assert.equal(await engine.get('k'), undefined);
+  });
+});
+
+describe('Coordinator reads of one answer', () => {
+  /** A coordinator on n1 with a clock that counts the timers it is asked for, and peers that answer `peerRecord`. */
+  function oneAnswerReader(local: { get(key: string): Promise<StoredRecord | undefined> }, peerRecord: StoredRecord | undefined, readRepairChance = 0) {
+    const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
+    const asked: string[] = [];
+    let timers = 0;
+    const clock = new VirtualClock(1_000_000);
+    const setTimer = clock.setTimer.bind(clock);
+    clock.setTimer = (delayMs, callback) => {
+      timers++;
+      return setTimer(delayMs, callback);
+    };
+    const transport: Transport = {
+      request: async (address, body) => {
+        asked.push(address);
+        if (body.type === 'put') return { type: 'putAck', applied: true } as never;
+        if (body.type !== 'get') throw new PeerError('remote-failure', 'unexpected', false);
+        return { type: 'getReply', record: peerRecord ?? null } as never;
+      },
+    };
+    const coordinator = new Coordinator({
+      selfId: 'n1',
+      placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
+      addressOf: (nodeId) => `${nodeId}:1`,
+      isAvailable: () => true,
+      local: { put: () => Promise.reject(new Error('no writes here')), get: (key) => local.get(key) },
+      transport,
+      hlc: new HybridLogicalClock(() => 1_000_000),
+      rng: new SeededRng(1),
+      clock,
+    }, { readRepairChance });
+    return { coordinator, asked, timers: () => timers };
+  }
+  const held: StoredRecord = { value: 'mine', hlc: 1_000_000 * 1024, nodeId: 'n1', tombstone: false };
+
+  it('answers r=one on a replica from its own copy, planning nothing: no peer asked, no timer armed', async () => {
+    const { coordinator, asked, timers } = oneAnswerReader({ get: async () => held }, undefined);
+    const result = await coordinator.read('k', 1);
+    assert.equal(result.record?.value, 'mine');
+    assert.equal(result.replies, 1);
+    assert.deepEqual(asked, []);
+    assert.equal(timers(), 0, 'a planned read arms a timer to ask the next replica if this one is slow');
+  });
+
+  it('goes on to the other replicas when its own copy cannot be read', async () => {
+    const peers: StoredRecord = { ...held, value: 'theirs', nodeId: 'n2' };
+    const { coordinator, asked } = oneAnswerReader({ get: () => Promise.reject(new Error('EIO')) }, peers);
+    const result = await coordinator.read('k', 1);
+    assert.equal(result.record?.value, 'theirs');
+    assert.equal(asked.length, 1);
+  });
+
+  it('with --read-repair-chance, also checks the replicas it did not need, and repairs an older copy', async () => {
+    const older: StoredRecord = { ...held, value: 'old', hlc: held.hlc - 1024 };
+    const { coordinator, asked } = oneAnswerReader({ get: async () => held }, older, 1);
+    assert.equal((await coordinator.read('k', 1)).record?.value, 'mine');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(asked.sort(), ['n2:1', 'n2:1', 'n3:1', 'n3:1'], 'each asked for its copy, then sent the newer one');
   });
 });

@@ -350,6 +350,34 @@ export class Coordinator {
     const replicas = this.replicasOf(key);
     const required = resolveReplicaCount(count, replicas.length);
     this.refuseIfTooFewAvailable(replicas, required, 'read');
+    // One answer wanted, and this node holds a copy: a planned read would ask itself first
+    // and be done, so its own copy is read without the plan, its timer and its promises.
+    if (required === 1 && replicas.includes(this.deps.selfId)) return this.readOwnCopy(key, replicas, count, reroutes);
+    return this.plannedRead(key, replicas, required, count, reroutes);
+  }
+
+  private readOwnCopy(key: string, replicas: readonly string[], count: ReplicaCount, reroutes: number): Promise<ReadResult> {
+    return this.deps.local.get(key).then(
+      (record) => {
+        if (record !== undefined) this.observeVersion(record.hlc);
+        // As a planned read does once answered: by chance, check the replicas it did not need.
+        if (replicas.length > 1 && this.deps.rng.next() < this.options.readRepairChance) {
+          for (const nodeId of replicas) {
+            if (nodeId === this.deps.selfId) continue;
+            this.getFrom(nodeId, key).then(
+              (held) => this.repairIfStale(nodeId, key, held, record),
+              () => undefined, // anti-entropy finds what an unanswered check would have
+            );
+          }
+        }
+        return { record: record?.expiresAt === undefined ? record : visibleAt(record, this.deps.hlc.now()), replies: 1 };
+      },
+      // Its own copy failed (a storage error): the planned read goes on to the other replicas.
+      () => this.plannedRead(key, replicas, 1, count, reroutes),
+    );
+  }
+
+  private plannedRead(key: string, replicas: readonly string[], required: number, count: ReplicaCount, reroutes: number): Promise<ReadResult> {
     const speculateAfterMs = this.deps.clock === undefined ? undefined : this.readLatency.speculateAfterMs();
     const nowMs = this.deps.clock?.nowMs() ?? 0;
     // Slow means slower than the wait itself; with speculation off nothing is reordered.
