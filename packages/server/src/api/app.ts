@@ -1,6 +1,8 @@
 // Builds a node's HTTP API without listening (docs/style.md, "Thin HTTP"), so tests can drive it
 // with inject(). One plugin per area; TypeBox schemas validate, type and document.
 import { existsSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import Fastify, { LogController, type FastifyInstance, type onResponseHookHandler } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
@@ -19,7 +21,8 @@ import { registerJsonBodyParser } from './json-depth.js';
 import { LoadShedder, registerLoadShedding } from './load-shedding.js';
 import { notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
 import { registerRateLimit } from './rate-limit.js';
-import { orderRequestsPerConnection } from './request-order.js';
+import { ConnectionTurns, orderRequestsPerConnection } from './request-order.js';
+import { KeyReadFastPath, type AnswerObserver } from './key-read-fast-path.js';
 import { storeRoutes } from './store-routes.js';
 import { batchRoutes } from './batch-routes.js';
 import { watchRoutes } from './watch-routes.js';
@@ -38,8 +41,21 @@ export interface BuildAppOptions {
 }
 
 export async function buildApp({ deps, logger, https, http = httpLimitsDefaults, shedder = new LoadShedder() }: BuildAppOptions): Promise<FastifyInstance> {
+  const edge = httpEdgeOptions(http, { maxValueBytes: deps.maxValueBytes }, https);
+  const fastPath = new KeyReadFastPath();
   const app = Fastify({
-    ...httpEdgeOptions(http, { maxValueBytes: deps.maxValueBytes }, https),
+    ...edge,
+    // The server Fastify would make, with the key-read fast path in front of its router.
+    serverFactory: (handler, options) => {
+      const listener = (request: IncomingMessage, response: ServerResponse) => {
+        if (!fastPath.serve(request, response)) handler(request, response);
+      };
+      const server = edge.https === undefined ? createHttpServer(edge.http, listener) : createHttpsServer(edge.https, listener);
+      server.keepAliveTimeout = edge.keepAliveTimeout;
+      server.requestTimeout = edge.requestTimeout;
+      server.setTimeout(Number(options.connectionTimeout ?? 0));
+      return server;
+    },
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     // One shared logger instead of a child per request: request logging is off, and a
     // child logger per request costs more than the rest of a GET.
@@ -59,7 +75,8 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   // Beyond it Node closes new connections at once, before they cost a parser or a request.
   app.server.maxConnections = http.httpConnectionsMax;
   // First of all hooks: a pipelined request waits for the one before it, authentication included.
-  orderRequestsPerConnection(app);
+  const turns = new ConnectionTurns();
+  orderRequestsPerConnection(app, turns);
   // Second: overload is refused before CORS, authentication, the rate limit or the body cost anything.
   registerLoadShedding(app, { shedder, bodyBytesMax: deps.maxValueBytes, registry: deps.metrics.registry });
 
@@ -84,6 +101,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   await app.register(restoreRoutes, { deps });
   await app.register(watchRoutes, { deps });
   await registerDashboard(app, deps.dashboardRoot);
+  fastPath.enable({ api: deps, security: deps.security, shedder, turns, observe: routeObserver(deps, 'GET', keyRouteLabel('/store/*'), true), log: app.log });
   return app;
 }
 
@@ -92,28 +110,39 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
   // label lookups and the request.routeOptions getter cost more than the observation itself.
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
-    // A key route is a wildcard (keys hold slashes); its label names the key as the routes did before, so dashboards keep matching.
-    const label = route.url.endsWith('/*') ? `${route.url.slice(0, -1)}:key` : route.url;
-    const histograms = new Map(methods.map((method) => [method, deps.metrics.httpDuration.labels(method, label)]));
-    const counts = new Map(methods.map((method) => [method, deps.metrics.requestCounts.route(method, label)]));
-    const countsTraffic = route.url.startsWith('/store');
+    const label = keyRouteLabel(route.url);
+    const observers = new Map(methods.map((method) => [method, routeObserver(deps, method, label, true)]));
     const observe: onResponseHookHandler = (request, reply, done) => {
       const method = request.method;
-      const elapsedMs = reply.elapsedTime;
-      let methodCounts = counts.get(method);
-      if (methodCounts === undefined) {
-        // A method the route was not declared with (the HEAD Fastify adds to a GET) is counted too.
-        methodCounts = deps.metrics.requestCounts.route(method, label);
-        counts.set(method, methodCounts);
+      let observer = observers.get(method);
+      if (observer === undefined) {
+        // A method the route was not declared with (the HEAD Fastify adds to a GET) is counted, not timed.
+        observer = routeObserver(deps, method, label, false);
+        observers.set(method, observer);
       }
-      methodCounts.count(reply.statusCode);
-      histograms.get(method)?.observe(elapsedMs / 1000);
-      if (countsTraffic) deps.traffic.record(elapsedMs);
+      observer(reply.statusCode, reply.elapsedTime);
       done();
     };
     route.onResponse = route.onResponse === undefined ? [observe] : [...[route.onResponse].flat(), observe];
   });
   // Requests that match no route (404 from the not-found handler) are not counted here.
+}
+
+/** A key route is a wildcard (keys hold slashes); its label names the key as the routes did before, so dashboards keep matching. */
+function keyRouteLabel(url: string): string {
+  return url.endsWith('/*') ? `${url.slice(0, -1)}:key` : url;
+}
+
+/** Counts the answers of one method of one route: by status, their duration (when `timed`), and client traffic for /store. */
+function routeObserver(deps: ApiDeps, method: string, label: string, timed: boolean): AnswerObserver {
+  const histogram = timed ? deps.metrics.httpDuration.labels(method, label) : undefined;
+  const counts = deps.metrics.requestCounts.route(method, label);
+  const countsTraffic = label.startsWith('/store');
+  return (statusCode, elapsedMs) => {
+    counts.count(statusCode);
+    histogram?.observe(elapsedMs / 1000);
+    if (countsTraffic) deps.traffic.record(elapsedMs);
+  };
 }
 
 async function registerDocs(app: FastifyInstance): Promise<void> {

@@ -113,9 +113,25 @@ function auditAdminAction(request: FastifyRequest, status: number, security: Api
   );
 }
 
+/**
+ * Whether a read of `key` passes authentication without a word: no token file, or a valid
+ * token whose role may read and whose prefix holds the key. The key-read fast path asks
+ * it; a request it fails goes the long way, where the hook above refuses it and audits the
+ * refusal.
+ */
+export function keyReadPasses(security: ApiSecurity, authorization: string | undefined, key: string): boolean {
+  const tokens = security.tokens();
+  if (tokens === undefined) return true;
+  const check = tokens.verify(bearerFrom(authorization), Date.now());
+  return check.ok && roleAllows(check.identity.role, 'read') && (check.identity.prefix === null || key.startsWith(check.identity.prefix));
+}
+
 /** The token of an `Authorization: Bearer` header, if any. */
 export function bearerOf(request: FastifyRequest): string | undefined {
-  const header = request.headers.authorization;
+  return bearerFrom(request.headers.authorization);
+}
+
+function bearerFrom(header: string | undefined): string | undefined {
   if (typeof header !== 'string') return undefined;
   const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
   return match?.[1];

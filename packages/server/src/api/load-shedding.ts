@@ -93,12 +93,23 @@ export class LoadShedder implements ClientLoad {
    * in flight, so that every value the node accepts can be written on a quiet node.
    */
   admit(bodyBytes: number): ShedReason | undefined {
-    if (this.requests >= this.options.inflightRequestsMax) return this.count('requests');
-    if (bodyBytes > 0 && this.bodyBytes > 0 && this.bodyBytes + bodyBytes > this.options.inflightBodyBytesMax) return this.count('body-bytes');
-    if (bodyBytes > 0 && this.replicaBacklogBytes() > this.options.replicaBacklogBytesMax) return this.count('replica-backlog');
+    const shed = this.boundBroken(bodyBytes);
+    if (shed !== undefined) return this.count(shed);
     this.requests++;
     this.bodyBytes += bodyBytes;
     this.notePeak();
+    return undefined;
+  }
+
+  /** Whether `admit` would take a request with `bodyBytes` of body now (nothing is counted). */
+  hasRoomFor(bodyBytes: number): boolean {
+    return this.boundBroken(bodyBytes) === undefined;
+  }
+
+  private boundBroken(bodyBytes: number): ShedReason | undefined {
+    if (this.requests >= this.options.inflightRequestsMax) return 'requests';
+    if (bodyBytes > 0 && this.bodyBytes > 0 && this.bodyBytes + bodyBytes > this.options.inflightBodyBytesMax) return 'body-bytes';
+    if (bodyBytes > 0 && this.replicaBacklogBytes() > this.options.replicaBacklogBytesMax) return 'replica-backlog';
     return undefined;
   }
 

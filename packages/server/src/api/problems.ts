@@ -2,7 +2,7 @@
 // stable `type` per cause and a `detail` that says what to change (docs/design.md,
 // "Errors are values at the edges").
 // This file maps every failure the API can meet to one such answer; nothing else leaks.
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -42,9 +42,27 @@ export function problemOf(status: number, code: string, title: string, detail: s
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {
-  // A problem that says when to come back says it in the header too (RFC 9110, section 10.2.3).
-  if (typeof problem.retryAfterSeconds === 'number') reply.header('retry-after', String(problem.retryAfterSeconds));
+  const retryAfter = retryAfterOf(problem);
+  if (retryAfter !== undefined) reply.header('retry-after', retryAfter);
   return reply.code(problem.status).type(problemContentType).send(problem);
+}
+
+/** Answers `problem` on a node:http response that no Fastify reply wraps (key-read-fast-path.ts), as sendProblem does. */
+export function writeProblem(response: ServerResponse, problem: Problem, headers: Record<string, string>): void {
+  const body = JSON.stringify(problem);
+  const retryAfter = retryAfterOf(problem);
+  response.writeHead(problem.status, {
+    ...headers,
+    ...(retryAfter === undefined ? {} : { 'retry-after': retryAfter }),
+    'content-type': `${problemContentType}; charset=utf-8`,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
+}
+
+/** A problem that says when to come back says it in the header too (RFC 9110, section 10.2.3). */
+function retryAfterOf(problem: Problem): string | undefined {
+  return typeof problem.retryAfterSeconds === 'number' ? String(problem.retryAfterSeconds) : undefined;
 }
 
 export interface ProblemContext {

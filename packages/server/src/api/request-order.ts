@@ -3,6 +3,8 @@
 // each to Fastify at once, so a PUT then a DELETE of one key sent together ran side by side
 // and the DELETE could take the smaller version, leaving the key alive. Node already writes
 // the answers in order; this makes each request wait for the one before it on its socket.
+// The key-read fast path (key-read-fast-path.ts) takes the same turns.
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -13,42 +15,61 @@ interface ConnectionTurn {
   waiting: Array<() => void>;
 }
 
-export function orderRequestsPerConnection(app: FastifyInstance): void {
-  const turns = new WeakMap<Socket, ConnectionTurn>();
-  app.addHook('onRequest', (request, reply, done) => {
-    const socket = request.raw.socket;
-    let turn = turns.get(socket);
-    if (turn === undefined) {
-      const created: ConnectionTurn = { busy: false, waiting: [] };
-      turn = created;
-      turns.set(socket, created);
-      // Requests still queued when the client goes away are never run: nobody can read
-      // their answers, and their continuations should not outlive the socket.
-      socket.once('close', () => (created.waiting.length = 0));
-    }
-    const current = turn;
+/** The turns of every connection: one request at a time on each. */
+export class ConnectionTurns {
+  private readonly turns = new WeakMap<Socket, ConnectionTurn>();
+
+  /**
+   * Runs `start` once every request sent before this one on `socket` has been answered
+   * (at once when none is pending). `response`'s 'close' (its answer written, or the
+   * connection dead under it) passes the turn on. `released` runs at that 'close' too,
+   * if `start` ran.
+   */
+  take(socket: Socket, response: ServerResponse, start: () => void, released?: () => void): void {
+    const current = this.turnOf(socket);
     let holding = false;
-    const start = () => {
+    const begin = () => {
       holding = true;
-      done();
+      start();
     };
-    // 'close' comes once the answer is written, or when the connection dies under it:
-    // either way the next request may go.
-    reply.raw.once('close', () => {
+    response.once('close', () => {
       if (!holding) {
-        const index = current.waiting.indexOf(start);
+        const index = current.waiting.indexOf(begin);
         if (index >= 0) current.waiting.splice(index, 1);
         return;
       }
+      released?.();
       const next = current.waiting.shift();
       if (next === undefined) current.busy = false;
       else next();
     });
     if (current.busy) {
-      current.waiting.push(start);
+      current.waiting.push(begin);
       return;
     }
     current.busy = true;
-    start();
-  });
+    begin();
+  }
+
+  /** Whether a request on `socket` would run at once. */
+  isFree(socket: Socket): boolean {
+    return this.turns.get(socket)?.busy !== true;
+  }
+
+  private turnOf(socket: Socket): ConnectionTurn {
+    let turn = this.turns.get(socket);
+    if (turn === undefined) {
+      const created: ConnectionTurn = { busy: false, waiting: [] };
+      turn = created;
+      this.turns.set(socket, created);
+      // Requests still queued when the client goes away are never run: nobody can read
+      // their answers, and their continuations should not outlive the socket.
+      socket.once('close', () => (created.waiting.length = 0));
+    }
+    return turn;
+  }
+}
+
+export function orderRequestsPerConnection(app: FastifyInstance, turns: ConnectionTurns): void {
+  app.addHook('onRequest', (request, reply, done) => turns.take(request.raw.socket, reply.raw, done));
 }

@@ -256,8 +256,14 @@ function readCountOf(level: string | undefined, replicas: number): ReturnType<ty
 }
 
 function setVersionHeaders(reply: FastifyReply, record: StoredRecord, acks: number): void {
-  reply.header('etag', `"${formatVersion(record)}"`);
-  reply.header('x-ringkv-acks', String(acks));
+  const [etag, acksHeader] = versionHeaders(record, acks);
+  reply.header('etag', etag);
+  reply.header('x-ringkv-acks', acksHeader);
+}
+
+/** The ETag (the record's version) and X-Ringkv-Acks (replicas that answered) of an answer about a record. */
+export function versionHeaders(record: StoredRecord, acks: number): [etag: string, acks: string] {
+  return [`"${formatVersion(record)}"`, String(acks)];
 }
 
 /** The 404 of a read: the key is absent, deleted, or expired (`record` is what the read saw). */
