@@ -233,7 +233,8 @@ export const lmdbMapBytesDefault = 1024 * 1024 * 1024;
  */
 export const lmdbCommitBytesMaxDefault = 8 * 1024 * 1024;
 /**
- * A commit whose writes are estimated at no more than this runs on the main thread
+ * A commit whose records and index rows come to no more than this (what it puts, not the
+ * pages it may touch) runs on the main thread
  * (lmdb-js's synchronous transaction) when commits are not fsynced: the two hops to and from
  * lmdb-js's write thread cost about 0.1 ms, more than writing a few pages to the page cache,
  * and a lone PUT waits for them on every replica. Larger commits stay off the event loop.

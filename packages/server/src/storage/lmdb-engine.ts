@@ -132,7 +132,10 @@ export interface LmdbEngineOptions {
 
 interface QueuedWrite {
   work: () => void;
+  /** The most the write can grow the data file by (pages included): what the disk must have room for. */
   needBytes: number;
+  /** The bytes it puts (records and their index rows): what decides whether its commit may run on the event loop. */
+  dataBytes: number;
   kind: WriteKind;
   done(error?: unknown): void;
 }
@@ -280,8 +283,9 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };
     this.refuseWhileFull();
     this.pending.set(key, record);
-    const needBytes = estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
-    await this.storeClaimed([{ key, record, current }], needBytes, 'in-order');
+    const recordBytes = estimateRecordBytes(key, record);
+    const needBytes = recordBytes + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
+    await this.storeClaimed([{ key, record, current }], needBytes, 2 * recordBytes + ringIndexRowBytes(key, record), 'in-order');
     return { applied: true, current: record, previous: current };
   }
 
@@ -325,7 +329,9 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     }
     if (writes.length === 0) return Promise.resolve();
     const needBytes = insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes;
-    return this.storeClaimed(writes, needBytes, 'after-clients');
+    // Judged by its bound, as before: a transfer's slice of small records stays off the
+    // event loop of the node receiving it.
+    return this.storeClaimed(writes, needBytes, needBytes, 'after-clients');
   }
 
   /** Throws the store's refusal (full or failed) for a client write, counting it. */
@@ -341,7 +347,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
    * write, with their ring index rows and change log entries; counts them live at once, and
    * takes that back if the write fails. Resolves once they are committed.
    */
-  private async storeClaimed(writes: readonly ClaimedWrite[], needBytes: number, turn: WriteTurn): Promise<void> {
+  private async storeClaimed(writes: readonly ClaimedWrite[], needBytes: number, dataBytes: number, turn: WriteTurn): Promise<void> {
     let liveChange = 0;
     for (const { record, current } of writes) liveChange += liveDelta(current, record);
     this.live += liveChange;
@@ -358,6 +364,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         needBytes,
         'client',
         turn,
+        dataBytes,
       );
     } catch (error) {
       this.live -= liveChange;
@@ -438,8 +445,11 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     return this.index;
   }
 
-  /** Queues `work` for the next transaction (LmdbWriter); resolves once it is committed. */
-  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order'): Promise<void> {
+  /**
+   * Queues `work` for the next transaction (LmdbWriter); resolves once it is committed.
+   * `dataBytes` (what it puts) defaults to `needBytes`, its bound.
+   */
+  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order', dataBytes = needBytes): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queuedNeedBytes += needBytes;
       const done = (error?: unknown) => {
@@ -447,7 +457,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         if (error === undefined) resolve();
         else reject(error);
       };
-      (turn === 'in-order' ? this.batch : this.afterClients).push({ work, needBytes, kind, done });
+      (turn === 'in-order' ? this.batch : this.afterClients).push({ work, needBytes, dataBytes, kind, done });
       // The first write of a turn starts the committer on the next turn, so the turn's
       // writes share a transaction; while a commit is in flight the committer takes them next.
       this.committing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.commitAll());
@@ -508,9 +518,15 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       if (batch.length === 0) return;
     }
     let writesBytes = 0;
-    for (const item of batch) writesBytes += item.needBytes;
+    let dataBytes = 0;
+    for (const item of batch) {
+      writesBytes += item.needBytes;
+      dataBytes += item.dataBytes;
+    }
     const needBytes = pagesPerCommit * this.pageBytes + this.index.transactionExtraBytes() + writesBytes;
-    const onLoop = !this.durable && writesBytes <= lmdbOnLoopCommitBytesMax;
+    // By what the commit puts, not by its bound: the bound counts every page a write might
+    // touch, so a batch of a dozen small PUTs passed 256 KiB and took the thread hops.
+    const onLoop = !this.durable && dataBytes <= lmdbOnLoopCommitBytesMax;
     // One write's own error (thrown by its work) fails that write alone, as a write of its own would.
     const failures = new Map<QueuedWrite, unknown>();
     let bucketWrites: BucketWrites | undefined;
