@@ -2,7 +2,7 @@
 // (docs/design.md, "The request path"). It is the request a cache-like client sends most, and at
 // r=one Fastify's routing, hooks, schema checks and reply machinery cost about as much CPU
 // as the read itself (issue 14, "The read path"). Only a read that needs nothing but the
-// answer takes it: one that passes authentication silently, carries no Origin, asks no
+// answer takes it: one that passes authentication silently, carries no Origin and no body, asks no
 // serial read, fits the node's load bound and holds nothing a route would decode
 // differently. Anything else, refusals included, goes the long way, where the hooks answer
 // it and audit it. What the long way guarantees the short one keeps: the connection's
@@ -66,13 +66,15 @@ export class KeyReadFastPath {
     const deps = this.deps;
     if (deps === undefined) return false;
     const read = plainKeyRead(request.method, request.url);
-    if (read === undefined || request.headers.origin !== undefined) return false;
+    const headers = request.headers;
+    // A body on a GET is the route's to judge (and the load bound's to count).
+    if (read === undefined || headers.origin !== undefined || headers['transfer-encoding'] !== undefined || (headers['content-length'] ?? '0') !== '0') return false;
     const { api, shedder, turns } = deps;
     const socket = request.socket;
     // A turn that is taken, a node at its load bound or not ready, a token that does not
     // pass: the long way queues, sheds or refuses it with the same answer as always.
     if (!turns.isFree(socket) || !shedder.hasRoomFor(0) || !api.admitClients()) return false;
-    if (!keyReadPasses(deps.security, request.headers.authorization, read.key)) return false;
+    if (!keyReadPasses(deps.security, headers.authorization, read.key)) return false;
     let count: ReplicaCount;
     try {
       count = replicaCountOf(read.level, api.replicas, 'r');
