@@ -4,7 +4,8 @@
 // fetch with an Agent whose TLS connector trusts the given CA. The system's CAs are not
 // added: a ringkv cluster's certificates come from its CA only, and trusting only it means
 // a certificate from anywhere else is refused.
-import { Agent, fetch as undiciFetch } from 'undici';
+// undici is loaded on the first call that needs it: a node or command without a CA never
+// pays for loading it (about a twentieth of a node's start).
 
 export interface ClientCertificate {
   cert: string | Buffer;
@@ -17,12 +18,14 @@ export interface ClientCertificate {
  */
 export function fetchTrusting(caPem?: string | Buffer, clientCertificate?: ClientCertificate): typeof fetch {
   if (caPem === undefined) return (input, init) => globalThis.fetch(input, init);
-  const dispatcher = new Agent({ connect: { ca: caPem, ...(clientCertificate ?? {}) } });
-  const trustingFetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+  let loaded: Promise<{ undici: typeof import('undici'); dispatcher: import('undici').Agent }> | undefined;
+  const trustingFetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    loaded ??= import('undici').then((undici) => ({ undici, dispatcher: new undici.Agent({ connect: { ca: caPem, ...(clientCertificate ?? {}) } }) }));
+    const { undici, dispatcher } = await loaded;
     // undici's fetch knows only its own Request class; a platform Request is unpacked
     // into a URL and init so callers may pass either.
     const [target, unpacked] = input instanceof Request ? [input.url, requestInit(input)] : [input, {}];
-    return undiciFetch(target, { ...unpacked, ...init, dispatcher } as Parameters<typeof undiciFetch>[1]) as unknown as Promise<Response>;
+    return (await undici.fetch(target, { ...unpacked, ...init, dispatcher } as Parameters<typeof undici.fetch>[1])) as unknown as Response;
   };
   return trustingFetch as typeof fetch;
 }
