@@ -147,6 +147,31 @@ describe('in-process cluster', () => {
     cluster.stop();
   });
 
+  it('delivers a hint to one replica while a push lost on the way to another waits out its timeout', async () => {
+    // Simulator seed 4304778 of the standard profile: n5's delivery rounds waited 5 s on a
+    // push lost in a partition, and the hints it kept meanwhile missed the repair window.
+    const cluster = new InProcessCluster({ nodes: 3, seed: 8, hash, yieldToEventLoop, node: { antiEntropyIntervalMs: 0 } });
+    await cluster.start();
+    const n1 = cluster.member('n1').node;
+    cluster.crash('n3');
+    await cluster.run(2500);
+    await cluster.settle(n1.coordinator.put('for-n3', 1, 2));
+    // n1's requests to n3 are lost, n3's to n1 are not: n3 is up in n1's view (through n2's
+    // indirect probes and n3's own pings), so n1 pushes its hint, and the push times out.
+    cluster.network.cut(cluster.member('n1').address, cluster.member('n3').address, false);
+    cluster.restart('n3');
+    await cluster.run(1500);
+    assert.equal(n1.membership.stateOf('n3'), 'up');
+    cluster.crash('n2');
+    await cluster.run(1500);
+    await cluster.settle(n1.coordinator.put('for-n2', 2, 1));
+    cluster.restart('n2');
+    await cluster.run(2000);
+    assert.equal((await cluster.member('n2').engine.get('for-n2'))?.value, 2, "n2's hint waited for the lost push to n3");
+    assert.equal(await cluster.member('n3').engine.get('for-n3'), undefined, 'the push to n3 was lost');
+    cluster.stop();
+  });
+
   it('replays exactly from its seed', async () => {
     const trace = async (seed: number) => {
       const cluster = new InProcessCluster({ nodes: 3, seed, hash, yieldToEventLoop, network: { delayMinMs: 1, delayMaxMs: 20 } });

@@ -1,7 +1,8 @@
 // Delivers hints on a virtual clock through a transport whose pushes take time, and checks
 // that delivery gives way to clients: with client requests in flight a round pauses after
 // each target's batch (the background budget), and with none it runs at full speed; and
-// that a push lost on the way to one target does not hold up the others' hints.
+// that a push lost on the way to one target does not hold up the others' hints, in its
+// round or in a later one that overlaps it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BackgroundBudget } from '../clock/background-budget.js';
@@ -83,5 +84,32 @@ describe('hinted handoff', () => {
     for (const [address, atMs] of deliveredAtMs) assert.ok(atMs - startMs <= pushMs + 1, `${address} got its hint ${atMs - startMs} ms into the round`);
     assert.deepEqual(store.targets(), ['n2'], "n2's hint waits for the next round");
     assert.equal(handoff.heldSinceMs(), 0, 'the horizon still stops at the waiting hint');
+  });
+
+  it('leaves a target whose push is under way to it: an overlapping round delivers only to the others', async () => {
+    const clock = new VirtualClock();
+    const store = new MemoryHintStore();
+    const record = { value: 1, tombstone: false, hlc: 1000, nodeId: 'n1' };
+    await store.add({ target: 'n2', key: 'k', record, storedAtMs: 0 });
+    const pushes: string[] = [];
+    const transport: Transport = {
+      // n2's push is lost and fails when its timeout passes; n3's arrives.
+      request: (address, _body, timeoutMs) => {
+        pushes.push(address);
+        return new Promise((resolve, reject) => {
+          if (address === 'n2:1') clock.setTimer(timeoutMs ?? 0, () => reject(new Error('timed out')));
+          else clock.setTimer(pushMs, () => resolve({ type: 'pushAck', applied: 1 } as never));
+        });
+      },
+    };
+    const handoff = new HintedHandoff({ store, transport, addressOf: (nodeId) => `${nodeId}:1`, isUp: () => true }, { requestTimeoutMs: 5000 });
+    let firstDone = false;
+    void handoff.round().then(() => (firstDone = true));
+    await new Promise(setImmediate);
+    await store.add({ target: 'n3', key: 'k', record, storedAtMs: 10 });
+    await roundOnVirtualClock(handoff, clock);
+    assert.ok(!firstDone, "the first round still waits on n2's push");
+    assert.deepEqual(pushes, ['n2:1', 'n3:1'], 'n2 was not pushed twice at once');
+    assert.deepEqual(store.targets(), ['n2']);
   });
 });

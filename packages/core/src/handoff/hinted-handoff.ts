@@ -46,6 +46,8 @@ export class HintedHandoff {
   private readonly deps: HintedHandoffDeps;
   private readonly options: HintedHandoffOptions;
   private delivered = 0;
+  /** Targets with a delivery under way: a round leaves them to it. */
+  private readonly delivering = new Set<string>();
   /**
    * When the store last went from empty to holding hints (ms), undefined while it is empty:
    * no waiting hint was stored earlier. Hints found on disk at start are of unknown age,
@@ -75,13 +77,26 @@ export class HintedHandoff {
   }
 
   /**
-   * One batch to every target that is up, all at once: a push lost on the way to one
-   * target waits out its timeout without holding up the others' hints (and, with them,
-   * this node's repair horizon). Failures wait for the next round.
+   * One batch to every target that is up and has no delivery under way, all at once. A
+   * push lost on the way to one target waits out its timeout without holding up the
+   * others' hints (and, with them, this node's repair horizon): rounds may overlap (the
+   * node starts one each period, cluster-node.ts), and a later round delivers to the other
+   * targets while that push still waits. Failures wait for the next round.
    */
   async round(): Promise<void> {
-    await Promise.all(this.deps.store.targets().map((target) => this.deliverTo(target)));
+    const idle = this.deps.store.targets().filter((target) => !this.delivering.has(target));
+    await Promise.all(idle.map((target) => this.deliverAlone(target)));
     if (this.deps.store.count() === 0) this.heldSince = undefined;
+  }
+
+  /** One delivery to `target`, the only one to it until it ends (no hint is pushed twice at once). */
+  private async deliverAlone(target: string): Promise<void> {
+    this.delivering.add(target);
+    try {
+      await this.deliverTo(target);
+    } finally {
+      this.delivering.delete(target);
+    }
   }
 
   private async deliverTo(target: string): Promise<void> {
