@@ -1,14 +1,18 @@
 // Checks the key-read fast path on a real 3-node cluster: over a socket a plain GET
 // /store/{key} answers byte for byte what Fastify's route answers (inject() always takes
 // the route), it never runs a Fastify route while anything else does, and it keeps
-// pipelined requests in order, the load bound and the metrics.
+// pipelined requests in order, the load bound and the metrics, and a failure while answering
+// cuts the connection, not the node.
 import assert from 'node:assert/strict';
 import { subscribe } from 'node:diagnostics_channel';
-import { request } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, request } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
-import { plainKeyRead } from './key-read-fast-path.js';
+import { pino } from 'pino';
+import { KeyReadFastPath, plainKeyRead } from './key-read-fast-path.js';
+import { LoadShedder } from './load-shedding.js';
+import { ConnectionTurns } from './request-order.js';
 
 let cluster: TestCluster;
 let hooked = 0;
@@ -147,5 +151,36 @@ describe('the key-read fast path', () => {
     const afterReads = await metrics();
     assert.equal(count(afterReads, 200), count(before, 200) + 1);
     assert.equal(count(afterReads, 404), count(before, 404) + 1);
+  });
+
+  it('survives a failure while answering: the connection is cut, the node and its load bound are not', async () => {
+    const shedder = new LoadShedder();
+    const fastPath = new KeyReadFastPath();
+    const record = { value: 'v', hlc: 1024, nodeId: 'n1', tombstone: false };
+    fastPath.enable({
+      api: { coordinator: { read: async () => ({ record, replies: 1 }) } as never, replicas: 3, admitClients: () => true, maxValueBytes: 1024 },
+      security: { tokens: () => undefined } as never,
+      shedder,
+      turns: new ConnectionTurns(),
+      // A fault injected where the answer's bookkeeping runs.
+      observe: () => {
+        throw new Error('injected');
+      },
+      log: pino({ level: 'silent' }),
+    });
+    const server = createServer((incoming, outgoing) => {
+      if (!fastPath.serve(incoming, outgoing)) outgoing.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const answer = await fetch(`http://127.0.0.1:${port}/store/k?r=one`).then((response) => response.text(), (error: unknown) => `cut: ${String(error)}`);
+      assert.ok(answer.includes('"value":"v"') || answer.startsWith('cut:'), answer);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      assert.equal(shedder.inflightRequests(), 0, 'its place in the load bound was given back');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });

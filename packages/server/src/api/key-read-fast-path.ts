@@ -107,7 +107,11 @@ export class KeyReadFastPath {
         this.problem(response, problem);
         answered(problem.status);
       },
-    );
+    ).catch((error: unknown) => {
+      // Writing the answer itself failed: the connection is cut rather than the process.
+      deps.log.error({ err: error }, 'answering a key read failed');
+      response.destroy();
+    });
   }
 
   private problem(response: ServerResponse, problem: Problem): void {
