@@ -10,7 +10,8 @@ import { connect, type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 import { pino } from 'pino';
-import { KeyReadFastPath, plainKeyRead } from './key-read-fast-path.js';
+import { UnavailableError, type ReadResult } from '@ringkv/core';
+import { KeyReadFastPath, plainKeyRead, type AnswerObserver } from './key-read-fast-path.js';
 import { LoadShedder } from './load-shedding.js';
 import { ConnectionTurns } from './request-order.js';
 
@@ -153,19 +154,16 @@ describe('the key-read fast path', () => {
     assert.equal(count(afterReads, 404), count(before, 404) + 1);
   });
 
-  it('survives a failure while answering: the connection is cut, the node and its load bound are not', async () => {
+  /** A fast path alone on a server of its own, over `read` and `observe`; the rest answers 404. */
+  async function alonePath(read: () => Promise<ReadResult>, observe: AnswerObserver, ask: string) {
     const shedder = new LoadShedder();
     const fastPath = new KeyReadFastPath();
-    const record = { value: 'v', hlc: 1024, nodeId: 'n1', tombstone: false };
     fastPath.enable({
-      api: { coordinator: { read: async () => ({ record, replies: 1 }) } as never, replicas: 3, admitClients: () => true, maxValueBytes: 1024 },
+      api: { coordinator: { read } as never, replicas: 3, admitClients: () => true, maxValueBytes: 1024 },
       security: { tokens: () => undefined } as never,
       shedder,
       turns: new ConnectionTurns(),
-      // A fault injected where the answer's bookkeeping runs.
-      observe: () => {
-        throw new Error('injected');
-      },
+      observe,
       log: pino({ level: 'silent' }),
     });
     const server = createServer((incoming, outgoing) => {
@@ -174,13 +172,39 @@ describe('the key-read fast path', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = server.address() as AddressInfo;
-      const answer = await fetch(`http://127.0.0.1:${port}/store/k?r=one`).then((response) => response.text(), (error: unknown) => `cut: ${String(error)}`);
-      assert.ok(answer.includes('"value":"v"') || answer.startsWith('cut:'), answer);
+      const answer = await fetch(`http://127.0.0.1:${port}${ask}`).then(
+        async (response) => ({ status: response.status, text: await response.text() }),
+        (error: unknown) => ({ status: 0, text: `cut: ${String(error)}` }),
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
-      assert.equal(shedder.inflightRequests(), 0, 'its place in the load bound was given back');
+      return { answer, inflight: shedder.inflightRequests() };
     } finally {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  }
+
+  it('survives a failure while answering: the connection is cut, the node and its load bound are not', async () => {
+    const record = { value: 'v', hlc: 1024, nodeId: 'n1', tombstone: false };
+    // A fault injected where the answer's bookkeeping runs.
+    const { answer, inflight } = await alonePath(
+      async () => ({ record, replies: 1 }),
+      () => {
+        throw new Error('injected');
+      },
+      '/store/k?r=one',
+    );
+    assert.ok(answer.text.includes('"value":"v"') || answer.status === 0, answer.text);
+    assert.equal(inflight, 0, 'its place in the load bound was given back');
+  });
+
+  it('answers a read refused at once (too few replicas up) with its problem, as the route does', async () => {
+    const refused = () => {
+      throw new UnavailableError('the read needs 2 of the key\'s replicas [n1, n2, n3] but n2 and n3 are down; nothing was read', 2, []);
+    };
+    const { answer, inflight } = await alonePath(refused, () => undefined, '/store/k?r=quorum');
+    assert.equal(answer.status, 503);
+    assert.equal((JSON.parse(answer.text) as { type: string }).type, 'urn:ringkv:problem:unavailable');
+    assert.equal(inflight, 0);
   });
 });
