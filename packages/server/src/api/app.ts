@@ -87,7 +87,7 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   });
   app.setNotFoundHandler((request, reply) => sendProblem(reply, notFoundProblem(request)));
 
-  recordTraffic(app, deps);
+  const observerOf = recordTraffic(app, deps);
   registerCors(app, deps.security);
   registerAuth(app, deps.security);
   await registerRateLimit(app, http.rateLimitPerMinute);
@@ -101,17 +101,25 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   await app.register(restoreRoutes, { deps });
   await app.register(watchRoutes, { deps });
   await registerDashboard(app, deps.dashboardRoot);
-  fastPath.enable({ api: deps, security: deps.security, shedder, turns, observe: routeObserver(deps, 'GET', keyRouteLabel('/store/*'), true), log: app.log });
+  const observe = observerOf('GET', '/store/*');
+  if (observe === undefined) throw new Error('the key read route was not registered');
+  fastPath.enable({ api: deps, security: deps.security, shedder, turns, observe, log: app.log });
   return app;
 }
 
-function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
-  // Each route gets its own onResponse hook with its metric children and counts bound once:
-  // label lookups and the request.routeOptions getter cost more than the observation itself.
+/**
+ * Each route gets its own onResponse hook with its metric children and counts bound once:
+ * label lookups and the request.routeOptions getter cost more than the observation itself.
+ * Returns the observer of a declared method of a route (the key-read fast path counts its
+ * answers with the route's).
+ */
+function recordTraffic(app: FastifyInstance, deps: ApiDeps): (method: string, url: string) => AnswerObserver | undefined {
+  const declared = new Map<string, AnswerObserver>();
   app.addHook('onRoute', (route) => {
     const methods = Array.isArray(route.method) ? route.method : [route.method];
     const label = keyRouteLabel(route.url);
     const observers = new Map(methods.map((method) => [method, routeObserver(deps, method, label, true)]));
+    for (const [method, observer] of observers) declared.set(`${method} ${route.url}`, observer);
     const observe: onResponseHookHandler = (request, reply, done) => {
       const method = request.method;
       let observer = observers.get(method);
@@ -126,6 +134,7 @@ function recordTraffic(app: FastifyInstance, deps: ApiDeps): void {
     route.onResponse = route.onResponse === undefined ? [observe] : [...[route.onResponse].flat(), observe];
   });
   // Requests that match no route (404 from the not-found handler) are not counted here.
+  return (method, url) => declared.get(`${method} ${url}`);
 }
 
 /** A key route is a wildcard (keys hold slashes); its label names the key as the routes did before, so dashboards keep matching. */

@@ -64,7 +64,7 @@ import { buildRingIndex, type ProgressLog } from './lmdb-ring-build.js';
 import type { BucketWrites } from './lmdb-bucket-digests.js';
 import { LmdbRingIndex } from './lmdb-ring-index.js';
 import { recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
-import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite, removalNeedBytes, ringIndexRowBytes, ringIndexWriteBytes } from './write-size.js';
+import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite, recordPutBytes, removalNeedBytes, ringIndexWriteBytes } from './write-size.js';
 
 /**
  * Records are stored as compact arrays (record-rows.ts): a value carried as JSON text (one
@@ -283,9 +283,8 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };
     this.refuseWhileFull();
     this.pending.set(key, record);
-    const recordBytes = estimateRecordBytes(key, record);
-    const needBytes = recordBytes + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
-    await this.storeClaimed([{ key, record, current }], needBytes, 2 * recordBytes + ringIndexRowBytes(key, record), 'in-order');
+    const needBytes = estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
+    await this.storeClaimed([{ key, record, current }], needBytes, recordPutBytes(key, record), 'in-order');
     return { applied: true, current: record, previous: current };
   }
 
@@ -325,7 +324,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       writes.push({ key, record, current });
       outcomes.push({ applied: true, current: record, previous: current });
       // Its record, its ring index rows, and the change log's entry in the same transaction.
-      rowBytes += 2 * estimateRecordBytes(key, record) + ringIndexRowBytes(key, record);
+      rowBytes += recordPutBytes(key, record);
     }
     if (writes.length === 0) return Promise.resolve();
     const needBytes = insertionNeedBytes([this.records, ...this.index.trees()], writes.length, rowBytes, this.pageBytes) + changeLogPathPages * this.pageBytes;

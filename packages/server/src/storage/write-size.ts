@@ -59,6 +59,11 @@ export function ringIndexRowBytes(key: string, version: Version): number {
   return goneAt(version) === undefined ? ring : ring + 8 + keyBytes + Buffer.byteLength(version.nodeId) + itemOverheadBytes * 3 + lmdbNodeBytes;
 }
 
+/** What one write of a record puts: the record, its change log entry (about the same) and its ring index rows. */
+export function recordPutBytes(key: string, record: StoredRecord): number {
+  return 2 * estimateRecordBytes(key, record) + ringIndexRowBytes(key, record);
+}
+
 /**
  * What a write adds for the ring index beside its record: its rows, the pages of the ring
  * tree (and of the purge tree when the new or the old version has a goneAt) as for any
