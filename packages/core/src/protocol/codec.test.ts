@@ -199,6 +199,24 @@ describe('peer codec', () => {
     );
   });
 
+  it('keeps every encoded frame intact while later ones are encoded, across large frames too', () => {
+    // Frames are views of msgpackr's buffer (the length prefix is room it leaves): a later
+    // frame, or one too large for the buffer left, must never write over an earlier one.
+    const record = (value: string): StoredRecord => ({ hlc: 7, nodeId: 'n1', tombstone: false, value });
+    const frames: Frame[] = [];
+    for (let i = 0; i < 300; i++) {
+      const value = i % 50 === 7 ? 'v'.repeat(200_000 + i) : `small-${i}`;
+      frames.push({ kind: 'request', id: i + 1, body: { type: 'put', key: `k${i}`, record: record(value) } });
+    }
+    const encoded = frames.map((item) => encodeFrame(item));
+    const copies = encoded.map((bytes) => Buffer.from(bytes));
+    const decoder = new FrameDecoder();
+    const payloads = decoder.push(Buffer.concat(encoded));
+    assert.equal(payloads.length, frames.length);
+    payloads.forEach((payload, index) => assert.deepEqual(normalise(decodeFrame(payload)), normalise(frames[index])));
+    encoded.forEach((bytes, index) => assert.deepEqual(Buffer.from(bytes), copies[index]));
+  });
+
   it('carries a record whose value holds "__proto__" keys, nested too, exactly', () => {
     const sent = JSON.parse('{"__proto__":{"x":1},"a":2,"list":[{"__proto__":null,"__proto_":3}]}') as unknown;
     const received = putRecordThroughCodec({ hlc: 7, nodeId: 'n1', tombstone: false, value: carriedValue(sent) });

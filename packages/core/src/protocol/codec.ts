@@ -2,7 +2,7 @@
 // are packed as positional arrays `[kind, id, typeCode, ...fields]`, which is smaller and
 // faster than maps with field names. Decoding checks every field, so a malformed or
 // hostile frame becomes a CodecError, never a crash or a half-read message.
-import { Packr } from 'msgpackr';
+import { Packr, RESERVE_START_SPACE } from 'msgpackr';
 import { frameBytesMax, incarnationMax, peerProofsMax } from '../limits.js';
 import { JsonText } from '../storage/json-text.js';
 import type { StoredRecord } from '../storage/record.js';
@@ -23,14 +23,20 @@ const replyCodes = { welcome: 1, putAck: 2, getReply: 3, pong: 4, failure: 5, di
 const kindRequest = 0;
 const kindReply = 1;
 
-/** Encodes a frame with its length prefix, ready for the socket. */
+/** Bytes before a frame's MessagePack: its length, big-endian. */
+const prefixBytes = 4;
+
+/**
+ * Encodes a frame with its length prefix, ready for the socket. The prefix is room msgpackr
+ * leaves ahead of what it packs (RESERVE_START_SPACE), so a frame is not copied once more to
+ * put it in front: for a replica write of a 1 MiB value that copy cost about 1 ms.
+ */
 export function encodeFrame(frame: Frame): Uint8Array {
   const fields = frame.kind === 'request' ? requestFields(frame.body) : replyFields(frame.body);
-  const payload = packr.pack([frame.kind === 'request' ? kindRequest : kindReply, frame.id, ...fields]);
-  if (payload.length > frameBytesMax) throw new CodecError(`frame of ${payload.length} bytes exceeds ${frameBytesMax}`);
-  const out = new Uint8Array(4 + payload.length);
-  new DataView(out.buffer).setUint32(0, payload.length);
-  out.set(payload, 4);
+  const out = packr.pack([frame.kind === 'request' ? kindRequest : kindReply, frame.id, ...fields], RESERVE_START_SPACE | prefixBytes);
+  const payloadBytes = out.length - prefixBytes;
+  if (payloadBytes > frameBytesMax) throw new CodecError(`frame of ${payloadBytes} bytes exceeds ${frameBytesMax}`);
+  out.writeUInt32BE(payloadBytes, 0);
   return out;
 }
 

@@ -78,7 +78,7 @@ export function registerJsonBodyParser(app: FastifyInstance, depthMax: number): 
     const bytes = body as Buffer;
     const text = bytes.toString('utf8');
     // A plain string value needs no parse at all, nor a depth check.
-    const plain = plainStringBody(text);
+    const plain = plainStringBody(text, bytes);
     if (plain !== undefined) {
       noteParsedBody(plain, text);
       noteBodyText(plain, text, bytes);

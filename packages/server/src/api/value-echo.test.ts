@@ -52,4 +52,34 @@ describe('a plain string body read without JSON.parse', () => {
     }
     assert.deepEqual(plainStringBody('{"value":""}'), { value: '' });
   });
+
+  it('takes only JSON whitespace around the value, as JSON.parse does', () => {
+    // U+00A0 and U+FEFF are whitespace to a regular expression's \s, not to JSON.
+    for (const text of ['\u00a0{"value":"a"}', '{\ufeff"value":"a"}', '{"value":"a"}\u2028', '{"value"\u00a0:"a"}']) {
+      assert.throws(() => JSON.parse(text), SyntaxError, text);
+      assert.equal(plainStringBody(text), undefined, text);
+      assert.equal(plainStringBody(text, Buffer.from(text)), undefined, text);
+    }
+  });
+
+  it('searches the bytes of a large body and agrees with JSON.parse', () => {
+    const filler = 'é☃x'.repeat(2000);
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.nat({ max: filler.length }), fc.constantFrom('', ' ', '\r\n'), (inserted, at, space) => {
+        const value = filler.slice(0, at) + inserted + filler.slice(at);
+        const text = `${space}{"value":${space}${JSON.stringify(value)}${space}}${space}`;
+        const bytes = Buffer.from(text);
+        assert.ok(bytes.length >= 4096);
+        const read = plainStringBody(text, bytes);
+        const plain = [...value].every((character) => character !== '"' && character !== '\\' && character.charCodeAt(0) >= 0x20);
+        assert.deepEqual(read, plain ? { value } : undefined, JSON.stringify(inserted));
+        assert.deepEqual(plainStringBody(text), read);
+      }),
+    );
+    // A raw control character (not escaped) at either end of a large value, or in the middle, is refused.
+    for (const where of [0, 3000, filler.length]) {
+      const text = `{"value":"${filler.slice(0, where)}\u0001${filler.slice(where)}"}`;
+      assert.equal(plainStringBody(text, Buffer.from(text)), undefined, String(where));
+    }
+  });
 });

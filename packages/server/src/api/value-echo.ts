@@ -48,27 +48,56 @@ export function storedValueBytes(body: object, key: string, version: string, exp
   return Buffer.concat([Buffer.from(`{"key":${JSON.stringify(key)},"value":`), noted.bytes.subarray(startByte, endByte), Buffer.from(`,"version":${JSON.stringify(version)}${expiry}}`)]);
 }
 
+/** JSON's own whitespace (RFC 8259): `\s` would also take Unicode spaces JSON.parse refuses. */
+const head = /^[ \t\n\r]*\{[ \t\n\r]*"value"[ \t\n\r]*:[ \t\n\r]*"/;
+const tail = /"[ \t\n\r]*\}[ \t\n\r]*$/;
+
 /**
  * The body `{"value": "<text>"}` whose string holds no escape, quote or control character,
  * parsed without JSON.parse: its value is exactly the characters between the quotes (a
  * native search proves there is nothing to unescape). Undefined for any other body. A large
- * string value (a blob, base64) then costs a few scans instead of a parse.
+ * string value (a blob, base64) then costs a few scans instead of a parse. `bytes`, the
+ * body's UTF-8 bytes when the caller has them, makes the search for control characters a
+ * byte search.
  */
-export function plainStringBody(text: string): { value: string } | undefined {
-  const head = /^\s*\{\s*"value"\s*:\s*"/.exec(text);
-  if (head === null) return undefined;
-  const tail = /"\s*\}\s*$/.exec(text.slice(-64));
-  if (tail === null) return undefined;
-  const start = head[0].length;
-  const end = text.length - tail[0].length;
+export function plainStringBody(text: string, bytes?: Uint8Array): { value: string } | undefined {
+  const opening = head.exec(text);
+  if (opening === null) return undefined;
+  const closing = tail.exec(text.slice(-64));
+  if (closing === null) return undefined;
+  const start = opening[0].length;
+  const end = text.length - closing[0].length;
   if (end < start) return undefined;
-  const closing = text.indexOf('"', start);
-  if (closing !== end || text.indexOf('\\', start) !== -1 || holdsControlCharacter(text, start, end)) return undefined;
-  return { value: text.slice(start, end) };
+  if (text.indexOf('"', start) !== end || text.indexOf('\\', start) !== -1) return undefined;
+  // What lies around the string is ASCII, so its bytes start and end as far from the body's ends as its characters do.
+  const control = bytes !== undefined && bytes.length >= byteSearchBytesMin ? holdsControlByte(bytes, start, bytes.length - (text.length - end)) : holdsControlCharacter(text, start, end);
+  return control ? undefined : { value: text.slice(start, end) };
 }
 
-/** Whether `text` between `start` and `end` holds a character JSON allows in a string only escaped (below U+0020). */
+/** A character JSON allows in a string only escaped (a code unit below U+0020). Global, so a search can start at `lastIndex`. */
+const controlCharacter = /[^\u0020-\uffff]/g;
+
+/** From this many bytes, control characters are looked for byte by byte (see holdsControlByte). */
+const byteSearchBytesMin = 4096;
+
+/** Whether `text` between `start` and `end` holds a control character. */
 function holdsControlCharacter(text: string, start: number, end: number): boolean {
-  for (let index = start; index < end; index++) if (text.charCodeAt(index) < 0x20) return true;
+  controlCharacter.lastIndex = start;
+  const found = controlCharacter.exec(text);
+  return found !== null && found.index < end;
+}
+
+/**
+ * Whether `bytes` between `start` and `end` hold a control character. In UTF-8 a byte below
+ * 0x20 is always that character, never part of another, so 32 native byte searches answer.
+ * On a 1 MiB value they take 0.6 ms where the regular expression took 1.5–2 ms and a loop
+ * over the characters 3–5, on the event loop of the node a flood of large PUTs reached
+ * (issue 13).
+ */
+function holdsControlByte(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let code = 0; code < 0x20; code++) {
+    const at = bytes.indexOf(code, start);
+    if (at !== -1 && at < end) return true;
+  }
   return false;
 }

@@ -3,6 +3,9 @@
 // segment per message under load.
 import type { Socket } from 'node:net';
 
+/** Up to this many bytes, queued frames are copied into one buffer; beyond it they are written as they are. */
+const concatBytesMax = 64 * 1024;
+
 export class FrameWriter {
   private queued: Uint8Array[] = [];
   private scheduled = false;
@@ -25,8 +28,23 @@ export class FrameWriter {
       this.queued = [];
       return;
     }
-    const batch = this.queued.length === 1 ? (this.queued[0] as Uint8Array) : Buffer.concat(this.queued);
+    const frames = this.queued;
     this.queued = [];
-    this.socket.write(batch);
+    if (frames.length === 1) {
+      this.socket.write(frames[0] as Uint8Array);
+      return;
+    }
+    let bytes = 0;
+    for (const frame of frames) bytes += frame.length;
+    if (bytes <= concatBytesMax) {
+      this.socket.write(Buffer.concat(frames, bytes));
+      return;
+    }
+    // Large frames (a replica write of a 1 MiB value) are handed to the socket as they are,
+    // gathered by one writev: copying them into one buffer first cost the event loop more
+    // than the copy into the kernel (issue 13's flood).
+    this.socket.cork();
+    for (const frame of frames) this.socket.write(frame);
+    this.socket.uncork();
   }
 }
