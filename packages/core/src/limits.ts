@@ -179,6 +179,13 @@ export const peerProofsMax = 4;
 export const inflightRequestsMaxDefault = 512;
 /** Bytes of request bodies (by Content-Length) a node holds at once (`--inflight-body-bytes-max`). */
 export const inflightBodyBytesMaxDefault = 16 * 1024 * 1024;
+/**
+ * A body of at least this many bytes is large: while the node's event loop is busier than
+ * `--shed-busy-share`, it takes one large body at a time and sheds the others.
+ */
+export const largeBodyBytes = 64 * 1024;
+/** The share of the last window (`backgroundBusyWindowMs`) the event loop was busy above which large bodies are taken one at a time (`--shed-busy-share`; 1 turns it off). */
+export const shedBusyShareDefault = 0.6;
 /** Bytes a node has sent to replicas without an answer yet beyond which it sheds writes (a slow replica's backlog). */
 export const replicaBacklogBytesMax = 32 * 1024 * 1024;
 /** What an overloaded node tells clients to wait (the Retry-After header), in seconds. */

@@ -4,7 +4,7 @@ import { httpLimitsDefaults, type HttpLimits } from './api/http-limits.js';
 import { hintsPerTargetMaxDefault, hintsTotalMaxDefault, nodeIdPattern, replicasMax, valueBytesMaxDefault, vnodesDefault, vnodesMax } from '@ringkv/core';
 import { httpHeaderBytesMaxLimit, jsonDepthMaxLimit } from '@ringkv/core';
 import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculativeRetryPercentileDefault } from '@ringkv/core';
-import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault } from '@ringkv/core';
+import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault, shedBusyShareDefault } from '@ringkv/core';
 import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
 import { idempotencyRetentionSecondsDefault, watchCloseMsDefault, watchersMaxDefault, watchRetentionBytesDefault, watchRetentionSecondsDefault, watchUnsentMegabytesDefault } from '@ringkv/core';
 
@@ -90,6 +90,8 @@ export interface NodeConfig extends HttpLimits {
   /** Client requests served at once, and bytes of request bodies held at once; beyond, 503 (api/load-shedding.ts). */
   inflightRequestsMax: number;
   inflightBodyBytesMax: number;
+  /** Busier than this share of the last 250 ms, the event loop takes one large request body at a time (1: off). */
+  shedBusyShare: number;
   logLevel: string;
 }
 
@@ -138,6 +140,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   diskWarnPercent: diskWarnPercentDefault,
   inflightRequestsMax: inflightRequestsMaxDefault,
   inflightBodyBytesMax: inflightBodyBytesMaxDefault,
+  shedBusyShare: shedBusyShareDefault,
   logLevel: 'info',
   ...httpLimitsDefaults,
 };
@@ -189,6 +192,7 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.inflightBodyBytesMax) || config.inflightBodyBytesMax < 1024 || config.inflightBodyBytesMax > 2 ** 40) {
     problems.push('--inflight-body-bytes-max must be 1024..1099511627776 (bytes)');
   }
+  if (!(config.shedBusyShare >= 0.1 && config.shedBusyShare <= 1)) problems.push('--shed-busy-share must be 0.1..1 (1 turns the bound off)');
   problems.push(...addressProblems(config));
   for (const seed of config.seeds) if (!/^[^\s:]+:\d{1,5}$|^\[[0-9a-fA-F:.]+\]:\d{1,5}$/.test(seed)) problems.push(`seed "${seed}" must be host:port`);
   return problems;

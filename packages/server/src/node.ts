@@ -107,7 +107,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const peerCredentials = security.peerCredentials;
   // Client requests in flight: bounded (503 beyond), and the load background jobs give way to.
   const shedder = new LoadShedder(
-    { inflightRequestsMax: config.inflightRequestsMax, inflightBodyBytesMax: config.inflightBodyBytesMax },
+    { inflightRequestsMax: config.inflightRequestsMax, inflightBodyBytesMax: config.inflightBodyBytesMax, busyShareMax: config.shedBusyShare },
     () => performance.now(),
     // This node's own replica lags too: LMDB commits off the event loop, so writes queue there.
     () => (transport?.unansweredBytes() ?? 0) + (lmdb?.queuedBytes() ?? 0),

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
+import { largeBodyBytes } from '@ringkv/core';
 import { announcedBodyBytes, LoadShedder } from './load-shedding.js';
 
 describe('LoadShedder', () => {
@@ -81,6 +82,52 @@ describe('LoadShedder', () => {
     active = 225;
     idle = 275;
     assert.equal(shedder.busyShare(), 0.1);
+  });
+
+  it('takes one large body at a time while the event loop is busy, and any number while it is not', () => {
+    let nowMs = 0;
+    let active = 0;
+    let idle = 0;
+    const meter = (current?: EventLoopUtilization, previous?: EventLoopUtilization): EventLoopUtilization => {
+      if (current === undefined) return { active, idle, utilization: 0 };
+      const busy = current.active - (previous?.active ?? 0);
+      const rest = current.idle - (previous?.idle ?? 0);
+      return { active: busy, idle: rest, utilization: busy / (busy + rest) };
+    };
+    const shedder = new LoadShedder({ busyShareMax: 0.6 }, () => nowMs, () => 0, meter);
+    const large = largeBodyBytes;
+    // Quiet (30% busy): large bodies come in side by side.
+    nowMs = 250;
+    active = 75;
+    idle = 175;
+    assert.equal(shedder.admit(large), undefined);
+    assert.equal(shedder.admit(large), undefined);
+    shedder.release(large);
+    shedder.release(large);
+    // Busy (90%): the first large body comes in, the next is shed while it is in flight.
+    nowMs = 500;
+    active = 300;
+    idle = 200;
+    assert.equal(shedder.admit(large), undefined);
+    assert.equal(shedder.admit(large), 'busy');
+    assert.equal(shedder.hasRoomFor(large), false);
+    // Small bodies, and requests without one, are not held back by it.
+    assert.equal(shedder.admit(large - 1), undefined);
+    assert.equal(shedder.admit(0), undefined);
+    shedder.release(large - 1);
+    shedder.release(0);
+    assert.equal(shedder.admit(large), 'busy', 'small bodies in flight do not make room');
+    shedder.release(large);
+    assert.equal(shedder.admit(2 * large), undefined, 'once the large body is done, the next one comes in');
+    shedder.release(2 * large);
+    assert.equal(shedder.shedCounts().get('busy'), 2);
+    // Turned off (1), a busy loop holds nothing back.
+    const off = new LoadShedder({ busyShareMax: 1 }, () => nowMs, () => 0, meter);
+    nowMs = 800;
+    active = 600;
+    idle = 200;
+    assert.equal(off.admit(large), undefined);
+    assert.equal(off.admit(large), undefined);
   });
 
   it('counts a body by its Content-Length, a chunked one as the largest body', () => {
@@ -176,6 +223,58 @@ describe('load shedding on a node', () => {
     await waitFor(async () => (await gauge('ringkv_inflight_requests')) === 0);
     assert.equal((await fetch(`${running.url}/store/d`)).status, 404, 'the shed PUT wrote nothing');
     assert.equal((await fetch(`${running.url}/store/d`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":1}' })).status, 200);
+  });
+});
+
+describe('a busy node takes one large body at a time', () => {
+  let running: RunningNode;
+  let dataDir: string;
+
+  before(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'ringkv-shed-busy-'));
+    // The node runs in this process, so spinning this event loop makes the node's busy.
+    running = await startNode({ ...nodeConfigDefaults, id: 'n1', port: 0, replicas: 1, storage: 'memory', dataDir, maxValueBytes: 1024 * 1024, shedBusyShare: 0.6 }, pino({ level: 'silent' }));
+  });
+
+  after(async () => {
+    await running.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('sheds a second large body while one is in flight and the loop was busy, with nothing written', async () => {
+    const { port } = new URL(running.url);
+    const body = JSON.stringify({ value: 'v'.repeat(largeBodyBytes * 2) });
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let answer = '';
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    // The first large PUT, held in flight: all of its body but the last byte.
+    socket.write(`PUT /store/held HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, -1)}`);
+    await waitFor(async () => {
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      const line = text.split('\n').find((row) => /^ringkv_inflight_body_bytes[{ ]/.test(row));
+      return Number(line?.split(' ').at(-1)) === body.length;
+    });
+    const spinUntil = performance.now() + 600;
+    while (performance.now() < spinUntil) {
+      // busy: the event loop takes no turn
+    }
+    const shed = await fetch(`${running.url}/store/second`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    assert.equal(shed.status, 503);
+    assert.equal(shed.headers.get('retry-after'), '1');
+    const problem = (await shed.json()) as { reason: string; detail: string; applied: boolean };
+    assert.equal(problem.reason, 'busy');
+    assert.equal(problem.applied, false);
+    assert.match(problem.detail, /--shed-busy-share 0\.6/);
+    // A small body is not held back; the held one finishes; then a large body comes in again.
+    assert.equal((await fetch(`${running.url}/store/small`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{"value":1}' })).status, 200);
+    socket.write(body.slice(-1));
+    await waitFor(async () => answer.includes('\r\n\r\n'));
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    socket.destroy();
+    assert.equal((await fetch(`${running.url}/store/second`)).status, 404, 'the shed PUT wrote nothing');
+    assert.equal((await fetch(`${running.url}/store/second`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body })).status, 200);
+    assert.match(await (await fetch(`${running.url}/metrics`)).text(), /ringkv_requests_shed_total\{reason="busy"[^}]*\} 1/);
   });
 });
 

@@ -5,6 +5,11 @@
 // answered 503 with Retry-After at once: before its body is read, before any replica is
 // asked, so nothing of it is written anywhere. Without the bounds a flood of large PUTs was
 // all accepted and queued: memory grew by hundreds of MB and every other client waited.
+// While the event loop was busier than --shed-busy-share of the last window, a large body
+// (largeBodyBytes) is taken only when no other is in flight: parsing, encoding and sending
+// a 1 MiB value holds the loop for milliseconds, and several at once made every other
+// client wait behind them (under a flood of 1 MiB PUTs a light client's GET p99 went from
+// 123–155 ms to 58–94 ms with this bound, the flooded node accepting about as many).
 // /health and /metrics are never shed: probes and scrapes must see an overloaded node.
 //
 // The same counts, and how busy the event loop was lately, tell the node's background jobs
@@ -16,8 +21,10 @@ import {
   backgroundBusyWindowMs,
   inflightBodyBytesMaxDefault,
   inflightRequestsMaxDefault,
+  largeBodyBytes,
   overloadRetryAfterSecondsDefault,
   replicaBacklogBytesMax,
+  shedBusyShareDefault,
   type ClientLoad,
 } from '@ringkv/core';
 import { problemOf, sendProblem, type Problem } from './problems.js';
@@ -31,6 +38,8 @@ export interface LoadSheddingOptions {
   retryAfterSeconds: number;
   /** Bytes sent to replicas and not yet answered beyond which requests with a body are shed. */
   replicaBacklogBytesMax: number;
+  /** Busier than this share of the last window, the event loop takes one large body at a time (1: no such bound). */
+  busyShareMax: number;
 }
 
 export const loadSheddingDefaults: LoadSheddingOptions = {
@@ -38,10 +47,11 @@ export const loadSheddingDefaults: LoadSheddingOptions = {
   inflightBodyBytesMax: inflightBodyBytesMaxDefault,
   retryAfterSeconds: overloadRetryAfterSecondsDefault,
   replicaBacklogBytesMax: replicaBacklogBytesMax,
+  busyShareMax: shedBusyShareDefault,
 };
 
 /** Why a request was shed (a metric label). */
-export type ShedReason = 'requests' | 'body-bytes' | 'replica-backlog' | 'peer-queue';
+export type ShedReason = 'requests' | 'body-bytes' | 'busy' | 'replica-backlog' | 'peer-queue';
 
 /** How long a burst of client requests keeps counting as load after it ended (ClientLoad). */
 const recentLoadWindowMs = 1000;
@@ -54,6 +64,8 @@ export class LoadShedder implements ClientLoad {
   readonly options: LoadSheddingOptions;
   private requests = 0;
   private bodyBytes = 0;
+  /** Bodies of at least largeBodyBytes in flight. */
+  private largeBodies = 0;
   private recentPeak = 0;
   private recentPeakAtMs = 0;
   private readonly shed = new Map<ShedReason, number>();
@@ -97,6 +109,7 @@ export class LoadShedder implements ClientLoad {
     if (shed !== undefined) return this.count(shed);
     this.requests++;
     this.bodyBytes += bodyBytes;
+    if (bodyBytes >= largeBodyBytes) this.largeBodies++;
     this.notePeak();
     return undefined;
   }
@@ -109,6 +122,7 @@ export class LoadShedder implements ClientLoad {
   private boundBroken(bodyBytes: number): ShedReason | undefined {
     if (this.requests >= this.options.inflightRequestsMax) return 'requests';
     if (bodyBytes > 0 && this.bodyBytes > 0 && this.bodyBytes + bodyBytes > this.options.inflightBodyBytesMax) return 'body-bytes';
+    if (bodyBytes >= largeBodyBytes && this.largeBodies > 0 && this.options.busyShareMax < 1 && (this.busyShare() ?? 0) > this.options.busyShareMax) return 'busy';
     if (bodyBytes > 0 && this.replicaBacklogBytes() > this.options.replicaBacklogBytesMax) return 'replica-backlog';
     return undefined;
   }
@@ -117,6 +131,7 @@ export class LoadShedder implements ClientLoad {
   release(bodyBytes: number): void {
     this.requests--;
     this.bodyBytes -= bodyBytes;
+    if (bodyBytes >= largeBodyBytes) this.largeBodies--;
     if (this.requests < 0 || this.bodyBytes < 0) throw new Error(`load shedding released more than it admitted (${this.requests} requests, ${this.bodyBytes} bytes)`);
   }
 
@@ -200,10 +215,11 @@ export function announcedBodyBytes(headers: FastifyRequest['headers'], bodyBytes
 }
 
 export function overloadedProblem(reason: ShedReason, shedder: LoadShedder): Problem {
-  const { inflightRequestsMax, inflightBodyBytesMax, retryAfterSeconds } = shedder.options;
+  const { inflightRequestsMax, inflightBodyBytesMax, retryAfterSeconds, busyShareMax } = shedder.options;
   const bounds: Record<Exclude<ShedReason, 'peer-queue'>, string> = {
     requests: `it is serving ${shedder.inflightRequests()} requests, its limit (--inflight-requests-max ${inflightRequestsMax})`,
     'body-bytes': `it holds ${shedder.inflightBodyBytes()} bytes of request bodies and this body would pass its limit (--inflight-body-bytes-max ${inflightBodyBytesMax})`,
+    busy: `its event loop was busy ${Math.round((shedder.busyShare() ?? 0) * 100)}% of the last ${backgroundBusyWindowMs} ms (more than --shed-busy-share ${busyShareMax}) and it is already reading a body of ${largeBodyBytes} bytes or more: it takes such bodies one at a time while busy`,
     'replica-backlog': `its replicas have not yet answered more than ${shedder.options.replicaBacklogBytesMax} bytes of earlier writes`,
   };
   const bound = bounds[reason === 'peer-queue' ? 'requests' : reason];
