@@ -186,6 +186,11 @@ export const inflightBodyBytesMaxDefault = 16 * 1024 * 1024;
 export const largeBodyBytes = 64 * 1024;
 /** The share of the last window (`backgroundBusyWindowMs`) the event loop was busy above which large bodies are taken one at a time (`--shed-busy-share`; 1 turns it off). */
 export const shedBusyShareDefault = 0.6;
+/**
+ * How long a connection whose large body was shed stays open, unread, after its 503 was
+ * sent, so the client reads the answer before the connection is reset.
+ */
+export const shedLingerMs = 500;
 /** Bytes a node has sent to replicas without an answer yet beyond which it sheds writes (a slow replica's backlog). */
 export const replicaBacklogBytesMax = 32 * 1024 * 1024;
 /** What an overloaded node tells clients to wait (the Retry-After header), in seconds. */

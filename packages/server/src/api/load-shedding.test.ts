@@ -276,6 +276,40 @@ describe('a busy node takes one large body at a time', () => {
     assert.equal((await fetch(`${running.url}/store/second`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body })).status, 200);
     assert.match(await (await fetch(`${running.url}/metrics`)).text(), /ringkv_requests_shed_total\{reason="busy"[^}]*\} 1/);
   });
+
+  it('leaves a shed large body unread and closes its connection after the answer', async () => {
+    const { port } = new URL(running.url);
+    const held = JSON.stringify({ value: 'v'.repeat(largeBodyBytes * 2) });
+    const first = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => first.once('connect', resolve).once('error', reject));
+    first.write(`PUT /store/held-2 HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${held.length}\r\n\r\n${held.slice(0, -1)}`);
+    await waitFor(async () => {
+      const text = await (await fetch(`${running.url}/metrics`)).text();
+      const line = text.split('\n').find((row) => /^ringkv_inflight_body_bytes[{ ]/.test(row));
+      return Number(line?.split(' ').at(-1)) === held.length;
+    });
+    // A body far larger than the sockets' buffers (and than --inflight-body-bytes-max, so it is
+    // shed beside the held one): what the node does not read stays with the client.
+    const bodyBytes = 32 * 1024 * 1024;
+    const second = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => second.once('connect', resolve).once('error', reject));
+    let answer = '';
+    second.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    second.on('error', () => undefined); // the reset that closes it, once the client has the answer
+    const closed = new Promise<void>((resolve) => second.once('close', () => resolve()));
+    second.write(`PUT /store/unread HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n`);
+    second.write(Buffer.alloc(bodyBytes, 0x20));
+    await waitFor(async () => answer.includes('}'));
+    assert.match(answer, /^HTTP\/1\.1 503/);
+    assert.match(answer, /\r\nconnection: close\r\n/i);
+    assert.match(answer, /"reason":"body-bytes"/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.ok(second.writableLength > 8 * 1024 * 1024, `the node read the shed body: ${second.writableLength} bytes left unsent`);
+    await closed;
+    first.write(held.slice(-1));
+    first.destroy();
+    assert.equal((await fetch(`${running.url}/store/unread`)).status, 404, 'the shed PUT wrote nothing');
+  });
 });
 
 /** Polls `check` every 10 ms for at most 5 s. */
