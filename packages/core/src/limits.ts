@@ -185,7 +185,7 @@ export const inflightBodyBytesMaxDefault = 16 * 1024 * 1024;
  */
 export const largeBodyBytes = 64 * 1024;
 /** The share of the last window (`backgroundBusyWindowMs`) the event loop was busy above which large bodies are taken one at a time (`--shed-busy-share`; 1 turns it off). */
-export const shedBusyShareDefault = 0.6;
+export const shedBusyShareDefault = 0.5;
 /**
  * How long a connection whose large body was shed stays open, unread, after its 503 was
  * sent, so the client reads the answer before the connection is reset.
