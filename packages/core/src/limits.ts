@@ -181,7 +181,8 @@ export const inflightRequestsMaxDefault = 512;
 export const inflightBodyBytesMaxDefault = 16 * 1024 * 1024;
 /**
  * A body of at least this many bytes is large: while the node's event loop is busier than
- * `--shed-busy-share`, it takes one large body at a time and sheds the others.
+ * `--shed-busy-share` and it serves other requests, it takes one large body at a time and
+ * sheds the others.
  */
 export const largeBodyBytes = 64 * 1024;
 /** The share of the last window (`backgroundBusyWindowMs`) the event loop was busy above which large bodies are taken one at a time (`--shed-busy-share`; 1 turns it off). */

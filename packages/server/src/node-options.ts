@@ -126,7 +126,7 @@ export function sharedOptions(): Option[] {
       .env('RINGKV_INFLIGHT_BODY_BYTES_MAX')
       .default(defaults.inflightBodyBytesMax)
       .argParser(integer),
-    new Option('--shed-busy-share <share>', 'while the event loop was busier than this share of the last 250 ms, take request bodies of 64 KiB or more one at a time (others: 503 with Retry-After); 1 turns it off')
+    new Option('--shed-busy-share <share>', 'while the event loop was busier than this share of the last 250 ms and other requests came, take request bodies of 64 KiB or more one at a time (others: 503 with Retry-After); 1 turns it off')
       .env('RINGKV_SHED_BUSY_SHARE')
       .default(defaults.shedBusyShare)
       .argParser(decimal),

@@ -84,7 +84,7 @@ describe('LoadShedder', () => {
     assert.equal(shedder.busyShare(), 0.1);
   });
 
-  it('takes one large body at a time while the event loop is busy, and any number while it is not', () => {
+  it('takes one large body at a time while the event loop is busy serving others, and any number otherwise', () => {
     let nowMs = 0;
     let active = 0;
     let idle = 0;
@@ -96,19 +96,24 @@ describe('LoadShedder', () => {
     };
     const shedder = new LoadShedder({ busyShareMax: 0.6 }, () => nowMs, () => 0, meter);
     const large = largeBodyBytes;
-    // Quiet (30% busy): large bodies come in side by side.
+    // Quiet (30% busy), with a light client reading: large bodies come in side by side.
     nowMs = 250;
     active = 75;
     idle = 175;
+    assert.equal(shedder.hasRoomFor(0), true);
     assert.equal(shedder.admit(large), undefined);
     assert.equal(shedder.admit(large), undefined);
     shedder.release(large);
     shedder.release(large);
-    // Busy (90%): the first large body comes in, the next is shed while it is in flight.
-    nowMs = 500;
+    // Busy (90%) with nothing but large bodies for a window: they still come in side by side.
+    nowMs = 520;
     active = 300;
     idle = 200;
     assert.equal(shedder.admit(large), undefined);
+    assert.equal(shedder.admit(large), undefined);
+    shedder.release(large);
+    // A light client's read came just now: the next large body is shed while one is in flight.
+    assert.equal(shedder.hasRoomFor(0), true);
     assert.equal(shedder.admit(large), 'busy');
     assert.equal(shedder.hasRoomFor(large), false);
     // Small bodies, and requests without one, are not held back by it.
@@ -119,11 +124,16 @@ describe('LoadShedder', () => {
     assert.equal(shedder.admit(large), 'busy', 'small bodies in flight do not make room');
     shedder.release(large);
     assert.equal(shedder.admit(2 * large), undefined, 'once the large body is done, the next one comes in');
+    assert.equal(shedder.admit(large), 'busy');
+    nowMs = 800;
+    assert.equal(shedder.admit(large), undefined, 'no small request for a window: large bodies side by side again');
+    shedder.release(large);
     shedder.release(2 * large);
-    assert.equal(shedder.shedCounts().get('busy'), 2);
+    assert.equal(shedder.shedCounts().get('busy'), 3);
     // Turned off (1), a busy loop holds nothing back.
     const off = new LoadShedder({ busyShareMax: 1 }, () => nowMs, () => 0, meter);
-    nowMs = 800;
+    nowMs = 1100;
+    off.admit(0);
     active = 600;
     idle = 200;
     assert.equal(off.admit(large), undefined);
@@ -259,6 +269,8 @@ describe('a busy node takes one large body at a time', () => {
     while (performance.now() < spinUntil) {
       // busy: the event loop takes no turn
     }
+    // Another client's small read: the bound protects such requests.
+    assert.equal((await fetch(`${running.url}/store/light`)).status, 404);
     const shed = await fetch(`${running.url}/store/second`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body });
     assert.equal(shed.status, 503);
     assert.equal(shed.headers.get('retry-after'), '1');
