@@ -10,8 +10,6 @@ export interface ApplyOutcome {
   applied: boolean;
   /** What the engine holds for the key after the call. */
   current: StoredRecord;
-  /** What it held before, when the record was applied. */
-  previous?: StoredRecord | undefined;
 }
 
 export interface ScanOptions {

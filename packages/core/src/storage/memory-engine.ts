@@ -93,7 +93,7 @@ export class MemoryEngine implements Engine {
       this.noteGone(slot, current);
     }
     this.live += liveDelta(current, record);
-    return { applied: true, current: record, previous: current };
+    return { applied: true, current: record };
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
@@ -306,7 +306,7 @@ function compareGone(slot: Slot, place: { goneAt: number; key: string }): number
 }
 
 /** How the live-key count changes when `next` replaces `previous`. */
-export function liveDelta(previous: StoredRecord | undefined, next: StoredRecord): number {
+export function liveDelta(previous: Pick<StoredRecord, 'tombstone'> | undefined, next: Pick<StoredRecord, 'tombstone'>): number {
   const wasLive = previous !== undefined && !previous.tombstone;
   if (wasLive === !next.tombstone) return 0;
   return next.tombstone ? -1 : 1;

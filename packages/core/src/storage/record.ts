@@ -29,7 +29,7 @@ export function compareVersions(a: Pick<StoredRecord, 'hlc' | 'nodeId'>, b: Pick
 }
 
 /** True when `candidate` should replace `current` (it is strictly newer, or nothing is stored). */
-export function supersedes(candidate: StoredRecord, current: StoredRecord | undefined): boolean {
+export function supersedes(candidate: Pick<StoredRecord, 'hlc' | 'nodeId'>, current: Pick<StoredRecord, 'hlc' | 'nodeId'> | undefined): boolean {
   return current === undefined || compareVersions(candidate, current) > 0;
 }
 

@@ -63,7 +63,7 @@ import { LmdbHintStore } from './lmdb-hint-store.js';
 import { buildRingIndex, type ProgressLog } from './lmdb-ring-build.js';
 import type { BucketWrites } from './lmdb-bucket-digests.js';
 import { LmdbRingIndex } from './lmdb-ring-index.js';
-import { recordToRow, rowToRecord, type RecordRow } from './record-rows.js';
+import { recordToRow, rowToRecord, rowVersionOf, type RecordRow, type RowVersion } from './record-rows.js';
 import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite, recordPutBytes, removalNeedBytes, ringIndexWriteBytes } from './write-size.js';
 
 /**
@@ -151,7 +151,8 @@ export type WriteTurn = 'in-order' | 'after-clients';
 interface ClaimedWrite {
   key: string;
   record: StoredRecord;
-  current: StoredRecord | undefined;
+  /** The version the key held (its value is not needed, nor read). */
+  current: RowVersion | undefined;
 }
 
 /** Pages of the change log's tree a batch can touch: its entries are appended at its end. */
@@ -279,13 +280,13 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     // Read and claim synchronously: no other apply may run between the compare and the set.
-    const current = this.pending.get(key) ?? this.read(key);
-    if (!supersedes(record, current)) return { applied: false, current: current as StoredRecord };
+    const current = this.pending.get(key) ?? this.readVersion(key);
+    if (!supersedes(record, current)) return { applied: false, current: this.held(key) };
     this.refuseWhileFull();
     this.pending.set(key, record);
     const needBytes = estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
     await this.storeClaimed([{ key, record, current }], needBytes, recordPutBytes(key, record), 'in-order');
-    return { applied: true, current: record, previous: current };
+    return { applied: true, current: record };
   }
 
   async applyBatch(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<ApplyOutcome[]> {
@@ -314,15 +315,15 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     const writes: ClaimedWrite[] = [];
     let rowBytes = 0;
     for (const [key, record] of slice) {
-      const current = this.pending.get(key) ?? this.read(key);
+      const current = this.pending.get(key) ?? this.readVersion(key);
       if (!supersedes(record, current)) {
-        outcomes.push({ applied: false, current: current as StoredRecord });
+        outcomes.push({ applied: false, current: this.held(key) });
         continue;
       }
       if (writes.length === 0) this.refuseWhileFull();
       this.pending.set(key, record);
       writes.push({ key, record, current });
-      outcomes.push({ applied: true, current: record, previous: current });
+      outcomes.push({ applied: true, current: record });
       // Its record, its ring index rows, and the change log's entry in the same transaction.
       rowBytes += recordPutBytes(key, record);
     }
@@ -684,6 +685,25 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     this.assertOpen();
     const row = this.records.get(key);
     return row === undefined ? undefined : rowToRecord(row);
+  }
+
+  /**
+   * The version `key` holds, for a write to compare with: read from the row's bytes without
+   * decoding a string value (record-rows.ts, rowVersionOf), or decoded whole when the value
+   * is of another kind.
+   */
+  private readVersion(key: string): RowVersion | undefined {
+    this.assertOpen();
+    const bytes = this.records.getBinaryFast(key);
+    if (bytes === undefined) return undefined;
+    return rowVersionOf(bytes) ?? this.read(key);
+  }
+
+  /** The record a write lost to: claimed by a write not yet committed, or stored. */
+  private held(key: string): StoredRecord {
+    const current = this.pending.get(key) ?? this.read(key);
+    if (current === undefined) throw new Error(`no record for ${JSON.stringify(key)}, though a newer version was just read`);
+    return current;
   }
 
   /** Whether writes are taken, and why not. */
