@@ -14,7 +14,7 @@
 // connection is closed shortly after (closeUnread). Node would otherwise read and discard
 // every byte of it to keep the connection: under the flood benchmark the flooded node read
 // 2 GB of bodies it had refused, against 0.3 GB without, and the light client's p99 went
-// from 64–79 ms to 38–54 ms.
+// from 64–79 ms to 38–47 ms.
 // /health and /metrics are never shed: probes and scrapes must see an overloaded node.
 //
 // The same counts, and how busy the event loop was lately, tell the node's background jobs
