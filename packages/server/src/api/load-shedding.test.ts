@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
 import { largeBodyBytes } from '@ringkv/core';
-import { announcedBodyBytes, LoadShedder } from './load-shedding.js';
+import { announcedBodyBytes, LoadShedder, type EventLoopUtilizationMeter } from './load-shedding.js';
 
 describe('LoadShedder', () => {
   it('admits up to the request bound, then sheds by requests; release gives the place back', () => {
@@ -54,61 +54,44 @@ describe('LoadShedder', () => {
   });
 
   it('reports how busy the event loop was over the last window, measured once a window has passed', () => {
-    let nowMs = 0;
-    let active = 0;
-    let idle = 0;
-    // A fake of performance.eventLoopUtilization: marks of busy and idle time, and their difference.
-    const meter = (current?: EventLoopUtilization, previous?: EventLoopUtilization): EventLoopUtilization => {
-      if (current === undefined) return { active, idle, utilization: 0 };
-      const busy = current.active - (previous?.active ?? 0);
-      const rest = current.idle - (previous?.idle ?? 0);
-      return { active: busy, idle: rest, utilization: busy / (busy + rest) };
-    };
-    const shedder = new LoadShedder({}, () => nowMs, () => 0, meter);
+    const loop = fakeLoop();
+    const shedder = new LoadShedder({}, loop.clock, () => 0, loop.meter);
     assert.equal(shedder.busyShare(), undefined, 'nothing measured yet');
-    nowMs = 100;
-    active = 80;
-    idle = 20;
+    loop.nowMs = 100;
+    loop.active = 80;
+    loop.idle = 20;
     assert.equal(shedder.busyShare(), undefined, 'a window has not passed');
-    nowMs = 250;
-    active = 200;
-    idle = 50;
+    loop.nowMs = 250;
+    loop.active = 200;
+    loop.idle = 50;
     assert.equal(shedder.busyShare(), 0.8);
-    nowMs = 400;
-    active = 210;
-    idle = 190;
+    loop.nowMs = 400;
+    loop.active = 210;
+    loop.idle = 190;
     assert.equal(shedder.busyShare(), 0.8, 'kept until the next window has passed');
-    nowMs = 500;
-    active = 225;
-    idle = 275;
+    loop.nowMs = 500;
+    loop.active = 225;
+    loop.idle = 275;
     assert.equal(shedder.busyShare(), 0.1);
   });
 
   it('takes one large body at a time while the event loop is busy serving others, and any number otherwise', () => {
-    let nowMs = 0;
-    let active = 0;
-    let idle = 0;
-    const meter = (current?: EventLoopUtilization, previous?: EventLoopUtilization): EventLoopUtilization => {
-      if (current === undefined) return { active, idle, utilization: 0 };
-      const busy = current.active - (previous?.active ?? 0);
-      const rest = current.idle - (previous?.idle ?? 0);
-      return { active: busy, idle: rest, utilization: busy / (busy + rest) };
-    };
-    const shedder = new LoadShedder({ busyShareMax: 0.6 }, () => nowMs, () => 0, meter);
+    const loop = fakeLoop();
+    const shedder = new LoadShedder({ busyShareMax: 0.6 }, loop.clock, () => 0, loop.meter);
     const large = largeBodyBytes;
     // Quiet (30% busy), with a light client reading: large bodies come in side by side.
-    nowMs = 250;
-    active = 75;
-    idle = 175;
+    loop.nowMs = 250;
+    loop.active = 75;
+    loop.idle = 175;
     assert.equal(shedder.hasRoomFor(0), true);
     assert.equal(shedder.admit(large), undefined);
     assert.equal(shedder.admit(large), undefined);
     shedder.release(large);
     shedder.release(large);
     // Busy (90%) with nothing but large bodies for a window: they still come in side by side.
-    nowMs = 520;
-    active = 300;
-    idle = 200;
+    loop.nowMs = 520;
+    loop.active = 300;
+    loop.idle = 200;
     assert.equal(shedder.admit(large), undefined);
     assert.equal(shedder.admit(large), undefined);
     shedder.release(large);
@@ -125,17 +108,17 @@ describe('LoadShedder', () => {
     shedder.release(large);
     assert.equal(shedder.admit(2 * large), undefined, 'once the large body is done, the next one comes in');
     assert.equal(shedder.admit(large), 'busy');
-    nowMs = 800;
+    loop.nowMs = 800;
     assert.equal(shedder.admit(large), undefined, 'no small request for a window: large bodies side by side again');
     shedder.release(large);
     shedder.release(2 * large);
     assert.equal(shedder.shedCounts().get('busy'), 3);
     // Turned off (1), a busy loop holds nothing back.
-    const off = new LoadShedder({ busyShareMax: 1 }, () => nowMs, () => 0, meter);
-    nowMs = 1100;
+    const off = new LoadShedder({ busyShareMax: 1 }, loop.clock, () => 0, loop.meter);
+    loop.nowMs = 1100;
     off.admit(0);
-    active = 600;
-    idle = 200;
+    loop.active = 600;
+    loop.idle = 200;
     assert.equal(off.admit(large), undefined);
     assert.equal(off.admit(large), undefined);
   });
@@ -331,4 +314,21 @@ async function waitFor(check: () => Promise<boolean>): Promise<void> {
     if (Date.now() > deadlineMs) throw new Error('condition not met within 5 s');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/** A fake clock, and a fake of performance.eventLoopUtilization: marks of busy and idle time, and their difference. */
+function fakeLoop(): { nowMs: number; active: number; idle: number; clock: () => number; meter: EventLoopUtilizationMeter } {
+  const loop = {
+    nowMs: 0,
+    active: 0,
+    idle: 0,
+    clock: () => loop.nowMs,
+    meter: (current?: EventLoopUtilization, previous?: EventLoopUtilization): EventLoopUtilization => {
+      if (current === undefined) return { active: loop.active, idle: loop.idle, utilization: 0 };
+      const busy = current.active - (previous?.active ?? 0);
+      const rest = current.idle - (previous?.idle ?? 0);
+      return { active: busy, idle: rest, utilization: busy / (busy + rest) };
+    },
+  };
+  return loop;
 }
