@@ -6,9 +6,9 @@
 // asked, so nothing of it is written anywhere. Without the bounds a flood of large PUTs was
 // all accepted and queued: memory grew by hundreds of MB and every other client waited.
 // While the event loop was busier than --shed-busy-share of the last window and other
-// requests came, a large body (largeBodyBytes) is taken only when no other is in flight: parsing, encoding and sending
-// a 1 MiB value holds the loop for milliseconds, and several at once made every other
-// client wait behind them (under a flood of 1 MiB PUTs a light client's GET p99 went from
+// requests came, a large body (largeBodyBytes) is taken only when no other is in flight:
+// parsing, encoding and sending a 1 MiB value holds the loop for milliseconds, and several
+// at once made every other client wait behind them (under a flood of 1 MiB PUTs a light client's GET p99 went from
 // 123–155 ms to 58–94 ms with this bound, the flooded node accepting about as many).
 // A shed large body is not read at all: the 503 says `Connection: close`, and the
 // connection is closed shortly after (closeUnread). Node would otherwise read and discard
@@ -243,7 +243,7 @@ export function overloadedProblem(reason: ShedReason, shedder: LoadShedder): Pro
   const bounds: Record<Exclude<ShedReason, 'peer-queue'>, string> = {
     requests: `it is serving ${shedder.inflightRequests()} requests, its limit (--inflight-requests-max ${inflightRequestsMax})`,
     'body-bytes': `it holds ${shedder.inflightBodyBytes()} bytes of request bodies and this body would pass its limit (--inflight-body-bytes-max ${inflightBodyBytesMax})`,
-    busy: `its event loop was busy ${Math.round((shedder.busyShare() ?? 0) * 100)}% of the last ${backgroundBusyWindowMs} ms (more than --shed-busy-share ${busyShareMax}) and it is already reading a body of ${largeBodyBytes} bytes or more: it takes such bodies one at a time while busy`,
+    busy: `its event loop was busy ${Math.round((shedder.busyShare() ?? 0) * 100)}% of the last ${backgroundBusyWindowMs} ms (more than --shed-busy-share ${busyShareMax}) and it is already reading a body of ${largeBodyBytes} bytes or more: while busy serving other requests it takes such bodies one at a time`,
     'replica-backlog': `its replicas have not yet answered more than ${shedder.options.replicaBacklogBytesMax} bytes of earlier writes`,
   };
   const bound = bounds[reason === 'peer-queue' ? 'requests' : reason];
@@ -277,8 +277,9 @@ export function registerLoadShedding(app: FastifyInstance, deps: LoadSheddingDep
     const bodyBytes = announcedBodyBytes(request.headers, deps.bodyBytesMax);
     const shed = shedder.admit(bodyBytes);
     if (shed !== undefined) {
-      // The unread body is drained by Node after the answer, keeping the connection; a client
-      // still sending it reads the 503 once it has.
+      // A small unread body is drained by Node after the answer, keeping the connection; a
+      // client still sending it reads the 503 once it has. A large one is left unread and
+      // its connection closed.
       reply.header('retry-after', String(shedder.options.retryAfterSeconds));
       if (bodyBytes >= largeBodyBytes) closeUnread(request, reply);
       sendProblem(reply, overloadedProblem(shed, shedder));
