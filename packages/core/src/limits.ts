@@ -59,7 +59,7 @@ export const changesScanMax = 2000;
 export const changesReplyBytesMax = 4 * 1024 * 1024;
 /** How often a watch asks each member for new changes when the last answer had none. */
 export const watchPollMsDefault = 100;
-/** A member that has not answered a watch for this long no longer holds it back (if the rest cover a majority of every key's replicas). */
+/** A member that answered a watch and then has not for this long no longer holds it back (if the rest cover a majority of every key's replicas); one that is up and has not answered yet is waited for. */
 export const watchMemberStaleMs = 2000;
 /** Heartbeats (`event: progress`) are sent at least this often. */
 export const watchHeartbeatMsDefault = 5000;

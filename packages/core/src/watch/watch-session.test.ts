@@ -7,8 +7,13 @@ import { before, describe, it } from 'node:test';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { formatVersion } from '../storage/record.js';
 import { InProcessCluster } from '../testing/in-process-cluster.js';
+import { VirtualClock } from '../clock/virtual-clock.js';
+import type { ChangesReply, ChangesRequest } from '../protocol/messages.js';
+import type { Transport } from '../protocol/transport.js';
+import type { StoredRecord } from '../storage/record.js';
+import type { ChangeEntry } from './change-log.js';
 import { parseCursor } from './watch-cursor.js';
-import { WatchError, type WatchEvent } from './watch-session.js';
+import { WatchError, WatchSession, type WatchEvent } from './watch-session.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -141,6 +146,63 @@ describe('watch', () => {
       assert.ok(!logged.some((entry) => entry.expired), `${member.nodeId} logged an expiry of a value replaced by ${formatVersion(replaced.record)}`);
     }
     cluster.stop();
+  });
+
+  it('waits for a member that is up and has not answered yet, however long its first answer takes', async () => {
+    // Ring-changes seed 4700099: after a leave only n1's log still held a quorum put (its
+    // other replica left, a newer write replaced it everywhere). A watch resumed on n3 from
+    // before the leave lost its first question to n1 and awaited the answer for 5 s; n3
+    // and n4 cover every key of the new ring, and after 2 s the watch passed the put.
+    const clock = new VirtualClock(1_000_000);
+    const cursorAt = clock.nowMs() - 1000;
+    const put: StoredRecord = { value: 'only on n1', hlc: cursorAt + 100, nodeId: 'n2', tombstone: false };
+    const logs = new Map<string, ChangeEntry[]>([
+      ['n1', [{ pos: cursorAt + 102, key: 'k', record: put, expired: false }]],
+      ['n3', []],
+      ['n4', []],
+    ]);
+    const answer = (nodeId: string, request: ChangesRequest): ChangesReply => {
+      const entries = (logs.get(nodeId) ?? []).filter((entry) => request.after === null || entry.pos > request.after);
+      const last = entries.reduce((highest, entry) => Math.max(highest, entry.pos), request.after ?? 0);
+      return { type: 'changesReply', gone: false, entries, last, more: false, floor: clock.nowMs() - 300, prunedThrough: 0 };
+    };
+    let pollsOfN1 = 0;
+    const transport: Transport = {
+      request: ((address: string, body: ChangesRequest, timeoutMs: number) =>
+        new Promise<ChangesReply>((resolve, reject) => {
+          // n1's first poll is lost: the watch hears nothing until its timeout.
+          if (address === 'n1' && body.after !== null && pollsOfN1++ === 0) clock.setTimer(timeoutMs, () => reject(new Error('no reply')));
+          else clock.setTimer(1, () => resolve(answer(address, body)));
+        })) as Transport['request'],
+    };
+    const members = ['n1', 'n3', 'n4'].map((nodeId) => ({ nodeId, address: nodeId }));
+    const seen = recorder();
+    const session = new WatchSession(
+      {
+        selfId: 'n3',
+        members: () => members,
+        isAvailable: () => true,
+        covers: (nodeIds) => members.filter((member) => nodeIds.has(member.nodeId)).length >= 2,
+        local: (request) => answer('n3', request),
+        transport,
+        clock,
+      },
+      { prefix: '', cursor: { at: cursorAt }, startTimeoutMs: 5000 },
+      listenerFor(seen),
+    );
+    const started = session.start();
+    for (let step = 0; step < 800; step++) {
+      clock.advance(10);
+      await yieldToEventLoop();
+    }
+    await started;
+    session.close();
+    assert.ok(pollsOfN1 >= 2, 'n1 was asked again after its first poll was lost');
+    assert.deepEqual(
+      seen.events.map((event) => `${event.kind} ${event.key} ${String(event.record.value)}`),
+      ['put k only on n1'],
+    );
+    assert.ok((parseCursor(seen.cursor as string)?.at ?? 0) > put.hlc, 'the watch went on past the put');
   });
 
   it('refuses a cursor older than what the members keep', async () => {

@@ -275,16 +275,21 @@ export class WatchSession {
     const nowMs = this.deps.clock.nowMs();
     const counted = new Set<string>();
     const floors: number[] = [];
-    // A member that is up but has not answered yet (a watch that just began, one that just
-    // joined) is waited for, for a while: after a ring change the members covering every key
-    // now need not hold what changed before it, and the one that does may be the slowest.
+    // A member that is up but has not answered yet (a watch that just began or resumed, one
+    // that just joined) is waited for while it is up: after a ring change the members covering
+    // every key now need not hold what changed before it, and the one that does may be the
+    // slowest. Only a member that answered and then went quiet is passed after
+    // watchMemberStaleMs. Timing the quiet from when the member was first followed passed a
+    // live member whose first question was lost (its answer is awaited for startTimeoutMs,
+    // longer than the 2 s): ring-changes seed 4700099, where its log alone still held a
+    // quorum put overwritten before the other replica that took it left the ring.
     let waiting = false;
     for (const [nodeId, member] of this.members) {
-      if (nowMs - member.lastAnswerMs > watchMemberStaleMs) continue;
       if (member.floor === undefined) {
         if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) waiting = true;
         continue;
       }
+      if (nowMs - member.lastAnswerMs > watchMemberStaleMs) continue;
       counted.add(nodeId);
       floors.push(member.floor);
     }
