@@ -15,9 +15,15 @@ const skewedSeedCount = ciSeedCounts['skewed-clocks'];
 const ringChangeSeedCount = ciSeedCounts['ring-changes'];
 const slowGossipSeedCount = ciSeedCounts['slow-gossip'];
 const casSeedCount = ciSeedCounts.cas;
+/**
+ * A bound on a run that hangs, not a speed target (speed is the benchmark's): on a 2-core
+ * machine the 500 standard runs took about 100 s of the 120 s this once was, and 130 s
+ * beside other work.
+ */
+const profileTimeoutMs = 300_000;
 
 describe('simulation', () => {
-  it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: 120_000 }, async () => {
+  it(`passes seeds 1..${ciSeedCount} of the standard profile`, { timeout: profileTimeoutMs }, async () => {
     const failures: RunResult[] = [];
     let operations = 0;
     for (let seed = 1; seed <= ciSeedCount; seed++) {
@@ -52,7 +58,7 @@ describe('simulation', () => {
 
   it(
     `keeps acknowledged writes and ends with every key on exactly its N replicas while nodes join, leave and are removed under faults (seeds 1..${ringChangeSeedCount})`,
-    { timeout: 120_000 },
+    { timeout: profileTimeoutMs },
     async () => {
       let joined = 0;
       let gone = 0;
@@ -72,7 +78,7 @@ describe('simulation', () => {
 
   it(
     `keeps acknowledged writes while gossip to and from one or two nodes is starved for seconds around joins, leaves and removals (seeds 1..${slowGossipSeedCount})`,
-    { timeout: 120_000 },
+    { timeout: profileTimeoutMs },
     async () => {
       const failures: RunResult[] = [];
       let starved = 0;
@@ -90,7 +96,7 @@ describe('simulation', () => {
 
   it(
     `keeps conditional writes and serial reads linearizable, one winner per version, under the faults and ring changes (seeds 1..${casSeedCount})`,
-    { timeout: 120_000 },
+    { timeout: profileTimeoutMs },
     async () => {
       const failures: RunResult[] = [];
       let won = 0;
