@@ -107,33 +107,32 @@ class RowReader {
     return value;
   }
 
-  /** A fixstr or str8 (a node id). */
+  /** A string (a node id). */
   shortString(): string | undefined {
-    const type = this.bytes[this.at];
-    let start = this.at + 1;
-    let size: number;
-    if (type !== undefined && type >= 0xa0 && type <= 0xbf) size = type - 0xa0;
-    else if (type === 0xd9 && start < this.bytes.length) size = this.view.getUint8(start++);
-    else return undefined;
-    if (start + size > this.bytes.length) return undefined;
-    this.at = start + size;
-    return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, size).toString('utf8');
+    const span = this.stringOrBinary(false);
+    return span === undefined ? undefined : Buffer.from(this.bytes.buffer, this.bytes.byteOffset + span.start, span.size).toString('utf8');
   }
 
   /** Moves past a string or binary of any length; false for any other type. */
   skipStringOrBinary(): boolean {
+    return this.stringOrBinary(true) !== undefined;
+  }
+
+  /** Where the string (or, with `binary`, the binary) at the cursor lies, moving past it; undefined for any other type. */
+  private stringOrBinary(binary: boolean): { start: number; size: number } | undefined {
     const type = this.bytes[this.at];
     const at = this.at + 1;
     let header = 0;
     let size: number;
-    if (type === undefined) return false;
+    if (type === undefined) return undefined;
     if (type >= 0xa0 && type <= 0xbf) size = type - 0xa0;
-    else if ((type === 0xd9 || type === 0xc4) && at + 1 <= this.bytes.length) [header, size] = [1, this.view.getUint8(at)];
-    else if ((type === 0xda || type === 0xc5) && at + 2 <= this.bytes.length) [header, size] = [2, this.view.getUint16(at)];
-    else if ((type === 0xdb || type === 0xc6) && at + 4 <= this.bytes.length) [header, size] = [4, this.view.getUint32(at)];
-    else return false;
-    if (at + header + size > this.bytes.length) return false;
-    this.at = at + header + size;
-    return true;
+    else if ((type === 0xd9 || (binary && type === 0xc4)) && at + 1 <= this.bytes.length) [header, size] = [1, this.view.getUint8(at)];
+    else if ((type === 0xda || (binary && type === 0xc5)) && at + 2 <= this.bytes.length) [header, size] = [2, this.view.getUint16(at)];
+    else if ((type === 0xdb || (binary && type === 0xc6)) && at + 4 <= this.bytes.length) [header, size] = [4, this.view.getUint32(at)];
+    else return undefined;
+    const start = at + header;
+    if (start + size > this.bytes.length) return undefined;
+    this.at = start + size;
+    return { start, size };
   }
 }
