@@ -102,6 +102,21 @@ describe('Coordinator outcomes', () => {
     await assert.rejects(broken.put('k', 'v', 2), UnavailableError);
     assert.equal(await engine.get('k'), undefined);
   });
+
+  it('refuses a read that too few replicas are up to serve with a rejection, not a throw', async () => {
+    const engine = new MemoryEngine(hash);
+    const up = coordinatorWith(failFast, engine, 0);
+    const allDown = new Coordinator({
+      ...(up as unknown as { deps: ConstructorParameters<typeof Coordinator>[0] }).deps,
+      isAvailable: () => false,
+    });
+    // Callers chain on the promise alone (the fast read path does): a synchronous throw would escape them.
+    let reading: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => {
+      reading = allDown.read('k', 'quorum');
+    });
+    await assert.rejects(reading as Promise<unknown>, UnavailableError);
+  });
 });
 
 describe('Coordinator reads of one answer', () => {

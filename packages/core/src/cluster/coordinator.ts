@@ -349,7 +349,9 @@ export class Coordinator {
   private readRouted(key: string, count: ReplicaCount, reroutes: number): Promise<ReadResult> {
     const replicas = this.replicasOf(key);
     const required = resolveReplicaCount(count, replicas.length);
-    this.refuseIfTooFewAvailable(replicas, required, 'read');
+    // Refused before anyone is asked, as a rejection: callers handle one way of failing.
+    const refusal = this.tooFewAvailable(replicas, required, 'read');
+    if (refusal !== undefined) return Promise.reject(refusal);
     // One answer wanted, and this node holds a copy: a planned read would ask itself first
     // and be done, so its own copy is read without the plan, its timer and its promises.
     if (required === 1 && replicas.includes(this.deps.selfId)) return this.readOwnCopy(key, replicas, count, reroutes);
@@ -439,24 +441,30 @@ export class Coordinator {
   }
 
   private refuseIfTooFewAvailable(replicas: readonly string[], required: number, operation: 'read' | 'write'): void {
+    const refusal = this.tooFewAvailable(replicas, required, operation);
+    if (refusal !== undefined) throw refusal;
+  }
+
+  /** The refusal of an operation that too few of `replicas` are up to serve, if it is one. */
+  private tooFewAvailable(replicas: readonly string[], required: number, operation: 'read' | 'write'): UnavailableError | undefined {
     // Hot path: count first, build the failure list only when refusing. (Ring asserts at
     // build time that preference lists hold distinct members.)
     let available = 0;
     for (const nodeId of replicas) if (nodeId === this.deps.selfId || this.deps.isAvailable(nodeId)) available++;
-    if (available >= required) return;
+    if (available >= required) return undefined;
     // Only a wrong policy (a sloppy quorum counted as a strict one) lets hints stand in for down replicas.
-    if (operation === 'write' && this.quorum.hintStandsInForAck) return;
+    if (operation === 'write' && this.quorum.hintStandsInForAck) return undefined;
     const down = replicas.filter((nodeId) => nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId));
     const failures = down.map((nodeId) => ({ nodeId, reason: 'down' }));
     if (down.length === 0) {
-      throw new UnavailableError(
+      return new UnavailableError(
         `the ${operation} needs ${required} replicas but the ring holds only [${replicas.join(', ')}] for this key: too few members are in the ring yet; ` +
           `nothing was ${operation === 'write' ? 'written' : 'read'}`,
         required,
         failures,
       );
     }
-    throw new UnavailableError(
+    return new UnavailableError(
       `the ${operation} needs ${required} of the key's replicas [${replicas.join(', ')}] but ${describeFailures(failures)} ` +
         `${down.length === 1 ? 'is' : 'are'} down; nothing was ${operation === 'write' ? 'written' : 'read'}`,
       required,

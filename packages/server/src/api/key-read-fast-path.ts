@@ -89,14 +89,7 @@ export class KeyReadFastPath {
 
   private read(deps: KeyReadFastPathDeps, response: ServerResponse, key: string, count: ReplicaCount, startedAtMs: number): void {
     const answered = (status: number) => deps.observe(status, performance.now() - startedAtMs);
-    let reading: ReturnType<KeyReadFastPathDeps['api']['coordinator']['read']>;
-    try {
-      reading = deps.api.coordinator.read(key, count);
-    } catch (error) {
-      // A read refused before it asked anyone (too few replicas up) throws at once.
-      reading = Promise.reject(error);
-    }
-    reading.then(
+    deps.api.coordinator.read(key, count).then(
       (result) => {
         if (result.record === undefined || result.record.tombstone) {
           this.problem(response, keyNotFound(key, result.record));
