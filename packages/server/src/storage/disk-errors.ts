@@ -32,8 +32,9 @@ export function diskErrorKind(error: unknown): DiskErrorKind {
   const text = typeof message === 'string' ? message : '';
   if (fullCodes.has(code) || fullPattern.test(text)) return 'full';
   if (failedCodes.has(code) || failedPattern.test(text)) return 'failed';
-  // lmdb-js's asynchronous writes reject with "Commit failed" and carry LMDB's own error
-  // as a second, rejected promise: the node never uses them, but one would be a failed disk.
+  // lmdb-js's asynchronous commits reject with "Commit failed" and carry LMDB's own error
+  // as a second, rejected promise. The engine waits for that one (commitCause in
+  // lmdb-engine.ts); one that did not come in time is taken as a failed disk.
   if (isCommitFailure(error)) return 'failed';
   return 'other';
 }

@@ -3,10 +3,11 @@
 // writes for good; through the free-space seam, the transaction fault hook and (as root) a
 // real 8 MiB tmpfs.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import { loadKeyHasher, StorageFailedError, StorageFullError, type StoredRecord } from '@ringkv/core';
 import { diskErrorKind } from './disk-errors.js';
@@ -69,6 +70,38 @@ describe('disk errors are classified', () => {
     await sleep(10);
     process.off('unhandledRejection', onUnhandled);
     assert.equal(unhandled, 0);
+  });
+});
+
+describe('a commit that fails in lmdb-js', () => {
+  // The reserve keeps a full disk from reaching LMDB, but a commit can still fail (an I/O
+  // error, an error of LMDB's own): a file-size limit (no root needed) makes a real one.
+  it('does not end the process once its caller has handled it', () => {
+    const script = `
+      import { open } from 'lmdb';
+      import { lmdbRootOptions } from ${JSON.stringify(new URL('./lmdb-engine.js', import.meta.url).href)};
+      process.on('unhandledRejection', (error) => { console.log('unhandled: ' + error.message); process.exit(3); });
+      const root = open(lmdbRootOptions(process.argv[1], false, 64 * 1024 * 1024));
+      const db = root.openDB({ name: 'records' });
+      let failed = 0;
+      for (let round = 0; round < 40 && failed === 0; round++) {
+        try {
+          await root.transaction(() => { for (let i = 0; i < 2000; i++) db.putSync(round + ':' + i, 'v'.repeat(200)); });
+        } catch (error) {
+          failed++;
+          await error.commitError?.catch(() => undefined); // as the engine does (commitCause)
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      console.log('failed commits: ' + failed);
+    `;
+    const child = spawnSync('sh', ['-c', 'ulimit -f 2048 && exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, freshPath()], {
+      cwd: dirname(fileURLToPath(import.meta.url)),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(child.status, 0, `the process ended: ${child.stdout}${child.stderr.slice(-500)}`);
+    assert.match(child.stdout, /failed commits: 1/);
   });
 });
 

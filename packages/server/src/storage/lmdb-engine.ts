@@ -79,6 +79,18 @@ import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite,
  */
 export type TransactionRunner = (work: () => void, onLoop: boolean) => Promise<void>;
 
+/**
+ * How the environment is opened. Every write goes through a transaction of the engine's,
+ * so lmdb-js's batching of plain writes per event-loop turn is off: with it on, each
+ * turn's batch began with a write instruction whose promise nobody holds, and a commit
+ * that failed (an I/O error, or an error of LMDB's own, such as "reserved freelist had a
+ * data entry with zero-size" seen in a benchmark's cleanup) rejected that promise too and
+ * ended the process, though the engine had handled the failure.
+ */
+export function lmdbRootOptions(path: string, durable: boolean, mapBytes: number) {
+  return { path, compression: false, noSync: !durable, useWritemap: false, mapSize: mapBytes, eventTurnBatching: false } as const;
+}
+
 /** How long to wait for the LMDB error behind an lmdb-js "Commit failed" (it follows at once). */
 const commitErrorWaitMs = 1000;
 
@@ -201,13 +213,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     // No write map, in either mode: see the header. Without `durable`, commits are not
     // fsynced: a committed write is in the OS page cache and survives a crash of this
     // process (not of the machine).
-    this.root = open({
-      path: options.path,
-      compression: false,
-      noSync: !options.durable,
-      useWritemap: false,
-      mapSize: options.mapBytes ?? lmdbMapBytesDefault,
-    });
+    this.root = open(lmdbRootOptions(options.path, options.durable, options.mapBytes ?? lmdbMapBytesDefault));
     this.records = this.root.openDB<RecordRow, string>({ name: 'records' });
     this.meta = this.root.openDB<unknown, string>({ name: 'meta' });
     this.index = new LmdbRingIndex(this.root, this.meta, options.hash);
