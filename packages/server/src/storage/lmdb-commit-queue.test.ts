@@ -147,6 +147,59 @@ describe('LMDB engine commit queue', () => {
     await opened.close();
   });
 
+  it('keeps the newest version of a key whichever of its writes commits first', async () => {
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false });
+    // A client write of a key a transfer's batch claimed commits before that batch (it is
+    // queued after clients): the batch's older record must not overwrite it.
+    const moved = engine.applyBatch([['k', live(1, 'moved')]]);
+    const written = engine.apply('k', live(2, 'written'));
+    assert.deepEqual([(await moved)[0]?.applied, (await written).applied], [true, true]);
+    assert.equal((await engine.get('k'))?.value, 'written');
+    // The other way round: a batch's newer record commits while an older client write waits.
+    const older = engine.apply('j', live(1, 'older'));
+    const newer = engine.applyBatch([['j', live(2, 'newer')]]);
+    await Promise.all([older, newer]);
+    assert.equal((await engine.get('j'))?.value, 'newer');
+    assert.equal(engine.liveCount(), 2);
+    await engine.close();
+  });
+
+  it('keeps the newest version when a batch commits before an older client write of the key', async () => {
+    let release: () => void = () => undefined;
+    let entered: () => void = () => undefined;
+    const holding = new Promise<void>((resolve) => (entered = resolve));
+    let held = false;
+    // One write per commit: a client write may wait behind another while a batch takes its turn.
+    const engine = await LmdbEngine.open({
+      hash,
+      path: freshPath(),
+      durable: false,
+      commitBytesMax: 1,
+      wrapTransaction: (run) => async (work, onLoop) => {
+        if (held) {
+          held = false;
+          await new Promise<void>((resolve) => {
+            release = resolve;
+            entered();
+          });
+        }
+        return run(work, onLoop);
+      },
+    });
+    held = true; // from the first commit after opening
+    const first = engine.apply('first', live(1, 'x'));
+    await holding;
+    // Queued behind the held commit: a client write, an older client write of k, a batch with k newer.
+    const other = engine.apply('other', live(1, 'y'));
+    const older = engine.apply('k', live(1, 'older'));
+    const newer = engine.applyBatch([['k', live(2, 'newer')]]);
+    release();
+    await Promise.all([first, other, older, newer]);
+    assert.equal((await engine.get('k'))?.value, 'newer');
+    assert.equal(engine.liveCount(), 3);
+    await engine.close();
+  });
+
   it('takes at most commitBytesMax from the queue per commit, and a larger write alone', async () => {
     let commits = 0;
     const wrapTransaction =

@@ -361,6 +361,11 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       await this.write(
         () => {
           for (const { key, record } of writes) {
+            // Writes of a key may commit out of the order they were claimed in: a client's
+            // overtakes a batch queued after clients, and a batch takes its turn before a
+            // client write held back by the commit bound. A write claimed over since then is
+            // put only if it is still newer than what the key holds now (in this transaction).
+            if (this.pending.get(key) !== record && !supersedes(record, this.readVersion(key))) continue;
             const row = recordToRow(record);
             this.records.putSync(key, row);
             this.index.stored(key, record);
