@@ -360,15 +360,18 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     try {
       await this.write(
         () => {
-          for (const { key, record } of writes) {
+          for (const { key, record, current } of writes) {
             // Writes of a key may commit out of the order they were claimed in: a client's
             // overtakes a batch queued after clients, and a batch takes its turn before a
             // client write held back by the commit bound. A write claimed over since then is
             // put only if it is still newer than what the key holds now (in this transaction).
-            if (this.pending.get(key) !== record && !supersedes(record, this.readVersion(key))) continue;
+            const latest = this.pending.get(key) === record;
+            if (!latest && !supersedes(record, this.readVersion(key))) continue;
             const row = recordToRow(record);
             this.records.putSync(key, row);
-            this.index.stored(key, record);
+            // A key that held nothing and had nothing in flight when this write was claimed,
+            // and was claimed by no other write since, still holds nothing: no index row to read.
+            this.index.stored(key, record, latest && current === undefined);
             this.changeStore?.stored(key, record, row);
           }
         },

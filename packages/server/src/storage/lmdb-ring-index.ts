@@ -86,13 +86,15 @@ export class LmdbRingIndex {
 
   /**
    * `record` replaces whatever the key held. The old version is read from the ring row,
-   * which is small, rather than from the record, which may be large.
+   * which is small, rather than from the record, which may be large; `fresh` says the key
+   * is known to hold nothing (a transfer into a new node writes mostly such keys), and
+   * skips that read.
    */
-  stored(key: string, record: StoredRecord): void {
+  stored(key: string, record: StoredRecord, fresh = false): void {
     const keyBytes = Buffer.from(key, 'utf8');
     const token = this.hash(key);
     const rowKey = ringRowKey(token, keyBytes);
-    const old = this.ring.getBinaryFast(rowKey);
+    const old = fresh ? undefined : this.ring.getBinaryFast(rowKey);
     // The buffer is LMDB's and reused by the next read: take what is needed now.
     const oldHash = old === undefined ? 0 : ringValueHash(old);
     const oldGoneAt = old === undefined ? undefined : ringValueGoneAt(old);
