@@ -1,6 +1,6 @@
 // The limits of a node's HTTP edge (docs/security.md, "Limits before authentication"): how long a request may
 // take to arrive, how many connections and header bytes a client may hold, how deep its
-// JSON may nest and how often it may ask. Each is a flag (packages/server/src/cli.ts) with
+// JSON may nest and how often it may ask. Each is a flag (packages/server/src/cli-program.ts) with
 // its default in packages/core/src/limits.ts. Answers Node gives before any route runs
 // (408, 431, malformed HTTP or URLs) are problem+json like every other error.
 import type { ServerOptions as HttpServerOptions } from 'node:http';
