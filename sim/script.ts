@@ -5,6 +5,8 @@
 // written from: the same operations on the same keys through the same nodes, and the same
 // crashes, joins, removals and disk losses, at the same virtual times. Only the network's
 // own draws (delays, duplicates) still come from the script's seed.
+import { parseVersion } from '@ringkv/core';
+import type { Operation } from './history.js';
 import { runPlanned, type IssueContext, type RunResult } from './run.js';
 import type { TimedFault } from './faults.js';
 import { scenarioFor, type Convergence, type Profile } from './scenario.js';
@@ -12,11 +14,14 @@ import { scenarioFor, type Convergence, type Profile } from './scenario.js';
 /**
  * One client operation: virtual ms after the workload starts, client, what, key, R or W
  * as a replica count, coordinator, and for a put its value (unique in the run) and, for
- * one that expires, its ttl in seconds.
+ * one that expires, its ttl in seconds. The cas profile's operations: a serial read, and a
+ * conditional put whose condition is `absent` (If-None-Match: *) or the version it must
+ * match, as formatVersion writes it (the version the client had learned in the run).
  */
 export type ScriptedOperation =
-  | [atMs: number, client: string, kind: 'read' | 'delete', key: string, level: number, node: string]
-  | [atMs: number, client: string, kind: 'put', key: string, level: number, node: string, value: string, ttlSeconds?: number];
+  | [atMs: number, client: string, kind: 'read' | 'delete' | 'serial-read', key: string, level: number, node: string]
+  | [atMs: number, client: string, kind: 'put', key: string, level: number, node: string, value: string, ttlSeconds?: number]
+  | [atMs: number, client: string, kind: 'put-if', key: string, level: number, node: string, value: string, condition: string];
 
 export interface Script {
   /** How `npm run sim -- --script NAME` finds it (sim/regressions/index.ts). */
@@ -65,10 +70,28 @@ function replay(context: IssueContext, operations: readonly ScriptedOperation[])
         context.trace.add({ atMs: context.nowMs(), kind: 'phase', keys: [key], text: `scripted ${kind} of ${key} by ${client} skipped: ${node} is not running` });
         continue;
       }
-      const value = operation[2] === 'put' ? { value: operation[6], ...(operation[7] === undefined ? {} : { ttlSeconds: operation[7] }) } : {};
-      context.clients.submit({ client, phase: 'workload', node, kind, key, level, ...value });
+      context.clients.submit({ client, phase: 'workload', node, key, level, ...requestOf(operation) });
       started++;
     }
     return started;
   };
+}
+
+/** What the client asks for a scripted operation, beyond who, where, which key and R or W. */
+function requestOf(operation: ScriptedOperation): Pick<Operation, 'kind'> & Partial<Pick<Operation, 'value' | 'ttlSeconds' | 'condition' | 'serial'>> {
+  switch (operation[2]) {
+    case 'serial-read':
+      return { kind: 'read', serial: true };
+    case 'put-if': {
+      const condition = operation[7];
+      if (condition === 'absent') return { kind: 'put', value: operation[6], condition: { ifNoneMatch: true } };
+      const version = parseVersion(condition);
+      if (version === undefined) throw new Error(`a scripted condition is absent or a version, not ${JSON.stringify(condition)}`);
+      return { kind: 'put', value: operation[6], condition: { ifMatch: version } };
+    }
+    case 'put':
+      return { kind: 'put', value: operation[6], ...(operation[7] === undefined ? {} : { ttlSeconds: operation[7] }) };
+    default:
+      return { kind: operation[2] };
+  }
 }

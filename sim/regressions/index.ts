@@ -2,6 +2,7 @@
 // each written out from a seed as it was drawn when it failed (ring-changes 102553
 // twice: as first drawn, and as drawn later, when it failed through other steps).
 import type { Script } from '../script.js';
+import { script as cas5100641 } from './cas-5100641.js';
 import { script as ringChanges101007 } from './ring-changes-101007.js';
 import { script as ringChanges101154 } from './ring-changes-101154.js';
 import { script as ringChanges102553 } from './ring-changes-102553.js';
@@ -18,6 +19,7 @@ import { script as slowGossip4000313 } from './slow-gossip-4000313.js';
 import { script as standard4304778 } from './standard-4304778.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
+  'cas-5100641': cas5100641,
   'ring-changes-101007': ringChanges101007,
   'ring-changes-101154': ringChanges101154,
   'ring-changes-102553': ringChanges102553,

@@ -282,6 +282,7 @@ export class ClusterNode {
       read: (key) => this.engine.get(key),
       apply: (key, record) => applyChosen(replicaWrites, key, record),
       accepted: (key, record) => this.changes.proposalAccepted(key, record),
+      refusesAt: (hlc) => this.changes.refusesAt(hlc),
       observe: (hlc) => this.hlc.observe(hlc),
       retention: { nowMs: () => deps.clock.nowMs(), ms: options.idempotencyRetentionMs ?? idempotencyRetentionSecondsDefault * 1000 },
     });

@@ -55,6 +55,23 @@ describe('the Paxos acceptor', () => {
     const after = await acceptor.prepare('k', ballot(12));
     assert.deepEqual(after, { promised: true, accepted: null, committed: ballot(10), current: record(10, 'b'), remembered: null, committedTags: [] });
   });
+
+  it('refuses a new proposal stamped at or below its closed time, with that time to beat, but takes one found in progress', async () => {
+    // Cas seed 5100641: a proposal taken after the replica's closed time passed its version
+    // was committed below what a watch had passed. Here time is closed through 100.
+    const acceptor = new PaxosAcceptor({
+      store: new MemoryPaxosStore(),
+      read: async () => undefined,
+      apply: async () => undefined,
+      observe: () => undefined,
+      refusesAt: (hlc) => (hlc <= 100 ? 100 : undefined),
+    });
+    assert.deepEqual(await acceptor.accept('k', ballot(90, 'n2'), record(90, 'late', 'n2')), { accepted: false, highest: ballot(100, 'n2') });
+    assert.deepEqual(await acceptor.prepare('k', ballot(95)), { promised: true, accepted: null, committed: null, current: null, remembered: null, committedTags: [] }, 'a refused accept promised nothing');
+    // Finishing a proposal keeps its version (it may have been chosen): never refused.
+    assert.deepEqual(await acceptor.accept('k', ballot(120), record(80, 'in progress', 'n3')), { accepted: true });
+    assert.deepEqual(await acceptor.accept('k', ballot(130), record(130, 'fresh')), { accepted: true });
+  });
 });
 
 describe('Paxos decisions', () => {

@@ -8,7 +8,9 @@
 // its saved high-water mark). A round is:
 // - prepare(b): an acceptor promises to take nothing below b, and answers with the
 //   proposal it accepted last, the ballot it committed last and its copy of the key;
-// - accept(b, record): taken unless it promised a higher ballot;
+// - accept(b, record): taken unless it promised a higher ballot, or the record is a new
+//   proposal (its version is b) stamped at or below this replica's closed time, which a
+//   watch may have passed (watch/change-log.ts);
 // - commit(b, record): the chosen record is applied to the engine like any write (the
 //   larger version wins), so plain reads see it; the acceptor notes the commit.
 // The record's version is the ballot, so a record chosen later carries a larger version.
@@ -103,6 +105,11 @@ export interface AcceptorDeps {
   observe(hlc: number): void;
   /** Told of each proposal accepted (the change log keeps its floor below it until it is committed). */
   accepted?(key: string, record: StoredRecord): void;
+  /**
+   * For a new proposal stamped at `hlc`: the closed time it is refused at or below (the
+   * change log's, watch/change-log.ts), or undefined when it may be taken.
+   */
+  refusesAt?(hlc: number): number | undefined;
   /** How long an idempotent write is remembered (--idempotency-retention-s), by the node's wall clock; without it, only the bound per key applies. */
   retention?: { nowMs(): number; ms: number };
 }
@@ -163,6 +170,14 @@ export class PaxosAcceptor {
       this.deps.observe(ballot.hlc);
       const state = await this.stateOf(key);
       if (compareBallots(ballot, state.promised) < 0) return { accepted: false, highest: state.promised as Ballot };
+      // A new proposal's version is its ballot, stamped at prepare. Taken after this
+      // replica's closed time passed it (its proposer stalled between the phases), it would
+      // be logged below a floor already reported, where watches have passed (cas seed
+      // 5100641). Refused like a late coordinated write, with the closed time as the ballot
+      // to beat, its proposer runs a new round above it. A proposal found in progress keeps
+      // its version and is never refused: it may have been chosen.
+      const late = compareVersions(record, ballot) === 0 ? this.deps.refusesAt?.(record.hlc) : undefined;
+      if (late !== undefined) return { accepted: false, highest: { hlc: late, nodeId: ballot.nodeId } };
       this.deps.accepted?.(key, record);
       await this.deps.store.put(key, { ...state, promised: ballot, accepted: tags.length === 0 ? { ballot, record } : { ballot, record, tags: [...tags] } });
       return { accepted: true };

@@ -148,6 +148,33 @@ describe('watch', () => {
     cluster.stop();
   });
 
+  it('delivers a conditional write whose proposer stalled past the close window between prepare and accept', async () => {
+    // Cas seed 5100641: a conditional write's version is its ballot, stamped at prepare. Its
+    // proposer's disk held its own promise longer than the close window (n3 down, so that
+    // promise was needed), and the watch passed the ballot's time on every replica before
+    // the accept came. The acceptors took the late proposal and committed it under that old
+    // version: logged below what the watch had passed, it never arrived.
+    const cluster = await startCluster(17);
+    const n1 = cluster.member('n1');
+    const n2 = cluster.member('n2').node;
+    const seen = recorder();
+    await cluster.settle(n2.openWatch('cas/', undefined, listenerFor(seen)));
+    cluster.crash('n3');
+    await cluster.run(3000);
+    n1.disk.delayMinMs = n1.disk.delayMaxMs = 450;
+    const writing = n1.node.paxos.write('cas/k', { value: 'late', tombstone: false }, { ifNoneMatch: true });
+    await cluster.run(100);
+    n1.disk.delayMinMs = n1.disk.delayMaxMs = 0;
+    const written = await cluster.settle(writing);
+    await cluster.run(2000);
+    assert.equal(seen.ended, undefined);
+    assert.deepEqual(
+      seen.events.map((event) => `${event.kind} ${event.key} ${formatVersion(event.record)}`),
+      [`put cas/k ${formatVersion(written.record)}`],
+    );
+    cluster.stop();
+  });
+
   it('waits for a member that is up and has not answered yet, however long its first answer takes', async () => {
     // Ring-changes seed 4700099: after a leave only n1's log still held a quorum put (its
     // other replica left, a newer write replaced it everywhere). A watch resumed on n3 from
