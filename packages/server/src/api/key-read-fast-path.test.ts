@@ -199,9 +199,8 @@ describe('the key-read fast path', () => {
   });
 
   it('answers a read refused at once (too few replicas up) with its problem, as the route does', async () => {
-    const refused = () => {
-      throw new UnavailableError('the read needs 2 of the key\'s replicas [n1, n2, n3] but n2 and n3 are down; nothing was read', 2, []);
-    };
+    // Coordinator.read refuses such a read before asking anyone, as a rejection.
+    const refused = () => Promise.reject(new UnavailableError('the read needs 2 of the key\'s replicas [n1, n2, n3] but n2 and n3 are down; nothing was read', 2, []));
     const { answer, inflight } = await alonePath(refused, () => undefined, '/store/k?r=quorum');
     assert.equal(answer.status, 503);
     assert.equal((JSON.parse(answer.text) as { type: string }).type, 'urn:ringkv:problem:unavailable');
