@@ -24,6 +24,32 @@ function freshPath(): string {
 }
 
 const live = (hlc: number, value: unknown): StoredRecord => ({ hlc, nodeId: 'n1', tombstone: false, value });
+const tombstone = (hlc: number): StoredRecord => ({ hlc, nodeId: 'n1', tombstone: true, value: undefined });
+
+/**
+ * A transaction seam that, counting commits from when `armed` is set, fails the commits
+ * numbered in `fail` (without running them) and holds the one numbered `hold` until released.
+ */
+function scriptedCommits(plan: { fail?: number[]; hold?: number }) {
+  let armed = false;
+  let count = 0;
+  let release: () => void = () => undefined;
+  let entered: () => void = () => undefined;
+  const holding = new Promise<void>((resolve) => (entered = resolve));
+  const wrapTransaction =
+    (run: TransactionRunner): TransactionRunner =>
+    async (work, onLoop) => {
+      if (!armed) return run(work, onLoop);
+      const commit = count++;
+      if (plan.fail?.includes(commit) === true) throw new Error(`commit ${commit} failed (injected)`);
+      if (commit === plan.hold) await new Promise<void>((resolve) => {
+        release = resolve;
+        entered();
+      });
+      return run(work, onLoop);
+    };
+  return { wrapTransaction, arm: () => (armed = true), holding, release: () => release() };
+}
 
 describe('LMDB engine commit queue', () => {
   it('serves reads and merges against writes still being committed', async () => {
@@ -200,9 +226,64 @@ describe('LMDB engine commit queue', () => {
     await engine.close();
   });
 
-  it('holds the newest version of every key after random writes, batches and commit delays (seeded)', async () => {
-    for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  it('keeps an acknowledged write when the newer write claimed over it fails to commit', async () => {
+    // Commit 0 (the client write, first in turn) fails; commit 1 (the batch's) is held.
+    const script = scriptedCommits({ fail: [0], hold: 1 });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction: script.wrapTransaction });
+    script.arm();
+    const moved = engine.applyBatch([['k', live(2, 'moved')]]);
+    const newer = engine.apply('k', live(3, 'newer'));
+    await assert.rejects(newer, /injected/);
+    await script.holding;
+    // The batch's record is still on its way: a write older than it must lose to it.
+    const older = engine.apply('k', live(1, 'older'));
+    script.release();
+    assert.equal((await moved)[0]?.applied, true);
+    assert.equal((await older).applied, false, 'the batch in flight is newer');
+    assert.equal((await engine.get('k'))?.value, 'moved');
+    assert.equal(engine.liveCount(), 1);
+    await engine.close();
+  });
+
+  it('does not bring an older write back after the newer one that committed first is discarded', async () => {
+    // Commit 0: the tombstone (client first); commit 1: the first batch, held while the discard queues.
+    const script = scriptedCommits({ hold: 1 });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction: script.wrapTransaction });
+    script.arm();
+    const other = engine.applyBatch([['x', live(1, 'x')]]);
+    const moved = engine.applyBatch([['k', live(1, 'moved')]]);
+    await engine.apply('k', tombstone(2));
+    await script.holding;
+    // The tombstone is purged while the batch's older value of k still waits for its turn.
+    const discarded = engine.discard([{ key: 'k', hlc: 2, nodeId: 'n1' }]);
+    script.release();
+    await Promise.all([other, moved, discarded]);
+    const held = await engine.get('k');
+    assert.ok(held === undefined || held.hlc === 2, `k holds ${JSON.stringify(held)}: the value deleted came back`);
+    assert.equal(engine.liveCount(), 1);
+    await engine.close();
+  });
+
+  it('counts live keys by what committed when a write fails after a newer one of its key committed', async () => {
+    // Commit 0: the tombstone (client first); commit 1: the batch's older value, which fails.
+    const script = scriptedCommits({ fail: [1] });
+    const engine = await LmdbEngine.open({ hash, path: freshPath(), durable: false, wrapTransaction: script.wrapTransaction });
+    script.arm();
+    const moved = engine.applyBatch([['k', live(1, 'moved')]]);
+    assert.equal((await engine.apply('k', tombstone(2))).applied, true);
+    await assert.rejects(moved, /injected/);
+    assert.equal((await engine.get('k'))?.tombstone, true);
+    assert.equal(engine.liveCount(), 0);
+    assert.equal(engine.keyCount(), 1);
+    await engine.close();
+  });
+
+  it('holds the newest acknowledged version of every key after random writes, batches, discards, delays and failed commits (seeded)', async () => {
+    for (let seed = 1; seed <= 16; seed++) {
       const rng = new SeededRng(seed);
+      // Its own generator: how commits go does not shift the writes drawn.
+      const faults = new SeededRng(seed * 7919);
+      let faulty = false;
       const engine = await LmdbEngine.open({
         hash,
         path: freshPath(),
@@ -210,39 +291,97 @@ describe('LMDB engine commit queue', () => {
         // One write per commit in half the runs: client writes then wait behind each other while batches take turns.
         ...(seed % 2 === 0 ? { commitBytesMax: 1 } : {}),
         wrapTransaction: (run) => async (work, onLoop) => {
-          for (let turns = rng.nextInt(4); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
+          for (let turns = faults.nextInt(4); turns > 0; turns--) await new Promise((resolve) => setImmediate(resolve));
+          const roll = faulty ? faults.next() : 1;
+          if (roll < 0.07) throw new Error('injected: refused before its work ran');
+          // The work runs (the index and the change log see it), then the transaction is aborted.
+          if (roll < 0.14)
+            return run(() => {
+              work();
+              throw new Error('injected: aborted after its work ran');
+            }, true);
           return run(work, onLoop);
         },
       });
+      faulty = true;
       const keys = ['a', 'b', 'c', 'd', 'e'];
-      const newest = new Map<string, StoredRecord>();
-      const written: Array<Promise<unknown>> = [];
-      const next = (): [string, StoredRecord] => {
-        const key = keys[rng.nextInt(keys.length)] as string;
-        const record: StoredRecord = { hlc: 1 + rng.nextInt(50), nodeId: `n${1 + rng.nextInt(3)}`, tombstone: rng.next() < 0.2, value: rng.nextInt(1000) };
-        const known = newest.get(key);
-        if (known === undefined || compareVersions(record, known) > 0) newest.set(key, record);
-        return [key, record];
+      // Writes acknowledged as applied, numbered in the order they were made; and for each
+      // key, the number of the last discard that removed it (made while no write of the key was).
+      const acknowledged: Array<{ key: string; record: StoredRecord; at: number }> = [];
+      const removedAt = new Map<string, number>();
+      const discarding = new Set<string>();
+      const pending: Array<Promise<unknown>> = [];
+      let made = 0;
+      const pickKey = (): string | undefined => {
+        const free = keys.filter((key) => !discarding.has(key));
+        return free[rng.nextInt(free.length)];
       };
-      for (let step = 0; step < 60; step++) {
-        if (rng.next() < 0.5) {
-          const [key, record] = next();
-          written.push(engine.apply(key, record));
+      const nextRecord = (): StoredRecord => {
+        const version = { hlc: 1 + rng.nextInt(50), nodeId: `n${1 + rng.nextInt(3)}` };
+        const roll = rng.next();
+        if (roll < 0.2) return { ...version, tombstone: true, value: undefined };
+        if (roll < 0.35) return { ...version, tombstone: false, value: rng.nextInt(1000), expiresAt: 1000 + rng.nextInt(1000) };
+        return { ...version, tombstone: false, value: rng.nextInt(1000) };
+      };
+      for (let step = 0; step < 80; step++) {
+        const roll = rng.next();
+        const key = pickKey();
+        if (key === undefined) {
+          await Promise.race(pending);
+          continue;
+        }
+        const at = made++;
+        if (roll < 0.4) {
+          const record = nextRecord();
+          pending.push(engine.apply(key, record).then((outcome) => outcome.applied && acknowledged.push({ key, record, at }), () => undefined));
+        } else if (roll < 0.8) {
+          const entries: Array<[string, StoredRecord]> = [[key, nextRecord()]];
+          for (let more = rng.nextInt(3); more > 0; more--) {
+            const other = pickKey() as string;
+            entries.push([other, nextRecord()]);
+          }
+          pending.push(
+            engine.applyBatch(entries).then(
+              (outcomes) => outcomes.forEach((outcome, i) => outcome.applied && acknowledged.push({ key: entries[i]?.[0] as string, record: entries[i]?.[1] as StoredRecord, at })),
+              () => undefined,
+            ),
+          );
         } else {
-          written.push(engine.applyBatch(Array.from({ length: 1 + rng.nextInt(3) }, next)));
+          // A discard of the version the key holds now (as a purge or a handoff makes).
+          const held = await engine.get(key);
+          if (held !== undefined) {
+            discarding.add(key);
+            pending.push(
+              engine
+                .discard([{ key, hlc: held.hlc, nodeId: held.nodeId }])
+                .then((removed) => removed.length > 0 && removedAt.set(key, at), () => undefined)
+                .finally(() => discarding.delete(key)),
+            );
+          }
         }
         if (rng.next() < 0.3) await new Promise((resolve) => setImmediate(resolve));
       }
-      await Promise.all(written);
-      for (const [key, record] of newest) {
+      await Promise.all(pending);
+      faulty = false;
+      const newest = new Map<string, StoredRecord>();
+      for (const { key, record, at } of acknowledged) {
+        if (at < (removedAt.get(key) ?? -1)) continue;
+        const known = newest.get(key);
+        if (known === undefined || compareVersions(record, known) > 0) newest.set(key, record);
+      }
+      for (const key of keys) {
         const held = await engine.get(key);
-        assert.deepEqual([held?.hlc, held?.nodeId], [record.hlc, record.nodeId], `seed ${seed}: key ${key}`);
+        const record = newest.get(key);
+        assert.deepEqual(held && { ...held }, record && { ...record }, `seed ${seed}: key ${key}`);
       }
       assert.equal(engine.liveCount(), [...newest.values()].filter((record) => !record.tombstone).length, `seed ${seed}: live keys`);
-      // The ring index agrees with the records: the same digest as a store written in order.
+      assert.equal(engine.keyCount(), newest.size, `seed ${seed}: keys`);
+      // The ring index and purge list agree with the records: as a store written in order holds them.
       const reference = await LmdbEngine.open({ hash, path: freshPath(), durable: false });
       await reference.applyBatch([...newest]);
       assert.deepEqual(await engine.summarize(tokenSpace - 1, tokenSpace - 1), await reference.summarize(tokenSpace - 1, tokenSpace - 1), `seed ${seed}: ring index`);
+      const everything = { below: Number.POSITIVE_INFINITY, limit: 100 };
+      assert.deepEqual(await engine.purgeable(everything), await reference.purgeable(everything), `seed ${seed}: purge list`);
       await Promise.all([engine.close(), reference.close()]);
     }
   });

@@ -5,7 +5,7 @@
 // longer stops the event loop: reads and other requests go on meanwhile (issue 13, a 1 MiB
 // PUT flood). While one batch commits, the next collects. The merge in `apply` must see
 // writes still being committed, so records in flight are kept in `pending` until their
-// commit is done.
+// commit is done (every one of a key's, not only its newest: see `pending`).
 //
 // Durability: a resolved `apply` is committed. By default commits are not fsynced: they
 // sit in the OS page cache, which survives a crash of this process but not of the machine.
@@ -29,7 +29,6 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import {
   compareUtf8,
   diskFreeMarginBytes,
-  liveDelta,
   lmdbBatchRecordsPerCommit,
   lmdbCommitBytesMaxDefault,
   lmdbOnLoopCommitBytesMax,
@@ -149,6 +148,8 @@ interface QueuedWrite {
   /** The bytes it puts (records and their index rows): what decides whether its commit may run on the event loop. */
   dataBytes: number;
   kind: WriteKind;
+  /** Called once the transaction that ran `work` is committed (whether or not `work` threw). */
+  committed: (() => void) | undefined;
   done(error?: unknown): void;
 }
 
@@ -163,8 +164,8 @@ export type WriteTurn = 'in-order' | 'after-clients';
 interface ClaimedWrite {
   key: string;
   record: StoredRecord;
-  /** The version the key held (its value is not needed, nor read). */
-  current: RowVersion | undefined;
+  /** The key held nothing and had no write in flight when this one was claimed. */
+  fresh: boolean;
 }
 
 /** Pages of the change log's tree a batch can touch: its entries are appended at its end. */
@@ -177,7 +178,16 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   private readonly records: Database<RecordRow, string>;
   private readonly meta: Database<unknown, string>;
   private readonly index: LmdbRingIndex;
-  private readonly pending = new Map<string, StoredRecord>();
+  /**
+   * Per key, the records claimed by writes not yet settled, oldest first (each claimed over
+   * the one before it). All of them, not only the newest, because writes of a key may
+   * commit out of claim order and may fail: when the newest fails, an older one may still
+   * commit, so a later write must be merged against that one; and a discard must not
+   * remove the version stored while an older write of the key may still be put after it.
+   */
+  private readonly pending = new Map<string, StoredRecord[]>();
+  /** Claimed records another write of their key was claimed over since (whether it committed or not). */
+  private readonly overtaken = new WeakSet<StoredRecord>();
   private readonly durable: boolean;
   private readonly path: string;
   private readonly disk: DiskState;
@@ -286,12 +296,12 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   async apply(key: string, record: StoredRecord): Promise<ApplyOutcome> {
     // Read and claim synchronously: no other apply may run between the compare and the set.
-    const current = this.pending.get(key) ?? this.readVersion(key);
+    const current = this.mergeBase(key);
     if (!supersedes(record, current)) return { applied: false, current: this.held(key) };
     this.refuseWhileFull();
-    this.pending.set(key, record);
+    this.claim(key, record);
     const needBytes = estimateRecordBytes(key, record) + pagesPerWrite * this.pageBytes + ringIndexWriteBytes(key, record, current, this.pageBytes);
-    await this.storeClaimed([{ key, record, current }], needBytes, recordPutBytes(key, record), 'in-order');
+    await this.storeClaimed([{ key, record, fresh: current === undefined }], needBytes, recordPutBytes(key, record), 'in-order');
     return { applied: true, current: record };
   }
 
@@ -321,14 +331,14 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     const writes: ClaimedWrite[] = [];
     let rowBytes = 0;
     for (const [key, record] of slice) {
-      const current = this.pending.get(key) ?? this.readVersion(key);
+      const current = this.mergeBase(key);
       if (!supersedes(record, current)) {
         outcomes.push({ applied: false, current: this.held(key) });
         continue;
       }
       if (writes.length === 0) this.refuseWhileFull();
-      this.pending.set(key, record);
-      writes.push({ key, record, current });
+      this.claim(key, record);
+      writes.push({ key, record, fresh: current === undefined });
       outcomes.push({ applied: true, current: record });
       // Its record, its ring index rows, and the change log's entry in the same transaction.
       rowBytes += recordPutBytes(key, record);
@@ -349,29 +359,33 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   }
 
   /**
-   * Puts records already claimed in `pending` (each newer than `current`) in one queued
-   * write, with their ring index rows and change log entries; counts them live at once, and
-   * takes that back if the write fails. Resolves once they are committed.
+   * Puts records already claimed in `pending` in one queued write, with their ring index
+   * rows and change log entries. Resolves once they are committed.
+   *
+   * The live count changes by what the transaction replaced, once it is committed: not by
+   * what each write was merged against, which a write of the key committed, failed or
+   * discarded since may have made stale.
    */
   private async storeClaimed(writes: readonly ClaimedWrite[], needBytes: number, dataBytes: number, turn: WriteTurn): Promise<void> {
     let liveChange = 0;
-    for (const { record, current } of writes) liveChange += liveDelta(current, record);
-    this.live += liveChange;
     try {
       await this.write(
         () => {
-          for (const { key, record, current } of writes) {
+          liveChange = 0;
+          for (const { key, record, fresh } of writes) {
             // Writes of a key may commit out of the order they were claimed in: a client's
             // overtakes a batch queued after clients, and a batch takes its turn before a
             // client write held back by the commit bound. A write claimed over since then is
             // put only if it is still newer than what the key holds now (in this transaction).
-            const latest = this.pending.get(key) === record;
-            if (!latest && !supersedes(record, this.readVersion(key))) continue;
+            // One never overtaken is: every write put since its claim, or to be, is older.
+            const overtaken = this.overtaken.has(record);
+            if (overtaken && !supersedes(record, this.readVersion(key))) continue;
             const row = recordToRow(record);
             this.records.putSync(key, row);
             // A key that held nothing and had nothing in flight when this write was claimed,
-            // and was claimed by no other write since, still holds nothing: no index row to read.
-            this.index.stored(key, record, latest && current === undefined);
+            // and was not overtaken since, still holds nothing: no index row to read.
+            const wasLive = this.index.stored(key, record, fresh && !overtaken);
+            liveChange += (record.tombstone ? 0 : 1) - (wasLive ? 1 : 0);
             this.changeStore?.stored(key, record, row);
           }
         },
@@ -379,14 +393,45 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         'client',
         turn,
         dataBytes,
+        () => (this.live += liveChange),
       );
     } catch (error) {
-      this.live -= liveChange;
       if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
       throw error;
     } finally {
-      for (const { key, record } of writes) if (this.pending.get(key) === record) this.pending.delete(key);
+      for (const { key, record } of writes) this.unclaim(key, record);
     }
+  }
+
+  /** What a write of `key` is merged against: the newest of its writes in flight and what it holds. */
+  private mergeBase(key: string): RowVersion | undefined {
+    const claim = this.newestClaim(key);
+    const stored = this.readVersion(key);
+    // A newer write of the key may have committed while older ones are still in flight.
+    return claim === undefined || (stored !== undefined && supersedes(stored, claim)) ? stored : claim;
+  }
+
+  private newestClaim(key: string): StoredRecord | undefined {
+    return this.pending.get(key)?.at(-1);
+  }
+
+  private claim(key: string, record: StoredRecord): void {
+    const claims = this.pending.get(key);
+    if (claims === undefined) {
+      this.pending.set(key, [record]);
+      return;
+    }
+    this.overtaken.add(claims.at(-1) as StoredRecord);
+    claims.push(record);
+  }
+
+  /** The write of `record` settled (committed or failed): it no longer stands for the key. */
+  private unclaim(key: string, record: StoredRecord): void {
+    const claims = this.pending.get(key);
+    const at = claims?.indexOf(record) ?? -1;
+    if (claims === undefined || at < 0) return;
+    claims.splice(at, 1);
+    if (claims.length === 0) this.pending.delete(key);
   }
 
   async scan(options: ScanOptions): Promise<ScanEntry[]> {
@@ -405,12 +450,15 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   async discard(entries: readonly KeyVersion[]): Promise<ScanEntry[]> {
     this.assertOpen();
-    const removed: ScanEntry[] = [];
+    let removed: ScanEntry[] = [];
     // Removing rewrites the leaves it touches (copy on write): it needs pages too.
     await this.write(
       () => {
+        removed = [];
         for (const { key, hlc, nodeId } of entries) {
-          if (this.pending.has(key)) continue; // a newer write is being committed
+          // A write of the key is in flight: it may be newer, or older and due to be put
+          // only while the stored version is newer (it would come back if that were removed).
+          if (this.pending.has(key)) continue;
           const row = this.records.get(key);
           if (row === undefined || row[0] !== hlc || row[1] !== nodeId) continue;
           this.records.removeSync(key);
@@ -420,8 +468,12 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       },
       removalNeedBytes(this.records, entries.length, this.pageBytes) + this.index.trees().reduce((bytes, tree) => bytes + removalNeedBytes(tree, entries.length, this.pageBytes), 0),
       'upkeep',
+      'in-order',
+      undefined,
+      () => {
+        for (const { record } of removed) if (!record.tombstone) this.live--;
+      },
     );
-    for (const { record } of removed) if (!record.tombstone) this.live--;
     return removed;
   }
 
@@ -463,7 +515,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
    * Queues `work` for the next transaction (LmdbWriter); resolves once it is committed.
    * `dataBytes` (what it puts) defaults to `needBytes`, its bound.
    */
-  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order', dataBytes = needBytes): Promise<void> {
+  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order', dataBytes = needBytes, committed?: () => void): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queuedNeedBytes += needBytes;
       const done = (error?: unknown) => {
@@ -471,7 +523,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
         if (error === undefined) resolve();
         else reject(error);
       };
-      (turn === 'in-order' ? this.batch : this.afterClients).push({ work, needBytes, dataBytes, kind, done });
+      (turn === 'in-order' ? this.batch : this.afterClients).push({ work, needBytes, dataBytes, kind, committed, done });
       // The first write of a turn starts the committer on the next turn, so the turn's
       // writes share a transaction; while a commit is in flight the committer takes them next.
       this.committing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.commitAll());
@@ -566,6 +618,8 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
       return;
     }
     this.index.committed(bucketWrites);
+    // The in-memory counts follow what committed, before any write is answered.
+    for (const item of batch) item.committed?.();
     const settle = (flushError?: unknown) => {
       for (const item of batch) item.done(flushError ?? (failures.has(item) ? this.storageError(failures.get(item)) : undefined));
     };
@@ -715,7 +769,9 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   /** The record a write lost to: claimed by a write not yet committed, or stored. */
   private held(key: string): StoredRecord {
-    const current = this.pending.get(key) ?? this.read(key);
+    const claim = this.newestClaim(key);
+    const stored = this.read(key);
+    const current = claim === undefined || (stored !== undefined && supersedes(stored, claim)) ? stored : claim;
     if (current === undefined) throw new Error(`no record for ${JSON.stringify(key)}, though a newer version was just read`);
     return current;
   }

@@ -88,9 +88,10 @@ export class LmdbRingIndex {
    * `record` replaces whatever the key held. The old version is read from the ring row,
    * which is small, rather than from the record, which may be large; `fresh` says the key
    * is known to hold nothing (a transfer into a new node writes mostly such keys), and
-   * skips that read.
+   * skips that read. Returns whether the key held a value (not a tombstone): the engine
+   * counts live keys by what each commit replaced.
    */
-  stored(key: string, record: StoredRecord, fresh = false): void {
+  stored(key: string, record: StoredRecord, fresh = false): boolean {
     const keyBytes = Buffer.from(key, 'utf8');
     const token = this.hash(key);
     const rowKey = ringRowKey(token, keyBytes);
@@ -101,9 +102,16 @@ export class LmdbRingIndex {
     const hash = versionHash(this.hash, key, record);
     const gone = goneAt(record);
     this.ring.putSync(rowKey, ringRowValue(hash, gone));
-    if (oldGoneAt !== undefined) this.purge.removeSync(purgeRowKey(oldGoneAt, keyBytes));
+    // A ring row without goneAt is a value without a ttl; one with it has a purge row that says which.
+    let wasLive = old !== undefined;
+    if (oldGoneAt !== undefined) {
+      const purgeKey = purgeRowKey(oldGoneAt, keyBytes);
+      wasLive = this.purge.get(purgeKey)?.[2] === false;
+      this.purge.removeSync(purgeKey);
+    }
     if (gone !== undefined) this.purge.putSync(purgeRowKey(gone, keyBytes), [record.hlc, record.nodeId, record.tombstone]);
     this.buckets.note(ringBucketOf(token), oldHash ^ hash, old === undefined ? 1 : 0);
+    return wasLive;
   }
 
   /** The key's record was removed. */
