@@ -1,12 +1,13 @@
 // Runs the same checks against the memory and the LMDB hint stores: newest hint per key
-// wins, bounds drop hints, delivered hints are removed unless replaced, a value holding
-// "__proto__" keys comes back exactly, LMDB hints survive a reopen.
+// wins (also when hints of a key are added or removed together), bounds drop hints,
+// delivered hints are removed unless replaced, counts follow what is stored, a value
+// holding "__proto__" keys comes back exactly, LMDB hints survive a reopen.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { loadKeyHasher, carriedValue, JsonText, MemoryHintStore, plainValue, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
+import { loadKeyHasher, carriedValue, JsonText, MemoryHintStore, plainValue, type Hint, type HintLimits, type HintStore, type StoredRecord } from '@ringkv/core';
 import { LmdbEngine } from './lmdb-engine.js';
 
 const hash = await loadKeyHasher();
@@ -65,6 +66,26 @@ for (const [name, make] of [
       const { store } = await make();
       await store.add({ target: 'n3', key: 'p', record: record(1, carriedValue(JSON.parse(protoKeyJson))), storedAtMs: 1 });
       assertProtoKeyValue((await store.batch('n3', 10))[0]?.record.value);
+    });
+
+    it('keeps the newest hint of a key, counted once, when two are added together', async () => {
+      const { store } = await make();
+      await Promise.all([
+        store.add({ target: 'n2', key: 'k', record: record(2, 'newer'), storedAtMs: 1 }),
+        store.add({ target: 'n2', key: 'k', record: record(1, 'older'), storedAtMs: 2 }),
+      ]);
+      assert.deepEqual((await store.batch('n2', 10)).map((hint) => hint.record.value), ['newer']);
+      assert.equal(store.count(), 1);
+    });
+
+    it('counts a newer hint added while the one it replaces is removed as delivered', async () => {
+      const { store } = await make();
+      await store.add({ target: 'n2', key: 'k', record: record(1, 'delivered'), storedAtMs: 1 });
+      const [delivered] = await store.batch('n2', 10);
+      await Promise.all([store.remove([delivered as Hint]), store.add({ target: 'n2', key: 'k', record: record(2, 'newer'), storedAtMs: 2 })]);
+      assert.deepEqual((await store.batch('n2', 10)).map((hint) => hint.record.value), ['newer']);
+      assert.equal(store.count(), 1);
+      assert.deepEqual(store.targets(), ['n2'], 'a target whose hints are uncounted is never delivered to');
     });
 
     it('drops hints beyond its bounds', async () => {

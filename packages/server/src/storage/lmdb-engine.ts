@@ -103,8 +103,12 @@ export type WriteKind = 'client' | 'upkeep';
 
 /** What the hint store needs from the engine: its transactions. */
 export interface LmdbWriter {
-  /** Runs `work` in the next write transaction; resolves once it is committed. */
-  write(work: () => void, needBytes: number, kind: WriteKind, turn?: WriteTurn): Promise<void>;
+  /**
+   * Runs `work` in the next write transaction; resolves once it is committed. `committed`
+   * is called once that transaction is, before any write of it is answered: in-memory
+   * counts of what `work` changed follow the disk there, not a guess made before it ran.
+   */
+  write(work: () => void, needBytes: number, kind: WriteKind, turn?: WriteTurn, dataBytes?: number, committed?: () => void): Promise<void>;
   readonly pageBytes: number;
   isOpen(): boolean;
 }

@@ -1,7 +1,8 @@
 // Durable hints in LMDB (a `hints` database beside the records), so a coordinator that
 // restarts still delivers what a down replica missed. Keys are `<target>\0<key>`, so one
 // target's hints are a contiguous range. Counts per target are kept in memory (counted at
-// open) to enforce the bounds without scanning. Writes go through the engine's
+// open) to enforce the bounds without scanning, and to list the targets to deliver to:
+// they change by what each commit did, read inside its transaction. Writes go through the engine's
 // transactions (lmdb-engine.ts), which refuse new hints while the disk is full but still
 // remove delivered ones.
 import type { Database, RootDatabase } from 'lmdb';
@@ -45,23 +46,47 @@ export class LmdbHintStore implements HintStore {
     const id = `${hint.target}${separator}${hint.key}`;
     const needBytes = estimateRecordBytes(id, hint.record) + 3 * this.writer.pageBytes;
     const held = this.db.get(id);
-    if (held !== undefined) {
-      if (supersedes(hint.record, recordOf(held))) await this.writer.write(() => this.db.putSync(id, rowOf(hint)), needBytes, 'client');
-      return true;
+    if (held !== undefined && !supersedes(hint.record, recordOf(held))) return true;
+    // A new hint is counted before its commit so concurrent adds respect the bounds; what
+    // the commit did settles it.
+    let reserved = false;
+    if (held === undefined) {
+      const forTarget = this.counts.get(hint.target) ?? 0;
+      if (this.total >= this.limits.totalMax || forTarget >= this.limits.perTargetMax) return false;
+      this.changeCount(hint.target, 1);
+      reserved = true;
     }
-    const forTarget = this.counts.get(hint.target) ?? 0;
-    if (this.total >= this.limits.totalMax || forTarget >= this.limits.perTargetMax) return false;
-    // Counted before the commit so concurrent adds respect the bounds; given back if it fails.
-    this.counts.set(hint.target, forTarget + 1);
-    this.total++;
+    let created = false;
     try {
-      await this.writer.write(() => this.db.putSync(id, rowOf(hint)), needBytes, 'client');
-    } catch (error) {
-      this.counts.set(hint.target, (this.counts.get(hint.target) ?? 1) - 1);
-      this.total--;
-      throw error;
+      await this.writer.write(
+        () => {
+          // Adds and removals of this hint queued before this one (in this transaction or
+          // committed since `held` was read) decide: an older hint must not replace a newer.
+          const now = this.db.get(id);
+          created = false;
+          if (now !== undefined && !supersedes(hint.record, recordOf(now))) return;
+          this.db.putSync(id, rowOf(hint));
+          created = now === undefined;
+        },
+        needBytes,
+        'client',
+        'in-order',
+        needBytes,
+        () => {
+          if (!created) return;
+          if (reserved) reserved = false;
+          else this.changeCount(hint.target, 1);
+        },
+      );
+    } finally {
+      if (reserved) this.changeCount(hint.target, -1);
     }
     return true;
+  }
+
+  private changeCount(target: string, change: number): void {
+    this.counts.set(target, (this.counts.get(target) ?? 0) + change);
+    this.total += change;
   }
 
   targets(): string[] {
@@ -82,9 +107,10 @@ export class LmdbHintStore implements HintStore {
   /** Removes the delivered hints still held at the delivered version, in one transaction. */
   async remove(delivered: readonly Hint[]): Promise<void> {
     this.assertOpen();
-    const removed: string[] = [];
+    let removed: string[] = [];
     await this.writer.write(
       () => {
+        removed = [];
         for (const hint of delivered) {
           const id = `${hint.target}${separator}${hint.key}`;
           const held = this.db.get(id);
@@ -95,11 +121,12 @@ export class LmdbHintStore implements HintStore {
       },
       removalNeedBytes(this.db, delivered.length, this.writer.pageBytes),
       'upkeep',
+      'in-order',
+      undefined,
+      () => {
+        for (const target of removed) this.changeCount(target, -1);
+      },
     );
-    for (const target of removed) {
-      this.counts.set(target, (this.counts.get(target) ?? 1) - 1);
-      this.total--;
-    }
   }
 
   private assertOpen(): void {
