@@ -3,7 +3,8 @@
 // its record (appendWithRecord) is stored only when the record is what the key holds;
 // pruning by age and by size drops the oldest first and remembers how far it went, across
 // a restart; and a change log over the LMDB engine logs each applied write once, a batch's
-// records in the batch's own transaction.
+// records in the batch's own transaction; an entry whose transaction is aborted is not
+// counted.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -146,6 +147,39 @@ describe('LMDB change store', () => {
       ],
     );
     assert.equal(changes.stats().appendFailures, 0, 'every entry went into the transaction of its record');
+    await engine.close();
+  });
+
+  it('counts an entry only once the transaction holding it and its record is committed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ringkv-changes-'));
+    dirs.push(dir);
+    let abort = false;
+    const engine = await LmdbEngine.open({
+      hash,
+      path: join(dir, 'lmdb'),
+      durable: false,
+      // The work runs (the entry is put), then the transaction is aborted, as a failed commit leaves it.
+      wrapTransaction: (run) => (work, onLoop) =>
+        abort
+          ? run(() => {
+              work();
+              throw new Error('injected: aborted after its work ran');
+            }, true)
+          : run(work, onLoop),
+    });
+    const store = engine.openChangeStore();
+    const record = value(5, 'x');
+    const stored = store.appendWithRecord('k', record, () => 100);
+    abort = true;
+    await assert.rejects(engine.apply('k', record), /injected/);
+    abort = false;
+    assert.equal(stored(), false, 'the entry was not stored');
+    assert.deepEqual(store.read(0, 10), []);
+    assert.deepEqual(store.size(), { entries: 0, bytes: 0 });
+    const again = store.appendWithRecord('k', record, () => 101);
+    await engine.apply('k', record);
+    assert.equal(again(), true);
+    assert.equal(store.size().entries, 1);
     await engine.close();
   });
 });

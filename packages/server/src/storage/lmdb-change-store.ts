@@ -24,7 +24,7 @@ const pruneBatchMax = 10_000;
 
 export class LmdbChangeStore implements ChangeStore {
   private readonly db: Database<ChangeRow | number, ChangeKey>;
-  /** Records whose entries are to be stored with them, by the record object the engine is given. */
+  /** Records whose entries are to be stored with them, by the record object the engine is given; `stored` once committed. */
   private readonly expected = new Map<StoredRecord, { position: () => number; stored: boolean }>();
   private readonly writer: LmdbWriter;
   private entries = 0;
@@ -56,11 +56,12 @@ export class LmdbChangeStore implements ChangeStore {
       },
       needBytes,
       'upkeep',
+      'in-order',
+      undefined,
+      () => {
+        for (const [key] of rows) this.counted(key[1] ?? 0);
+      },
     );
-    for (const [key] of rows) {
-      this.entries++;
-      this.bytes += key[1] ?? 0;
-    }
   }
 
   appendWithRecord(key: string, record: StoredRecord, position: () => number): () => boolean {
@@ -74,20 +75,33 @@ export class LmdbChangeStore implements ChangeStore {
 
   /**
    * Called by the engine inside the write that stores `record` (lmdb-engine.ts apply): the
-   * entry of a record the change log expects goes into the same transaction.
+   * entry of a record the change log expects goes into the same transaction. Returns the
+   * entry's size when one was put, for `committed`: that transaction may still be aborted.
    */
-  stored(key: string, record: StoredRecord, row: RecordRow): void {
+  stored(key: string, record: StoredRecord, row: RecordRow): number | undefined {
     const expected = this.expected.get(record);
-    if (expected === undefined || expected.stored) return;
+    if (expected === undefined || expected.stored) return undefined;
     const entry: ChangeRow = [key, row, 0];
     const bytes = changeEntryBytes({ pos: 0, key, record, expired: false });
     try {
       this.db.putSync([expected.position(), bytes], entry);
     } catch {
       // The record's own write must not fail for its entry (it is stored either way): the change log counts the miss.
-      return;
+      return undefined;
     }
-    expected.stored = true;
+    return bytes;
+  }
+
+  /** The transaction that `stored` put these records' entries in is committed. */
+  committed(entries: ReadonlyArray<{ record: StoredRecord; bytes: number }>): void {
+    for (const { record, bytes } of entries) {
+      const expected = this.expected.get(record);
+      if (expected !== undefined) expected.stored = true;
+      this.counted(bytes);
+    }
+  }
+
+  private counted(bytes: number): void {
     this.entries++;
     this.bytes += bytes;
   }
@@ -121,10 +135,14 @@ export class LmdbChangeStore implements ChangeStore {
       },
       (drop.length + 4) * 64 + 4 * this.writer.pageBytes,
       'upkeep',
+      'in-order',
+      undefined,
+      () => {
+        this.entries -= drop.length;
+        this.bytes -= droppedBytes;
+        this.pruned = Math.max(this.pruned, through);
+      },
     );
-    this.entries -= drop.length;
-    this.bytes -= droppedBytes;
-    this.pruned = Math.max(this.pruned, through);
   }
 
   prunedThrough(): number {

@@ -372,10 +372,12 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
    */
   private async storeClaimed(writes: readonly ClaimedWrite[], needBytes: number, dataBytes: number, turn: WriteTurn): Promise<void> {
     let liveChange = 0;
+    let logged: Array<{ record: StoredRecord; bytes: number }> = [];
     try {
       await this.write(
         () => {
           liveChange = 0;
+          logged = [];
           for (const { key, record, fresh } of writes) {
             // Writes of a key may commit out of the order they were claimed in: a client's
             // overtakes a batch queued after clients, and a batch takes its turn before a
@@ -390,14 +392,18 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
             // and was not overtaken since, still holds nothing: no index row to read.
             const wasLive = this.index.stored(key, record, fresh && !overtaken);
             liveChange += (record.tombstone ? 0 : 1) - (wasLive ? 1 : 0);
-            this.changeStore?.stored(key, record, row);
+            const entryBytes = this.changeStore?.stored(key, record, row);
+            if (entryBytes !== undefined) logged.push({ record, bytes: entryBytes });
           }
         },
         needBytes,
         'client',
         turn,
         dataBytes,
-        () => (this.live += liveChange),
+        () => {
+          this.live += liveChange;
+          if (logged.length > 0) this.changeStore?.committed(logged);
+        },
       );
     } catch (error) {
       if (error instanceof StorageFullError || error instanceof StorageFailedError) this.onWriteRefused?.();
