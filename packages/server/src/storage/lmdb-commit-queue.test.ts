@@ -278,6 +278,34 @@ describe('LMDB engine commit queue', () => {
     await engine.close();
   });
 
+  it('stores nothing of a commit whose work throws, on the event loop or off it', async () => {
+    for (const onLoop of [true, false]) {
+      let failing = false;
+      const engine = await LmdbEngine.open({
+        hash,
+        path: freshPath(),
+        durable: false,
+        wrapTransaction: (run) => (work, defaultOnLoop) =>
+          failing
+            ? run(() => {
+                work();
+                throw new Error('injected: the work threw after its puts');
+              }, onLoop)
+            : run(work, defaultOnLoop),
+      });
+      failing = true;
+      await assert.rejects(engine.apply('k', live(1, 'x')), /injected/);
+      failing = false;
+      assert.equal(await engine.get('k'), undefined, `onLoop ${onLoop}: the record is not stored`);
+      assert.deepEqual(await engine.ringKeys({ start: tokenSpace - 1, end: tokenSpace - 1, limit: 10 }), [], `onLoop ${onLoop}: nor its ring row`);
+      assert.deepEqual([engine.keyCount(), engine.liveCount()], [0, 0]);
+      await engine.apply('k', live(2, 'y'));
+      assert.deepEqual([engine.keyCount(), engine.liveCount()], [1, 1]);
+      assert.deepEqual(await engine.summarize(tokenSpace - 1, tokenSpace - 1), { digest: (await engine.ringKeys({ start: tokenSpace - 1, end: tokenSpace - 1, limit: 10 }))[0]?.versionHash, keys: 1 });
+      await engine.close();
+    }
+  });
+
   it('holds the newest acknowledged version of every key after random writes, batches, discards, delays and failed commits (seeded)', async () => {
     for (let seed = 1; seed <= 16; seed++) {
       const rng = new SeededRng(seed);

@@ -74,7 +74,8 @@ import { estimateRecordBytes, insertionNeedBytes, pagesPerCommit, pagesPerWrite,
 /**
  * Runs `work` in one write transaction and resolves once it is committed: on the main
  * thread (`onLoop`, lmdb-js's `transactionSync`) or committed by lmdb-js's write thread
- * (`transaction`). A test wraps it to inject disk faults.
+ * (an asynchronous `childTransaction`). Either way nothing of `work` is kept if it
+ * throws. A test wraps it to inject disk faults.
  */
 export type TransactionRunner = (work: () => void, onLoop: boolean) => Promise<void>;
 
@@ -234,7 +235,11 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     this.pageBytes = (this.root.getStats() as { pageSize: number }).pageSize;
     const base: TransactionRunner = async (work, onLoop) => {
       if (onLoop) this.root.transactionSync(work);
-      else await this.root.transaction(work);
+      // A child transaction: lmdb-js commits what an asynchronous transaction's callback
+      // put even when it throws, and the records would then be stored without the bucket
+      // digests that `commitBatch` writes last (or its write refused though committed). A
+      // child is aborted when it throws, as `transactionSync` is.
+      else await this.root.childTransaction(work);
     };
     this.runTransaction = options.wrapTransaction ? options.wrapTransaction(base) : base;
     const probeIntervalMs = options.probeIntervalMs ?? storageProbeIntervalMsDefault;
