@@ -328,7 +328,7 @@ describe('LMDB engine commit queue', () => {
             return run(() => {
               work();
               throw new Error('injected: aborted after its work ran');
-            }, true);
+            }, onLoop);
           return run(work, onLoop);
         },
       });
