@@ -420,10 +420,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   /** What a write of `key` is merged against: the newest of its writes in flight and what it holds. */
   private mergeBase(key: string): RowVersion | undefined {
-    const claim = this.newestClaim(key);
-    const stored = this.readVersion(key);
-    // A newer write of the key may have committed while older ones are still in flight.
-    return claim === undefined || (stored !== undefined && supersedes(stored, claim)) ? stored : claim;
+    return newerOf(this.newestClaim(key), this.readVersion(key));
   }
 
   private newestClaim(key: string): StoredRecord | undefined {
@@ -784,9 +781,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
 
   /** The record a write lost to: claimed by a write not yet committed, or stored. */
   private held(key: string): StoredRecord {
-    const claim = this.newestClaim(key);
-    const stored = this.read(key);
-    const current = claim === undefined || (stored !== undefined && supersedes(stored, claim)) ? stored : claim;
+    const current = newerOf(this.newestClaim(key), this.read(key));
     if (current === undefined) throw new Error(`no record for ${JSON.stringify(key)}, though a newer version was just read`);
     return current;
   }
@@ -860,6 +855,14 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   private assertOpen(): void {
     if (this.closed) throw new Error('the LMDB engine is closed');
   }
+}
+
+/**
+ * The newer of a key's newest write in flight and what it holds: a newer write of the key
+ * may have committed while older ones are still in flight.
+ */
+function newerOf<V extends RowVersion>(claim: StoredRecord | undefined, stored: V | undefined): StoredRecord | V | undefined {
+  return claim === undefined || (stored !== undefined && supersedes(stored, claim)) ? stored : claim;
 }
 
 /**
