@@ -54,12 +54,12 @@ export class LmdbChangeStore implements ChangeStore {
       () => {
         for (const [key, row] of rows) this.db.putSync(key, row);
       },
-      needBytes,
-      'upkeep',
-      'in-order',
-      undefined,
-      () => {
-        for (const [key] of rows) this.counted(key[1] ?? 0);
+      {
+        needBytes,
+        kind: 'upkeep',
+        committed: () => {
+          for (const [key] of rows) this.counted(key[1] ?? 0);
+        },
       },
     );
   }
@@ -133,14 +133,14 @@ export class LmdbChangeStore implements ChangeStore {
         for (const key of drop) this.db.removeSync(key);
         this.db.putSync(prunedKey, through);
       },
-      (drop.length + 4) * 64 + 4 * this.writer.pageBytes,
-      'upkeep',
-      'in-order',
-      undefined,
-      () => {
-        this.entries -= drop.length;
-        this.bytes -= droppedBytes;
-        this.pruned = Math.max(this.pruned, through);
+      {
+        needBytes: (drop.length + 4) * 64 + 4 * this.writer.pageBytes,
+        kind: 'upkeep',
+        committed: () => {
+          this.entries -= drop.length;
+          this.bytes -= droppedBytes;
+          this.pruned = Math.max(this.pruned, through);
+        },
       },
     );
   }

@@ -102,14 +102,27 @@ const commitErrorWaitMs = 1000;
  */
 export type WriteKind = 'client' | 'upkeep';
 
+/** How a write is queued and judged (LmdbWriter.write). */
+export interface WriteOptions {
+  /** The bound on the space its transaction may take: the disk check's, and the commit bound's. */
+  needBytes: number;
+  kind: WriteKind;
+  /** 'in-order' (the default) shares a transaction with the turn's writes; 'after-clients' commits alone. */
+  turn?: WriteTurn;
+  /** What it puts (records and index rows), which decides whether it commits on the event loop; `needBytes` by default. */
+  dataBytes?: number;
+  /**
+   * Called once its transaction is committed, before any write of it is answered:
+   * in-memory counts of what the work changed follow the disk there, not a guess made
+   * before it ran.
+   */
+  committed?: () => void;
+}
+
 /** What the hint store needs from the engine: its transactions. */
 export interface LmdbWriter {
-  /**
-   * Runs `work` in the next write transaction; resolves once it is committed. `committed`
-   * is called once that transaction is, before any write of it is answered: in-memory
-   * counts of what `work` changed follow the disk there, not a guess made before it ran.
-   */
-  write(work: () => void, needBytes: number, kind: WriteKind, turn?: WriteTurn, dataBytes?: number, committed?: () => void): Promise<void>;
+  /** Runs `work` in the next write transaction; resolves once it is committed. */
+  write(work: () => void, options: WriteOptions): Promise<void>;
   readonly pageBytes: number;
   isOpen(): boolean;
 }
@@ -401,13 +414,15 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
             if (entryBytes !== undefined) logged.push({ record, bytes: entryBytes });
           }
         },
-        needBytes,
-        'client',
-        turn,
-        dataBytes,
-        () => {
-          this.live += liveChange;
-          if (logged.length > 0) this.changeStore?.committed(logged);
+        {
+          needBytes,
+          kind: 'client',
+          turn,
+          dataBytes,
+          committed: () => {
+            this.live += liveChange;
+            if (logged.length > 0) this.changeStore?.committed(logged);
+          },
         },
       );
     } catch (error) {
@@ -478,12 +493,12 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
           removed.push({ key, record: rowToRecord(row) });
         }
       },
-      removalNeedBytes(this.records, entries.length, this.pageBytes) + this.index.trees().reduce((bytes, tree) => bytes + removalNeedBytes(tree, entries.length, this.pageBytes), 0),
-      'upkeep',
-      'in-order',
-      undefined,
-      () => {
-        for (const { record } of removed) if (!record.tombstone) this.live--;
+      {
+        needBytes: removalNeedBytes(this.records, entries.length, this.pageBytes) + this.index.trees().reduce((bytes, tree) => bytes + removalNeedBytes(tree, entries.length, this.pageBytes), 0),
+        kind: 'upkeep',
+        committed: () => {
+          for (const { record } of removed) if (!record.tombstone) this.live--;
+        },
       },
     );
     return removed;
@@ -523,11 +538,8 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
     return this.index;
   }
 
-  /**
-   * Queues `work` for the next transaction (LmdbWriter); resolves once it is committed.
-   * `dataBytes` (what it puts) defaults to `needBytes`, its bound.
-   */
-  write(work: () => void, needBytes: number, kind: WriteKind, turn: WriteTurn = 'in-order', dataBytes = needBytes, committed?: () => void): Promise<void> {
+  /** Queues `work` for the next transaction (LmdbWriter); resolves once it is committed. */
+  write(work: () => void, { needBytes, kind, turn = 'in-order', dataBytes = needBytes, committed }: WriteOptions): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queuedNeedBytes += needBytes;
       const done = (error?: unknown) => {
@@ -818,7 +830,7 @@ export class LmdbEngine implements Engine, RingOrderedEngine, LmdbWriter {
   async writeMeta(name: string, value: unknown): Promise<boolean> {
     this.assertOpen();
     const needBytes = estimateRecordBytes(name, { hlc: 0, nodeId: '', tombstone: false, value }) + pagesPerWrite * this.pageBytes;
-    await this.write(() => (value === undefined ? this.meta.removeSync(name) : this.meta.putSync(name, value)), needBytes, 'upkeep');
+    await this.write(() => (value === undefined ? this.meta.removeSync(name) : this.meta.putSync(name, value)), { needBytes, kind: 'upkeep' });
     return true;
   }
 

@@ -68,14 +68,14 @@ export class LmdbHintStore implements HintStore {
           this.db.putSync(id, rowOf(hint));
           created = now === undefined;
         },
-        needBytes,
-        'client',
-        'in-order',
-        needBytes,
-        () => {
-          if (!created) return;
-          if (reserved) reserved = false;
-          else this.changeCount(hint.target, 1);
+        {
+          needBytes,
+          kind: 'client',
+          committed: () => {
+            if (!created) return;
+            if (reserved) reserved = false;
+            else this.changeCount(hint.target, 1);
+          },
         },
       );
     } finally {
@@ -119,12 +119,12 @@ export class LmdbHintStore implements HintStore {
           removed.push(hint.target);
         }
       },
-      removalNeedBytes(this.db, delivered.length, this.writer.pageBytes),
-      'upkeep',
-      'in-order',
-      undefined,
-      () => {
-        for (const target of removed) this.changeCount(target, -1);
+      {
+        needBytes: removalNeedBytes(this.db, delivered.length, this.writer.pageBytes),
+        kind: 'upkeep',
+        committed: () => {
+          for (const target of removed) this.changeCount(target, -1);
+        },
       },
     );
   }
