@@ -358,6 +358,14 @@ export const PaceSchema = Type.Object(
     transferredBytes: Type.Number({ description: 'Bytes this node has received in transfers since it started' }),
     transferWaitedMs: Type.Number({ description: 'Time its transfers have waited for the cap since it started' }),
     backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: 1 with no client request in flight, less under client load, never below 0.1' }),
+    cpuPressure: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 1,
+        description:
+          "Share of the last quarter second in which some thread of this machine (or of the node's cgroup) was ready to run and waited for a CPU (Linux pressure stall information); under client load background jobs take it out of their share. Absent where it is not measured",
+      }),
+    ),
   },
   { description: "How fast a node's background jobs may go: the transfer cap (set with PUT /jobs/pace or --transfer-mb-per-s) and the share they yield to clients" },
 );

@@ -2,6 +2,7 @@
 // /cluster/nodes) from its parts.
 import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type RingArc, type RingCursor, type TokenBucket } from '@ringkv/core';
+import type { CpuPressureMeter } from './clock/cpu-pressure.js';
 import type { NodeConfig } from './config.js';
 import type { NodeSecurity } from './node-security.js';
 import { counterTotal, type NodeMetrics } from './metrics/metrics.js';
@@ -22,6 +23,8 @@ export interface NodeViewDeps {
   disk(): DiskInfo;
   /** The cap on the bytes per second this node receives in transfers (PUT /jobs/pace). */
   transferRate: TokenBucket;
+  /** The machine's CPU pressure, where it is measured (GET /jobs). */
+  cpuPressure?: CpuPressureMeter;
 }
 
 const bytesPerMegabyte = 1_000_000;
@@ -58,6 +61,7 @@ export class NodeViews {
   /** How fast this node's background jobs may go. */
   pace(): Pace {
     const rate = this.deps.transferRate.status();
+    const cpuPressure = this.deps.cpuPressure?.share();
     return {
       node: this.deps.config.id,
       transferMbPerSecond: rate.bytesPerSecond / bytesPerMegabyte,
@@ -65,6 +69,7 @@ export class NodeViews {
       transferWaitedMs: rate.waitedMs,
       // The request asking is in flight too; it is not the client load the share is about.
       backgroundShare: this.deps.node.budget.share(1),
+      ...(cpuPressure === undefined ? {} : { cpuPressure }),
     };
   }
 

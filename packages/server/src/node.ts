@@ -9,6 +9,7 @@ import { ClusterNode, loadKeyHasher, MemoryHintStore, MemoryJobStore, seedLookup
 import { buildApp } from './api/app.js';
 import { LoadShedder } from './api/load-shedding.js';
 import { httpLimitsOf } from './api/http-limits.js';
+import { CpuPressureMeter } from './clock/cpu-pressure.js';
 import { systemClock } from './clock/system-clock.js';
 import { configProblems, type NodeConfig } from './config.js';
 import { joinHostPort, resolveSeeds, systemLookup } from './seed-addresses.js';
@@ -112,6 +113,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
     // This node's own replica lags too: LMDB commits off the event loop, so writes queue there.
     () => (transport?.unansweredBytes() ?? 0) + (lmdb?.queuedBytes() ?? 0),
   );
+  // Time threads of this machine (or this node's cgroup) waited for a CPU: background work
+  // gives that way too, since an idle event loop does not mean idle cores.
+  const cpuPressure = CpuPressureMeter.forThisProcess(() => performance.now());
   // What transfers into this node may take of the disks and the network (PUT /jobs/pace).
   const transferRate = new TokenBucket(systemClock, config.transferMbPerS * 1_000_000);
   const node = new ClusterNode(
@@ -127,7 +131,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       clock: systemClock,
       rng: { next: Math.random },
       hash,
-      clientLoad: shedder,
+      clientLoad: { inflight: () => shedder.inflight(), busyShare: () => shedder.busyShare(), cpuPressure: () => cpuPressure.share() },
       transferRate,
       events: {
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
@@ -191,7 +195,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   nodeRef.current = node;
   const traffic = new TrafficRecorder();
   registerStorageMetrics(metrics.registry, storage);
-  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report(), transferRate });
+  const views = new NodeViews({ config, address, startedAtMs, node, engine, metrics, traffic, security, disk: () => storage.report(), transferRate, cpuPressure });
   registerWatchMetrics(metrics.registry, () => views.watchInfo());
   let listeningPort = config.port;
   const app = await buildApp({

@@ -130,12 +130,13 @@ export async function jobsCommand(target: ApiTarget, watch: boolean, options: Wa
   return 0;
 }
 
-/** One line for a node's pace: its transfer cap, what it has received, and the share clients leave its background jobs. */
+/** One line for a node's pace: its transfer cap, what it has received, the share clients leave its background jobs, and the CPU pressure where measured. */
 export function describePace(pace: Pace): string {
   const cap = pace.transferMbPerSecond === 0 ? 'no transfer cap' : `transfers capped at ${pace.transferMbPerSecond} MB/s`;
   const received = (pace.transferredBytes / 1_000_000).toFixed(1);
   const waited = (pace.transferWaitedMs / 1000).toFixed(1);
-  return `pace ${pace.node.padEnd(10)} ${cap}; ${received} MB received, ${waited} s waited for the cap; background share now ${pace.backgroundShare.toFixed(2)}`;
+  const pressure = pace.cpuPressure === undefined ? '' : ` (CPU pressure ${pace.cpuPressure.toFixed(2)})`;
+  return `pace ${pace.node.padEnd(10)} ${cap}; ${received} MB received, ${waited} s waited for the cap; background share now ${pace.backgroundShare.toFixed(2)}${pressure}`;
 }
 
 /** Sets the transfer cap of `member` (the target node when absent), e.g. to slow a join that costs clients too much. */

@@ -67,6 +67,19 @@ describe('idleShare', () => {
       assert.ok(Math.abs(idleShare(busy, own, headroom, byCount) - share) < 1e-9);
     });
   }
+
+  const contended: Array<[busy: number, pressure: number, share: number, why: string]> = [
+    [0.3, 0, 0.4, 'no thread waited for a CPU: the idle share as before'],
+    [0.3, 0.2, 0.2, 'threads waited a fifth of the time: that much less'],
+    [0.3, 0.6, 0.1, 'cores wanted elsewhere more than the loop was idle: the count decides'],
+    [0.3, 1.7, 0.1, 'a pressure above 1 (a clock step) counts as 1'],
+    [0.3, -0.5, 0.4, 'a negative pressure (a counter reset) counts as none'],
+  ];
+  for (const [busy, pressure, share, why] of contended) {
+    it(`is ${share} under CPU pressure ${pressure}: ${why}`, () => {
+      assert.ok(Math.abs(idleShare(busy, 0, 0.3, 0.1, pressure) - share) < 1e-9);
+    });
+  }
 });
 
 describe('BackgroundBudget', () => {
@@ -88,6 +101,20 @@ describe('BackgroundBudget', () => {
       const idle = new BackgroundBudget(clock, { inflight: () => 0, busyShare: () => 0.9 });
       assert.equal(idle.share(), 1, 'no client in flight: full speed whatever the loop did');
     }
+  });
+
+  it('gives way to other processes when threads wait for a CPU, but only while clients wait too', () => {
+    const clock = new VirtualClock(0);
+    let inflight = 20;
+    let pressure: number | undefined;
+    const budget = new BackgroundBudget(clock, { inflight: () => inflight, busyShare: () => 0.3, cpuPressure: () => pressure }, { shareMin: 0.1, pauseMsMax: 10_000, headroom: 0.3, busyWindowMs: 250 });
+    assert.ok(Math.abs(budget.share() - 0.4) < 1e-9, 'pressure not measured: the idle share');
+    pressure = 0.25;
+    assert.ok(Math.abs(budget.share() - 0.15) < 1e-9, 'a quarter of the time threads waited: 0.4 less 0.25');
+    pressure = 0.9;
+    assert.equal(budget.share(), 0.1, 'a machine whose cores are taken: the floor');
+    inflight = 0;
+    assert.equal(budget.share(), 1, 'no client in flight: full speed, as the work delays nobody of ours');
   });
 
 

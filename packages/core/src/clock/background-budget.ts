@@ -6,8 +6,10 @@
 // one timer turn, so sockets are served between pages). Under load they take the time the
 // clients leave idle, less a headroom for bursts, when the shell measures how busy its
 // event loop is (issue 14: counting requests in flight alone left a node that was half
-// idle giving its cleanup a tenth of its time); and never less than the share the count
-// of requests in flight gives, down to a floor that keeps them progressing.
+// idle giving its cleanup a tenth of its time), and less the time threads waited for a
+// CPU where the shell measures that (an idle event loop on a machine whose cores other
+// processes take leaves nothing to take); and never less than the share the count of
+// requests in flight gives, down to a floor that keeps them progressing.
 //
 // Pure apart from the injected Clock: the simulator and tests replay it exactly, and a
 // node without a load signal (the simulator) runs its background work at full speed.
@@ -29,6 +31,13 @@ export interface ClientLoad {
    * the count in flight alone.
    */
   busyShare?(): number | undefined;
+  /**
+   * The share of the last moment in which some thread of this machine (or of this node's
+   * container) was ready to run and waited for a CPU; undefined where not measured. An
+   * event loop idle while other processes take the cores leaves nothing to take: on a
+   * machine shared with other nodes or a load generator, its idle time is theirs.
+   */
+  cpuPressure?(): number | undefined;
 }
 
 /** The narrow face background jobs see: pause after a page of work. */
@@ -74,13 +83,15 @@ export function backgroundShare(inflight: number, shareMin: number): number {
 
 /**
  * The share of time background work may take when the event loop was `busy` for that
- * share of the last moment, `own` of it for background work: the time the clients left
- * idle less `headroom`, and never less than `byCount` (what `backgroundShare` gives for
- * the requests in flight).
+ * share of the last moment, `own` of it for background work, and threads waited for a CPU
+ * `pressure` of it: the time the clients left idle less `headroom` and less the time the
+ * cores were wanted elsewhere, and never less than `byCount` (what `backgroundShare` gives
+ * for the requests in flight).
  */
-export function idleShare(busy: number, own: number, headroom: number, byCount: number): number {
+export function idleShare(busy: number, own: number, headroom: number, byCount: number, pressure = 0): number {
   const clients = Math.max(0, busy - Math.max(0, Math.min(own, busy)));
-  return Math.max(byCount, Math.min(1, 1 - headroom - clients));
+  const contended = Math.max(0, Math.min(1, pressure));
+  return Math.max(byCount, Math.min(1, 1 - headroom - clients - contended));
 }
 
 /**
@@ -121,7 +132,7 @@ export class BackgroundBudget implements BackgroundPace {
     const byCount = backgroundShare(inflight, this.options.shareMin);
     const busy = byCount < 1 ? this.load?.busyShare?.() : undefined;
     if (busy === undefined) return byCount;
-    return idleShare(busy, this.ownShare(), this.options.headroom, byCount);
+    return idleShare(busy, this.ownShare(), this.options.headroom, byCount, this.load?.cpuPressure?.() ?? 0);
   }
 
   pauseMsAfter(startedAtMs: number): number {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { JobList, Pace } from '@ringkv/client';
+import { cpuPressurePaths, cpuPressureSource } from '../clock/cpu-pressure.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 
 let cluster: TestCluster;
@@ -38,6 +39,19 @@ describe('transfer pace', () => {
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), [['n1', 25], ['n2', 0], ['n3', 0]]);
     // Idle but for the requests asking: background work may take all the time.
     for (const pace of all.paces) assert.equal(pace.backgroundShare, 1, JSON.stringify(pace));
+  });
+
+  it("shows the machine's CPU pressure where Linux measures it", async (t) => {
+    if (cpuPressureSource(cpuPressurePaths(undefined)) === undefined) {
+      t.skip('no pressure stall information on this machine');
+      return;
+    }
+    // The first reading only marks the start of a window; a quarter second later there is a share.
+    await inject(0, 'GET', '/jobs');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const pace = ((await inject(0, 'GET', '/jobs')).json() as JobList).paces[0];
+    assert.equal(typeof pace?.cpuPressure, 'number', JSON.stringify(pace));
+    assert.ok((pace?.cpuPressure ?? -1) >= 0 && (pace?.cpuPressure ?? 2) <= 1, JSON.stringify(pace));
   });
 
   it('sets the cap of this node, and of another member through this one', async () => {
