@@ -18,6 +18,7 @@ import { nodeRoutes } from './node-routes.js';
 import { bearerSchemeName, bearerSecurityScheme, documentRouteAccess } from './openapi-security.js';
 import { httpEdgeOptions, httpLimitsDefaults, type HttpLimits } from './http-limits.js';
 import { registerJsonBodyParser } from './json-depth.js';
+import { lazyCompilers } from './lazy-schema-compilers.js';
 import { LoadShedder, registerLoadShedding } from './load-shedding.js';
 import { notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
 import { registerRateLimit } from './rate-limit.js';
@@ -66,6 +67,8 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
     forceCloseConnections: true,
     routerOptions: { maxParamLength: 16 * 1024, ignoreTrailingSlash: false },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // Each route's validators and serializers are compiled on first use, not at start.
+    schemaController: { compilersFactory: lazyCompilers() },
   }) as unknown as FastifyInstance;
 
   // Only JSON bodies: without this, text/plain would be parsed as a string and get a
