@@ -99,8 +99,8 @@ export const recordsPerMessageMax = 5000;
  * records of 100 bytes: with 1 MiB, each receiver of a leave asked the leaving node for a
  * batch at once, and the bursts of gathering, decoding and storing 9,500 records a time
  * made the leave's first seconds the worst for clients (p99 0.8-1.8 s in 8 of 9 runs of
- * the join benchmark at 200,000 keys on 2 cores, 0.2 s in 2 of 2 with 256 KiB), while
- * the transfer took about as long.
+ * the join benchmark at 200,000 keys on 2 cores; 0.15-0.23 s in 3 of 4 with 256 KiB, 2.4 s
+ * in the fourth, whose baseline was slow too), while the transfer took about as long.
  */
 export const transferBatchBytesMax = 256 * 1024;
 /** Records one transfer batch carries at most, however small. */
