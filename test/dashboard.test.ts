@@ -133,6 +133,7 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     for (const nodeId of nodeIds) {
       await pollUntil(async () => ((await capOf(nodeId)) === 'no cap' ? true : undefined), { timeoutMs: 5_000, what: `${nodeId} listed with no cap` });
       assert.match((await section.getByTestId(`pace-${nodeId}-share`).textContent()) ?? '', /^\d+%$/);
+      assert.match((await section.getByTestId(`pace-${nodeId}-pressure`).textContent()) ?? '', /^(\d+%|not measured)$/);
       assert.match((await section.getByTestId(`pace-${nodeId}-received`).textContent()) ?? '', /MB$/);
     }
     const input = section.getByTestId(`pace-${target}-input`);

@@ -1,6 +1,8 @@
 // The transfer pace of every member that answered GET /cluster/jobs: the cap on the bytes
 // it receives in transfers, the bytes received and the time waited for the cap since it
-// started, and the share of time client load leaves background jobs now. Shown whether or
+// started, the share of time client load leaves background jobs now, and the CPU pressure
+// (the share of time threads of its machine waited for a core, where Linux measures it),
+// which that share gives way to as well. Shown whether or
 // not a job runs, since a cap is best set before a join starts. Admin tokens get a field
 // per node to change the cap (PaceControl).
 import type { Pace } from '@ringkv/client';
@@ -41,6 +43,9 @@ export function PaceList({ paces, colors, baseUrlFor, controllable, onAnswer }: 
                 <th scope="col" className="numeric" title="Share of time background jobs may take now: they give way to client requests whatever the cap">
                   Background share now
                 </th>
+                <th scope="col" className="numeric" title="Share of the last moment threads of the node's machine waited for a CPU (Linux); background jobs give way to it under client load">
+                  CPU pressure
+                </th>
                 {controllable && <th scope="col">Set cap</th>}
               </tr>
             </thead>
@@ -59,6 +64,9 @@ export function PaceList({ paces, colors, baseUrlFor, controllable, onAnswer }: 
                   </td>
                   <td className="numeric" data-testid={`pace-${pace.node}-share`}>
                     {formatPercent(pace.backgroundShare, 0)}
+                  </td>
+                  <td className="numeric" data-testid={`pace-${pace.node}-pressure`}>
+                    {pace.cpuPressure === undefined ? 'not measured' : formatPercent(pace.cpuPressure, 0)}
                   </td>
                   {controllable && (
                     <td>

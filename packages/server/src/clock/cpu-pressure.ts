@@ -80,7 +80,9 @@ export class CpuPressureMeter {
     } catch {
       cgroup = undefined;
     }
-    return new CpuPressureMeter({ path: cpuPressureSource(cpuPressurePaths(cgroup)), nowMs });
+    const meter = new CpuPressureMeter({ path: cpuPressureSource(cpuPressurePaths(cgroup)), nowMs });
+    meter.share(); // the first reading marks the start of the first window
+    return meter;
   }
 
   /** Whether a PSI file is being read. */
