@@ -38,7 +38,7 @@ export function lazyValidator(compile: () => Validate): Validate {
   const compiledNow = () => (compiled ??= compile());
   const validate = ((data: unknown, parent?: unknown) => {
     const inner = compiledNow();
-    const result = parent === undefined ? inner(data) : inner(data, parent);
+    const result = inner(data, parent);
     validate.errors = inner.errors;
     return result;
   }) as Validate;

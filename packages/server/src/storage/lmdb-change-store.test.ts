@@ -13,6 +13,7 @@ import { after, describe, it } from 'node:test';
 import { loadKeyHasher, ChangeLog, HybridLogicalClock, hlcPlusMs, JsonText, type StoredRecord } from '@ringkv/core';
 import { systemClock } from '../clock/system-clock.js';
 import { LmdbEngine } from './lmdb-engine.js';
+import { abortAfterWork } from './transaction-faults.js';
 
 const hash = await loadKeyHasher();
 
@@ -159,13 +160,7 @@ describe('LMDB change store', () => {
       path: join(dir, 'lmdb'),
       durable: false,
       // The work runs (the entry is put), then the transaction is aborted, as a failed commit leaves it.
-      wrapTransaction: (run) => (work, onLoop) =>
-        abort
-          ? run(() => {
-              work();
-              throw new Error('injected: aborted after its work ran');
-            }, true)
-          : run(work, onLoop),
+      wrapTransaction: (run) => (work, onLoop) => (abort ? abortAfterWork(run, work, true, 'aborted after its work ran') : run(work, onLoop)),
     });
     const store = engine.openChangeStore();
     const record = value(5, 'x');

@@ -11,6 +11,7 @@ import { after, describe, it } from 'node:test';
 import type { StoredRecord } from '@ringkv/core';
 import { compareVersions, loadKeyHasher, lmdbBatchRecordsPerCommit, lmdbOnLoopCommitBytesMax, SeededRng, tokenSpace } from '@ringkv/core';
 import { LmdbEngine, type TransactionRunner } from './lmdb-engine.js';
+import { abortAfterWork } from './transaction-faults.js';
 
 const hash = await loadKeyHasher();
 
@@ -285,13 +286,7 @@ describe('LMDB engine commit queue', () => {
         hash,
         path: freshPath(),
         durable: false,
-        wrapTransaction: (run) => (work, defaultOnLoop) =>
-          failing
-            ? run(() => {
-                work();
-                throw new Error('injected: the work threw after its puts');
-              }, onLoop)
-            : run(work, defaultOnLoop),
+        wrapTransaction: (run) => (work, defaultOnLoop) => (failing ? abortAfterWork(run, work, onLoop, 'the work threw after its puts') : run(work, defaultOnLoop)),
       });
       failing = true;
       await assert.rejects(engine.apply('k', live(1, 'x')), /injected/);
@@ -324,11 +319,7 @@ describe('LMDB engine commit queue', () => {
           const roll = faulty ? faults.next() : 1;
           if (roll < 0.07) throw new Error('injected: refused before its work ran');
           // The work runs (the index and the change log see it), then the transaction is aborted.
-          if (roll < 0.14)
-            return run(() => {
-              work();
-              throw new Error('injected: aborted after its work ran');
-            }, onLoop);
+          if (roll < 0.14) return abortAfterWork(run, work, onLoop, 'aborted after its work ran');
           return run(work, onLoop);
         },
       });
