@@ -20,7 +20,9 @@
 // BENCH_JOIN_KEYS (1000000), BENCH_JOIN_OPEN_SHARE (0.3: the open loop's rate as a share of
 // the closed-loop quorum-GET capacity), BENCH_JOIN_CLOSED (0 skips the closed-loop join of a
 // fifth node), BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the closed-loop load),
-// BENCH_JOIN_TIMEOUT_S (600: bound on each ring change, and again on its cleanup).
+// BENCH_JOIN_TIMEOUT_S (600: bound on each ring change, and again on its cleanup),
+// BENCH_JOIN_STANDBY (0: n4 joins as it starts, instead of starting on standby and joining
+// by request).
 // BENCH_MEMORY (0 skips memory per key), BENCH_MEMORY_KEYS (100000,1000000,3000000: the key
 // counts loaded in turn), BENCH_MEMORY_SETTLE_S (10: pause after each load and restart before
 // memory is read). BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a
@@ -71,6 +73,7 @@ const joinKeys = Number(process.env.BENCH_JOIN_KEYS ?? 1_000_000);
 const joinWriteShare = Number(process.env.BENCH_JOIN_WRITE_SHARE ?? 0.2);
 const joinTimeoutMs = Number(process.env.BENCH_JOIN_TIMEOUT_S ?? 600) * 1000;
 const joinOpenShare = Number(process.env.BENCH_JOIN_OPEN_SHARE ?? 0.3);
+const joinStandby = process.env.BENCH_JOIN_STANDBY !== '0';
 const joinClosedLoop = process.env.BENCH_JOIN_CLOSED !== '0';
 const runFrozen = only === 'frozen' || (only === undefined && process.env.BENCH_FROZEN !== '0');
 const frozenSeconds = Number(process.env.BENCH_FROZEN_SECONDS ?? 5);
@@ -145,6 +148,7 @@ async function main(): Promise<void> {
       timeoutMs: joinTimeoutMs,
       openShare: joinOpenShare,
       closedLoop: joinClosedLoop,
+      standby: joinStandby,
     });
   }
   // Ports of its own, clear of the clusters above.

@@ -30,7 +30,8 @@ export interface BenchCluster {
   credentials?: { token: string; caPem: string };
   nodes: BenchNode[];
   /** Starts a new node with the founders as seeds: it joins the running cluster. */
-  addNode(id: string, port: number): BenchNode;
+  /** Starts one more node with the founders as seeds, and `args` besides the usual ones. */
+  addNode(id: string, port: number, args?: string[]): BenchNode;
   /** Stops a node (SIGTERM) and starts it again on the same port and data directory; resolves once it is spawned. */
   restartNode(id: string): Promise<BenchNode>;
   stop(): Promise<void>;
@@ -80,19 +81,19 @@ export async function startCluster(storage: Storage, basePort: number, secure = 
   ensureClusterSecretFile(secretFile);
   const security = secure ? secureSetup(dataDir) : undefined;
   const nodes: BenchNode[] = [];
-  const spawnNode = (id: string, port: number): BenchNode => {
+  const spawnNode = (id: string, port: number, args: string[] = []): BenchNode => {
     const address = `127.0.0.1:${port}`;
     const seeds = founders.filter((founder) => founder !== address).join(',');
     const child = spawn(
       process.execPath,
-      [...nodeArgs, cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, ...(security?.args(id) ?? []), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn'],
+      [...nodeArgs, cliPath, 'node', '--id', id, '--port', String(port), '--seeds', seeds, '--cluster-secret-file', secretFile, ...(security?.args(id) ?? []), '--storage', storage, '--data-dir', join(dataDir, id), '--log-level', 'warn', ...args],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
     killOnExit(child);
     return { id, address, url: `${security ? 'https' : 'http'}://${address}`, child };
   };
-  const startNode = (id: string, port: number): BenchNode => {
-    const node = spawnNode(id, port);
+  const startNode = (id: string, port: number, args: string[] = []): BenchNode => {
+    const node = spawnNode(id, port, args);
     nodes.push(node);
     return node;
   };

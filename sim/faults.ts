@@ -30,7 +30,10 @@ export type Fault =
   | { kind: 'clock-jump'; nodeId: string; deltaMs: number }
   | { kind: 'clock-drift'; nodeId: string; rate: number }
   | { kind: 'disk'; nodeId: string; delayMinMs: number; delayMaxMs: number }
-  | { kind: 'join'; nodeId: string }
+  /** A new node starts; `standby`: outside the ring, until the operator's `join-ring`. */
+  | { kind: 'join'; nodeId: string; standby?: boolean }
+  /** The operator tells a node on standby to join the ring. */
+  | { kind: 'join-ring'; nodeId: string }
   | { kind: 'leave'; nodeId: string }
   | { kind: 'die'; nodeId: string }
   | { kind: 'remove'; nodeId: string }
@@ -86,6 +89,8 @@ export function planFaults(scenario: Scenario, rng: SeededRng, nodeIds: readonly
   if (scenario.profile === 'slow-gossip') planned.push(...planGossipStarvation(rng, changesOf(ringChanges), nodeIds));
   // Later still, so the faults above stay as they were drawn before rejoins existed.
   planned.push(...planRejoins(rng, ringChanges));
+  // And standby joins after those.
+  planned.push(...planStandbyJoins(rng, ringChanges));
   const sorted = planned.map((timed, order) => ({ timed, order })).sort((a, b) => a.timed.atMs - b.timed.atMs || a.order - b.order).map(({ timed }) => timed);
   return withoutFaultsOnTheDead(sorted);
 }
@@ -274,6 +279,21 @@ function planRejoins(rng: SeededRng, ringChanges: readonly TimedFault[]): TimedF
   return planned;
 }
 
+/**
+ * Half of the new nodes start on standby (`ringkv node --standby`): members outside the
+ * ring, serving clients as coordinators, until the operator tells them to join a moment
+ * later. The join's fault is marked in place; the operator's request is returned.
+ */
+function planStandbyJoins(rng: SeededRng, ringChanges: readonly TimedFault[]): TimedFault[] {
+  const planned: TimedFault[] = [];
+  for (const { atMs, fault } of ringChanges) {
+    if (fault.kind !== 'join' || rng.next() >= 0.5) continue;
+    fault.standby = true;
+    planned.push({ atMs: atMs + 300 + rng.nextInt(2500), fault: { kind: 'join-ring', nodeId: fault.nodeId } });
+  }
+  return planned;
+}
+
 /** What striking a fault did: `refused` when an operator's request was turned down (ask again later). */
 export type StrikeOutcome = { refused: false } | { refused: true; message: string };
 
@@ -322,8 +342,13 @@ export function strike(cluster: InProcessCluster, fault: Fault, history: History
       strikeGossipFault(cluster, fault);
       return struck;
     case 'join':
-      cluster.join(fault.nodeId);
+      cluster.join(fault.nodeId, { standby: fault.standby === true });
       return struck;
+    case 'join-ring': {
+      const member = cluster.members.find((candidate) => candidate.nodeId === fault.nodeId);
+      if (member === undefined || !member.up) return { refused: true, message: `${fault.nodeId} is not running` };
+      return outcomeOf(member.node.join());
+    }
     case 'die':
       // Its disk is gone for the cluster: what only it held counts as lost, like a lost disk.
       cluster.retire(fault.nodeId);
@@ -394,7 +419,9 @@ export function describeFault(fault: Fault): string {
     case 'disk':
       return fault.delayMaxMs === 0 ? `disk ${fault.nodeId} fast again` : `disk ${fault.nodeId} slow ${fault.delayMinMs}..${fault.delayMaxMs} ms`;
     case 'join':
-      return `${fault.nodeId} joins (a new node, empty)`;
+      return fault.standby === true ? `${fault.nodeId} starts on standby (a new node, empty)` : `${fault.nodeId} joins (a new node, empty)`;
+    case 'join-ring':
+      return `operator: ${fault.nodeId} joins the ring`;
     case 'leave':
       return `operator: ${fault.nodeId} leaves`;
     case 'die':

@@ -56,7 +56,7 @@ interface RunContext {
   watcher: SimWatcher;
   /** Faults still to strike, by time since the workload started; refused operator requests come back here. */
   pending: Array<TimedFault & { attempts: number }>;
-  /** Operator leaves and removals a node accepted, to ask again should that node lose them (see operatorChangesLost). */
+  /** Operator joins, leaves and removals a node accepted, to ask again should that node lose them (see operatorChangesLost). */
   accepted: TimedFault[];
   /** Nodes that started again under an id that had left (`rejoin` faults struck). */
   rejoins: number;
@@ -208,7 +208,7 @@ function strikeDue(context: RunContext): void {
     const text = describeFault(due.fault);
     if (!outcome.refused) {
       context.trace.add({ atMs: context.nowMs(), kind: 'fault', text: due.attempts > 0 ? `${text} (accepted on attempt ${due.attempts + 1})` : text });
-      if (due.fault.kind === 'leave' || due.fault.kind === 'remove') context.accepted.push(due);
+      if (due.fault.kind === 'leave' || due.fault.kind === 'remove' || due.fault.kind === 'join-ring') context.accepted.push(due);
       // The old life's leave or removal is done with: the id is a new member now.
       if (due.fault.kind === 'rejoin') {
         context.rejoins++;
@@ -261,7 +261,7 @@ async function healAndConverge(context: RunContext): Promise<void> {
   // Faults of phase one not yet struck are dropped: phase two heals. Operators' requests
   // stay, and so do the ends of gossip starvation: a window runs its whole length, into
   // phase two, which must still converge (slow-gossip.ts).
-  const outlasting = new Set<Fault['kind']>(['leave', 'remove', 'rejoin', 'starve-gossip', 'gossip-restored']);
+  const outlasting = new Set<Fault['kind']>(['join-ring', 'leave', 'remove', 'rejoin', 'starve-gossip', 'gossip-restored']);
   context.pending = context.pending.filter((timed) => outlasting.has(timed.fault.kind));
   const restarted = healAll(cluster);
   trace.add({ atMs: context.nowMs(), kind: 'phase', text: `phase two: heal all faults${restarted.length ? `, restart ${restarted.join(', ')}` : ''}` });
@@ -317,7 +317,9 @@ function operatorChangesLost(context: RunContext): boolean {
   const running = context.cluster.members.filter((member) => member.up);
   const lost = context.accepted.filter((timed) => {
     const target = (timed.fault as { nodeId: string }).nodeId;
-    return running.every((member) => ['joining', 'normal'].includes(member.node.membership.ringOf(target) ?? 'normal'));
+    // The status each running node would hold had the change never been accepted.
+    const before = timed.fault.kind === 'join-ring' ? ['standby'] : ['joining', 'normal'];
+    return running.every((member) => before.includes(member.node.membership.ringOf(target) ?? (before[0] as string)));
   });
   if (lost.length === 0) return false;
   const elapsedMs = context.nowMs() - (context.workloadStartMs ?? context.nowMs());

@@ -1,11 +1,13 @@
 // Real node processes change the ring under a steady write load: a fourth node joins a
-// three-node cluster, a node leaves, a node joins again, and a killed node is removed. After each change no acknowledged write is
+// three-node cluster, a node leaves, a node started on standby waits outside the ring and
+// joins on `ringkv join`, and a killed node is removed. After each change no acknowledged write is
 // lost, every key is on exactly N nodes (each node's own /keys), ownership has moved,
 // and the move was reported as a job with its progress.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '@ringkv/client';
-import { startCluster, waitFor, waitForAllUp, type TestCluster, type TestNode } from './support/cluster.js';
+import { cliPath, startCluster, waitFor, waitForAllUp, type TestCluster, type TestNode } from './support/cluster.js';
 
 const replicas = 3;
 const ringArgs = ['--ring-settle-ms', '1000', '--anti-entropy-interval-ms', '300', '--read-repair-chance', '0'];
@@ -93,14 +95,18 @@ describe('rebalancing', { timeout: 240_000 }, () => {
     await cluster?.stop();
   });
 
-  /** Starts `nodeId` while a quorum write load runs; checks the join job, the new share and placement. */
-  async function joinUnderLoad(nodeId: string, prefix: string, written = new Map<string, number>()): Promise<void> {
+  /**
+   * Starts `nodeId` while a quorum write load runs; checks the join job, the new share and
+   * placement. With `standby` the node starts outside the ring, and `ringkv join` moves it in.
+   */
+  async function joinUnderLoad(nodeId: string, prefix: string, written = new Map<string, number>(), standby = false): Promise<void> {
     const before = live.length;
     const load = new WriteLoad(() => live.slice(0, before), prefix);
     for (const [key, value] of written) load.acknowledged.set(key, value);
     await new Promise((resolve) => setTimeout(resolve, 1000));
-    const joining = await cluster.addNode(nodeId);
+    const joining = await cluster.addNode(nodeId, standby ? ['--standby'] : []);
     live.push(joining);
+    if (standby) await joinFromStandby(joining);
     await waitFor(async () => (await clusterView(live[0] as TestNode)).members.some((member) => member.nodeId === nodeId && member.ringStatus === 'normal'), 60_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     await load.stop();
@@ -142,8 +148,34 @@ describe('rebalancing', { timeout: 240_000 }, () => {
     await assertPlacement(live, load);
   });
 
-  it('a node joins again after the leave', async () => {
-    await joinUnderLoad('n5', 'rejoin');
+  /** A node on standby: every member lists it so, it holds nothing, serves writes as a coordinator, then `ringkv join` moves it in. */
+  async function joinFromStandby(node: TestNode): Promise<void> {
+    await waitFor(async () => {
+      const views = await Promise.all(live.map((member) => clusterView(member)));
+      return views.every((view) => view.members.find((member) => member.nodeId === node.id)?.ringStatus === 'standby' && !view.rebalancing);
+    }, 20_000);
+    await waitFor(async () => (await fetch(`${node.url}/health`)).ok, 20_000);
+    await node.client.put(`through-${node.id}`, 1);
+    assert.equal((await live[0]!.client.get(`through-${node.id}`))?.value, 1);
+    assert.equal((await node.client.nodeInfo()).keys.total, 0, `${node.id} on standby holds no keys`);
+    assert.deepEqual((await node.client.jobs()).jobs, [], `${node.id} on standby runs no job`);
+    const cli = spawn(process.execPath, [cliPath, 'join', '--node', node.url, '--timeout-s', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    assert.equal(code, 0, output);
+    assert.match(output, new RegExp(`${node.id} is joining`));
+    assert.match(output, new RegExp(`${node.id} has joined`));
+    const again = await node.client.join().then(
+      () => undefined,
+      (error: { status?: number }) => error.status,
+    );
+    assert.equal(again, 409, 'a node already in the ring is not told to join');
+  }
+
+  it('a node started on standby joins on `ringkv join`, after the leave', async () => {
+    await joinUnderLoad('n5', 'rejoin', new Map(), true);
   });
 
   it('a killed node is removed, and every key returns to N copies', async () => {

@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RingkvClient } from '@ringkv/client';
 
-const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
+export const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
 
 export interface TestNode {
   id: string;
@@ -28,8 +28,8 @@ export interface TestNode {
 export interface TestCluster {
   nodes: TestNode[];
   dataDir: string;
-  /** Starts one more node that joins through the running members (its seeds). */
-  addNode(id: string): Promise<TestNode>;
+  /** Starts one more node that joins through the running members (its seeds), with `args` besides the cluster's. */
+  addNode(id: string, args?: string[]): Promise<TestNode>;
   stop(): Promise<void>;
 }
 
@@ -86,9 +86,9 @@ export async function startCluster(options: StartClusterOptions): Promise<TestCl
   const cluster: TestCluster = {
     nodes,
     dataDir,
-    addNode: async (id) => {
+    addNode: async (id, args = []) => {
       const [port] = (await freePorts(1)) as [number];
-      const node = createTestNode({ id, port, token: options.token, args: nodeArgs(id, addresses) });
+      const node = createTestNode({ id, port, token: options.token, args: [...nodeArgs(id, addresses), ...args] });
       nodes.push(node);
       await node.start();
       return node;

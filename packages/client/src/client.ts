@@ -410,6 +410,11 @@ export class RingkvClient {
     return this.post('/repair');
   }
 
+  /** Moves this node (started with --standby) into the ring: its ranges stream to it, then it is normal. */
+  join(): Promise<RingChange> {
+    return this.post('/cluster/join');
+  }
+
   /** Decommissions this node: its ranges stream to their new owners, then it stops. */
   leave(): Promise<RingChange> {
     return this.post('/cluster/leave');

@@ -300,8 +300,11 @@ export const MemberStateSchema = Type.Union([Type.Literal('up'), Type.Literal('s
 });
 
 export const RingStatusSchema = Type.Union(
-  [Type.Literal('joining'), Type.Literal('normal'), Type.Literal('leaving'), Type.Literal('left')],
-  { description: 'joining: receiving its ranges; normal; leaving: handing its ranges on; left: gone for good' },
+  [Type.Literal('standby'), Type.Literal('joining'), Type.Literal('normal'), Type.Literal('leaving'), Type.Literal('left')],
+  {
+    description:
+      'standby: a member outside the ring (started with --standby: it coordinates client requests, holds no data, and joins on POST /cluster/join); joining: receiving its ranges; normal; leaving: handing its ranges on; left: gone for good',
+  },
 );
 
 export const MemberSchema = Type.Object({

@@ -1,5 +1,5 @@
 // ringkv's command line: `ringkv node` runs one node, `ringkv cluster` a local cluster;
-// `ringkv leave`, `ringkv remove <node>` and `ringkv jobs` change the ring of a running
+// `ringkv join`, `ringkv leave`, `ringkv remove <node>` and `ringkv jobs` change the ring of a running
 // cluster and watch the data move; `get`, `put`, `del`, `ls` and `status` read and write
 // data (cli-data.ts). Every flag has an environment variable twin (shown in --help), and
 // `ringkv node --config FILE` reads the same settings from a YAML file. Every command
@@ -15,7 +15,7 @@ import { runLocalCluster } from './local-cluster.js';
 import type { RunningNode } from './node.js';
 import { integer, logLevels, nodeOptions, readSwitchEnvironment, sharedOptions, clusterPassThroughExcluded } from './node-options.js';
 import { addSecurityCommands } from './security-commands.js';
-import { failureMessage, jobControlCommand, jobsCommand, leaveCommand, paceCommand, removeCommand, type ApiTarget } from './ring-commands.js';
+import { failureMessage, jobControlCommand, jobsCommand, joinCommand, leaveCommand, paceCommand, removeCommand, type ApiTarget } from './ring-commands.js';
 import { ringkvVersion } from './version.js';
 
 const program = new Command('ringkv')
@@ -198,6 +198,15 @@ async function runRingCommand(flags: TargetFlags, work: (target: ApiTarget) => P
     process.exitCode = exitCodeOf(error);
   }
 }
+
+ringOptions(
+  program
+    .command('join')
+    .description('move a node started with --standby into the ring: its ranges stream to it, then it is normal (watches progress)')
+    .option('--no-wait', 'return once the join has started'),
+).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number }) => {
+  await runRingCommand(flags, (target) => joinCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+});
 
 ringOptions(
   program

@@ -20,6 +20,8 @@ export interface NodeConfig extends HttpLimits {
   seeds: string[];
   /** How long seed host names that do not resolve yet are retried at start before they are used as given. */
   seedResolveTimeoutMs: number;
+  /** Start a new member outside the ring (it joins on POST /cluster/join); a node that was a member goes on as it was. */
+  standby: boolean;
   replicas: number;
   vnodes: number;
   storage: 'lmdb' | 'memory';
@@ -101,6 +103,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   port: 8000,
   seeds: [],
   seedResolveTimeoutMs: 60_000,
+  standby: false,
   replicas: 3,
   vnodes: vnodesDefault,
   storage: 'lmdb',

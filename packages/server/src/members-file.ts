@@ -9,7 +9,7 @@ import { nodeIdPattern, type KnownMember } from '@ringkv/core';
 
 const fileName = 'members.json';
 
-const ringStatuses = new Set(['joining', 'normal', 'leaving', 'left']);
+const ringStatuses = new Set(['standby', 'joining', 'normal', 'leaving', 'left']);
 
 export function loadMembers(dataDir: string): KnownMember[] {
   let text: string;

@@ -42,6 +42,9 @@ export function nodeOnlyOptions(): Option[] {
       .env('RINGKV_SEED_RESOLVE_TIMEOUT_MS')
       .default(defaults.seedResolveTimeoutMs)
       .argParser(integer),
+    new Option('--standby', 'start a new member outside the ring: it coordinates client requests but holds no data until `ringkv join` (POST /cluster/join); a node that was already a member ignores it')
+      .env('RINGKV_STANDBY')
+      .default(defaults.standby),
     new Option('--data-dir <dir>', 'where data and membership are kept (default ./data/<id>)').env('RINGKV_DATA_DIR'),
     new Option('--log-level <level>', 'log level').env('RINGKV_LOG_LEVEL').choices(logLevels).default('info'),
     new Option('--cluster-secret-file <file>', 'file holding the cluster secret peers prove they know (two lines while rotating: new, then old); default <data-dir>/cluster-secret, generated').env(

@@ -123,6 +123,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       self: { nodeId: config.id, address },
       seeds,
       known,
+      standby: config.standby,
       hlcStartAfter,
       engine,
       hintStore,
@@ -237,6 +238,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       ringLayout: () => views.ringLayout(),
       clusterNodes: (token) => views.clusterNodes(token),
       ring: {
+        join: () => spreadIfAccepted(node, node.join()),
         leave: () => spreadIfAccepted(node, node.leave()),
         remove: (nodeId) => spreadIfAccepted(node, node.remove(nodeId)),
         jobs: () => views.jobs(),
@@ -277,8 +279,11 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   const saveClock = lmdb === undefined ? undefined : setInterval(() => void lmdb.writeNumber(hlcHighWaterKey, node.hlc.peek()).catch(() => undefined), 500);
   saveClock?.unref();
   log.info({ address, storage: config.storage, seeds }, 'node started');
+  const ringStatus = node.membership.ringOf(config.id);
+  if (ringStatus === 'standby') log.info({ ringStatus }, 'on standby: outside the ring, coordinating client requests and holding no data, until `ringkv join` (POST /cluster/join)');
+  else if (config.standby) log.info({ ringStatus }, `--standby ignored: this node is already a member (${ringStatus})`);
   const alone = replicaCountNote(node.ring.nodeIds.length, config.replicas).note;
-  if (seeds.length === 0 && alone !== null) log.info({ replicas: config.replicas }, `no seeds: ${alone}`);
+  if (seeds.length === 0 && alone !== null && ringStatus !== 'standby') log.info({ replicas: config.replicas }, `no seeds: ${alone}`);
   let closing: Promise<void> | undefined;
   return {
     nodeId: config.id,
@@ -310,5 +315,5 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
 async function spreadIfAccepted(node: ClusterNode, result: RingChangeResult): Promise<RingChangeResult> {
   if (!result.ok) return result;
   const told = await node.spreadRingChange();
-  return { ok: true, message: `${result.message}; ${told} other member${told === 1 ? '' : 's'} already hold${told === 1 ? 's' : ''} the change` };
+  return { ...result, message: `${result.message}; ${told} other member${told === 1 ? '' : 's'} already hold${told === 1 ? 's' : ''} the change` };
 }

@@ -1,4 +1,4 @@
-// The CLI side of ring changes: `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
+// The CLI side of ring changes: `ringkv join`, `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
 import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace } from '@ringkv/client';
@@ -92,6 +92,17 @@ async function otherMember(client: RingkvClient, nodeId: string, target: ApiTarg
   const cluster = await client.cluster();
   const other = cluster.members.find((member) => member.nodeId !== nodeId && member.state === 'up' && member.ringStatus === 'normal');
   return other === undefined ? client : clientFor(target, other.address);
+}
+
+export async function joinCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
+  const client = clientFor(target);
+  const info = await client.nodeInfo();
+  const change = await client.join();
+  options.out.write(`${change.message}\n`);
+  if (!wait) return 0;
+  const done = await watchRingChange(client, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === info.nodeId && member.ringStatus === 'normal'), options);
+  options.out.write(done ? `${info.nodeId} has joined: it is normal and holds its ranges\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
+  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
 }
 
 export async function leaveCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {

@@ -75,12 +75,18 @@ export interface ClusterNodeOptions {
 /** Requests routed by the ring: each carries the cluster state it was routed by (fencing). */
 const routedTypes: ReadonlySet<DataRequest['type']> = new Set(['put', 'get', 'paxosPrepare', 'paxosAccept', 'paxosCommit']);
 
-export type RingChangeResult = { ok: true; message: string } | { ok: false; reason: 'conflict' | 'not-found'; message: string };
+/** An operator's ring change: accepted, with the member's ring status it moved to, or refused. */
+export type RingChangeResult = { ok: true; ringStatus: RingStatus; message: string } | { ok: false; reason: 'conflict' | 'not-found'; message: string };
 
 export interface ClusterNodeDeps {
   self: MemberAddress;
   seeds: readonly string[];
   known?: readonly KnownMember[];
+  /**
+   * A new member starts on standby (`ringkv node --standby`): outside the ring until
+   * `join()`. A node that was a member before a restart goes on with its remembered status.
+   */
+  standby?: boolean;
   engine: Engine;
   /** Where job checkpoints and the tombstone watermark are kept (durable on real nodes). */
   jobStore?: JobStore;
@@ -184,12 +190,14 @@ export class ClusterNode {
     // normal members, its ranges stream to it before it serves them; if not, the cluster
     // is just forming and it becomes normal at once (rebalance/rebalancer.ts).
     // A node with no seeds and nothing remembered is a cluster of one: normal at once.
+    // A new node told to start on standby waits outside the ring for join().
     const alone = deps.seeds.length === 0 && (deps.known ?? []).length === 0;
     const remembered = deps.known?.find((member) => member.nodeId === deps.self.nodeId);
     // A node that had left and is started again is a new member under its old id, one life
     // later; the shell discarded its old data (membership/membership.ts, "Lives").
     const rejoins = remembered?.ring === 'left';
-    const selfRing: RingStatus = rejoins ? 'joining' : (remembered?.ring ?? (alone ? 'normal' : 'joining'));
+    const fresh: RingStatus = deps.standby === true ? 'standby' : alone ? 'normal' : 'joining';
+    const selfRing: RingStatus = rejoins ? (deps.standby === true ? 'standby' : 'joining') : (remembered?.ring ?? fresh);
     const selfLife = (remembered?.life ?? 0) + (rejoins ? 1 : 0);
     this.membership = new Membership(
       {
@@ -252,7 +260,8 @@ export class ClusterNode {
         engine: this.engine,
         store: jobStore,
         nowMs: () => deps.clock.nowMs(),
-        horizons: () => this.membership.list().filter((member) => member.ring !== 'left').map((member) => member.horizon),
+        // Members on standby hold no data, so their repair horizons bound nothing.
+        horizons: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby').map((member) => member.horizon),
         policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
         ringChanging: () => this.currentPlacement.transition !== 0 || this.currentPlacement.writes.length > 1,
@@ -310,7 +319,7 @@ export class ClusterNode {
     const routedTransport = this.routed(transport);
     const scanDeps = {
       selfId: deps.self.nodeId,
-      members: () => this.membership.list().filter((member) => member.ring !== 'left'),
+      members: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby'),
       isAvailable: (nodeId: string) => this.membership.isAvailable(nodeId),
       replicas: options.replicas,
       local: (request: Parameters<typeof scannedRecordsOf>[1]) => scannedRecordsOf(this.engine, request),
@@ -400,7 +409,8 @@ export class ClusterNode {
   isReady(): boolean {
     if (!this.membership.isReady() || this.membership.ringOf(this.nodeId) === 'joining') return false;
     // On every client request: counted in place, not from a sorted copy of the member list.
-    return isFormedAmong(this.currentPlacement.read, this.membership.countNotLeft(), this.options.replicas);
+    // A node on standby serves as a coordinator once the ring it routes to is formed.
+    return isFormedAmong(this.currentPlacement.read, this.membership.countInRing(), this.options.replicas);
   }
 
   /**
@@ -478,17 +488,35 @@ export class ClusterNode {
   }
 
   /**
+   * Moves this node from standby into the ring: it joins as a new node does, its ranges
+   * streaming to it before it serves them. Refused unless it is on standby.
+   */
+  join(): RingChangeResult {
+    const ring = this.membership.ringOf(this.nodeId);
+    if (ring !== 'standby') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not on standby: only a node started with --standby is told to join` };
+    this.membership.advanceRing(this.nodeId, 'joining');
+    void this.spreadRingChange();
+    return { ok: true, ringStatus: 'joining', message: `${this.nodeId} is joining: its ranges stream to it, then it is normal` };
+  }
+
+  /**
    * Starts this node's decommission: its ranges stream to their new owners, then it is
-   * `left` (events.left). Refused unless it is normal and enough members remain for N.
+   * `left` (events.left). Refused unless it is normal and enough members remain for N. A
+   * node on standby holds no ranges: it is left at once.
    */
   leave(): RingChangeResult {
     const ring = this.membership.ringOf(this.nodeId);
-    if (ring !== 'normal') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not normal: only a normal member can leave` };
+    if (ring === 'standby') {
+      this.membership.advanceRing(this.nodeId, 'left');
+      void this.spreadRingChange();
+      return { ok: true, ringStatus: 'left', message: `${this.nodeId} was on standby and held no ranges: it has left` };
+    }
+    if (ring !== 'normal') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not normal: only a normal member (or one on standby) can leave` };
     const refusal = this.tooFewAfterRemoving(this.nodeId);
     if (refusal !== undefined) return refusal;
     this.membership.advanceRing(this.nodeId, 'leaving');
     void this.spreadRingChange();
-    return { ok: true, message: `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops` };
+    return { ok: true, ringStatus: 'leaving', message: `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops` };
   }
 
   /**
@@ -506,9 +534,15 @@ export class ClusterNode {
     }
     const refusal = this.tooFewAfterRemoving(nodeId);
     if (refusal !== undefined) return refusal;
-    this.membership.advanceRing(nodeId, ring === 'joining' ? 'left' : 'leaving');
+    // A member that holds no ranges yet (standby, or joining) has nothing to re-replicate.
+    if (ring === 'joining' || ring === 'standby') {
+      this.membership.advanceRing(nodeId, 'left');
+      void this.spreadRingChange();
+      return { ok: true, ringStatus: 'left', message: `${nodeId} was ${ring} and held no ranges: it has left` };
+    }
+    this.membership.advanceRing(nodeId, 'leaving');
     void this.spreadRingChange();
-    return { ok: true, message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
+    return { ok: true, ringStatus: 'leaving', message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
   }
 
   /**
@@ -637,7 +671,7 @@ export class ClusterNode {
     const session = new WatchSession(
       {
         selfId: this.deps.self.nodeId,
-        members: () => this.membership.list().filter((member) => member.ring !== 'left'),
+        members: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby'),
         covers: (nodeIds) => this.covers(nodeIds),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
         local: (request) => this.changes.changesFor(request),

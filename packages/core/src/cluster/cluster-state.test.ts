@@ -18,7 +18,7 @@ import {
   type MemberRecord,
 } from './cluster-state.js';
 
-const statuses: RingStatus[] = ['joining', 'normal', 'leaving', 'left'];
+const statuses: RingStatus[] = ['standby', 'joining', 'normal', 'leaving', 'left'];
 const nodeId = fc.constantFrom('n1', 'n2', 'n3', 'n4', 'n5');
 const record = (id: string) =>
   fc.record({
@@ -85,7 +85,17 @@ describe('cluster state', () => {
     const joined = reconcile(new Map([['n3', gone]]), new Map([['n3', back]]));
     assert.deepEqual(joined.get('n3'), back);
     assert.ok(epochOf([back]) > epochOf([gone]), 'joining in life 1 is after left in life 0');
+    assert.ok(epochOf([{ ...back, ring: 'standby' }]) > epochOf([gone]), 'standby in life 1 is after left in life 0');
     assert.notEqual(ringDigestOf([back]), ringDigestOf([{ ...back, life: 0 }]));
+  });
+
+  it('orders standby before joining: a member told to join moves on, and the epoch rises', () => {
+    assert.deepEqual(statuses.map(ringRank), [1, 2, 3, 4, 5]);
+    const waiting: MemberRecord = { nodeId: 'n4', address: 'a:1', life: 0, incarnation: 1, ring: 'standby', synced: 0, horizon: 0, serving: true, epoch: 0 };
+    const told = { ...waiting, ring: 'joining' as const };
+    assert.equal(reconcile(new Map([['n4', told]]), new Map([['n4', waiting]])).get('n4')?.ring, 'joining');
+    assert.ok(epochOf([told]) > epochOf([waiting]));
+    assert.notEqual(ringDigestOf([told]), ringDigestOf([waiting]));
   });
 
   it('raises the epoch with every status learned, so that two different states reconcile above both', () => {

@@ -1,6 +1,6 @@
 // The cluster state: what every node must agree on for keys to be placed right, as one
 // pure value (docs/design.md, "Cluster state and epochs"). For each member: its address,
-// its ring status (joining, normal, leaving, left), the ring transition it has received the
+// its ring status (standby, joining, normal, leaving, left), the ring transition it has received the
 // data of (`synced`), its repair horizon, whether it has served clients, and the highest
 // epoch it has seen. Liveness (up, suspect, down) is not part of it: that is SWIM's
 // business (membership/membership.ts), which carries this state between nodes.
@@ -14,7 +14,7 @@
 // record of an earlier one (a new member under an old name).
 //
 // The epoch numbers the states by what decides placement, the members' lives and ring
-// statuses: each member adds 4 × its life plus its status rank (joining 1 … left 4), so
+// statuses: each member adds 5 × its life plus its status rank (standby 1 … left 5), so
 // any status a state learns raises it (a new life follows `left`, so it raises it too), and
 // of two states that differ, their reconciliation has a larger epoch than either. With the digest of the same statuses it tells a replica whether the
 // request it serves was routed by the state it holds, an older one, or one it has not seen
@@ -27,9 +27,9 @@ export type MemberRecord = Omit<MemberUpdate, 'state'>;
 /** Members by node id. */
 export type ClusterState = ReadonlyMap<string, MemberRecord>;
 
-const ringOrder: readonly RingStatus[] = ['joining', 'normal', 'leaving', 'left'];
+const ringOrder: readonly RingStatus[] = ['standby', 'joining', 'normal', 'leaving', 'left'];
 
-/** A ring status's place in the forward order, from 1 (joining) to 4 (left). */
+/** A ring status's place in the forward order, from 1 (standby) to 5 (left). */
 export function ringRank(status: RingStatus): number {
   return ringOrder.indexOf(status) + 1;
 }
@@ -84,7 +84,7 @@ export function advanceRing(record: MemberRecord, status: RingStatus): MemberRec
   return ringRank(status) > ringRank(record.ring) ? { ...record, ring: status } : record;
 }
 
-/** The state's epoch: over its members, 4 × life plus ring rank (see the top of this file). */
+/** The state's epoch: over its members, 5 × life plus ring rank (see the top of this file). */
 export function epochOf(state: Iterable<Pick<MemberRecord, 'ring' | 'life'>>): number {
   let epoch = 0;
   for (const member of state) epoch += ringOrder.length * member.life + ringRank(member.ring);

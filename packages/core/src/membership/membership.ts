@@ -12,9 +12,12 @@
 // so when it returns (or a partition heals) it is seen alive again. Seeds not yet known
 // are pinged every period until they answer.
 //
-// Beside its liveness, each member carries its ring status (joining, normal, leaving,
-// left), which only moves forward: a merge keeps the later of two statuses, whoever
-// reported it, so an operator's `remove` of a dead member spreads like any other news.
+// Beside its liveness, each member carries its ring status (standby, joining, normal,
+// leaving, left), which only moves forward: a merge keeps the later of two statuses, whoever
+// reported it, so an operator's `remove` of a dead member spreads like any other news. A
+// member first heard of without a status (a ping's sender) reads as joining, the earliest
+// status that takes data, until news of it tells its status, which is then taken as told:
+// a member on standby is not held as joining.
 // The member's `synced` mark (which ring transition it has finished receiving data for)
 // is its own to change, and travels under a raised incarnation like a refutation.
 //
@@ -239,10 +242,10 @@ export class Membership {
     return this.members.get(nodeId)?.ring;
   }
 
-  /** Members that have not left the ring, this node included. */
-  countNotLeft(): number {
+  /** Members in the ring or on their way into it (neither on standby nor left), this node included. */
+  countInRing(): number {
     let count = 0;
-    for (const member of this.members.values()) if (member.ring !== 'left') count++;
+    for (const member of this.members.values()) if (member.ring !== 'left' && member.ring !== 'standby') count++;
     return count;
   }
 
@@ -444,7 +447,7 @@ export class Membership {
     // disk was lost, or the id was reused); it goes on as a joining member of that life,
     // which changes the epoch even if nothing below does. A process that started empty
     // at life 0 and hears the id left in life 1 comes here first, then starts life 2 below.
-    const adopted = update.life > self.life && this.deps.startedEmpty === true && self.ring === 'joining';
+    const adopted = update.life > self.life && this.deps.startedEmpty === true && holdsNoRanges(self.ring);
     if (adopted) {
       self.life = update.life;
       raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
@@ -452,7 +455,7 @@ export class Membership {
     }
     if (update.life !== self.life) return 'none';
     this.refuteIfOutdated(update);
-    if (this.deps.startedEmpty === true && self.ring === 'joining' && update.ring === 'left') {
+    if (this.deps.startedEmpty === true && holdsNoRanges(self.ring) && update.ring === 'left') {
       // This id left in this life, and this process holds none of that life's data: it is
       // a new member under the name. (Told `leaving` first, it finishes that leave instead,
       // as any member that restarts while leaving, and stops once it has left.)
@@ -470,7 +473,7 @@ export class Membership {
     if (laterRingStatus(self.ring, update.ring) === self.ring) return adopted ? 'moved' : 'none';
     // Started empty, it learns that its id already holds ranges in this life: it lost that
     // life's data (a disk lost or wiped under the same id), which its answers then lack.
-    if (this.deps.startedEmpty === true && self.ring === 'joining' && update.ring !== 'left') this.startedWithoutLifeData = true;
+    if (this.deps.startedEmpty === true && holdsNoRanges(self.ring) && !holdsNoRanges(update.ring) && update.ring !== 'left') this.startedWithoutLifeData = true;
     self.ring = update.ring;
     raiseIncarnation(self, Math.max(self.incarnation, update.incarnation));
     this.spread(self);
@@ -481,7 +484,7 @@ export class Membership {
   private mergeOwnClaim(member: Member, update: MemberUpdate): RingChange {
     this.claimsToCheck.delete(member.nodeId);
     let change: RingChange = 'none';
-    const ring = laterRingStatus(member.ring, update.ring);
+    const ring = heardRing(member, update.ring);
     if (ring !== member.ring) {
       member.ring = ring;
       this.spread(member);
@@ -502,7 +505,7 @@ export class Membership {
   private mergeRelayed(member: Member, update: MemberUpdate): RingChange {
     let change: RingChange = 'none';
     let worthChecking = update.incarnation > member.incarnation;
-    const ring = laterRingStatus(member.ring, update.ring);
+    const ring = heardRing(member, update.ring);
     const removal = (ring === 'leaving' || ring === 'left') && member.state === 'down';
     if (ring !== member.ring && (!member.ringHeard || removal)) {
       change = member.ringHeard ? 'moved' : 'discovered';
@@ -739,6 +742,16 @@ export class Membership {
 type RingChange = 'none' | 'discovered' | 'moved';
 
 /** Raises a member's (this node's) incarnation above `above`, never past incarnationMax. */
+/** Whether a member of this status holds no ranges yet: on standby, or joining. */
+function holdsNoRanges(ring: RingStatus): boolean {
+  return ring === 'standby' || ring === 'joining';
+}
+
+/** The ring status a member has after news of it: the later one, or the news's own while the status held was never heard. */
+function heardRing(member: Member, told: RingStatus): RingStatus {
+  return member.ringHeard ? laterRingStatus(member.ring, told) : told;
+}
+
 function raiseIncarnation(member: Member, above: number): void {
   member.incarnation = Math.max(member.incarnation, Math.min(incarnationMax, above + 1));
 }

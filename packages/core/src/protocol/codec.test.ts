@@ -20,7 +20,7 @@ const update = fc.record({
   address: fc.string({ maxLength: 30 }),
   state: fc.constantFrom('up' as const, 'suspect' as const, 'down' as const),
   incarnation: fc.nat(),
-  ring: fc.constantFrom('joining' as const, 'normal' as const, 'leaving' as const, 'left' as const),
+  ring: fc.constantFrom('standby' as const, 'joining' as const, 'normal' as const, 'leaving' as const, 'left' as const),
   synced: fc.nat(),
   horizon: fc.nat(),
   serving: fc.boolean(),

@@ -433,7 +433,7 @@ function decodeMember(value: unknown): MemberAddress {
 }
 
 const stateCodes = ['up', 'suspect', 'down'] as const;
-const ringCodes = ['joining', 'normal', 'leaving', 'left'] as const;
+const ringCodes = ['joining', 'normal', 'leaving', 'left', 'standby'] as const;
 
 function updateFields(update: MemberUpdate): unknown[] {
   return [update.nodeId, update.address, stateCodes.indexOf(update.state), update.incarnation, ringCodes.indexOf(update.ring), update.synced, update.horizon, update.serving ? 1 : 0, update.epoch, update.life];

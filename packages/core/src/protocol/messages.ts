@@ -4,7 +4,7 @@ import type { StoredRecord } from '../storage/record.js';
 import type { RingCursor } from '../storage/ring-order.js';
 
 /** Bumped whenever a message changes shape; the handshake refuses a mismatch. */
-export const protocolVersion = 11;
+export const protocolVersion = 12;
 
 export interface MemberAddress {
   nodeId: string;
@@ -122,11 +122,13 @@ export interface StateRequest {
 }
 
 /**
- * A member's place in the ring, which only moves forward: a new node is `joining` while
- * the ranges it takes over stream to it, `normal` once they have, `leaving` while its
- * ranges stream away (decommission, or removal of a dead node), and `left` for good.
+ * A member's place in the ring, which only moves forward: a node started `--standby` is a
+ * member outside the ring (it coordinates client requests but holds no data) until it is
+ * told to join; a new node is `joining` while the ranges it takes over stream to it,
+ * `normal` once they have, `leaving` while its ranges stream away (decommission, or
+ * removal of a dead node), and `left` for good.
  */
-export type RingStatus = 'joining' | 'normal' | 'leaving' | 'left';
+export type RingStatus = 'standby' | 'joining' | 'normal' | 'leaving' | 'left';
 
 /** What one node believes about a member (SWIM: state plus the member's incarnation). */
 export interface MemberUpdate extends MemberAddress {

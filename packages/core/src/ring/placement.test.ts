@@ -1,13 +1,14 @@
 // Checks the arc-level form of the transfer rule against the per-key one: for joins, leaves
 // and removals, with and without unavailable members, a random key lies in one of the arcs
 // sendingArcs gives for a source and receiver exactly when sendsKey says that source sends
-// it, and the arcs are disjoint.
+// it, and the arcs are disjoint. Also which members make up the rings, and when a ring is
+// formed.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { SeededRng } from '../rng.js';
 import { inArc } from '../storage/ring-order.js';
 import { loadKeyHasher, type KeyHasher } from './hash.js';
-import { buildRing, sendingArcs, sendsKey } from './placement.js';
+import { buildRing, isFormed, readMembers, sendingArcs, sendsKey, targetMembers } from './placement.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -56,4 +57,24 @@ describe('sendingArcs', () => {
       assert.ok(sent > 0, 'some source sends some key');
     });
   }
+});
+
+describe('rings and members on standby', () => {
+  const settings = () => ({ vnodes: 8, replicas: 3, hash });
+  const members = [
+    { nodeId: 'a', ring: 'normal' as const },
+    { nodeId: 'b', ring: 'normal' as const },
+    { nodeId: 'w', ring: 'standby' as const },
+  ];
+
+  it('leaves a member on standby out of the read and target rings', () => {
+    assert.deepEqual(readMembers(members), ['a', 'b']);
+    assert.deepEqual(targetMembers(members), ['a', 'b']);
+  });
+
+  it('forms a ring of every member in it when fewer than N, not counting those on standby; an empty ring never', () => {
+    assert.equal(isFormed(buildRing(['a', 'b'], settings()), members, 3), true);
+    assert.equal(isFormed(buildRing(['a'], settings()), members, 3), false);
+    assert.equal(isFormed(buildRing([], settings()), [{ ring: 'standby' }], 3), false);
+  });
 });

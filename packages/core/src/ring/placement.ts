@@ -57,14 +57,18 @@ export interface PlacementInput {
   barrierPassed(epoch: number): boolean;
 }
 
-/** A ring is formed when it holds N members (or every member, in a smaller cluster): only then can it have readers. */
+/**
+ * A ring is formed when it holds N members (or every member in or joining the ring, in a
+ * smaller cluster; members on standby are not in it): only then can it have readers. An
+ * empty ring is never formed.
+ */
 export function isFormed(ring: Ring, members: ReadonlyArray<{ ring: RingStatus }>, replicas: number): boolean {
-  return isFormedAmong(ring, members.filter((member) => member.ring !== 'left').length, replicas);
+  return isFormedAmong(ring, members.filter((member) => member.ring !== 'left' && member.ring !== 'standby').length, replicas);
 }
 
-/** isFormed, given how many members have not left. */
-export function isFormedAmong(ring: Ring, membersNotLeft: number, replicas: number): boolean {
-  return ring.nodeIds.length >= Math.min(replicas, membersNotLeft);
+/** isFormed, given how many members are in or joining the ring (Membership.countInRing). */
+export function isFormedAmong(ring: Ring, membersInRing: number, replicas: number): boolean {
+  return ring.nodeIds.length > 0 && ring.nodeIds.length >= Math.min(replicas, membersInRing);
 }
 
 /**

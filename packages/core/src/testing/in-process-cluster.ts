@@ -58,6 +58,8 @@ export interface InProcessMember {
   disk: DiskLatency;
   /** 1 for the first process, +1 for each restart. */
   incarnation: number;
+  /** Started with `--standby`: a new member outside the ring until told to join (its restarts start so too). */
+  standby: boolean;
   up: boolean;
   /** Gone for good: it left the ring and stopped, or it was removed. It never restarts. */
   retired: boolean;
@@ -96,18 +98,19 @@ export class InProcessCluster {
 
   /**
    * A new node with empty storage, started with every other member as its seeds: it
-   * joins the running cluster (its ranges stream to it before it serves them).
+   * joins the running cluster (its ranges stream to it before it serves them). With
+   * `standby` it waits outside the ring until its node's `join()`.
    */
-  join(nodeId?: string): InProcessMember {
+  join(nodeId?: string, options: { standby?: boolean } = {}): InProcessMember {
     const index = this.members.length + 1;
     if (nodeId !== undefined && this.members.some((member) => member.nodeId === nodeId)) throw new Error(`${nodeId} is already a member`);
-    const member = this.newMember(index, [...this.members.map((item) => item.address), addressOf(index)], nodeId);
+    const member = this.newMember(index, [...this.members.map((item) => item.address), addressOf(index)], nodeId, options.standby === true);
     this.members.push(member);
     member.node.start();
     return member;
   }
 
-  private newMember(index: number, seeds: readonly string[], nodeId = `n${index}`): InProcessMember {
+  private newMember(index: number, seeds: readonly string[], nodeId = `n${index}`, standby = false): InProcessMember {
     const member = {
       nodeId,
       address: addressOf(index),
@@ -120,6 +123,7 @@ export class InProcessCluster {
       clock: new SkewedClock(this.clock),
       disk: { delayMinMs: 0, delayMaxMs: 0 },
       incarnation: 1,
+      standby,
       up: true,
       retired: false,
     } as InProcessMember;
@@ -261,6 +265,7 @@ export class InProcessCluster {
       self,
       seeds: addresses,
       known: member.knownMembers,
+      standby: member.standby,
       engine: disk,
       hintStore: member.hints,
       jobStore: member.meta,

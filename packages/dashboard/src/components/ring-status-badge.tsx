@@ -2,6 +2,7 @@
 import type { RingStatus } from '@ringkv/client';
 
 const ringStatusTitles: Record<RingStatus, string> = {
+  standby: 'a member outside the ring: it coordinates requests and holds no data until told to join',
   joining: 'receiving its ranges from their current owners',
   normal: 'owns its ranges',
   leaving: 'handing its ranges to their new owners',

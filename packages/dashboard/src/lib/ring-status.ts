@@ -1,4 +1,4 @@
-// Each member's place in the ring (joining, normal, leaving, left) and whether data is
+// Each member's place in the ring (standby, joining, normal, leaving, left) and whether data is
 // moving. The serving node's member list is read first, like the State column: it also
 // covers members that cannot be reached for their own /node-info.
 import type { ClusterNodes, Job, RingStatus } from '@ringkv/client';

@@ -47,6 +47,7 @@ export interface ApiDeps {
   /** Ring changes (leave, remove) and the data-movement jobs they start. */
   ring: {
     /** Resolve once the members that answer hold the change (ClusterNode.spreadRingChange), so an accepted change outlives this node. */
+    join(): Promise<RingChangeResult>;
     leave(): Promise<RingChangeResult>;
     remove(nodeId: string): Promise<RingChangeResult>;
     jobs(): JobList;

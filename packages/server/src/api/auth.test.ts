@@ -66,6 +66,8 @@ const cases: Case[] = [
   { method: 'POST', url: '/jobs/none/resume', route: '/jobs/{id}/resume', access: 'admin' },
   { method: 'PUT', url: '/jobs/pace', route: '/jobs/pace', access: 'admin' },
   { method: 'POST', url: '/admin/reload', route: '/admin/reload', access: 'admin' },
+  // A normal member refuses to join (409), but the call must get that far.
+  { method: 'POST', url: '/cluster/join', route: '/cluster/join', access: 'admin' },
   // Last: a one-node cluster refuses to lose its only member, but the call must get that far.
   { method: 'POST', url: '/cluster/leave', route: '/cluster/leave', access: 'admin' },
 ];

@@ -35,7 +35,7 @@ after(async () => {
 /** Route patterns as the API declares them; `{}` marks a parameter. */
 const routePatterns = [
   '/store/{}', '/store/{}/replicas', '/store/', '/keys', '/status', '/health', '/node-info', '/metrics', '/cluster', '/cluster/ring',
-  '/cluster/owners/{}', '/cluster/replicas/{}', '/cluster/keys', '/admin/records', '/admin/backup-cut', '/admin/restore', '/cluster/nodes', '/cluster/leave', '/cluster/remove/{}', '/repair', '/jobs', '/cluster/jobs', '/jobs/{}/pause',
+  '/cluster/owners/{}', '/cluster/replicas/{}', '/cluster/keys', '/admin/records', '/admin/backup-cut', '/admin/restore', '/cluster/nodes', '/cluster/join', '/cluster/leave', '/cluster/remove/{}', '/repair', '/jobs', '/cluster/jobs', '/jobs/{}/pause',
   '/jobs/{}/resume', '/auth/me', '/admin/reload', '/docs/json', '/dashboard', '/nowhere/{}',
 ];
 

@@ -1,5 +1,6 @@
-// Changing the ring and watching the data move: POST /cluster/leave decommissions the
-// node that receives it, POST /cluster/remove/{nodeId} takes out a dead member, and
+// Changing the ring and watching the data move: POST /cluster/join moves the node that
+// receives it from standby into the ring, POST /cluster/leave decommissions it,
+// POST /cluster/remove/{nodeId} takes out a dead member, and
 // every data movement is a job (GET /jobs on a node, GET /cluster/jobs for all of them)
 // that can be paused and resumed.
 import type { FastifyPluginAsync } from 'fastify';
@@ -11,8 +12,8 @@ import { ProblemError } from './problems.js';
 import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, PaceQuery, PaceSchema, PaceUpdateSchema, RingChangeSchema } from '@ringkv/client/schemas';
 import { problemResponses } from './schemas.js';
 
-function accepted(result: RingChangeResult, nodeId: string, ringStatus: 'leaving' | 'left') {
-  if (result.ok) return { nodeId, ringStatus, message: result.message };
+function accepted(result: RingChangeResult, nodeId: string) {
+  if (result.ok) return { nodeId, ringStatus: result.ringStatus, message: result.message };
   if (result.reason === 'not-found') throw new ProblemError(404, 'no-such-member', 'No such member', result.message);
   throw new ProblemError(409, 'ring-change-refused', 'Ring change refused', result.message);
 }
@@ -22,6 +23,22 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
   const tags = ['ring changes'];
 
   api.post(
+    '/cluster/join',
+    {
+      schema: {
+        tags,
+        operationId: 'joinCluster',
+        summary: 'Move this node from standby into the ring',
+        description:
+          'For a node started with --standby (a member that coordinates client requests but holds no data): it becomes joining, its ranges stream to it (watch GET /cluster/jobs), then it is normal. ' +
+          'Refused (409) unless it is on standby. Answers once the members it reaches hold the change (the message says how many).',
+        response: { 202: RingChangeSchema, ...problemResponses(409) },
+      },
+    },
+    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.join(), deps.nodeId)),
+  );
+
+  api.post(
     '/cluster/leave',
     {
       schema: {
@@ -29,12 +46,12 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         operationId: 'leaveCluster',
         summary: 'Decommission this node',
         description:
-          'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops. ' +
-          'Refused (409) unless it is a normal member and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node.',
+          'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops; a node on standby holds no ranges and is left at once. ' +
+          'Refused (409) unless it is a normal member (or on standby) and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node.',
         response: { 202: RingChangeSchema, ...problemResponses(409) },
       },
     },
-    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.leave(), deps.nodeId, 'leaving')),
+    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.leave(), deps.nodeId)),
   );
 
   api.post(
@@ -45,14 +62,14 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         operationId: 'removeMember',
         summary: 'Remove a dead member for good',
         description:
-          'For a node that will never return: the surviving replicas re-replicate its ranges to their new owners. ' +
+          'For a node that will never return: the surviving replicas re-replicate its ranges to their new owners (a member on standby or joining holds none and is left at once). ' +
           'Refused (409) while the member is up or suspect (ask it to leave instead), or if fewer than N members would remain. ' +
           'Answers once the members this node reaches hold the removal (the message says how many), so it outlives this node.',
         params: NodeParams,
         response: { 202: RingChangeSchema, ...problemResponses(404, 409) },
       },
     },
-    async (request, reply) => reply.code(202).send(accepted(await deps.ring.remove(request.params.nodeId), request.params.nodeId, 'leaving')),
+    async (request, reply) => reply.code(202).send(accepted(await deps.ring.remove(request.params.nodeId), request.params.nodeId)),
   );
 
   api.get(
