@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler';
 import Fastify from 'fastify';
-import { assertLowerCaseHeaders, lazyCompilers, lazySerializer, lazyValidator } from './lazy-schema-compilers.js';
+import { Type } from 'typebox';
+import { NodeInfoSchema, RingStatusSchema } from '@ringkv/client/schemas';
+import { assertLowerCaseHeaders, lazyCompilers, lazySerializer, lazyValidator, withTypeLists } from './lazy-schema-compilers.js';
 
 describe('lazyValidator', () => {
   it('compiles on first use only, then answers as the compiled validator does, errors and all', () => {
@@ -36,6 +39,49 @@ describe('lazySerializer', () => {
     assert.equal(serialize({ a: 1 }), '{"a":1}');
     assert.equal(serialize([2]), '[2]');
     assert.equal(compiles, 1);
+  });
+});
+
+describe('withTypeLists', () => {
+  const serializerOf = (schema: unknown) => SerializerSelector()({}, {})({ schema, method: 'GET', url: '/', httpStatus: '200' } as never) as (doc: unknown) => string;
+  const cases: Array<{ name: string; schema: unknown; docs: unknown[]; listed: boolean }> = [
+    { name: 'a nullable number', schema: Type.Object({ n: Type.Union([Type.Number(), Type.Null()]) }), docs: [{ n: 3.5 }, { n: null }], listed: true },
+    { name: 'a union of literals', schema: Type.Object({ ring: RingStatusSchema }), docs: [{ ring: 'standby' }, { ring: 'left' }], listed: true },
+    {
+      name: 'a nullable date-time',
+      schema: Type.Object({ at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]) }),
+      docs: [{ at: '2026-11-30T10:00:00.000Z' }, { at: null }],
+      listed: true,
+    },
+    {
+      name: 'a nullable object',
+      schema: Type.Object({ info: Type.Union([Type.Object({ id: Type.String(), count: Type.Union([Type.Integer(), Type.Null()]) }), Type.Null()]) }),
+      docs: [{ info: { id: 'n1', count: 2 } }, { info: { id: 'n1', count: null } }, { info: null }],
+      listed: true,
+    },
+    {
+      name: 'a union of two objects (kept)',
+      schema: Type.Object({ either: Type.Union([Type.Object({ a: Type.String() }), Type.Object({ b: Type.Number() })]) }),
+      docs: [{ either: { a: 'x' } }, { either: { b: 1 } }],
+      listed: false,
+    },
+  ];
+  for (const { name, schema, docs, listed } of cases) {
+    it(`serializes ${name} as the schema as written does${listed ? ', with no anyOf left' : ''}`, () => {
+      const rewritten = withTypeLists(schema);
+      assert.equal(JSON.stringify(rewritten).includes('anyOf'), !listed);
+      const [written, lists] = [serializerOf(schema), serializerOf(rewritten)];
+      for (const doc of docs) {
+        assert.equal(lists(doc), written(doc));
+        assert.deepEqual(JSON.parse(lists(doc)), doc);
+      }
+    });
+  }
+
+  it('leaves no anyOf in the node-info answer, and keeps the schema it was given as it was', () => {
+    const before = JSON.stringify(NodeInfoSchema);
+    assert.equal(JSON.stringify(withTypeLists(NodeInfoSchema)).includes('anyOf'), false);
+    assert.equal(JSON.stringify(NodeInfoSchema), before);
   });
 });
 
