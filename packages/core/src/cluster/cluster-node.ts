@@ -33,7 +33,7 @@ import type { Engine } from '../storage/engine.js';
 import { MemoryHintStore, type HintStore } from '../handoff/hint-store.js';
 import { HintedHandoff, type HintedHandoffEvents } from '../handoff/hinted-handoff.js';
 import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
-import { strictFencing, type FencingPolicy } from './cluster-state.js';
+import { holdsNoRanges, inRing, strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
 import { applyChosen, createPeerHandler, localReplicaOf } from './peer-handler.js';
@@ -261,7 +261,7 @@ export class ClusterNode {
         store: jobStore,
         nowMs: () => deps.clock.nowMs(),
         // Members on standby hold no data, so their repair horizons bound nothing.
-        horizons: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby').map((member) => member.horizon),
+        horizons: () => this.membership.list().filter((member) => inRing(member.ring)).map((member) => member.horizon),
         policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
         ringChanging: () => this.currentPlacement.transition !== 0 || this.currentPlacement.writes.length > 1,
@@ -319,7 +319,7 @@ export class ClusterNode {
     const routedTransport = this.routed(transport);
     const scanDeps = {
       selfId: deps.self.nodeId,
-      members: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby'),
+      members: () => this.membership.list().filter((member) => inRing(member.ring)),
       isAvailable: (nodeId: string) => this.membership.isAvailable(nodeId),
       replicas: options.replicas,
       local: (request: Parameters<typeof scannedRecordsOf>[1]) => scannedRecordsOf(this.engine, request),
@@ -535,7 +535,7 @@ export class ClusterNode {
     const refusal = this.tooFewAfterRemoving(nodeId);
     if (refusal !== undefined) return refusal;
     // A member that holds no ranges yet (standby, or joining) has nothing to re-replicate.
-    if (ring === 'joining' || ring === 'standby') {
+    if (ring !== undefined && holdsNoRanges(ring)) {
       this.membership.advanceRing(nodeId, 'left');
       void this.spreadRingChange();
       return { ok: true, ringStatus: 'left', message: `${nodeId} was ${ring} and held no ranges: it has left` };
@@ -671,7 +671,7 @@ export class ClusterNode {
     const session = new WatchSession(
       {
         selfId: this.deps.self.nodeId,
-        members: () => this.membership.list().filter((member) => member.ring !== 'left' && member.ring !== 'standby'),
+        members: () => this.membership.list().filter((member) => inRing(member.ring)),
         covers: (nodeIds) => this.covers(nodeIds),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
         local: (request) => this.changes.changesFor(request),

@@ -34,6 +34,16 @@ export function ringRank(status: RingStatus): number {
   return ringOrder.indexOf(status) + 1;
 }
 
+/** Whether a member of this status is in the ring or on its way into it: neither on standby nor left. */
+export function inRing(status: RingStatus): boolean {
+  return status !== 'standby' && status !== 'left';
+}
+
+/** Whether a member of this status holds no ranges yet: on standby, or joining. */
+export function holdsNoRanges(status: RingStatus): boolean {
+  return status === 'standby' || status === 'joining';
+}
+
 /** The later of two ring statuses (statuses only move forward). */
 export function laterRingStatus(a: RingStatus, b: RingStatus): RingStatus {
   return ringRank(a) >= ringRank(b) ? a : b;

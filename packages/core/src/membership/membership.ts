@@ -47,7 +47,7 @@
 // member's own news, taken only from itself like a raised incarnation. A process starts a
 // new life when it finds its id left: at start (from what it remembered; the shell has
 // discarded its old data) or, if it started with nothing, on hearing it from others.
-import { barrierPassed, laterRingStatus, routeStampOf, type RouteStamp } from '../cluster/cluster-state.js';
+import { barrierPassed, holdsNoRanges, inRing, laterRingStatus, routeStampOf, type RouteStamp } from '../cluster/cluster-state.js';
 import { incarnationMax, membersMax, nodeIdPattern, relayedClaimChecksPerPeriodMax, stateVerificationsMax } from '../limits.js';
 import type { MemberAddress, MemberUpdate, PingRequest, PingReqRequest, PingReqReply, PongReply, RingStatus, StateReply, StateRequest } from '../protocol/messages.js';
 import type { Transport } from '../protocol/transport.js';
@@ -245,7 +245,7 @@ export class Membership {
   /** Members in the ring or on their way into it (neither on standby nor left), this node included. */
   countInRing(): number {
     let count = 0;
-    for (const member of this.members.values()) if (member.ring !== 'left' && member.ring !== 'standby') count++;
+    for (const member of this.members.values()) if (inRing(member.ring)) count++;
     return count;
   }
 
@@ -444,7 +444,7 @@ export class Membership {
   private mergeAboutSelf(update: MemberUpdate): RingChange {
     const self = this.members.get(this.selfId) as Member;
     // A process that started empty hears of its id's later life: it is that id now (its
-    // disk was lost, or the id was reused); it goes on as a joining member of that life,
+    // disk was lost, or the id was reused); it goes on in that life, still holding no ranges,
     // which changes the epoch even if nothing below does. A process that started empty
     // at life 0 and hears the id left in life 1 comes here first, then starts life 2 below.
     const adopted = update.life > self.life && this.deps.startedEmpty === true && holdsNoRanges(self.ring);
@@ -741,17 +741,12 @@ export class Membership {
 /** How a merge changed a member's ring status: not at all, a default replaced by news, or a real move. */
 type RingChange = 'none' | 'discovered' | 'moved';
 
-/** Raises a member's (this node's) incarnation above `above`, never past incarnationMax. */
-/** Whether a member of this status holds no ranges yet: on standby, or joining. */
-function holdsNoRanges(ring: RingStatus): boolean {
-  return ring === 'standby' || ring === 'joining';
-}
-
 /** The ring status a member has after news of it: the later one, or the news's own while the status held was never heard. */
 function heardRing(member: Member, told: RingStatus): RingStatus {
   return member.ringHeard ? laterRingStatus(member.ring, told) : told;
 }
 
+/** Raises a member's (this node's) incarnation above `above`, never past incarnationMax. */
 function raiseIncarnation(member: Member, above: number): void {
   member.incarnation = Math.max(member.incarnation, Math.min(incarnationMax, above + 1));
 }

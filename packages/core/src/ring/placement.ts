@@ -9,6 +9,7 @@
 // member gains streams to it before its status changes (rebalance/transfer.ts).
 import type { KeyHasher } from './hash.js';
 import { joinedArcs, Ring, type RingArc } from './ring.js';
+import { inRing } from '../cluster/cluster-state.js';
 import type { RingStatus } from '../protocol/messages.js';
 
 export interface Placement {
@@ -63,7 +64,7 @@ export interface PlacementInput {
  * empty ring is never formed.
  */
 export function isFormed(ring: Ring, members: ReadonlyArray<{ ring: RingStatus }>, replicas: number): boolean {
-  return isFormedAmong(ring, members.filter((member) => member.ring !== 'left' && member.ring !== 'standby').length, replicas);
+  return isFormedAmong(ring, members.filter((member) => inRing(member.ring)).length, replicas);
 }
 
 /** isFormed, given how many members are in or joining the ring (Membership.countInRing). */
