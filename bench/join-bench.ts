@@ -8,15 +8,16 @@
 // Then start the open loop (open-loop.ts: quorum GETs on a fixed schedule at `openShare` of
 // that capacity, latency counted from each request's due time, spread over the three founding
 // nodes, as clients of a real cluster do not move to a node the moment it appears) and keep it
-// running through: a baseline of `seconds`, the join of n4 (started to normal, then until
+// running through: a baseline of `seconds`, the join of n4 (until it is normal, then until
 // every node's cleanup is done), a second baseline, and the leave of n4 (POST /cluster/leave
 // to n4 left, then the cleanups). With `standby` (the default) n4 is started with
 // `--standby` before the first baseline, its start measured on its own, and the join runs
 // from POST /cluster/join: as on a cluster of separate machines, where a new node's process
-// start takes no core from the members, the start stays outside the change. The target is judged per second of each change: the worst
-// second's p99 against its baseline's p99, and errors. Lastly, unless `closedLoop` is off, n5
-// joins under the closed loop, whose throughput against its steady state is reported (a
-// closed loop that saturates both cores leaves no room for a transfer: not the target).
+// start takes no core from the members, the start stays outside the change. The target is
+// judged per second of each change: the worst second's p99 against its baseline's p99,
+// and errors. Lastly, unless `closedLoop` is off, n5 joins under the closed loop, whose
+// throughput against its steady state is reported (a closed loop that saturates both
+// cores leaves no room for a transfer: not the target).
 // After each change every key must be on exactly N=3 of the live nodes.
 import { benchTarget, type BenchTarget } from './bench-target.js';
 import { RingkvClient, type ClusterInfo, type Job, type JobList } from '@ringkv/client';
