@@ -1,7 +1,8 @@
 // Checks a member started on standby (`ringkv node --standby`), on an in-process cluster:
 // every member holds it outside the ring, no data moves to it, and it coordinates client
-// requests; told to join, it takes its ranges as any new node does; on standby it can
-// leave, or be removed once dead, without moving anything; a restart keeps it on standby.
+// requests, also when others first hear of it without its status (its gossip starved);
+// told to join, it takes its ranges as any new node does; on standby it can leave, or be
+// removed once dead, without moving anything; a restart keeps it on standby.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
@@ -53,6 +54,23 @@ describe('a member on standby', () => {
     assert.equal(await n4.engine.get('through-n4'), undefined, 'n4 stores none of what it coordinates');
     for (const key of keys) assert.equal(await n4.engine.get(key), undefined, `n4 holds no copy of ${key}`);
     assert.deepEqual(n4.node.rebalancer.jobs(), [], 'no transfer runs for n4');
+    cluster.stop();
+  });
+
+  it('stays on standby everywhere when its gossip is starved as it starts (others hear of it first by its pings alone)', async () => {
+    const cluster = new InProcessCluster({ nodes: 3, seed: 76, hash, yieldToEventLoop });
+    await cluster.start();
+    for (const nodeId of founders) cluster.member(nodeId).node.admitClients();
+    const n4 = cluster.join('n4', { standby: true });
+    cluster.network.starveGossip(n4.address, cluster.clock.nowMs() + 3000);
+    await cluster.run(2500);
+    for (const nodeId of founders) assert.notEqual(cluster.member(nodeId).node.membership.ringOf('n4'), 'joining', `${nodeId} holds n4 joining while starved`);
+    await until(cluster, () => cluster.ringFormed() && [...founders, 'n4'].every((nodeId) => cluster.member(nodeId).node.membership.ringOf('n4') === 'standby'));
+    await cluster.run(2000);
+    for (const nodeId of [...founders, 'n4']) {
+      assert.equal(cluster.member(nodeId).node.membership.ringOf('n4'), 'standby', `${nodeId} holds n4 on standby`);
+      assert.deepEqual(ringsOf(cluster, nodeId), [founders, founders]);
+    }
     cluster.stop();
   });
 

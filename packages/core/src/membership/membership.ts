@@ -15,9 +15,11 @@
 // Beside its liveness, each member carries its ring status (standby, joining, normal,
 // leaving, left), which only moves forward: a merge keeps the later of two statuses, whoever
 // reported it, so an operator's `remove` of a dead member spreads like any other news. A
-// member first heard of without a status (a ping's sender) reads as joining, the earliest
-// status that takes data, until news of it tells its status, which is then taken as told:
-// a member on standby is not held as joining.
+// member first heard of without a status (a ping's sender whose gossip is starved) reads
+// as standby, the earliest status, until news of it moves it on: relayed onwards, or back
+// to the member itself, that placeholder can never hold a status back (a placeholder of a
+// later status would, for ever, once statuses only move forward). It is outside the rings
+// meanwhile, but a forming ring still waits for it (countInRing).
 // The member's `synced` mark (which ring transition it has finished receiving data for)
 // is its own to change, and travels under a raised incarnation like a refutation.
 //
@@ -242,14 +244,18 @@ export class Membership {
     return this.members.get(nodeId)?.ring;
   }
 
-  /** Members in the ring or on their way into it (neither on standby nor left), this node included. */
+  /**
+   * Members in the ring or on their way into it (neither on standby nor left), this node
+   * included, and those whose status no update has told yet: a ring forms only once it
+   * holds N of them, so a member not yet heard of may not be left out of a forming ring.
+   */
   countInRing(): number {
     let count = 0;
-    for (const member of this.members.values()) if (inRing(member.ring)) count++;
+    for (const member of this.members.values()) if (inRing(member.ring) || !member.ringHeard) count++;
     return count;
   }
 
-  /** Members whose ring status no update has told yet (it reads as `joining` meanwhile). */
+  /** Members whose ring status no update has told yet (it reads as `standby` meanwhile). */
   ringUnheard(): string[] {
     return [...this.members.values()].filter((member) => !member.ringHeard).map((member) => member.nodeId);
   }
@@ -371,7 +377,7 @@ export class Membership {
           missedProbes: 0,
           suspectedAtMs: state === 'suspect' ? this.deps.nowMs() : undefined,
           // Unknown status counts as the earliest; the member's own updates move it on.
-          ring: candidate.ring ?? 'joining',
+          ring: candidate.ring ?? 'standby',
           synced: own && 'synced' in candidate ? candidate.synced : 0,
           horizon: own && 'horizon' in candidate ? candidate.horizon : 0,
           serving: 'serving' in candidate ? candidate.serving : false,
@@ -484,7 +490,7 @@ export class Membership {
   private mergeOwnClaim(member: Member, update: MemberUpdate): RingChange {
     this.claimsToCheck.delete(member.nodeId);
     let change: RingChange = 'none';
-    const ring = heardRing(member, update.ring);
+    const ring = laterRingStatus(member.ring, update.ring);
     if (ring !== member.ring) {
       member.ring = ring;
       this.spread(member);
@@ -505,7 +511,7 @@ export class Membership {
   private mergeRelayed(member: Member, update: MemberUpdate): RingChange {
     let change: RingChange = 'none';
     let worthChecking = update.incarnation > member.incarnation;
-    const ring = heardRing(member, update.ring);
+    const ring = laterRingStatus(member.ring, update.ring);
     const removal = (ring === 'leaving' || ring === 'left') && member.state === 'down';
     if (ring !== member.ring && (!member.ringHeard || removal)) {
       change = member.ringHeard ? 'moved' : 'discovered';
@@ -740,11 +746,6 @@ export class Membership {
 
 /** How a merge changed a member's ring status: not at all, a default replaced by news, or a real move. */
 type RingChange = 'none' | 'discovered' | 'moved';
-
-/** The ring status a member has after news of it: the later one, or the news's own while the status held was never heard. */
-function heardRing(member: Member, told: RingStatus): RingStatus {
-  return member.ringHeard ? laterRingStatus(member.ring, told) : told;
-}
 
 /** Raises a member's (this node's) incarnation above `above`, never past incarnationMax. */
 function raiseIncarnation(member: Member, above: number): void {
