@@ -4,40 +4,14 @@
 // writes nothing; a truncated or altered copy is refused with exit code 2 and writes
 // nothing; export and import move plain {"key","value"} lines, bad lines reported by number.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { BatchResult, RingkvClient } from '@ringkv/client';
+import { ringkv } from './support/cli.js';
 import { startCluster, type TestCluster } from './support/cluster.js';
 
-const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'packages', 'server', 'dist', 'cli.js');
-
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `ringkv <args>` to its end (at most 30 s). */
-function ringkv(args: string[], stdin?: string): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('error', reject);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(stdin ?? '');
-  });
-}
 
 function address(cluster: TestCluster, index = 0): string {
   return `127.0.0.1:${cluster.nodes[index]!.port}`;
@@ -196,7 +170,7 @@ describe('backup and restore on real processes', () => {
     assert.deepEqual(lines.find((line) => line.key === 'ttl-3')?.value, { i: 3 });
 
     const input = ['{"key":"imported/1","value":{"a":1}}', 'not json', '{"key":"imported/2"}', '', '{"key":"imported/3","value":null}'].join('\n');
-    const importRun = await ringkv(['import', '--node', address(cluster, 1), '-'], input);
+    const importRun = await ringkv(['import', '--node', address(cluster, 1), '-'], { stdin: input });
     assert.equal(importRun.code, 2, 'bad lines make the exit code 2');
     assert.match(importRun.stderr, /line 2: not JSON; not stored/);
     assert.match(importRun.stderr, /line 3: no value/);

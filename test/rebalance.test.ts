@@ -4,10 +4,10 @@
 // lost, every key is on exactly N nodes (each node's own /keys), ownership has moved,
 // and the move was reported as a job with its progress.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { Job } from '@ringkv/client';
-import { cliPath, startCluster, waitFor, waitForAllUp, type TestCluster, type TestNode } from './support/cluster.js';
+import { ringkv } from './support/cli.js';
+import { startCluster, waitFor, waitForAllUp, type TestCluster, type TestNode } from './support/cluster.js';
 
 const replicas = 3;
 const ringArgs = ['--ring-settle-ms', '1000', '--anti-entropy-interval-ms', '300', '--read-repair-chance', '0'];
@@ -159,11 +159,8 @@ describe('rebalancing', { timeout: 240_000 }, () => {
     assert.equal((await live[0]!.client.get(`through-${node.id}`))?.value, 1);
     assert.equal((await node.client.nodeInfo()).keys.total, 0, `${node.id} on standby holds no keys`);
     assert.deepEqual((await node.client.jobs()).jobs, [], `${node.id} on standby runs no job`);
-    const cli = spawn(process.execPath, [cliPath, 'join', '--node', node.url, '--timeout-s', '90'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    cli.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    const { code, stdout, stderr } = await ringkv(['join', '--node', node.url, '--timeout-s', '90'], { timeoutMs: 100_000 });
+    const output = stdout + stderr;
     assert.equal(code, 0, output);
     assert.match(output, new RegExp(`${node.id} is joining`));
     assert.match(output, new RegExp(`${node.id} has joined`));

@@ -3,13 +3,10 @@
 // the same LMDB directory. Output goes to one log file per node, kept for failure reports.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, closeSync, openSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RingkvClient } from '@ringkv/client';
 import { fetchTrusting } from '@ringkv/server';
 import type { ChaosNetwork } from './chaos-network.js';
-
-export const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
+import { cliPath } from './cli.js';
 
 const exitWaitMs = 10_000;
 const healthProbeTimeoutMs = 500;

@@ -5,11 +5,10 @@ import { ensureClusterSecretFile } from '@ringkv/server';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { RingkvClient } from '@ringkv/client';
+import { cliPath } from './cli.js';
 
-export const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'packages', 'server', 'dist', 'cli.js');
 
 export interface TestNode {
   id: string;
