@@ -238,9 +238,9 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       ringLayout: () => views.ringLayout(),
       clusterNodes: (token) => views.clusterNodes(token),
       ring: {
-        join: () => spreadIfAccepted(node, node.join()),
-        leave: () => spreadIfAccepted(node, node.leave()),
-        remove: (nodeId) => spreadIfAccepted(node, node.remove(nodeId)),
+        join: () => onceTold(node.join()),
+        leave: () => onceTold(node.leave()),
+        remove: (nodeId) => onceTold(node.remove(nodeId)),
         jobs: () => views.jobs(),
         clusterJobs: (token) => views.clusterJobs(token),
         pause: (id, node, token) => views.controlJob(id, 'pause', node, token),
@@ -311,9 +311,12 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   };
 }
 
-/** An accepted ring change, answered once the members that answer hold it too (it then outlives this node). */
-async function spreadIfAccepted(node: ClusterNode, result: RingChangeResult): Promise<RingChangeResult> {
+/**
+ * An accepted ring change, answered once the members that answer hold it too (it then
+ * outlives this node): the core tells them as it accepts the change (RingChangeResult.told).
+ */
+async function onceTold(result: RingChangeResult): Promise<RingChangeResult> {
   if (!result.ok) return result;
-  const told = await node.spreadRingChange();
+  const told = await result.told;
   return { ...result, message: `${result.message}; ${told} other member${told === 1 ? '' : 's'} already hold${told === 1 ? 's' : ''} the change` };
 }

@@ -1,7 +1,7 @@
 // The CLI side of ring changes: `ringkv join`, `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
-import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace } from '@ringkv/client';
+import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace, type RingChange, type RingStatus } from '@ringkv/client';
 import { CommandFailure, exitCodes } from './exit-codes.js';
 import { fetchTrusting } from './security/trusted-fetch.js';
 
@@ -96,35 +96,37 @@ async function otherMember(client: RingkvClient, nodeId: string, target: ApiTarg
 
 export async function joinCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
   const client = clientFor(target);
-  const info = await client.nodeInfo();
-  const change = await client.join();
-  options.out.write(`${change.message}\n`);
-  if (!wait) return 0;
-  const done = await watchRingChange(client, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === info.nodeId && member.ringStatus === 'normal'), options);
-  options.out.write(done ? `${info.nodeId} has joined: it is normal and holds its ranges\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
-  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
+  const { nodeId } = await client.nodeInfo();
+  return changeRing(client.join(), wait, { watcher: client, nodeId, status: 'normal', done: `${nodeId} has joined: it is normal and holds its ranges` }, options);
 }
 
 export async function leaveCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
   const client = clientFor(target);
-  const info = await client.nodeInfo();
-  const watcher = await otherMember(client, info.nodeId, target);
-  const change = await client.leave();
-  options.out.write(`${change.message}\n`);
-  if (!wait) return 0;
-  const done = await watchRingChange(watcher, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === info.nodeId && member.ringStatus === 'left'), options);
-  options.out.write(done ? `${info.nodeId} has left the cluster\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
-  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
+  const { nodeId } = await client.nodeInfo();
+  const watcher = await otherMember(client, nodeId, target);
+  return changeRing(client.leave(), wait, { watcher, nodeId, status: 'left', done: `${nodeId} has left the cluster` }, options);
 }
 
 export async function removeCommand(target: ApiTarget, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
   const client = clientFor(target);
-  const change = await client.remove(nodeId);
-  options.out.write(`${change.message}\n`);
+  return changeRing(client.remove(nodeId), wait, { watcher: client, nodeId, status: 'left', done: `${nodeId} is removed; every key is back to its full replica count` }, options);
+}
+
+/**
+ * Prints what the node said of a ring change it accepted, then (with `wait`) watches from
+ * `watcher` until `nodeId` is `status` and nothing is moving, and says `done`.
+ */
+async function changeRing(
+  asked: Promise<RingChange>,
+  wait: boolean,
+  until: { watcher: RingkvClient; nodeId: string; status: RingStatus; done: string },
+  options: WatchOptions,
+): Promise<number> {
+  options.out.write(`${(await asked).message}\n`);
   if (!wait) return 0;
-  const done = await watchRingChange(client, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === nodeId && member.ringStatus === 'left'), options);
-  options.out.write(done ? `${nodeId} is removed; every key is back to its full replica count\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
-  return done ? exitCodes.ok : exitCodes.outcomeUnknown;
+  const finished = await watchRingChange(until.watcher, (cluster) => !cluster.rebalancing && cluster.members.some((member) => member.nodeId === until.nodeId && member.ringStatus === until.status), options);
+  options.out.write(finished ? `${until.done}\n` : 'still moving data; watch with `ringkv jobs --watch`\n');
+  return finished ? exitCodes.ok : exitCodes.outcomeUnknown;
 }
 
 export async function jobsCommand(target: ApiTarget, watch: boolean, options: WatchOptions): Promise<number> {

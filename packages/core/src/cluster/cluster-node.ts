@@ -75,8 +75,14 @@ export interface ClusterNodeOptions {
 /** Requests routed by the ring: each carries the cluster state it was routed by (fencing). */
 const routedTypes: ReadonlySet<DataRequest['type']> = new Set(['put', 'get', 'paxosPrepare', 'paxosAccept', 'paxosCommit']);
 
-/** An operator's ring change: accepted, with the member's ring status it moved to, or refused. */
-export type RingChangeResult = { ok: true; ringStatus: RingStatus; message: string } | { ok: false; reason: 'conflict' | 'not-found'; message: string };
+/**
+ * An operator's ring change: accepted, with the member's ring status it moved to and how
+ * many other members hold the change once this node has told them (spreadRingChange), or
+ * refused.
+ */
+export type RingChangeResult =
+  | { ok: true; ringStatus: RingStatus; message: string; told: Promise<number> }
+  | { ok: false; reason: 'conflict' | 'not-found'; message: string };
 
 export interface ClusterNodeDeps {
   self: MemberAddress;
@@ -494,9 +500,7 @@ export class ClusterNode {
   join(): RingChangeResult {
     const ring = this.membership.ringOf(this.nodeId);
     if (ring !== 'standby') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not on standby: only a node started with --standby is told to join` };
-    this.membership.advanceRing(this.nodeId, 'joining');
-    void this.spreadRingChange();
-    return { ok: true, ringStatus: 'joining', message: `${this.nodeId} is joining: its ranges stream to it, then it is normal` };
+    return this.moveRing(this.nodeId, 'joining', `${this.nodeId} is joining: its ranges stream to it, then it is normal`);
   }
 
   /**
@@ -506,17 +510,11 @@ export class ClusterNode {
    */
   leave(): RingChangeResult {
     const ring = this.membership.ringOf(this.nodeId);
-    if (ring === 'standby') {
-      this.membership.advanceRing(this.nodeId, 'left');
-      void this.spreadRingChange();
-      return { ok: true, ringStatus: 'left', message: `${this.nodeId} was on standby and held no ranges: it has left` };
-    }
+    if (ring === 'standby') return this.moveRing(this.nodeId, 'left', `${this.nodeId} was on standby and held no ranges: it has left`);
     if (ring !== 'normal') return { ok: false, reason: 'conflict', message: `${this.nodeId} is ${ring}, not normal: only a normal member (or one on standby) can leave` };
     const refusal = this.tooFewAfterRemoving(this.nodeId);
     if (refusal !== undefined) return refusal;
-    this.membership.advanceRing(this.nodeId, 'leaving');
-    void this.spreadRingChange();
-    return { ok: true, ringStatus: 'leaving', message: `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops` };
+    return this.moveRing(this.nodeId, 'leaving', `${this.nodeId} is leaving: its ranges stream to their new owners, then it stops`);
   }
 
   /**
@@ -535,14 +533,14 @@ export class ClusterNode {
     const refusal = this.tooFewAfterRemoving(nodeId);
     if (refusal !== undefined) return refusal;
     // A member that holds no ranges yet (standby, or joining) has nothing to re-replicate.
-    if (ring !== undefined && holdsNoRanges(ring)) {
-      this.membership.advanceRing(nodeId, 'left');
-      void this.spreadRingChange();
-      return { ok: true, ringStatus: 'left', message: `${nodeId} was ${ring} and held no ranges: it has left` };
-    }
-    this.membership.advanceRing(nodeId, 'leaving');
-    void this.spreadRingChange();
-    return { ok: true, ringStatus: 'leaving', message: `${nodeId} is being removed: the other replicas re-replicate its ranges` };
+    if (ring !== undefined && holdsNoRanges(ring)) return this.moveRing(nodeId, 'left', `${nodeId} was ${ring} and held no ranges: it has left`);
+    return this.moveRing(nodeId, 'leaving', `${nodeId} is being removed: the other replicas re-replicate its ranges`);
+  }
+
+  /** An accepted ring change: moves `nodeId` on to `status` and tells the other members at once. */
+  private moveRing(nodeId: string, status: RingStatus, message: string): RingChangeResult {
+    this.membership.advanceRing(nodeId, status);
+    return { ok: true, ringStatus: status, message, told: this.spreadRingChange() };
   }
 
   /**
