@@ -4,6 +4,7 @@ export * from './limits.js';
 export * from './rng.js';
 export * from './clock/clock.js';
 export * from './clock/background-budget.js';
+export * from './clock/recent-peak.js';
 export * from './clock/token-bucket.js';
 export * from './clock/hlc.js';
 export * from './clock/virtual-clock.js';

@@ -113,6 +113,14 @@ export const transferRecordsPerBatchMax = 20_000;
 export const transferBatchWallMsMax = 2000;
 /** Records of a batch the receiver stores before it takes its pause (clock/background-budget.ts). */
 export const transferRecordsPerApply = 1000;
+/**
+ * Records (or keys) a slice of background work takes in one transaction while clients
+ * load the node: a transfer's slice stored, a cleanup's page dropped. A slice of 1,000
+ * held a receiving node's event loop for 25-140 ms on a shared 2-core machine (its
+ * transaction's puts, preempted), and every request waiting on it; a quarter of that costs
+ * about a quarter more CPU per record in commits (issue 14).
+ */
+export const backgroundSliceUnderLoad = 250;
 
 // Backup and restore (issue 12, cluster/restore-writes.ts, packages/server/src/backup/).
 /** Records one POST /admin/restore may carry (its bytes are bounded by the node's body limit too). */

@@ -18,6 +18,7 @@ import {
   backgroundIdleHeadroom,
   backgroundPauseMsMax,
   backgroundShareMin,
+  backgroundSliceUnderLoad,
 } from '../limits.js';
 import { yieldTurn, type Clock } from './clock.js';
 
@@ -51,6 +52,20 @@ export interface BackgroundPace {
   pause(startedAtMs: number): Promise<void>;
   /** The pause `turn` would take now, in ms (0 when background work may run at full speed). */
   pauseMsAfter(startedAtMs: number): number;
+  /**
+   * Whether clients load this node now, so that background work gives way: it then works
+   * in smaller slices (`backgroundSlice`), each holding the event loop for less.
+   */
+  underLoad(): boolean;
+}
+
+/**
+ * The records (or keys) one slice of background work takes in a single step on the event
+ * loop, such as one write transaction: `full` with no clients to wait on it, fewer while
+ * clients load the node (limits.ts, backgroundSliceUnderLoad).
+ */
+export function backgroundSlice(pace: BackgroundPace | undefined, full: number): number {
+  return pace?.underLoad() === true ? Math.min(full, backgroundSliceUnderLoad) : full;
 }
 
 export interface BackgroundBudgetOptions {
@@ -133,6 +148,10 @@ export class BackgroundBudget implements BackgroundPace {
     const busy = byCount < 1 ? this.load?.busyShare?.() : undefined;
     if (busy === undefined) return byCount;
     return idleShare(busy, this.ownShare(), this.options.headroom, byCount, this.load?.cpuPressure?.() ?? 0);
+  }
+
+  underLoad(): boolean {
+    return this.share() < 1;
   }
 
   pauseMsAfter(startedAtMs: number): number {

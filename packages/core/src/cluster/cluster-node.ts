@@ -5,6 +5,7 @@
 // storage, sockets and time; tests and the simulator give it a MemoryEngine, a
 // MemoryNetwork and a VirtualClock. Same code either way (docs/style.md, "One code path, many worlds").
 import { BackgroundBudget, type ClientLoad } from '../clock/background-budget.js';
+import { InflightCount } from '../clock/recent-peak.js';
 import type { ByteRate } from '../clock/token-bucket.js';
 import type { Clock, TimerHandle } from '../clock/clock.js';
 import { HybridLogicalClock } from '../clock/hlc.js';
@@ -178,12 +179,15 @@ export class ClusterNode {
   private stopped = false;
   /** Background rounds still running: the shell waits for them before closing the engine. */
   private readonly inFlight = new Set<Promise<unknown>>();
+  /** Peers' requests on behalf of their clients being served here (withPeerClients). */
+  private readonly peerClients: InflightCount;
 
   /** `connect` builds the node's Transport from its request handler. */
   constructor(deps: ClusterNodeDeps, options: ClusterNodeOptions, connect: (handler: RequestHandler) => Transport) {
     this.deps = deps;
     this.options = options;
-    this.budget = new BackgroundBudget(deps.clock, deps.clientLoad);
+    this.peerClients = new InflightCount(() => deps.clock.nowMs());
+    this.budget = new BackgroundBudget(deps.clock, deps.clientLoad && withPeerClients(deps.clientLoad, this.peerClients));
     this.hlc = deps.hlc ?? new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
     // Membership needs the transport, and the transport needs the handler built from
     // membership: the membership gets a forwarder that is connected below.
@@ -318,7 +322,7 @@ export class ClusterNode {
           pace: { budget: this.budget, clock: deps.clock },
         }),
     });
-    this.handleRequest = pacedForPeers(replicaHandler, this.budget);
+    this.handleRequest = pacedForPeers(countedForClients(replicaHandler, this.peerClients), this.budget);
     const transport = connect(this.handleRequest);
     connected.transport = transport;
     this.transport = transport;
@@ -904,4 +908,37 @@ function pacedForPeers(handler: RequestHandler, budget: BackgroundBudget): Reque
     await budget.pause(startedAtMs);
     return reply;
   };
+}
+
+/**
+ * Peer requests a coordinator sends for its clients: a replica's reads and writes,
+ * conditional writes' rounds and listings (not a watch's polls, which come whether or not
+ * anything is written, nor gossip, repair or transfers).
+ */
+const clientRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['get', 'put', 'paxosPrepare', 'paxosAccept', 'paxosCommit', 'scanRecords']);
+
+/** Counts the peer requests served for clients in `inflight` while each is served. */
+function countedForClients(handler: RequestHandler, inflight: InflightCount): RequestHandler {
+  return async (body, from) => {
+    if (!clientRequestTypes.has(body.type)) return handler(body, from);
+    inflight.begin();
+    try {
+      return await handler(body, from);
+    } finally {
+      inflight.end();
+    }
+  };
+}
+
+/**
+ * The shell's client load plus the peers' requests served for their clients. A replica
+ * serves clients it never sees: a member that is leaving, or one the load balancer sends
+ * no client, still answers every coordinator's reads and writes, and its background work
+ * (a leave's transfer) must give way to them as to its own clients.
+ */
+function withPeerClients(load: ClientLoad, peers: InflightCount): ClientLoad {
+  const composed: ClientLoad = { inflight: () => load.inflight() + peers.recent() };
+  if (load.busyShare !== undefined) composed.busyShare = () => load.busyShare?.();
+  if (load.cpuPressure !== undefined) composed.cpuPressure = () => load.cpuPressure?.();
+  return composed;
 }

@@ -13,7 +13,7 @@
 //    drops the keys this node no longer owns, so every key ends on exactly N nodes (a
 //    cleanup job). Those keys lie in the arcs of the ranges this node does not replicate:
 //    the engine's ring index counts them and walks only those arcs (storage/ring-order.ts).
-import type { BackgroundPace } from '../clock/background-budget.js';
+import { backgroundSlice, type BackgroundPace } from '../clock/background-budget.js';
 import { pacedTurn, type Clock } from '../clock/clock.js';
 import type { Membership } from '../membership/membership.js';
 import { gainers, type Placement } from '../ring/placement.js';
@@ -333,13 +333,22 @@ export class Rebalancer {
     return page;
   }
 
-  /** Drops `entries` where they still hold the version walked; resolves to the time it took. */
+  /**
+   * Drops `entries` where they still hold the version walked; resolves to the time it took.
+   * One transaction for the page, or under client load a few smaller ones, one after
+   * another (each holds the event loop while it removes); the page's walk and hand-off
+   * stay whole, so the new replicas are asked as often as before.
+   */
   private async drop(entries: readonly ScanEntry[], job: CleanupJob): Promise<number> {
     const startedAtMs = this.deps.clock.nowMs();
-    const removed = await this.deps.engine.discard(entries.map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
-    job.dropped += removed.length;
-    for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
-    this.deps.events?.keysCleanedUp?.(removed.length);
+    for (let from = 0; from < entries.length; ) {
+      const to = from + backgroundSlice(this.deps.budget, cleanupPage);
+      const removed = await this.deps.engine.discard(entries.slice(from, to).map(({ key, record }) => ({ key, hlc: record.hlc, nodeId: record.nodeId })));
+      from = to;
+      job.dropped += removed.length;
+      for (const { key, record } of removed) job.droppedBytes += payloadBytesOf(key, record);
+      this.deps.events?.keysCleanedUp?.(removed.length);
+    }
     return this.deps.clock.nowMs() - startedAtMs;
   }
 

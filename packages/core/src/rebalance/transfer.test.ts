@@ -11,7 +11,7 @@ import { valueBytesOf } from '../cluster/key-scan.js';
 import type { DataRequest, Transport } from '../protocol/transport.js';
 import { loadKeyHasher, type KeyHasher } from '../ring/hash.js';
 import { buildRing, transitionId, type Placement } from '../ring/placement.js';
-import { transferBatchBytesMax, transferBatchWallMsMax } from '../limits.js';
+import { backgroundSliceUnderLoad, transferBatchBytesMax, transferBatchWallMsMax, transferRecordsPerApply } from '../limits.js';
 import type { TransferScanRequest } from '../protocol/messages.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { MemoryJobStore } from './job.js';
@@ -61,7 +61,7 @@ function transferFor(
   store: MemoryJobStore,
   batchesPerRun: number,
   isAvailable = (_nodeId: string) => true,
-  paced: { clock?: VirtualClock; rate?: TokenBucket; budget?: BackgroundPace } = {},
+  paced: { clock?: VirtualClock; rate?: TokenBucket; budget?: BackgroundPace; recordsPerBatch?: number } = {},
 ) {
   return new Transfer(
     {
@@ -76,7 +76,7 @@ function transferFor(
       store,
       current: (transition) => transition === context.placement.transition,
     },
-    { recordsPerBatch: 100, batchesPerRun },
+    { recordsPerBatch: paced.recordsPerBatch ?? 100, batchesPerRun },
   );
 }
 
@@ -186,6 +186,7 @@ describe('transfer', () => {
       turn: async (startedAtMs) => void paced.push(clock.nowMs() - startedAtMs),
       pause: async (startedAtMs) => void paced.push(clock.nowMs() - startedAtMs),
       pauseMsAfter: () => 0,
+      underLoad: () => false,
     };
     const engine = new MemoryEngine(hash);
     const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { clock, budget });
@@ -195,6 +196,28 @@ describe('transfer', () => {
       paced.every((workMs) => workMs < sourceDelayMs),
       `the work a batch was paced for (ms): ${paced.join(', ')}; storing one takes no time on this clock`,
     );
+  });
+
+  it('stores a batch in smaller slices while clients load the node, each paced', async () => {
+    for (const underLoad of [false, true]) {
+      const context = await setUp();
+      const engine = new MemoryEngine(hash);
+      const slices: number[] = [];
+      const applyBatch = engine.applyBatch.bind(engine);
+      engine.applyBatch = (entries) => {
+        slices.push(entries.length);
+        return applyBatch(entries);
+      };
+      let pauses = 0;
+      const budget: BackgroundPace = { turn: async () => undefined, pause: async () => void pauses++, pauseMsAfter: () => 0, underLoad: () => underLoad };
+      const transfer = transferFor(context, engine, new MemoryJobStore(), 10_000, undefined, { budget, recordsPerBatch: 5000 });
+      assert.equal(await runOnClock(transfer, context.plan, new VirtualClock()), true);
+      const largest = Math.max(...slices);
+      if (underLoad) assert.equal(largest, backgroundSliceUnderLoad, `slices of ${slices.join(', ')} records under load`);
+      else assert.ok(largest > backgroundSliceUnderLoad && largest <= transferRecordsPerApply, `slices of ${slices.join(', ')} records with no clients`);
+      assert.equal(pauses, slices.length, 'a pause after each slice');
+      for (const key of context.gained) assert.ok((await engine.get(key)) !== undefined, `${key} stored`);
+    }
   });
 
   it('bounds a batch by bytes: large values move a few to a message', async () => {
@@ -229,6 +252,7 @@ describe('transfer', () => {
         pauses++;
       },
       pauseMsAfter: () => 0,
+      underLoad: () => false,
     };
     const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 10_000 };
     const reply = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source, pace: { budget, clock } });
@@ -249,6 +273,7 @@ describe('transfer', () => {
       turn: async () => void clock.advance(2500),
       pause: async () => undefined,
       pauseMsAfter: () => 0,
+      underLoad: () => false,
     };
     const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 10_000 };
     const unpaced = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source });

@@ -11,7 +11,7 @@
 // once, and once a source's batch arrives its next one is asked for, and comes while this
 // one's records are applied as one write (Engine.applyBatch): one transaction, committed after the client
 // writes waiting, so a batch does not hold them up.
-import type { BackgroundPace } from '../clock/background-budget.js';
+import { backgroundSlice, type BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import type { ByteRate } from '../clock/token-bucket.js';
 import { payloadBytesOf } from '../cluster/key-scan.js';
@@ -284,10 +284,13 @@ export class Transfer {
     // Stored a slice at a time, each paced by the budget for the work it took: a whole
     // batch's work is longer than the longest pause, so pacing once per batch gave
     // background work more than its share under client load.
+    // Smaller slices while clients load this node: each one's transaction holds the event loop.
     let stored = 0;
-    for (let from = 0; from < taken.length; from += transferRecordsPerApply) {
+    for (let from = 0; from < taken.length; ) {
       const sliceStartedAtMs = this.deps.clock.nowMs();
-      const outcomes = await this.deps.engine.applyBatch(taken.slice(from, from + transferRecordsPerApply));
+      const to = from + backgroundSlice(this.deps.budget, transferRecordsPerApply);
+      const outcomes = await this.deps.engine.applyBatch(taken.slice(from, to));
+      from = to;
       stored += outcomes.filter((outcome) => outcome.applied).length;
       await this.deps.budget?.pause(sliceStartedAtMs);
     }

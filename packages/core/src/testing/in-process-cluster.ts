@@ -5,6 +5,7 @@
 // simulator can inject clock and disk faults without touching the core.
 import { MemoryChangeStore } from '../watch/change-log.js';
 import { VirtualClock } from '../clock/virtual-clock.js';
+import type { ClientLoad } from '../clock/background-budget.js';
 import { ClusterNode, type ClusterNodeDeps, type ClusterNodeOptions } from '../cluster/cluster-node.js';
 import { MemoryPaxosStore } from '../cluster/paxos.js';
 import { MemoryHintStore } from '../handoff/hint-store.js';
@@ -32,6 +33,8 @@ export interface InProcessClusterOptions {
   networkObserver?: MemoryNetworkObserver;
   /** Core events of each node, by node id (read repairs, hints, anti-entropy). */
   events?: (nodeId: string) => ClusterNodeDeps['events'];
+  /** The client load each node's shell would report (clock/background-budget.ts), by node id; none by default. */
+  clientLoad?: (nodeId: string) => ClientLoad | undefined;
   /** A node's process stopped (a crash, or a node that left stopping): its clients lose their connections. */
   crashed?: (nodeId: string) => void;
 }
@@ -274,6 +277,7 @@ export class InProcessCluster {
       clock: member.clock,
       rng: this.rng,
       hash: this.options.hash,
+      ...withClientLoad(this.options.clientLoad?.(member.nodeId)),
       events: {
         ...events,
         membersChanged: (members) => {
@@ -292,4 +296,8 @@ export class InProcessCluster {
     };
     return new ClusterNode(withPlantedBugs(deps, this.options.plantedBugs ?? {}), this.nodeOptions, (handler) => this.network.attach(self, handler));
   }
+}
+
+function withClientLoad(clientLoad: ClientLoad | undefined): Pick<ClusterNodeDeps, 'clientLoad'> {
+  return clientLoad === undefined ? {} : { clientLoad };
 }

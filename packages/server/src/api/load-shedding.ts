@@ -27,6 +27,7 @@ import {
   backgroundBusyWindowMs,
   inflightBodyBytesMaxDefault,
   inflightRequestsMaxDefault,
+  InflightCount,
   largeBodyBytes,
   overloadRetryAfterSecondsDefault,
   replicaBacklogBytesMax,
@@ -60,23 +61,18 @@ export const loadSheddingDefaults: LoadSheddingOptions = {
 /** Why a request was shed (a metric label). */
 export type ShedReason = 'requests' | 'body-bytes' | 'busy' | 'replica-backlog' | 'peer-queue';
 
-/** How long a burst of client requests keeps counting as load after it ended (ClientLoad). */
-const recentLoadWindowMs = 1000;
-
 /** Node's `performance.eventLoopUtilization`: a mark, or the difference between two. */
 export type EventLoopUtilizationMeter = (current?: EventLoopUtilization, previous?: EventLoopUtilization) => EventLoopUtilization;
 
 /** Counts a node's client requests and body bytes in flight, and decides which to shed. */
 export class LoadShedder implements ClientLoad {
   readonly options: LoadSheddingOptions;
-  private requests = 0;
+  private readonly requests: InflightCount;
   private bodyBytes = 0;
   /** Bodies of at least largeBodyBytes in flight. */
   private largeBodies = 0;
   /** When a request without a large body last came (admitted, or served by the fast read path). */
   private lastSmallAtMs = Number.NEGATIVE_INFINITY;
-  private recentPeak = 0;
-  private recentPeakAtMs = 0;
   private readonly shed = new Map<ShedReason, number>();
   private readonly nowMs: () => number;
   private readonly replicaBacklogBytes: () => number;
@@ -102,6 +98,7 @@ export class LoadShedder implements ClientLoad {
   ) {
     this.options = { ...loadSheddingDefaults, ...options };
     this.nowMs = nowMs;
+    this.requests = new InflightCount(nowMs);
     this.replicaBacklogBytes = replicaBacklogBytes;
     this.eventLoop = eventLoop;
     this.eventLoopMark = eventLoop();
@@ -116,11 +113,10 @@ export class LoadShedder implements ClientLoad {
   admit(bodyBytes: number): ShedReason | undefined {
     const shed = this.boundBroken(bodyBytes);
     if (shed !== undefined) return this.count(shed);
-    this.requests++;
+    this.requests.begin();
     this.bodyBytes += bodyBytes;
     if (bodyBytes >= largeBodyBytes) this.largeBodies++;
     else this.lastSmallAtMs = this.nowMs();
-    this.notePeak();
     return undefined;
   }
 
@@ -134,7 +130,7 @@ export class LoadShedder implements ClientLoad {
   }
 
   private boundBroken(bodyBytes: number): ShedReason | undefined {
-    if (this.requests >= this.options.inflightRequestsMax) return 'requests';
+    if (this.requests.now() >= this.options.inflightRequestsMax) return 'requests';
     if (bodyBytes > 0 && this.bodyBytes > 0 && this.bodyBytes + bodyBytes > this.options.inflightBodyBytesMax) return 'body-bytes';
     if (bodyBytes >= largeBodyBytes && this.largeBodies > 0 && this.othersWaitOnBusyLoop()) return 'busy';
     if (bodyBytes > 0 && this.replicaBacklogBytes() > this.options.replicaBacklogBytesMax) return 'replica-backlog';
@@ -143,10 +139,10 @@ export class LoadShedder implements ClientLoad {
 
   /** Gives back what `admit` took, once the request's answer is sent or it was abandoned. */
   release(bodyBytes: number): void {
-    this.requests--;
     this.bodyBytes -= bodyBytes;
     if (bodyBytes >= largeBodyBytes) this.largeBodies--;
-    if (this.requests < 0 || this.bodyBytes < 0) throw new Error(`load shedding released more than it admitted (${this.requests} requests, ${this.bodyBytes} bytes)`);
+    if (this.requests.now() <= 0 || this.bodyBytes < 0) throw new Error(`load shedding released more than it admitted (${this.requests.now()} requests, ${this.bodyBytes} bytes)`);
+    this.requests.end();
   }
 
   /** Counts a request shed elsewhere (a peer's request refused as its queue was full). */
@@ -157,7 +153,7 @@ export class LoadShedder implements ClientLoad {
   }
 
   inflightRequests(): number {
-    return this.requests;
+    return this.requests.now();
   }
 
   inflightBodyBytes(): number {
@@ -178,8 +174,7 @@ export class LoadShedder implements ClientLoad {
    * background page ends, yet its latency is what the budget protects.
    */
   inflight(): number {
-    if (this.nowMs() - this.recentPeakAtMs > recentLoadWindowMs) return this.requests;
-    return Math.max(this.requests, this.recentPeak);
+    return this.requests.recent();
   }
 
   /**
@@ -207,14 +202,6 @@ export class LoadShedder implements ClientLoad {
   private othersWaitOnBusyLoop(): boolean {
     if (this.options.busyShareMax >= 1 || this.nowMs() - this.lastSmallAtMs > backgroundBusyWindowMs) return false;
     return (this.busyShare() ?? 0) > this.options.busyShareMax;
-  }
-
-  private notePeak(): void {
-    const nowMs = this.nowMs();
-    if (this.requests >= this.recentPeak || nowMs - this.recentPeakAtMs > recentLoadWindowMs) {
-      this.recentPeak = this.requests;
-      this.recentPeakAtMs = nowMs;
-    }
   }
 }
 
