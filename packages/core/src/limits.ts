@@ -111,6 +111,8 @@ export const transferRecordsPerBatchMax = 20_000;
  * hard its clients make it pause.
  */
 export const transferBatchWallMsMax = 2000;
+/** How long a transfer's source keeps its count of the keys it sends an asker (rebalance/transfer-source.ts, SendingTotals). */
+export const transferTotalRefreshMs = 5000;
 /** Records of a batch the receiver stores before it takes its pause (clock/background-budget.ts). */
 export const transferRecordsPerApply = 1000;
 /**

@@ -27,7 +27,7 @@ import { MemoryJobStore, type JobStore } from '../rebalance/job.js';
 import { handOff, type CleanupHandoff } from '../rebalance/cleanup-handoff.js';
 import { Rebalancer } from '../rebalance/rebalancer.js';
 import { Transfer, type TransferOptions } from '../rebalance/transfer.js';
-import { transferBatchFor } from '../rebalance/transfer-source.js';
+import { SendingTotals, transferBatchFor } from '../rebalance/transfer-source.js';
 import { purgedBy, TombstonePurge, type PurgePolicy, type TombstonePurgeOptions } from '../repair/tombstone-purge.js';
 import type { Rng } from '../rng.js';
 import type { Engine } from '../storage/engine.js';
@@ -305,6 +305,7 @@ export class ClusterNode {
       observe: (hlc) => this.hlc.observe(hlc),
       retention: { nowMs: () => deps.clock.nowMs(), ms: options.idempotencyRetentionMs ?? idempotencyRetentionSecondsDefault * 1000 },
     });
+    const sendingTotals = new SendingTotals(() => deps.clock.nowMs());
     const replicaHandler = createPeerHandler({
       ...replicaWrites,
       paxos: acceptor,
@@ -320,6 +321,7 @@ export class ClusterNode {
           placement: () => this.currentPlacement,
           engine: this.engine,
           pace: { budget: this.budget, clock: deps.clock },
+          totals: sendingTotals,
         }),
     });
     this.handleRequest = pacedForPeers(countedForClients(replicaHandler, this.peerClients), this.budget);

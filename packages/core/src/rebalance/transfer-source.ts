@@ -9,7 +9,7 @@
 import type { BackgroundPace } from '../clock/background-budget.js';
 import type { Clock } from '../clock/clock.js';
 import { valueBytesOf } from '../cluster/key-scan.js';
-import { transferBatchBytesMax, transferBatchWallMsMax, transferRecordsPerBatchMax } from '../limits.js';
+import { transferBatchBytesMax, transferBatchWallMsMax, transferRecordsPerBatchMax, transferTotalRefreshMs } from '../limits.js';
 import type { TransferBatchReply, TransferScanRequest } from '../protocol/messages.js';
 import { sendingArcs, type Placement } from '../ring/placement.js';
 import type { RingArc } from '../ring/ring.js';
@@ -29,6 +29,36 @@ export interface TransferSourceDeps {
   engine: Engine;
   /** Paces the walk by its own work, a turn between pages and a pause after the last; without it the pages follow one another at once. */
   pace?: { budget: BackgroundPace; clock: Clock };
+  /** Keeps each asker's total a while (SendingTotals); counted again for every batch without it. */
+  totals?: SendingTotals;
+}
+
+/**
+ * The keys this node sends each asking member in a transition, the `total` of every batch
+ * it answers (the asker's progress): counted from the engine's bucket digests and the rows
+ * at the arcs' edges, which takes tens of milliseconds of the event loop at once over a
+ * few hundred arcs. Asked for every batch, that was a long task on the source for each
+ * 256 KiB it sent; so a count is kept for `refreshMs`, per asker and transition.
+ */
+export class SendingTotals {
+  private readonly counted = new Map<string, { of: string; total: number; atMs: number }>();
+  private readonly nowMs: () => number;
+  private readonly refreshMs: number;
+
+  constructor(nowMs: () => number, refreshMs = transferTotalRefreshMs) {
+    this.nowMs = nowMs;
+    this.refreshMs = refreshMs;
+  }
+
+  /** The total for `forNode` over what `of` names (transition and unavailable members), counted by `count` when not kept or kept too long. */
+  async of(forNode: string, of: string, count: () => Promise<number>): Promise<number> {
+    const kept = this.counted.get(forNode);
+    const nowMs = this.nowMs();
+    if (kept !== undefined && kept.of === of && nowMs - kept.atMs < this.refreshMs) return kept.total;
+    const total = await count();
+    this.counted.set(forNode, { of, total, atMs: nowMs });
+    return total;
+  }
 }
 
 export async function transferBatchFor(request: TransferScanRequest, deps: TransferSourceDeps): Promise<TransferBatchReply> {
@@ -39,8 +69,12 @@ export async function transferBatchFor(request: TransferScanRequest, deps: Trans
   const batchStartedAtMs = deps.pace?.clock.nowMs() ?? 0;
   let workStartedAtMs = batchStartedAtMs;
   const arcs = sendingArcs(placement.read, placement.target, deps.selfId, request.forNode, new Set(request.unavailable));
-  let total = 0;
-  for (const arc of arcs) total += (await deps.engine.summarize(arc.start, arc.end)).keys;
+  const count = async () => {
+    let keys = 0;
+    for (const arc of arcs) keys += (await deps.engine.summarize(arc.start, arc.end)).keys;
+    return keys;
+  };
+  const total = deps.totals === undefined ? await count() : await deps.totals.of(request.forNode, `${placement.transition} ${[...request.unavailable].sort().join(',')}`, count);
   const limit = Math.max(1, Math.min(request.limit, transferRecordsPerBatchMax));
   const entries: Array<[string, StoredRecord]> = [];
   let bytes = 0;

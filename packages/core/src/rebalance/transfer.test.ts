@@ -16,7 +16,7 @@ import type { TransferScanRequest } from '../protocol/messages.js';
 import { MemoryEngine } from '../storage/memory-engine.js';
 import { MemoryJobStore } from './job.js';
 import { Transfer, type TransferPlan } from './transfer.js';
-import { transferBatchFor } from './transfer-source.js';
+import { SendingTotals, transferBatchFor } from './transfer-source.js';
 
 let hash: KeyHasher;
 before(async () => {
@@ -218,6 +218,39 @@ describe('transfer', () => {
       assert.equal(pauses, slices.length, 'a pause after each slice');
       for (const key of context.gained) assert.ok((await engine.get(key)) !== undefined, `${key} stored`);
     }
+  });
+
+  it("counts the keys it sends an asker once a while, not for every batch (SendingTotals)", async () => {
+    const context = await setUp();
+    const source = context.sources.get('a')!;
+    let summaries = 0;
+    const summarize = source.summarize.bind(source);
+    source.summarize = (start, end) => {
+      summaries++;
+      return summarize(start, end);
+    };
+    const clock = new VirtualClock(0);
+    const totals = new SendingTotals(() => clock.nowMs(), 5000);
+    const request: TransferScanRequest = { type: 'transferScan', readRing: context.plan.readRing, targetRing: context.plan.targetRing, forNode: 'g', unavailable: [], after: null, limit: 100 };
+    const unkept = await transferBatchFor(request, { selfId: 'a', placement: () => context.placement, engine: source });
+    const perCount = summaries;
+    assert.ok(perCount > 1 && unkept.total > 100, `${perCount} arcs summed to ${unkept.total} keys`);
+    let after = unkept.next;
+    for (let batch = 0; batch < 3; batch++) {
+      const reply = await transferBatchFor({ ...request, after }, { selfId: 'a', placement: () => context.placement, engine: source, totals });
+      assert.equal(reply.total, unkept.total);
+      after = reply.next;
+    }
+    assert.equal(summaries, 2 * perCount, 'counted once for three batches');
+    // b, a member of both rings, is sent nothing: its count (of no arcs) is kept beside g's.
+    assert.equal((await transferBatchFor({ ...request, forNode: 'b' }, { selfId: 'a', placement: () => context.placement, engine: source, totals })).total, 0);
+    await transferBatchFor({ ...request, after }, { selfId: 'a', placement: () => context.placement, engine: source, totals });
+    assert.equal(summaries, 2 * perCount, "g's count is kept while b's is");
+    clock.advance(5000);
+    await transferBatchFor({ ...request, after }, { selfId: 'a', placement: () => context.placement, engine: source, totals });
+    assert.equal(summaries, 3 * perCount, 'counted again once the count is 5 s old');
+    await transferBatchFor({ ...request, after, unavailable: ['c'] }, { selfId: 'a', placement: () => context.placement, engine: source, totals });
+    assert.ok(summaries > 3 * perCount, 'and again when the unavailable members change');
   });
 
   it('bounds a batch by bytes: large values move a few to a message', async () => {
