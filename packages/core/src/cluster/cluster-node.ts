@@ -34,7 +34,7 @@ import type { Engine } from '../storage/engine.js';
 import { MemoryHintStore, type HintStore } from '../handoff/hint-store.js';
 import { HintedHandoff, type HintedHandoffEvents } from '../handoff/hinted-handoff.js';
 import { AntiEntropy, type AntiEntropyEvents, type AntiEntropyOptions } from '../repair/anti-entropy.js';
-import { holdsNoRanges, inRing, strictFencing, type FencingPolicy } from './cluster-state.js';
+import { holdsNoRanges, inRing, laterRingStatus, strictFencing, type FencingPolicy } from './cluster-state.js';
 import { Coordinator, type CoordinatorEvents, type CoordinatorOptions } from './coordinator.js';
 import type { QuorumPolicy } from './quorum-policy.js';
 import { applyChosen, createPeerHandler, localReplicaOf } from './peer-handler.js';
@@ -546,7 +546,7 @@ export class ClusterNode {
   /** An accepted ring change: moves `nodeId` on to `status` and tells the other members at once. */
   private moveRing(nodeId: string, status: RingStatus, message: string): RingChangeResult {
     this.membership.advanceRing(nodeId, status);
-    return { ok: true, ringStatus: status, message, told: this.spreadRingChange() };
+    return { ok: true, ringStatus: status, message, told: this.spreadRingChange(nodeId, status) };
   }
 
   /**
@@ -629,9 +629,31 @@ export class ClusterNode {
    * remove and then lost its disk before its next gossip round would take the removal with
    * it (simulator seed 1030600 of slow-gossip). Resolves with how many members now hold it.
    */
-  spreadRingChange(): Promise<number> {
+  spreadRingChange(nodeId: string, status: RingStatus): Promise<number> {
     const others = this.membership.list().filter((member) => member.nodeId !== this.nodeId && member.state !== 'down' && member.ring !== 'left');
-    return Promise.all(others.map((member) => this.exchangeState(member.nodeId))).then((answers) => answers.filter(Boolean).length);
+    return Promise.all(others.map((member) => this.holdsAfterTelling(member.nodeId, nodeId, status))).then((answers) => answers.filter(Boolean).length);
+  }
+
+  /**
+   * Tells `other` the state this node holds now and resolves with whether its answer shows
+   * `nodeId` at `status` or later. An exchange already running sent an older state (a ring
+   * change made since is not in it), so it is waited for and a new one follows; and an
+   * answer is not a hold: a member that still holds the removed node up keeps it as it was
+   * until it finds it down too (Membership.mergeRelayed). Counting answers said members
+   * held a removal they had not taken.
+   */
+  private holdsAfterTelling(other: string, nodeId: string, status: RingStatus): Promise<boolean> {
+    const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
+    const running = this.exchanges.get(other) ?? Promise.resolve(true);
+    return this.track(
+      running
+        .then(() => this.membership.exchangeState(other, probeTimeoutMs))
+        .then((held) => {
+          this.exchangedAtMs.set(other, this.deps.clock.nowMs());
+          const theirs = held.find((update) => update.nodeId === nodeId)?.ring;
+          return theirs !== undefined && laterRingStatus(theirs, status) === theirs;
+        }),
+    ).catch(() => false);
   }
 
   private tooFewAfterRemoving(nodeId: string): RingChangeResult | undefined {

@@ -103,9 +103,13 @@ describe('epoch fencing', () => {
     await cluster.start();
     cluster.crash('n4');
     for (let waitedMs = 0; waitedMs < 10_000 && cluster.member('n2').node.membership.stateOf('n4') !== 'down'; waitedMs += 100) await cluster.run(100);
-    assert.equal(cluster.member('n2').node.remove('n4').ok, true);
-    // Well within one gossip period (200 ms here), n2 loses its disk, and with it its word.
-    await cluster.run(10);
+    // The others take a relayed removal once they find n4 down themselves (Membership.mergeRelayed).
+    for (let waitedMs = 0; waitedMs < 10_000 && ['n1', 'n3'].some((nodeId) => cluster.member(nodeId).node.membership.stateOf('n4') !== 'down'); waitedMs += 100) await cluster.run(100);
+    const removed = cluster.member('n2').node.remove('n4');
+    assert.ok(removed.ok);
+    // The shell answers the operator once the others hold it (node.ts, onceTold); then,
+    // well within one gossip period (200 ms here), n2 loses its disk, and with it its word.
+    assert.equal(await cluster.settle(removed.told), 2, 'n1 and n3 hold the removal');
     cluster.crash('n2', { loseData: true });
     await cluster.run(50);
     for (const nodeId of ['n1', 'n3']) assert.ok(['leaving', 'left'].includes(cluster.member(nodeId).node.membership.ringOf('n4') ?? ''), `${nodeId} holds the removal`);
@@ -113,6 +117,27 @@ describe('epoch fencing', () => {
     for (let waitedMs = 0; waitedMs < 20_000 && cluster.member('n1').node.membership.ringOf('n4') !== 'left'; waitedMs += 250) await cluster.run(250);
     assert.equal(cluster.member('n1').node.membership.ringOf('n4'), 'left', 'the removal completed');
     cluster.stop();
+  });
+
+  it('counts as holding a removal only the members whose answer shows it, whether or not they still find the node up', async () => {
+    let heldBack = 0;
+    for (let seed = 44; seed < 56; seed++) {
+      const cluster = new InProcessCluster({ nodes: 4, seed, hash, yieldToEventLoop });
+      await cluster.start();
+      cluster.crash('n4');
+      const n2 = cluster.member('n2').node;
+      for (let waitedMs = 0; waitedMs < 10_000 && n2.membership.stateOf('n4') !== 'down'; waitedMs += 10) await cluster.run(10);
+      // An exchange with n1 already under way when the removal is made carries the state before it.
+      void n2.exchangeState('n1');
+      const removed = n2.remove('n4');
+      assert.ok(removed.ok);
+      const told = await cluster.settle(removed.told);
+      const holding = ['n1', 'n3'].filter((nodeId) => ['leaving', 'left'].includes(cluster.member(nodeId).node.membership.ringOf('n4') ?? ''));
+      assert.ok(told <= holding.length, `seed ${seed}: ${told} counted as holding the removal, held by ${holding.join(', ') || 'none'}`);
+      if (told < 2) heldBack++;
+      cluster.stop();
+    }
+    assert.ok(heldBack < 12, 'most seeds have both others hold it at once');
   });
 
   it('does not take a serving cluster for a forming one when a joiner hears no gossip from its first moment', async () => {

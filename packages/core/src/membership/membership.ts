@@ -573,18 +573,21 @@ export class Membership {
    * Gossip brings the same news in time; this brings it within a few round trips, however
    * late gossip is. A member that does not answer is left to gossip.
    */
-  async exchangeState(nodeId: string, timeoutMs: number): Promise<void> {
-    await this.exchangeWith(nodeId, timeoutMs);
+  async exchangeState(nodeId: string, timeoutMs: number): Promise<readonly MemberUpdate[]> {
+    const held = await this.exchangeWith(nodeId, timeoutMs);
     const relayed = [...this.claimsToCheck].slice(0, stateVerificationsMax);
     await Promise.all(relayed.map((member) => this.exchangeWith(member, timeoutMs).catch(() => undefined)));
+    return held;
   }
 
-  private async exchangeWith(nodeId: string, timeoutMs: number): Promise<void> {
+  /** Exchanges states with `nodeId`; resolves with what it holds after merging this node's (none for this node itself or an unknown one). */
+  private async exchangeWith(nodeId: string, timeoutMs: number): Promise<readonly MemberUpdate[]> {
     const address = this.addressOf(nodeId);
-    if (address === undefined || nodeId === this.selfId) return;
+    if (address === undefined || nodeId === this.selfId) return [];
     const reply = await this.deps.transport.request(address, { type: 'state', updates: this.allUpdates() }, timeoutMs);
     this.claimsToCheck.delete(nodeId);
     this.merge(reply.updates, this.senderAt(address, nodeId));
+    return reply.updates;
   }
 
   /** Every member, this node first (its claims about itself reach others only from itself). */
