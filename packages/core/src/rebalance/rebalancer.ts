@@ -316,10 +316,13 @@ export class Rebalancer {
 
   /** Up to `cleanupPage` keys from `arcs`, in ring order from `position`, which it moves on. */
   private async gatherPage(arcs: readonly RingArc[], position: ArcPosition): Promise<RingScanEntry[]> {
+    // Smaller pages while clients load this node: each page's walk, hand-off and drop hold
+    // its event loop in turn, and the nodes asked to take the keys are paced by their clients too.
+    const size = backgroundSlice(this.deps.budget, cleanupPage);
     const page: RingScanEntry[] = [];
-    while (page.length < cleanupPage && position.index < arcs.length) {
+    while (page.length < size && position.index < arcs.length) {
       const arc = arcs[position.index] as RingArc;
-      const wanted = cleanupPage - page.length;
+      const wanted = size - page.length;
       const part = await this.deps.engine.ringScan({ start: arc.start, end: arc.end, limit: wanted, ...(position.after !== undefined ? { after: position.after } : {}) });
       page.push(...part);
       const last = part[part.length - 1];
@@ -335,9 +338,9 @@ export class Rebalancer {
 
   /**
    * Drops `entries` where they still hold the version walked; resolves to the time it took.
-   * One transaction for the page, or under client load a few smaller ones, one after
-   * another (each holds the event loop while it removes); the page's walk and hand-off
-   * stay whole, so the new replicas are asked as often as before.
+   * One transaction for the page, or under client load (which may have come since the
+   * page was walked) a few smaller ones, one after another: each holds the event loop
+   * while it removes.
    */
   private async drop(entries: readonly ScanEntry[], job: CleanupJob): Promise<number> {
     const startedAtMs = this.deps.clock.nowMs();
