@@ -22,6 +22,18 @@ describe('InflightCount', () => {
     assert.equal(count.recent(), 1, 'one still in flight counts however long ago it began');
   });
 
+  it('counts one served at once as one more in flight for the window', () => {
+    let nowMs = 0;
+    const count = new InflightCount(() => nowMs, 1000);
+    count.served();
+    assert.deepEqual([count.now(), count.recent()], [0, 1]);
+    count.begin();
+    count.served();
+    assert.deepEqual([count.now(), count.recent()], [1, 2], 'one served beside one in flight');
+    nowMs = 1001;
+    assert.deepEqual([count.now(), count.recent()], [1, 1]);
+  });
+
   it('refuses an end without a beginning', () => {
     const count = new InflightCount(() => 0);
     assert.throws(() => count.end(), /never began/);

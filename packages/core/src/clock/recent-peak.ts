@@ -22,11 +22,15 @@ export class InflightCount {
   /** One more in flight. */
   begin(): void {
     this.count++;
-    const nowMs = this.nowMs();
-    if (this.count >= this.peak || nowMs - this.peakAtMs > this.windowMs) {
-      this.peak = this.count;
-      this.peakAtMs = nowMs;
-    }
+    this.notePeak(this.count);
+  }
+
+  /**
+   * One served at once, begun and ended now: it counts as one more in flight for the
+   * window, without a promise to await for its end (peer requests on every client request's path).
+   */
+  served(): void {
+    this.notePeak(this.count + 1);
   }
 
   /** One fewer in flight; throws when more end than began (a caller's bug). */
@@ -44,5 +48,13 @@ export class InflightCount {
   recent(): number {
     if (this.nowMs() - this.peakAtMs > this.windowMs) return this.count;
     return Math.max(this.count, this.peak);
+  }
+
+  private notePeak(count: number): void {
+    const nowMs = this.nowMs();
+    if (count >= this.peak || nowMs - this.peakAtMs > this.windowMs) {
+      this.peak = count;
+      this.peakAtMs = nowMs;
+    }
   }
 }

@@ -941,16 +941,15 @@ function pacedForPeers(handler: RequestHandler, budget: BackgroundBudget): Reque
  */
 const clientRequestTypes: ReadonlySet<DataRequest['type']> = new Set(['get', 'put', 'paxosPrepare', 'paxosAccept', 'paxosCommit', 'scanRecords']);
 
-/** Counts the peer requests served for clients in `inflight` while each is served. */
-function countedForClients(handler: RequestHandler, inflight: InflightCount): RequestHandler {
-  return async (body, from) => {
-    if (!clientRequestTypes.has(body.type)) return handler(body, from);
-    inflight.begin();
-    try {
-      return await handler(body, from);
-    } finally {
-      inflight.end();
-    }
+/**
+ * Counts each peer request served for clients in `served` as it comes. No async wrapper
+ * (a put or get is on every client request's path): each counts as one in flight for the
+ * window, however long it takes.
+ */
+function countedForClients(handler: RequestHandler, served: InflightCount): RequestHandler {
+  return (body, from) => {
+    if (clientRequestTypes.has(body.type)) served.served();
+    return handler(body, from);
   };
 }
 
