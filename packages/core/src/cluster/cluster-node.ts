@@ -18,7 +18,7 @@ import {
   watchRetentionBytesDefault,
   watchRetentionSecondsDefault,
 } from '../limits.js';
-import type { MemberAddress, RingStatus, Routed } from '../protocol/messages.js';
+import type { MemberAddress, MemberUpdate, RingStatus, Routed } from '../protocol/messages.js';
 import { PeerError, type DataRequest, type RequestHandler, type Transport } from '../protocol/transport.js';
 import type { KeyHasher } from '../ring/hash.js';
 import { isFormedAmong, nextPlacement, type Placement } from '../ring/placement.js';
@@ -585,18 +585,22 @@ export class ClusterNode {
   exchangeState(nodeId: string): Promise<boolean> {
     const running = this.exchanges.get(nodeId);
     if (running !== undefined) return running;
-    const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
-    const exchange = this.track(this.membership.exchangeState(nodeId, probeTimeoutMs))
-      .then(
-        () => true,
-        () => false,
-      )
-      .finally(() => {
-        this.exchanges.delete(nodeId);
-        this.exchangedAtMs.set(nodeId, this.deps.clock.nowMs());
-      });
+    const exchange = this.exchangeNow(nodeId)
+      .then((held) => held !== undefined)
+      .finally(() => this.exchanges.delete(nodeId));
     this.exchanges.set(nodeId, exchange);
     return exchange;
+  }
+
+  /** One exchange with `nodeId`, started now: resolves with what it holds after it, or undefined when it did not answer; never rejects. */
+  private exchangeNow(nodeId: string): Promise<readonly MemberUpdate[] | undefined> {
+    const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
+    return this.track(this.membership.exchangeState(nodeId, probeTimeoutMs))
+      .then(
+        (held) => held,
+        () => undefined,
+      )
+      .finally(() => this.exchangedAtMs.set(nodeId, this.deps.clock.nowMs()));
   }
 
   /**
@@ -642,18 +646,10 @@ export class ClusterNode {
    * until it finds it down too (Membership.mergeRelayed). Counting answers said members
    * held a removal they had not taken.
    */
-  private holdsAfterTelling(other: string, nodeId: string, status: RingStatus): Promise<boolean> {
-    const probeTimeoutMs = this.options.membership.probeTimeoutMs ?? 500;
-    const running = this.exchanges.get(other) ?? Promise.resolve(true);
-    return this.track(
-      running
-        .then(() => this.membership.exchangeState(other, probeTimeoutMs))
-        .then((held) => {
-          this.exchangedAtMs.set(other, this.deps.clock.nowMs());
-          const theirs = held.find((update) => update.nodeId === nodeId)?.ring;
-          return theirs !== undefined && laterRingStatus(theirs, status) === theirs;
-        }),
-    ).catch(() => false);
+  private async holdsAfterTelling(other: string, nodeId: string, status: RingStatus): Promise<boolean> {
+    await this.exchanges.get(other);
+    const theirs = (await this.exchangeNow(other))?.find((update) => update.nodeId === nodeId)?.ring;
+    return theirs !== undefined && laterRingStatus(theirs, status) === theirs;
   }
 
   private tooFewAfterRemoving(nodeId: string): RingChangeResult | undefined {
