@@ -1,8 +1,8 @@
 // Drives the dashboard served by real nodes in headless Chromium: on an open 3-node
-// cluster the overview and ring, data movement and a transfer cap set from it, a write through the key explorer, the key
+// cluster the overview and ring, the ring changes offered (and those N=3 forbids), data movement and a transfer cap set from it, a write through the key explorer, the key
 // list searching the whole cluster by prefix (or the serving node only) and a node killed mid-session; on a node started with an auth file the sign-in form, what
-// each role is shown, prefix-limited and revoked tokens, and where the token is kept;
-// all while recording page errors, failed requests and any request leaving the node.
+// each role is shown, prefix-limited and revoked tokens, where the token is kept, and a node
+// on standby joined from the overview; all while recording page errors, failed requests and any request leaving the node.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -123,6 +123,17 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
       assert.match((await empty.textContent()) ?? '', /^(No data movement: the ring is stable\.|The ring is changing; its transfers have not started yet\.)$/);
     }
     assert.match((await section.getByTestId('rebalancing-status').textContent()) ?? '', /^(Ring stable|Rebalancing)$/);
+  });
+
+  test('an admin is offered Leave for every member, each blocked with the reason while N=3 needs all three', { timeout: 10_000 }, async () => {
+    const overview = page.getByTestId('section-overview');
+    for (const nodeId of nodeIds) {
+      const leave = overview.getByTestId(`ring-change-${nodeId}-leave`);
+      await leave.waitFor({ timeout: 5_000 });
+      assert.equal(await leave.isDisabled(), true, `${nodeId}'s Leave is disabled`);
+      assert.equal(await leave.getAttribute('title'), 'The node would refuse: only 2 members would remain for 3 replicas per key; add a node first');
+    }
+    assert.equal(await overview.locator('[data-testid^="ring-change-"]').count(), nodeIds.length, 'normal members up are offered Leave alone');
   });
 
   test('an admin sets a node\'s transfer cap in the Data movement panel, and the cluster agrees', { timeout: 30_000 }, async () => {
@@ -335,6 +346,11 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
       { timeoutMs: 5_000, what: `${victim.id} listed as an unreachable replica` },
     );
     await page.screenshot({ path: `${artifactsDir}dashboard-node-down.png`, fullPage: true });
+    // A member held down is offered Remove in place of Leave; here the two left could not hold N=3.
+    const remove = page.getByTestId(`ring-change-${victim.id}-remove`);
+    await remove.waitFor({ timeout: 5_000 });
+    assert.equal(await page.getByTestId(`ring-change-${victim.id}-leave`).count(), 0);
+    assert.equal(await remove.getAttribute('title'), 'The node would refuse: only 2 members would remain for 3 replicas per key; add a node first');
 
     // Reading with r=all cannot succeed with a replica down: the API's problem detail is shown.
     watch.expectErrorResponses((url, status) => url.endsWith('/store/user%3A07?r=all') && status >= 500);
@@ -429,6 +445,8 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     for (const control of ['explorer-put', 'explorer-delete', 'explorer-value', 'repair-run']) {
       assert.equal(await page.getByTestId(control).count(), 0, `${control} is hidden from a read token`);
     }
+    assert.equal(await page.locator('[data-testid^="ring-change-"]').count(), 0, 'no ring change is offered to a read token');
+    assert.match((await page.getByTestId('section-overview').textContent()) ?? '', /removing members needs an admin token/);
     assert.match((await page.getByTestId('section-data-movement').textContent()) ?? '', /needs an admin token/);
     await page.locator('.page-header').screenshot({ path: `${artifactsDir}dashboard-signed-in-read.png` });
 
@@ -481,6 +499,9 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     assert.equal(await page.getByTestId('explorer-put').count(), 1);
     assert.doesNotMatch((await page.getByTestId('section-data-movement').textContent()) ?? '', /needs an admin token/);
     await page.getByTestId('pace-n1-set').waitFor({ timeout: 5_000 });
+    // The only member holding ranges (N=1) may not leave; the button says why.
+    assert.equal(await page.getByTestId('ring-change-n1-leave').isDisabled(), true);
+    assert.doesNotMatch((await page.getByTestId('section-overview').textContent()) ?? '', /needs an admin token/);
     await page.getByTestId('repair-run').click();
     assert.match((await page.getByTestId('repair-message').textContent({ timeout: 15_000 })) ?? '', /^n1 ran a repair round: /);
     await page.locator('.page-header').screenshot({ path: `${artifactsDir}dashboard-signed-in-admin.png` });
@@ -512,6 +533,45 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     assert.match((await page.getByTestId('sign-in-reason').textContent()) ?? '', /revoked or have expired/);
     assert.equal(await sessionToken(page), null, 'the refused token is forgotten');
     await page.screenshot({ path: `${artifactsDir}dashboard-token-revoked.png` });
+  });
+
+  test('an admin joins a node on standby from the overview, and the Ring column follows it to normal', { timeout: 30_000 }, async (context) => {
+    const standby = await cluster.addNode('n2', ['--standby']);
+    if ((await page.getByTestId('identity').count()) > 0) await page.getByTestId('sign-out').click();
+    await page.getByTestId('sign-in-form').waitFor();
+    await signIn(page, tokens.admin);
+    const status = page.getByTestId(`ring-status-${standby.id}`);
+    await pollUntil(async () => ((await status.textContent({ timeout: 1_000 })) === 'standby' ? true : undefined), { timeoutMs: 10_000, what: `${standby.id} shown on standby` });
+
+    // The confirmation names the node and what follows; Cancel sends nothing.
+    await page.getByTestId(`ring-change-${standby.id}-join`).click();
+    const confirmation = page.getByTestId(`ring-change-confirm-${standby.id}`);
+    assert.equal(await confirmation.getByRole('heading').textContent(), `Join ${standby.id} to the ring?`);
+    assert.match((await confirmation.getByTestId(`ring-change-confirm-${standby.id}-text`).textContent()) ?? '', new RegExp(`^${standby.id} leaves standby and becomes joining: `));
+    await confirmation.getByTestId(`ring-change-confirm-${standby.id}-cancel`).click();
+    assert.equal(await confirmation.count(), 0);
+    assert.equal(await status.textContent(), 'standby');
+
+    // Sent to the serving node, which asks the member itself.
+    await page.getByTestId(`ring-change-${standby.id}-join`).click();
+    await page.getByTestId('section-overview').screenshot({ path: `${artifactsDir}dashboard-ring-change-confirm.png` });
+    const sent = page.waitForRequest((request) => new URL(request.url()).pathname === '/cluster/join');
+    const joinedAtMs = Date.now();
+    await confirmation.getByTestId(`ring-change-confirm-${standby.id}-yes`).click();
+    assert.equal(new URL((await sent).url()).searchParams.get('node'), standby.id);
+    const answer = (await page.getByTestId(`ring-change-${standby.id}-answer`).textContent({ timeout: 10_000 })) ?? '';
+    assert.match(answer, new RegExp(`^${standby.id} is joining: .*; 1 other member already holds the change\\.$`));
+    assert.notEqual(await status.textContent(), 'standby', 'the answer shows before the next poll');
+    assert.equal(await page.getByTestId(`ring-change-${standby.id}-join`).count(), 0, 'a joining member is offered no Join');
+    await pollUntil(async () => ((await status.textContent({ timeout: 1_000 })) === 'normal' ? true : undefined), { timeoutMs: 15_000, what: `${standby.id} shown normal` });
+    context.diagnostic(`shown normal ${Date.now() - joinedAtMs} ms after Join was confirmed`);
+    // The transfer that brought n2 its ranges is listed under Data movement (kept once done).
+    const transfer = page.getByTestId('section-data-movement').locator(`tr[data-testid^="job-${standby.id}-"]`).first();
+    await transfer.waitFor({ timeout: 5_000 });
+    assert.equal(await transfer.locator('td').first().textContent(), 'join');
+    // Two members hold ranges now (N=1): either may leave.
+    assert.equal(await page.getByTestId('ring-change-n1-leave').isDisabled(), false);
+    await page.getByTestId('section-overview').screenshot({ path: `${artifactsDir}dashboard-ring-change.png` });
   });
 
   test('the page raised no errors, stayed on its origin and never put a token in a URL', () => {

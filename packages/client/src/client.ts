@@ -233,6 +233,11 @@ async function receiptOf<T>(response: Response): Promise<WriteReceipt<T>> {
   return { body: (await response.json()) as T, acks: acksOf(response), replayed: replayedOf(response.headers) };
 }
 
+/** `?node=<id>`, which asks the node to pass a request on to that member; nothing for the node itself. */
+function nodeQuery(node: string | undefined): string {
+  return node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
+}
+
 export class RingkvClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
@@ -410,14 +415,20 @@ export class RingkvClient {
     return this.post('/repair');
   }
 
-  /** Moves this node (started with --standby) into the ring: its ranges stream to it, then it is normal. */
-  join(): Promise<RingChange> {
-    return this.post('/cluster/join');
+  /**
+   * Moves this node (started with --standby) into the ring: its ranges stream to it, then it
+   * is normal. With `node`, this node asks that member to join instead (the dashboard's way).
+   */
+  join(node?: string): Promise<RingChange> {
+    return this.post(`/cluster/join${nodeQuery(node)}`);
   }
 
-  /** Decommissions this node: its ranges stream to their new owners, then it stops. */
-  leave(): Promise<RingChange> {
-    return this.post('/cluster/leave');
+  /**
+   * Decommissions this node: its ranges stream to their new owners, then it stops. With
+   * `node`, this node asks that member to leave instead.
+   */
+  leave(node?: string): Promise<RingChange> {
+    return this.post(`/cluster/leave${nodeQuery(node)}`);
   }
 
   /** Removes a dead member for good; the survivors re-replicate its ranges. */
@@ -450,14 +461,12 @@ export class RingkvClient {
    * starts again from --transfer-mb-per-s.
    */
   async setPace(transferMbPerSecond: number, node?: string): Promise<Pace> {
-    const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
-    const response = await this.send('PUT', `/jobs/pace${query}`, { transferMbPerSecond });
+    const response = await this.send('PUT', `/jobs/pace${nodeQuery(node)}`, { transferMbPerSecond });
     return (await response.json()) as Pace;
   }
 
   private controlJob(id: string, action: 'pause' | 'resume', node: string | undefined): Promise<JobControl> {
-    const query = node === undefined ? '' : `?node=${encodeURIComponent(node)}`;
-    return this.post(`/jobs/${encodeURIComponent(id)}/${action}${query}`);
+    return this.post(`/jobs/${encodeURIComponent(id)}/${action}${nodeQuery(node)}`);
   }
 
   async metrics(): Promise<string> {

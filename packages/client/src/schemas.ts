@@ -153,6 +153,10 @@ export const NodeParams = Type.Object({ nodeId: Type.String({ minLength: 1, maxL
 export const JobControlQuery = Type.Object({
   node: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The member running the job; this node when absent' })),
 });
+/** Join and leave change the node that receives them; ?node= asks another member, through this one. */
+export const RingChangeQuery = Type.Object({
+  node: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'The member to join or leave, asked by this node with the caller\'s token; this node when absent' })),
+});
 
 // ---------------------------------------------------------------------------------------
 // Store answers

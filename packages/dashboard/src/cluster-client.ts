@@ -3,8 +3,8 @@
 // API). Every client carries the signed-in token and reports any 401, so that a token
 // revoked or expired while the page is open sends the operator back to the sign-in form
 // with the node's reason instead of leaving every panel failing.
-// Pausing or resuming a job is the one request that must reach another node: only the
-// node that runs a job controls it.
+// Requests meant for another member (pausing or resuming its job, its transfer cap, its
+// join or leave) go to the serving node too, with ?node=<id>, and it forwards them.
 import { RingkvClient, type ClusterNodes, type JobList, type RingLayout } from '@ringkv/client';
 
 const timeoutMs = 8_000;

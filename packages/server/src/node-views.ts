@@ -1,6 +1,6 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingLayout } from '@ringkv/client';
+import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingChange, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type RingArc, type RingCursor, type TokenBucket } from '@ringkv/core';
 import type { CpuPressureMeter } from './clock/cpu-pressure.js';
 import type { NodeConfig } from './config.js';
@@ -33,6 +33,13 @@ const bytesPerMegabyte = 1_000_000;
 const keyRoleWalkMax = 200_000;
 const keyRolePage = 5000;
 const keyRoleCacheMs = 5000;
+/**
+ * How long a forwarded join or leave may take: the member answers once the members it
+ * reaches hold the change (ClusterNode.spreadRingChange: at most two state exchanges with
+ * each, a probe timeout of at most 1 s apiece), well within this. It stays below the
+ * dashboard's own request timeout, so the page hears this node's 502 rather than nothing.
+ */
+const ringChangeForwardTimeoutMs = 5000;
 
 export class NodeViews {
   private readonly deps: NodeViewDeps;
@@ -123,6 +130,20 @@ export class NodeViews {
     if (job === undefined || job.kind === 'cleanup') return undefined;
     const changed = action === 'pause' ? rebalancer.pause() : rebalancer.resume();
     return { job: rebalancer.jobs().find((item) => item.id === id) ?? job, changed };
+  }
+
+  /**
+   * Asks member `node` to join or leave, with the caller's token: a node moves only itself
+   * into or out of the ring (ClusterNode.join, leave), so the dashboard asks the node that
+   * serves it, which asks the member here; the browser stays on its own origin. Undefined
+   * when no member has that id. The member's refusal throws as its RingkvError, to be passed
+   * on; any other error means it did not answer.
+   */
+  async forwardRingChange(action: 'join' | 'leave', node: string, token?: string): Promise<RingChange | undefined> {
+    const address = this.deps.node.membership.addressOf(node);
+    if (address === undefined) return undefined;
+    const member = this.memberClient(address, token, ringChangeForwardTimeoutMs);
+    return action === 'join' ? member.join() : member.leave();
   }
 
   /**

@@ -241,6 +241,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         join: () => onceTold(node.join()),
         leave: () => onceTold(node.leave()),
         remove: (nodeId) => onceTold(node.remove(nodeId)),
+        forward: (action, member, token) => views.forwardRingChange(action, member, token),
         jobs: () => views.jobs(),
         clusterJobs: (token) => views.clusterJobs(token),
         pause: (id, node, token) => views.controlJob(id, 'pause', node, token),

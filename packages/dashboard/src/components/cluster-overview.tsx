@@ -1,11 +1,18 @@
 // Section 1: every member with its state, its place in the ring and the figures from its
-// own /node-info.
+// own /node-info; admin tokens get the ring changes each member accepts (Join, Leave,
+// Remove), confirmed before they are sent. An accepted change shows in the Ring column at
+// once, and the polls carry it on from there (joining, normal; leaving, left).
+import { Fragment, useCallback, useState } from 'react';
 import type { ClusterNodes, DiskInfo, NodeView, RingStatus, TrafficSummary } from '@ringkv/client';
 import type { Polled } from '../hooks/use-polling';
+import { useRingChanges, type RingChanges } from '../hooks/use-ring-changes';
 import { formatBytes, formatCount, formatDurationSeconds, formatLatencyMs, formatPercent, formatRate } from '../lib/format';
+import { ringActionsOf, ringStatusWithAnswer, type RingActionOffer, type RingChangeAnswer, type RingMember } from '../lib/ring-change';
 import { ringStatusOf } from '../lib/ring-status';
+import { useDashboardSession } from '../session-context';
 import { NodeName } from './node-swatch';
 import { NodeStateBadge } from './node-state-badge';
+import { RingChangeButtons, RingChangeConfirmRow, RingChangeOutcomeRow } from './ring-change-controls';
 import { RingStatusBadge } from './ring-status-badge';
 import { Section } from './section';
 import { EmptyMessage, ErrorMessage, LoadingMessage, StaleNotice } from './state-message';
@@ -16,12 +23,18 @@ interface ClusterOverviewProps {
 }
 
 export function ClusterOverview({ nodes, colors }: ClusterOverviewProps) {
+  const controllable = useDashboardSession().permissions.admin;
+  const [answers, setAnswers] = useState<ReadonlyMap<string, RingChangeAnswer>>(new Map());
+  const onAnswer = useCallback(
+    (answer: RingChangeAnswer) => setAnswers((previous) => new Map(previous).set(answer.change.nodeId, answer)),
+    [],
+  );
   const view = nodes.data;
   return (
     <Section
       id="overview"
       title="Cluster overview"
-      description="Each member as the serving node sees it, with figures from the member's own report."
+      description={`Each member as the serving node sees it, with figures from the member's own report.${controllable ? '' : ' Joining, decommissioning or removing members needs an admin token.'}`}
       aside={view !== null && <StateSummary nodes={view.nodes} />}
     >
       {nodes.error !== null && view !== null && <StaleNotice error={nodes.error} updatedAtMs={nodes.updatedAtMs} />}
@@ -34,7 +47,7 @@ export function ClusterOverview({ nodes, colors }: ClusterOverviewProps) {
       ) : view.nodes.length === 0 ? (
         <EmptyMessage>The serving node reports no members.</EmptyMessage>
       ) : (
-        <NodeTable view={view} colors={colors} />
+        <NodeTable view={view} colors={colors} controllable={controllable} answers={answers} polledAtMs={nodes.updatedAtMs} onAnswer={onAnswer} />
       )}
     </Section>
   );
@@ -51,7 +64,26 @@ function StateSummary({ nodes }: { nodes: readonly NodeView[] }) {
   );
 }
 
-function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<string, string> }) {
+interface NodeTableProps {
+  view: ClusterNodes;
+  colors: ReadonlyMap<string, string>;
+  /** Whether the token may change the ring (admin); otherwise the column is left out. */
+  controllable: boolean;
+  answers: ReadonlyMap<string, RingChangeAnswer>;
+  polledAtMs: number | null;
+  onAnswer: (answer: RingChangeAnswer) => void;
+}
+
+const columnCount = 11;
+
+function NodeTable({ view, colors, controllable, answers, polledAtMs, onAnswer }: NodeTableProps) {
+  const changes = useRingChanges(view.gatheredBy, onAnswer);
+  const members: RingMember[] = view.nodes.map((node) => ({
+    nodeId: node.nodeId,
+    state: node.state,
+    ringStatus: ringStatusWithAnswer(ringStatusOf(view, node.nodeId), answers.get(node.nodeId), polledAtMs),
+  }));
+  const replicas = view.nodes.find((node) => node.nodeId === view.gatheredBy)?.info?.replicas ?? null;
   return (
     <div className="table-scroll">
       <table className="data-table" data-testid="node-table">
@@ -71,15 +103,33 @@ function NodeTable({ view, colors }: { view: ClusterNodes; colors: ReadonlyMap<s
           </tr>
         </thead>
         <tbody>
-          {view.nodes.map((node) => (
-            <NodeRow
-              key={node.nodeId}
-              node={node}
-              colors={colors}
-              serving={node.nodeId === view.gatheredBy}
-              ringStatus={ringStatusOf(view, node.nodeId)}
-            />
-          ))}
+          {view.nodes.map((node, index) => {
+            const member = members[index] as RingMember;
+            const outcome = changes.outcomes.get(node.nodeId);
+            return (
+              <Fragment key={node.nodeId}>
+                <NodeRow
+                  node={node}
+                  colors={colors}
+                  serving={node.nodeId === view.gatheredBy}
+                  ringStatus={member.ringStatus}
+                  controls={controllable ? { changes, offers: ringActionsOf(member, members, replicas, view.gatheredBy) } : null}
+                />
+                {controllable && changes.pending?.nodeId === node.nodeId && (
+                  <RingChangeConfirmRow
+                    request={changes.pending}
+                    member={member}
+                    servingNodeId={view.gatheredBy}
+                    sending={changes.sending !== null}
+                    columns={columnCount}
+                    onConfirm={() => void changes.confirm()}
+                    onCancel={changes.cancel}
+                  />
+                )}
+                {controllable && outcome !== undefined && <RingChangeOutcomeRow nodeId={node.nodeId} outcome={outcome} columns={columnCount} />}
+              </Fragment>
+            );
+          })}
         </tbody>
       </table>
     </div>
@@ -91,9 +141,11 @@ interface NodeRowProps {
   colors: ReadonlyMap<string, string>;
   serving: boolean;
   ringStatus: RingStatus | null;
+  /** The ring changes offered for this member, null when the token may make none. */
+  controls: { changes: RingChanges; offers: readonly RingActionOffer[] } | null;
 }
 
-function NodeRow({ node, colors, serving, ringStatus }: NodeRowProps) {
+function NodeRow({ node, colors, serving, ringStatus, controls }: NodeRowProps) {
   const info = node.info;
   return (
     <tr className={`node-row node-row-${node.state}`} data-testid={`node-row-${node.nodeId}`}>
@@ -106,6 +158,9 @@ function NodeRow({ node, colors, serving, ringStatus }: NodeRowProps) {
       </td>
       <td>
         <RingStatusBadge nodeId={node.nodeId} status={ringStatus} />
+        {controls !== null && (
+          <RingChangeButtons nodeId={node.nodeId} offers={controls.offers} busy={controls.changes.sending !== null} onAsk={controls.changes.ask} />
+        )}
       </td>
       <td>
         <code>{node.address}</code>

@@ -1,6 +1,6 @@
 // What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
-import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingLayout, Pace } from '@ringkv/client';
+import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingChange, RingLayout, Pace } from '@ringkv/client';
 import type { ClusterScanPage, Coordinator, Engine, PaxosProposer, RestoreAnswer, RingChangeResult, ScanPageRequest, StoredRecord, WatchCursor, WatchListener, WatchSession } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { ApiSecurity } from './auth.js';
@@ -44,12 +44,18 @@ export interface ApiDeps {
   restore?(entries: ReadonlyArray<readonly [string, StoredRecord]>): Promise<RestoreAnswer>;
   /** Runs anti-entropy with every peer now and reports where repair stands. */
   repairNow(): Promise<RepairStatus>;
-  /** Ring changes (leave, remove) and the data-movement jobs they start. */
+  /** Ring changes (join, leave, remove) and the data-movement jobs they start. */
   ring: {
     /** Resolve once the members that answer hold the change (ClusterNode.spreadRingChange), so an accepted change outlives this node. */
     join(): Promise<RingChangeResult>;
     leave(): Promise<RingChangeResult>;
     remove(nodeId: string): Promise<RingChangeResult>;
+    /**
+     * Asks member `node` to join or leave with the caller's token (only a node moves itself in
+     * or out of the ring): its answer, undefined when no member has that id; its refusal throws
+     * as the RingkvError it answered, and any other error means it did not answer.
+     */
+    forward(action: 'join' | 'leave', node: string, token?: string): Promise<RingChange | undefined>;
     jobs(): JobList;
     clusterJobs(token?: string): Promise<JobList>;
     pause(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;

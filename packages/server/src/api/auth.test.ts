@@ -68,6 +68,9 @@ const cases: Case[] = [
   { method: 'POST', url: '/admin/reload', route: '/admin/reload', access: 'admin' },
   // A normal member refuses to join (409), but the call must get that far.
   { method: 'POST', url: '/cluster/join', route: '/cluster/join', access: 'admin' },
+  // Asked of another member through this node: no member has that id (404), but the call must get that far.
+  { method: 'POST', url: '/cluster/join?node=ghost', route: '/cluster/join', access: 'admin' },
+  { method: 'POST', url: '/cluster/leave?node=ghost', route: '/cluster/leave', access: 'admin' },
   // Last: a one-node cluster refuses to lose its only member, but the call must get that far.
   { method: 'POST', url: '/cluster/leave', route: '/cluster/leave', access: 'admin' },
 ];

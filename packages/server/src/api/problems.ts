@@ -37,8 +37,11 @@ export class ProblemError extends Error {
   }
 }
 
+/** What every ringkv problem type starts with; the stable code follows. */
+export const problemTypePrefix = 'urn:ringkv:problem:';
+
 export function problemOf(status: number, code: string, title: string, detail: string, extra: Record<string, unknown> = {}): Problem {
-  return { type: `urn:ringkv:problem:${code}`, title, status, detail, ...extra };
+  return { type: `${problemTypePrefix}${code}`, title, status, detail, ...extra };
 }
 
 export function sendProblem(reply: FastifyReply, problem: Problem): FastifyReply {

@@ -1,21 +1,61 @@
 // Changing the ring and watching the data move: POST /cluster/join moves the node that
-// receives it from standby into the ring, POST /cluster/leave decommissions it,
+// receives it from standby into the ring, POST /cluster/leave decommissions it (either,
+// with ?node=<id>, asked of another member through this one, as the dashboard does),
 // POST /cluster/remove/{nodeId} takes out a dead member, and
 // every data movement is a job (GET /jobs on a node, GET /cluster/jobs for all of them)
 // that can be paused and resumed.
 import type { FastifyPluginAsync } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { RingkvError, type RingChange } from '@ringkv/client';
 import type { RingChangeResult } from '@ringkv/core';
 import type { ApiDeps } from './api-deps.js';
 import { bearerOf } from './auth.js';
-import { ProblemError } from './problems.js';
-import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, PaceQuery, PaceSchema, PaceUpdateSchema, RingChangeSchema } from '@ringkv/client/schemas';
+import { ProblemError, problemTypePrefix } from './problems.js';
+import { JobControlQuery, JobControlSchema, JobListSchema, JobParams, NodeParams, PaceQuery, PaceSchema, PaceUpdateSchema, RingChangeQuery, RingChangeSchema } from '@ringkv/client/schemas';
 import { problemResponses } from './schemas.js';
 
 function accepted(result: RingChangeResult, nodeId: string) {
   if (result.ok) return { nodeId, ringStatus: result.ringStatus, message: result.message };
   if (result.reason === 'not-found') throw new ProblemError(404, 'no-such-member', 'No such member', result.message);
   throw new ProblemError(409, 'ring-change-refused', 'Ring change refused', result.message);
+}
+
+/** Join or leave on this node, or (with `node`, another member's id) asked of that member. */
+async function changeRing(deps: ApiDeps, action: 'join' | 'leave', node: string | undefined, token: string | undefined): Promise<RingChange> {
+  if (node === undefined || node === deps.nodeId) return accepted(await deps.ring[action](), deps.nodeId);
+  let change;
+  try {
+    change = await deps.ring.forward(action, node, token);
+  } catch (error) {
+    throw forwardedRingChangeProblem(error, action, node);
+  }
+  if (change === undefined) throw new ProblemError(404, 'no-such-member', 'No such member', `no member is called ${node}; GET /cluster/nodes lists them`);
+  return change;
+}
+
+/**
+ * What a join or leave asked of member `node` answers when the member did not accept it.
+ * Its own problem is passed on as it answered (a 409 says why it refused), naming the
+ * member, except a 401: this node took the token, so the caller is signed in and the
+ * member's token file differs; a 401 would send a dashboard back to its sign-in form.
+ * A member that did not answer is a 502 that cannot say whether the change was made.
+ */
+export function forwardedRingChangeProblem(error: unknown, action: 'join' | 'leave', node: string): ProblemError {
+  if (error instanceof RingkvError) {
+    const { type, title, status, detail, ...extra } = error.problem;
+    if (status === 401) {
+      return new ProblemError(403, 'member-refused-token', 'Member refused the token', `${node} does not accept this token (${detail}); give every member the same --auth-file`, { member: node });
+    }
+    const code = type.startsWith(problemTypePrefix) ? type.slice(problemTypePrefix.length) : 'member-problem';
+    return new ProblemError(status, code, title, detail, { ...extra, member: node });
+  }
+  return new ProblemError(
+    502,
+    'member-unreachable',
+    'Member unreachable',
+    `${node} did not answer (${(error as Error).message}), so its ${action} may or may not have begun: check its ring status in GET /cluster/nodes before asking again`,
+    { member: node },
+  );
 }
 
 export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
@@ -28,14 +68,17 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
       schema: {
         tags,
         operationId: 'joinCluster',
-        summary: 'Move this node from standby into the ring',
+        summary: 'Move this node (or, with ?node=, another member) from standby into the ring',
         description:
           'For a node started with --standby (a member that coordinates client requests but holds no data): it becomes joining, its ranges stream to it (watch GET /cluster/jobs), then it is normal. ' +
-          'Refused (409) unless it is on standby. Answers once the members it reaches hold the change (the message says how many).',
-        response: { 202: RingChangeSchema, ...problemResponses(409) },
+          'Refused (409) unless it is on standby. Answers once the members it reaches hold the change (the message says how many). ' +
+          "With ?node=<id> this node asks that member with the caller's token and passes on its answer, refusals included (the problem's member names it); " +
+          '404 when no member has that id, 502 when it does not answer.',
+        querystring: RingChangeQuery,
+        response: { 202: RingChangeSchema, ...problemResponses(404, 409, 502) },
       },
     },
-    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.join(), deps.nodeId)),
+    async (request, reply) => reply.code(202).send(await changeRing(deps, 'join', request.query.node, bearerOf(request))),
   );
 
   api.post(
@@ -44,14 +87,17 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
       schema: {
         tags,
         operationId: 'leaveCluster',
-        summary: 'Decommission this node',
+        summary: 'Decommission this node (or, with ?node=, another member)',
         description:
           'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops; a node on standby holds no ranges and is left at once. ' +
-          'Refused (409) unless it is a normal member (or on standby) and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node.',
-        response: { 202: RingChangeSchema, ...problemResponses(409) },
+          'Refused (409) unless it is a normal member (or on standby) and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node. ' +
+          "With ?node=<id> this node asks that member with the caller's token and passes on its answer, refusals included (the problem's member names it); " +
+          '404 when no member has that id, 502 when it does not answer.',
+        querystring: RingChangeQuery,
+        response: { 202: RingChangeSchema, ...problemResponses(404, 409, 502) },
       },
     },
-    async (_request, reply) => reply.code(202).send(accepted(await deps.ring.leave(), deps.nodeId)),
+    async (request, reply) => reply.code(202).send(await changeRing(deps, 'leave', request.query.node, bearerOf(request))),
   );
 
   api.post(
