@@ -179,3 +179,44 @@ describe('Coordinator reads of one answer', () => {
     assert.deepEqual(asked.sort(), ['n2:1', 'n2:1', 'n3:1', 'n3:1'], 'each asked for its copy, then sent the newer one');
   });
 });
+
+describe('Coordinator write order', () => {
+  it('sends a write to its peers before it stores its own copy, whatever the ring order', async () => {
+    const ring = new Ring({ nodeIds: ['n1', 'n2', 'n3'], vnodes: 8, replicas: 3, hash });
+    const hlc = new HybridLogicalClock(() => 1_000_000);
+    const engine = new MemoryEngine(hash);
+    const replica = localReplicaOf({ engine, hlc });
+    const calls: string[] = [];
+    const coordinator = new Coordinator({
+      selfId: 'n1',
+      placement: () => ({ read: ring, target: ring, writes: [ring], transition: 0, settling: [] }),
+      addressOf: (nodeId) => nodeId,
+      isAvailable: () => true,
+      local: {
+        put: (key, record) => {
+          calls.push('n1');
+          return replica.put(key, record);
+        },
+        get: (key) => engine.get(key),
+      },
+      transport: {
+        request: async (address) => {
+          calls.push(address);
+          return { type: 'putAck', applied: true } as never;
+        },
+      },
+      hlc,
+      rng: new SeededRng(1),
+    });
+    // A key of each position n1 can hold in its preference list.
+    const keys = new Map<number, string>();
+    for (let i = 0; keys.size < 3 && i < 1000; i++) keys.set(ring.preferenceList(`k${i}`).indexOf('n1'), `k${i}`);
+    assert.deepEqual([...keys.keys()].sort(), [0, 1, 2]);
+    for (const [position, key] of keys) {
+      calls.length = 0;
+      await coordinator.put(key, 'v', 3);
+      assert.equal(calls.at(-1), 'n1', `n1 at ${position} in the preference list: its own write comes after the peers'`);
+      assert.equal(calls.length, 3);
+    }
+  });
+});

@@ -283,7 +283,7 @@ export class Coordinator {
             return;
         }
       };
-      for (const nodeId of replicas) {
+      for (const nodeId of peersFirst(replicas, this.deps.selfId)) {
         if (nodeId !== this.deps.selfId && !this.deps.isAvailable(nodeId)) {
           // Known down: nothing is sent (it would only time out); it gets a hint instead.
           answers.set(nodeId, { kind: 'failed', failure: { nodeId, reason: 'down' }, maybeApplied: false });
@@ -552,6 +552,18 @@ export class Coordinator {
     if (address === undefined) throw new PeerError('not-connected', `no address known for ${nodeId}`, false);
     return address;
   }
+}
+
+/**
+ * The replicas to send a write to, this node last. A peer's request goes out on the turn
+ * after it is queued (transports coalesce a turn's frames), and so does this node's own
+ * commit (engines commit a turn's writes together): sent in ring order, a write whose own
+ * replica came first held the frames to the later peers for the length of its commit,
+ * which then added to the peer's commit instead of overlapping it.
+ */
+export function peersFirst(replicas: readonly string[], selfId: string): readonly string[] {
+  const at = replicas.indexOf(selfId);
+  return at < 0 || at === replicas.length - 1 ? replicas : [...replicas.slice(0, at), ...replicas.slice(at + 1), selfId];
 }
 
 /** A replica that refused because the request was routed by an older cluster state than it holds. */
