@@ -58,6 +58,11 @@ export function forwardedRingChangeProblem(error: unknown, action: 'join' | 'lea
   );
 }
 
+/** How join and leave answer for another member (`changeRing`), in their OpenAPI descriptions. */
+const askedOfMember =
+  "With ?node=<id> this node asks that member with the caller's token and passes on its answer, refusals included (the problem's member names it); " +
+  '404 when no member has that id, 502 when it does not answer.';
+
 export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { deps }) => {
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
   const tags = ['ring changes'];
@@ -72,8 +77,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         description:
           'For a node started with --standby (a member that coordinates client requests but holds no data): it becomes joining, its ranges stream to it (watch GET /cluster/jobs), then it is normal. ' +
           'Refused (409) unless it is on standby. Answers once the members it reaches hold the change (the message says how many). ' +
-          "With ?node=<id> this node asks that member with the caller's token and passes on its answer, refusals included (the problem's member names it); " +
-          '404 when no member has that id, 502 when it does not answer.',
+          askedOfMember,
         querystring: RingChangeQuery,
         response: { 202: RingChangeSchema, ...problemResponses(404, 409, 502) },
       },
@@ -91,8 +95,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         description:
           'The node becomes leaving: its ranges stream to their new owners (watch GET /cluster/jobs), then it becomes left and stops; a node on standby holds no ranges and is left at once. ' +
           'Refused (409) unless it is a normal member (or on standby) and at least N members remain. Answers once the members it reaches hold the change (the message says how many), so the change outlives this node. ' +
-          "With ?node=<id> this node asks that member with the caller's token and passes on its answer, refusals included (the problem's member names it); " +
-          '404 when no member has that id, 502 when it does not answer.',
+          askedOfMember,
         querystring: RingChangeQuery,
         response: { 202: RingChangeSchema, ...problemResponses(404, 409, 502) },
       },
