@@ -140,10 +140,15 @@ export class NodeViews {
    * on; any other error means it did not answer.
    */
   async forwardRingChange(action: 'join' | 'leave', node: string, token?: string): Promise<RingChange | undefined> {
-    const address = this.deps.node.membership.addressOf(node);
-    if (address === undefined) return undefined;
-    const member = this.memberClient(address, token, ringChangeForwardTimeoutMs);
+    const member = this.memberCalled(node, token, ringChangeForwardTimeoutMs);
+    if (member === undefined) return undefined;
     return action === 'join' ? member.join() : member.leave();
+  }
+
+  /** A client of member `node` that sends the caller's token, or undefined when no member has that id. */
+  private memberCalled(node: string, token: string | undefined, timeoutMs: number): RingkvClient | undefined {
+    const address = this.deps.node.membership.addressOf(node);
+    return address === undefined ? undefined : this.memberClient(address, token, timeoutMs);
   }
 
   /**
@@ -151,10 +156,10 @@ export class NodeViews {
    * member has that id or it answers 404; an error naming it when it does not answer.
    */
   private async forwardTo<T>(node: string, token: string | undefined, call: (member: RingkvClient) => Promise<T>): Promise<T | undefined> {
-    const address = this.deps.node.membership.addressOf(node);
-    if (address === undefined) return undefined;
+    const member = this.memberCalled(node, token, 2000);
+    if (member === undefined) return undefined;
     try {
-      return await call(this.memberClient(address, token, 2000));
+      return await call(member);
     } catch (error) {
       if (error instanceof RingkvError && error.status === 404) return undefined;
       throw new Error(`${node} did not answer: ${(error as Error).message}`);
