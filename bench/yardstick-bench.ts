@@ -139,11 +139,15 @@ export async function runYardstickBench(options: YardstickBenchOptions): Promise
   }
 }
 
+function rowOf(rows: readonly YardstickRow[], system: YardstickSystem, operation: string): YardstickRow | undefined {
+  return rows.find((row) => row.system === system && row.operation === operation);
+}
+
 /** The issue's targets, as ratios of the medians (null where a side was not measured). */
 function judge(rows: YardstickRow[]): YardstickTarget[] {
-  const rate = (system: YardstickSystem, operation: string) => rows.find((row) => row.system === system && row.operation === operation)?.requestsPerSecond;
+  const rate = (system: YardstickSystem, operation: string) => rowOf(rows, system, operation)?.requestsPerSecond;
   const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? null : round(a / b));
-  const oneConnection = rows.find((row) => row.system === 'ringkv' && row.operation === 'PUT w=quorum, one connection');
+  const oneConnection = rowOf(rows, 'ringkv', 'PUT w=quorum, one connection');
   return [
     benchTarget('ringkv GET r=one / fan-out local GET', ratio(rate('ringkv', 'GET r=one'), rate('fan-out', 'GET (local)')), 'min', 0.8, 'x'),
     benchTarget('ringkv quorum PUT / fan-out PUT', ratio(rate('ringkv', 'PUT w=quorum'), rate('fan-out', 'PUT (W=2)')), 'min', 1.5, 'x'),
@@ -212,9 +216,8 @@ function median(values: number[]): number {
 
 /** The fan-out's one-connection PUT beside ringkv's: the same hops, with nothing stored. */
 function oneConnectionFloor(rows: readonly YardstickRow[]): string[] {
-  const p50 = (system: YardstickSystem, operation: string) => rows.find((row) => row.system === system && row.operation === operation)?.p50Ms;
-  const ringkv = p50('ringkv', 'PUT w=quorum, one connection');
-  const fanOut = p50('fan-out', 'PUT (W=2), one connection');
+  const ringkv = rowOf(rows, 'ringkv', 'PUT w=quorum, one connection')?.p50Ms;
+  const fanOut = rowOf(rows, 'fan-out', 'PUT (W=2), one connection')?.p50Ms;
   if (ringkv === undefined || fanOut === undefined) return [];
   return [`One connection: the fan-out's PUT, the same four hops with a Map for storage, took p50 ${fanOut} ms; ringkv's ${ringkv} ms (${round(ringkv - fanOut)} ms more).`];
 }
