@@ -1,12 +1,13 @@
 // Turns whatever a client call threw into one sentence for the operator. API errors
 // carry a problem+json body (RingkvError.problem); its detail is the useful part.
 
-interface ProblemCarrier {
+/** An API error: its status and its problem+json body. */
+export interface ProblemCarrier {
   status: number;
   problem: { title?: unknown; detail?: unknown };
 }
 
-function carriesProblem(error: unknown): error is ProblemCarrier {
+export function carriesProblem(error: unknown): error is ProblemCarrier {
   return typeof error === 'object' && error !== null && 'problem' in error && 'status' in error;
 }
 

@@ -7,7 +7,7 @@
 // in the ring. Every request goes to the serving node: join and leave with ?node=<id>,
 // which it asks of that member (only a node moves itself), remove by id, which it does itself.
 import type { MemberState, RingChange, RingStatus } from '@ringkv/client';
-import { describeError } from './error-text.js';
+import { carriesProblem, describeError } from './error-text.js';
 
 export type RingAction = 'join' | 'leave' | 'remove';
 
@@ -94,15 +94,6 @@ export function describeConfirmation(action: RingAction, member: RingMember, ser
 export function describeRingChangeAnswer(change: Pick<RingChange, 'message'>): string {
   const message = change.message.trim();
   return /[.!]$/.test(message) ? message : `${message}.`;
-}
-
-interface ProblemCarrier {
-  status: number;
-  problem: { title?: unknown; detail?: unknown };
-}
-
-function carriesProblem(error: unknown): error is ProblemCarrier {
-  return typeof error === 'object' && error !== null && 'problem' in error && 'status' in error;
 }
 
 /** Why a ring change failed: the problem's title and detail with its status, or why the node could not be asked. */
