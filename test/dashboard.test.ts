@@ -1,5 +1,5 @@
 // Drives the dashboard served by real nodes in headless Chromium: on an open 3-node
-// cluster the overview and ring, the ring changes offered (and those N=3 forbids), data movement and a transfer cap set from it, a write through the key explorer, the key
+// cluster the overview and ring, the ring changes offered (and those N=3 forbids), data movement and a transfer cap and background floor set from it, a write through the key explorer, the key
 // list searching the whole cluster by prefix (or the serving node only) and a node killed mid-session; on a node started with an auth file the sign-in form, what
 // each role is shown, prefix-limited and revoked tokens, where the token is kept, and a node
 // on standby joined from the overview; all while recording page errors, failed requests and any request leaving the node.
@@ -182,6 +182,57 @@ describe('dashboard in a real browser', { skip: browserSkipReason() ?? false, ti
     await set.click();
     assert.equal(await section.getByTestId(`pace-${target}-answer`).textContent(), `${target} now receives transfers with no cap.`);
     assert.equal((await cluster.nodes[1]?.client.jobs())?.paces[0]?.transferMbPerSecond, 0);
+  });
+
+  test('an admin sets a node\'s background floor in the Data movement panel, and the node agrees', { timeout: 30_000 }, async () => {
+    // Not the serving node, so the Set goes through the forwarding path.
+    const targetIndex = 1;
+    const target = nodeIds[targetIndex] ?? '';
+    const section = page.getByTestId('section-data-movement');
+    const floorOf = (nodeId: string) => section.getByTestId(`pace-${nodeId}-floor`).textContent({ timeout: 2_000 });
+    for (const nodeId of nodeIds) {
+      await pollUntil(async () => ((await floorOf(nodeId)) === '10%' ? true : undefined), { timeoutMs: 5_000, what: `${nodeId} listed with the default floor` });
+    }
+    const input = section.getByTestId(`pace-${target}-floor-input`);
+    const set = section.getByTestId(`pace-${target}-floor-set`);
+    const error = section.getByTestId(`pace-${target}-floor-error`);
+
+    // An empty field and a percent out of range are refused before anything is sent.
+    const sent: string[] = [];
+    const recordPace = (request: { url(): string; method(): string }) => {
+      if (new URL(request.url()).pathname === '/jobs/pace') sent.push(request.method());
+    };
+    page.on('request', recordPace);
+    try {
+      await set.click();
+      assert.equal(await error.textContent(), 'Enter a floor in percent, 1 to 100.');
+      await input.fill('150');
+      await set.click();
+      assert.equal(await error.textContent(), 'The floor is a whole percent from 1 to 100.');
+    } finally {
+      page.off('request', recordPace);
+    }
+    assert.deepEqual(sent, [], 'no request left for a refused floor');
+
+    // The serving node gets the share with ?node=, and forwards it.
+    const request = page.waitForRequest((candidate) => candidate.method() === 'PUT' && new URL(candidate.url()).pathname === '/jobs/pace');
+    await input.fill('25');
+    await set.click();
+    const put = await request;
+    assert.equal(new URL(put.url()).origin, origin);
+    assert.equal(new URL(put.url()).searchParams.get('node'), target);
+    assert.deepEqual(put.postDataJSON(), { backgroundShareMin: 0.25 });
+    assert.equal(await section.getByTestId(`pace-${target}-floor-answer`).textContent(), `${target}'s background jobs now keep at least 25% of its time under client load.`);
+    assert.equal(await floorOf(target), '25%');
+    assert.equal((await cluster.nodes[targetIndex]?.client.jobs())?.paces[0]?.backgroundShareMin, 0.25);
+    for (const nodeId of nodeIds.filter((nodeId) => nodeId !== target)) assert.equal(await floorOf(nodeId), '10%', `${nodeId} keeps its floor`);
+    assert.equal(await section.getByTestId(`pace-${target}-cap`).textContent(), 'no cap', 'setting the floor leaves the cap');
+
+    // Back to the default, so the rest of the file runs as before.
+    await input.fill('10');
+    await set.click();
+    assert.equal(await section.getByTestId(`pace-${target}-floor-answer`).textContent(), `${target}'s background jobs now keep at least 10% of its time under client load.`);
+    assert.equal((await cluster.nodes[targetIndex]?.client.jobs())?.paces[0]?.backgroundShareMin, 0.1);
   });
 
   test('a key put through the explorer is held by 3 replicas and readable on another node', { timeout: 30_000 }, async () => {
@@ -463,6 +514,8 @@ describe('dashboard on a node that requires tokens', { skip: browserSkipReason()
     assert.match((await section.getByTestId('pace-n1-share').textContent()) ?? '', /^\d+%$/);
     assert.equal(await section.getByTestId('pace-n1-set').count(), 0, 'a read token is offered no Set');
     assert.equal(await section.getByTestId('pace-n1-input').count(), 0);
+    assert.equal(await section.getByTestId('pace-n1-floor').textContent(), '10%');
+    assert.equal(await section.getByTestId('pace-n1-floor-set').count(), 0, 'nor a Set of the floor');
     assert.match((await section.textContent()) ?? '', /Pausing, resuming or pacing transfers needs an admin token/);
   });
 

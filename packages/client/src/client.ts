@@ -9,6 +9,7 @@ import type {
   JobControl,
   JobList,
   Pace,
+  PaceUpdate,
   RingChange,
   ConsistencyLevel,
   DeleteResult,
@@ -456,12 +457,15 @@ export class RingkvClient {
   }
 
   /**
-   * Sets the cap on the megabytes per second `node` (this node by default; another member's
-   * is forwarded) receives in transfers; 0 lifts it. Not kept across a restart: the node
-   * starts again from --transfer-mb-per-s.
+   * Sets the pace of `node`'s background jobs (this node by default; another member's is
+   * forwarded): the cap on the megabytes per second it receives in transfers (0 lifts it),
+   * the floor of the share of time they keep under client load, or both; a number alone is
+   * the cap. Not kept across a restart: the node starts again from --transfer-mb-per-s and
+   * --background-share-min.
    */
-  async setPace(transferMbPerSecond: number, node?: string): Promise<Pace> {
-    const response = await this.send('PUT', `/jobs/pace${nodeQuery(node)}`, { transferMbPerSecond });
+  async setPace(update: PaceUpdate | number, node?: string): Promise<Pace> {
+    const body: PaceUpdate = typeof update === 'number' ? { transferMbPerSecond: update } : update;
+    const response = await this.send('PUT', `/jobs/pace${nodeQuery(node)}`, body);
     return (await response.json()) as Pace;
   }
 

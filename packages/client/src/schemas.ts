@@ -364,7 +364,11 @@ export const PaceSchema = Type.Object(
     transferMbPerSecond: Type.Number({ description: 'Cap on the megabytes (10^6 bytes) per second this node receives in transfers; 0 for no cap' }),
     transferredBytes: Type.Number({ description: 'Bytes this node has received in transfers since it started' }),
     transferWaitedMs: Type.Number({ description: 'Time its transfers have waited for the cap since it started' }),
-    backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: 1 with no client request in flight, less under client load, never below 0.1' }),
+    backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: 1 with no client request in flight, less under client load, never below backgroundShareMin' }),
+    backgroundShareMin: Type.Number({
+      description:
+        'The smallest share of time background jobs (transfers, cleanups, repair) keep under any client load, set with PUT /jobs/pace or --background-share-min: higher finishes a ring change sooner at the cost of client latency meanwhile',
+    }),
     cpuPressure: Type.Optional(
       Type.Number({
         minimum: 0,
@@ -382,8 +386,13 @@ export const PaceQuery = Type.Object({
 });
 
 export const PaceUpdateSchema = Type.Object(
-  { transferMbPerSecond: Type.Number({ minimum: 0, maximum: 100_000, description: 'The new cap in MB/s; 0 for no cap' }) },
-  { additionalProperties: false },
+  {
+    transferMbPerSecond: Type.Optional(Type.Number({ minimum: 0, maximum: 100_000, description: 'The new cap in MB/s; 0 for no cap; unchanged when absent' })),
+    backgroundShareMin: Type.Optional(
+      Type.Number({ minimum: 0.01, maximum: 1, description: 'The new floor of the share of time background jobs keep under client load, 0.01 to 1 (1: they never give way); unchanged when absent' }),
+    ),
+  },
+  { additionalProperties: false, minProperties: 1, description: 'Either or both; at least one' },
 );
 
 export const JobListSchema = Type.Object({

@@ -15,6 +15,7 @@ import type {
   JobKindSchema,
   JobListSchema,
   PaceSchema,
+  PaceUpdateSchema,
   JobSchema,
   JobStateSchema,
   KeyCountsSchema,
@@ -73,6 +74,7 @@ export type JobState = Static<typeof JobStateSchema>;
 export type Job = Static<typeof JobSchema>;
 export type JobList = Static<typeof JobListSchema>;
 export type Pace = Static<typeof PaceSchema>;
+export type PaceUpdate = Static<typeof PaceUpdateSchema>;
 export type JobControl = Static<typeof JobControlSchema>;
 export type RingChange = Static<typeof RingChangeSchema>;
 export type KeyCounts = Static<typeof KeyCountsSchema>;

@@ -4,6 +4,7 @@
 // data (cli-data.ts). Every flag has an environment variable twin (shown in --help), and
 // `ringkv node --config FILE` reads the same settings from a YAML file. Every command
 // ends with one of the exit codes of exit-codes.ts.
+import type { PaceUpdate } from '@ringkv/client';
 import { Command, CommanderError, Option } from 'commander';
 import { addDataCommands, readCa } from './cli-data.js';
 import { addBackupCommands } from './cli-backup.js';
@@ -242,11 +243,17 @@ for (const action of ['pause', 'resume'] as const) {
 ringOptions(
   jobs
     .command('pace')
-    .description('cap the megabytes per second a node receives in transfers (join, leave, removal); 0 lifts the cap; lasts until the node restarts')
-    .argument('<mb-per-s>', 'the cap, 0 for none')
-    .option('--member <node-id>', 'the member whose cap to set (default: the node --node names)'),
-).action(async (cap: string, flags: TargetFlags & { member?: string }) => {
-  await runRingCommand(flags, (target) => paceCommand(target, Number(cap), flags.member, process.stdout));
+    .description(
+      'cap the megabytes per second a node receives in transfers (join, leave, removal; 0 lifts the cap), set the smallest share of time its background jobs keep under client load, or both; lasts until the node restarts',
+    )
+    .argument('[mb-per-s]', 'the cap, 0 for none; unchanged when absent')
+    .option('--background-share-min <share>', 'the floor, 0.01 to 1: higher ends a ring change sooner, clients wait longer meanwhile')
+    .option('--member <node-id>', 'the member whose pace to set (default: the node --node names)'),
+).action(async (cap: string | undefined, flags: TargetFlags & { member?: string; backgroundShareMin?: string }) => {
+  const update: PaceUpdate = {};
+  if (cap !== undefined) update.transferMbPerSecond = Number(cap);
+  if (flags.backgroundShareMin !== undefined) update.backgroundShareMin = Number(flags.backgroundShareMin);
+  await runRingCommand(flags, (target) => paceCommand(target, update, flags.member, process.stdout));
 });
 
 addDataCommands(program);

@@ -7,6 +7,7 @@ import { speculativeRetryFloorMsDefault, speculativeRetryMaxMsDefault, speculati
 import { inflightBodyBytesMaxDefault, inflightRequestsMaxDefault, shedBusyShareDefault } from '@ringkv/core';
 import { diskWarnPercentDefault, lmdbMapBytesDefault, storageReserveBytesDefault } from '@ringkv/core';
 import { idempotencyRetentionSecondsDefault, watchCloseMsDefault, watchersMaxDefault, watchRetentionBytesDefault, watchRetentionSecondsDefault, watchUnsentMegabytesDefault } from '@ringkv/core';
+import { backgroundShareMin, backgroundShareMinLowest, isBackgroundShareMin } from '@ringkv/core';
 
 /** A node's settings; the HTTP edge limits (docs/security.md, "Limits before authentication") come from HttpLimits. */
 export interface NodeConfig extends HttpLimits {
@@ -79,6 +80,8 @@ export interface NodeConfig extends HttpLimits {
   watchMax: number;
   /** Cap on the megabytes per second this node receives in transfers (join, leave, removal); 0 for none. Changed at run time by PUT /jobs/pace. */
   transferMbPerS: number;
+  /** The smallest share of time background jobs (transfers, cleanups, repair) keep under any client load. Changed at run time by PUT /jobs/pace. */
+  backgroundShareMin: number;
   /** Megabytes of events a watcher may leave unread before it is cut off. */
   watchUnsentMb: number;
   /** Flush each write batch to disk before acknowledging (LMDB). */
@@ -136,6 +139,7 @@ export const nodeConfigDefaults: Omit<NodeConfig, 'id' | 'dataDir'> = {
   watchRetentionMb: watchRetentionBytesDefault / (1024 * 1024),
   watchMax: watchersMaxDefault,
   transferMbPerS: 0,
+  backgroundShareMin: backgroundShareMin,
   watchUnsentMb: watchUnsentMegabytesDefault,
   durable: false,
   lmdbMapBytes: lmdbMapBytesDefault,
@@ -180,6 +184,7 @@ export function configProblems(config: NodeConfig): string[] {
   if (!Number.isInteger(config.watchRetentionMb) || config.watchRetentionMb < 1 || config.watchRetentionMb > 1024 * 1024) problems.push('--watch-retention-mb must be 1..1048576');
   if (!Number.isInteger(config.watchMax) || config.watchMax < 0 || config.watchMax > 100_000) problems.push('--watch-max must be 0..100000 (0 turns watches off)');
   if (!isTransferMbPerS(config.transferMbPerS)) problems.push(`--transfer-mb-per-s must be 0..${transferMbPerSMax} (0: no cap)`);
+  if (!isBackgroundShareMin(config.backgroundShareMin)) problems.push(`--background-share-min must be ${backgroundShareMinLowest}..1 (1: background jobs never give way)`);
   if (!Number.isInteger(config.watchUnsentMb) || config.watchUnsentMb < 1 || config.watchUnsentMb > 1024) problems.push('--watch-unsent-mb must be 1..1024');
   if ((config.tlsCertFile === undefined) !== (config.tlsKeyFile === undefined)) problems.push('--tls-cert and --tls-key go together: give both, or neither');
   if (config.tlsCaFile !== undefined && config.tlsCertFile === undefined) problems.push('--tls-ca needs --tls-cert and --tls-key: peers use mutual TLS only over TLS');

@@ -432,4 +432,22 @@ describe('exit codes', () => {
     const lifted = await ringkv(['jobs', 'pace', '0']);
     assert.match(lifted.stdout, /no transfer cap/);
   });
+
+  it('jobs pace --background-share-min sets the floor alone or with the cap, and a bad floor or neither is refused', async () => {
+    const floor = await ringkv(['jobs', 'pace', '--background-share-min', '0.4']);
+    assert.equal(floor.status, 0, floor.stderr);
+    assert.match(floor.stdout, /no transfer cap.*floor 0\.40/);
+    const both = await ringkv(['jobs', 'pace', '3', '--background-share-min', '0.1']);
+    assert.equal(both.status, 0, both.stderr);
+    assert.match(both.stdout, /transfers capped at 3 MB\/s.*floor 0\.10/);
+    for (const args of [['--background-share-min', '0'], ['--background-share-min', 'high'], ['2', '--background-share-min', '1.5']]) {
+      const bad = await ringkv(['jobs', 'pace', ...args]);
+      assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
+      assert.match(bad.stderr, /floor is from 0\.01 to 1/);
+    }
+    const neither = await ringkv(['jobs', 'pace']);
+    assert.equal(neither.status, 2, neither.stderr);
+    assert.match(neither.stderr, /give a transfer cap in MB\/s, --background-share-min, or both/);
+    assert.match((await ringkv(['jobs', 'pace', '0'])).stdout, /no transfer cap.*floor 0\.10/, 'the refused floors changed nothing');
+  });
 });

@@ -110,6 +110,13 @@ export function sharedOptions(): Option[] {
       .env('RINGKV_TRANSFER_MB_PER_S')
       .default(defaults.transferMbPerS)
       .argParser(decimal),
+    new Option(
+      '--background-share-min <share>',
+      'the smallest share of time background jobs (transfers, cleanups, repair) keep however busy the clients are, 0.01..1: higher ends a ring change sooner, clients wait longer meanwhile; change it at run time with PUT /jobs/pace',
+    )
+      .env('RINGKV_BACKGROUND_SHARE_MIN')
+      .default(defaults.backgroundShareMin)
+      .argParser(decimal),
     new Option('--watch-unsent-mb <mb>', 'megabytes of events a watcher may leave unread before it is cut off with event: error (it resumes from its last id)')
       .env('RINGKV_WATCH_UNSENT_MB')
       .default(defaults.watchUnsentMb)

@@ -1,6 +1,6 @@
 // Builds the JSON views of a running node (/node-info, /cluster, /cluster/ring,
 // /cluster/nodes) from its parts.
-import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingChange, type RingLayout } from '@ringkv/client';
+import { RingkvClient, RingkvError, type ClusterInfo, type DiskInfo, type ClusterNodes, type Job, type JobList, type KeyCounts, type Pace, type PaceUpdate, type MemberInfo, type NodeInfo, type NodeView, type RepairStatus, type RingChange, type RingLayout } from '@ringkv/client';
 import { hlcWallMs, protocolVersion, tokenSpace, type ClusterNode, type Engine, type RingArc, type RingCursor, type TokenBucket } from '@ringkv/core';
 import type { CpuPressureMeter } from './clock/cpu-pressure.js';
 import type { NodeConfig } from './config.js';
@@ -76,19 +76,22 @@ export class NodeViews {
       transferWaitedMs: rate.waitedMs,
       // The request asking is in flight too; it is not the client load the share is about.
       backgroundShare: this.deps.node.budget.share(1),
+      backgroundShareMin: this.deps.node.budget.shareMin(),
       ...(cpuPressure === undefined ? {} : { cpuPressure }),
     };
   }
 
   /**
-   * Sets the transfer cap of `node` (this node by default; another member's is forwarded, as
-   * for job control). Undefined when no member has that id.
+   * Sets the transfer cap, the background floor or both of `node` (this node by default;
+   * another member's is forwarded, as for job control). Undefined when no member has that id.
    */
-  async setPace(transferMbPerSecond: number, node?: string, token?: string): Promise<Pace | undefined> {
+  async setPace(update: PaceUpdate, node?: string, token?: string): Promise<Pace | undefined> {
     if (node !== undefined && node !== this.deps.config.id) {
-      return this.forwardTo(node, token, (member) => member.setPace(transferMbPerSecond));
+      return this.forwardTo(node, token, (member) => member.setPace(update));
     }
-    this.deps.transferRate.setRate(transferMbPerSecond * bytesPerMegabyte);
+    // Both checked before either changes (the schema bounds them; the budget checks again).
+    if (update.backgroundShareMin !== undefined) this.deps.node.budget.setShareMin(update.backgroundShareMin);
+    if (update.transferMbPerSecond !== undefined) this.deps.transferRate.setRate(update.transferMbPerSecond * bytesPerMegabyte);
     return this.pace();
   }
 
@@ -153,7 +156,8 @@ export class NodeViews {
 
   /**
    * Sends a control request on to member `node` with the caller's token: undefined when no
-   * member has that id or it answers 404; an error naming it when it does not answer.
+   * member has that id or it answers 404; its other refusals as it answered them (a
+   * RingkvError); an error naming it when it does not answer.
    */
   private async forwardTo<T>(node: string, token: string | undefined, call: (member: RingkvClient) => Promise<T>): Promise<T | undefined> {
     const member = this.memberCalled(node, token, 2000);
@@ -162,7 +166,7 @@ export class NodeViews {
       return await call(member);
     } catch (error) {
       if (error instanceof RingkvError && error.status === 404) return undefined;
-      throw new Error(`${node} did not answer: ${(error as Error).message}`);
+      throw error;
     }
   }
 

@@ -133,6 +133,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
       rng: { next: Math.random },
       hash,
       clientLoad: { inflight: () => shedder.inflight(), busyShare: () => shedder.busyShare(), cpuPressure: () => cpuPressure.share() },
+      backgroundShareMin: config.backgroundShareMin,
       transferRate,
       events: {
         replicaWriteFailed: (replica) => metrics.replicaWriteFailures.inc({ replica }),
@@ -246,7 +247,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
         clusterJobs: (token) => views.clusterJobs(token),
         pause: (id, node, token) => views.controlJob(id, 'pause', node, token),
         resume: (id, node, token) => views.controlJob(id, 'resume', node, token),
-        setPace: (transferMbPerSecond, node, token) => views.setPace(transferMbPerSecond, node, token),
+        setPace: (update, node, token) => views.setPace(update, node, token),
       },
       repairNow: async () => {
         const peers = node.membership.list().length - 1;

@@ -1,7 +1,9 @@
 // The CLI side of ring changes: `ringkv join`, `ringkv leave`, `ringkv remove <node>` and `ringkv jobs`.
 // Each asks one node over its REST API, then (unless told not to) watches the data move
 // with a progress bar over every member's jobs, until the ring is stable again.
-import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace, type RingChange, type RingStatus } from '@ringkv/client';
+import { ProgressBar, RingkvClient, RingkvError, type Job, type JobList, type Pace, type PaceUpdate, type RingChange, type RingStatus } from '@ringkv/client';
+import { backgroundShareMinLowest, isBackgroundShareMin } from '@ringkv/core';
+import { isTransferMbPerS, transferMbPerSMax } from './config.js';
 import { CommandFailure, exitCodes } from './exit-codes.js';
 import { fetchTrusting } from './security/trusted-fetch.js';
 
@@ -143,21 +145,30 @@ export async function jobsCommand(target: ApiTarget, watch: boolean, options: Wa
   return 0;
 }
 
-/** One line for a node's pace: its transfer cap, what it has received, the share clients leave its background jobs, and the CPU pressure where measured. */
+/** One line for a node's pace: its transfer cap, what it has received, the share clients leave its background jobs and its floor, and the CPU pressure where measured. */
 export function describePace(pace: Pace): string {
   const cap = pace.transferMbPerSecond === 0 ? 'no transfer cap' : `transfers capped at ${pace.transferMbPerSecond} MB/s`;
   const received = (pace.transferredBytes / 1_000_000).toFixed(1);
   const waited = (pace.transferWaitedMs / 1000).toFixed(1);
   const pressure = pace.cpuPressure === undefined ? '' : ` (CPU pressure ${pace.cpuPressure.toFixed(2)})`;
-  return `pace ${pace.node.padEnd(10)} ${cap}; ${received} MB received, ${waited} s waited for the cap; background share now ${pace.backgroundShare.toFixed(2)}${pressure}`;
+  return `pace ${pace.node.padEnd(10)} ${cap}; ${received} MB received, ${waited} s waited for the cap; background share now ${pace.backgroundShare.toFixed(2)}, floor ${pace.backgroundShareMin.toFixed(2)}${pressure}`;
 }
 
-/** Sets the transfer cap of `member` (the target node when absent), e.g. to slow a join that costs clients too much. */
-export async function paceCommand(target: ApiTarget, transferMbPerSecond: number, member: string | undefined, out: WatchOptions['out']): Promise<number> {
-  if (!(transferMbPerSecond >= 0 && transferMbPerSecond <= 100_000)) {
-    throw new CommandFailure(exitCodes.usage, `the cap is megabytes per second from 0 (no cap) to 100000, not ${transferMbPerSecond}`);
+/**
+ * Sets the transfer cap of `member` (the target node when absent), e.g. to slow a join that
+ * costs clients too much, its background floor, e.g. to end a join sooner, or both.
+ */
+export async function paceCommand(target: ApiTarget, update: PaceUpdate, member: string | undefined, out: WatchOptions['out']): Promise<number> {
+  if (update.transferMbPerSecond === undefined && update.backgroundShareMin === undefined) {
+    throw new CommandFailure(exitCodes.usage, 'give a transfer cap in MB/s, --background-share-min, or both');
   }
-  const pace = await clientFor(target).setPace(transferMbPerSecond, member);
+  if (update.transferMbPerSecond !== undefined && !isTransferMbPerS(update.transferMbPerSecond)) {
+    throw new CommandFailure(exitCodes.usage, `the cap is megabytes per second from 0 (no cap) to ${transferMbPerSMax}, not ${update.transferMbPerSecond}`);
+  }
+  if (update.backgroundShareMin !== undefined && !isBackgroundShareMin(update.backgroundShareMin)) {
+    throw new CommandFailure(exitCodes.usage, `the background share floor is from ${backgroundShareMinLowest} to 1 (1: background jobs never give way), not ${update.backgroundShareMin}`);
+  }
+  const pace = await clientFor(target).setPace(update, member);
   out.write(`${describePace(pace)}\n`);
   return 0;
 }

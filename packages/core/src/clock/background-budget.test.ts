@@ -2,7 +2,7 @@
 // times, and its turns on a virtual clock with a client load that rises and falls.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackgroundBudget, backgroundPauseMs, backgroundShare, idleShare } from './background-budget.js';
+import { BackgroundBudget, backgroundPauseMs, backgroundShare, backgroundShareMinLowest, idleShare, isBackgroundShareMin } from './background-budget.js';
 import { VirtualClock } from './virtual-clock.js';
 
 describe('backgroundShare', () => {
@@ -117,6 +117,28 @@ describe('BackgroundBudget', () => {
     assert.equal(budget.share(), 1, 'no client in flight: full speed, as the work delays nobody of ours');
   });
 
+  it('follows a floor set at run time at the next pause, and refuses one out of range', () => {
+    const clock = new VirtualClock(0);
+    const budget = new BackgroundBudget(clock, { inflight: () => 20, busyShare: () => 0.9, cpuPressure: () => 0.8 }, { shareMin: 0.1, pauseMsMax: 10_000, headroom: 0.3, busyWindowMs: 250 });
+    const pauseAfterPage = () => {
+      const startedAtMs = clock.nowMs();
+      clock.advance(10);
+      return budget.pauseMsAfter(startedAtMs);
+    };
+    assert.equal(budget.shareMin(), 0.1);
+    assert.equal(pauseAfterPage(), 90, 'at the floor of a tenth: nine times the work');
+    budget.setShareMin(0.5);
+    assert.equal(budget.shareMin(), 0.5);
+    assert.equal(budget.share(), 0.5);
+    assert.equal(pauseAfterPage(), 10, 'a floor of a half: as long as the work');
+    budget.setShareMin(1);
+    assert.equal(pauseAfterPage(), 0, 'a floor of 1: never gives way');
+    for (const bad of [0, 0.005, 1.5, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      assert.throws(() => budget.setShareMin(bad), RangeError, String(bad));
+    }
+    assert.equal(budget.shareMin(), 1, 'a refused floor leaves the last one');
+    assert.ok(isBackgroundShareMin(backgroundShareMinLowest) && !isBackgroundShareMin(backgroundShareMinLowest / 2));
+  });
 
   it('pauses by the client load read at each turn, and runs at full speed without one', async () => {
     const clock = new VirtualClock(1000);

@@ -86,6 +86,14 @@ export const backgroundBudgetDefaults: BackgroundBudgetOptions = {
   busyWindowMs: backgroundBusyWindowMs,
 };
 
+/** The lowest floor an operator may set: below it a busy node's ring change would all but stop. */
+export const backgroundShareMinLowest = 0.01;
+
+/** A valid floor for background work's share: from `backgroundShareMinLowest` to 1 (never giving way). */
+export function isBackgroundShareMin(share: number): boolean {
+  return Number.isFinite(share) && share >= backgroundShareMinLowest && share <= 1;
+}
+
 /**
  * The share of time background work may take with `inflight` client requests in flight:
  * all of it when idle, 1/(1 + inflight) under load (a half with one client request, the
@@ -131,6 +139,20 @@ export class BackgroundBudget implements BackgroundPace {
     this.clock = clock;
     this.load = load;
     this.options = { ...backgroundBudgetDefaults, ...options };
+  }
+
+  /** The smallest share background work keeps under any client load. */
+  shareMin(): number {
+    return this.options.shareMin;
+  }
+
+  /**
+   * Sets that floor at run time (PUT /jobs/pace): the next pause already follows it. An
+   * operator who needs a ring change done sooner trades client latency for it.
+   */
+  setShareMin(share: number): void {
+    if (!isBackgroundShareMin(share)) throw new RangeError(`a background share floor is from ${backgroundShareMinLowest} to 1, not ${share}`);
+    this.options.shareMin = share;
   }
 
   /** The clock's time, for callers that time their work against this budget. */

@@ -127,6 +127,8 @@ export interface ClusterNodeDeps {
    * jobs give way to it (clock/background-budget.ts). Without it they run at full speed.
    */
   clientLoad?: ClientLoad;
+  /** The smallest share of time background jobs keep under client load (limits.ts backgroundShareMin by default; PUT /jobs/pace changes it). */
+  backgroundShareMin?: number;
   /** Caps the bytes per second this node receives in transfers (clock/token-bucket.ts); uncapped without it. */
   transferRate?: ByteRate;
   events?: CoordinatorEvents & AntiEntropyEvents & HintedHandoffEvents & {
@@ -187,7 +189,11 @@ export class ClusterNode {
     this.deps = deps;
     this.options = options;
     this.peerClients = new InflightCount(() => deps.clock.nowMs());
-    this.budget = new BackgroundBudget(deps.clock, deps.clientLoad && withPeerClients(deps.clientLoad, this.peerClients));
+    this.budget = new BackgroundBudget(
+      deps.clock,
+      deps.clientLoad && withPeerClients(deps.clientLoad, this.peerClients),
+      deps.backgroundShareMin === undefined ? {} : { shareMin: deps.backgroundShareMin },
+    );
     this.hlc = deps.hlc ?? new HybridLogicalClock(() => deps.clock.nowMs(), deps.hlcStartAfter ?? 0);
     // Membership needs the transport, and the transport needs the handler built from
     // membership: the membership gets a forwarder that is connected below.

@@ -1,7 +1,7 @@
 // Data movement: every member's transfer and cleanup jobs from GET /cluster/jobs, with
 // their progress and rate, Pause / Resume for unfinished transfers, and each member's
-// transfer pace with a field to change its cap (admin tokens only: the node refuses both
-// to other roles). Jobs are polled as often as the members, so a ring change shows here
+// pace with fields to change its transfer cap and background floor (admin tokens only: the
+// node refuses both to other roles). Jobs are polled as often as the members, so a ring change shows here
 // within one refresh.
 import { useCallback, useState } from 'react';
 import type { ClusterNodes, Job, JobList } from '@ringkv/client';

@@ -1,6 +1,6 @@
 // What the HTTP layer needs from a node, stated narrowly (docs/style.md, "No god objects"): the
 // routes see these functions, never the node object itself.
-import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingChange, RingLayout, Pace } from '@ringkv/client';
+import type { ClusterInfo, ClusterNodes, Job, JobList, NodeInfo, RepairStatus, RingChange, RingLayout, Pace, PaceUpdate } from '@ringkv/client';
 import type { ClusterScanPage, Coordinator, Engine, PaxosProposer, RestoreAnswer, RingChangeResult, ScanPageRequest, StoredRecord, WatchCursor, WatchListener, WatchSession } from '@ringkv/core';
 import type { NodeMetrics } from '../metrics/metrics.js';
 import type { ApiSecurity } from './auth.js';
@@ -60,8 +60,8 @@ export interface ApiDeps {
     clusterJobs(token?: string): Promise<JobList>;
     pause(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;
     resume(id: string, node?: string, token?: string): Promise<{ job: Job; changed: boolean } | undefined>;
-    /** Sets the transfer cap of this node or, forwarded, of `node`; undefined when no member has that id. */
-    setPace(transferMbPerSecond: number, node?: string, token?: string): Promise<Pace | undefined>;
+    /** Sets the transfer cap or the background floor (or both) of this node or, forwarded, of `node`; undefined when no member has that id. */
+    setPace(update: PaceUpdate, node?: string, token?: string): Promise<Pace | undefined>;
   };
   metrics: NodeMetrics;
   traffic: TrafficRecorder;

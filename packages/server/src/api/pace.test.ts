@@ -1,6 +1,7 @@
-// Checks the transfer cap through the API of a real 3-node cluster: GET /jobs and GET
-// /cluster/jobs show every node's pace, PUT /jobs/pace sets this node's cap or, forwarded,
-// another member's, and bad caps or unknown members are problem+json that change nothing.
+// Checks the pace of background jobs through the API of a real 3-node cluster: GET /jobs and
+// GET /cluster/jobs show every node's transfer cap and background floor, PUT /jobs/pace sets
+// either or both on this node or, forwarded, on another member, and bad values or unknown
+// members are problem+json that change nothing.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { JobList, Pace } from '@ringkv/client';
@@ -10,7 +11,7 @@ import { startTestCluster, type TestCluster } from './test-cluster.js';
 let cluster: TestCluster;
 
 before(async () => {
-  cluster = await startTestCluster('pace', (index) => (index === 0 ? { transferMbPerS: 25 } : {}));
+  cluster = await startTestCluster('pace', (index) => (index === 0 ? { transferMbPerS: 25, backgroundShareMin: 0.25 } : {}));
 });
 
 after(async () => {
@@ -39,6 +40,7 @@ describe('transfer pace', () => {
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), [['n1', 25], ['n2', 0], ['n3', 0]]);
     // Idle but for the requests asking: background work may take all the time.
     for (const pace of all.paces) assert.equal(pace.backgroundShare, 1, JSON.stringify(pace));
+    assert.deepEqual(all.paces.map((pace) => [pace.node, pace.backgroundShareMin]), [['n1', 0.25], ['n2', 0.1], ['n3', 0.1]], 'the floor each started with');
   });
 
   it("shows the machine's CPU pressure where Linux measures it", async (t) => {
@@ -67,8 +69,23 @@ describe('transfer pace', () => {
     assert.equal((await paceOf(1, 'n1')).transferMbPerSecond, 0);
   });
 
-  it('refuses a bad cap or an unknown member with problem+json, changing nothing', async () => {
-    for (const payload of [{ transferMbPerSecond: -1 }, { transferMbPerSecond: 'fast' }, { transferMbPerSecond: 1e9 }, {}, { transferMbPerSecond: 5, extra: true }]) {
+  it('sets the background floor of this node and of another member, alone or with the cap', async () => {
+    const own = await inject(0, 'PUT', '/jobs/pace', { backgroundShareMin: 0.5 });
+    assert.equal(own.statusCode, 200, own.body);
+    assert.deepEqual([(own.json() as Pace).backgroundShareMin, (own.json() as Pace).transferMbPerSecond], [0.5, 0], 'the cap is left as it was');
+    assert.equal((cluster.nodes[0] as (typeof cluster.nodes)[number]).node.budget.shareMin(), 0.5, "the node's jobs follow it at once");
+    const forwarded = await inject(0, 'PUT', '/jobs/pace?node=n2', { backgroundShareMin: 1, transferMbPerSecond: 12 });
+    assert.equal(forwarded.statusCode, 200, forwarded.body);
+    const pace = await paceOf(2, 'n2');
+    assert.deepEqual([pace.backgroundShareMin, pace.transferMbPerSecond], [1, 12]);
+    assert.equal((await inject(0, 'PUT', '/jobs/pace?node=n2', { backgroundShareMin: 0.1, transferMbPerSecond: 0 })).statusCode, 200);
+    assert.equal((await inject(0, 'PUT', '/jobs/pace', { backgroundShareMin: 0.1 })).statusCode, 200);
+    assert.deepEqual((await paceOf(1, 'n1')).backgroundShareMin, 0.1);
+  });
+
+  it('refuses a bad cap or floor, or an unknown member, with problem+json, changing nothing', async () => {
+    const floors = [{ backgroundShareMin: 0 }, { backgroundShareMin: 0.001 }, { backgroundShareMin: 1.5 }, { backgroundShareMin: 'high' }, { transferMbPerSecond: 5, backgroundShareMin: 2 }];
+    for (const payload of [{ transferMbPerSecond: -1 }, { transferMbPerSecond: 'fast' }, { transferMbPerSecond: 1e9 }, {}, { transferMbPerSecond: 5, extra: true }, ...floors]) {
       const answer = await inject(1, 'PUT', '/jobs/pace', payload);
       assert.equal(answer.statusCode, 400, `${JSON.stringify(payload)}: ${answer.body}`);
       assert.match(String(answer.headers['content-type']), /^application\/problem\+json/);
@@ -77,5 +94,8 @@ describe('transfer pace', () => {
     assert.equal(unknown.statusCode, 404, unknown.body);
     assert.match((unknown.json() as { detail: string }).detail, /n9/);
     assert.equal((await paceOf(1, 'n2')).transferMbPerSecond, 0);
+    assert.equal((await paceOf(1, 'n2')).backgroundShareMin, 0.1);
+    const empty = (await inject(1, 'PUT', '/jobs/pace', {})).json() as { detail: string };
+    assert.match(empty.detail, /transferMbPerSecond|backgroundShareMin|propert/, 'an empty body is told what it lacks');
   });
 });

@@ -13,7 +13,7 @@ import { RingkvError, type RingChange } from '@ringkv/client';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
 import { createToken } from '../security/auth-tokens.js';
-import { forwardedRingChangeProblem } from './ring-routes.js';
+import { forwardedProblem, forwardedRingChangeProblem } from './ring-routes.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 
 type Caller = 'none' | 'read' | 'write' | 'admin';
@@ -190,5 +190,13 @@ describe('the problem a forwarded join or leave answers', () => {
       assert.equal(problem.member, 'n4');
       assert.match(problem.detail, new RegExp(`^n4 did not answer \\(${error.message}\\), so its join may or may not have begun`));
     }
+  });
+
+  it('is the same for a forwarded pace or job control: a refusal passed on, or a 502 with its own advice', () => {
+    // A member of an older version refuses a pace field it does not know: its 400, not a 502.
+    const refused = forwardedProblem(refusal(400, 'urn:ringkv:problem:invalid-request', 'body must NOT have additional properties'), 'n3', 'retry').problem;
+    assert.deepEqual([refused.status, refused.type, refused.member], [400, 'urn:ringkv:problem:invalid-request', 'n3']);
+    const unanswered = forwardedProblem(new TypeError('fetch failed'), 'n3', 'retry, or check that it is up').problem;
+    assert.deepEqual([unanswered.status, unanswered.detail], [502, 'n3 did not answer (fetch failed), retry, or check that it is up']);
   });
 });

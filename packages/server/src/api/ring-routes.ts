@@ -34,13 +34,22 @@ async function changeRing(deps: ApiDeps, action: 'join' | 'leave', node: string 
 }
 
 /**
- * What a join or leave asked of member `node` answers when the member did not accept it.
- * Its own problem is passed on as it answered (a 409 says why it refused), naming the
- * member, except a 401: this node took the token, so the caller is signed in and the
- * member's token file differs; a 401 would send a dashboard back to its sign-in form.
- * A member that did not answer is a 502 that cannot say whether the change was made.
+ * What a join or leave asked of member `node` answers when the member did not accept it
+ * (`forwardedProblem`). A member that did not answer is a 502 that cannot say whether the
+ * change was made.
  */
 export function forwardedRingChangeProblem(error: unknown, action: 'join' | 'leave', node: string): ProblemError {
+  return forwardedProblem(error, node, `so its ${action} may or may not have begun: check its ring status in GET /cluster/nodes before asking again`);
+}
+
+/**
+ * What a request forwarded to member `node` answers when the member did not accept it. Its
+ * own problem is passed on as it answered (a 409 says why it refused, a 400 what it did not
+ * take), naming the member, except a 401: this node took the token, so the caller is signed
+ * in and the member's token file differs; a 401 would send a dashboard back to its sign-in
+ * form. A member that did not answer is a 502 whose detail goes on with `unanswered`.
+ */
+export function forwardedProblem(error: unknown, node: string, unanswered: string): ProblemError {
   if (error instanceof RingkvError) {
     const { type, title, status, detail, ...extra } = error.problem;
     if (status === 401) {
@@ -49,14 +58,11 @@ export function forwardedRingChangeProblem(error: unknown, action: 'join' | 'lea
     const code = type.startsWith(problemTypePrefix) ? type.slice(problemTypePrefix.length) : 'member-problem';
     return new ProblemError(status, code, title, detail, { ...extra, member: node });
   }
-  return new ProblemError(
-    502,
-    'member-unreachable',
-    'Member unreachable',
-    `${node} did not answer (${(error as Error).message}), so its ${action} may or may not have begun: check its ring status in GET /cluster/nodes before asking again`,
-    { member: node },
-  );
+  return new ProblemError(502, 'member-unreachable', 'Member unreachable', `${node} did not answer (${(error as Error).message}), ${unanswered}`, { member: node });
 }
+
+/** The 502 detail's end for a pace or job control that a member did not answer: asking again changes nothing twice. */
+const retryWhenUp = 'retry, or check that it is up';
 
 /** How join and leave answer for another member (`changeRing`), in their OpenAPI descriptions. */
 const askedOfMember =
@@ -139,10 +145,13 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
       schema: {
         tags,
         operationId: 'setPace',
-        summary: 'Cap the rate at which this node receives transfers',
+        summary: "Set the pace of this node's background jobs",
         description:
-          'Sets the megabytes per second this node may receive in transfers (join, leave, removal); 0 lifts the cap. It applies at once to running jobs and lasts until the node restarts, which starts again from --transfer-mb-per-s. ' +
-          'Background jobs also give way to client requests whatever the cap (backgroundShare in GET /jobs). With ?node=<id> the request is forwarded to that member.',
+          'transferMbPerSecond sets the megabytes per second this node may receive in transfers (join, leave, removal); 0 lifts the cap. ' +
+          'Background jobs also give way to client requests whatever the cap (backgroundShare in GET /jobs), down to a floor: backgroundShareMin sets it, from 0.01 to 1. ' +
+          'A higher floor ends a ring change sooner while clients wait longer meanwhile; 1 means background jobs never give way. ' +
+          'Give either or both. A change applies at once to running jobs and lasts until the node restarts, which starts again from --transfer-mb-per-s and --background-share-min. ' +
+          "With ?node=<id> the request is forwarded to that member with the caller's token; its refusals are passed on (the problem's member names it).",
         querystring: PaceQuery,
         body: PaceUpdateSchema,
         response: { 200: PaceSchema, ...problemResponses(400, 404, 502) },
@@ -151,9 +160,9 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
     async (request) => {
       let pace;
       try {
-        pace = await deps.ring.setPace(request.body.transferMbPerSecond, request.query.node, bearerOf(request));
+        pace = await deps.ring.setPace(request.body, request.query.node, bearerOf(request));
       } catch (error) {
-        throw new ProblemError(502, 'member-unreachable', 'Member unreachable', `${(error as Error).message}; retry, or check that ${request.query.node ?? 'the member'} is up`);
+        throw forwardedProblem(error, request.query.node ?? deps.nodeId, retryWhenUp);
       }
       if (pace === undefined) throw new ProblemError(404, 'no-such-member', 'No such member', `no member is called ${request.query.node ?? ''}; GET /cluster/nodes lists them`);
       return pace;
@@ -180,7 +189,7 @@ export const ringRoutes: FastifyPluginAsync<{ deps: ApiDeps }> = async (app, { d
         try {
           result = await deps.ring[action](request.params.id, request.query.node, bearerOf(request));
         } catch (error) {
-          throw new ProblemError(502, 'member-unreachable', 'Member unreachable', `${(error as Error).message}; retry, or check that ${request.query.node ?? 'the member'} is up`);
+          throw forwardedProblem(error, request.query.node ?? deps.nodeId, retryWhenUp);
         }
         if (result === undefined) {
           const where = request.query.node ?? deps.nodeId;
