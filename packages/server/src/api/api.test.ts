@@ -61,6 +61,17 @@ describe('API bad input', () => {
     await assertNothingStored();
   });
 
+  it("advises each route's own body after a bad one, not a key's", async () => {
+    await assertProblem(await put('/store/k', '{"val": 1}'), 400, /; send \{"value": <any JSON>\}$/);
+    const pace = /; send \{"transferMbPerSecond"\?: <number 0\.\.100000>, "backgroundShareMin"\?: <number 0\.01\.\.1>\}$/;
+    await assertProblem(await put('/jobs/pace', '{"value": 1}'), 400, pace);
+    await assertProblem(await put('/jobs/pace', '{"backgroundShareMin": '), 400, pace);
+    await assertProblem(await put('/jobs/pace', ''), 400, pace);
+    const join = await running.app.inject({ method: 'POST', url: '/cluster/join', payload: '{"oops', headers: { 'content-type': 'application/json' } });
+    await assertProblem(join, 400, /; send no body$/);
+    await assertNothingStored();
+  });
+
   it('refuses a key over 1024 bytes with 414, and an empty key with 400', async () => {
     const longKey = 'é'.repeat(513); // 1026 UTF-8 bytes
     await assertProblem(await put(`/store/${encodeURIComponent(longKey)}`, '{"value": 1}'), 414, /1026 UTF-8 bytes.*1024/);

@@ -20,7 +20,7 @@ import { httpEdgeOptions, httpLimitsDefaults, type HttpLimits } from './http-lim
 import { registerJsonBodyParser } from './json-depth.js';
 import { lazyCompilers } from './lazy-schema-compilers.js';
 import { LoadShedder, registerLoadShedding } from './load-shedding.js';
-import { notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
+import { describeBodyShape, notFoundProblem, problemForError, problemOf, sendProblem } from './problems.js';
 import { registerRateLimit } from './rate-limit.js';
 import { ConnectionTurns, orderRequestsPerConnection } from './request-order.js';
 import { KeyReadFastPath, type AnswerObserver } from './key-read-fast-path.js';
@@ -84,7 +84,9 @@ export async function buildApp({ deps, logger, https, http = httpLimitsDefaults,
   registerLoadShedding(app, { shedder, bodyBytesMax: deps.maxValueBytes, registry: deps.metrics.registry });
 
   app.setErrorHandler((error, request, reply) => {
-    const problem = problemForError(error, { maxValueBytes: deps.maxValueBytes });
+    // The route's own body in the hint; before routing (a route not found) a key's.
+    const bodyShape = request.routeOptions.url === undefined ? undefined : describeBodyShape(request.routeOptions.schema?.body);
+    const problem = problemForError(error, { maxValueBytes: deps.maxValueBytes, bodyShape });
     if (problem.status >= 500 && problem.type.endsWith(':internal')) request.log.error({ err: error }, 'request failed');
     return sendProblem(reply, problem);
   });

@@ -70,6 +70,42 @@ function retryAfterOf(problem: Problem): string | undefined {
 
 export interface ProblemContext {
   maxValueBytes: number;
+  /**
+   * What the route's body is, for the hint after a bad one (`describeBodyShape`): a key's
+   * `{"value": <any JSON>}` when absent; null for a route that takes no body.
+   */
+  bodyShape?: string | null;
+}
+
+/** The body of a key's PUT, the hint where a route says nothing of its own. */
+const valueBodyShape = '{"value": <any JSON>}';
+
+/** The hint after a bad body: what to send instead. */
+function sendHint(context: ProblemContext): string {
+  const shape = context.bodyShape === undefined ? valueBodyShape : context.bodyShape;
+  return shape === null ? 'send no body' : `send ${shape}`;
+}
+
+/**
+ * A route's body schema (JSON Schema, as TypeBox builds it) in one line for a problem's
+ * detail: `{"value": <any JSON>}`, `{"transferMbPerSecond"?: <number 0..100000>}`; null
+ * without a body schema, so that no route's error advises another route's body.
+ */
+export function describeBodyShape(schema: unknown): string | null {
+  if (typeof schema !== 'object' || schema === null) return null;
+  const { properties, required } = schema as { properties?: Record<string, unknown>; required?: readonly string[] };
+  if (properties === undefined) return null;
+  const fields = Object.entries(properties).map(([name, property]) => `"${name}"${required?.includes(name) === true ? '' : '?'}: ${describeValueShape(property)}`);
+  return `{${fields.join(', ')}}`;
+}
+
+function describeValueShape(property: unknown): string {
+  const { type, minimum, maximum } = (property ?? {}) as { type?: unknown; minimum?: unknown; maximum?: unknown };
+  if (type === 'array') return '[...]';
+  if (type === 'object') return '{...}';
+  if (typeof type !== 'string') return '<any JSON>';
+  const bounds = typeof minimum === 'number' && typeof maximum === 'number' ? ` ${minimum}..${maximum}` : '';
+  return `<${type}${bounds}>`;
 }
 
 /** Maps any error thrown while serving a request to its problem. */
@@ -128,7 +164,7 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problemOf(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with the header Content-Type: application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problemOf(400, 'missing-body', 'Missing body', 'the body is empty; send {"value": <any JSON>}');
+      return problemOf(400, 'missing-body', 'Missing body', `the body is empty; ${context.bodyShape === null ? 'send no Content-Type: application/json without a body' : sendHint(context)}`);
     case 'FST_ERR_BAD_URL':
       return problemOf(
         400,
@@ -140,16 +176,16 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
       return problemOf(414, 'key-too-long', 'Key too long', 'a path segment is far longer than any key may be; keys are at most 1024 UTF-8 bytes');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return problemOf(400, 'malformed-json', 'Malformed JSON', `${error.message}; send {"value": <any JSON>}`);
+      return problemOf(400, 'malformed-json', 'Malformed JSON', `${error.message}; ${sendHint(context)}`);
     default:
       break;
   }
   if (error.validation) {
     const where = error.validationContext ?? 'request';
-    return problemOf(400, 'invalid-request', 'Invalid request', `${error.message}${where === 'body' ? '; the body is {"value": <any JSON>}' : ''}`);
+    return problemOf(400, 'invalid-request', 'Invalid request', `${error.message}${where === 'body' ? `; ${sendHint(context)}` : ''}`);
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
-    return problemOf(400, 'malformed-json', 'Malformed JSON', `the body is not valid JSON (${error.message}); send {"value": <any JSON>}`);
+    return problemOf(400, 'malformed-json', 'Malformed JSON', `the body is not valid JSON (${error.message}); ${sendHint(context)}`);
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return problemOf(error.statusCode, 'bad-request', 'Bad request', error.message);
