@@ -274,13 +274,18 @@ export class Rebalancer {
    * changed meanwhile. A page gathers up to `cleanupPage` keys across arcs in ring order:
    * with hundreds of vnodes an arc holds a few hundred keys, and a page per arc asked the
    * new replicas once per arc and took no pause between arcs. A page's drop commits while
-   * the next page is walked and handed on: the drop is mostly a wait for its commit, and
-   * the hand-off a wait for the replicas.
+   * the next page is walked, handed on and paced for: the drop is mostly a wait for its
+   * commit and the hand-off a wait for the replicas, so the pause, which leaves the event
+   * loop to clients, runs while both wait. The drop's time is paced at the next page's turn.
    */
   private async cleanArcs(ring: Ring, arcs: readonly RingArc[], job: CleanupJob): Promise<boolean> {
     const position: ArcPosition = { index: 0, after: undefined };
     /** The previous page's drop, resolving to how long it took; awaited before the next drop and before the pass ends. */
     let dropping: Promise<number> | undefined;
+    /** Drops' time not paced yet: the next turn pauses for it. */
+    let unpacedMs = 0;
+    /** The page being handed on, awaited before its drop (or dropped unseen when the pass stops first). */
+    let handing: Promise<ScanEntry[]> | undefined;
     try {
       while (position.index < arcs.length) {
         if (this.deps.placement().read !== ring || this.cleanup !== job) return false;
@@ -288,27 +293,34 @@ export class Rebalancer {
         // their answers by their own budgets (cluster-node.ts, pacedForPeers).
         const scanStartedAtMs = this.deps.clock.nowMs();
         const page = await this.gatherPage(arcs, position);
-        let workMs = this.deps.clock.nowMs() - scanStartedAtMs;
+        const workMs = this.deps.clock.nowMs() - scanStartedAtMs;
         const foreign: ScanEntry[] = page.map(({ key, record }) => ({ key, record }));
         // Dropped only once the new replicas hold them (handed on first if need be).
-        const handedOn = foreign.length > 0 && this.deps.handOff !== undefined ? await this.deps.handOff(foreign, ring) : foreign;
-        workMs += (await dropping) ?? 0;
+        handing = foreign.length > 0 && this.deps.handOff !== undefined ? this.deps.handOff(foreign, ring) : Promise.resolve(foreign);
+        // Its error surfaces where it is awaited; until then it is not an unhandled rejection.
+        handing.catch(() => undefined);
+        if (position.index < arcs.length) {
+          const workedFromMs = this.deps.clock.nowMs() - workMs - unpacedMs;
+          unpacedMs = 0;
+          await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
+        }
+        const handedOn = await handing;
+        handing = undefined;
+        unpacedMs += (await dropping) ?? 0;
         dropping = undefined;
         // The ring may have changed while the page was read: check again before dropping.
         if (this.deps.placement().read !== ring || this.deps.placement().writes.length !== 1) return false;
         if (handedOn.length > 0) {
           dropping = this.drop(handedOn, job);
-          // Its error surfaces where it is awaited; until then it is not an unhandled rejection.
           dropping.catch(() => undefined);
         }
         job.scanned += page.length;
         job.total = Math.max(job.total, job.scanned);
-        if (position.index >= arcs.length) break;
-        const workedFromMs = this.deps.clock.nowMs() - workMs;
-        await (this.deps.budget?.turn(workedFromMs) ?? pacedTurn(this.deps.clock, workedFromMs));
       }
     } finally {
-      // Done, or stopped by a ring change: the last drop finishes before the pass is over.
+      // Done, or stopped by a ring change: the last drop finishes before the pass is over,
+      // and a hand-off still asking ends before another pass may ask again.
+      await handing?.catch(() => undefined);
       await dropping;
     }
     return true;
