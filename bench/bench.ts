@@ -22,7 +22,8 @@
 // fifth node), BENCH_JOIN_WRITE_SHARE (0.2: share of PUTs in the closed-loop load),
 // BENCH_JOIN_TIMEOUT_S (600: bound on each ring change, and again on its cleanup),
 // BENCH_JOIN_STANDBY (0: n4 joins as it starts, instead of starting on standby and joining
-// by request).
+// by request). The nodes take their settings from RINGKV_* variables too, e.g.
+// RINGKV_BACKGROUND_SHARE_MIN=0.3 for the floor of background work in a ring change.
 // BENCH_MEMORY (0 skips memory per key), BENCH_MEMORY_KEYS (100000,1000000,3000000: the key
 // counts loaded in turn), BENCH_MEMORY_SETTLE_S (10: pause after each load and restart before
 // memory is read). BENCH_SECURE (1: also run LMDB with TLS, mutual TLS between peers and a

@@ -128,6 +128,8 @@ export interface JoinResult {
   capacity: Pick<LoadResult, 'requestsPerSecond' | 'p50Ms' | 'p99Ms' | 'errors' | 'non2xx'>;
   openShare: number;
   openRequestsPerSecond: number;
+  /** The floor of the share of time the nodes' background jobs keep under client load, as n1 reports it. */
+  backgroundShareMin: number;
   changes: RingChangeResult[];
   /** Present when n4 started on standby (JoinBenchOptions.standby). */
   standbyStart?: StandbyStart;
@@ -183,6 +185,7 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
   await runLoad(closed('GET', warmUpSeconds));
   const capacity = await runLoad(closed('GET', capacitySeconds));
   const openRate = Math.max(1, Math.round(capacity.requestsPerSecond * options.openShare));
+  const backgroundShareMin = (await new RingkvClient({ baseUrl: cluster.urls[0] as string, timeoutMs: 10_000 }).jobs()).paces[0]?.backgroundShareMin ?? Number.NaN;
   say(`capacity (closed loop, quorum GET): ${capacity.requestsPerSecond} req/s, p99 ${capacity.p99Ms} ms; open loop at ${openRate} req/s`);
 
   const changes: TimedChange[] = [];
@@ -272,6 +275,7 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
     capacity: { requestsPerSecond: capacity.requestsPerSecond, p50Ms: capacity.p50Ms, p99Ms: capacity.p99Ms, errors: capacity.errors, non2xx: capacity.non2xx },
     openShare: options.openShare,
     openRequestsPerSecond: openRate,
+    backgroundShareMin,
     changes: changes.map(({ startMs: _start, endMs: _end, ...change }) => change),
     ...(standbyStart !== undefined ? { standbyStart } : {}),
   };
@@ -489,6 +493,7 @@ export function reportJoin(result: JoinResult): string[] {
     `bulk load: ${result.bulkLoad.keys} keys in ${result.bulkLoad.seconds} s (${result.bulkLoad.keysPerSecond} keys/s at w=quorum, ${result.bulkLoad.errors} failed)`,
     `capacity (closed loop, wrk, ${result.connections} connections spread, quorum GET): ${result.capacity.requestsPerSecond} req/s, p50 ${result.capacity.p50Ms} ms, p99 ${result.capacity.p99Ms} ms`,
     `open loop: quorum GETs at ${result.openShare} of capacity = ${result.openRequestsPerSecond} req/s on a fixed schedule over the 3 founding nodes, latency from each request's due time`,
+    `background jobs keep at least ${result.backgroundShareMin} of each node's time under client load (--background-share-min, RINGKV_BACKGROUND_SHARE_MIN)`,
     result.standbyStart === undefined
       ? 'n4 joined as it started: its process start counts in the join'
       : `n4 started on standby before the first baseline (ready in ${result.standbyStart.seconds} s; open loop meanwhile: p99 ${result.standbyStart.p99Ms ?? '-'} ms, worst second ${result.standbyStart.worstSecondP99Ms ?? '-'} ms, ${result.standbyStart.errors} errors); its join runs from POST /cluster/join`,
