@@ -204,18 +204,20 @@ ringOptions(
   program
     .command('join')
     .description('move a node started with --standby into the ring: its ranges stream to it, then it is normal (watches progress)')
+    .option('--member <node-id>', 'the member to move in, asked through the node --node names (default: that node itself)')
     .option('--no-wait', 'return once the join has started'),
-).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number }) => {
-  await runRingCommand(flags, (target) => joinCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number; member?: string }) => {
+  await runRingCommand(flags, (target) => joinCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }, flags.member));
 });
 
 ringOptions(
   program
     .command('leave')
     .description('decommission a node: its ranges stream to their new owners, then it stops (watches progress)')
+    .option('--member <node-id>', 'the member to decommission, asked through the node --node names (default: that node itself)')
     .option('--no-wait', 'return once the leave has started'),
-).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number }) => {
-  await runRingCommand(flags, (target) => leaveCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }));
+).action(async (flags: TargetFlags & { wait: boolean; timeoutS: number; member?: string }) => {
+  await runRingCommand(flags, (target) => leaveCommand(target, flags.wait, { timeoutMs: flags.timeoutS * 1000, out: process.stdout }, flags.member));
 });
 
 ringOptions(

@@ -416,6 +416,13 @@ describe('exit codes', () => {
     const leave = await ringkv(['leave', '--node', `${running.url},${closedAddress}`]);
     assert.equal(leave.status, 2);
     assert.match(leave.stderr, /--node names one node for this command/);
+    // Asked of another member through this node: its id unknown, or its refusal passed on.
+    const unknown = await ringkv(['join', '--member', 'n9', '--no-wait']);
+    assert.equal(unknown.status, 1, unknown.stderr);
+    assert.match(unknown.stderr, /no member is called n9/);
+    const normal = await ringkv(['join', '--member', running.nodeId, '--no-wait']);
+    assert.equal(normal.status, 3, normal.stderr);
+    assert.match(normal.stderr, /is normal, not on standby/);
   });
 
   it('jobs pace sets the transfer cap, `jobs` shows it, and a bad cap or member is refused', async () => {

@@ -96,17 +96,21 @@ async function otherMember(client: RingkvClient, nodeId: string, target: ApiTarg
   return other === undefined ? client : clientFor(target, other.address);
 }
 
-export async function joinCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
+/** Moves the target node, or `member` asked through it, from standby into the ring. */
+export async function joinCommand(target: ApiTarget, wait: boolean, options: WatchOptions, member?: string): Promise<number> {
   const client = clientFor(target);
-  const { nodeId } = await client.nodeInfo();
-  return changeRing(client.join(), wait, { watcher: client, nodeId, status: 'normal', done: `${nodeId} has joined: it is normal and holds its ranges` }, options);
+  const nodeId = member ?? (await client.nodeInfo()).nodeId;
+  return changeRing(client.join(member), wait, { watcher: client, nodeId, status: 'normal', done: `${nodeId} has joined: it is normal and holds its ranges` }, options);
 }
 
-export async function leaveCommand(target: ApiTarget, wait: boolean, options: WatchOptions): Promise<number> {
+/** Decommissions the target node, or `member` asked through it. */
+export async function leaveCommand(target: ApiTarget, wait: boolean, options: WatchOptions, member?: string): Promise<number> {
   const client = clientFor(target);
-  const { nodeId } = await client.nodeInfo();
-  const watcher = await otherMember(client, nodeId, target);
-  return changeRing(client.leave(), wait, { watcher, nodeId, status: 'left', done: `${nodeId} has left the cluster` }, options);
+  const served = (await client.nodeInfo()).nodeId;
+  const nodeId = member ?? served;
+  // The node asked through stays to be watched unless it is the one leaving.
+  const watcher = nodeId === served ? await otherMember(client, nodeId, target) : client;
+  return changeRing(client.leave(member), wait, { watcher, nodeId, status: 'left', done: `${nodeId} has left the cluster` }, options);
 }
 
 export async function removeCommand(target: ApiTarget, nodeId: string, wait: boolean, options: WatchOptions): Promise<number> {
