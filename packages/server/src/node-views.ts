@@ -89,7 +89,7 @@ export class NodeViews {
     if (node !== undefined && node !== this.deps.config.id) {
       return this.forwardTo(node, token, (member) => member.setPace(update));
     }
-    // Both checked before either changes (the schema bounds them; the budget checks again).
+    // The floor first: the budget refuses one out of range (the schema bounds it already) before the cap changes.
     if (update.backgroundShareMin !== undefined) this.deps.node.budget.setShareMin(update.backgroundShareMin);
     if (update.transferMbPerSecond !== undefined) this.deps.transferRate.setRate(update.transferMbPerSecond * bytesPerMegabyte);
     return this.pace();
@@ -157,7 +157,8 @@ export class NodeViews {
   /**
    * Sends a control request on to member `node` with the caller's token: undefined when no
    * member has that id or it answers 404; its other refusals as it answered them (a
-   * RingkvError); an error naming it when it does not answer.
+   * RingkvError), and the error of a member that did not answer as it came: the route's
+   * problem names the member (api/ring-routes.ts, forwardedProblem).
    */
   private async forwardTo<T>(node: string, token: string | undefined, call: (member: RingkvClient) => Promise<T>): Promise<T | undefined> {
     const member = this.memberCalled(node, token, 2000);

@@ -68,7 +68,9 @@ describe('API bad input', () => {
     await assertProblem(await put('/jobs/pace', '{"backgroundShareMin": '), 400, pace);
     await assertProblem(await put('/jobs/pace', ''), 400, pace);
     const join = await running.app.inject({ method: 'POST', url: '/cluster/join', payload: '{"oops', headers: { 'content-type': 'application/json' } });
-    await assertProblem(join, 400, /; send no body$/);
+    await assertProblem(join, 400, /; this request takes no body$/);
+    const empty = await running.app.inject({ method: 'POST', url: '/cluster/join', headers: { 'content-type': 'application/json' } });
+    await assertProblem(empty, 400, /^the body is empty; this request takes no body: send it without Content-Type: application\/json$/);
     await assertNothingStored();
   });
 

@@ -83,7 +83,7 @@ const valueBodyShape = '{"value": <any JSON>}';
 /** The hint after a bad body: what to send instead. */
 function sendHint(context: ProblemContext): string {
   const shape = context.bodyShape === undefined ? valueBodyShape : context.bodyShape;
-  return shape === null ? 'send no body' : `send ${shape}`;
+  return shape === null ? 'this request takes no body' : `send ${shape}`;
 }
 
 /**
@@ -164,7 +164,7 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problemOf(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with the header Content-Type: application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problemOf(400, 'missing-body', 'Missing body', `the body is empty; ${context.bodyShape === null ? 'send no Content-Type: application/json without a body' : sendHint(context)}`);
+      return problemOf(400, 'missing-body', 'Missing body', `the body is empty; ${sendHint(context)}${context.bodyShape === null ? ': send it without Content-Type: application/json' : ''}`);
     case 'FST_ERR_BAD_URL':
       return problemOf(
         400,
