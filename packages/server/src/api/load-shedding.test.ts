@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
 import { largeBodyBytes } from '@ringkv/core';
-import { announcedBodyBytes, LoadShedder, type EventLoopUtilizationMeter } from './load-shedding.js';
+import { announcedBodyBytes, isClientWork, LoadShedder, type EventLoopUtilizationMeter } from './load-shedding.js';
 
 describe('LoadShedder', () => {
   it('admits up to the request bound, then sheds by requests; release gives the place back', () => {
@@ -51,6 +51,27 @@ describe('LoadShedder', () => {
     assert.equal(shedder.inflight(), 3);
     nowMs = 1600;
     assert.equal(shedder.inflight(), 0);
+  });
+
+  it("bounds an operator's views like any request but does not count them as client load", () => {
+    let nowMs = 0;
+    const shedder = new LoadShedder({ inflightRequestsMax: 2 }, () => nowMs);
+    assert.equal(shedder.admit(0, false), undefined);
+    assert.equal(shedder.inflightRequests(), 1);
+    assert.equal(shedder.inflight(), 0, 'a GET /jobs in flight is no load for background jobs to give way to');
+    assert.equal(shedder.admit(0), undefined);
+    assert.equal(shedder.admit(0, false), 'requests', 'both count against the bound');
+    shedder.release(0, false);
+    shedder.release(0);
+    nowMs = 500;
+    assert.equal(shedder.inflight(), 1, 'the key request counts for the window after it ended');
+  });
+
+  it('counts reads, writes, batches, listings, backups and restores of keys as client work, and nothing else', () => {
+    for (const url of ['/store/*', '/store/', '/batch', '/keys', '/cluster/keys', '/admin/records', '/admin/restore']) assert.equal(isClientWork(url), true, url);
+    for (const url of ['/jobs', '/cluster/jobs', '/jobs/pace', '/cluster', '/cluster/nodes', '/cluster/ring', '/node-info', '/dashboard/*', '/docs/json', '/admin/reload', undefined]) {
+      assert.equal(isClientWork(url), false, String(url));
+    }
   });
 
   it('reports how busy the event loop was over the last window, measured once a window has passed', () => {

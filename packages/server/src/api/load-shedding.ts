@@ -68,6 +68,8 @@ export type EventLoopUtilizationMeter = (current?: EventLoopUtilization, previou
 export class LoadShedder implements ClientLoad {
   readonly options: LoadSheddingOptions;
   private readonly requests: InflightCount;
+  /** The admitted requests that are clients' work on keys (`isClientWork`): the load background jobs give way to. */
+  private readonly clientWork: InflightCount;
   private bodyBytes = 0;
   /** Bodies of at least largeBodyBytes in flight. */
   private largeBodies = 0;
@@ -99,6 +101,7 @@ export class LoadShedder implements ClientLoad {
     this.options = { ...loadSheddingDefaults, ...options };
     this.nowMs = nowMs;
     this.requests = new InflightCount(nowMs);
+    this.clientWork = new InflightCount(nowMs);
     this.replicaBacklogBytes = replicaBacklogBytes;
     this.eventLoop = eventLoop;
     this.eventLoopMark = eventLoop();
@@ -110,10 +113,11 @@ export class LoadShedder implements ClientLoad {
    * would break. A body larger than the whole bound still gets in when no other body is
    * in flight, so that every value the node accepts can be written on a quiet node.
    */
-  admit(bodyBytes: number): ShedReason | undefined {
+  admit(bodyBytes: number, clientWork = true): ShedReason | undefined {
     const shed = this.boundBroken(bodyBytes);
     if (shed !== undefined) return this.count(shed);
     this.requests.begin();
+    if (clientWork) this.clientWork.begin();
     this.bodyBytes += bodyBytes;
     if (bodyBytes >= largeBodyBytes) this.largeBodies++;
     else this.lastSmallAtMs = this.nowMs();
@@ -138,11 +142,12 @@ export class LoadShedder implements ClientLoad {
   }
 
   /** Gives back what `admit` took, once the request's answer is sent or it was abandoned. */
-  release(bodyBytes: number): void {
+  release(bodyBytes: number, clientWork = true): void {
     this.bodyBytes -= bodyBytes;
     if (bodyBytes >= largeBodyBytes) this.largeBodies--;
     if (this.requests.now() <= 0 || this.bodyBytes < 0) throw new Error(`load shedding released more than it admitted (${this.requests.now()} requests, ${this.bodyBytes} bytes)`);
     this.requests.end();
+    if (clientWork) this.clientWork.end();
   }
 
   /** Counts a request shed elsewhere (a peer's request refused as its queue was full). */
@@ -169,12 +174,13 @@ export class LoadShedder implements ClientLoad {
   }
 
   /**
-   * ClientLoad: the requests in flight now, or the most in flight during the last second.
-   * A light client's requests are short and seldom caught in flight at the moment a
-   * background page ends, yet its latency is what the budget protects.
+   * ClientLoad: the clients' work on keys in flight now, or the most in flight during the
+   * last second. A light client's requests are short and seldom caught in flight at the
+   * moment a background page ends, yet its latency is what the budget protects. An
+   * operator's views are not counted (`isClientWork`).
    */
   inflight(): number {
-    return this.requests.recent();
+    return this.clientWork.recent();
   }
 
   /**
@@ -204,6 +210,20 @@ export class LoadShedder implements ClientLoad {
     return (this.busyShare() ?? 0) > this.options.busyShareMax;
   }
 }
+
+/**
+ * Whether a route is clients' work on keys (reads, writes, batches, listings, a backup's
+ * read and a restore), whose latency background jobs give way to (clock/background-budget.ts
+ * in the core). The operator's views and controls (jobs, the cluster and node views, the
+ * dashboard's assets, the API docs) are bounded and shed like them but are no such load:
+ * counted, a dashboard left open or a monitor polling GET /jobs, as the join benchmark
+ * does, held a joining node that no client uses to half its speed.
+ */
+export function isClientWork(url: string | undefined): boolean {
+  return url !== undefined && (url.startsWith('/store/') || clientWorkRoutes.has(url));
+}
+
+const clientWorkRoutes: ReadonlySet<string> = new Set(['/batch', '/keys', '/cluster/keys', '/admin/records', '/admin/restore']);
 
 /** Probes and scrapes are never shed: they are how an operator sees the overload. */
 function isExempt(request: FastifyRequest): boolean {
@@ -262,7 +282,8 @@ export function registerLoadShedding(app: FastifyInstance, deps: LoadSheddingDep
   app.addHook('onRequest', (request, reply, done) => {
     if (isExempt(request)) return done();
     const bodyBytes = announcedBodyBytes(request.headers, deps.bodyBytesMax);
-    const shed = shedder.admit(bodyBytes);
+    const clientWork = isClientWork(request.routeOptions.url);
+    const shed = shedder.admit(bodyBytes, clientWork);
     if (shed !== undefined) {
       // A small unread body is drained by Node after the answer, keeping the connection; a
       // client still sending it reads the 503 once it has. A large one is left unread and
@@ -273,7 +294,7 @@ export function registerLoadShedding(app: FastifyInstance, deps: LoadSheddingDep
       return;
     }
     // 'close' comes once the answer is written, or when the connection dies under it.
-    reply.raw.once('close', () => shedder.release(bodyBytes));
+    reply.raw.once('close', () => shedder.release(bodyBytes, clientWork));
     done();
   });
 }

@@ -43,6 +43,16 @@ describe('transfer pace', () => {
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.backgroundShareMin]), [['n1', 0.25], ['n2', 0.1], ['n3', 0.1]], 'the floor each started with');
   });
 
+  it("gives way to clients' reads, but not to an operator polling the jobs", async () => {
+    const n3 = (cluster.nodes[2] as (typeof cluster.nodes)[number]).node;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the window of any earlier request
+    for (let i = 0; i < 3; i++) await Promise.all([inject(2, 'GET', '/cluster/jobs'), inject(2, 'GET', '/jobs'), inject(2, 'GET', '/cluster')]);
+    assert.equal(n3.budget.share(), 1, 'views and polls are no client load');
+    const read = await inject(2, 'GET', '/store/some-key');
+    assert.equal(read.statusCode, 404, read.body);
+    assert.ok(n3.budget.share() < 1, `a client's read is load for a second: share ${n3.budget.share()}`);
+  });
+
   it("shows the machine's CPU pressure where Linux measures it", async (t) => {
     if (cpuPressureSource(cpuPressurePaths(undefined)) === undefined) {
       t.skip('no pressure stall information on this machine');
