@@ -13,7 +13,8 @@ import { pino } from 'pino';
 import { nodeConfigDefaults } from '../config.js';
 import { startNode, type RunningNode } from '../node.js';
 import { largeBodyBytes } from '@ringkv/core';
-import { announcedBodyBytes, isClientWork, LoadShedder, type EventLoopUtilizationMeter } from './load-shedding.js';
+import { announcedBodyBytes, LoadShedder, type EventLoopUtilizationMeter } from './load-shedding.js';
+import { isClientWork } from './route-access.js';
 
 describe('LoadShedder', () => {
   it('admits up to the request bound, then sheds by requests; release gives the place back', () => {

@@ -36,6 +36,7 @@ import {
   type ClientLoad,
 } from '@ringkv/core';
 import { problemOf, sendProblem, type Problem } from './problems.js';
+import { isClientWork } from './route-access.js';
 
 export interface LoadSheddingOptions {
   /** Client requests served at once; more get 503. */
@@ -210,20 +211,6 @@ export class LoadShedder implements ClientLoad {
     return (this.busyShare() ?? 0) > this.options.busyShareMax;
   }
 }
-
-/**
- * Whether a route is clients' work on keys (reads, writes, batches, listings, a backup's
- * read and a restore), whose latency background jobs give way to (clock/background-budget.ts
- * in the core). The operator's views and controls (jobs, the cluster and node views, the
- * dashboard's assets, the API docs) are bounded and shed like them but are no such load:
- * counted, a dashboard left open or a monitor polling GET /jobs, as the join benchmark
- * does, held a joining node that no client uses to half its speed.
- */
-export function isClientWork(url: string | undefined): boolean {
-  return url !== undefined && (url.startsWith('/store/') || clientWorkRoutes.has(url));
-}
-
-const clientWorkRoutes: ReadonlySet<string> = new Set(['/batch', '/keys', '/cluster/keys', '/admin/records', '/admin/restore']);
 
 /** Probes and scrapes are never shed: they are how an operator sees the overload. */
 function isExempt(request: FastifyRequest): boolean {

@@ -80,8 +80,8 @@ export interface ProblemContext {
 /** The body of a key's PUT, the hint where a route says nothing of its own. */
 const valueBodyShape = '{"value": <any JSON>}';
 
-/** The hint after a bad body: what to send instead. */
-function sendHint(context: ProblemContext): string {
+/** The hint after a bad body: what to send instead, or that none is wanted. */
+function bodyHint(context: ProblemContext): string {
   const shape = context.bodyShape === undefined ? valueBodyShape : context.bodyShape;
   return shape === null ? 'this request takes no body' : `send ${shape}`;
 }
@@ -164,7 +164,7 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problemOf(415, 'unsupported-media-type', 'Unsupported media type', 'send the body as JSON with the header Content-Type: application/json');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return problemOf(400, 'missing-body', 'Missing body', `the body is empty; ${sendHint(context)}${context.bodyShape === null ? ': send it without Content-Type: application/json' : ''}`);
+      return problemOf(400, 'missing-body', 'Missing body', `the body is empty; ${bodyHint(context)}${context.bodyShape === null ? ': send it without Content-Type: application/json' : ''}`);
     case 'FST_ERR_BAD_URL':
       return problemOf(
         400,
@@ -176,16 +176,16 @@ function problemForFastifyError(error: FastifyError, context: ProblemContext): P
       return problemOf(414, 'key-too-long', 'Key too long', 'a path segment is far longer than any key may be; keys are at most 1024 UTF-8 bytes');
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return problemOf(400, 'malformed-json', 'Malformed JSON', `${error.message}; ${sendHint(context)}`);
+      return problemOf(400, 'malformed-json', 'Malformed JSON', `${error.message}; ${bodyHint(context)}`);
     default:
       break;
   }
   if (error.validation) {
     const where = error.validationContext ?? 'request';
-    return problemOf(400, 'invalid-request', 'Invalid request', `${error.message}${where === 'body' ? `; ${sendHint(context)}` : ''}`);
+    return problemOf(400, 'invalid-request', 'Invalid request', `${error.message}${where === 'body' ? `; ${bodyHint(context)}` : ''}`);
   }
   if (error instanceof SyntaxError || error.statusCode === 400) {
-    return problemOf(400, 'malformed-json', 'Malformed JSON', `the body is not valid JSON (${error.message}); ${sendHint(context)}`);
+    return problemOf(400, 'malformed-json', 'Malformed JSON', `the body is not valid JSON (${error.message}); ${bodyHint(context)}`);
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
     return problemOf(error.statusCode, 'bad-request', 'Bad request', error.message);

@@ -74,3 +74,19 @@ export function routeTouchesKeys(url: string): boolean {
 const keyPathRoutes: ReadonlySet<string> = new Set(['/cluster/owners/*', '/cluster/replicas/*']);
 /** Routes that list keys under a `prefix` query. */
 export const listingRoutes: ReadonlySet<string> = new Set(['/keys', '/cluster/keys', '/admin/records', '/watch']);
+
+/**
+ * Whether a route is clients' work on keys (reads and writes by path, listings, batches and
+ * restores), whose latency background jobs give way to (load-shedding.ts counts it as the
+ * client load; clock/background-budget.ts in the core). The operator's views and controls
+ * (jobs, the cluster and node views, the dashboard's assets, the API docs) are bounded and
+ * shed like them but are no such load: counted, a dashboard left open or a monitor polling
+ * GET /jobs, as the join benchmark does, held a joining node that no client uses to half
+ * its speed.
+ */
+export function isClientWork(url: string | undefined): boolean {
+  return url !== undefined && (url.startsWith('/store/') || listingRoutes.has(url) || keyBatchRoutes.has(url));
+}
+
+/** Besides keys by path and the listings: many keys in one request. */
+const keyBatchRoutes: ReadonlySet<string> = new Set(['/batch', '/admin/restore']);
