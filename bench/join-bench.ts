@@ -18,12 +18,14 @@
 // and errors. Lastly, unless `closedLoop` is off, n5 joins under the closed loop, whose
 // throughput against its steady state is reported (a closed loop that saturates both
 // cores leaves no room for a transfer: not the target).
-// After each change every key must be on exactly N=3 of the live nodes.
+// After each change every key must be on exactly N=3 of the live nodes. Each change's CPU
+// cost (process-cpu.ts) is the nodes' CPU time during it less their baseline's rate.
 import { benchTarget, type BenchTarget } from './bench-target.js';
 import { RingkvClient, type ClusterInfo, type Job, type JobList } from '@ringkv/client';
 import { sleep, startCluster, type BenchCluster, type BenchNode } from './cluster.js';
 import { bulkLoad, round, runLoad, startLoad, type BulkLoadResult, type LoadResult, type LoadSpec } from './load.js';
 import { openLoopWindow, startOpenLoop, type OpenLoopSecond } from './open-loop.js';
+import { changeCpu, CpuMeter, type ChangeCpu, type CpuReading } from './process-cpu.js';
 
 export interface JoinBenchOptions {
   basePort: number;
@@ -111,6 +113,8 @@ export interface RingChangeResult {
   /** Polls (of GET /cluster and /cluster/jobs on n1) that failed or timed out. */
   pollFailures: number;
   openLoop?: OpenLoopImpact;
+  /** What the change cost the nodes in CPU beyond their baseline (open loop only; Linux). */
+  cpu?: ChangeCpu;
   closedLoop?: ClosedLoopImpact;
 }
 
@@ -192,6 +196,9 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
   const boundSeconds = 4 * (options.timeoutMs / 1000) + 4 * options.seconds + 120;
   const open = await startOpenLoop({ urls: cluster.urls, keyCount, requestsPerSecond: openRate, secondsMax: boundSeconds });
   const marks: Array<{ baselineFromMs: number; fromMs: number; toMs: number }> = [];
+  // Readings at each baseline's start, at the change's request and once its cleanups are done.
+  const meter = new CpuMeter(() => cluster.nodes.map((node) => ({ name: node.id, pid: node.child.pid })));
+  const cpuReadings: Array<[CpuReading, CpuReading, CpuReading]> = [];
   let measured: Awaited<ReturnType<typeof open.stop>>;
   let standbyWindow: { fromMs: number; toMs: number } | undefined;
   try {
@@ -205,8 +212,10 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
       say(`n4 started on standby, ready after ${round((standbyWindow.toMs - fromMs) / 1000)} s`);
     }
     let baselineFromMs = Date.now();
+    let baselineCpu = meter.read();
     await sleep(options.seconds * 1000);
     const joinAtMs = Date.now();
+    let changeCpuFrom = meter.read();
     if (n4 === undefined) {
       n4 = cluster.addNode('n4', options.basePort + 3);
       say('n4 started');
@@ -215,18 +224,23 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
       say('n4 asked to join');
     }
     const joined = await watchRingChange(cluster, { change: 'join', node: n4, load: 'open loop', keyCount, timeoutMs: options.timeoutMs, startMs: joinAtMs }, say);
+    cpuReadings.push([baselineCpu, changeCpuFrom, meter.read()]);
     changes.push(joined);
     marks.push({ baselineFromMs, fromMs: joined.startMs, toMs: joined.endMs });
 
     baselineFromMs = Date.now();
+    baselineCpu = meter.read();
     await sleep(options.seconds * 1000);
     const leaveAtMs = Date.now();
+    changeCpuFrom = meter.read();
     await new RingkvClient({ baseUrl: n4.url, timeoutMs: 10_000 }).leave();
     say('n4 asked to leave');
     const left = await watchRingChange(cluster, { change: 'leave', node: n4, load: 'open loop', keyCount, timeoutMs: options.timeoutMs, startMs: leaveAtMs }, say);
+    cpuReadings.push([baselineCpu, changeCpuFrom, meter.read()]);
     changes.push(left);
     marks.push({ baselineFromMs, fromMs: left.startMs, toMs: left.endMs });
   } finally {
+    meter.stop();
     measured = await open.stop();
   }
   // A node that left stops by itself after the settle period; the next change must not count it.
@@ -239,6 +253,8 @@ async function measureChanges(cluster: BenchCluster, options: JoinBenchOptions):
     const worst = answered.length === 0 ? null : Math.max(...answered);
     const change = changes[i];
     if (change === undefined) continue;
+    const cpu = cpuReadings[i];
+    if (cpu !== undefined) change.cpu = changeCpu([cpu[0], cpu[1]], [cpu[1], cpu[2]], change.recordsMoved);
     change.openLoop = {
       baselineP50Ms: baseline.p50Ms,
       baselineP99Ms: baseline.p99Ms,
@@ -505,10 +521,27 @@ export function reportJoin(result: JoinResult): string[] {
         `| ${describe(c)} | ${c.wholeSeconds} | ${c.ringSeconds} | ${c.transferSeconds} | ${c.recordsMoved} | ${c.recordsPerSecond} | ${c.payloadMegabytesPerSecond} | ${c.cleanupSeconds} | ${c.keysStoredSum}/${c.keysExpected} ${c.keysStoredSum === c.keysExpected ? 'ok' : 'MISMATCH'} |`,
     ),
     `(payload = records moved x (key + value bytes), ${result.changes[0]?.payloadFrom ?? 'key and value sizes'}; the sources scanned ${result.changes.map((c) => `${c.keysScanned} for the ${c.change} of ${c.node}`).join(', ')})`,
+  ];
+  const costed = result.changes.filter((change) => change.cpu !== undefined);
+  if (costed.length > 0) {
+    lines.push(
+      '',
+      "| ring change | nodes' CPU s | baseline, cores | the change's own CPU s (by node) | µs per record moved | machine busy, baseline / during | own CPU over all cores |",
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...costed.map((change) => {
+        const c = change.cpu as ChangeCpu;
+        const share = (value: number | null) => (value === null ? '-' : `${Math.round(value * 100)}%`);
+        const byNode = Object.entries(c.changeSecondsByNode).map(([node, seconds]) => `${node} ${seconds}`).join(', ');
+        return `| ${describe(change)} | ${c.nodesSeconds} | ${c.baselineCores} | ${c.changeSeconds} (${byNode}) | ${c.microsPerRecord} | ${share(c.baselineMachineBusyShare)} / ${share(c.machineBusyShare)} | ${round(c.changeSeconds / c.cores)} s |`;
+      }),
+      "(the nodes' CPU during the change, less their baseline rate over its length; the last column is the least time the change could take with every core of this machine given to it)",
+    );
+  }
+  lines.push(
     '',
     '| open loop | baseline p50 ms | baseline p99 ms | p99 ms during | worst second p99 ms | worst / baseline | errors |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ];
+  );
   for (const change of result.changes) {
     const o = change.openLoop;
     if (o === undefined) continue;
