@@ -45,7 +45,12 @@ export interface RunningNode {
 /** The built dashboard, next to this package in the workspace. */
 export const dashboardRootDefault = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dashboard', 'dist');
 
-export async function startNode(config: NodeConfig, logger?: Logger): Promise<RunningNode> {
+/** What a test may put in place of the machine's: where the node reads its CPU pressure. */
+export interface NodeSeams {
+  cpuPressure?: CpuPressureMeter;
+}
+
+export async function startNode(config: NodeConfig, logger?: Logger, seams: NodeSeams = {}): Promise<RunningNode> {
   const problems = [...configProblems(config), ...protectedModeProblems(config)];
   if (problems.length > 0) throw new Error(`invalid configuration:\n  ${problems.join('\n  ')}`);
   const log = logger ?? pino({ level: config.logLevel, base: { node: config.id } });
@@ -115,7 +120,7 @@ export async function startNode(config: NodeConfig, logger?: Logger): Promise<Ru
   );
   // Time threads of this machine (or this node's cgroup) waited for a CPU: background work
   // gives that way too, since an idle event loop does not mean idle cores.
-  const cpuPressure = CpuPressureMeter.forThisProcess(() => performance.now());
+  const cpuPressure = seams.cpuPressure ?? CpuPressureMeter.forThisProcess(() => performance.now());
   // What transfers into this node may take of the disks and the network (PUT /jobs/pace).
   const transferRate = new TokenBucket(systemClock, config.transferMbPerS * 1_000_000);
   const node = new ClusterNode(

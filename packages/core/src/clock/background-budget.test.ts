@@ -2,7 +2,7 @@
 // times, and its turns on a virtual clock with a client load that rises and falls.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackgroundBudget, backgroundPauseMs, backgroundShare, backgroundShareMinLowest, idleShare, isBackgroundShareMin } from './background-budget.js';
+import { BackgroundBudget, backgroundPauseMs, backgroundShare, backgroundShareMinLowest, backgroundSlice, contendedShare, idleShare, isBackgroundShareMin } from './background-budget.js';
 import { VirtualClock } from './virtual-clock.js';
 
 describe('backgroundShare', () => {
@@ -21,6 +21,24 @@ describe('backgroundShare', () => {
   for (const [inflight, shareMin, share] of table) {
     it(`is ${share} with ${inflight} client requests in flight and a floor of ${shareMin}`, () => {
       assert.equal(backgroundShare(inflight, shareMin), share);
+    });
+  }
+});
+
+describe('contendedShare', () => {
+  const table: Array<[pressure: number | undefined, shareMin: number, share: number]> = [
+    [undefined, 0.1, 1],
+    [0, 0.1, 1],
+    [Number.NaN, 0.1, 1],
+    [0.05, 0.1, 0.95],
+    [0.6, 0.1, 0.4],
+    [0.95, 0.1, 0.1],
+    [1.5, 0.1, 0.1],
+    [0.95, 0.3, 0.3],
+  ];
+  for (const [pressure, shareMin, share] of table) {
+    it(`is ${share} without clients when threads waited ${pressure} of the time, with a floor of ${shareMin}`, () => {
+      assert.ok(Math.abs(contendedShare(pressure, shareMin) - share) < 1e-9);
     });
   }
 });
@@ -103,7 +121,7 @@ describe('BackgroundBudget', () => {
     }
   });
 
-  it('gives way to other processes when threads wait for a CPU, but only while clients wait too', () => {
+  it('gives way to other processes when threads wait for a CPU, with clients or without', () => {
     const clock = new VirtualClock(0);
     let inflight = 20;
     let pressure: number | undefined;
@@ -113,8 +131,27 @@ describe('BackgroundBudget', () => {
     assert.ok(Math.abs(budget.share() - 0.15) < 1e-9, 'a quarter of the time threads waited: 0.4 less 0.25');
     pressure = 0.9;
     assert.equal(budget.share(), 0.1, 'a machine whose cores are taken: the floor');
+    assert.equal(budget.underLoad(), true, 'clients here: smaller slices');
     inflight = 0;
-    assert.equal(budget.share(), 1, 'no client in flight: full speed, as the work delays nobody of ours');
+    // A node no client uses (one joining, say) on cores other nodes' clients wait for: its
+    // work takes from them what it takes from the cores, so it leaves what they wait for.
+    pressure = 0.25;
+    assert.equal(budget.share(), 0.75, 'no client here: all but the time threads waited, with no headroom kept');
+    assert.equal(budget.underLoad(), false, 'no client waits on this event loop: whole slices');
+    pressure = 0.95;
+    assert.equal(budget.share(), 0.1, 'a machine whose cores are taken: the floor, as with clients');
+    pressure = 0;
+    assert.equal(budget.share(), 1, 'nobody waited for a CPU: full speed');
+    pressure = undefined;
+    assert.equal(budget.share(), 1, 'pressure not measured: full speed');
+  });
+
+  it('paces a node without clients by the machine pressure, in whole slices', () => {
+    const clock = new VirtualClock(0);
+    const budget = new BackgroundBudget(clock, { inflight: () => 0, busyShare: () => 0.2, cpuPressure: () => 0.5 }, { shareMin: 0.1, pauseMsMax: 10_000, headroom: 0.3, busyWindowMs: 250 });
+    clock.advance(20);
+    assert.equal(budget.pauseMsAfter(0), 20, '20 ms of work at half the time: a 20 ms pause');
+    assert.equal(backgroundSlice(budget, 1000), 1000);
   });
 
   it('follows a floor set at run time at the next pause, and refuses one out of range', () => {

@@ -3,7 +3,9 @@
 // purges and index rebuilds work in pages; after each page they call `turn`, which pauses
 // them in proportion to the work just done. The proportion follows the client load the
 // shell reports: with no client request in flight they run at full speed (still yielding
-// one timer turn, so sockets are served between pages). Under load they take the time the
+// one timer turn, so sockets are served between pages), less the time threads of the
+// machine waited for a CPU where the shell measures that: a node no client uses (one
+// joining) still takes cores that other nodes' clients wait for. Under load they take the
 // clients leave idle, less a headroom for bursts, when the shell measures how busy its
 // event loop is (issue 14: counting requests in flight alone left a node that was half
 // idle giving its cleanup a tenth of its time), and less the time threads waited for a
@@ -118,6 +120,16 @@ export function idleShare(busy: number, own: number, headroom: number, byCount: 
 }
 
 /**
+ * The share of time background work may take on a node no client waits on, when threads
+ * of the machine waited for a CPU `pressure` of the last moment: the rest, never less than
+ * `shareMin`; all of it where pressure is not measured.
+ */
+export function contendedShare(pressure: number | undefined, shareMin: number): number {
+  if (pressure === undefined || !(pressure > 0)) return 1;
+  return Math.max(shareMin, 1 - Math.min(1, pressure));
+}
+
+/**
  * The pause after `workMs` of background work that leaves it `share` of the time:
  * work / (work + pause) = share. Capped at `pauseMsMax`.
  */
@@ -167,13 +179,16 @@ export class BackgroundBudget implements BackgroundPace {
   share(excluding = 0): number {
     const inflight = (this.load?.inflight() ?? 0) - excluding;
     const byCount = backgroundShare(inflight, this.options.shareMin);
-    const busy = byCount < 1 ? this.load?.busyShare?.() : undefined;
+    // No client here: what other processes' clients wait for is the cores this work takes.
+    if (byCount >= 1) return contendedShare(this.load?.cpuPressure?.(), this.options.shareMin);
+    const busy = this.load?.busyShare?.();
     if (busy === undefined) return byCount;
     return idleShare(busy, this.ownShare(), this.options.headroom, byCount, this.load?.cpuPressure?.() ?? 0);
   }
 
   underLoad(): boolean {
-    return this.share() < 1;
+    // Smaller slices only where clients of this node wait on its event loop.
+    return backgroundShare(this.load?.inflight() ?? 0, this.options.shareMin) < 1;
   }
 
   pauseMsAfter(startedAtMs: number): number {

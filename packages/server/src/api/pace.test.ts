@@ -5,13 +5,37 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { JobList, Pace } from '@ringkv/client';
-import { cpuPressurePaths, cpuPressureSource } from '../clock/cpu-pressure.js';
+import { backgroundBusyWindowMs } from '@ringkv/core';
+import { CpuPressureMeter, cpuPressurePaths, cpuPressureSource } from '../clock/cpu-pressure.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 
 let cluster: TestCluster;
 
+/**
+ * A PSI file for n2 and n3 that this test writes: the microseconds some thread waited for a
+ * CPU grow at `share` of the time, as the kernel would count them on a machine that busy.
+ * n1 reads the machine's own.
+ */
+const stalls = { share: 0, micros: 0, sinceMs: performance.now() };
+function stalledSoFar(): number {
+  return stalls.micros + stalls.share * (performance.now() - stalls.sinceMs) * 1000;
+}
+function setPressure(share: number): void {
+  stalls.micros = stalledSoFar();
+  stalls.sinceMs = performance.now();
+  stalls.share = share;
+}
+function pressureOfThisTest(): CpuPressureMeter {
+  return new CpuPressureMeter({ path: 'this test', nowMs: () => performance.now(), read: () => `some avg10=0.00 avg60=0.00 avg300=0.00 total=${Math.round(stalledSoFar())}\n` });
+}
+
 before(async () => {
-  cluster = await startTestCluster('pace', (index) => (index === 0 ? { transferMbPerS: 25, backgroundShareMin: 0.25 } : {}));
+  cluster = await startTestCluster(
+    'pace',
+    (index) => (index === 0 ? { transferMbPerS: 25, backgroundShareMin: 0.25 } : {}),
+    0,
+    (index) => (index === 0 ? {} : { cpuPressure: pressureOfThisTest() }),
+  );
 });
 
 after(async () => {
@@ -38,8 +62,11 @@ describe('transfer pace', () => {
     assert.equal(own.paces[0]?.transferredBytes, 0);
     const all = (await inject(1, 'GET', '/cluster/jobs')).json() as JobList;
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.transferMbPerSecond]), [['n1', 25], ['n2', 0], ['n3', 0]]);
-    // Idle but for the requests asking: background work may take all the time.
-    for (const pace of all.paces) assert.equal(pace.backgroundShare, 1, JSON.stringify(pace));
+    // Idle but for the requests asking, on cores nobody waits for: background work may take all the time.
+    for (const pace of all.paces.slice(1)) assert.equal(pace.backgroundShare, 1, JSON.stringify(pace));
+    // n1 reads this machine's pressure, which other programs make: at least its floor.
+    const n1 = all.paces[0];
+    assert.ok(n1 !== undefined && n1.backgroundShare >= 0.25 && n1.backgroundShare <= 1, JSON.stringify(n1));
     assert.deepEqual(all.paces.map((pace) => [pace.node, pace.backgroundShareMin]), [['n1', 0.25], ['n2', 0.1], ['n3', 0.1]], 'the floor each started with');
   });
 
@@ -51,6 +78,30 @@ describe('transfer pace', () => {
     const read = await inject(2, 'GET', '/store/some-key');
     assert.equal(read.statusCode, 404, read.body);
     assert.ok(n3.budget.share() < 1, `a client's read is load for a second: share ${n3.budget.share()}`);
+  });
+
+  it('gives way to the machine\'s CPU pressure on a node no client uses, down to its floor', async () => {
+    const n3 = (cluster.nodes[2] as (typeof cluster.nodes)[number]).node;
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the window of the last test's client read
+    // The meter reads the file once a window, averaging since its last reading: each share
+    // below is read a window after the pressure changed, the reading before it just before.
+    const shareUnder = async (pressure: number) => {
+      n3.budget.share();
+      setPressure(pressure);
+      await new Promise((resolve) => setTimeout(resolve, backgroundBusyWindowMs + 50));
+      return n3.budget.share();
+    };
+    try {
+      const share = await shareUnder(0.6);
+      assert.ok(Math.abs(share - 0.4) < 0.05, `threads waited 0.6 of the time: share ${share}, not about 0.4`);
+      const pace = await paceOf(2, 'n3');
+      assert.ok(Math.abs(pace.backgroundShare - 0.4) < 0.05 && Math.abs((pace.cpuPressure ?? 0) - 0.6) < 0.05, JSON.stringify(pace));
+      assert.equal(await shareUnder(1), 0.1, 'cores all taken: the floor, as under client load');
+    } finally {
+      setPressure(0);
+    }
+    await shareUnder(0); // its window began under the pressure of the step before
+    assert.equal(await shareUnder(0), 1, 'nobody waits for a CPU again: full speed');
   });
 
   it("shows the machine's CPU pressure where Linux measures it", async (t) => {

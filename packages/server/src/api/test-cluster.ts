@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { nodeConfigDefaults, type NodeConfig } from '../config.js';
-import { startNode, type RunningNode } from '../node.js';
+import { startNode, type NodeSeams, type RunningNode } from '../node.js';
 
 const clusterFormTimeoutMs = 20_000;
 
@@ -38,9 +38,15 @@ export async function freePorts(count: number): Promise<number[]> {
 
 /**
  * Starts three nodes (N=3) that seed each other and waits until every one admits clients
- * with one settled ring and sees the others up. `configOf` adds settings per node.
+ * with one settled ring and sees the others up. `configOf` adds settings per node, `seamsOf` what a
+ * test puts in place of the machine's (node.ts, NodeSeams).
  */
-export async function startTestCluster(name: string, configOf: (index: number) => Partial<NodeConfig> = () => ({}), spare = 0): Promise<TestCluster> {
+export async function startTestCluster(
+  name: string,
+  configOf: (index: number) => Partial<NodeConfig> = () => ({}),
+  spare = 0,
+  seamsOf: (index: number) => NodeSeams = () => ({}),
+): Promise<TestCluster> {
   const dataDir = mkdtempSync(join(tmpdir(), `ringkv-${name}-`));
   const ports = await freePorts(3 + spare);
   const addresses = ports.slice(0, 3).map((port) => `127.0.0.1:${port}`);
@@ -61,6 +67,7 @@ export async function startTestCluster(name: string, configOf: (index: number) =
           ...configOf(index),
         },
         pino({ level: 'silent' }),
+        seamsOf(index),
       ),
     ),
   );
