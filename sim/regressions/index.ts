@@ -10,6 +10,7 @@ import { script as ringChanges102553Later } from './ring-changes-102553-later.js
 import { script as ringChanges102728 } from './ring-changes-102728.js';
 import { script as ringChanges2700828 } from './ring-changes-2700828.js';
 import { script as ringChanges4700099 } from './ring-changes-4700099.js';
+import { script as ringChanges6220413 } from './ring-changes-6220413.js';
 import { script as slowGossip1731197 } from './slow-gossip-1731197.js';
 import { script as slowGossip1830711 } from './slow-gossip-1830711.js';
 import { script as slowGossip3201077 } from './slow-gossip-3201077.js';
@@ -27,6 +28,7 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'ring-changes-102728': ringChanges102728,
   'ring-changes-2700828': ringChanges2700828,
   'ring-changes-4700099': ringChanges4700099,
+  'ring-changes-6220413': ringChanges6220413,
   'slow-gossip-1731197': slowGossip1731197,
   'slow-gossip-1830711': slowGossip1830711,
   'slow-gossip-3201077': slowGossip3201077,

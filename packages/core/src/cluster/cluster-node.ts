@@ -699,7 +699,10 @@ export class ClusterNode {
     const session = new WatchSession(
       {
         selfId: this.deps.self.nodeId,
-        members: () => this.membership.list().filter((member) => inRing(member.ring)),
+        // The members in the ring, and one that has left while it is still up: its change log
+        // may hold a change no member logged, a version overwritten before the transfers, which
+        // carry each key's newest version only (ring-changes seed 6220413).
+        members: () => this.membership.list().filter((member) => inRing(member.ring) || (member.ring === 'left' && this.membership.isAvailable(member.nodeId))),
         covers: (nodeIds) => this.covers(nodeIds),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
         local: (request) => this.changes.changesFor(request),

@@ -48,7 +48,7 @@ export class WatchError extends Error {
 
 export interface WatchSessionDeps {
   selfId: string;
-  /** Every member that has not left, with its address. */
+  /** Every member in the ring, and any that has left but is still up, with its address. */
   members(): readonly MemberAddress[];
   /** False for a member known to be down: a new watch does not wait for it. */
   isAvailable(nodeId: string): boolean;
@@ -214,7 +214,7 @@ export class WatchSession {
     this.timer = this.deps.clock.setTimer(this.options.pollMs ?? watchPollMsDefault, () => this.tick());
   }
 
-  /** Members joined are followed from the resolved time; members that left are dropped. */
+  /** Members joined are followed from the resolved time; members gone from the list (left and stopped) are dropped. */
   private refreshMembers(): void {
     const current = this.deps.members();
     const ids = new Set(current.map((member) => member.nodeId));
