@@ -1,5 +1,5 @@
 // Replays, as scripted scenarios (script.ts), the runs that once failed (ring-changes
-// seeds 101007, 101154, 102553, 102728, 2700828, 4700099 and 6220413, slow-gossip seeds 1731197, 1830711 and 3201077, standard seed 4304778, cas seed 5100641, as first drawn) and asserts that every checker
+// seeds 101007, 101154, 102553, 102728, 2700828, 4700099 and 6220413, slow-gossip seeds 1731197, 1830711, 3201077 and 6231017, standard seed 4304778, cas seed 5100641, as first drawn) and asserts that every checker
 // passes on each, so a bug they found cannot come back behind a seed that now draws
 // another run; one script also runs twice to show a replay is exact.
 import assert from 'node:assert/strict';

@@ -17,6 +17,7 @@ import { script as slowGossip3201077 } from './slow-gossip-3201077.js';
 import { script as slowGossip3601432 } from './slow-gossip-3601432.js';
 import { script as slowGossip3800272 } from './slow-gossip-3800272.js';
 import { script as slowGossip4000313 } from './slow-gossip-4000313.js';
+import { script as slowGossip6231017 } from './slow-gossip-6231017.js';
 import { script as standard4304778 } from './standard-4304778.js';
 
 export const regressionScripts: Readonly<Record<string, Script>> = {
@@ -35,5 +36,6 @@ export const regressionScripts: Readonly<Record<string, Script>> = {
   'slow-gossip-3601432': slowGossip3601432,
   'slow-gossip-3800272': slowGossip3800272,
   'slow-gossip-4000313': slowGossip4000313,
+  'slow-gossip-6231017': slowGossip6231017,
   'standard-4304778': standard4304778,
 };

@@ -276,8 +276,12 @@ export class ClusterNode {
         engine: this.engine,
         store: jobStore,
         nowMs: () => deps.clock.nowMs(),
-        // Members on standby hold no data, so their repair horizons bound nothing.
-        horizons: () => this.membership.list().filter((member) => inRing(member.ring)).map((member) => member.horizon),
+        // Members on standby hold no data, so their repair horizons bound nothing. A member that
+        // has left still holds what its cleanup has not handed on while it is up: below its
+        // horizon its copies were verified, above it they may be the last (slow-gossip seed
+        // 6231017, where the leaving node's hand-off of a write two replicas had lost with their
+        // disks fell below a watermark that had passed it, and was dropped as settled).
+        horizons: () => this.membership.list().filter((member) => inRing(member.ring) || (member.ring === 'left' && this.membership.isAvailable(member.nodeId))).map((member) => member.horizon),
         policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
         ringChanging: () => this.currentPlacement.transition !== 0 || this.currentPlacement.writes.length > 1,
