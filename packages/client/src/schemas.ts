@@ -364,7 +364,7 @@ export const PaceSchema = Type.Object(
     transferMbPerSecond: Type.Number({ description: 'Cap on the megabytes (10^6 bytes) per second this node receives in transfers; 0 for no cap' }),
     transferredBytes: Type.Number({ description: 'Bytes this node has received in transfers since it started' }),
     transferWaitedMs: Type.Number({ description: 'Time its transfers have waited for the cap since it started' }),
-    backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: 1 with no client request in flight, less under client load, never below backgroundShareMin' }),
+    backgroundShare: Type.Number({ description: 'Share of time background jobs may take now: with no client request in flight, 1 less the share in which threads of the machine waited for a CPU (cpuPressure); less under client load; never below backgroundShareMin' }),
     backgroundShareMin: Type.Number({
       description:
         'The smallest share of time background jobs (transfers, cleanups, repair) keep under any client load, set with PUT /jobs/pace or --background-share-min: higher finishes a ring change sooner at the cost of client latency meanwhile',

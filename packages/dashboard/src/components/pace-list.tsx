@@ -45,7 +45,7 @@ export function PaceList({ paces, colors, baseUrlFor, controllable, onAnswer }: 
                 </th>
                 <th scope="col" className="numeric">Received</th>
                 <th scope="col" className="numeric">Waited for cap</th>
-                <th scope="col" className="numeric" title="Share of time background jobs may take now: they give way to client requests, down to the floor, whatever the cap">
+                <th scope="col" className="numeric" title="Share of time background jobs may take now: they give way to client requests and to other processes waiting for a CPU, down to the floor, whatever the cap">
                   Background share now
                 </th>
                 <th scope="col" className="numeric" title="Smallest share of time background jobs (transfers, cleanups, repair) keep however busy the clients are: higher ends a ring change sooner, and clients wait longer meanwhile">
