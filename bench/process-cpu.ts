@@ -41,9 +41,7 @@ export function machineCpuSeconds(): { busy: number; total: number } | undefined
 
 export interface CpuReading {
   atMs: number;
-  /** CPU seconds of every process watched so far, a process that exited counted as last seen. */
-  processesSeconds: number;
-  /** The same per process, by its name. */
+  /** CPU seconds of each process watched so far, by its name; one that exited counted as last seen. */
   byName: Record<string, number>;
   machine: { busy: number; total: number } | undefined;
 }
@@ -68,9 +66,7 @@ export class CpuMeter {
 
   read(): CpuReading {
     this.sample();
-    let processesSeconds = 0;
-    for (const seconds of this.last.values()) processesSeconds += seconds;
-    return { atMs: Date.now(), processesSeconds, byName: Object.fromEntries(this.last), machine: machineCpuSeconds() };
+    return { atMs: Date.now(), byName: Object.fromEntries(this.last), machine: machineCpuSeconds() };
   }
 
   stop(): void {
@@ -106,7 +102,7 @@ export interface ChangeCpu {
 
 /** The change's cost between `during`'s readings, against the baseline's rate between `baseline`'s. */
 export function changeCpu(baseline: [CpuReading, CpuReading], during: [CpuReading, CpuReading], recordsMoved: number): ChangeCpu {
-  const rate = (from: CpuReading, to: CpuReading) => (to.processesSeconds - from.processesSeconds) / Math.max(0.001, (to.atMs - from.atMs) / 1000);
+  const rate = (from: CpuReading, to: CpuReading) => (totalSeconds(to) - totalSeconds(from)) / Math.max(0.001, (to.atMs - from.atMs) / 1000);
   const busyShare = (from: CpuReading, to: CpuReading) => {
     if (from.machine === undefined || to.machine === undefined) return null;
     const total = to.machine.total - from.machine.total;
@@ -114,7 +110,7 @@ export function changeCpu(baseline: [CpuReading, CpuReading], during: [CpuReadin
   };
   const baselineCores = rate(...baseline);
   const seconds = (during[1].atMs - during[0].atMs) / 1000;
-  const nodesSeconds = during[1].processesSeconds - during[0].processesSeconds;
+  const nodesSeconds = totalSeconds(during[1]) - totalSeconds(during[0]);
   const changeSeconds = Math.max(0, nodesSeconds - baselineCores * seconds);
   const changeSecondsByNode: Record<string, number> = {};
   const baselineSeconds = Math.max(0.001, (baseline[1].atMs - baseline[0].atMs) / 1000);
@@ -134,6 +130,11 @@ export function changeCpu(baseline: [CpuReading, CpuReading], during: [CpuReadin
     baselineMachineBusyShare: busyShare(...baseline),
     cores: cpus().length,
   };
+}
+
+/** CPU seconds of every process in the reading. */
+function totalSeconds(reading: CpuReading): number {
+  return Object.values(reading.byName).reduce((sum, seconds) => sum + seconds, 0);
 }
 
 function round(value: number): number {

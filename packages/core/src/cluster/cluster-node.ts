@@ -281,7 +281,7 @@ export class ClusterNode {
         // horizon its copies were verified, above it they may be the last (slow-gossip seed
         // 6231017, where the leaving node's hand-off of a write two replicas had lost with their
         // disks fell below a watermark that had passed it, and was dropped as settled).
-        horizons: () => this.membership.list().filter((member) => inRing(member.ring) || (member.ring === 'left' && this.membership.isAvailable(member.nodeId))).map((member) => member.horizon),
+        horizons: () => this.membersHoldingData().map((member) => member.horizon),
         policy: deps.purgePolicy,
         raised: (watermark) => this.observeWatermark(watermark),
         ringChanging: () => this.currentPlacement.transition !== 0 || this.currentPlacement.writes.length > 1,
@@ -693,6 +693,14 @@ export class ClusterNode {
   }
 
   /**
+   * The members whose data and change logs count: those in the ring, and one that has left
+   * while it is still up, since its cleanup may still be handing on what it holds.
+   */
+  private membersHoldingData(): MemberView[] {
+    return this.membership.list().filter((member) => inRing(member.ring) || (member.ring === 'left' && this.membership.isAvailable(member.nodeId)));
+  }
+
+  /**
    * A watch of the changes under `prefix` (watch/watch-session.ts), from `cursor` or from
    * now. Resolves once it has begun (after `listener.ready`); rejects with a WatchError
    * when too few members answer.
@@ -706,7 +714,7 @@ export class ClusterNode {
         // The members in the ring, and one that has left while it is still up: its change log
         // may hold a change no member logged, a version overwritten before the transfers, which
         // carry each key's newest version only (ring-changes seed 6220413).
-        members: () => this.membership.list().filter((member) => inRing(member.ring) || (member.ring === 'left' && this.membership.isAvailable(member.nodeId))),
+        members: () => this.membersHoldingData(),
         covers: (nodeIds) => this.covers(nodeIds),
         isAvailable: (nodeId) => this.membership.isAvailable(nodeId),
         local: (request) => this.changes.changesFor(request),
